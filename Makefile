@@ -1,0 +1,33 @@
+# The one test command is `make test`: it fetches modules, vets, runs every
+# test (and the race detector over the concurrent code), on a fresh machine.
+GO ?= go
+export GOFLAGS ?= -buildvcs=false
+
+.PHONY: test deps vet gotest race purego isa-paths bench
+
+test: deps vet gotest isa-paths purego race
+
+deps:
+	$(GO) mod download
+
+vet:
+	$(GO) vet ./...
+	$(GO) vet -tags purego ./...
+
+gotest:
+	$(GO) test -count=1 ./...
+
+# The whole suite once more with each kernel family forced, so a path the
+# dispatch point would not pick on this CPU is still exercised end to end.
+isa-paths:
+	DECONV_ISA=generic $(GO) test -count=1 ./...
+	@if $(GO) run ./internal/isa/cmd/isainfo -supports avx2; then DECONV_ISA=avx2 $(GO) test -count=1 ./...; fi
+
+purego:
+	$(GO) test -count=1 -tags purego ./...
+
+race:
+	$(GO) test -count=1 -race -short ./...
+
+bench:
+	$(GO) test -run '^$$' -bench 'Paper' -benchmem ./...

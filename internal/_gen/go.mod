@@ -1,0 +1,3 @@
+module github.com/netdeconv/deconv/internal/_gen
+
+go 1.24
