@@ -1,0 +1,50 @@
+package im2col
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/netdeconv/deconv/internal/isa"
+)
+
+// paperParams is the benchmark shape held side by side with PyTorch:
+// F.unfold(x, 3, padding=1, stride=3) for x of 32×64×128×128.
+var paperParams = Params{Batch: 32, Channels: 64, Height: 128, Width: 128,
+	KernelH: 3, KernelW: 3, PadH: 1, PadW: 1, StrideH: 3, StrideW: 3, Layout: Unfold}
+
+func benchIm2col(b *testing.B, p Params, fam isa.Family) {
+	pl, err := newPlan(p, fam)
+	if err != nil {
+		b.Fatal(err)
+	}
+	src := make([]float32, pl.SrcLen())
+	rng := rand.New(rand.NewPCG(1, 1))
+	for i := range src {
+		src[i] = rng.Float32()
+	}
+	dst := make([]float32, pl.DstLen())
+	// Bytes moved: the input read once and the output written once.
+	b.SetBytes(int64(4 * (pl.SrcLen() + pl.DstLen())))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := Im2col(pl, dst, src); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPaperIm2col: float32 x 32×64×128×128, kernel 3, padding 1,
+// stride 3, unfold layout, output preallocated, the selected kernel family.
+func BenchmarkPaperIm2col(b *testing.B) { benchIm2col(b, paperParams, isa.Selected()) }
+
+// BenchmarkIm2colFamily runs the paper shape on each family, and the rows
+// layout, for comparing the kernel paths.
+func BenchmarkIm2colFamily(b *testing.B) {
+	for _, fam := range isa.Available() {
+		for _, layout := range []Layout{Unfold, Rows} {
+			p := paperParams
+			p.Layout = layout
+			b.Run(fam.String()+"/"+layout.String(), func(b *testing.B) { benchIm2col(b, p, fam) })
+		}
+	}
+}

@@ -1,0 +1,244 @@
+package im2col
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/netdeconv/deconv/internal/isa"
+	"github.com/netdeconv/deconv/internal/parallel"
+)
+
+// Layout is the shape in which patches are written.
+type Layout uint8
+
+const (
+	// Rows writes one row per kept output position: (Batch·Positions) rows
+	// of Cols() values, the column index running over (channel, ki, kj)
+	// with the channel slowest. This is the data matrix X of the paper that
+	// covariance and GEMM consume.
+	Rows Layout = iota
+	// Unfold writes Batch × Cols() × Positions(), the layout of PyTorch's
+	// torch.nn.functional.unfold.
+	Unfold
+)
+
+// String names the layout.
+func (l Layout) String() string {
+	switch l {
+	case Rows:
+		return "rows"
+	case Unfold:
+		return "unfold"
+	}
+	return fmt.Sprintf("Layout(%d)", uint8(l))
+}
+
+// Params describes one im2col transform: the NCHW input, the convolution
+// geometry, which output positions are kept, and the output layout.
+//
+// Stride, Dilation and Sampling fields left at zero mean 1; negative values
+// are errors. Sizes must be positive; padding non-negative.
+type Params struct {
+	Batch, Channels, Height, Width int // input x is Batch×Channels×Height×Width
+
+	KernelH, KernelW     int // kernel size kh×kw
+	StrideH, StrideW     int // convolution stride (0 means 1)
+	PadH, PadW           int // zero padding on each side
+	DilationH, DilationW int // kernel dilation (0 means 1)
+
+	// Sampling is the paper's subsampling stride S: only every S-th output
+	// position along each spatial axis is kept. It combines with the
+	// convolution stride as the reference implementation does: positions
+	// are taken every StrideH·S input rows and StrideW·S input columns,
+	// starting at the first. 0 means 1 (keep every position).
+	Sampling int
+
+	// FlatSampling selects the reference implementation's rule for 1×1
+	// kernels: the input is read as N·H·W rows of C channels (NHWC order)
+	// and every (Stride·Sampling)²-th row of that flat order is kept, not a
+	// 2-D grid. Padding is ignored, as the reference ignores it. It needs a
+	// 1×1 kernel, equal strides along both axes, and the Rows layout.
+	FlatSampling bool
+
+	Layout Layout // Rows (default) or Unfold
+
+	// Workers bounds the goroutines one call uses; 0 means GOMAXPROCS.
+	Workers int
+}
+
+// Errors returned by NewPlan and the transforms; test with errors.Is.
+var (
+	ErrSize     = errors.New("im2col: non-positive size")
+	ErrNegative = errors.New("im2col: negative stride, padding, dilation or sampling")
+	ErrKernel   = errors.New("im2col: kernel larger than the padded input")
+	ErrOverflow = errors.New("im2col: size overflows int")
+	ErrOption   = errors.New("im2col: invalid option")
+	ErrLength   = errors.New("im2col: slice length does not match the plan")
+)
+
+// OutputSize returns the number of output positions of a convolution along
+// one axis: ⌊(in + 2·pad − dilation·(kernel−1) − 1) / stride⌋ + 1.
+func OutputSize(in, kernel, stride, pad, dilation int) (int, error) {
+	if in <= 0 || kernel <= 0 || stride <= 0 || dilation <= 0 {
+		return 0, fmt.Errorf("%w: in=%d kernel=%d stride=%d dilation=%d", ErrSize, in, kernel, stride, dilation)
+	}
+	if pad < 0 {
+		return 0, fmt.Errorf("%w: pad=%d", ErrNegative, pad)
+	}
+	span, ok := mulAdd(dilation, kernel-1, 1)
+	padded, ok2 := mulAdd(2, pad, in)
+	if !ok || !ok2 {
+		return 0, fmt.Errorf("%w: kernel span or padded input", ErrOverflow)
+	}
+	if span > padded {
+		return 0, fmt.Errorf("%w: kernel spans %d, padded input is %d", ErrKernel, span, padded)
+	}
+	return (padded-span)/stride + 1, nil
+}
+
+// mulAdd returns a·b + c and whether it fits in an int (a, b, c ≥ 0).
+func mulAdd(a, b, c int) (int, bool) {
+	if a != 0 && b > (math.MaxInt-c)/a {
+		return 0, false
+	}
+	return a*b + c, true
+}
+
+// mul returns the product of non-negative factors and whether it fits.
+func mul(fs ...int) (int, bool) {
+	p := 1
+	for _, f := range fs {
+		var ok bool
+		if p, ok = mulAdd(p, f, 0); !ok {
+			return 0, false
+		}
+	}
+	return p, true
+}
+
+// Plan is a validated Params with every derived size computed once. A Plan
+// is immutable and safe for concurrent use by any number of goroutines.
+type Plan struct {
+	p Params
+
+	stepH, stepW int // input rows/columns between kept positions
+	outH, outW   int // kept positions along each axis (grid sampling)
+	positions    int // kept positions per image (grid), or total rows (flat)
+	cols         int // Channels·KernelH·KernelW
+	srcLen       int
+	dstLen       int
+
+	family isa.Family
+}
+
+// NewPlan validates p and computes the plan's sizes. Every failure is one
+// of the package's Err* values, wrapped with the offending numbers.
+func NewPlan(p Params) (*Plan, error) {
+	return newPlan(p, isa.Selected())
+}
+
+func newPlan(p Params, family isa.Family) (*Plan, error) {
+	if err := isa.Err(); err != nil {
+		return nil, err
+	}
+	if p.Batch <= 0 || p.Channels <= 0 || p.Height <= 0 || p.Width <= 0 || p.KernelH <= 0 || p.KernelW <= 0 {
+		return nil, fmt.Errorf("%w: batch=%d channels=%d height=%d width=%d kernel=%d×%d",
+			ErrSize, p.Batch, p.Channels, p.Height, p.Width, p.KernelH, p.KernelW)
+	}
+	if p.StrideH < 0 || p.StrideW < 0 || p.PadH < 0 || p.PadW < 0 || p.DilationH < 0 || p.DilationW < 0 || p.Sampling < 0 {
+		return nil, fmt.Errorf("%w: stride=%d×%d pad=%d×%d dilation=%d×%d sampling=%d",
+			ErrNegative, p.StrideH, p.StrideW, p.PadH, p.PadW, p.DilationH, p.DilationW, p.Sampling)
+	}
+	if p.Layout != Rows && p.Layout != Unfold {
+		return nil, fmt.Errorf("%w: unknown layout %v", ErrOption, p.Layout)
+	}
+	for _, f := range []*int{&p.StrideH, &p.StrideW, &p.DilationH, &p.DilationW, &p.Sampling} {
+		if *f == 0 {
+			*f = 1
+		}
+	}
+	if p.Workers < 0 {
+		p.Workers = 0
+	}
+	pl := &Plan{p: p, family: family}
+	var ok bool
+	if pl.stepH, ok = mul(p.StrideH, p.Sampling); !ok {
+		return nil, fmt.Errorf("%w: stride·sampling", ErrOverflow)
+	}
+	if pl.stepW, ok = mul(p.StrideW, p.Sampling); !ok {
+		return nil, fmt.Errorf("%w: stride·sampling", ErrOverflow)
+	}
+	if pl.srcLen, ok = mul(p.Batch, p.Channels, p.Height, p.Width); !ok {
+		return nil, fmt.Errorf("%w: input %d×%d×%d×%d", ErrOverflow, p.Batch, p.Channels, p.Height, p.Width)
+	}
+	if pl.cols, ok = mul(p.Channels, p.KernelH, p.KernelW); !ok {
+		return nil, fmt.Errorf("%w: channels·kernel", ErrOverflow)
+	}
+	if p.FlatSampling {
+		if p.KernelH != 1 || p.KernelW != 1 || p.StrideH != p.StrideW || p.Layout != Rows {
+			return nil, fmt.Errorf("%w: FlatSampling needs a 1×1 kernel, equal strides and the Rows layout (kernel %d×%d, stride %d×%d, layout %v)",
+				ErrOption, p.KernelH, p.KernelW, p.StrideH, p.StrideW, p.Layout)
+		}
+		pixels, _ := mul(p.Batch, p.Height, p.Width) // ≤ srcLen
+		step, ok := mul(pl.stepH, pl.stepH)
+		if !ok || step > pixels {
+			step = pixels // keeps only the first pixel, as any larger step would
+		}
+		pl.positions = (pixels-1)/step + 1
+		pl.stepH, pl.stepW = step, step
+		pl.outH, pl.outW = 1, pl.positions
+		pl.dstLen, _ = mul(pl.positions, p.Channels) // ≤ srcLen
+		return pl, nil
+	}
+	var err error
+	if pl.outH, err = OutputSize(p.Height, p.KernelH, pl.stepH, p.PadH, p.DilationH); err != nil {
+		return nil, err
+	}
+	if pl.outW, err = OutputSize(p.Width, p.KernelW, pl.stepW, p.PadW, p.DilationW); err != nil {
+		return nil, err
+	}
+	if pl.positions, ok = mul(pl.outH, pl.outW); !ok {
+		return nil, fmt.Errorf("%w: output positions", ErrOverflow)
+	}
+	if pl.dstLen, ok = mul(p.Batch, pl.positions, pl.cols); !ok {
+		return nil, fmt.Errorf("%w: output %d×%d×%d", ErrOverflow, p.Batch, pl.positions, pl.cols)
+	}
+	return pl, nil
+}
+
+// Params returns the plan's parameters with defaults filled in.
+func (pl *Plan) Params() Params { return pl.p }
+
+// OutH returns the number of kept output positions along the height (1 with
+// FlatSampling).
+func (pl *Plan) OutH() int { return pl.outH }
+
+// OutW returns the number of kept output positions along the width (the
+// number of kept rows with FlatSampling).
+func (pl *Plan) OutW() int { return pl.outW }
+
+// Positions returns the number of kept positions per image, OutH·OutW; with
+// FlatSampling it is the total number of rows for the whole batch.
+func (pl *Plan) Positions() int { return pl.positions }
+
+// Cols returns the number of features per position, Channels·KernelH·KernelW.
+func (pl *Plan) Cols() int { return pl.cols }
+
+// NumRows returns the number of rows of the Rows layout: Batch·Positions, or
+// Positions with FlatSampling.
+func (pl *Plan) NumRows() int {
+	if pl.p.FlatSampling {
+		return pl.positions
+	}
+	return pl.p.Batch * pl.positions
+}
+
+// SrcLen returns the length of the NCHW input, Batch·Channels·Height·Width.
+func (pl *Plan) SrcLen() int { return pl.srcLen }
+
+// DstLen returns the length of the im2col output, NumRows()·Cols().
+func (pl *Plan) DstLen() int { return pl.dstLen }
+
+// workers is the goroutine count for a call over items work items.
+func (pl *Plan) workers() int { return parallel.Workers(pl.p.Workers) }
