@@ -2,6 +2,9 @@ module github.com/netdeconv/deconv
 
 go 1.26.0
 
-require github.com/klauspost/cpuid/v2 v2.4.2
+require (
+	github.com/klauspost/cpuid/v2 v2.4.2
+	gonum.org/v1/gonum v0.17.0
+)
 
 require golang.org/x/sys v0.50.0 // indirect

@@ -1,0 +1,278 @@
+// Command gemm writes the GEMM micro-kernels of package internal/gemm
+// (kernel_amd64.s and its Go declarations, kernel_amd64.go).
+//
+// Run it through `go generate` in internal/gemm. Every kernel has the same
+// contract, for an MR×NR tile of a row-major C with leading dimension ldc:
+//
+//	acc[i][j] = Σ_p a[p*MR+i] * b[p*NR+j]          p < k (packed panels)
+//	C[i][j]   = alpha*acc[i][j]                     load == 0 (C is not read)
+//	C[i][j]   = alpha*acc[i][j] + beta*C[i][j]      load != 0
+//
+// The vector dimension runs along the rows of C (NR, contiguous in memory),
+// the broadcast dimension down its columns (MR): each step of p loads NR/V
+// vectors of the packed B panel, broadcasts MR values of the packed A panel
+// and issues MR*NR/V FMAs into accumulators that stay in registers for the
+// whole k loop.
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// spec describes one micro-kernel.
+type spec struct {
+	name   string
+	f64    bool // element type float64 (else float32)
+	zmm    bool // AVX-512 (else AVX2+FMA)
+	mr, nr int  // tile rows (broadcast) and columns (vector)
+	unroll int  // k-loop unroll factor
+}
+
+func (s spec) elem() int {
+	if s.f64 {
+		return 8
+	}
+	return 4
+}
+
+func (s spec) lanes() int {
+	w := 32
+	if s.zmm {
+		w = 64
+	}
+	return w / s.elem()
+}
+
+func (s spec) vec(i int) VecPhysical {
+	if s.zmm {
+		return zmm[i]
+	}
+	return ymm[i]
+}
+
+var zmm = []VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15,
+	Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23, Z24, Z25, Z26, Z27, Z28, Z29, Z30, Z31}
+var ymm = []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11, Y12, Y13, Y14, Y15}
+
+func (s spec) movu(src, dst Op) {
+	if s.f64 {
+		VMOVUPD(src, dst)
+	} else {
+		VMOVUPS(src, dst)
+	}
+}
+
+func (s spec) bcast(src, dst Op) {
+	if s.f64 {
+		VBROADCASTSD(src, dst)
+	} else {
+		VBROADCASTSS(src, dst)
+	}
+}
+
+func (s spec) fma(x, y, acc Op) {
+	if s.f64 {
+		VFMADD231PD(x, y, acc)
+	} else {
+		VFMADD231PS(x, y, acc)
+	}
+}
+
+func (s spec) mul(x, y, dst Op) {
+	if s.f64 {
+		VMULPD(x, y, dst)
+	} else {
+		VMULPS(x, y, dst)
+	}
+}
+
+func (s spec) xor(r VecPhysical) {
+	if s.f64 {
+		VXORPD(r, r, r)
+	} else {
+		VXORPS(r, r, r)
+	}
+}
+
+func kernel(s spec) {
+	typ := "float32"
+	if s.f64 {
+		typ = "float64"
+	}
+	TEXT(s.name, NOSPLIT, fmt.Sprintf("func(k int, a, b, c *%[1]s, ldc int, alpha, beta %[1]s, load int)", typ))
+	Doc(fmt.Sprintf("%s computes one %d×%d tile of C from packed panels (see the generator for the contract).", s.name, s.mr, s.nr))
+	Pragma("noescape")
+	lanes := s.lanes()
+	nv := s.nr / lanes // vectors per row of the tile
+	nacc := s.mr * nv
+	nregs := 16
+	if s.zmm {
+		nregs = 32
+	}
+	if nacc+nv+2 > nregs {
+		panic(fmt.Sprintf("%s: %d accumulators + %d B vectors do not fit", s.name, nacc, nv))
+	}
+	acc := func(i, v int) VecPhysical { return s.vec(i*nv + v) }
+	bv := func(v int) VecPhysical { return s.vec(nacc + v) }
+	// Broadcast registers rotate through what is left, so consecutive
+	// broadcasts do not wait on each other's consumers.
+	nbc := nregs - nacc - nv
+	bc := func(i int) VecPhysical { return s.vec(nacc + nv + i%nbc) }
+
+	k, aPtr, bPtr, cPtr, ldc := RAX, RSI, RDI, RDX, RCX
+	Load(Param("k"), k)
+	Load(Param("a"), aPtr)
+	Load(Param("b"), bPtr)
+	Load(Param("c"), cPtr)
+	Load(Param("ldc"), ldc)
+	SHLQ(U8(map[bool]uint8{false: 2, true: 3}[s.f64]), ldc)
+
+	Comment("Warm the C tile while the k loop runs.")
+	row := R8
+	MOVQ(cPtr, row)
+	for i := 0; i < s.mr; i++ {
+		PREFETCHT0(Mem{Base: row})
+		if s.nr*s.elem() > 64 {
+			PREFETCHT0(Mem{Base: row, Disp: s.nr*s.elem() - 1})
+		}
+		ADDQ(ldc, row)
+	}
+
+	Comment("Zero the accumulators.")
+	for i := 0; i < nacc; i++ {
+		s.xor(s.vec(i))
+	}
+
+	step := func(u int) {
+		bo := u * s.nr * s.elem()
+		ao := u * s.mr * s.elem()
+		for v := 0; v < nv; v++ {
+			s.movu(Mem{Base: bPtr, Disp: bo + v*lanes*s.elem()}, bv(v))
+		}
+		for i := 0; i < s.mr; i++ {
+			r := bc(i)
+			s.bcast(Mem{Base: aPtr, Disp: ao + i*s.elem()}, r)
+			for v := 0; v < nv; v++ {
+				s.fma(bv(v), r, acc(i, v))
+			}
+		}
+	}
+
+	Comment(fmt.Sprintf("Main loop, %d steps of k per iteration.", s.unroll))
+	Label(s.name + "_loop")
+	CMPQ(k, U8(s.unroll))
+	JL(LabelRef(s.name + "_tail"))
+	PREFETCHT0(Mem{Base: bPtr, Disp: 8 * s.nr * s.elem()})
+	for u := 0; u < s.unroll; u++ {
+		step(u)
+	}
+	ADDQ(U32(s.unroll*s.mr*s.elem()), aPtr)
+	ADDQ(U32(s.unroll*s.nr*s.elem()), bPtr)
+	SUBQ(U8(s.unroll), k)
+	JMP(LabelRef(s.name + "_loop"))
+
+	Comment("Remaining steps of k, one at a time.")
+	Label(s.name + "_tail")
+	TESTQ(k, k)
+	JE(LabelRef(s.name + "_store"))
+	step(0)
+	ADDQ(U32(s.mr*s.elem()), aPtr)
+	ADDQ(U32(s.nr*s.elem()), bPtr)
+	DECQ(k)
+	JMP(LabelRef(s.name + "_tail"))
+
+	Label(s.name + "_store")
+	Comment("Scale by alpha.")
+	al := bc(0)
+	s.bcast(paramAddr("alpha"), al)
+	for i := 0; i < nacc; i++ {
+		s.mul(al, s.vec(i), s.vec(i))
+	}
+	load := RBX
+	Load(Param("load"), load)
+	TESTQ(load, load)
+	JE(LabelRef(s.name + "_overwrite"))
+
+	Comment("C = alpha*acc + beta*C.")
+	be := bc(1)
+	s.bcast(paramAddr("beta"), be)
+	for i := 0; i < s.mr; i++ {
+		for v := 0; v < nv; v++ {
+			m := Mem{Base: cPtr, Disp: v * lanes * s.elem()}
+			s.fma(m, be, acc(i, v))
+			s.movu(acc(i, v), m)
+		}
+		ADDQ(ldc, cPtr)
+	}
+	VZEROUPPER()
+	RET()
+
+	Comment("C = alpha*acc; C is not read.")
+	Label(s.name + "_overwrite")
+	for i := 0; i < s.mr; i++ {
+		for v := 0; v < nv; v++ {
+			s.movu(acc(i, v), Mem{Base: cPtr, Disp: v * lanes * s.elem()})
+		}
+		ADDQ(ldc, cPtr)
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// peak writes a register-resident FMA loop used to measure the machine's
+// floating-point peak: chains independent accumulators, n iterations.
+func peak(name string, zmmRegs bool, chains int) {
+	TEXT(name, NOSPLIT, "func(n int)")
+	Doc(fmt.Sprintf("%s runs n iterations of %d independent float32 FMA chains (a peak-rate probe).", name, chains))
+	n := RAX
+	Load(Param("n"), n)
+	s := spec{zmm: zmmRegs}
+	x, y := s.vec(chains), s.vec(chains+1)
+	for i := 0; i < chains+2; i++ {
+		s.xor(s.vec(i))
+	}
+	Label(name + "_loop")
+	for i := 0; i < chains; i++ {
+		VFMADD231PS(x, y, s.vec(i))
+	}
+	DECQ(n)
+	JNE(LabelRef(name + "_loop"))
+	VZEROUPPER()
+	RET()
+}
+
+func main() {
+	ConstraintExpr("amd64,gc,!purego")
+	for _, s := range []spec{
+		{name: "kernF32AVX512", zmm: true, mr: mrF32AVX512, nr: 32, unroll: 4},
+		{name: "kernF64AVX512", f64: true, zmm: true, mr: mrF64AVX512, nr: 16, unroll: 4},
+		{name: "kernF32AVX2", mr: 6, nr: 16, unroll: 4},
+		{name: "kernF64AVX2", f64: true, mr: 6, nr: 8, unroll: 4},
+	} {
+		kernel(s)
+	}
+	peak("fmaPeakAVX512", true, 24)
+	peak("fmaPeakAVX2", false, 12)
+	Generate()
+}
+
+// Tile heights of the AVX-512 kernels; they must match the table in
+// internal/gemm (kernels_amd64.go).
+const (
+	mrF32AVX512 = 12
+	mrF64AVX512 = 12
+)
+
+// paramAddr is the stack address of a scalar argument, for instructions
+// that read it straight from memory.
+func paramAddr(name string) Mem {
+	b, err := Param(name).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return b.Addr
+}

@@ -1,0 +1,109 @@
+package gemm
+
+import (
+	"unsafe"
+
+	"github.com/netdeconv/deconv/internal/isa"
+)
+
+// Float is the set of element types the engine multiplies.
+type Float interface {
+	float32 | float64
+}
+
+// microKernel computes one MR×NR tile of C from a packed A panel (k×MR,
+// a[p*MR+i]) and a packed B panel (k×NR, b[p*NR+j]):
+//
+//	C[i*ldc+j] = alpha*Σ_p a[p*MR+i]*b[p*NR+j]                    load == 0
+//	C[i*ldc+j] = alpha*Σ_p a[p*MR+i]*b[p*NR+j] + beta*C[i*ldc+j]  load != 0
+//
+// With load == 0 C is not read, so β = 0 never propagates NaNs from C.
+type microKernel[T Float] func(k int, a, b, c *T, ldc int, alpha, beta T, load int)
+
+// kernel is one entry of the kernel table: a micro-kernel and the blocking
+// that suits it.
+type kernel[T Float] struct {
+	fam    isa.Family
+	mr, nr int // register tile: rows (broadcast) × columns (vector)
+	kc     int // depth of packed panels: an A panel KC×MR stays in L1
+	mc     int // rows of the packed A block (multiple of mr), L3-resident
+	nc     int // columns of the packed B block (multiple of nr), L2-resident
+	fn     microKernel[T]
+}
+
+// Tile and blocking of the portable kernel: 4×4 accumulators fit the 16
+// floating-point registers the Go compiler uses on amd64 and arm64.
+const (
+	genericMR = 4
+	genericNR = 4
+)
+
+var (
+	genericF32 = kernel[float32]{fam: isa.Generic, mr: genericMR, nr: genericNR, kc: 256, mc: 256, nc: 512, fn: kernGeneric[float32]}
+	genericF64 = kernel[float64]{fam: isa.Generic, mr: genericMR, nr: genericNR, kc: 256, mc: 256, nc: 256, fn: kernGeneric[float64]}
+)
+
+// kernelFor returns the kernel of family f for element type T, falling
+// back to lower families that this build or table lacks.
+func kernelFor[T Float](f isa.Family) *kernel[T] {
+	var z T
+	switch any(z).(type) {
+	case float32:
+		return any(kernelF32(f)).(*kernel[T])
+	default:
+		return any(kernelF64(f)).(*kernel[T])
+	}
+}
+
+// kernGeneric is the portable micro-kernel (genericMR×genericNR) with the
+// microKernel contract. It is compiled on every platform so that tests
+// compare it with the assembly kernels in one binary.
+func kernGeneric[T Float](k int, a, b, c *T, ldc int, alpha, beta T, load int) {
+	var c00, c01, c02, c03 T
+	var c10, c11, c12, c13 T
+	var c20, c21, c22, c23 T
+	var c30, c31, c32, c33 T
+	if k > 0 {
+		pa := unsafe.Slice(a, k*genericMR)
+		pb := unsafe.Slice(b, k*genericNR)
+		for p := 0; p < k; p++ {
+			av := pa[p*genericMR : p*genericMR+genericMR : p*genericMR+genericMR]
+			bv := pb[p*genericNR : p*genericNR+genericNR : p*genericNR+genericNR]
+			a0, a1, a2, a3 := av[0], av[1], av[2], av[3]
+			b0, b1, b2, b3 := bv[0], bv[1], bv[2], bv[3]
+			c00 += a0 * b0
+			c01 += a0 * b1
+			c02 += a0 * b2
+			c03 += a0 * b3
+			c10 += a1 * b0
+			c11 += a1 * b1
+			c12 += a1 * b2
+			c13 += a1 * b3
+			c20 += a2 * b0
+			c21 += a2 * b1
+			c22 += a2 * b2
+			c23 += a2 * b3
+			c30 += a3 * b0
+			c31 += a3 * b1
+			c32 += a3 * b2
+			c33 += a3 * b3
+		}
+	}
+	cs := unsafe.Slice(c, 3*ldc+genericNR)
+	rows := [genericMR][genericNR]T{
+		{c00, c01, c02, c03},
+		{c10, c11, c12, c13},
+		{c20, c21, c22, c23},
+		{c30, c31, c32, c33},
+	}
+	for i := range rows {
+		row := cs[i*ldc : i*ldc+genericNR : i*ldc+genericNR]
+		for j, v := range rows[i] {
+			if load != 0 {
+				row[j] = alpha*v + beta*row[j]
+			} else {
+				row[j] = alpha * v
+			}
+		}
+	}
+}

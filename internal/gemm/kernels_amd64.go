@@ -1,0 +1,40 @@
+//go:build amd64 && gc && !purego
+
+package gemm
+
+import "github.com/netdeconv/deconv/internal/isa"
+
+// Blocking for the AVX kernels, chosen for Zen 4 (L1d 32 KiB, L2 1 MiB per
+// core, L3 32 MiB shared) and fine on Intel parts with larger caches:
+//   - kc: an A panel of kc×mr elements stays in L1 while the B panels of the
+//     block stream past it (AVX-512 float32: 256·12·4 = 12 KiB);
+//   - nc: the packed B block kc×nc fills about half of L2 (256·512·4 = 512 KiB),
+//     leaving room for the A panel, C tiles and the other operand's stream;
+//   - mc: the packed A block mc×kc lives in L3 (1008·256·4 ≈ 1 MiB per worker);
+//     a large mc packs each B block fewer times.
+var (
+	avx512F32 = kernel[float32]{fam: isa.AVX512, mr: 12, nr: 32, kc: 256, mc: 1008, nc: 512, fn: kernF32AVX512}
+	avx512F64 = kernel[float64]{fam: isa.AVX512, mr: 12, nr: 16, kc: 192, mc: 504, nc: 320, fn: kernF64AVX512}
+	avx2F32   = kernel[float32]{fam: isa.AVX2, mr: 6, nr: 16, kc: 256, mc: 1008, nc: 512, fn: kernF32AVX2}
+	avx2F64   = kernel[float64]{fam: isa.AVX2, mr: 6, nr: 8, kc: 256, mc: 504, nc: 256, fn: kernF64AVX2}
+)
+
+func kernelF32(f isa.Family) *kernel[float32] {
+	switch {
+	case f >= isa.AVX512 && isa.Supported(isa.AVX512):
+		return &avx512F32
+	case f >= isa.AVX2 && isa.Supported(isa.AVX2):
+		return &avx2F32
+	}
+	return &genericF32
+}
+
+func kernelF64(f isa.Family) *kernel[float64] {
+	switch {
+	case f >= isa.AVX512 && isa.Supported(isa.AVX512):
+		return &avx512F64
+	case f >= isa.AVX2 && isa.Supported(isa.AVX2):
+		return &avx2F64
+	}
+	return &genericF64
+}

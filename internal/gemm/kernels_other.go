@@ -1,0 +1,11 @@
+//go:build purego || !amd64 || !gc
+
+package gemm
+
+import "github.com/netdeconv/deconv/internal/isa"
+
+// Builds without assembly have only the portable kernel.
+
+func kernelF32(isa.Family) *kernel[float32] { return &genericF32 }
+
+func kernelF64(isa.Family) *kernel[float64] { return &genericF64 }

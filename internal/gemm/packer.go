@@ -1,0 +1,166 @@
+package gemm
+
+import "fmt"
+
+// Packer is an operand of a product: a logical rows×cols matrix that can
+// copy blocks of itself into the panel layouts the micro-kernels read.
+//
+// Both methods receive a block X[r0:r0+nr, c0:c0+nc] and a panel width w,
+// and are called once per packed block (many panels), so an implementation
+// pays one interface call per block and runs its per-element loop as
+// ordinary, inlinable code. Elements beyond the block in a partial last
+// panel must be written as zero. Implementations must be safe for
+// concurrent calls: several workers pack disjoint or overlapping blocks of
+// the same operand at once.
+type Packer[T Float] interface {
+	// Dims returns the logical size of the matrix.
+	Dims() (rows, cols int)
+	// PackRows writes panels of w rows (the left operand's layout):
+	//
+	//	for q, p, i:  dst[q*nc*w + p*w + i] = X[r0+q*w+i][c0+p]   (0 if q*w+i ≥ nr)
+	//
+	// for q < ceil(nr/w), p < nc, i < w.
+	PackRows(dst []T, r0, nr, c0, nc, w int)
+	// PackCols writes panels of w columns (the right operand's layout):
+	//
+	//	for q, p, j:  dst[q*nr*w + p*w + j] = X[r0+p][c0+q*w+j]   (0 if q*w+j ≥ nc)
+	//
+	// for q < ceil(nc/w), p < nr, j < w.
+	PackCols(dst []T, r0, nr, c0, nc, w int)
+}
+
+// Dense is a row-major matrix in a slice, read as is or transposed, as a
+// Packer. Build it with NewDense.
+type Dense[T Float] struct {
+	data       []T
+	rows, cols int // logical size, after transposition
+	stride     int // distance between consecutive stored rows
+	trans      bool
+}
+
+// NewDense returns the rows×cols matrix X with X[i][j] = data[i*stride+j],
+// or, with trans, X[i][j] = data[j*stride+i] (data then stores Xᵀ, a
+// cols×rows matrix). It returns an error when data is too short or the
+// stride is smaller than a stored row.
+func NewDense[T Float](data []T, rows, cols, stride int, trans bool) (*Dense[T], error) {
+	sr, sc := rows, cols
+	if trans {
+		sr, sc = cols, rows
+	}
+	if err := checkMatrix("data", data, sr, sc, stride); err != nil {
+		return nil, err
+	}
+	return &Dense[T]{data: data, rows: rows, cols: cols, stride: stride, trans: trans}, nil
+}
+
+// checkMatrix validates a stored sr×sc row-major matrix.
+func checkMatrix[T Float](name string, data []T, sr, sc, stride int) error {
+	if sr < 0 || sc < 0 {
+		return fmt.Errorf("gemm: %s: negative dimension %d×%d", name, sr, sc)
+	}
+	if stride < max(1, sc) {
+		return fmt.Errorf("gemm: %s: leading dimension %d < max(1, %d)", name, stride, sc)
+	}
+	if sr > 0 && sc > 0 {
+		if need := (sr-1)*stride + sc; len(data) < need {
+			return fmt.Errorf("gemm: %s: %d elements, %d×%d with leading dimension %d needs %d", name, len(data), sr, sc, stride, need)
+		}
+	}
+	return nil
+}
+
+// Dims returns the logical size.
+func (d *Dense[T]) Dims() (rows, cols int) { return d.rows, d.cols }
+
+// PackRows implements Packer.
+func (d *Dense[T]) PackRows(dst []T, r0, nr, c0, nc, w int) {
+	if d.trans {
+		// X[r][c] = data[c*stride+r]: each p reads w consecutive elements.
+		packContig(dst, d.data, d.stride, c0, nc, r0, nr, w)
+		return
+	}
+	packStrided(dst, d.data, d.stride, r0, nr, c0, nc, w)
+}
+
+// PackCols implements Packer.
+func (d *Dense[T]) PackCols(dst []T, r0, nr, c0, nc, w int) {
+	if d.trans {
+		packStrided(dst, d.data, d.stride, c0, nc, r0, nr, w)
+		return
+	}
+	packContig(dst, d.data, d.stride, r0, nr, c0, nc, w)
+}
+
+// packContig packs panels whose w elements are consecutive in memory:
+//
+//	dst[q*np*w + p*w + j] = src[(p0+p)*ld + j0+q*w+j]   (0 beyond nj)
+//
+// Reading p-major walks each source row once, front to back.
+func packContig[T Float](dst, src []T, ld, p0, np, j0, nj, w int) {
+	nq := (nj + w - 1) / w
+	stride := np * w
+	for p := 0; p < np; p++ {
+		row := src[(p0+p)*ld+j0 : (p0+p)*ld+j0+nj]
+		for q := 0; q < nq; q++ {
+			d := dst[q*stride+p*w : q*stride+p*w+w]
+			n := copy(d, row[q*w:min(nj, q*w+w)])
+			clear(d[n:])
+		}
+	}
+}
+
+// packStrided packs panels whose w elements lie in w different source
+// rows:
+//
+//	dst[q*np*w + p*w + i] = src[(i0+q*w+i)*ld + p0+p]   (0 beyond ni)
+//
+// Each source row is read sequentially; the writes stride by w inside one
+// panel, which stays in L1.
+func packStrided[T Float](dst, src []T, ld, i0, ni, p0, np, w int) {
+	nq := (ni + w - 1) / w
+	for q := 0; q < nq; q++ {
+		d := dst[q*np*w : (q+1)*np*w]
+		rows := min(w, ni-q*w)
+		i := 0
+		// Four rows at a time: four read streams, four writes per line of dst.
+		for ; i+4 <= rows; i += 4 {
+			base := (i0 + q*w + i) * ld
+			s0 := src[base+p0 : base+p0+np]
+			s1 := src[base+ld+p0 : base+ld+p0+np]
+			s2 := src[base+2*ld+p0 : base+2*ld+p0+np]
+			s3 := src[base+3*ld+p0 : base+3*ld+p0+np]
+			for p := range s0 {
+				e := d[p*w+i : p*w+i+4 : p*w+i+4]
+				e[0], e[1], e[2], e[3] = s0[p], s1[p], s2[p], s3[p]
+			}
+		}
+		for ; i < rows; i++ {
+			s := src[(i0+q*w+i)*ld+p0 : (i0+q*w+i)*ld+p0+np]
+			for p, v := range s {
+				d[p*w+i] = v
+			}
+		}
+		if rows < w {
+			for p := 0; p < np; p++ {
+				clear(d[p*w+rows : p*w+w])
+			}
+		}
+	}
+}
+
+// transposed presents Xᵀ of another Packer: its row panels are X's column
+// panels and the reverse, so no data moves.
+type transposed[T Float] struct{ x Packer[T] }
+
+func (t *transposed[T]) Dims() (rows, cols int) {
+	r, c := t.x.Dims()
+	return c, r
+}
+
+func (t *transposed[T]) PackRows(dst []T, r0, nr, c0, nc, w int) {
+	t.x.PackCols(dst, c0, nc, r0, nr, w)
+}
+
+func (t *transposed[T]) PackCols(dst []T, r0, nr, c0, nc, w int) {
+	t.x.PackRows(dst, c0, nc, r0, nr, w)
+}
