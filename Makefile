@@ -3,9 +3,9 @@
 GO ?= go
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: test deps vet gotest race purego isa-paths bench
+.PHONY: test deps vet gotest race purego isa-paths bench generate check-generate
 
-test: deps vet gotest isa-paths purego race
+test: deps vet check-generate gotest isa-paths purego race
 
 deps:
 	$(GO) mod download
@@ -31,3 +31,13 @@ race:
 
 bench:
 	$(GO) test -run '^$$' -bench 'Paper' -benchmem ./...
+
+# Rewrites the generated assembly from the avo programs in internal/_gen.
+generate:
+	$(GO) generate ./...
+
+# Fails when the committed assembly differs from what the generators write.
+check-generate: generate
+	@if [ -n "$$(git status --porcelain -- '*.s' '*_amd64.go' 2>/dev/null)" ]; then \
+		git status --porcelain -- '*.s' '*_amd64.go'; \
+		echo "generated files differ from the generators' output: run make generate and commit"; exit 1; fi

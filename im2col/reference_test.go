@@ -4,9 +4,8 @@ import (
 	"math/rand/v2"
 )
 
-// refPatch is the naive definition: the value of output row r, feature col,
-// or ok=false when that position is not kept. It is independent of every
-// optimisation in the package (no spans, no tiles, no strided kernels).
+// refIm2col is the naive definition, one row per kept position, written
+// from the formulas alone: no spans, no tiles, no strided kernels.
 func refIm2col(p Params, src []float64) (rowsOut [][]float64) {
 	st := func(v int) int {
 		if v == 0 {
@@ -34,9 +33,11 @@ func refIm2col(p Params, src []float64) (rowsOut [][]float64) {
 		}
 		return rowsOut
 	}
+	outH := (p.Height+2*p.PadH-dh*(p.KernelH-1)-1)/sh + 1
+	outW := (p.Width+2*p.PadW-dw*(p.KernelW-1)-1)/sw + 1
 	for n := 0; n < p.Batch; n++ {
-		for oh := 0; oh*sh+dh*(p.KernelH-1) <= p.Height+2*p.PadH-1; oh++ {
-			for ow := 0; ow*sw+dw*(p.KernelW-1) <= p.Width+2*p.PadW-1; ow++ {
+		for oh := 0; oh < outH; oh++ {
+			for ow := 0; ow < outW; ow++ {
 				var row []float64
 				for c := 0; c < p.Channels; c++ {
 					for ki := 0; ki < p.KernelH; ki++ {

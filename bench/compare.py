@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Side-by-side timing of the library's Paper* benchmarks and PyTorch.
+
+Each comparison runs the Go benchmark and the equivalent PyTorch code in
+alternation, several rounds, on the same machine and thread count, and
+prints the medians and their ratio. PyTorch runs with
+OPENBLAS_CORETYPE=SKYLAKEX on CPUs with AVX-512F (Debian's OpenBLAS 0.3.21
+otherwise falls back to its SSE3 kernels) and torch.set_num_threads(threads).
+
+Usage (Debian's PyTorch lives in the system interpreter):
+
+    /usr/bin/python3 bench/compare.py [--rounds 5] [--threads 2] [name ...]
+
+Names: see COMPARISONS below; default all.
+"""
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def torch_im2col(torch):
+    """F.unfold(x, 3, padding=1, stride=3) on x of 32×64×128×128."""
+    import torch.nn.functional as F
+    x = torch.randn(32, 64, 128, 128)
+    return lambda: F.unfold(x, 3, padding=1, stride=3)
+
+
+# name -> (Go package dir, Go benchmark, PyTorch factory, repetitions per round)
+COMPARISONS = {
+    "im2col": ("im2col", "BenchmarkPaperIm2col", torch_im2col, 5),
+}
+
+
+def cpu_has_avx512f():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return " avx512f" in f.read()
+    except OSError:
+        return False
+
+
+def torch_worker(name, threads, reps, rounds):
+    """Runs in a child process so that the environment is set before torch loads."""
+    import torch
+    torch.set_num_threads(threads)
+    fn = COMPARISONS[name][2](torch)
+    fn()  # warm up: first-touch page faults, thread start
+    out = []
+    for _ in range(rounds):
+        ts = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t0)
+        out.append(statistics.median(ts))
+    return out
+
+
+def run_torch(name, threads, reps):
+    env = dict(os.environ)
+    if cpu_has_avx512f():
+        env["OPENBLAS_CORETYPE"] = "SKYLAKEX"
+    env.pop("OPENBLAS_L2_SIZE", None)
+    env["OMP_NUM_THREADS"] = str(threads)
+    code = (
+        "import sys; sys.path.insert(0, %r); import compare; "
+        "print(compare.torch_worker(%r, %d, %d, 1)[0])"
+        % (os.path.dirname(os.path.abspath(__file__)), name, threads, reps)
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    return float(out.strip().splitlines()[-1])
+
+
+def build_go_test(pkg, tmp):
+    exe = os.path.join(tmp, pkg.replace("/", "_") + ".test")
+    subprocess.run(["go", "test", "-c", "-o", exe, "./" + pkg], cwd=ROOT, check=True)
+    return exe
+
+
+def run_go(exe, pkg, bench, threads, reps):
+    env = dict(os.environ, GOMAXPROCS=str(threads))
+    out = subprocess.run([exe, "-test.run", "^$", "-test.bench", "^" + bench + "$",
+                          "-test.benchtime", "%dx" % reps, "-test.count", "1"],
+                         cwd=os.path.join(ROOT, pkg), env=env, check=True,
+                         capture_output=True, text=True).stdout
+    m = re.search(r"^%s\S*\s+\d+\s+([\d.]+) ns/op" % bench, out, re.M)
+    if not m:
+        raise RuntimeError("no result for %s in:\n%s" % (bench, out))
+    return float(m.group(1)) * 1e-9
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("names", nargs="*", default=list(COMPARISONS))
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    print("%-10s %12s %12s %8s" % ("kernel", "deconv ms", "torch ms", "speedup"))
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.names:
+            pkg, bench, _, reps = COMPARISONS[name]
+            exe = build_go_test(pkg, tmp)
+            go, th = [], []
+            for _ in range(args.rounds):
+                go.append(run_go(exe, pkg, bench, args.threads, reps))
+                th.append(run_torch(name, args.threads, reps))
+            g, t = statistics.median(go), statistics.median(th)
+            print("%-10s %12.2f %12.2f %7.2fx" % (name, g * 1e3, t * 1e3, t / g), flush=True)
+
+
+if __name__ == "__main__":
+    main()
