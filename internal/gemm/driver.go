@@ -247,8 +247,12 @@ func (cl *call[T]) runPart(idx int) {
 	}
 	tile := grow(&ws.tile, mr*nr)
 
-	for ic := pt.i0; ic < pt.i1; ic += kr.mc {
-		mc := min(kr.mc, pt.i1-ic)
+	// Equal A blocks: a short last block would repack every B block for
+	// a few rows.
+	nblk := (pt.i1 - pt.i0 + kr.mc - 1) / kr.mc
+	mcb := ((pt.i1-pt.i0+nblk-1)/nblk + mr - 1) / mr * mr
+	for ic := pt.i0; ic < pt.i1; ic += mcb {
+		mc := min(mcb, pt.i1-ic)
 		if cl.tri == upper && ic >= pt.j1 {
 			break
 		}

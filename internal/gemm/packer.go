@@ -101,9 +101,13 @@ func packContig[T Float](dst, src []T, ld, p0, np, j0, nj, w int) {
 	stride := np * w
 	for p := 0; p < np; p++ {
 		row := src[(p0+p)*ld+j0 : (p0+p)*ld+j0+nj]
-		for q := 0; q < nq; q++ {
+		q := 0
+		for ; q*w+w <= nj; q++ {
+			copyShort(dst[q*stride+p*w:q*stride+p*w+w], row[q*w:q*w+w])
+		}
+		if q < nq {
 			d := dst[q*stride+p*w : q*stride+p*w+w]
-			n := copy(d, row[q*w:min(nj, q*w+w)])
+			n := copy(d, row[q*w:])
 			clear(d[n:])
 		}
 	}
@@ -163,4 +167,19 @@ func (t *transposed[T]) PackRows(dst []T, r0, nr, c0, nc, w int) {
 
 func (t *transposed[T]) PackCols(dst []T, r0, nr, c0, nc, w int) {
 	t.x.PackRows(dst, c0, nc, r0, nr, w)
+}
+
+// copyShort copies len(d) elements of s into d for the short runs of
+// packing (one panel row, typically 6 to 32 elements), where calling
+// memmove costs more than the copy: blocks of 8 move as one array value,
+// which the compiler turns into vector moves.
+func copyShort[T Float](d, s []T) {
+	s = s[:len(d)]
+	j := 0
+	for ; j+8 <= len(d); j += 8 {
+		*(*[8]T)(d[j:]) = *(*[8]T)(s[j:])
+	}
+	for ; j < len(d); j++ {
+		d[j] = s[j]
+	}
 }
