@@ -50,7 +50,7 @@ func tolerance[T Float](k int) float64 {
 func edgeSizes[T Float](f isa.Family) []int {
 	kr := kernelFor[T](f)
 	s := []int{1, 2, 3, 5, 7, 13, 31, 61}
-	for _, b := range []int{kr.mr, kr.nr, 2 * kr.mr, kr.kc, kr.nc} {
+	for _, b := range []int{kr.mr, kr.nr, 2 * kr.mr, kr.kc, kr.nc, kr.mc} {
 		s = append(s, b-1, b, b+1)
 	}
 	return s

@@ -10,12 +10,12 @@ import "github.com/netdeconv/deconv/internal/isa"
 //     block stream past it (AVX-512 float32: 256·12·4 = 12 KiB);
 //   - nc: the packed B block kc×nc fills about half of L2 (256·512·4 = 512 KiB),
 //     leaving room for the A panel, C tiles and the other operand's stream;
-//   - mc: the packed A block mc×kc lives in L3 (1008·256·4 ≈ 1 MiB per worker);
-//     a large mc packs each B block fewer times.
+//   - mc: the packed A block mc×kc lives in L3 (2064·256·4 ≈ 2 MiB per worker);
+//     a large mc packs each B block fewer times (once for m ≤ 2064).
 var (
-	avx512F32 = kernel[float32]{fam: isa.AVX512, mr: 12, nr: 32, kc: 256, mc: 1008, nc: 512, fn: kernF32AVX512}
+	avx512F32 = kernel[float32]{fam: isa.AVX512, mr: 12, nr: 32, kc: 256, mc: 2064, nc: 512, fn: kernF32AVX512}
 	avx512F64 = kernel[float64]{fam: isa.AVX512, mr: 12, nr: 16, kc: 192, mc: 504, nc: 320, fn: kernF64AVX512}
-	avx2F32   = kernel[float32]{fam: isa.AVX2, mr: 6, nr: 16, kc: 256, mc: 1008, nc: 512, fn: kernF32AVX2}
+	avx2F32   = kernel[float32]{fam: isa.AVX2, mr: 6, nr: 16, kc: 256, mc: 2064, nc: 512, fn: kernF32AVX2}
 	avx2F64   = kernel[float64]{fam: isa.AVX2, mr: 6, nr: 8, kc: 256, mc: 504, nc: 256, fn: kernF64AVX2}
 )
 

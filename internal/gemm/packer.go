@@ -1,6 +1,9 @@
 package gemm
 
-import "fmt"
+import (
+	"fmt"
+	"unsafe"
+)
 
 // Packer is an operand of a product: a logical rows×cols matrix that can
 // copy blocks of itself into the panel layouts the micro-kernels read.
@@ -171,15 +174,29 @@ func (t *transposed[T]) PackCols(dst []T, r0, nr, c0, nc, w int) {
 
 // copyShort copies len(d) elements of s into d for the short runs of
 // packing (one panel row, typically 6 to 32 elements), where calling
-// memmove costs more than the copy: blocks of 8 move as one array value,
-// which the compiler turns into vector moves.
+// memmove costs more than the copy: it moves 8-byte words, four loads
+// before four stores so the compiler need not assume overlap.
 func copyShort[T Float](d, s []T) {
 	s = s[:len(d)]
-	j := 0
-	for ; j+8 <= len(d); j += 8 {
-		*(*[8]T)(d[j:]) = *(*[8]T)(s[j:])
+	if len(d) == 0 {
+		return
 	}
-	for ; j < len(d); j++ {
-		d[j] = s[j]
+	var z T
+	nbytes := len(d) * int(unsafe.Sizeof(z))
+	nw := nbytes / 8
+	dw := unsafe.Slice((*uint64)(unsafe.Pointer(&d[0])), nw)
+	sw := unsafe.Slice((*uint64)(unsafe.Pointer(&s[0])), nw)
+	j := 0
+	for ; j+4 <= nw; j += 4 {
+		x := sw[j : j+4 : j+4]
+		a0, a1, a2, a3 := x[0], x[1], x[2], x[3]
+		y := dw[j : j+4 : j+4]
+		y[0], y[1], y[2], y[3] = a0, a1, a2, a3
+	}
+	for ; j < nw; j++ {
+		dw[j] = sw[j]
+	}
+	if nbytes%8 != 0 { // an odd count of float32
+		d[len(d)-1] = s[len(d)-1]
 	}
 }

@@ -166,8 +166,12 @@ func kernel(s spec) {
 	Label(s.name + "_loop")
 	CMPQ(k, U8(s.unroll))
 	JL(LabelRef(s.name + "_tail"))
-	PREFETCHT0(Mem{Base: bPtr, Disp: 8 * s.nr * s.elem()})
 	for u := 0; u < s.unroll; u++ {
+		// Fetch the B panel's lines from L2 a few steps ahead; the A panel
+		// is in L1 after its first B panel.
+		for off := 0; off < s.nr*s.elem(); off += 64 {
+			PREFETCHT0(Mem{Base: bPtr, Disp: (u+prefetchSteps)*s.nr*s.elem() + off})
+		}
 		step(u)
 	}
 	ADDQ(U32(s.unroll*s.mr*s.elem()), aPtr)
@@ -263,6 +267,9 @@ func main() {
 // Tile heights of the AVX-512 kernels; they must match the table in
 // internal/gemm (kernels_amd64.go).
 const (
+	// prefetchSteps is how many k steps ahead the B panel is prefetched.
+	prefetchSteps = 8
+
 	mrF32AVX512 = 12
 	mrF64AVX512 = 12
 )
