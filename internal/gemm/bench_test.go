@@ -94,7 +94,7 @@ func BenchmarkKernel(b *testing.B) {
 			pb := randSlice[float32](rng, kr.kc*kr.nr)
 			c := make([]float32, kr.mr*kr.nr)
 			for b.Loop() {
-				kr.fn(kr.kc, &pa[0], &pb[0], &c[0], kr.nr, 1, 1, 1)
+				kr.fn(kr.kc, &pa[0], &pb[0], kr.nr, &c[0], kr.nr, 1, 1, 1)
 			}
 			b.ReportMetric(2*float64(kr.kc*kr.mr*kr.nr)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})

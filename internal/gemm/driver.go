@@ -2,6 +2,7 @@ package gemm
 
 import (
 	"runtime"
+	"unsafe"
 	"sync"
 	"sync/atomic"
 
@@ -246,6 +247,7 @@ func (cl *call[T]) runPart(idx int) {
 		ci, cj, beta = pt.i0, pt.j0, 0
 	}
 	tile := grow(&ws.tile, mr*nr)
+	direct := cl.inPlaceB()
 
 	// Equal A blocks: a short last block would repack every B block for
 	// a few rows.
@@ -279,8 +281,16 @@ func (cl *call[T]) runPart(idx int) {
 				if cl.tri == lower && jc > ic+mc-1 {
 					break
 				}
-				pb := grow(&ws.b, (nc+nr-1)/nr*nr*kc)
-				cl.b.PackCols(pb, pc, kc, jc, nc, nr)
+				// Full panels of an in-place B are read where they lie;
+				// only a partial last panel is packed (zero-padded).
+				nfull := 0
+				if direct != nil {
+					nfull = nc / nr * nr
+				}
+				pb := grow(&ws.b, (nc-nfull+nr-1)/nr*nr*kc)
+				if nfull < nc {
+					cl.b.PackCols(pb, pc, kc, jc+nfull, nc-nfull, nr)
+				}
 				for ir := 0; ir < mc; ir += mr {
 					gi, mm := ic+ir, min(mr, mc-ir)
 					ap := &pa[ir*kc]
@@ -299,15 +309,21 @@ func (cl *call[T]) runPart(idx int) {
 							}
 							partial = gj+nn-1 > gi
 						}
-						bp := &pb[jr*kc]
+						var bp *T
+						ldb := nr
+						if jr < nfull {
+							bp, ldb = &direct.data[pc*direct.stride+gj], direct.stride
+						} else {
+							bp = &pb[(jr-nfull)*kc]
+						}
 						off := (gi-ci)*ldc + gj - cj
 						if mm == mr && nn == nr && !partial {
-							fn(kc, ap, bp, &c[off], ldc, alpha, bet, load)
+							fn(kc, ap, bp, ldb, &c[off], ldc, alpha, bet, load)
 							continue
 						}
 						// Edge or diagonal tile: compute it whole into the
 						// tile buffer, then merge the elements that belong.
-						fn(kc, ap, bp, &tile[0], nr, alpha, 0, 0)
+						fn(kc, ap, bp, ldb, &tile[0], nr, alpha, 0, 0)
 						for i := 0; i < mm; i++ {
 							row := c[off+i*ldc : off+i*ldc+nn]
 							trow := tile[i*nr : i*nr+nn]
@@ -347,4 +363,22 @@ func (cl *call[T]) reduce() {
 			}
 		}
 	}
+}
+
+// inPlaceB returns B when the micro-kernel can read its panels where they
+// lie instead of packing them: a row-major dense operand whose rows are
+// not a multiple of 1 KiB apart. (Rows a large power of two apart map to
+// a few cache sets and evict each other, which is what packing avoids.)
+// Reading in place halves the packing of a covariance, whose cost is of
+// the order of its arithmetic when the result is small.
+func (cl *call[T]) inPlaceB() *Dense[T] {
+	d, ok := cl.b.(*Dense[T])
+	if !ok || d.trans {
+		return nil
+	}
+	var z T
+	if d.stride*int(unsafe.Sizeof(z))%1024 == 0 {
+		return nil
+	}
+	return d
 }

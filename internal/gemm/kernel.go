@@ -12,13 +12,14 @@ type Float interface {
 }
 
 // microKernel computes one MR×NR tile of C from a packed A panel (k×MR,
-// a[p*MR+i]) and a packed B panel (k×NR, b[p*NR+j]):
+// a[p*MR+i]) and k rows of NR elements of B, ldb apart (a packed panel has
+// ldb = NR; a row-major operand can be read in place):
 //
-//	C[i*ldc+j] = alpha*Σ_p a[p*MR+i]*b[p*NR+j]                    load == 0
-//	C[i*ldc+j] = alpha*Σ_p a[p*MR+i]*b[p*NR+j] + beta*C[i*ldc+j]  load != 0
+//	C[i*ldc+j] = alpha*Σ_p a[p*MR+i]*b[p*ldb+j]                    load == 0
+//	C[i*ldc+j] = alpha*Σ_p a[p*MR+i]*b[p*ldb+j] + beta*C[i*ldc+j]  load != 0
 //
 // With load == 0 C is not read, so β = 0 never propagates NaNs from C.
-type microKernel[T Float] func(k int, a, b, c *T, ldc int, alpha, beta T, load int)
+type microKernel[T Float] func(k int, a, b *T, ldb int, c *T, ldc int, alpha, beta T, load int)
 
 // kernel is one entry of the kernel table: a micro-kernel and the blocking
 // that suits it.
@@ -58,17 +59,17 @@ func kernelFor[T Float](f isa.Family) *kernel[T] {
 // kernGeneric is the portable micro-kernel (genericMR×genericNR) with the
 // microKernel contract. It is compiled on every platform so that tests
 // compare it with the assembly kernels in one binary.
-func kernGeneric[T Float](k int, a, b, c *T, ldc int, alpha, beta T, load int) {
+func kernGeneric[T Float](k int, a, b *T, ldb int, c *T, ldc int, alpha, beta T, load int) {
 	var c00, c01, c02, c03 T
 	var c10, c11, c12, c13 T
 	var c20, c21, c22, c23 T
 	var c30, c31, c32, c33 T
 	if k > 0 {
 		pa := unsafe.Slice(a, k*genericMR)
-		pb := unsafe.Slice(b, k*genericNR)
+		pb := unsafe.Slice(b, (k-1)*ldb+genericNR)
 		for p := 0; p < k; p++ {
 			av := pa[p*genericMR : p*genericMR+genericMR : p*genericMR+genericMR]
-			bv := pb[p*genericNR : p*genericNR+genericNR : p*genericNR+genericNR]
+			bv := pb[p*ldb : p*ldb+genericNR : p*ldb+genericNR]
 			a0, a1, a2, a3 := av[0], av[1], av[2], av[3]
 			b0, b1, b2, b3 := bv[0], bv[1], bv[2], bv[3]
 			c00 += a0 * b0

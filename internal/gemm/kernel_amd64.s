@@ -4,15 +4,19 @@
 
 #include "textflag.h"
 
-// func kernF32AVX512(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, load int)
+// func kernF32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, load int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·kernF32AVX512(SB), NOSPLIT, $0-56
+TEXT ·kernF32AVX512(SB), NOSPLIT, $0-64
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI
-	MOVQ c+24(FP), DX
-	MOVQ ldc+32(FP), CX
+	MOVQ ldb+24(FP), R9
+	SHLQ $0x02, R9
+	MOVQ c+32(FP), DX
+	MOVQ ldc+40(FP), CX
 	SHLQ $0x02, CX
+	MOVQ R9, R10
+	SHLQ $0x03, R10
 
 	// Warm the C tile while the k loop runs.
 	MOVQ       DX, R8
@@ -83,8 +87,8 @@ TEXT ·kernF32AVX512(SB), NOSPLIT, $0-56
 kernF32AVX512_loop:
 	CMPQ         AX, $0x04
 	JL           kernF32AVX512_tail
-	PREFETCHT0   1024(DI)
-	PREFETCHT0   1088(DI)
+	PREFETCHT0   (DI)(R10*1)
+	PREFETCHT0   64(DI)(R10*1)
 	VMOVUPS      (DI), Z24
 	VMOVUPS      64(DI), Z25
 	VBROADCASTSS (SI), Z26
@@ -123,10 +127,11 @@ kernF32AVX512_loop:
 	VBROADCASTSS 44(SI), Z31
 	VFMADD231PS  Z24, Z31, Z22
 	VFMADD231PS  Z25, Z31, Z23
-	PREFETCHT0   1152(DI)
-	PREFETCHT0   1216(DI)
-	VMOVUPS      128(DI), Z24
-	VMOVUPS      192(DI), Z25
+	ADDQ         R9, DI
+	PREFETCHT0   (DI)(R10*1)
+	PREFETCHT0   64(DI)(R10*1)
+	VMOVUPS      (DI), Z24
+	VMOVUPS      64(DI), Z25
 	VBROADCASTSS 48(SI), Z26
 	VFMADD231PS  Z24, Z26, Z0
 	VFMADD231PS  Z25, Z26, Z1
@@ -163,10 +168,11 @@ kernF32AVX512_loop:
 	VBROADCASTSS 92(SI), Z31
 	VFMADD231PS  Z24, Z31, Z22
 	VFMADD231PS  Z25, Z31, Z23
-	PREFETCHT0   1280(DI)
-	PREFETCHT0   1344(DI)
-	VMOVUPS      256(DI), Z24
-	VMOVUPS      320(DI), Z25
+	ADDQ         R9, DI
+	PREFETCHT0   (DI)(R10*1)
+	PREFETCHT0   64(DI)(R10*1)
+	VMOVUPS      (DI), Z24
+	VMOVUPS      64(DI), Z25
 	VBROADCASTSS 96(SI), Z26
 	VFMADD231PS  Z24, Z26, Z0
 	VFMADD231PS  Z25, Z26, Z1
@@ -203,10 +209,11 @@ kernF32AVX512_loop:
 	VBROADCASTSS 140(SI), Z31
 	VFMADD231PS  Z24, Z31, Z22
 	VFMADD231PS  Z25, Z31, Z23
-	PREFETCHT0   1408(DI)
-	PREFETCHT0   1472(DI)
-	VMOVUPS      384(DI), Z24
-	VMOVUPS      448(DI), Z25
+	ADDQ         R9, DI
+	PREFETCHT0   (DI)(R10*1)
+	PREFETCHT0   64(DI)(R10*1)
+	VMOVUPS      (DI), Z24
+	VMOVUPS      64(DI), Z25
 	VBROADCASTSS 144(SI), Z26
 	VFMADD231PS  Z24, Z26, Z0
 	VFMADD231PS  Z25, Z26, Z1
@@ -243,8 +250,8 @@ kernF32AVX512_loop:
 	VBROADCASTSS 188(SI), Z31
 	VFMADD231PS  Z24, Z31, Z22
 	VFMADD231PS  Z25, Z31, Z23
+	ADDQ         R9, DI
 	ADDQ         $0x000000c0, SI
-	ADDQ         $0x00000200, DI
 	SUBQ         $0x04, AX
 	JMP          kernF32AVX512_loop
 
@@ -291,13 +298,13 @@ kernF32AVX512_tail:
 	VFMADD231PS  Z24, Z31, Z22
 	VFMADD231PS  Z25, Z31, Z23
 	ADDQ         $0x00000030, SI
-	ADDQ         $0x00000080, DI
+	ADDQ         R9, DI
 	DECQ         AX
 	JMP          kernF32AVX512_tail
 
 kernF32AVX512_store:
 	// Scale by alpha.
-	VBROADCASTSS alpha+40(FP), Z26
+	VBROADCASTSS alpha+48(FP), Z26
 	VMULPS       Z26, Z0, Z0
 	VMULPS       Z26, Z1, Z1
 	VMULPS       Z26, Z2, Z2
@@ -322,12 +329,12 @@ kernF32AVX512_store:
 	VMULPS       Z26, Z21, Z21
 	VMULPS       Z26, Z22, Z22
 	VMULPS       Z26, Z23, Z23
-	MOVQ         load+48(FP), BX
+	MOVQ         load+56(FP), BX
 	TESTQ        BX, BX
 	JE           kernF32AVX512_overwrite
 
 	// C = alpha*acc + beta*C.
-	VBROADCASTSS beta+44(FP), Z27
+	VBROADCASTSS beta+52(FP), Z27
 	VFMADD231PS  (DX), Z27, Z0
 	VMOVUPS      Z0, (DX)
 	VFMADD231PS  64(DX), Z27, Z1
@@ -432,15 +439,19 @@ kernF32AVX512_overwrite:
 	VZEROUPPER
 	RET
 
-// func kernF64AVX512(k int, a *float64, b *float64, c *float64, ldc int, alpha float64, beta float64, load int)
+// func kernF64AVX512(k int, a *float64, b *float64, ldb int, c *float64, ldc int, alpha float64, beta float64, load int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·kernF64AVX512(SB), NOSPLIT, $0-64
+TEXT ·kernF64AVX512(SB), NOSPLIT, $0-72
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI
-	MOVQ c+24(FP), DX
-	MOVQ ldc+32(FP), CX
+	MOVQ ldb+24(FP), R9
+	SHLQ $0x03, R9
+	MOVQ c+32(FP), DX
+	MOVQ ldc+40(FP), CX
 	SHLQ $0x03, CX
+	MOVQ R9, R10
+	SHLQ $0x03, R10
 
 	// Warm the C tile while the k loop runs.
 	MOVQ       DX, R8
@@ -511,8 +522,8 @@ TEXT ·kernF64AVX512(SB), NOSPLIT, $0-64
 kernF64AVX512_loop:
 	CMPQ         AX, $0x04
 	JL           kernF64AVX512_tail
-	PREFETCHT0   1024(DI)
-	PREFETCHT0   1088(DI)
+	PREFETCHT0   (DI)(R10*1)
+	PREFETCHT0   64(DI)(R10*1)
 	VMOVUPD      (DI), Z24
 	VMOVUPD      64(DI), Z25
 	VBROADCASTSD (SI), Z26
@@ -551,10 +562,11 @@ kernF64AVX512_loop:
 	VBROADCASTSD 88(SI), Z31
 	VFMADD231PD  Z24, Z31, Z22
 	VFMADD231PD  Z25, Z31, Z23
-	PREFETCHT0   1152(DI)
-	PREFETCHT0   1216(DI)
-	VMOVUPD      128(DI), Z24
-	VMOVUPD      192(DI), Z25
+	ADDQ         R9, DI
+	PREFETCHT0   (DI)(R10*1)
+	PREFETCHT0   64(DI)(R10*1)
+	VMOVUPD      (DI), Z24
+	VMOVUPD      64(DI), Z25
 	VBROADCASTSD 96(SI), Z26
 	VFMADD231PD  Z24, Z26, Z0
 	VFMADD231PD  Z25, Z26, Z1
@@ -591,10 +603,11 @@ kernF64AVX512_loop:
 	VBROADCASTSD 184(SI), Z31
 	VFMADD231PD  Z24, Z31, Z22
 	VFMADD231PD  Z25, Z31, Z23
-	PREFETCHT0   1280(DI)
-	PREFETCHT0   1344(DI)
-	VMOVUPD      256(DI), Z24
-	VMOVUPD      320(DI), Z25
+	ADDQ         R9, DI
+	PREFETCHT0   (DI)(R10*1)
+	PREFETCHT0   64(DI)(R10*1)
+	VMOVUPD      (DI), Z24
+	VMOVUPD      64(DI), Z25
 	VBROADCASTSD 192(SI), Z26
 	VFMADD231PD  Z24, Z26, Z0
 	VFMADD231PD  Z25, Z26, Z1
@@ -631,10 +644,11 @@ kernF64AVX512_loop:
 	VBROADCASTSD 280(SI), Z31
 	VFMADD231PD  Z24, Z31, Z22
 	VFMADD231PD  Z25, Z31, Z23
-	PREFETCHT0   1408(DI)
-	PREFETCHT0   1472(DI)
-	VMOVUPD      384(DI), Z24
-	VMOVUPD      448(DI), Z25
+	ADDQ         R9, DI
+	PREFETCHT0   (DI)(R10*1)
+	PREFETCHT0   64(DI)(R10*1)
+	VMOVUPD      (DI), Z24
+	VMOVUPD      64(DI), Z25
 	VBROADCASTSD 288(SI), Z26
 	VFMADD231PD  Z24, Z26, Z0
 	VFMADD231PD  Z25, Z26, Z1
@@ -671,8 +685,8 @@ kernF64AVX512_loop:
 	VBROADCASTSD 376(SI), Z31
 	VFMADD231PD  Z24, Z31, Z22
 	VFMADD231PD  Z25, Z31, Z23
+	ADDQ         R9, DI
 	ADDQ         $0x00000180, SI
-	ADDQ         $0x00000200, DI
 	SUBQ         $0x04, AX
 	JMP          kernF64AVX512_loop
 
@@ -719,13 +733,13 @@ kernF64AVX512_tail:
 	VFMADD231PD  Z24, Z31, Z22
 	VFMADD231PD  Z25, Z31, Z23
 	ADDQ         $0x00000060, SI
-	ADDQ         $0x00000080, DI
+	ADDQ         R9, DI
 	DECQ         AX
 	JMP          kernF64AVX512_tail
 
 kernF64AVX512_store:
 	// Scale by alpha.
-	VBROADCASTSD alpha+40(FP), Z26
+	VBROADCASTSD alpha+48(FP), Z26
 	VMULPD       Z26, Z0, Z0
 	VMULPD       Z26, Z1, Z1
 	VMULPD       Z26, Z2, Z2
@@ -750,12 +764,12 @@ kernF64AVX512_store:
 	VMULPD       Z26, Z21, Z21
 	VMULPD       Z26, Z22, Z22
 	VMULPD       Z26, Z23, Z23
-	MOVQ         load+56(FP), BX
+	MOVQ         load+64(FP), BX
 	TESTQ        BX, BX
 	JE           kernF64AVX512_overwrite
 
 	// C = alpha*acc + beta*C.
-	VBROADCASTSD beta+48(FP), Z27
+	VBROADCASTSD beta+56(FP), Z27
 	VFMADD231PD  (DX), Z27, Z0
 	VMOVUPD      Z0, (DX)
 	VFMADD231PD  64(DX), Z27, Z1
@@ -860,15 +874,19 @@ kernF64AVX512_overwrite:
 	VZEROUPPER
 	RET
 
-// func kernF32AVX2(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, load int)
+// func kernF32AVX2(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, load int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·kernF32AVX2(SB), NOSPLIT, $0-56
+TEXT ·kernF32AVX2(SB), NOSPLIT, $0-64
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI
-	MOVQ c+24(FP), DX
-	MOVQ ldc+32(FP), CX
+	MOVQ ldb+24(FP), R9
+	SHLQ $0x02, R9
+	MOVQ c+32(FP), DX
+	MOVQ ldc+40(FP), CX
 	SHLQ $0x02, CX
+	MOVQ R9, R10
+	SHLQ $0x03, R10
 
 	// Warm the C tile while the k loop runs.
 	MOVQ       DX, R8
@@ -903,7 +921,7 @@ TEXT ·kernF32AVX2(SB), NOSPLIT, $0-56
 kernF32AVX2_loop:
 	CMPQ         AX, $0x04
 	JL           kernF32AVX2_tail
-	PREFETCHT0   512(DI)
+	PREFETCHT0   (DI)(R10*1)
 	VMOVUPS      (DI), Y12
 	VMOVUPS      32(DI), Y13
 	VBROADCASTSS (SI), Y14
@@ -924,9 +942,10 @@ kernF32AVX2_loop:
 	VBROADCASTSS 20(SI), Y15
 	VFMADD231PS  Y12, Y15, Y10
 	VFMADD231PS  Y13, Y15, Y11
-	PREFETCHT0   576(DI)
-	VMOVUPS      64(DI), Y12
-	VMOVUPS      96(DI), Y13
+	ADDQ         R9, DI
+	PREFETCHT0   (DI)(R10*1)
+	VMOVUPS      (DI), Y12
+	VMOVUPS      32(DI), Y13
 	VBROADCASTSS 24(SI), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
@@ -945,9 +964,10 @@ kernF32AVX2_loop:
 	VBROADCASTSS 44(SI), Y15
 	VFMADD231PS  Y12, Y15, Y10
 	VFMADD231PS  Y13, Y15, Y11
-	PREFETCHT0   640(DI)
-	VMOVUPS      128(DI), Y12
-	VMOVUPS      160(DI), Y13
+	ADDQ         R9, DI
+	PREFETCHT0   (DI)(R10*1)
+	VMOVUPS      (DI), Y12
+	VMOVUPS      32(DI), Y13
 	VBROADCASTSS 48(SI), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
@@ -966,9 +986,10 @@ kernF32AVX2_loop:
 	VBROADCASTSS 68(SI), Y15
 	VFMADD231PS  Y12, Y15, Y10
 	VFMADD231PS  Y13, Y15, Y11
-	PREFETCHT0   704(DI)
-	VMOVUPS      192(DI), Y12
-	VMOVUPS      224(DI), Y13
+	ADDQ         R9, DI
+	PREFETCHT0   (DI)(R10*1)
+	VMOVUPS      (DI), Y12
+	VMOVUPS      32(DI), Y13
 	VBROADCASTSS 72(SI), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
@@ -987,8 +1008,8 @@ kernF32AVX2_loop:
 	VBROADCASTSS 92(SI), Y15
 	VFMADD231PS  Y12, Y15, Y10
 	VFMADD231PS  Y13, Y15, Y11
+	ADDQ         R9, DI
 	ADDQ         $0x00000060, SI
-	ADDQ         $0x00000100, DI
 	SUBQ         $0x04, AX
 	JMP          kernF32AVX2_loop
 
@@ -1017,13 +1038,13 @@ kernF32AVX2_tail:
 	VFMADD231PS  Y12, Y15, Y10
 	VFMADD231PS  Y13, Y15, Y11
 	ADDQ         $0x00000018, SI
-	ADDQ         $0x00000040, DI
+	ADDQ         R9, DI
 	DECQ         AX
 	JMP          kernF32AVX2_tail
 
 kernF32AVX2_store:
 	// Scale by alpha.
-	VBROADCASTSS alpha+40(FP), Y14
+	VBROADCASTSS alpha+48(FP), Y14
 	VMULPS       Y14, Y0, Y0
 	VMULPS       Y14, Y1, Y1
 	VMULPS       Y14, Y2, Y2
@@ -1036,12 +1057,12 @@ kernF32AVX2_store:
 	VMULPS       Y14, Y9, Y9
 	VMULPS       Y14, Y10, Y10
 	VMULPS       Y14, Y11, Y11
-	MOVQ         load+48(FP), BX
+	MOVQ         load+56(FP), BX
 	TESTQ        BX, BX
 	JE           kernF32AVX2_overwrite
 
 	// C = alpha*acc + beta*C.
-	VBROADCASTSS beta+44(FP), Y15
+	VBROADCASTSS beta+52(FP), Y15
 	VFMADD231PS  (DX), Y15, Y0
 	VMOVUPS      Y0, (DX)
 	VFMADD231PS  32(DX), Y15, Y1
@@ -1098,15 +1119,19 @@ kernF32AVX2_overwrite:
 	VZEROUPPER
 	RET
 
-// func kernF64AVX2(k int, a *float64, b *float64, c *float64, ldc int, alpha float64, beta float64, load int)
+// func kernF64AVX2(k int, a *float64, b *float64, ldb int, c *float64, ldc int, alpha float64, beta float64, load int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·kernF64AVX2(SB), NOSPLIT, $0-64
+TEXT ·kernF64AVX2(SB), NOSPLIT, $0-72
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI
-	MOVQ c+24(FP), DX
-	MOVQ ldc+32(FP), CX
+	MOVQ ldb+24(FP), R9
+	SHLQ $0x03, R9
+	MOVQ c+32(FP), DX
+	MOVQ ldc+40(FP), CX
 	SHLQ $0x03, CX
+	MOVQ R9, R10
+	SHLQ $0x03, R10
 
 	// Warm the C tile while the k loop runs.
 	MOVQ       DX, R8
@@ -1141,7 +1166,7 @@ TEXT ·kernF64AVX2(SB), NOSPLIT, $0-64
 kernF64AVX2_loop:
 	CMPQ         AX, $0x04
 	JL           kernF64AVX2_tail
-	PREFETCHT0   512(DI)
+	PREFETCHT0   (DI)(R10*1)
 	VMOVUPD      (DI), Y12
 	VMOVUPD      32(DI), Y13
 	VBROADCASTSD (SI), Y14
@@ -1162,9 +1187,10 @@ kernF64AVX2_loop:
 	VBROADCASTSD 40(SI), Y15
 	VFMADD231PD  Y12, Y15, Y10
 	VFMADD231PD  Y13, Y15, Y11
-	PREFETCHT0   576(DI)
-	VMOVUPD      64(DI), Y12
-	VMOVUPD      96(DI), Y13
+	ADDQ         R9, DI
+	PREFETCHT0   (DI)(R10*1)
+	VMOVUPD      (DI), Y12
+	VMOVUPD      32(DI), Y13
 	VBROADCASTSD 48(SI), Y14
 	VFMADD231PD  Y12, Y14, Y0
 	VFMADD231PD  Y13, Y14, Y1
@@ -1183,9 +1209,10 @@ kernF64AVX2_loop:
 	VBROADCASTSD 88(SI), Y15
 	VFMADD231PD  Y12, Y15, Y10
 	VFMADD231PD  Y13, Y15, Y11
-	PREFETCHT0   640(DI)
-	VMOVUPD      128(DI), Y12
-	VMOVUPD      160(DI), Y13
+	ADDQ         R9, DI
+	PREFETCHT0   (DI)(R10*1)
+	VMOVUPD      (DI), Y12
+	VMOVUPD      32(DI), Y13
 	VBROADCASTSD 96(SI), Y14
 	VFMADD231PD  Y12, Y14, Y0
 	VFMADD231PD  Y13, Y14, Y1
@@ -1204,9 +1231,10 @@ kernF64AVX2_loop:
 	VBROADCASTSD 136(SI), Y15
 	VFMADD231PD  Y12, Y15, Y10
 	VFMADD231PD  Y13, Y15, Y11
-	PREFETCHT0   704(DI)
-	VMOVUPD      192(DI), Y12
-	VMOVUPD      224(DI), Y13
+	ADDQ         R9, DI
+	PREFETCHT0   (DI)(R10*1)
+	VMOVUPD      (DI), Y12
+	VMOVUPD      32(DI), Y13
 	VBROADCASTSD 144(SI), Y14
 	VFMADD231PD  Y12, Y14, Y0
 	VFMADD231PD  Y13, Y14, Y1
@@ -1225,8 +1253,8 @@ kernF64AVX2_loop:
 	VBROADCASTSD 184(SI), Y15
 	VFMADD231PD  Y12, Y15, Y10
 	VFMADD231PD  Y13, Y15, Y11
+	ADDQ         R9, DI
 	ADDQ         $0x000000c0, SI
-	ADDQ         $0x00000100, DI
 	SUBQ         $0x04, AX
 	JMP          kernF64AVX2_loop
 
@@ -1255,13 +1283,13 @@ kernF64AVX2_tail:
 	VFMADD231PD  Y12, Y15, Y10
 	VFMADD231PD  Y13, Y15, Y11
 	ADDQ         $0x00000030, SI
-	ADDQ         $0x00000040, DI
+	ADDQ         R9, DI
 	DECQ         AX
 	JMP          kernF64AVX2_tail
 
 kernF64AVX2_store:
 	// Scale by alpha.
-	VBROADCASTSD alpha+40(FP), Y14
+	VBROADCASTSD alpha+48(FP), Y14
 	VMULPD       Y14, Y0, Y0
 	VMULPD       Y14, Y1, Y1
 	VMULPD       Y14, Y2, Y2
@@ -1274,12 +1302,12 @@ kernF64AVX2_store:
 	VMULPD       Y14, Y9, Y9
 	VMULPD       Y14, Y10, Y10
 	VMULPD       Y14, Y11, Y11
-	MOVQ         load+56(FP), BX
+	MOVQ         load+64(FP), BX
 	TESTQ        BX, BX
 	JE           kernF64AVX2_overwrite
 
 	// C = alpha*acc + beta*C.
-	VBROADCASTSD beta+48(FP), Y15
+	VBROADCASTSD beta+56(FP), Y15
 	VFMADD231PD  (DX), Y15, Y0
 	VMOVUPD      Y0, (DX)
 	VFMADD231PD  32(DX), Y15, Y1

@@ -4,9 +4,12 @@
 // Run it through `go generate` in internal/gemm. Every kernel has the same
 // contract, for an MR×NR tile of a row-major C with leading dimension ldc:
 //
-//	acc[i][j] = Σ_p a[p*MR+i] * b[p*NR+j]          p < k (packed panels)
+//	acc[i][j] = Σ_p a[p*MR+i] * b[p*ldb+j]         p < k
 //	C[i][j]   = alpha*acc[i][j]                     load == 0 (C is not read)
 //	C[i][j]   = alpha*acc[i][j] + beta*C[i][j]      load != 0
+//
+// A is a packed panel; B is a packed panel (ldb = NR) or, when the right
+// operand is stored row-major, the operand itself read in place.
 //
 // The vector dimension runs along the rows of C (NR, contiguous in memory),
 // the broadcast dimension down its columns (MR): each step of p loads NR/V
@@ -103,7 +106,7 @@ func kernel(s spec) {
 	if s.f64 {
 		typ = "float64"
 	}
-	TEXT(s.name, NOSPLIT, fmt.Sprintf("func(k int, a, b, c *%[1]s, ldc int, alpha, beta %[1]s, load int)", typ))
+	TEXT(s.name, NOSPLIT, fmt.Sprintf("func(k int, a, b *%[1]s, ldb int, c *%[1]s, ldc int, alpha, beta %[1]s, load int)", typ))
 	Doc(fmt.Sprintf("%s computes one %d×%d tile of C from packed panels (see the generator for the contract).", s.name, s.mr, s.nr))
 	Pragma("noescape")
 	lanes := s.lanes()
@@ -123,13 +126,19 @@ func kernel(s spec) {
 	nbc := nregs - nacc - nv
 	bc := func(i int) VecPhysical { return s.vec(nacc + nv + i%nbc) }
 
-	k, aPtr, bPtr, cPtr, ldc := RAX, RSI, RDI, RDX, RCX
+	k, aPtr, bPtr, cPtr, ldc, ldb, ldb8 := RAX, RSI, RDI, RDX, RCX, R9, R10
+	shift := U8(map[bool]uint8{false: 2, true: 3}[s.f64])
 	Load(Param("k"), k)
 	Load(Param("a"), aPtr)
 	Load(Param("b"), bPtr)
+	Load(Param("ldb"), ldb)
+	SHLQ(shift, ldb)
 	Load(Param("c"), cPtr)
 	Load(Param("ldc"), ldc)
-	SHLQ(U8(map[bool]uint8{false: 2, true: 3}[s.f64]), ldc)
+	SHLQ(shift, ldc)
+	// ldb8 = prefetchSteps rows of B ahead.
+	MOVQ(ldb, ldb8)
+	SHLQ(U8(3), ldb8)
 
 	Comment("Warm the C tile while the k loop runs.")
 	row := R8
@@ -147,11 +156,12 @@ func kernel(s spec) {
 		s.xor(s.vec(i))
 	}
 
+	// One step of k: B rows are ldb apart (NR in a packed panel, the
+	// source's leading dimension when B is read in place).
 	step := func(u int) {
-		bo := u * s.nr * s.elem()
 		ao := u * s.mr * s.elem()
 		for v := 0; v < nv; v++ {
-			s.movu(Mem{Base: bPtr, Disp: bo + v*lanes*s.elem()}, bv(v))
+			s.movu(Mem{Base: bPtr, Disp: v * lanes * s.elem()}, bv(v))
 		}
 		for i := 0; i < s.mr; i++ {
 			r := bc(i)
@@ -170,12 +180,12 @@ func kernel(s spec) {
 		// Fetch the B panel's lines from L2 a few steps ahead; the A panel
 		// is in L1 after its first B panel.
 		for off := 0; off < s.nr*s.elem(); off += 64 {
-			PREFETCHT0(Mem{Base: bPtr, Disp: (u+prefetchSteps)*s.nr*s.elem() + off})
+			PREFETCHT0(Mem{Base: bPtr, Index: ldb8, Scale: 1, Disp: off})
 		}
 		step(u)
+		ADDQ(ldb, bPtr)
 	}
 	ADDQ(U32(s.unroll*s.mr*s.elem()), aPtr)
-	ADDQ(U32(s.unroll*s.nr*s.elem()), bPtr)
 	SUBQ(U8(s.unroll), k)
 	JMP(LabelRef(s.name + "_loop"))
 
@@ -185,7 +195,7 @@ func kernel(s spec) {
 	JE(LabelRef(s.name + "_store"))
 	step(0)
 	ADDQ(U32(s.mr*s.elem()), aPtr)
-	ADDQ(U32(s.nr*s.elem()), bPtr)
+	ADDQ(ldb, bPtr)
 	DECQ(k)
 	JMP(LabelRef(s.name + "_tail"))
 
