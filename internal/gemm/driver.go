@@ -2,9 +2,9 @@ package gemm
 
 import (
 	"runtime"
-	"unsafe"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/netdeconv/deconv/internal/isa"
 )
