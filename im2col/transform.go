@@ -66,7 +66,8 @@ func (pl *Plan) checkLengths(colsLen, imageLen int, colsName, imageName string) 
 
 // kernels are the per-family building blocks a transform uses.
 type kernels[T Float] struct {
-	strided gather.StridedFunc[T]
+	strided   gather.StridedFunc[T]
+	strided2D gather.Strided2DFunc[T]
 	// stream copies a finished block of output to dst with non-temporal
 	// stores; nil when the family has none, and then output is written in
 	// place.
@@ -74,7 +75,11 @@ type kernels[T Float] struct {
 }
 
 func kernelsFor[T Float](pl *Plan) kernels[T] {
-	return kernels[T]{strided: gather.StridedFor[T](pl.family), stream: gather.StreamCopyFor[T](pl.family)}
+	return kernels[T]{
+		strided:   gather.StridedFor[T](pl.family),
+		strided2D: gather.Strided2DFor[T](pl.family),
+		stream:    gather.StreamCopyFor[T](pl.family),
+	}
 }
 
 // stageElems bounds the staging buffer in which a block of output is built
@@ -82,89 +87,104 @@ func kernelsFor[T Float](pl *Plan) kernels[T] {
 // written piecewise and read back once.
 const stageElems = 32768
 
-// span is the range [lo, hi) of kept output positions along the width whose
-// tap kj lands inside the image, and the input column of position lo.
+// span is the range [lo, hi) of kept output positions along one axis whose
+// kernel tap lands inside the image, and the input coordinate of position
+// lo. Positions outside [lo, hi) read padding.
 type span struct{ lo, hi, start int }
 
-// spans computes, for each kernel column kj, which output positions read
-// real pixels; everything outside [lo, hi) reads padding. It depends only
-// on the plan, so it is computed once per call, not per row.
-func (pl *Plan) spans() []span {
-	p := pl.p
-	sp := make([]span, p.KernelW)
-	for kj := range sp {
-		w0 := kj*p.DilationW - p.PadW // input column of position 0
+// axisSpans computes the span of each of the kernel's taps along one axis.
+// It depends only on the plan, so it is computed once per call, not per
+// row.
+func axisSpans(in, kernel, dilation, pad, step, out int) []span {
+	sp := make([]span, kernel)
+	for k := range sp {
+		x0 := k*dilation - pad // input coordinate of position 0
 		lo := 0
-		if w0 < 0 {
-			lo = (-w0-1)/pl.stepW + 1 // ⌈−w0/step⌉ without overflow
+		if x0 < 0 {
+			lo = (-x0-1)/step + 1 // ⌈−x0/step⌉ without overflow
 		}
 		hi := 0
-		if last := p.Width - 1 - w0; last >= 0 {
-			hi = min(last/pl.stepW+1, pl.outW)
+		if last := in - 1 - x0; last >= 0 {
+			hi = min(last/step+1, out)
 		}
 		lo = min(lo, hi)
-		sp[kj] = span{lo: lo, hi: hi, start: w0 + lo*pl.stepW}
+		sp[k] = span{lo: lo, hi: hi, start: x0 + lo*step}
 	}
 	return sp
 }
 
-// fillRow writes one output row of patches for tap (ki, kj) at output row
-// oh of one channel plane: zeros over the padding, a strided run of the
-// input row in between. It returns without reading plane when the tap's
-// input row is padding.
-func fillRow[T Float](seg, plane []T, h, width int, s span, step int, k kernels[T]) {
-	if h < 0 || h*width >= len(plane) {
-		clear(seg)
+// spans returns the column spans (one per kj) and row spans (one per ki).
+func (pl *Plan) spans() (cols, rows []span) {
+	p := pl.p
+	return axisSpans(p.Width, p.KernelW, p.DilationW, p.PadW, pl.stepW, pl.outW),
+		axisSpans(p.Height, p.KernelH, p.DilationH, p.PadH, pl.stepH, pl.outH)
+}
+
+// fillTap writes the patches of tap (ki, kj) for output rows [oh0, oh1) of
+// nplanes consecutive channel planes starting at plane (each planeLen long),
+// into rows of outW values: output row oh of plane c goes to
+// out[c*ldc+(oh−oh0)*outW:]. Padding becomes zeros; the real pixels are one
+// two-dimensional strided gather per plane.
+func fillTap[T Float](pl *Plan, out []T, ldc int, plane []T, planeLen, nplanes, oh0, oh1 int, rs, cs span, k kernels[T]) {
+	outW, width := pl.outW, pl.p.Width
+	lo, hi := max(rs.lo, oh0), min(rs.hi, oh1) // rows that read real pixels
+	if lo >= hi {
+		for c := 0; c < nplanes; c++ {
+			clear(out[c*ldc : c*ldc+(oh1-oh0)*outW])
+		}
 		return
 	}
-	clear(seg[:s.lo])
-	if s.hi > s.lo {
-		k.strided(seg[s.lo:s.hi], plane[h*width+s.start:], step)
+	h := rs.start + (lo-rs.lo)*pl.stepH // input row of output row lo
+	for c := 0; c < nplanes; c++ {
+		o := out[c*ldc : c*ldc+(oh1-oh0)*outW]
+		clear(o[:(lo-oh0)*outW])
+		clear(o[(hi-oh0)*outW:])
+		if cs.lo > 0 || cs.hi < outW {
+			for r := lo - oh0; r < hi-oh0; r++ {
+				clear(o[r*outW : r*outW+cs.lo])
+				clear(o[r*outW+cs.hi : (r+1)*outW])
+			}
+		}
+		if cs.hi > cs.lo {
+			k.strided2D(o[(lo-oh0)*outW+cs.lo:], outW, plane[c*planeLen+h*width+cs.start:], pl.stepH*width,
+				hi-lo, cs.hi-cs.lo, pl.stepW)
+		}
 	}
-	clear(seg[s.hi:])
 }
 
 // unfold writes Batch × Cols × Positions. One work item is one (image,
-// channel) plane, whose KernelH·KernelW output rows are contiguous in dst.
+// channel) plane, whose KernelH·KernelW output rows are contiguous in dst;
+// each output row is one tap's gather over the plane. When the item fits
+// the staging buffer it is built there and streamed out in one piece.
 func unfold[T Float](pl *Plan, dst, src []T, k kernels[T]) {
 	p := pl.p
-	sp := pl.spans()
+	cs, rs := pl.spans()
 	kk := p.KernelH * p.KernelW
 	planeLen := p.Height * p.Width
 	L := pl.positions
-	// Output rows (one per tap) are built in a staging buffer, as many as
-	// fit, and streamed out together; without a streaming copy, or when one
-	// row does not fit, they are written in place.
-	perStage := stageElems / L
-	if k.stream == nil {
-		perStage = 0
-	}
+	staged := k.stream != nil && kk*L <= stageElems
 	parallel.For(p.Batch*p.Channels, pl.workers(), func(lo, hi int) {
 		var stage *[]T
-		if perStage > 0 {
-			stage = getScratch[T](min(perStage, kk) * L)
+		if staged {
+			stage = getScratch[T](kk * L)
 			defer putScratch(stage)
 		}
 		for item := lo; item < hi; item++ {
 			plane := src[item*planeLen : (item+1)*planeLen]
-			out := dst[item*kk*L : (item+1)*kk*L]
-			buf, staged := out, 0 // buf receives taps staged… of out
+			final := dst[item*kk*L : (item+1)*kk*L]
+			out := final
+			if staged {
+				out = *stage
+			}
+			if item+1 < hi {
+				gather.Prefetch(src[(item+1)*planeLen : (item+2)*planeLen])
+			}
 			for tap := 0; tap < kk; tap++ {
 				ki, kj := tap/p.KernelW, tap%p.KernelW
-				if perStage > 0 && tap%perStage == 0 {
-					if tap > 0 {
-						k.stream(out[staged*L:tap*L], buf[:(tap-staged)*L])
-					}
-					buf, staged = *stage, tap
-				}
-				row := buf[(tap-staged)*L : (tap-staged+1)*L]
-				h0 := ki*p.DilationH - p.PadH
-				for oh := 0; oh < pl.outH; oh++ {
-					fillRow(row[oh*pl.outW:(oh+1)*pl.outW], plane, h0+oh*pl.stepH, p.Width, sp[kj], pl.stepW, k)
-				}
+				fillTap(pl, out[tap*L:(tap+1)*L], 0, plane, planeLen, 1, 0, pl.outH, rs[ki], cs[kj], k)
 			}
-			if perStage > 0 {
-				k.stream(out[staged*L:], buf[:(kk-staged)*L])
+			if staged {
+				k.stream(final, out)
 			}
 		}
 	})
@@ -178,15 +198,14 @@ const tileElems = 4096
 // of one image: its OutW rows of dst are contiguous. The item is built
 // channel block by channel block as a small unfold-layout tile, which is
 // then transposed into place, so the input is read along its rows and dst
-// is written along its rows.
+// is written along its rows. When the item fits the staging buffer it is
+// transposed there and streamed out in one piece.
 func rows[T Float](pl *Plan, dst, src []T, k kernels[T]) {
 	p := pl.p
-	sp := pl.spans()
+	cs, rs := pl.spans()
 	kk := p.KernelH * p.KernelW
 	planeLen := p.Height * p.Width
 	chunk := max(1, tileElems/(kk*pl.outW)) // channels per tile
-	// An item's output, OutW whole rows, is contiguous: when it fits, it is
-	// transposed into a staging buffer and streamed out in one piece.
 	itemLen := pl.outW * pl.cols
 	staged := k.stream != nil && itemLen <= stageElems
 	parallel.For(p.Batch*pl.outH, pl.workers(), func(lo, hi int) {
@@ -207,15 +226,10 @@ func rows[T Float](pl *Plan, dst, src []T, k kernels[T]) {
 			for c0 := 0; c0 < p.Channels; c0 += chunk {
 				c1 := min(c0+chunk, p.Channels)
 				t := (*tile)[:(c1-c0)*kk*pl.outW]
-				for c := c0; c < c1; c++ {
-					plane := src[(n*p.Channels+c)*planeLen : (n*p.Channels+c+1)*planeLen]
-					for ki := 0; ki < p.KernelH; ki++ {
-						h := oh*pl.stepH + ki*p.DilationH - p.PadH
-						for kj, s := range sp {
-							r := (c-c0)*kk + ki*p.KernelW + kj
-							fillRow(t[r*pl.outW:(r+1)*pl.outW], plane, h, p.Width, s, pl.stepW, k)
-						}
-					}
+				planes := src[(n*p.Channels+c0)*planeLen : (n*p.Channels+c1)*planeLen]
+				for tap := 0; tap < kk; tap++ {
+					ki, kj := tap/p.KernelW, tap%p.KernelW
+					fillTap(pl, t[tap*pl.outW:], kk*pl.outW, planes, planeLen, c1-c0, oh, oh+1, rs[ki], cs[kj], k)
 				}
 				gather.Transpose(out[c0*kk:], pl.cols, t, pl.outW, (c1-c0)*kk, pl.outW)
 			}
@@ -273,7 +287,7 @@ func flatRows[T Float](pl *Plan, dst, src []T, k kernels[T]) {
 // pixel.
 func unfoldAdjoint[T Float](pl *Plan, dst, cols []T) {
 	p := pl.p
-	sp := pl.spans()
+	sp, _ := pl.spans()
 	kk := p.KernelH * p.KernelW
 	planeLen := p.Height * p.Width
 	L := pl.positions
@@ -307,7 +321,7 @@ func unfoldAdjoint[T Float](pl *Plan, dst, cols []T) {
 // (image, channel) plane per work item.
 func rowsAdjoint[T Float](pl *Plan, dst, cols []T) {
 	p := pl.p
-	sp := pl.spans()
+	sp, _ := pl.spans()
 	kk := p.KernelH * p.KernelW
 	planeLen := p.Height * p.Width
 	parallel.For(p.Batch*p.Channels, pl.workers(), func(lo, hi int) {

@@ -6,7 +6,11 @@
 // internal/isa) through the *For functions.
 package gather
 
-import "github.com/netdeconv/deconv/internal/isa"
+import (
+	"unsafe"
+
+	"github.com/netdeconv/deconv/internal/isa"
+)
 
 // Float is the element type of every kernel.
 type Float interface{ float32 | float64 }
@@ -59,21 +63,61 @@ func AddStrided[T Float](dst, src []T, step int) {
 	}
 }
 
+// Strided2DFunc gathers a strided run from each of rows rows:
+//
+//	for r := 0; r < rows; r++ {
+//		for i := 0; i < n; i++ { dst[r*ldd+i] = src[r*lds+i*step] }
+//	}
+//
+// step >= 1; dst and src must hold the elements named (it panics, like an
+// index out of range, when they do not).
+type Strided2DFunc[T Float] func(dst []T, ldd int, src []T, lds, rows, n, step int)
+
+// Strided2D is the generic Strided2DFunc.
+func Strided2D[T Float](dst []T, ldd int, src []T, lds, rows, n, step int) {
+	if rows == 0 || n == 0 {
+		return
+	}
+	checkStrided2D(len(dst), ldd, len(src), lds, rows, n, step)
+	for r := 0; r < rows; r++ {
+		Strided(dst[r*ldd:r*ldd+n], src[r*lds:], step)
+	}
+}
+
+// checkStrided2D panics unless a Strided2DFunc call stays inside its slices;
+// the assembly kernels rely on it.
+func checkStrided2D(dstLen, ldd, srcLen, lds, rows, n, step int) {
+	if rows < 0 || n < 0 || step < 1 || ldd < 0 || lds < 0 ||
+		(rows-1)*ldd+n > dstLen || (rows-1)*lds+(n-1)*step >= srcLen {
+		panic("gather: strided gather outside its slices")
+	}
+}
+
 // StridedFor returns the StridedFunc of family f for element type T. Asking
 // for a family the build lacks returns the generic kernel.
 func StridedFor[T Float](f isa.Family) StridedFunc[T] {
+	k := Strided2DFor[T](f)
+	return func(dst, src []T, step int) {
+		if len(dst) > 0 {
+			k(dst, 0, src, 0, 1, len(dst), step)
+		}
+	}
+}
+
+// Strided2DFor returns the Strided2DFunc of family f for element type T.
+func Strided2DFor[T Float](f isa.Family) Strided2DFunc[T] {
 	var zero T
 	switch any(zero).(type) {
 	case float32:
-		if k := strided32(f); k != nil {
-			return any(k).(func([]T, []T, int))
+		if k := strided2D32(f); k != nil {
+			return any(Strided2DFunc[float32](k)).(Strided2DFunc[T])
 		}
 	case float64:
-		if k := strided64(f); k != nil {
-			return any(k).(func([]T, []T, int))
+		if k := strided2D64(f); k != nil {
+			return any(Strided2DFunc[float64](k)).(Strided2DFunc[T])
 		}
 	}
-	return Strided[T]
+	return Strided2D[T]
 }
 
 // transposeBlock is the edge of the square tiles Transpose works in: two
@@ -116,4 +160,13 @@ type CopyFunc[T Float] func(dst, src []T)
 // a copy.
 func StreamCopyFor[T Float](f isa.Family) CopyFunc[T] {
 	return streamCopy[T](f)
+}
+
+// Prefetch asks the CPU to bring s into its caches ahead of use. It is a
+// hint with no effect on results, and does nothing in builds without
+// assembly.
+func Prefetch[T Float](s []T) {
+	if len(s) > 0 {
+		prefetch(unsafe.Pointer(&s[0]), len(s)*int(unsafe.Sizeof(s[0])))
+	}
 }

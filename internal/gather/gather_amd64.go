@@ -3,7 +3,6 @@
 package gather
 
 import (
-	"math"
 	"unsafe"
 
 	"github.com/netdeconv/deconv/internal/isa"
@@ -11,47 +10,142 @@ import (
 
 //go:generate sh -c "cd ../_gen && go run ./gather -pkg gather -out ../gather/strided_amd64.s -stubs ../gather/strided_stub_amd64.go"
 
-// maxGatherStep keeps the gathers' 32-bit element indices (up to 15·step)
-// far from overflow; longer steps are rare and take the generic loop.
-const maxGatherStep = math.MaxInt32 / 32
+// permKernel is the signature of the generated permute kernels.
+type permKernel func(dst, src *byte, rows, lanes, ldd, lds int, idx *int32, masks *uint32)
 
-func strided32(f isa.Family) func(dst, src []float32, step int) {
+var (
+	permKernelsAVX512 = [maxPermStep + 1]permKernel{2: permRows2AVX512, 3: permRows3AVX512,
+		4: permRows4AVX512, 5: permRows5AVX512, 6: permRows6AVX512, 7: permRows7AVX512}
+	permKernelsAVX2 = [maxPermStep + 1]permKernel{2: permRows2AVX2, 3: permRows3AVX2,
+		4: permRows4AVX2, 5: permRows5AVX2, 6: permRows6AVX2, 7: permRows7AVX2}
+)
+
+// maxPermStep is the longest step the permute kernels handle; longer steps
+// take the generic loop.
+const maxPermStep = 7
+
+// permTable is what a permute kernel needs for one step, element size and
+// vector width: the lane permutation and, per source vector after the
+// first, the lanes it fills (a bit mask for AVX-512, a vector of all-ones
+// lanes for AVX2).
+type permTable struct {
+	idx   [16]int32
+	masks [(maxPermStep - 1) * 8]uint32
+}
+
+// permTables[elemIs64][isAVX512][step], built once at start-up and only
+// read after.
+var permTables [2][2][maxPermStep + 1]permTable
+
+func init() {
+	for e64 := range 2 {
+		for wide := range 2 {
+			for step := 2; step <= maxPermStep; step++ {
+				permTables[e64][wide][step] = buildPermTable(step, 1+e64, 8+8*wide, wide == 1)
+			}
+		}
+	}
+}
+
+// buildPermTable lays out a gather of every step-th element, each element
+// being sub 32-bit lanes, for vectors of lanes 32-bit lanes.
+func buildPermTable(step, sub, lanes int, bitMasks bool) permTable {
+	var t permTable
+	elems := lanes / sub
+	for i := range elems {
+		j, m := i*step/elems, i*step%elems // source vector and element
+		for k := range sub {
+			l := i*sub + k
+			t.idx[l] = int32(m*sub + k)
+			if j == 0 {
+				continue
+			}
+			if bitMasks {
+				t.masks[j-1] |= 1 << l
+			} else {
+				t.masks[(j-1)*8+l] = 0xFFFFFFFF
+			}
+		}
+	}
+	return t
+}
+
+// permKit is one family's permute kernels for one element type.
+type permKit struct {
+	elems, sub int // elements per vector, 32-bit lanes per element
+	tabs       *[maxPermStep + 1]permTable
+	kernels    *[maxPermStep + 1]permKernel
+}
+
+var (
+	permF32AVX512 = permKit{16, 1, &permTables[0][1], &permKernelsAVX512}
+	permF64AVX512 = permKit{8, 2, &permTables[1][1], &permKernelsAVX512}
+	permF32AVX2   = permKit{8, 1, &permTables[0][0], &permKernelsAVX2}
+	permF64AVX2   = permKit{4, 2, &permTables[1][0], &permKernelsAVX2}
+)
+
+func strided2D32(f isa.Family) func(dst []float32, ldd int, src []float32, lds, rows, n, step int) {
 	switch f {
 	case isa.AVX512:
-		return func(dst, src []float32, step int) { stridedAsm(dst, src, step, 16, stridedF32AVX512) }
+		return func(dst []float32, ldd int, src []float32, lds, rows, n, step int) {
+			permStrided2D(dst, ldd, src, lds, rows, n, step, &permF32AVX512)
+		}
 	case isa.AVX2:
-		return func(dst, src []float32, step int) { stridedAsm(dst, src, step, 8, stridedF32AVX2) }
+		return func(dst []float32, ldd int, src []float32, lds, rows, n, step int) {
+			permStrided2D(dst, ldd, src, lds, rows, n, step, &permF32AVX2)
+		}
 	}
 	return nil
 }
 
-func strided64(f isa.Family) func(dst, src []float64, step int) {
+func strided2D64(f isa.Family) func(dst []float64, ldd int, src []float64, lds, rows, n, step int) {
 	switch f {
 	case isa.AVX512:
-		return func(dst, src []float64, step int) { stridedAsm(dst, src, step, 8, stridedF64AVX512) }
+		return func(dst []float64, ldd int, src []float64, lds, rows, n, step int) {
+			permStrided2D(dst, ldd, src, lds, rows, n, step, &permF64AVX512)
+		}
 	case isa.AVX2:
-		return func(dst, src []float64, step int) { stridedAsm(dst, src, step, 4, stridedF64AVX2) }
+		return func(dst []float64, ldd int, src []float64, lds, rows, n, step int) {
+			permStrided2D(dst, ldd, src, lds, rows, n, step, &permF64AVX2)
+		}
 	}
 	return nil
 }
 
-// stridedAsm runs the assembly kernel over the whole vectors of dst and the
-// generic loop over the rest. Unit steps are copies, which memmove already
-// does with the widest loads.
-func stridedAsm[T Float](dst, src []T, step, lanes int, kernel func(dst, src *T, n, step int)) {
-	if step == 1 || step > maxGatherStep {
-		Strided(dst, src, step)
+// permStrided2D runs a permute kernel over the rows. The kernel computes a
+// row's last, partial vector whole, reading a window of elems·step elements
+// from the vector's start; rows whose window would run past src are done
+// by whole vectors in the kernel and the generic loop for the rest.
+func permStrided2D[T Float](dst []T, ldd int, src []T, lds, rows, n, step int, kit *permKit) {
+	if step == 1 || step > maxPermStep || rows == 0 || n == 0 {
+		Strided2D(dst, ldd, src, lds, rows, n, step)
 		return
 	}
-	n := len(dst) - len(dst)%lanes
-	if n > 0 {
-		_ = src[(n-1)*step] // the kernel reads up to here
-		kernel(&dst[0], &src[0], n, step)
+	checkStrided2D(len(dst), ldd, len(src), lds, rows, n, step)
+	window := (n + kit.elems - 1) / kit.elems * kit.elems * step
+	safe := rows // rows whose whole window lies in src
+	for safe > 0 && (safe-1)*lds+window > len(src) {
+		safe--
 	}
-	if n < len(dst) {
-		Strided(dst[n:], src[n*step:], step)
+	tab, kernel := &kit.tabs[step], kit.kernels[step]
+	var zero T
+	size := int(unsafe.Sizeof(zero))
+	if safe > 0 {
+		kernel(bytePtr(dst, 0), bytePtr(src, 0), safe, n*kit.sub, ldd*size, lds*size, &tab.idx[0], &tab.masks[0])
+	}
+	for r := safe; r < rows; r++ {
+		d, s := dst[r*ldd:r*ldd+n], src[r*lds:]
+		whole := n / kit.elems * kit.elems
+		if whole > 0 {
+			kernel(bytePtr(d, 0), bytePtr(s, 0), 1, whole*kit.sub, 0, 0, &tab.idx[0], &tab.masks[0])
+		}
+		if whole < n {
+			Strided(d[whole:], s[whole*step:], step)
+		}
 	}
 }
+
+func bytePtr[T Float](s []T, i int) *byte { return (*byte)(unsafe.Pointer(&s[i])) }
 
 // streamMin is the smallest copy worth streaming: below it the alignment
 // head and tail and the closing fence dominate.
@@ -84,3 +178,5 @@ func streamAsm[T Float](dst, src []T, align int, kernel func(dst, src *byte, n i
 	rest := head + body/size
 	copy(dst[rest:], src[rest:])
 }
+
+func prefetch(p unsafe.Pointer, n int) { prefetchT0((*byte)(p), n) }

@@ -2,10 +2,16 @@
 
 package gather
 
-import "github.com/netdeconv/deconv/internal/isa"
+import (
+	"unsafe"
+
+	"github.com/netdeconv/deconv/internal/isa"
+)
 
 // Builds without assembly have the generic kernels only.
-func strided32(isa.Family) func(dst, src []float32, step int) { return nil }
-func strided64(isa.Family) func(dst, src []float64, step int) { return nil }
+func strided2D32(isa.Family) func([]float32, int, []float32, int, int, int, int) { return nil }
+func strided2D64(isa.Family) func([]float64, int, []float64, int, int, int, int) { return nil }
 
 func streamCopy[T Float](isa.Family) CopyFunc[T] { return nil }
+
+func prefetch(unsafe.Pointer, int) {}

@@ -4,123 +4,777 @@
 
 #include "textflag.h"
 
-DATA iota32<>+0(SB)/4, $0x00000000
-DATA iota32<>+4(SB)/4, $0x00000001
-DATA iota32<>+8(SB)/4, $0x00000002
-DATA iota32<>+12(SB)/4, $0x00000003
-DATA iota32<>+16(SB)/4, $0x00000004
-DATA iota32<>+20(SB)/4, $0x00000005
-DATA iota32<>+24(SB)/4, $0x00000006
-DATA iota32<>+28(SB)/4, $0x00000007
-DATA iota32<>+32(SB)/4, $0x00000008
-DATA iota32<>+36(SB)/4, $0x00000009
-DATA iota32<>+40(SB)/4, $0x0000000a
-DATA iota32<>+44(SB)/4, $0x0000000b
-DATA iota32<>+48(SB)/4, $0x0000000c
-DATA iota32<>+52(SB)/4, $0x0000000d
-DATA iota32<>+56(SB)/4, $0x0000000e
-DATA iota32<>+60(SB)/4, $0x0000000f
-GLOBL iota32<>(SB), RODATA|NOPTR, $64
+DATA tailTable<>+0(SB)/4, $0xffffffff
+DATA tailTable<>+4(SB)/4, $0xffffffff
+DATA tailTable<>+8(SB)/4, $0xffffffff
+DATA tailTable<>+12(SB)/4, $0xffffffff
+DATA tailTable<>+16(SB)/4, $0xffffffff
+DATA tailTable<>+20(SB)/4, $0xffffffff
+DATA tailTable<>+24(SB)/4, $0xffffffff
+DATA tailTable<>+28(SB)/4, $0xffffffff
+DATA tailTable<>+32(SB)/4, $0x00000000
+DATA tailTable<>+36(SB)/4, $0x00000000
+DATA tailTable<>+40(SB)/4, $0x00000000
+DATA tailTable<>+44(SB)/4, $0x00000000
+DATA tailTable<>+48(SB)/4, $0x00000000
+DATA tailTable<>+52(SB)/4, $0x00000000
+DATA tailTable<>+56(SB)/4, $0x00000000
+DATA tailTable<>+60(SB)/4, $0x00000000
+GLOBL tailTable<>(SB), RODATA|NOPTR, $64
 
-// func stridedF32AVX512(dst *float32, src *float32, n int, step int)
-// Requires: AVX, AVX512F
-TEXT ·stridedF32AVX512(SB), NOSPLIT, $0-32
-	MOVQ dst+0(FP), AX
-	MOVQ src+8(FP), CX
-	MOVQ n+16(FP), DX
-	MOVQ step+24(FP), BX
-	MOVQ BX, SI
-	SHLQ $0x06, SI
+// func permRows2AVX512(dst *byte, src *byte, rows int, lanes int, ldd int, lds int, idx *int32, masks *uint32)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·permRows2AVX512(SB), NOSPLIT, $0-64
+	MOVQ      dst+0(FP), AX
+	MOVQ      src+8(FP), CX
+	MOVQ      rows+16(FP), DX
+	MOVQ      lanes+24(FP), BX
+	MOVQ      ldd+32(FP), SI
+	MOVQ      lds+40(FP), DI
+	MOVQ      idx+48(FP), R8
+	MOVQ      masks+56(FP), R9
+	MOVQ      BX, R10
+	SHRQ      $0x04, R10
+	ANDQ      $0x0000000f, BX
+	VMOVDQU32 (R8), Z31
+	KMOVW     (R9), K1
+	MOVL      $0x00000001, R8
+	SHLXL     BX, R8, R8
+	DECL      R8
+	KMOVW     R8, K7
 
-	// index = iota · step
-	VPBROADCASTD BX, Z1
-	VPMULLD      iota32<>+0(SB), Z1, Z1
+permRows2AVX512_row:
+	MOVQ  AX, R8
+	MOVQ  CX, R9
+	MOVQ  R10, R11
+	TESTQ R11, R11
+	JZ    permRows2AVX512_tail
 
-stridedF32AVX512_loop:
-	KXNORW     K1, K1, K1
-	VGATHERDPS (CX)(Z1*4), K1, Z0
-	VMOVUPS    Z0, (AX)
-	ADDQ       $0x00000040, AX
-	ADDQ       SI, CX
-	SUBQ       $0x00000010, DX
-	JNZ        stridedF32AVX512_loop
+permRows2AVX512_vec:
+	VPERMPS (R9), Z31, Z0
+	VPERMPS 64(R9), Z31, K1, Z0
+	VMOVUPS Z0, (R8)
+	ADDQ    $0x00000040, R8
+	ADDQ    $0x00000080, R9
+	DECQ    R11
+	JNZ     permRows2AVX512_vec
+
+permRows2AVX512_tail:
+	TESTQ   BX, BX
+	JZ      permRows2AVX512_next
+	VPERMPS (R9), Z31, Z0
+	VPERMPS 64(R9), Z31, K1, Z0
+	VMOVUPS Z0, K7, (R8)
+
+permRows2AVX512_next:
+	ADDQ SI, AX
+	ADDQ DI, CX
+	DECQ DX
+	JNZ  permRows2AVX512_row
 	VZEROUPPER
 	RET
 
-// func stridedF64AVX512(dst *float64, src *float64, n int, step int)
-// Requires: AVX, AVX2, AVX512F, AVX512VL
-TEXT ·stridedF64AVX512(SB), NOSPLIT, $0-32
-	MOVQ dst+0(FP), AX
-	MOVQ src+8(FP), CX
-	MOVQ n+16(FP), DX
-	MOVQ step+24(FP), BX
-	MOVQ BX, SI
-	SHLQ $0x06, SI
-
-	// index = iota · step
-	VPBROADCASTD BX, Y1
-	VPMULLD      iota32<>+0(SB), Y1, Y1
-
-stridedF64AVX512_loop:
-	KXNORW     K1, K1, K1
-	VGATHERDPD (CX)(Y1*8), K1, Z0
-	VMOVUPS    Z0, (AX)
-	ADDQ       $0x00000040, AX
-	ADDQ       SI, CX
-	SUBQ       $0x00000008, DX
-	JNZ        stridedF64AVX512_loop
-	VZEROUPPER
-	RET
-
-// func stridedF32AVX2(dst *float32, src *float32, n int, step int)
+// func permRows2AVX2(dst *byte, src *byte, rows int, lanes int, ldd int, lds int, idx *int32, masks *uint32)
 // Requires: AVX, AVX2
-TEXT ·stridedF32AVX2(SB), NOSPLIT, $0-32
-	MOVQ dst+0(FP), AX
-	MOVQ src+8(FP), CX
-	MOVQ n+16(FP), DX
-	MOVQ step+24(FP), BX
-	MOVQ BX, SI
-	SHLQ $0x05, SI
+TEXT ·permRows2AVX2(SB), NOSPLIT, $0-64
+	MOVQ    dst+0(FP), AX
+	MOVQ    src+8(FP), CX
+	MOVQ    rows+16(FP), DX
+	MOVQ    lanes+24(FP), BX
+	MOVQ    ldd+32(FP), SI
+	MOVQ    lds+40(FP), DI
+	MOVQ    idx+48(FP), R8
+	MOVQ    masks+56(FP), R9
+	MOVQ    BX, R10
+	SHRQ    $0x03, R10
+	ANDQ    $0x00000007, BX
+	VMOVDQU (R8), Y15
+	VMOVDQU (R9), Y2
+	MOVQ    $0x00000008, R8
+	SUBQ    BX, R8
+	LEAQ    tailTable<>+0(SB), R9
+	VMOVDQU (R9)(R8*4), Y9
 
-	// index = iota · step
-	VMOVD        BX, X3
-	VPBROADCASTD X3, Y1
-	VPMULLD      iota32<>+0(SB), Y1, Y1
+permRows2AVX2_row:
+	MOVQ  AX, R8
+	MOVQ  CX, R9
+	MOVQ  R10, R11
+	TESTQ R11, R11
+	JZ    permRows2AVX2_tail
 
-stridedF32AVX2_loop:
-	VPCMPEQD   Y2, Y2, Y2
-	VGATHERDPS Y2, (CX)(Y1*4), Y0
-	VMOVUPS    Y0, (AX)
-	ADDQ       $0x00000020, AX
-	ADDQ       SI, CX
-	SUBQ       $0x00000008, DX
-	JNZ        stridedF32AVX2_loop
+permRows2AVX2_vec:
+	VPERMPS   (R9), Y15, Y0
+	VPERMPS   32(R9), Y15, Y1
+	VBLENDVPS Y2, Y1, Y0, Y0
+	VMOVUPS   Y0, (R8)
+	ADDQ      $0x00000020, R8
+	ADDQ      $0x00000040, R9
+	DECQ      R11
+	JNZ       permRows2AVX2_vec
+
+permRows2AVX2_tail:
+	TESTQ      BX, BX
+	JZ         permRows2AVX2_next
+	VPERMPS    (R9), Y15, Y0
+	VPERMPS    32(R9), Y15, Y1
+	VBLENDVPS  Y2, Y1, Y0, Y0
+	VMASKMOVPS Y0, Y9, (R8)
+
+permRows2AVX2_next:
+	ADDQ SI, AX
+	ADDQ DI, CX
+	DECQ DX
+	JNZ  permRows2AVX2_row
 	VZEROUPPER
 	RET
 
-// func stridedF64AVX2(dst *float64, src *float64, n int, step int)
+// func permRows3AVX512(dst *byte, src *byte, rows int, lanes int, ldd int, lds int, idx *int32, masks *uint32)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·permRows3AVX512(SB), NOSPLIT, $0-64
+	MOVQ      dst+0(FP), AX
+	MOVQ      src+8(FP), CX
+	MOVQ      rows+16(FP), DX
+	MOVQ      lanes+24(FP), BX
+	MOVQ      ldd+32(FP), SI
+	MOVQ      lds+40(FP), DI
+	MOVQ      idx+48(FP), R8
+	MOVQ      masks+56(FP), R9
+	MOVQ      BX, R10
+	SHRQ      $0x04, R10
+	ANDQ      $0x0000000f, BX
+	VMOVDQU32 (R8), Z31
+	KMOVW     (R9), K1
+	KMOVW     4(R9), K2
+	MOVL      $0x00000001, R8
+	SHLXL     BX, R8, R8
+	DECL      R8
+	KMOVW     R8, K7
+
+permRows3AVX512_row:
+	MOVQ  AX, R8
+	MOVQ  CX, R9
+	MOVQ  R10, R11
+	TESTQ R11, R11
+	JZ    permRows3AVX512_tail
+
+permRows3AVX512_vec:
+	VPERMPS (R9), Z31, Z0
+	VPERMPS 64(R9), Z31, K1, Z0
+	VPERMPS 128(R9), Z31, K2, Z0
+	VMOVUPS Z0, (R8)
+	ADDQ    $0x00000040, R8
+	ADDQ    $0x000000c0, R9
+	DECQ    R11
+	JNZ     permRows3AVX512_vec
+
+permRows3AVX512_tail:
+	TESTQ   BX, BX
+	JZ      permRows3AVX512_next
+	VPERMPS (R9), Z31, Z0
+	VPERMPS 64(R9), Z31, K1, Z0
+	VPERMPS 128(R9), Z31, K2, Z0
+	VMOVUPS Z0, K7, (R8)
+
+permRows3AVX512_next:
+	ADDQ SI, AX
+	ADDQ DI, CX
+	DECQ DX
+	JNZ  permRows3AVX512_row
+	VZEROUPPER
+	RET
+
+// func permRows3AVX2(dst *byte, src *byte, rows int, lanes int, ldd int, lds int, idx *int32, masks *uint32)
 // Requires: AVX, AVX2
-TEXT ·stridedF64AVX2(SB), NOSPLIT, $0-32
-	MOVQ dst+0(FP), AX
-	MOVQ src+8(FP), CX
-	MOVQ n+16(FP), DX
-	MOVQ step+24(FP), BX
-	MOVQ BX, SI
-	SHLQ $0x05, SI
+TEXT ·permRows3AVX2(SB), NOSPLIT, $0-64
+	MOVQ    dst+0(FP), AX
+	MOVQ    src+8(FP), CX
+	MOVQ    rows+16(FP), DX
+	MOVQ    lanes+24(FP), BX
+	MOVQ    ldd+32(FP), SI
+	MOVQ    lds+40(FP), DI
+	MOVQ    idx+48(FP), R8
+	MOVQ    masks+56(FP), R9
+	MOVQ    BX, R10
+	SHRQ    $0x03, R10
+	ANDQ    $0x00000007, BX
+	VMOVDQU (R8), Y15
+	VMOVDQU (R9), Y2
+	VMOVDQU 32(R9), Y3
+	MOVQ    $0x00000008, R8
+	SUBQ    BX, R8
+	LEAQ    tailTable<>+0(SB), R9
+	VMOVDQU (R9)(R8*4), Y9
 
-	// index = iota · step
-	VMOVD        BX, X3
-	VPBROADCASTD X3, X1
-	VPMULLD      iota32<>+0(SB), X1, X1
+permRows3AVX2_row:
+	MOVQ  AX, R8
+	MOVQ  CX, R9
+	MOVQ  R10, R11
+	TESTQ R11, R11
+	JZ    permRows3AVX2_tail
 
-stridedF64AVX2_loop:
-	VPCMPEQD   Y2, Y2, Y2
-	VGATHERDPD Y2, (CX)(X1*8), Y0
-	VMOVUPS    Y0, (AX)
-	ADDQ       $0x00000020, AX
-	ADDQ       SI, CX
-	SUBQ       $0x00000004, DX
-	JNZ        stridedF64AVX2_loop
+permRows3AVX2_vec:
+	VPERMPS   (R9), Y15, Y0
+	VPERMPS   32(R9), Y15, Y1
+	VBLENDVPS Y2, Y1, Y0, Y0
+	VPERMPS   64(R9), Y15, Y1
+	VBLENDVPS Y3, Y1, Y0, Y0
+	VMOVUPS   Y0, (R8)
+	ADDQ      $0x00000020, R8
+	ADDQ      $0x00000060, R9
+	DECQ      R11
+	JNZ       permRows3AVX2_vec
+
+permRows3AVX2_tail:
+	TESTQ      BX, BX
+	JZ         permRows3AVX2_next
+	VPERMPS    (R9), Y15, Y0
+	VPERMPS    32(R9), Y15, Y1
+	VBLENDVPS  Y2, Y1, Y0, Y0
+	VPERMPS    64(R9), Y15, Y1
+	VBLENDVPS  Y3, Y1, Y0, Y0
+	VMASKMOVPS Y0, Y9, (R8)
+
+permRows3AVX2_next:
+	ADDQ SI, AX
+	ADDQ DI, CX
+	DECQ DX
+	JNZ  permRows3AVX2_row
+	VZEROUPPER
+	RET
+
+// func permRows4AVX512(dst *byte, src *byte, rows int, lanes int, ldd int, lds int, idx *int32, masks *uint32)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·permRows4AVX512(SB), NOSPLIT, $0-64
+	MOVQ      dst+0(FP), AX
+	MOVQ      src+8(FP), CX
+	MOVQ      rows+16(FP), DX
+	MOVQ      lanes+24(FP), BX
+	MOVQ      ldd+32(FP), SI
+	MOVQ      lds+40(FP), DI
+	MOVQ      idx+48(FP), R8
+	MOVQ      masks+56(FP), R9
+	MOVQ      BX, R10
+	SHRQ      $0x04, R10
+	ANDQ      $0x0000000f, BX
+	VMOVDQU32 (R8), Z31
+	KMOVW     (R9), K1
+	KMOVW     4(R9), K2
+	KMOVW     8(R9), K3
+	MOVL      $0x00000001, R8
+	SHLXL     BX, R8, R8
+	DECL      R8
+	KMOVW     R8, K7
+
+permRows4AVX512_row:
+	MOVQ  AX, R8
+	MOVQ  CX, R9
+	MOVQ  R10, R11
+	TESTQ R11, R11
+	JZ    permRows4AVX512_tail
+
+permRows4AVX512_vec:
+	VPERMPS (R9), Z31, Z0
+	VPERMPS 64(R9), Z31, K1, Z0
+	VPERMPS 128(R9), Z31, K2, Z0
+	VPERMPS 192(R9), Z31, K3, Z0
+	VMOVUPS Z0, (R8)
+	ADDQ    $0x00000040, R8
+	ADDQ    $0x00000100, R9
+	DECQ    R11
+	JNZ     permRows4AVX512_vec
+
+permRows4AVX512_tail:
+	TESTQ   BX, BX
+	JZ      permRows4AVX512_next
+	VPERMPS (R9), Z31, Z0
+	VPERMPS 64(R9), Z31, K1, Z0
+	VPERMPS 128(R9), Z31, K2, Z0
+	VPERMPS 192(R9), Z31, K3, Z0
+	VMOVUPS Z0, K7, (R8)
+
+permRows4AVX512_next:
+	ADDQ SI, AX
+	ADDQ DI, CX
+	DECQ DX
+	JNZ  permRows4AVX512_row
+	VZEROUPPER
+	RET
+
+// func permRows4AVX2(dst *byte, src *byte, rows int, lanes int, ldd int, lds int, idx *int32, masks *uint32)
+// Requires: AVX, AVX2
+TEXT ·permRows4AVX2(SB), NOSPLIT, $0-64
+	MOVQ    dst+0(FP), AX
+	MOVQ    src+8(FP), CX
+	MOVQ    rows+16(FP), DX
+	MOVQ    lanes+24(FP), BX
+	MOVQ    ldd+32(FP), SI
+	MOVQ    lds+40(FP), DI
+	MOVQ    idx+48(FP), R8
+	MOVQ    masks+56(FP), R9
+	MOVQ    BX, R10
+	SHRQ    $0x03, R10
+	ANDQ    $0x00000007, BX
+	VMOVDQU (R8), Y15
+	VMOVDQU (R9), Y2
+	VMOVDQU 32(R9), Y3
+	VMOVDQU 64(R9), Y4
+	MOVQ    $0x00000008, R8
+	SUBQ    BX, R8
+	LEAQ    tailTable<>+0(SB), R9
+	VMOVDQU (R9)(R8*4), Y9
+
+permRows4AVX2_row:
+	MOVQ  AX, R8
+	MOVQ  CX, R9
+	MOVQ  R10, R11
+	TESTQ R11, R11
+	JZ    permRows4AVX2_tail
+
+permRows4AVX2_vec:
+	VPERMPS   (R9), Y15, Y0
+	VPERMPS   32(R9), Y15, Y1
+	VBLENDVPS Y2, Y1, Y0, Y0
+	VPERMPS   64(R9), Y15, Y1
+	VBLENDVPS Y3, Y1, Y0, Y0
+	VPERMPS   96(R9), Y15, Y1
+	VBLENDVPS Y4, Y1, Y0, Y0
+	VMOVUPS   Y0, (R8)
+	ADDQ      $0x00000020, R8
+	ADDQ      $0x00000080, R9
+	DECQ      R11
+	JNZ       permRows4AVX2_vec
+
+permRows4AVX2_tail:
+	TESTQ      BX, BX
+	JZ         permRows4AVX2_next
+	VPERMPS    (R9), Y15, Y0
+	VPERMPS    32(R9), Y15, Y1
+	VBLENDVPS  Y2, Y1, Y0, Y0
+	VPERMPS    64(R9), Y15, Y1
+	VBLENDVPS  Y3, Y1, Y0, Y0
+	VPERMPS    96(R9), Y15, Y1
+	VBLENDVPS  Y4, Y1, Y0, Y0
+	VMASKMOVPS Y0, Y9, (R8)
+
+permRows4AVX2_next:
+	ADDQ SI, AX
+	ADDQ DI, CX
+	DECQ DX
+	JNZ  permRows4AVX2_row
+	VZEROUPPER
+	RET
+
+// func permRows5AVX512(dst *byte, src *byte, rows int, lanes int, ldd int, lds int, idx *int32, masks *uint32)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·permRows5AVX512(SB), NOSPLIT, $0-64
+	MOVQ      dst+0(FP), AX
+	MOVQ      src+8(FP), CX
+	MOVQ      rows+16(FP), DX
+	MOVQ      lanes+24(FP), BX
+	MOVQ      ldd+32(FP), SI
+	MOVQ      lds+40(FP), DI
+	MOVQ      idx+48(FP), R8
+	MOVQ      masks+56(FP), R9
+	MOVQ      BX, R10
+	SHRQ      $0x04, R10
+	ANDQ      $0x0000000f, BX
+	VMOVDQU32 (R8), Z31
+	KMOVW     (R9), K1
+	KMOVW     4(R9), K2
+	KMOVW     8(R9), K3
+	KMOVW     12(R9), K4
+	MOVL      $0x00000001, R8
+	SHLXL     BX, R8, R8
+	DECL      R8
+	KMOVW     R8, K7
+
+permRows5AVX512_row:
+	MOVQ  AX, R8
+	MOVQ  CX, R9
+	MOVQ  R10, R11
+	TESTQ R11, R11
+	JZ    permRows5AVX512_tail
+
+permRows5AVX512_vec:
+	VPERMPS (R9), Z31, Z0
+	VPERMPS 64(R9), Z31, K1, Z0
+	VPERMPS 128(R9), Z31, K2, Z0
+	VPERMPS 192(R9), Z31, K3, Z0
+	VPERMPS 256(R9), Z31, K4, Z0
+	VMOVUPS Z0, (R8)
+	ADDQ    $0x00000040, R8
+	ADDQ    $0x00000140, R9
+	DECQ    R11
+	JNZ     permRows5AVX512_vec
+
+permRows5AVX512_tail:
+	TESTQ   BX, BX
+	JZ      permRows5AVX512_next
+	VPERMPS (R9), Z31, Z0
+	VPERMPS 64(R9), Z31, K1, Z0
+	VPERMPS 128(R9), Z31, K2, Z0
+	VPERMPS 192(R9), Z31, K3, Z0
+	VPERMPS 256(R9), Z31, K4, Z0
+	VMOVUPS Z0, K7, (R8)
+
+permRows5AVX512_next:
+	ADDQ SI, AX
+	ADDQ DI, CX
+	DECQ DX
+	JNZ  permRows5AVX512_row
+	VZEROUPPER
+	RET
+
+// func permRows5AVX2(dst *byte, src *byte, rows int, lanes int, ldd int, lds int, idx *int32, masks *uint32)
+// Requires: AVX, AVX2
+TEXT ·permRows5AVX2(SB), NOSPLIT, $0-64
+	MOVQ    dst+0(FP), AX
+	MOVQ    src+8(FP), CX
+	MOVQ    rows+16(FP), DX
+	MOVQ    lanes+24(FP), BX
+	MOVQ    ldd+32(FP), SI
+	MOVQ    lds+40(FP), DI
+	MOVQ    idx+48(FP), R8
+	MOVQ    masks+56(FP), R9
+	MOVQ    BX, R10
+	SHRQ    $0x03, R10
+	ANDQ    $0x00000007, BX
+	VMOVDQU (R8), Y15
+	VMOVDQU (R9), Y2
+	VMOVDQU 32(R9), Y3
+	VMOVDQU 64(R9), Y4
+	VMOVDQU 96(R9), Y5
+	MOVQ    $0x00000008, R8
+	SUBQ    BX, R8
+	LEAQ    tailTable<>+0(SB), R9
+	VMOVDQU (R9)(R8*4), Y9
+
+permRows5AVX2_row:
+	MOVQ  AX, R8
+	MOVQ  CX, R9
+	MOVQ  R10, R11
+	TESTQ R11, R11
+	JZ    permRows5AVX2_tail
+
+permRows5AVX2_vec:
+	VPERMPS   (R9), Y15, Y0
+	VPERMPS   32(R9), Y15, Y1
+	VBLENDVPS Y2, Y1, Y0, Y0
+	VPERMPS   64(R9), Y15, Y1
+	VBLENDVPS Y3, Y1, Y0, Y0
+	VPERMPS   96(R9), Y15, Y1
+	VBLENDVPS Y4, Y1, Y0, Y0
+	VPERMPS   128(R9), Y15, Y1
+	VBLENDVPS Y5, Y1, Y0, Y0
+	VMOVUPS   Y0, (R8)
+	ADDQ      $0x00000020, R8
+	ADDQ      $0x000000a0, R9
+	DECQ      R11
+	JNZ       permRows5AVX2_vec
+
+permRows5AVX2_tail:
+	TESTQ      BX, BX
+	JZ         permRows5AVX2_next
+	VPERMPS    (R9), Y15, Y0
+	VPERMPS    32(R9), Y15, Y1
+	VBLENDVPS  Y2, Y1, Y0, Y0
+	VPERMPS    64(R9), Y15, Y1
+	VBLENDVPS  Y3, Y1, Y0, Y0
+	VPERMPS    96(R9), Y15, Y1
+	VBLENDVPS  Y4, Y1, Y0, Y0
+	VPERMPS    128(R9), Y15, Y1
+	VBLENDVPS  Y5, Y1, Y0, Y0
+	VMASKMOVPS Y0, Y9, (R8)
+
+permRows5AVX2_next:
+	ADDQ SI, AX
+	ADDQ DI, CX
+	DECQ DX
+	JNZ  permRows5AVX2_row
+	VZEROUPPER
+	RET
+
+// func permRows6AVX512(dst *byte, src *byte, rows int, lanes int, ldd int, lds int, idx *int32, masks *uint32)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·permRows6AVX512(SB), NOSPLIT, $0-64
+	MOVQ      dst+0(FP), AX
+	MOVQ      src+8(FP), CX
+	MOVQ      rows+16(FP), DX
+	MOVQ      lanes+24(FP), BX
+	MOVQ      ldd+32(FP), SI
+	MOVQ      lds+40(FP), DI
+	MOVQ      idx+48(FP), R8
+	MOVQ      masks+56(FP), R9
+	MOVQ      BX, R10
+	SHRQ      $0x04, R10
+	ANDQ      $0x0000000f, BX
+	VMOVDQU32 (R8), Z31
+	KMOVW     (R9), K1
+	KMOVW     4(R9), K2
+	KMOVW     8(R9), K3
+	KMOVW     12(R9), K4
+	KMOVW     16(R9), K5
+	MOVL      $0x00000001, R8
+	SHLXL     BX, R8, R8
+	DECL      R8
+	KMOVW     R8, K7
+
+permRows6AVX512_row:
+	MOVQ  AX, R8
+	MOVQ  CX, R9
+	MOVQ  R10, R11
+	TESTQ R11, R11
+	JZ    permRows6AVX512_tail
+
+permRows6AVX512_vec:
+	VPERMPS (R9), Z31, Z0
+	VPERMPS 64(R9), Z31, K1, Z0
+	VPERMPS 128(R9), Z31, K2, Z0
+	VPERMPS 192(R9), Z31, K3, Z0
+	VPERMPS 256(R9), Z31, K4, Z0
+	VPERMPS 320(R9), Z31, K5, Z0
+	VMOVUPS Z0, (R8)
+	ADDQ    $0x00000040, R8
+	ADDQ    $0x00000180, R9
+	DECQ    R11
+	JNZ     permRows6AVX512_vec
+
+permRows6AVX512_tail:
+	TESTQ   BX, BX
+	JZ      permRows6AVX512_next
+	VPERMPS (R9), Z31, Z0
+	VPERMPS 64(R9), Z31, K1, Z0
+	VPERMPS 128(R9), Z31, K2, Z0
+	VPERMPS 192(R9), Z31, K3, Z0
+	VPERMPS 256(R9), Z31, K4, Z0
+	VPERMPS 320(R9), Z31, K5, Z0
+	VMOVUPS Z0, K7, (R8)
+
+permRows6AVX512_next:
+	ADDQ SI, AX
+	ADDQ DI, CX
+	DECQ DX
+	JNZ  permRows6AVX512_row
+	VZEROUPPER
+	RET
+
+// func permRows6AVX2(dst *byte, src *byte, rows int, lanes int, ldd int, lds int, idx *int32, masks *uint32)
+// Requires: AVX, AVX2
+TEXT ·permRows6AVX2(SB), NOSPLIT, $0-64
+	MOVQ    dst+0(FP), AX
+	MOVQ    src+8(FP), CX
+	MOVQ    rows+16(FP), DX
+	MOVQ    lanes+24(FP), BX
+	MOVQ    ldd+32(FP), SI
+	MOVQ    lds+40(FP), DI
+	MOVQ    idx+48(FP), R8
+	MOVQ    masks+56(FP), R9
+	MOVQ    BX, R10
+	SHRQ    $0x03, R10
+	ANDQ    $0x00000007, BX
+	VMOVDQU (R8), Y15
+	VMOVDQU (R9), Y2
+	VMOVDQU 32(R9), Y3
+	VMOVDQU 64(R9), Y4
+	VMOVDQU 96(R9), Y5
+	VMOVDQU 128(R9), Y6
+	MOVQ    $0x00000008, R8
+	SUBQ    BX, R8
+	LEAQ    tailTable<>+0(SB), R9
+	VMOVDQU (R9)(R8*4), Y9
+
+permRows6AVX2_row:
+	MOVQ  AX, R8
+	MOVQ  CX, R9
+	MOVQ  R10, R11
+	TESTQ R11, R11
+	JZ    permRows6AVX2_tail
+
+permRows6AVX2_vec:
+	VPERMPS   (R9), Y15, Y0
+	VPERMPS   32(R9), Y15, Y1
+	VBLENDVPS Y2, Y1, Y0, Y0
+	VPERMPS   64(R9), Y15, Y1
+	VBLENDVPS Y3, Y1, Y0, Y0
+	VPERMPS   96(R9), Y15, Y1
+	VBLENDVPS Y4, Y1, Y0, Y0
+	VPERMPS   128(R9), Y15, Y1
+	VBLENDVPS Y5, Y1, Y0, Y0
+	VPERMPS   160(R9), Y15, Y1
+	VBLENDVPS Y6, Y1, Y0, Y0
+	VMOVUPS   Y0, (R8)
+	ADDQ      $0x00000020, R8
+	ADDQ      $0x000000c0, R9
+	DECQ      R11
+	JNZ       permRows6AVX2_vec
+
+permRows6AVX2_tail:
+	TESTQ      BX, BX
+	JZ         permRows6AVX2_next
+	VPERMPS    (R9), Y15, Y0
+	VPERMPS    32(R9), Y15, Y1
+	VBLENDVPS  Y2, Y1, Y0, Y0
+	VPERMPS    64(R9), Y15, Y1
+	VBLENDVPS  Y3, Y1, Y0, Y0
+	VPERMPS    96(R9), Y15, Y1
+	VBLENDVPS  Y4, Y1, Y0, Y0
+	VPERMPS    128(R9), Y15, Y1
+	VBLENDVPS  Y5, Y1, Y0, Y0
+	VPERMPS    160(R9), Y15, Y1
+	VBLENDVPS  Y6, Y1, Y0, Y0
+	VMASKMOVPS Y0, Y9, (R8)
+
+permRows6AVX2_next:
+	ADDQ SI, AX
+	ADDQ DI, CX
+	DECQ DX
+	JNZ  permRows6AVX2_row
+	VZEROUPPER
+	RET
+
+// func permRows7AVX512(dst *byte, src *byte, rows int, lanes int, ldd int, lds int, idx *int32, masks *uint32)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·permRows7AVX512(SB), NOSPLIT, $0-64
+	MOVQ      dst+0(FP), AX
+	MOVQ      src+8(FP), CX
+	MOVQ      rows+16(FP), DX
+	MOVQ      lanes+24(FP), BX
+	MOVQ      ldd+32(FP), SI
+	MOVQ      lds+40(FP), DI
+	MOVQ      idx+48(FP), R8
+	MOVQ      masks+56(FP), R9
+	MOVQ      BX, R10
+	SHRQ      $0x04, R10
+	ANDQ      $0x0000000f, BX
+	VMOVDQU32 (R8), Z31
+	KMOVW     (R9), K1
+	KMOVW     4(R9), K2
+	KMOVW     8(R9), K3
+	KMOVW     12(R9), K4
+	KMOVW     16(R9), K5
+	KMOVW     20(R9), K6
+	MOVL      $0x00000001, R8
+	SHLXL     BX, R8, R8
+	DECL      R8
+	KMOVW     R8, K7
+
+permRows7AVX512_row:
+	MOVQ  AX, R8
+	MOVQ  CX, R9
+	MOVQ  R10, R11
+	TESTQ R11, R11
+	JZ    permRows7AVX512_tail
+
+permRows7AVX512_vec:
+	VPERMPS (R9), Z31, Z0
+	VPERMPS 64(R9), Z31, K1, Z0
+	VPERMPS 128(R9), Z31, K2, Z0
+	VPERMPS 192(R9), Z31, K3, Z0
+	VPERMPS 256(R9), Z31, K4, Z0
+	VPERMPS 320(R9), Z31, K5, Z0
+	VPERMPS 384(R9), Z31, K6, Z0
+	VMOVUPS Z0, (R8)
+	ADDQ    $0x00000040, R8
+	ADDQ    $0x000001c0, R9
+	DECQ    R11
+	JNZ     permRows7AVX512_vec
+
+permRows7AVX512_tail:
+	TESTQ   BX, BX
+	JZ      permRows7AVX512_next
+	VPERMPS (R9), Z31, Z0
+	VPERMPS 64(R9), Z31, K1, Z0
+	VPERMPS 128(R9), Z31, K2, Z0
+	VPERMPS 192(R9), Z31, K3, Z0
+	VPERMPS 256(R9), Z31, K4, Z0
+	VPERMPS 320(R9), Z31, K5, Z0
+	VPERMPS 384(R9), Z31, K6, Z0
+	VMOVUPS Z0, K7, (R8)
+
+permRows7AVX512_next:
+	ADDQ SI, AX
+	ADDQ DI, CX
+	DECQ DX
+	JNZ  permRows7AVX512_row
+	VZEROUPPER
+	RET
+
+// func permRows7AVX2(dst *byte, src *byte, rows int, lanes int, ldd int, lds int, idx *int32, masks *uint32)
+// Requires: AVX, AVX2
+TEXT ·permRows7AVX2(SB), NOSPLIT, $0-64
+	MOVQ    dst+0(FP), AX
+	MOVQ    src+8(FP), CX
+	MOVQ    rows+16(FP), DX
+	MOVQ    lanes+24(FP), BX
+	MOVQ    ldd+32(FP), SI
+	MOVQ    lds+40(FP), DI
+	MOVQ    idx+48(FP), R8
+	MOVQ    masks+56(FP), R9
+	MOVQ    BX, R10
+	SHRQ    $0x03, R10
+	ANDQ    $0x00000007, BX
+	VMOVDQU (R8), Y15
+	VMOVDQU (R9), Y2
+	VMOVDQU 32(R9), Y3
+	VMOVDQU 64(R9), Y4
+	VMOVDQU 96(R9), Y5
+	VMOVDQU 128(R9), Y6
+	VMOVDQU 160(R9), Y7
+	MOVQ    $0x00000008, R8
+	SUBQ    BX, R8
+	LEAQ    tailTable<>+0(SB), R9
+	VMOVDQU (R9)(R8*4), Y9
+
+permRows7AVX2_row:
+	MOVQ  AX, R8
+	MOVQ  CX, R9
+	MOVQ  R10, R11
+	TESTQ R11, R11
+	JZ    permRows7AVX2_tail
+
+permRows7AVX2_vec:
+	VPERMPS   (R9), Y15, Y0
+	VPERMPS   32(R9), Y15, Y1
+	VBLENDVPS Y2, Y1, Y0, Y0
+	VPERMPS   64(R9), Y15, Y1
+	VBLENDVPS Y3, Y1, Y0, Y0
+	VPERMPS   96(R9), Y15, Y1
+	VBLENDVPS Y4, Y1, Y0, Y0
+	VPERMPS   128(R9), Y15, Y1
+	VBLENDVPS Y5, Y1, Y0, Y0
+	VPERMPS   160(R9), Y15, Y1
+	VBLENDVPS Y6, Y1, Y0, Y0
+	VPERMPS   192(R9), Y15, Y1
+	VBLENDVPS Y7, Y1, Y0, Y0
+	VMOVUPS   Y0, (R8)
+	ADDQ      $0x00000020, R8
+	ADDQ      $0x000000e0, R9
+	DECQ      R11
+	JNZ       permRows7AVX2_vec
+
+permRows7AVX2_tail:
+	TESTQ      BX, BX
+	JZ         permRows7AVX2_next
+	VPERMPS    (R9), Y15, Y0
+	VPERMPS    32(R9), Y15, Y1
+	VBLENDVPS  Y2, Y1, Y0, Y0
+	VPERMPS    64(R9), Y15, Y1
+	VBLENDVPS  Y3, Y1, Y0, Y0
+	VPERMPS    96(R9), Y15, Y1
+	VBLENDVPS  Y4, Y1, Y0, Y0
+	VPERMPS    128(R9), Y15, Y1
+	VBLENDVPS  Y5, Y1, Y0, Y0
+	VPERMPS    160(R9), Y15, Y1
+	VBLENDVPS  Y6, Y1, Y0, Y0
+	VPERMPS    192(R9), Y15, Y1
+	VBLENDVPS  Y7, Y1, Y0, Y0
+	VMASKMOVPS Y0, Y9, (R8)
+
+permRows7AVX2_next:
+	ADDQ SI, AX
+	ADDQ DI, CX
+	DECQ DX
+	JNZ  permRows7AVX2_row
 	VZEROUPPER
 	RET
 
@@ -170,4 +824,19 @@ streamAVX2_loop:
 	JNZ      streamAVX2_loop
 	SFENCE
 	VZEROUPPER
+	RET
+
+// func prefetchT0(p *byte, n int)
+// Requires: MMX+
+TEXT ·prefetchT0(SB), NOSPLIT, $0-16
+	MOVQ p+0(FP), AX
+	MOVQ n+8(FP), CX
+	LEAQ (AX)(CX*1), CX
+	ANDQ $-64, AX
+
+prefetchT0_loop:
+	PREFETCHT0 (AX)
+	ADDQ       $0x00000040, AX
+	CMPQ       AX, CX
+	JB         prefetchT0_loop
 	RET

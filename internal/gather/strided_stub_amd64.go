@@ -4,20 +4,47 @@
 
 package gather
 
-// stridedF32AVX512 sets dst[i] = src[i*step] for i < n; n is a positive multiple of 16.
-func stridedF32AVX512(dst *float32, src *float32, n int, step int)
+// permRows2AVX512 gathers rows rows of lanes 32-bit lanes, each vector of dst from 2 vectors of src, by the lane permutation idx and lane masks masks.
+func permRows2AVX512(dst *byte, src *byte, rows int, lanes int, ldd int, lds int, idx *int32, masks *uint32)
 
-// stridedF64AVX512 sets dst[i] = src[i*step] for i < n; n is a positive multiple of 8.
-func stridedF64AVX512(dst *float64, src *float64, n int, step int)
+// permRows2AVX2 gathers rows rows of lanes 32-bit lanes, each vector of dst from 2 vectors of src, by the lane permutation idx and lane masks masks.
+func permRows2AVX2(dst *byte, src *byte, rows int, lanes int, ldd int, lds int, idx *int32, masks *uint32)
 
-// stridedF32AVX2 sets dst[i] = src[i*step] for i < n; n is a positive multiple of 8.
-func stridedF32AVX2(dst *float32, src *float32, n int, step int)
+// permRows3AVX512 gathers rows rows of lanes 32-bit lanes, each vector of dst from 3 vectors of src, by the lane permutation idx and lane masks masks.
+func permRows3AVX512(dst *byte, src *byte, rows int, lanes int, ldd int, lds int, idx *int32, masks *uint32)
 
-// stridedF64AVX2 sets dst[i] = src[i*step] for i < n; n is a positive multiple of 4.
-func stridedF64AVX2(dst *float64, src *float64, n int, step int)
+// permRows3AVX2 gathers rows rows of lanes 32-bit lanes, each vector of dst from 3 vectors of src, by the lane permutation idx and lane masks masks.
+func permRows3AVX2(dst *byte, src *byte, rows int, lanes int, ldd int, lds int, idx *int32, masks *uint32)
+
+// permRows4AVX512 gathers rows rows of lanes 32-bit lanes, each vector of dst from 4 vectors of src, by the lane permutation idx and lane masks masks.
+func permRows4AVX512(dst *byte, src *byte, rows int, lanes int, ldd int, lds int, idx *int32, masks *uint32)
+
+// permRows4AVX2 gathers rows rows of lanes 32-bit lanes, each vector of dst from 4 vectors of src, by the lane permutation idx and lane masks masks.
+func permRows4AVX2(dst *byte, src *byte, rows int, lanes int, ldd int, lds int, idx *int32, masks *uint32)
+
+// permRows5AVX512 gathers rows rows of lanes 32-bit lanes, each vector of dst from 5 vectors of src, by the lane permutation idx and lane masks masks.
+func permRows5AVX512(dst *byte, src *byte, rows int, lanes int, ldd int, lds int, idx *int32, masks *uint32)
+
+// permRows5AVX2 gathers rows rows of lanes 32-bit lanes, each vector of dst from 5 vectors of src, by the lane permutation idx and lane masks masks.
+func permRows5AVX2(dst *byte, src *byte, rows int, lanes int, ldd int, lds int, idx *int32, masks *uint32)
+
+// permRows6AVX512 gathers rows rows of lanes 32-bit lanes, each vector of dst from 6 vectors of src, by the lane permutation idx and lane masks masks.
+func permRows6AVX512(dst *byte, src *byte, rows int, lanes int, ldd int, lds int, idx *int32, masks *uint32)
+
+// permRows6AVX2 gathers rows rows of lanes 32-bit lanes, each vector of dst from 6 vectors of src, by the lane permutation idx and lane masks masks.
+func permRows6AVX2(dst *byte, src *byte, rows int, lanes int, ldd int, lds int, idx *int32, masks *uint32)
+
+// permRows7AVX512 gathers rows rows of lanes 32-bit lanes, each vector of dst from 7 vectors of src, by the lane permutation idx and lane masks masks.
+func permRows7AVX512(dst *byte, src *byte, rows int, lanes int, ldd int, lds int, idx *int32, masks *uint32)
+
+// permRows7AVX2 gathers rows rows of lanes 32-bit lanes, each vector of dst from 7 vectors of src, by the lane permutation idx and lane masks masks.
+func permRows7AVX2(dst *byte, src *byte, rows int, lanes int, ldd int, lds int, idx *int32, masks *uint32)
 
 // streamAVX512 copies n bytes (a positive multiple of 256) to a 64-byte aligned dst with non-temporal stores.
 func streamAVX512(dst *byte, src *byte, n int)
 
 // streamAVX2 copies n bytes (a positive multiple of 128) to a 32-byte aligned dst with non-temporal stores.
 func streamAVX2(dst *byte, src *byte, n int)
+
+// prefetchT0 prefetches every cache line of the n > 0 bytes at p.
+func prefetchT0(p *byte, n int)

@@ -37,7 +37,8 @@ const (
 	Generic Family = iota
 	// AVX2 kernels need AVX2 and FMA3.
 	AVX2
-	// AVX512 kernels need AVX-512 F, BW, DQ and VL.
+	// AVX512 kernels need AVX-512 F, BW, DQ and VL (and the AVX2, FMA and
+	// BMI2 that every such CPU has).
 	AVX512
 )
 

@@ -5,7 +5,6 @@ package main
 
 import (
 	"fmt"
-	"math/bits"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
@@ -15,95 +14,156 @@ import (
 func main() {
 	ConstraintExpr("amd64,gc,!purego")
 
-	// iota32 holds 0, 1, …, 15: multiplied by the step it is the gather's
-	// index vector.
-	iota32 := GLOBL("iota32", RODATA|NOPTR)
+	tailTable = GLOBL("tailTable", RODATA|NOPTR)
 	for i := 0; i < 16; i++ {
-		DATA(4*i, U32(i))
+		v := U32(0)
+		if i < 8 {
+			v = U32(0xFFFFFFFF)
+		}
+		DATA(4*i, v)
 	}
-
-	strided("stridedF32AVX512", "float32", 4, 16, true, iota32)
-	strided("stridedF64AVX512", "float64", 8, 8, true, iota32)
-	strided("stridedF32AVX2", "float32", 4, 8, false, iota32)
-	strided("stridedF64AVX2", "float64", 8, 4, false, iota32)
+	for step := 2; step <= maxPermStep; step++ {
+		permRows(step, true)
+		permRows(step, false)
+	}
 	stream("streamAVX512", []VecPhysical{Z0, Z1, Z2, Z3}, 64)
 	stream("streamAVX2", []VecPhysical{Y0, Y1, Y2, Y3}, 32)
+	prefetch()
 	Generate()
 }
 
-// strided emits
+// maxPermStep is the longest step with a permute kernel: one block reads
+// step vectors; with AVX-512, step−1 mask registers hold the merge masks and
+// K7 the mask of a row's last, partial vector.
+const maxPermStep = 7
+
+// permRows emits
 //
-//	func name(dst, src *T, n, step int)
+//	func permRows<step><ISA>(dst, src *byte, rows, lanes, ldd, lds int, idx *int32, masks *uint32)
 //
-// which computes dst[i] = src[i*step] for i < n, n a positive multiple of
-// lanes, with one hardware gather per vector of lanes elements. The index
-// vector (0, step, 2·step, …) is built once; each iteration moves the base
-// pointer on by lanes·step elements, so indices stay small (the caller
-// keeps lanes·step far below 2³¹).
-func strided(name, elem string, size, lanes int, avx512 bool, iota32 Mem) {
-	TEXT(name, NOSPLIT, fmt.Sprintf("func(dst, src *%s, n, step int)", elem))
-	Doc(fmt.Sprintf("%s sets dst[i] = src[i*step] for i < n; n is a positive multiple of %d.", name, lanes))
+// which, for each of rows rows (dst and src advancing by ldd and lds bytes),
+// fills lanes 32-bit lanes of dst, a vector at a time, each vector from the
+// step consecutive vectors of src that follow: lane l of a vector is lane
+// idx[l] of source vector j, for the j whose mask (masks[j-1]: a bit mask
+// for AVX-512, a vector of all-ones lanes for AVX2) holds l, vector 0
+// filling the lanes no mask holds. The caller builds idx and masks so that
+// this is a strided gather of 32-bit or 64-bit elements, dst[i] =
+// src[i·step]: one full-width permute per source vector replaces a load per
+// element, and the source is read contiguously. (Hardware gathers are
+// slower than scalar code on some CPUs that have them.)
+//
+// A row's last vector may be partial: it is computed whole, which reads up
+// to step vectors past the row's last element (the caller makes sure they
+// are readable memory), and stored under a mask.
+func permRows(step int, avx512 bool) {
+	isaName, width, lanes := "AVX2", 32, 8
+	if avx512 {
+		isaName, width, lanes = "AVX512", 64, 16
+	}
+	name := fmt.Sprintf("permRows%d%s", step, isaName)
+	TEXT(name, NOSPLIT, "func(dst, src *byte, rows, lanes, ldd, lds int, idx *int32, masks *uint32)")
+	Doc(fmt.Sprintf("%s gathers rows rows of lanes 32-bit lanes, each vector of dst from %d vectors of src, by the lane permutation idx and lane masks masks.", name, step))
 	dst := Load(Param("dst"), GP64())
 	src := Load(Param("src"), GP64())
-	n := Load(Param("n"), GP64())
-	step := GP64()
-	Load(Param("step"), step)
+	rows := Load(Param("rows"), GP64())
+	nLanes := Load(Param("lanes"), GP64())
+	ldd := Load(Param("ldd"), GP64())
+	lds := Load(Param("lds"), GP64())
+	idxPtr := Load(Param("idx"), GP64())
+	maskPtr := Load(Param("masks"), GP64())
 
-	// advance = lanes·step·size bytes between consecutive gathers;
-	// lanes·size is a power of two.
-	advance := GP64()
-	MOVQ(step, advance)
-	SHLQ(U8(bits.TrailingZeros(uint(lanes*size))), advance)
+	// Per row: full vectors, then the lanes of the partial one.
+	full, tail := GP64(), GP64()
+	MOVQ(nLanes, full)
+	SHRQ(U8(bitsOf(lanes)), full)
+	MOVQ(nLanes, tail)
+	ANDQ(U32(lanes-1), tail)
 
-	// Index registers are 32-bit lanes: 16 for float32 in a Z register, 8
-	// for float64 (whose 8 results fill a Z register) in a Y register, and
-	// half of that with AVX2.
-	Comment("index = iota · step")
-	var idx, out, mask VecPhysical
-	switch {
-	case avx512 && size == 4:
-		idx, out = Z1, Z0
-	case avx512:
-		idx, out = Y1, Z0
-	case size == 4:
-		idx, out, mask = Y1, Y0, Y2
-	default:
-		idx, out, mask = X1, Y0, Y2
-	}
+	var idx, acc, tmp, tailMaskV VecPhysical
+	ks := []Register{K1, K2, K3, K4, K5, K6}
+	ms := []VecPhysical{Y2, Y3, Y4, Y5, Y6, Y7, Y8}
 	if avx512 {
-		VPBROADCASTD(step.As32(), idx)
-		VPMULLD(iota32, idx, idx)
+		idx, acc = Z31, Z0
+		VMOVDQU32(Mem{Base: idxPtr}, idx)
+		for j := 1; j < step; j++ {
+			KMOVW(Mem{Base: maskPtr, Disp: 4 * (j - 1)}, ks[j-1])
+		}
+		// K7 = (1 << tail) − 1: the lanes of the partial vector.
+		t := GP32()
+		MOVL(U32(1), t)
+		SHLXL(tail.As32(), t, t)
+		DECL(t)
+		KMOVW(t, K7)
 	} else {
-		VMOVD(step.As32(), X3)
-		VPBROADCASTD(X3, idx)
-		VPMULLD(iota32, idx, idx)
+		idx, acc, tmp, tailMaskV = Y15, Y0, Y1, Y9
+		VMOVDQU(Mem{Base: idxPtr}, idx)
+		for j := 1; j < step; j++ {
+			VMOVDQU(Mem{Base: maskPtr, Disp: width * (j - 1)}, ms[j-1])
+		}
+		// Lanes 0 … tail−1 of the sliding table of eight ones and eight zeros.
+		t := GP64()
+		MOVQ(U32(lanes), t)
+		SUBQ(tail, t)
+		tbl := GP64()
+		LEAQ(tailTable, tbl)
+		VMOVDQU(Mem{Base: tbl, Index: t, Scale: 4}, tailMaskV)
 	}
 
-	Label(name + "_loop")
-	if avx512 {
-		// The gather clears its mask as it completes; refill it each time.
-		KXNORW(K1, K1, K1)
-		if size == 4 {
-			VGATHERDPS(Mem{Base: src, Index: idx, Scale: 4}, K1, out)
-		} else {
-			VGATHERDPD(Mem{Base: src, Index: idx, Scale: 8}, K1, out)
+	// One vector of dst at d from step vectors of src at s.
+	vector := func(s Register) {
+		VPERMPS(Mem{Base: s}, idx, acc)
+		for j := 1; j < step; j++ {
+			if avx512 {
+				VPERMPS(Mem{Base: s, Disp: j * width}, idx, ks[j-1], acc)
+			} else {
+				VPERMPS(Mem{Base: s, Disp: j * width}, idx, tmp)
+				VBLENDVPS(ms[j-1], tmp, acc, acc)
+			}
 		}
-		VMOVUPS(out, Mem{Base: dst})
-	} else {
-		VPCMPEQD(mask, mask, mask)
-		if size == 4 {
-			VGATHERDPS(mask, Mem{Base: src, Index: idx, Scale: 4}, out)
-		} else {
-			VGATHERDPD(mask, Mem{Base: src, Index: idx, Scale: 8}, out)
-		}
-		VMOVUPS(out, Mem{Base: dst})
 	}
-	ADDQ(U32(lanes*size), dst)
-	ADDQ(advance, src)
-	SUBQ(U32(lanes), n)
-	JNZ(LabelRef(name + "_loop"))
+
+	d, s, n := GP64(), GP64(), GP64()
+	Label(name + "_row")
+	MOVQ(dst, d)
+	MOVQ(src, s)
+	MOVQ(full, n)
+	TESTQ(n, n)
+	JZ(LabelRef(name + "_tail"))
+	Label(name + "_vec")
+	vector(s)
+	VMOVUPS(acc, Mem{Base: d})
+	ADDQ(U32(width), d)
+	ADDQ(U32(step*width), s)
+	DECQ(n)
+	JNZ(LabelRef(name + "_vec"))
+	Label(name + "_tail")
+	TESTQ(tail, tail)
+	JZ(LabelRef(name + "_next"))
+	vector(s)
+	if avx512 {
+		VMOVUPS(acc, K7, Mem{Base: d})
+	} else {
+		VMASKMOVPS(acc, tailMaskV, Mem{Base: d})
+	}
+	Label(name + "_next")
+	ADDQ(ldd, dst)
+	ADDQ(lds, src)
+	DECQ(rows)
+	JNZ(LabelRef(name + "_row"))
 	VZEROUPPER()
 	RET()
+}
+
+// tailTable holds eight all-ones lanes followed by eight zero lanes: the
+// eight lanes starting at lane 8−r are a mask of the first r lanes.
+var tailTable Mem
+
+func bitsOf(n int) uint64 {
+	b := uint64(0)
+	for 1<<b < n {
+		b++
+	}
+	return b
 }
 
 // stream emits
@@ -135,5 +195,29 @@ func stream(name string, regs []VecPhysical, width int) {
 	JNZ(LabelRef(name + "_loop"))
 	SFENCE()
 	VZEROUPPER()
+	RET()
+}
+
+// prefetch emits
+//
+//	func prefetchT0(p *byte, n int)
+//
+// which asks for every 64-byte line of [p, p+n) to be brought into all
+// cache levels, n > 0. A strided walk down an image plane reads only a
+// few rows at a time, too little for the hardware prefetcher to run far
+// enough ahead; asking for the rows a few steps ahead hides the latency.
+func prefetch() {
+	TEXT("prefetchT0", NOSPLIT, "func(p *byte, n int)")
+	Doc("prefetchT0 prefetches every cache line of the n > 0 bytes at p.")
+	p := Load(Param("p"), GP64())
+	n := Load(Param("n"), GP64())
+	end := GP64()
+	LEAQ(Mem{Base: p, Index: n, Scale: 1}, end)
+	ANDQ(I32(-64), p)
+	Label("prefetchT0_loop")
+	PREFETCHT0(Mem{Base: p})
+	ADDQ(U32(64), p)
+	CMPQ(p, end)
+	JB(LabelRef("prefetchT0_loop"))
 	RET()
 }
