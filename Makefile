@@ -3,9 +3,9 @@
 GO ?= go
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: test deps vet gotest race purego isa-paths bench generate check-generate
+.PHONY: test deps vet cross gotest race purego isa-paths bench compare generate check-generate
 
-test: deps vet check-generate gotest isa-paths purego race
+test: deps vet cross check-generate gotest isa-paths purego race
 
 deps:
 	$(GO) mod download
@@ -13,6 +13,11 @@ deps:
 vet:
 	$(GO) vet ./...
 	$(GO) vet -tags purego ./...
+
+# Every other architecture builds the generic kernels only; make sure it
+# still compiles.
+cross:
+	GOARCH=arm64 $(GO) build ./...
 
 gotest:
 	$(GO) test -count=1 ./...
@@ -31,6 +36,10 @@ race:
 
 bench:
 	$(GO) test -run '^$$' -bench 'Paper' -benchmem ./...
+
+# Side by side with PyTorch (Debian's python3-torch, with OpenBLAS).
+compare:
+	/usr/bin/python3 bench/compare.py
 
 # Rewrites the generated assembly from the avo programs in internal/_gen.
 generate:

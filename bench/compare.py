@@ -32,9 +32,23 @@ def torch_im2col(torch):
     return lambda: F.unfold(x, 3, padding=1, stride=3)
 
 
+def torch_sgemm(torch):
+    """a @ b for float32 2048×2048 matrices."""
+    a, b = torch.rand(2048, 2048), torch.rand(2048, 2048)
+    return lambda: a @ b
+
+
+def torch_syrk(torch):
+    """X.t() @ X for X of 59168×576 (the covariance of the batch-32 layer)."""
+    x = torch.rand(59168, 576)
+    return lambda: x.t() @ x
+
+
 # name -> (Go package dir, Go benchmark, PyTorch factory, repetitions per round)
 COMPARISONS = {
     "im2col": ("im2col", "BenchmarkPaperIm2col", torch_im2col, 5),
+    "sgemm": ("internal/gemm", "BenchmarkPaperSgemm", torch_sgemm, 5),
+    "syrk": ("internal/gemm", "BenchmarkPaperSyrk", torch_syrk, 5),
 }
 
 
