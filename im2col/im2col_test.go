@@ -244,3 +244,52 @@ func ExampleCol2im() {
 	fmt.Println(img)
 	// Output: [1 2 1 2 4 2 1 2 1]
 }
+
+// TestUnfoldBlock compares blocks of output rows with the same rows of the
+// whole unfold-layout transform, for every family.
+func TestUnfoldBlock(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for i := 0; i < shapeCount(t)/2; i++ {
+		p := randomParams(rng)
+		if p.FlatSampling {
+			continue
+		}
+		p.Layout = Unfold
+		src := randomSlice(rng, p.Batch*p.Channels*p.Height*p.Width)
+		for _, fam := range isa.Available() {
+			pl, err := newPlan(p, fam)
+			if err != nil {
+				t.Fatal(err)
+			}
+			whole := make([]float64, pl.DstLen())
+			if err := Im2col(pl, whole, src); err != nil {
+				t.Fatal(err)
+			}
+			n := rng.IntN(p.Batch)
+			oh0 := rng.IntN(pl.OutH())
+			oh1 := oh0 + 1 + rng.IntN(pl.OutH()-oh0)
+			width := (oh1 - oh0) * pl.OutW()
+			ld := width + rng.IntN(3)
+			block := make([]float64, (pl.Cols()-1)*ld+width)
+			for j := range block {
+				block[j] = math.NaN()
+			}
+			if err := UnfoldBlock(pl, block, ld, src, n, oh0, oh1); err != nil {
+				t.Fatal(err)
+			}
+			for f := 0; f < pl.Cols(); f++ {
+				want := whole[(n*pl.Cols()+f)*pl.Positions()+oh0*pl.OutW():][:width]
+				got := block[f*ld:][:width]
+				if j := firstDiff(got, want); j >= 0 {
+					t.Fatalf("%v %+v n=%d rows [%d,%d): feature %d position %d = %v, want %v", fam, p, n, oh0, oh1, f, j, got[j], want[j])
+				}
+			}
+		}
+	}
+	pl, _ := NewPlan(Params{Batch: 1, Channels: 1, Height: 4, Width: 4, KernelH: 3, KernelW: 3})
+	for _, c := range []struct{ n, oh0, oh1, ld, dst int }{{1, 0, 1, 2, 100}, {0, 1, 0, 2, 100}, {0, 0, 3, 4, 100}, {0, 0, 1, 1, 100}, {0, 0, 2, 4, 10}} {
+		if err := UnfoldBlock(pl, make([]float32, c.dst), c.ld, make([]float32, 16), c.n, c.oh0, c.oh1); err == nil {
+			t.Errorf("UnfoldBlock%+v: no error", c)
+		}
+	}
+}

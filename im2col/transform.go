@@ -152,6 +152,46 @@ func fillTap[T Float](pl *Plan, out []T, ldc int, plane []T, planeLen, nplanes, 
 	}
 }
 
+// UnfoldBlock writes the unfold-layout patches of output rows [oh0, oh1) of
+// image n: Cols() rows, one per feature (channel, ki, kj), of
+// (oh1−oh0)·OutW() positions each, row f starting at dst[f·ld]. It is the
+// building block of tiled consumers, such as a convolution that multiplies
+// the weights by one cache-sized block of patches at a time. It runs on the
+// calling goroutine (the caller parallelises over blocks), ignores the
+// plan's Layout, and does not support FlatSampling.
+func UnfoldBlock[T Float](pl *Plan, dst []T, ld int, src []T, n, oh0, oh1 int) error {
+	if pl.p.FlatSampling {
+		return fmt.Errorf("%w: UnfoldBlock does not support FlatSampling", ErrOption)
+	}
+	if n < 0 || n >= pl.p.Batch || oh0 < 0 || oh1 > pl.outH || oh0 > oh1 {
+		return fmt.Errorf("%w: image %d, output rows [%d, %d) of a %d-image batch with %d output rows", ErrOption, n, oh0, oh1, pl.p.Batch, pl.outH)
+	}
+	width := (oh1 - oh0) * pl.outW
+	if ld < width {
+		return fmt.Errorf("%w: leading dimension %d below the block width %d", ErrLength, ld, width)
+	}
+	if len(src) < pl.srcLen {
+		return fmt.Errorf("%w: source has %d elements, the plan needs %d", ErrLength, len(src), pl.srcLen)
+	}
+	if width == 0 {
+		return nil
+	}
+	if need := (pl.cols-1)*ld + width; len(dst) < need {
+		return fmt.Errorf("%w: destination has %d elements, the block needs %d", ErrLength, len(dst), need)
+	}
+	p := pl.p
+	k := kernelsFor[T](pl)
+	cs, rs := pl.spans()
+	kk := p.KernelH * p.KernelW
+	planeLen := p.Height * p.Width
+	planes := src[n*p.Channels*planeLen : (n+1)*p.Channels*planeLen]
+	for tap := 0; tap < kk; tap++ {
+		ki, kj := tap/p.KernelW, tap%p.KernelW
+		fillTap(pl, dst[tap*ld:], kk*ld, planes, planeLen, p.Channels, oh0, oh1, rs[ki], cs[kj], k)
+	}
+	return nil
+}
+
 // unfold writes Batch × Cols × Positions. One work item is one (image,
 // channel) plane, whose KernelH·KernelW output rows are contiguous in dst;
 // each output row is one tap's gather over the plane. When the item fits

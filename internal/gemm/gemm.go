@@ -43,6 +43,17 @@ func Sgemm(tA, tB Transpose, m, n, k int, alpha float32, a []float32, lda int, b
 	return gemmDense(isa.Selected(), Threads(), tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
+// GemmDense is Sgemm and Dgemm for either element type, on at most threads
+// goroutines (threads ≤ 0: Threads()). Callers that already run products in
+// parallel, one per goroutine, pass 1 so the engine does not split them
+// again.
+func GemmDense[T Float](threads int, tA, tB Transpose, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) error {
+	if threads <= 0 {
+		threads = Threads()
+	}
+	return gemmDense(isa.Selected(), threads, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
 // Dgemm is Sgemm in float64.
 func Dgemm(tA, tB Transpose, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) error {
 	return gemmDense(isa.Selected(), Threads(), tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
@@ -59,6 +70,18 @@ func Ssyrk(uplo Uplo, n, k int, alpha float32, a []float32, lda int, beta float3
 // Dsyrk is Ssyrk in float64.
 func Dsyrk(uplo Uplo, n, k int, alpha float64, a []float64, lda int, beta float64, c []float64, ldc int) error {
 	return syrkDense(isa.Selected(), Threads(), uplo, n, k, alpha, a, lda, beta, c, ldc)
+}
+
+// SyrkDense is Ssyrk or Dsyrk for either element type, run on at most
+// workers goroutines (workers ≤ 0 means Threads()). Callers that already
+// spread independent products over their own goroutines (one chunk of
+// samples each) pass 1, so that the engine does not split a product that
+// is already one worker's share.
+func SyrkDense[T Float](workers int, uplo Uplo, n, k int, alpha T, a []T, lda int, beta T, c []T, ldc int) error {
+	if workers <= 0 {
+		workers = Threads()
+	}
+	return syrkDense(isa.Selected(), workers, uplo, n, k, alpha, a, lda, beta, c, ldc)
 }
 
 // Gemm computes C = α·A·B + β·C for operands given as Packers: A must be

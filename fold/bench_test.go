@@ -1,0 +1,43 @@
+package fold
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// The paper benchmarks' layer: x 32×64×128×128, conv 64→128, kernel 3,
+// padding 1, stride 1, bias on.
+var paperGeom = ConvGeom{InChannels: 64, OutChannels: 128, KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}
+
+const paperN, paperH, paperW = 32, 128, 128
+
+func paperInput() []float32 {
+	rng := rand.New(rand.NewPCG(1, 2))
+	x := make([]float32, paperN*64*paperH*paperW)
+	for i := range x {
+		x[i] = rng.Float32() + float32(i/(paperH*paperW)%64)*0.01
+	}
+	return x
+}
+
+func BenchmarkConv2dPaper(b *testing.B) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	wt := make([]float32, paperGeom.WeightLen())
+	for i := range wt {
+		wt[i] = rng.Float32() - 0.5
+	}
+	bias := make([]float32, paperGeom.OutChannels)
+	c, err := NewConv2d(paperGeom, wt, bias)
+	if err != nil {
+		b.Fatal(err)
+	}
+	x := paperInput()
+	dst := make([]float32, paperN*128*paperH*paperW)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := c.Forward(dst, x, paperN, paperH, paperW); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(2*float64(paperN*128*paperH*paperW*576)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}

@@ -1,0 +1,105 @@
+package fold
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/netdeconv/deconv/internal/parallel"
+)
+
+// Float is the element type of layers and primitives.
+type Float interface{ float32 | float64 }
+
+// Errors returned by the package; test with errors.Is.
+var (
+	ErrShape     = errors.New("fold: shape mismatch")
+	ErrParam     = errors.New("fold: invalid parameter")
+	ErrNonFinite = errors.New("fold: non-finite value")
+	ErrNotSPD    = errors.New("fold: whitening matrix is not symmetric positive definite")
+)
+
+// mul returns the product of non-negative factors and whether it fits in
+// an int.
+func mul(fs ...int) (int, bool) {
+	p := 1
+	for _, f := range fs {
+		if f < 0 || (f != 0 && p > math.MaxInt/f) {
+			return 0, false
+		}
+		p *= f
+	}
+	return p, true
+}
+
+// checkFinite returns an ErrNonFinite error naming what when s holds a NaN
+// or an infinity. Large slices are scanned on several goroutines.
+func checkFinite[T Float](s []T, what string, workers int) error {
+	const chunk = 1 << 16
+	chunks := (len(s) + chunk - 1) / chunk
+	bad := make([]bool, chunks)
+	parallel.For(chunks, workers, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			part := s[c*chunk : min((c+1)*chunk, len(s))]
+			// v−v is 0 for every finite v and NaN for NaN and ±Inf; summing
+			// the differences keeps the loop free of branches.
+			var acc T
+			for _, v := range part {
+				acc += v - v
+			}
+			bad[c] = acc != 0
+		}
+	})
+	for c, b := range bad {
+		if b {
+			for i, v := range s[c*chunk:] {
+				if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+					return fmt.Errorf("%w: %s[%d] = %v", ErrNonFinite, what, c*chunk+i, v)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// Scratch buffers are pooled per element type, so a forward pass at a
+// fixed shape allocates nothing after the first.
+var scratch32, scratch64 sync.Pool
+
+func getScratch[T Float](n int) *[]T {
+	pool := poolFor[T]()
+	if v, ok := pool.Get().(*[]T); ok && cap(*v) >= n {
+		*v = (*v)[:n]
+		return v
+	}
+	s := make([]T, n)
+	return &s
+}
+
+func putScratch[T Float](s *[]T) { poolFor[T]().Put(s) }
+
+func poolFor[T Float]() *sync.Pool {
+	var zero T
+	if _, ok := any(zero).(float32); ok {
+		return &scratch32
+	}
+	return &scratch64
+}
+
+// firstError keeps the first error reported by concurrent workers.
+type firstError struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (f *firstError) set(err error) {
+	if err == nil {
+		return
+	}
+	f.mu.Lock()
+	if f.err == nil {
+		f.err = err
+	}
+	f.mu.Unlock()
+}
