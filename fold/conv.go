@@ -78,7 +78,7 @@ type Conv2d[T Float] struct {
 	// GOMAXPROCS.
 	Workers int
 
-	plan       *im2col.Plan // one group of one image, for the cached shape
+	plan         *im2col.Plan // one group of one image, for the cached shape
 	planH, planW int
 }
 

@@ -305,3 +305,35 @@ func TestNoAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestSyrkDense checks that the worker-bounded entry point computes what
+// Ssyrk and Dsyrk compute, for one worker and for the default.
+func TestSyrkDense(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	const n, k = 37, 300
+	a32, a64 := randSlice[float32](rng, k*n), randSlice[float64](rng, k*n)
+	for _, workers := range []int{0, 1, 2} {
+		want32, got32 := make([]float32, n*n), make([]float32, n*n)
+		want64, got64 := make([]float64, n*n), make([]float64, n*n)
+		if err := Ssyrk(Full, n, k, 1, a32, n, 0, want32, n); err != nil {
+			t.Fatal(err)
+		}
+		if err := Dsyrk(Upper, n, k, 1, a64, n, 0, want64, n); err != nil {
+			t.Fatal(err)
+		}
+		if err := SyrkDense(workers, Full, n, k, 1, a32, n, 0, got32, n); err != nil {
+			t.Fatal(err)
+		}
+		if err := SyrkDense(workers, Upper, n, k, 1, a64, n, 0, got64, n); err != nil {
+			t.Fatal(err)
+		}
+		for i := range want32 {
+			if math.Abs(float64(got32[i]-want32[i])) > 1e-3*(1+math.Abs(float64(want32[i]))) || math.Abs(got64[i]-want64[i]) > 1e-10*(1+math.Abs(want64[i])) {
+				t.Fatalf("workers=%d: element %d differs", workers, i)
+			}
+		}
+	}
+	if SyrkDense(1, Full, n, k, 1, a32[:10], n, 0, make([]float32, n*n), n) == nil {
+		t.Fatal("short A accepted")
+	}
+}
