@@ -1,0 +1,237 @@
+package fold
+
+import (
+	"fmt"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/netdeconv/deconv/internal/gather"
+	"github.com/netdeconv/deconv/internal/gemm"
+)
+
+// Layout says how the features of a weight row (or of an im2col row) are
+// grouped into whitening blocks.
+type Layout uint8
+
+const (
+	// Interleaved is the reference implementation's grouping: a row of
+	// Features values is viewed as Block × (Features/Block) and transposed,
+	// so feature f goes to block f mod (Features/Block), position
+	// f div (Features/Block). Buffers trained with the reference use it.
+	Interleaved Layout = iota
+	// Contiguous groups consecutive features: block b holds features
+	// b·Block … (b+1)·Block−1, i.e. whole channels for a convolution.
+	Contiguous
+)
+
+// String names the layout.
+func (l Layout) String() string {
+	switch l {
+	case Interleaved:
+		return "interleaved"
+	case Contiguous:
+		return "contiguous"
+	}
+	return fmt.Sprintf("Layout(%d)", uint8(l))
+}
+
+// Blocking describes how each weight row's Features values split into
+// whitening blocks of Block features (Block divides Features).
+type Blocking struct {
+	Features int
+	Block    int
+	Layout   Layout
+}
+
+func (b Blocking) validate() error {
+	if b.Features <= 0 || b.Block <= 0 || b.Features%b.Block != 0 {
+		return fmt.Errorf("%w: block of %d features does not divide rows of %d", ErrParam, b.Block, b.Features)
+	}
+	if b.Layout != Interleaved && b.Layout != Contiguous {
+		return fmt.Errorf("%w: unknown layout %v", ErrParam, b.Layout)
+	}
+	return nil
+}
+
+// Fold folds whitening into weights. For rows weight rows of bl.Features
+// values in w, it writes
+//
+//	W'[r] = W[r] · D   (each block of the row, as a row vector, times D)
+//	b'[r] = b[r] − Σ_blocks W'[r]_block · μ
+//
+// into wOut and biasOut. d holds q whitening matrices of Block×Block and
+// mean q vectors of Block: the rows split into q equal consecutive groups
+// (the groups of a grouped convolution), group i using D_i and μ_i; q = 1
+// shares one D among all rows and blocks, as the reference's FastDeconv
+// does without groups. bias may be nil (no bias: b' = −Σ W'·μ); wOut may
+// be w and biasOut may be bias.
+//
+// The result is the layer that computes (X − μ)·D·W + b from raw inputs X,
+// so that y = conv(x, W') + b' equals the convolution of the deconvolved
+// input.
+func Fold[T Float](wOut, biasOut, w, bias []T, rows int, bl Blocking, d, mean []T) error {
+	q, err := checkFold(wOut, biasOut, w, bias, rows, bl, d, mean)
+	if err != nil {
+		return err
+	}
+	return foldWith(wOut, biasOut, w, bias, rows, bl, d, mean, q, -1)
+}
+
+// Restore undoes Fold: from folded weights and bias it recovers W = W'·D⁻¹
+// and b = b' + Σ W'·μ. D must be symmetric positive definite (an inverse
+// square root of a covariance is); D⁻¹ is computed by Cholesky
+// factorisation in float64. bias may be nil when only the weights are
+// wanted.
+func Restore[T Float](w, bias, wFolded, biasFolded []T, rows int, bl Blocking, d, mean []T) error {
+	q, err := checkFold(w, bias, wFolded, biasFolded, rows, bl, d, mean)
+	if err != nil {
+		return err
+	}
+	F := bl.Block
+	inv := make([]T, len(d))
+	for i := 0; i < q; i++ {
+		if err := spdInverse(inv[i*F*F:(i+1)*F*F], d[i*F*F:(i+1)*F*F], F); err != nil {
+			return fmt.Errorf("D[%d]: %w", i, err)
+		}
+	}
+	// b = b' + Σ W'·μ is computed from the folded weights, before they are
+	// overwritten (w may alias wFolded).
+	if bias != nil {
+		if biasFolded == nil {
+			return fmt.Errorf("%w: a bias to restore needs the folded bias", ErrShape)
+		}
+		if err := blockDots(bias, biasFolded, wFolded, rows, bl, mean, q, 1); err != nil {
+			return err
+		}
+	}
+	return foldWith(w, nil, wFolded, nil, rows, bl, inv, mean, q, 0)
+}
+
+func checkFold[T Float](wOut, biasOut, w, bias []T, rows int, bl Blocking, d, mean []T) (q int, err error) {
+	if err := bl.validate(); err != nil {
+		return 0, err
+	}
+	n, ok := mul(rows, bl.Features)
+	if rows <= 0 || !ok || len(w) != n || len(wOut) != n {
+		return 0, fmt.Errorf("%w: %d rows of %d features need %d weights (have %d in, %d out)", ErrShape, rows, bl.Features, n, len(w), len(wOut))
+	}
+	F := bl.Block
+	if len(d) == 0 || len(d)%(F*F) != 0 {
+		return 0, fmt.Errorf("%w: D has %d values, not a whole number of %d×%d matrices", ErrShape, len(d), F, F)
+	}
+	q = len(d) / (F * F)
+	if rows%q != 0 || len(mean) != q*F {
+		return 0, fmt.Errorf("%w: %d matrices D for %d rows with a mean of %d values", ErrShape, q, rows, len(mean))
+	}
+	if bias != nil && len(bias) != rows || biasOut != nil && len(biasOut) != rows {
+		return 0, fmt.Errorf("%w: bias needs %d values", ErrShape, rows)
+	}
+	for _, s := range [][]T{w, d, mean, bias} {
+		if err := checkFinite(s, "fold input", 1); err != nil {
+			return 0, err
+		}
+	}
+	return q, nil
+}
+
+// foldWith computes wOut = W·D per block and, when biasOut is not nil,
+// biasOut = bias + sign·Σ W'·μ (bias nil counts as zero).
+func foldWith[T Float](wOut, biasOut, w, bias []T, rows int, bl Blocking, d, mean []T, q int, sign T) error {
+	F, G := bl.Block, bl.Features/bl.Block
+	per := rows / q // rows per D
+	m := getScratch[T](per * bl.Features)
+	defer putScratch(m)
+	mp := getScratch[T](per * bl.Features)
+	defer putScratch(mp)
+	for i := 0; i < q; i++ {
+		wi := w[i*per*bl.Features : (i+1)*per*bl.Features]
+		oi := wOut[i*per*bl.Features : (i+1)*per*bl.Features]
+		// M: one row per (weight row, block), F columns.
+		src := wi
+		if bl.Layout == Interleaved && G > 1 {
+			for r := 0; r < per; r++ {
+				gather.Transpose((*m)[r*bl.Features:], F, wi[r*bl.Features:], G, F, G)
+			}
+			src = *m
+		}
+		if err := gemm.GemmDense(0, gemm.NoTrans, gemm.NoTrans, per*G, F, F, 1, src, F, d[i*F*F:], F, 0, *mp, F); err != nil {
+			return err
+		}
+		if biasOut != nil {
+			for r := 0; r < per; r++ {
+				acc := 0.0
+				if bias != nil {
+					acc = float64(bias[i*per+r])
+				}
+				row := (*mp)[r*bl.Features : (r+1)*bl.Features]
+				mu := mean[i*F : (i+1)*F]
+				for g := 0; g < G; g++ {
+					for p, v := range row[g*F : (g+1)*F] {
+						acc += float64(sign) * float64(v) * float64(mu[p])
+					}
+				}
+				biasOut[i*per+r] = T(acc)
+			}
+		}
+		if bl.Layout == Interleaved && G > 1 {
+			for r := 0; r < per; r++ {
+				gather.Transpose(oi[r*bl.Features:], G, (*mp)[r*bl.Features:], F, G, F)
+			}
+		} else {
+			copy(oi, *mp)
+		}
+	}
+	return nil
+}
+
+// blockDots sets out[r] = base[r] + sign·Σ_blocks W[r]_block·μ, W given in
+// its stored (layout) order.
+func blockDots[T Float](out, base, w []T, rows int, bl Blocking, mean []T, q int, sign T) error {
+	F, G := bl.Block, bl.Features/bl.Block
+	per := rows / q
+	for r := 0; r < rows; r++ {
+		mu := mean[(r/per)*F : (r/per+1)*F]
+		row := w[r*bl.Features : (r+1)*bl.Features]
+		acc := float64(base[r])
+		for f, v := range row {
+			var p int
+			if bl.Layout == Interleaved {
+				p = f / G
+			} else {
+				p = f % F
+			}
+			acc += float64(sign) * float64(v) * float64(mu[p])
+		}
+		out[r] = T(acc)
+	}
+	return nil
+}
+
+// spdInverse writes the inverse of the symmetric positive definite n×n
+// matrix a into dst, through a float64 Cholesky factorisation.
+func spdInverse[T Float](dst, a []T, n int) error {
+	s := mat.NewSymDense(n, nil)
+	for i := 0; i < n; i++ {
+		for j := i; j < n; j++ {
+			v, u := float64(a[i*n+j]), float64(a[j*n+i])
+			if d := v - u; d*d > 1e-8*(v*v+u*u)+1e-300 {
+				return fmt.Errorf("%w: element (%d,%d) = %g but (%d,%d) = %g", ErrNotSPD, i, j, v, j, i, u)
+			}
+			s.SetSym(i, j, (v+u)/2)
+		}
+	}
+	var ch mat.Cholesky
+	if !ch.Factorize(s) {
+		return ErrNotSPD
+	}
+	var inv mat.SymDense
+	if err := ch.InverseTo(&inv); err != nil {
+		return fmt.Errorf("%w: %v", ErrNotSPD, err)
+	}
+	for i := 0; i < n; i++ {
+		for j := 0; j < n; j++ {
+			dst[i*n+j] = T(inv.At(i, j))
+		}
+	}
+	return nil
+}
