@@ -1,0 +1,329 @@
+package cov
+
+import (
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+
+	"github.com/netdeconv/deconv/internal/gemm"
+	"github.com/netdeconv/deconv/internal/parallel"
+)
+
+// Blocking of the fused im2col + SYRK. A worker gathers a panel of about
+// panelRows rows (shifted by the shift estimate) into a buffer that stays
+// in L2 (256 rows × 576 float32 features = 576 KiB), multiplies it into a
+// float32 (or float64) partial with one SYRK on its own goroutine, and
+// every flushRows rows adds that partial into float64 sums. So no
+// element of the partial accumulates more than flushRows products in the
+// input's precision, whatever the batch size: the error bound depends on
+// flushRows, not on the number of rows (see the package documentation).
+const (
+	panelRows = 256
+	flushRows = 1024
+	// shiftSamples windows, spread evenly over the batch, give the shift
+	// estimate; its error is about σ/√shiftSamples per feature, which
+	// costs nothing measurable in the centring (a factor 1 + 1/512).
+	shiftSamples = 512
+)
+
+// moments are one batch's statistics: per matrix, the count, the mean
+// and the centred cross-product sums M2 = Σ (x−μ)(x−μ)ᵀ (full, symmetric).
+type moments struct {
+	n    float64
+	mean []float64 // groups·F
+	m2   []float64 // groups·F·F
+	// ChannelDeconv's rest: count, mean, Σ (x−mean)².
+	restN, restMean, restM2 float64
+}
+
+// workspace is one worker's buffers, pooled across calls.
+type workspace[T Float] struct {
+	y, part    []T
+	s64, sum64 []float64 // sum64: per gathered column, folded by the caller
+}
+
+var wsPools [2]sync.Pool
+
+func poolFor[T Float]() *sync.Pool {
+	var z T
+	if _, ok := any(z).(float32); ok {
+		return &wsPools[0]
+	}
+	return &wsPools[1]
+}
+
+func grow[E any](buf *[]E, n int) []E {
+	if cap(*buf) < n {
+		*buf = make([]E, n)
+	}
+	*buf = (*buf)[:n]
+	return *buf
+}
+
+// batchMoments computes the statistics of one batch x into m (whose
+// slices it sizes).
+func batchMoments[T Float](pl *Plan, x []T, m *moments) error {
+	if len(x) != pl.srcLen {
+		return fmt.Errorf("%w: input has %d values, the plan needs %d", ErrLength, len(x), pl.srcLen)
+	}
+	F, G := pl.feats, pl.groups
+	shift := estimateShift(pl, x)
+
+	// Panels of whole samples; chunks of whole panels are the work units.
+	perPanel := max(1, panelRows/pl.rowsPerSample())
+	panels := (pl.samples + perPanel - 1) / perPanel
+	perChunk := max(1, flushRows/(perPanel*pl.rowsPerSample()))
+	chunks := (panels + perChunk - 1) / perChunk
+	workers := min(parallel.Workers(pl.workers), chunks)
+
+	s64 := make([]float64, G*F*F)
+	sum64 := make([]float64, G*F)
+	var (
+		mu       sync.Mutex
+		firstErr error
+		next     atomic.Int64
+	)
+	parallel.For(workers, workers, func(lo, hi int) {
+		for range hi - lo {
+			ws, _ := poolFor[T]().Get().(*workspace[T])
+			if ws == nil {
+				ws = new(workspace[T])
+			}
+			err := work(pl, x, shift, ws, perPanel, perChunk, chunks, &next)
+			mu.Lock()
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+			for i, v := range ws.s64 {
+				s64[i] += v
+			}
+			// Column sums fold into their matrix's features: blocks that
+			// share a covariance add up.
+			for t, v := range ws.sum64 {
+				sum64[t%(G*F)] += v
+			}
+			mu.Unlock()
+			poolFor[T]().Put(ws)
+		}
+	})
+	if firstErr != nil {
+		return firstErr
+	}
+
+	// Exact correction for the shift: with y = x − s and ȳ = Σy/n,
+	// μ = s + ȳ and Σ(x−μ)(x−μ)ᵀ = Σ yyᵀ − n·ȳȳᵀ. The subtraction cancels
+	// little because the shift estimate leaves ȳ small next to σ.
+	n := float64(pl.Rows())
+	m.n = n
+	m.mean = grow(&m.mean, G*F)
+	m.m2 = grow(&m.m2, G*F*F)
+	for g := 0; g < G; g++ {
+		ybar := sum64[g*F : (g+1)*F]
+		for j := range ybar {
+			ybar[j] /= n
+			m.mean[g*F+j] = float64(shift[g*F+j]) + ybar[j]
+		}
+		s, c := s64[g*F*F:(g+1)*F*F], m.m2[g*F*F:(g+1)*F*F]
+		for i := 0; i < F; i++ {
+			for j := i; j < F; j++ {
+				v := s[i*F+j] - n*ybar[i]*ybar[j]
+				c[i*F+j], c[j*F+i] = v, v
+			}
+		}
+	}
+	m.restN, m.restMean, m.restM2 = 0, 0, 0
+	if pl.rest > 0 {
+		return restMoments(pl, x, m)
+	}
+	return nil
+}
+
+// rowsPerSample is the number of covariance rows one kept window gives.
+func (pl *Plan) rowsPerSample() int { return pl.sub }
+
+// work is one worker's loop: it claims chunks of panels until none is
+// left, accumulating into ws.s64 (upper triangles) and ws.sum64.
+func work[T Float](pl *Plan, x, shift []T, ws *workspace[T], perPanel, perChunk, chunks int, next *atomic.Int64) error {
+	F, G, width := pl.feats, pl.groups, pl.width
+	y := grow(&ws.y, perPanel*width)
+	part := grow(&ws.part, G*F*F)
+	s64 := grow(&ws.s64, G*F*F)
+	sum := grow(&ws.sum64, width)
+	clear(s64)
+	clear(sum)
+	for {
+		ci := int(next.Add(1)) - 1
+		if ci >= chunks {
+			return nil
+		}
+		s0 := ci * perChunk * perPanel
+		s1 := min(pl.samples, s0+perChunk*perPanel)
+		var beta T // the chunk's first panel overwrites the partial
+		for p0 := s0; p0 < s1; p0 += perPanel {
+			cnt := min(perPanel, s1-p0)
+			fill(pl, x, p0, cnt, y, shift, sum)
+			var err error
+			if G == 1 {
+				err = gemm.SyrkDense(1, gemm.Upper, F, cnt*pl.sub, 1, y, F, beta, part, F)
+			} else {
+				for g := 0; g < G && err == nil; g++ {
+					err = gemm.SyrkDense(1, gemm.Upper, F, cnt, 1, y[g*F:], width, beta, part[g*F*F:], F)
+				}
+			}
+			if err != nil {
+				return err
+			}
+			beta = 1
+		}
+		// Flush the chunk's partial into float64 and check it: a NaN or
+		// ±Inf read from the data makes its square, hence the diagonal,
+		// non-finite (so does a finite value whose square overflows T).
+		for g := 0; g < G; g++ {
+			p, s := part[g*F*F:(g+1)*F*F], s64[g*F*F:(g+1)*F*F]
+			for i := 0; i < F; i++ {
+				d := float64(p[i*F+i])
+				if math.IsNaN(d) || math.IsInf(d, 0) {
+					return fmt.Errorf("%w (or a square overflows %T): feature %d of matrix %d, samples %d…%d", ErrNonFinite, p[0], i, g, s0, s1-1)
+				}
+				pr, sr := p[i*F+i:(i+1)*F], s[i*F+i:(i+1)*F]
+				for j, v := range pr {
+					sr[j] += float64(v)
+				}
+			}
+		}
+	}
+}
+
+// fill gathers samples s0 … s0+cnt−1 into y (width values each, shifted)
+// and adds them into sum.
+func fill[T Float](pl *Plan, x []T, s0, cnt int, y, shift []T, sum []float64) {
+	width := pl.width
+	chw := pl.c * pl.h * pl.w
+	if pl.kind == flatKind {
+		hw := pl.h * pl.w
+		for i := 0; i < cnt; i++ {
+			p := (s0 + i) * pl.step
+			cc, r := p/pl.flatNHW, p%pl.flatNHW
+			base := cc*hw + r/hw*chw + r%hw
+			gatherFast(y[i*width:(i+1)*width], x[base:], pl.off, shift, sum)
+		}
+		return
+	}
+	l := pl.oh * pl.ow
+	n, r := s0/l, s0%l
+	oy, ox := r/pl.ow, r%pl.ow
+	spanY, spanX := (pl.kh-1)*pl.dil, (pl.kw-1)*pl.dil
+	for i := 0; i < cnt; i++ {
+		iy, ix := oy*pl.step-pl.pad, ox*pl.step-pl.pad
+		dst := y[i*width : (i+1)*width]
+		if iy >= 0 && iy+spanY < pl.h && ix >= 0 && ix+spanX < pl.w {
+			gatherFast(dst, x[n*chw+iy*pl.w+ix:], pl.off, shift, sum)
+		} else {
+			gatherEdge(pl, dst, x[n*chw:(n+1)*chw], iy, ix, shift, sum)
+		}
+		if ox++; ox == pl.ow {
+			ox = 0
+			if oy++; oy == pl.oh {
+				oy = 0
+				n++
+			}
+		}
+	}
+}
+
+// gatherFast is the interior case: every tap lies in the image.
+//
+//	for t: dst[t] = src[off[t]] − shift[t];  sum[t] += dst[t]
+//
+// The sums are float64, which costs the loop one conversion and keeps
+// the mean exact to float64 rounding whatever the number of rows.
+func gatherFast[T Float](dst, src []T, off []int32, shift []T, sum []float64) {
+	dst, shift, sum = dst[:len(off)], shift[:len(off)], sum[:len(off)]
+	for t, o := range off {
+		v := src[o] - shift[t]
+		dst[t] = v
+		sum[t] += float64(v)
+	}
+}
+
+// gatherEdge is the border case: taps outside the image read zero
+// padding.
+func gatherEdge[T Float](pl *Plan, dst, img []T, iy, ix int, shift []T, sum []float64) {
+	for t := range dst {
+		y, x := iy+int(pl.dy[t]), ix+int(pl.dx[t])
+		var v T
+		if uint(y) < uint(pl.h) && uint(x) < uint(pl.w) {
+			v = img[int(pl.coff[t])+y*pl.w+x]
+		}
+		v -= shift[t]
+		dst[t] = v
+		sum[t] += float64(v)
+	}
+}
+
+// estimateShift returns, per gathered column, a cheap estimate of its
+// block's feature mean from up to shiftSamples windows spread over the
+// batch, in T (so that x − shift is one rounding for the SYRK and the
+// correction uses the very value subtracted). Blocks that share a
+// covariance share their shift.
+func estimateShift[T Float](pl *Plan, x []T) []T {
+	width, F := pl.width, pl.feats
+	m := min(pl.samples, shiftSamples)
+	zero := make([]T, width)
+	row := make([]T, width)
+	tot := make([]float64, width)
+	for i := 0; i < m; i++ {
+		fill(pl, x, i*pl.samples/m, 1, row, zero, tot)
+	}
+	shift := make([]T, width)
+	if pl.groups > 1 {
+		for t := range shift {
+			shift[t] = T(tot[t] / float64(m))
+		}
+	} else {
+		per := make([]float64, F)
+		for t, v := range tot {
+			per[t%F] += v
+		}
+		for t := range shift {
+			shift[t] = T(per[t%F] / float64(m*pl.sub))
+		}
+	}
+	// A non-finite estimate (non-finite data) would poison every sample;
+	// the data check reports it, so the shift falls back to zero here.
+	for t, v := range shift {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			shift[t] = 0
+		}
+	}
+	return shift
+}
+
+// restMoments adds ChannelDeconv's scalar statistics of the channels
+// beyond the last whole block: two passes in float64 over the sampled
+// values (they are at most Block−1 channels).
+func restMoments[T Float](pl *Plan, x []T, m *moments) error {
+	hw, chw := pl.h*pl.w, pl.c*pl.h*pl.w
+	total := pl.rest * pl.flatNHW
+	at := func(p int) float64 {
+		cc, r := p/pl.flatNHW, p%pl.flatNHW
+		return float64(x[r/hw*chw+(pl.restC0+cc)*hw+r%hw])
+	}
+	var n, s float64
+	for p := 0; p < total; p += pl.restStep {
+		s += at(p)
+		n++
+	}
+	mean := s / n
+	var m2 float64
+	for p := 0; p < total; p += pl.restStep {
+		d := at(p) - mean
+		m2 += d * d
+	}
+	if math.IsNaN(m2) || math.IsInf(m2, 0) {
+		return fmt.Errorf("%w: in channels %d…%d", ErrNonFinite, pl.restC0, pl.c-1)
+	}
+	m.restN, m.restMean, m.restM2 = n, mean, m2
+	return nil
+}

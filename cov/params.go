@@ -1,0 +1,454 @@
+package cov
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/netdeconv/deconv/internal/isa"
+)
+
+// Float is the set of element types the statistics are computed from.
+type Float interface {
+	float32 | float64
+}
+
+// Grouping says which features of the (channel, ki, kj) flattening form a
+// block when the channels are split into blocks that share one covariance.
+type Grouping uint8
+
+const (
+	// Interleaved is the reference implementation's grouping: with G
+	// blocks, feature f of the flattening goes to block f mod G at
+	// position f div G. Statistics and buffers trained with the reference
+	// use it, so it is the default.
+	Interleaved Grouping = iota
+	// Contiguous puts channels g·B … (g+1)·B−1 into block g.
+	Contiguous
+)
+
+// String names the grouping.
+func (g Grouping) String() string {
+	switch g {
+	case Interleaved:
+		return "interleaved"
+	case Contiguous:
+		return "contiguous"
+	}
+	return fmt.Sprintf("Grouping(%d)", uint8(g))
+}
+
+// DefaultBlock is the reference implementation's block size for
+// convolutions (Params.Block = 0 selects it).
+const DefaultBlock = 64
+
+// DefaultLinearBlock is the reference implementation's block size for
+// fully-connected layers (LinearParams.Block = 0 selects it).
+const DefaultLinearBlock = 512
+
+// Errors returned by the constructors and the computations; test with
+// errors.Is. Each is wrapped with the offending numbers.
+var (
+	ErrSize      = errors.New("cov: non-positive size")
+	ErrNegative  = errors.New("cov: negative stride, padding, dilation, sampling, groups, block or eps")
+	ErrKernel    = errors.New("cov: kernel larger than the padded input")
+	ErrOverflow  = errors.New("cov: size overflows int")
+	ErrOption    = errors.New("cov: invalid option")
+	ErrLength    = errors.New("cov: slice length does not match the plan")
+	ErrNonFinite = errors.New("cov: non-finite value in the data")
+	ErrMismatch  = errors.New("cov: statistics of different shapes")
+	ErrEmpty     = errors.New("cov: no samples accumulated")
+)
+
+// BlockSize applies the reference implementation's block rule for a layer
+// with the given input channels (or features): a block larger than the
+// channels becomes the channel count; one that does not divide them becomes
+// gcd(block, channels); with groups > 1 the block is channels/groups
+// whatever was asked. block ≤ 0 selects DefaultBlock. The arguments must be
+// positive apart from block; BlockSize returns 0 otherwise.
+func BlockSize(channels, block, groups int) int {
+	if channels <= 0 || groups <= 0 {
+		return 0
+	}
+	if groups > 1 {
+		if channels%groups != 0 {
+			return 0
+		}
+		return channels / groups
+	}
+	if block <= 0 {
+		block = DefaultBlock
+	}
+	switch {
+	case block > channels:
+		return channels
+	case channels%block != 0:
+		return gcd(block, channels)
+	}
+	return block
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+// Params describes the statistics that deconvolve the input of one
+// convolution (the paper's Algorithm 1, lines 1–7): the NCHW batch, the
+// geometry of the convolution it feeds, the sampling stride, the block
+// size and eps.
+//
+// Stride, Dilation, Groups and Sampling left at zero mean 1; negative
+// values are errors.
+type Params struct {
+	Batch, Channels, Height, Width int // input x is Batch×Channels×Height×Width
+
+	KernelH, KernelW int // convolution kernel kh×kw
+	Stride           int // convolution stride (both axes)
+	Pad              int // zero padding on every side
+	Dilation         int // kernel dilation (both axes)
+	Groups           int // convolution groups: one covariance per group when > 1
+
+	// Sampling is the paper's subsampling stride S. As in the reference,
+	// windows are taken every Stride·S input rows and columns. For a 1×1
+	// kernel the reference's flat rule applies instead: the batch is read
+	// as N·H·W pixels of C channels (NHWC order) and every (Stride·S)²-th
+	// pixel of that order is kept; padding is then ignored.
+	Sampling int
+
+	// Block is the requested block size B, adjusted by BlockSize (0 means
+	// DefaultBlock). With Groups = 1 the C/B blocks are extra samples of
+	// one shared k²B × k²B covariance; with Groups > 1, B = C/Groups and
+	// each group has its own covariance over its own channels.
+	Block int
+
+	// Grouping selects which features form a block when Groups = 1 and
+	// B < C: Interleaved (the reference's, default) or Contiguous. Groups
+	// > 1 always groups channels contiguously, as a grouped convolution
+	// does.
+	Grouping Grouping
+
+	Eps float64 // added to the diagonal of each covariance (≥ 0)
+
+	// Workers bounds the goroutines one call uses; 0 means GOMAXPROCS.
+	Workers int
+}
+
+// LinearParams describes the statistics of a fully-connected layer's
+// input (the reference's Delinear): each row of Features values is cut into
+// contiguous chunks of Block, which are the samples of one Block × Block
+// covariance.
+type LinearParams struct {
+	Batch, Features int // input is Batch×Features, row-major
+
+	// Block is the requested chunk length: larger than Features means
+	// Features, not dividing Features means gcd(Block, Features), 0 means
+	// DefaultLinearBlock.
+	Block int
+
+	Eps     float64 // added to the diagonal (≥ 0)
+	Workers int     // goroutines per call; 0 means GOMAXPROCS
+}
+
+// ChannelParams describes the statistics of the reference's ChannelDeconv
+// (explicit channel whitening). With c = ⌊C/Block⌋·Block, the first c
+// channels are permuted to (c, N, H, W) and viewed as Block rows: feature
+// r holds channels r·c/Block … (r+1)·c/Block − 1 (with all their pixels)
+// one after another. When Height and Width are both at least Sampling,
+// every Sampling²-th sample of that order is kept. The remaining C − c
+// channels get one scalar mean and unbiased variance (Stats.Rest) from
+// their values in (channel, N, H, W) order, sampled by the same rule.
+type ChannelParams struct {
+	Batch, Channels, Height, Width int // a 2-D input N×C has Height = Width = 1
+
+	Block    int // features of the whitened part, 1 ≤ Block ≤ Channels
+	Sampling int // sampling stride (0 means 1); the reference default is 3
+
+	// Uncentred reproduces the reference's quirk: its covariance is the
+	// second moment of the sampled data taken before centring, E[xxᵀ]
+	// (+ eps·I), while the mean is still subtracted from the data. Off
+	// (the default), the covariance is centred like every other plan's.
+	Uncentred bool
+
+	Eps     float64 // added to the diagonal (≥ 0); the reference default is 1e-2
+	Workers int     // goroutines per call; 0 means GOMAXPROCS
+}
+
+// kind tells how samples are decoded.
+type kind uint8
+
+const (
+	gridKind kind = iota // k×k windows on a 2-D grid of positions
+	flatKind             // flat index into (chunk, N, H·W) order
+)
+
+// Plan is a validated description of one layer's statistics with every
+// derived size and offset table computed once. A Plan is immutable and safe
+// for concurrent use by any number of goroutines.
+type Plan struct {
+	kind kind
+
+	n, c, h, w   int // input dimensions (linear: n×features×1×1)
+	kh, kw       int
+	step         int // grid: input pixels between kept windows; flat: flat index between kept samples
+	pad, dil     int
+	oh, ow       int // grid: kept windows per axis
+	flatNHW      int // flat: samples per chunk channel (N·H·W)
+	block        int // B
+	feats        int // F = kh·kw·B
+	groups       int // covariance matrices (conv Groups; 1 when shared)
+	sub          int // rows per sample in a shared covariance (C/B), 1 with groups > 1
+	width        int // values gathered per sample: sub·F or groups·F
+	samples      int // kept samples per batch (not counting sub)
+	srcLen       int
+	eps          float64
+	uncentred    bool
+	workers      int
+	restC0, rest int // ChannelDeconv: first channel and count of the rest
+	restStep     int
+
+	// Per gathered column t (sample layout: sub or group blocks of F):
+	// offset from the sample's base in the image, and for grid windows the
+	// tap's displacement from the window's origin and the channel offset.
+	off    []int32
+	dy, dx []int32
+	coff   []int32
+}
+
+// NewPlan validates p and builds the plan of a convolution's input
+// statistics. Every failure is one of the package's Err* values, wrapped
+// with the offending numbers.
+func NewPlan(p Params) (*Plan, error) {
+	if err := isa.Err(); err != nil {
+		return nil, err
+	}
+	if p.Batch <= 0 || p.Channels <= 0 || p.Height <= 0 || p.Width <= 0 || p.KernelH <= 0 || p.KernelW <= 0 {
+		return nil, fmt.Errorf("%w: batch=%d channels=%d height=%d width=%d kernel=%d×%d",
+			ErrSize, p.Batch, p.Channels, p.Height, p.Width, p.KernelH, p.KernelW)
+	}
+	if p.Stride < 0 || p.Pad < 0 || p.Dilation < 0 || p.Groups < 0 || p.Sampling < 0 || p.Block < 0 || p.Workers < 0 || !(p.Eps >= 0) {
+		return nil, fmt.Errorf("%w: stride=%d pad=%d dilation=%d groups=%d sampling=%d block=%d workers=%d eps=%g",
+			ErrNegative, p.Stride, p.Pad, p.Dilation, p.Groups, p.Sampling, p.Block, p.Workers, p.Eps)
+	}
+	if math.IsInf(p.Eps, 0) {
+		return nil, fmt.Errorf("%w: eps=%g", ErrOption, p.Eps)
+	}
+	if p.Grouping != Interleaved && p.Grouping != Contiguous {
+		return nil, fmt.Errorf("%w: unknown grouping %v", ErrOption, p.Grouping)
+	}
+	for _, f := range []*int{&p.Stride, &p.Dilation, &p.Groups, &p.Sampling} {
+		if *f == 0 {
+			*f = 1
+		}
+	}
+	if p.Channels%p.Groups != 0 {
+		return nil, fmt.Errorf("%w: %d channels in %d groups", ErrOption, p.Channels, p.Groups)
+	}
+	src, ok := mul(p.Batch, p.Channels, p.Height, p.Width)
+	if !ok || src > math.MaxInt32 {
+		// Offsets are kept in int32 tables; an image batch of 2³¹ values
+		// (8 GiB of float32) is far beyond one layer's input.
+		return nil, fmt.Errorf("%w: input %d×%d×%d×%d", ErrOverflow, p.Batch, p.Channels, p.Height, p.Width)
+	}
+	step, ok := mul(p.Stride, p.Sampling)
+	if !ok {
+		return nil, fmt.Errorf("%w: stride·sampling", ErrOverflow)
+	}
+	b := BlockSize(p.Channels, p.Block, p.Groups)
+	pl := &Plan{
+		n: p.Batch, c: p.Channels, h: p.Height, w: p.Width, kh: p.KernelH, kw: p.KernelW,
+		pad: p.Pad, dil: p.Dilation, block: b, eps: p.Eps, workers: p.Workers, srcLen: src,
+	}
+	if _, ok := mul(p.KernelH, p.KernelW, p.Channels); !ok {
+		return nil, fmt.Errorf("%w: kernel·channels", ErrOverflow)
+	}
+	if int64(p.KernelH)*int64(p.KernelW)*int64(p.Channels) > math.MaxInt32 {
+		return nil, fmt.Errorf("%w: kernel·channels", ErrOverflow)
+	}
+	pl.feats = p.KernelH * p.KernelW * b
+	if p.Groups > 1 {
+		pl.groups, pl.sub = p.Groups, 1
+	} else {
+		pl.groups, pl.sub = 1, p.Channels/b
+	}
+	interleaved := p.Groups == 1 && p.Grouping == Interleaved
+	if p.KernelH == 1 && p.KernelW == 1 {
+		// The reference's k = 1 rule: flat NHWC pixel order, every
+		// step²-th pixel, padding ignored.
+		pixels := p.Batch * p.Height * p.Width
+		st, ok := mul(step, step)
+		if !ok || st > pixels {
+			st = pixels
+		}
+		pl.kind, pl.step, pl.flatNHW = flatKind, st, pixels
+		pl.samples = (pixels-1)/st + 1
+		pl.buildTables(interleaved, func(c, _, _ int) int { return c * p.Height * p.Width })
+		return pl, nil
+	}
+	span := func(in, k int) (int, error) {
+		ext, ok := mulAdd(p.Dilation, k-1, 1)
+		padded, ok2 := mulAdd(2, p.Pad, in)
+		if !ok || !ok2 {
+			return 0, fmt.Errorf("%w: kernel span or padded input", ErrOverflow)
+		}
+		if ext > padded {
+			return 0, fmt.Errorf("%w: kernel %d (dilation %d) spans %d, padded input is %d", ErrKernel, k, p.Dilation, ext, padded)
+		}
+		return (padded-ext)/step + 1, nil
+	}
+	var err error
+	if pl.oh, err = span(p.Height, p.KernelH); err != nil {
+		return nil, err
+	}
+	if pl.ow, err = span(p.Width, p.KernelW); err != nil {
+		return nil, err
+	}
+	if pl.samples, ok = mul(p.Batch, pl.oh, pl.ow); !ok {
+		return nil, fmt.Errorf("%w: samples", ErrOverflow)
+	}
+	pl.kind, pl.step = gridKind, step
+	pl.buildTables(interleaved, func(c, ki, kj int) int {
+		return c*p.Height*p.Width + ki*p.Dilation*p.Width + kj*p.Dilation
+	})
+	return pl, nil
+}
+
+// NewLinearPlan validates p and builds the plan of a fully-connected
+// layer's input statistics (the reference's Delinear).
+func NewLinearPlan(p LinearParams) (*Plan, error) {
+	if err := isa.Err(); err != nil {
+		return nil, err
+	}
+	if p.Batch <= 0 || p.Features <= 0 {
+		return nil, fmt.Errorf("%w: batch=%d features=%d", ErrSize, p.Batch, p.Features)
+	}
+	if p.Block < 0 || p.Workers < 0 || !(p.Eps >= 0) || math.IsInf(p.Eps, 0) {
+		return nil, fmt.Errorf("%w: block=%d workers=%d eps=%g", ErrNegative, p.Block, p.Workers, p.Eps)
+	}
+	src, ok := mul(p.Batch, p.Features)
+	if !ok || src > math.MaxInt32 {
+		return nil, fmt.Errorf("%w: input %d×%d", ErrOverflow, p.Batch, p.Features)
+	}
+	blk := p.Block
+	if blk == 0 {
+		blk = DefaultLinearBlock
+	}
+	b := BlockSize(p.Features, blk, 1)
+	// A row of the input is one sample of Features/B contiguous chunks:
+	// a 1×1 "convolution" of Features channels on a 1×1 image, grouped
+	// contiguously, every row kept.
+	pl := &Plan{
+		kind: flatKind, n: p.Batch, c: p.Features, h: 1, w: 1, kh: 1, kw: 1, dil: 1,
+		step: 1, flatNHW: p.Batch, block: b, feats: b, groups: 1, sub: p.Features / b,
+		samples: p.Batch, srcLen: src, eps: p.Eps, workers: p.Workers,
+	}
+	pl.buildTables(false, func(c, _, _ int) int { return c })
+	return pl, nil
+}
+
+// NewChannelPlan validates p and builds the plan of the reference's
+// ChannelDeconv statistics.
+func NewChannelPlan(p ChannelParams) (*Plan, error) {
+	if err := isa.Err(); err != nil {
+		return nil, err
+	}
+	if p.Batch <= 0 || p.Channels <= 0 || p.Height <= 0 || p.Width <= 0 || p.Block <= 0 {
+		return nil, fmt.Errorf("%w: batch=%d channels=%d height=%d width=%d block=%d", ErrSize, p.Batch, p.Channels, p.Height, p.Width, p.Block)
+	}
+	if p.Sampling < 0 || p.Workers < 0 || !(p.Eps >= 0) || math.IsInf(p.Eps, 0) {
+		return nil, fmt.Errorf("%w: sampling=%d workers=%d eps=%g", ErrNegative, p.Sampling, p.Workers, p.Eps)
+	}
+	if p.Block > p.Channels {
+		return nil, fmt.Errorf("%w: block %d > %d channels", ErrOption, p.Block, p.Channels)
+	}
+	src, ok := mul(p.Batch, p.Channels, p.Height, p.Width)
+	if !ok || src > math.MaxInt32 {
+		return nil, fmt.Errorf("%w: input %d×%d×%d×%d", ErrOverflow, p.Batch, p.Channels, p.Height, p.Width)
+	}
+	s := max(p.Sampling, 1)
+	st := 1
+	if p.Height >= s && p.Width >= s {
+		st = s * s
+	}
+	hw := p.Height * p.Width
+	cb := p.Channels / p.Block // channels per feature
+	nhw := p.Batch * hw
+	pl := &Plan{
+		kind: flatKind, n: p.Batch, c: p.Channels, h: p.Height, w: p.Width, kh: 1, kw: 1, dil: 1,
+		step: st, flatNHW: nhw, block: p.Block, feats: p.Block, groups: 1, sub: 1,
+		samples: (cb*nhw-1)/st + 1, srcLen: src, eps: p.Eps, uncentred: p.Uncentred, workers: p.Workers,
+	}
+	if rest := p.Channels - cb*p.Block; rest > 0 {
+		pl.restC0, pl.rest, pl.restStep = cb*p.Block, rest, st
+	}
+	pl.buildTables(false, func(r, _, _ int) int { return r * cb * hw })
+	return pl, nil
+}
+
+// buildTables fills the per-column offset tables. Column t of a gathered
+// sample is block t / F (a shared block or a group) at position t mod F;
+// chanOff(c, ki, kj) is the image offset of feature (c, ki, kj) of the
+// unblocked flattening from the window's origin.
+func (pl *Plan) buildTables(interleaved bool, chanOff func(c, ki, kj int) int) {
+	nb := pl.sub * pl.groups // blocks per sample
+	pl.width = nb * pl.feats
+	pl.off = make([]int32, pl.width)
+	pl.dy, pl.dx, pl.coff = make([]int32, pl.width), make([]int32, pl.width), make([]int32, pl.width)
+	kk := pl.kh * pl.kw
+	for t := 0; t < pl.width; t++ {
+		g, j := t/pl.feats, t%pl.feats
+		f := g*pl.feats + j // contiguous: the unblocked feature
+		if interleaved {
+			f = j*nb + g
+		}
+		c, ki, kj := f/kk, f%kk/pl.kw, f%pl.kw
+		pl.off[t] = int32(chanOff(c, ki, kj))
+		pl.dy[t], pl.dx[t] = int32(ki*pl.dil), int32(kj*pl.dil)
+		pl.coff[t] = int32(c * pl.h * pl.w)
+	}
+}
+
+// Features returns F, the side of each covariance: KernelH·KernelW·B.
+func (pl *Plan) Features() int { return pl.feats }
+
+// Block returns the block size B after the reference's rule.
+func (pl *Plan) Block() int { return pl.block }
+
+// Groups returns the number of covariance matrices: the convolution's
+// groups, or 1 when all blocks share one covariance.
+func (pl *Plan) Groups() int { return pl.groups }
+
+// Rows returns the samples one batch contributes to each covariance:
+// kept windows times blocks per window when blocks share a covariance.
+func (pl *Plan) Rows() int { return pl.samples * pl.sub }
+
+// SrcLen returns the number of values of one input batch.
+func (pl *Plan) SrcLen() int { return pl.srcLen }
+
+// MeanLen returns the length of the mean: Groups()·Features().
+func (pl *Plan) MeanLen() int { return pl.groups * pl.feats }
+
+// CovLen returns the length of the covariances: Groups()·Features()².
+func (pl *Plan) CovLen() int { return pl.groups * pl.feats * pl.feats }
+
+// mulAdd returns a·b + c and whether it fits in an int (a, b, c ≥ 0).
+func mulAdd(a, b, c int) (int, bool) {
+	if a != 0 && b > (math.MaxInt-c)/a {
+		return 0, false
+	}
+	return a*b + c, true
+}
+
+// mul returns the product of non-negative factors and whether it fits.
+func mul(fs ...int) (int, bool) {
+	p := 1
+	for _, f := range fs {
+		var ok bool
+		if p, ok = mulAdd(p, f, 0); !ok {
+			return 0, false
+		}
+	}
+	return p, true
+}
