@@ -6,6 +6,8 @@ import (
 	"math"
 	"sync"
 
+	"github.com/netdeconv/deconv/internal/gather"
+	"github.com/netdeconv/deconv/internal/isa"
 	"github.com/netdeconv/deconv/internal/parallel"
 )
 
@@ -39,16 +41,10 @@ func checkFinite[T Float](s []T, what string, workers int) error {
 	const chunk = 1 << 16
 	chunks := (len(s) + chunk - 1) / chunk
 	bad := make([]bool, chunks)
+	finite := gather.FiniteFor[T](isa.Selected())
 	parallel.For(chunks, workers, func(lo, hi int) {
 		for c := lo; c < hi; c++ {
-			part := s[c*chunk : min((c+1)*chunk, len(s))]
-			// v−v is 0 for every finite v and NaN for NaN and ±Inf; summing
-			// the differences keeps the loop free of branches.
-			var acc T
-			for _, v := range part {
-				acc += v - v
-			}
-			bad[c] = acc != 0
+			bad[c] = !finite(s[c*chunk : min((c+1)*chunk, len(s))])
 		}
 	})
 	for c, b := range bad {

@@ -170,3 +170,25 @@ func Prefetch[T Float](s []T) {
 		prefetch(unsafe.Pointer(&s[0]), len(s)*int(unsafe.Sizeof(s[0])))
 	}
 }
+
+// FiniteFunc reports whether every value of s is finite (no NaN, no ±Inf).
+type FiniteFunc[T Float] func(s []T) bool
+
+// Finite is the generic FiniteFunc: v−v is 0 for finite v and NaN
+// otherwise, so the differences are summed and tested once, with no branch
+// per element.
+func Finite[T Float](s []T) bool {
+	var acc T
+	for _, v := range s {
+		acc += v - v
+	}
+	return acc == 0
+}
+
+// FiniteFor returns the FiniteFunc of family f for element type T.
+func FiniteFor[T Float](f isa.Family) FiniteFunc[T] {
+	if k := finiteKernel[T](f); k != nil {
+		return k
+	}
+	return Finite[T]
+}

@@ -180,3 +180,29 @@ func streamAsm[T Float](dst, src []T, align int, kernel func(dst, src *byte, n i
 }
 
 func prefetch(p unsafe.Pointer, n int) { prefetchT0((*byte)(p), n) }
+
+func finiteKernel[T Float](f isa.Family) FiniteFunc[T] {
+	var zero T
+	_, is32 := any(zero).(float32)
+	switch {
+	case f == isa.AVX512 && is32:
+		return any(FiniteFunc[float32](func(s []float32) bool { return finiteAsm(s, 64, finiteF32AVX512) })).(FiniteFunc[T])
+	case f == isa.AVX512:
+		return any(FiniteFunc[float64](func(s []float64) bool { return finiteAsm(s, 32, finiteF64AVX512) })).(FiniteFunc[T])
+	case f == isa.AVX2 && is32:
+		return any(FiniteFunc[float32](func(s []float32) bool { return finiteAsm(s, 32, finiteF32AVX2) })).(FiniteFunc[T])
+	case f == isa.AVX2:
+		return any(FiniteFunc[float64](func(s []float64) bool { return finiteAsm(s, 16, finiteF64AVX2) })).(FiniteFunc[T])
+	}
+	return nil
+}
+
+// finiteAsm checks whole blocks of block values with the kernel and the
+// rest with the generic loop.
+func finiteAsm[T Float](s []T, block int, kernel func(p *T, n int) bool) bool {
+	n := len(s) - len(s)%block
+	if n > 0 && !kernel(&s[0], n) {
+		return false
+	}
+	return Finite(s[n:])
+}

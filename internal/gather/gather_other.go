@@ -15,3 +15,5 @@ func strided2D64(isa.Family) func([]float64, int, []float64, int, int, int, int)
 func streamCopy[T Float](isa.Family) CopyFunc[T] { return nil }
 
 func prefetch(unsafe.Pointer, int) {}
+
+func finiteKernel[T Float](isa.Family) FiniteFunc[T] { return nil }

@@ -1,6 +1,7 @@
 package gather
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -187,4 +188,39 @@ func testStreamCopy[T Float](t *testing.T) {
 func TestStreamCopy(t *testing.T) {
 	t.Run("float32", testStreamCopy[float32])
 	t.Run("float64", testStreamCopy[float64])
+}
+
+func testFinite[T Float](t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	inf := T(math.Inf(1))
+	for _, fam := range isa.Available() {
+		k := FiniteFor[T](fam)
+		for _, n := range []int{0, 1, 7, 16, 63, 64, 65, 128, 1000} {
+			s := make([]T, n)
+			for i := range s {
+				s[i] = T(rng.NormFloat64() * 1e30)
+			}
+			if !k(s) {
+				t.Fatalf("%v n=%d: finite values reported non-finite", fam, n)
+			}
+			for _, bad := range []T{inf, -inf, T(math.NaN())} {
+				for _, at := range []int{0, n / 2, n - 1} {
+					if n == 0 {
+						continue
+					}
+					old := s[at]
+					s[at] = bad
+					if k(s) {
+						t.Fatalf("%v n=%d: %v at %d not detected", fam, n, bad, at)
+					}
+					s[at] = old
+				}
+			}
+		}
+	}
+}
+
+func TestFinite(t *testing.T) {
+	t.Run("float32", testFinite[float32])
+	t.Run("float64", testFinite[float64])
 }

@@ -840,3 +840,139 @@ prefetchT0_loop:
 	CMPQ       AX, CX
 	JB         prefetchT0_loop
 	RET
+
+// func finiteF32AVX512(p *float32, n int) bool
+// Requires: AVX, AVX512F
+TEXT ·finiteF32AVX512(SB), NOSPLIT, $0-17
+	MOVQ    p+0(FP), AX
+	MOVQ    n+8(FP), CX
+	VPXORD  Z4, Z4, Z4
+	VMOVUPS Z4, Z0
+	VMOVUPS Z4, Z1
+	VMOVUPS Z4, Z2
+	VMOVUPS Z4, Z3
+
+finiteF32AVX512_loop:
+	VMULPS (AX), Z4, Z5
+	VADDPS Z5, Z0, Z0
+	VMULPS 64(AX), Z4, Z6
+	VADDPS Z6, Z1, Z1
+	VMULPS 128(AX), Z4, Z7
+	VADDPS Z7, Z2, Z2
+	VMULPS 192(AX), Z4, Z8
+	VADDPS Z8, Z3, Z3
+	ADDQ   $0x00000100, AX
+	SUBQ   $0x00000040, CX
+	JNZ    finiteF32AVX512_loop
+	VADDPS Z1, Z0, Z0
+	VADDPS Z3, Z2, Z2
+	VADDPS Z2, Z0, Z0
+	VCMPPS $0x00, Z4, Z0, K1
+	KMOVW  K1, AX
+	XORQ   $0x0000ffff, AX
+	SETEQ  AL
+	MOVB   AL, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func finiteF64AVX512(p *float64, n int) bool
+// Requires: AVX, AVX512F
+TEXT ·finiteF64AVX512(SB), NOSPLIT, $0-17
+	MOVQ    p+0(FP), AX
+	MOVQ    n+8(FP), CX
+	VPXORD  Z4, Z4, Z4
+	VMOVUPS Z4, Z0
+	VMOVUPS Z4, Z1
+	VMOVUPS Z4, Z2
+	VMOVUPS Z4, Z3
+
+finiteF64AVX512_loop:
+	VMULPD (AX), Z4, Z5
+	VADDPD Z5, Z0, Z0
+	VMULPD 64(AX), Z4, Z6
+	VADDPD Z6, Z1, Z1
+	VMULPD 128(AX), Z4, Z7
+	VADDPD Z7, Z2, Z2
+	VMULPD 192(AX), Z4, Z8
+	VADDPD Z8, Z3, Z3
+	ADDQ   $0x00000100, AX
+	SUBQ   $0x00000020, CX
+	JNZ    finiteF64AVX512_loop
+	VADDPD Z1, Z0, Z0
+	VADDPD Z3, Z2, Z2
+	VADDPD Z2, Z0, Z0
+	VCMPPD $0x00, Z4, Z0, K1
+	KMOVW  K1, AX
+	XORQ   $0x000000ff, AX
+	SETEQ  AL
+	MOVB   AL, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func finiteF32AVX2(p *float32, n int) bool
+// Requires: AVX, AVX2
+TEXT ·finiteF32AVX2(SB), NOSPLIT, $0-17
+	MOVQ    p+0(FP), AX
+	MOVQ    n+8(FP), CX
+	VPXOR   Y4, Y4, Y4
+	VMOVUPS Y4, Y0
+	VMOVUPS Y4, Y1
+	VMOVUPS Y4, Y2
+	VMOVUPS Y4, Y3
+
+finiteF32AVX2_loop:
+	VMULPS    (AX), Y4, Y5
+	VADDPS    Y5, Y0, Y0
+	VMULPS    32(AX), Y4, Y6
+	VADDPS    Y6, Y1, Y1
+	VMULPS    64(AX), Y4, Y7
+	VADDPS    Y7, Y2, Y2
+	VMULPS    96(AX), Y4, Y8
+	VADDPS    Y8, Y3, Y3
+	ADDQ      $0x00000080, AX
+	SUBQ      $0x00000020, CX
+	JNZ       finiteF32AVX2_loop
+	VADDPS    Y1, Y0, Y0
+	VADDPS    Y3, Y2, Y2
+	VADDPS    Y2, Y0, Y0
+	VCMPPS    $0x00, Y4, Y0, Y1
+	VMOVMSKPS Y1, AX
+	XORQ      $0x000000ff, AX
+	SETEQ     AL
+	MOVB      AL, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func finiteF64AVX2(p *float64, n int) bool
+// Requires: AVX, AVX2
+TEXT ·finiteF64AVX2(SB), NOSPLIT, $0-17
+	MOVQ    p+0(FP), AX
+	MOVQ    n+8(FP), CX
+	VPXOR   Y4, Y4, Y4
+	VMOVUPS Y4, Y0
+	VMOVUPS Y4, Y1
+	VMOVUPS Y4, Y2
+	VMOVUPS Y4, Y3
+
+finiteF64AVX2_loop:
+	VMULPD    (AX), Y4, Y5
+	VADDPD    Y5, Y0, Y0
+	VMULPD    32(AX), Y4, Y6
+	VADDPD    Y6, Y1, Y1
+	VMULPD    64(AX), Y4, Y7
+	VADDPD    Y7, Y2, Y2
+	VMULPD    96(AX), Y4, Y8
+	VADDPD    Y8, Y3, Y3
+	ADDQ      $0x00000080, AX
+	SUBQ      $0x00000010, CX
+	JNZ       finiteF64AVX2_loop
+	VADDPD    Y1, Y0, Y0
+	VADDPD    Y3, Y2, Y2
+	VADDPD    Y2, Y0, Y0
+	VCMPPD    $0x00, Y4, Y0, Y1
+	VMOVMSKPD Y1, AX
+	XORQ      $0x0000000f, AX
+	SETEQ     AL
+	MOVB      AL, ret+16(FP)
+	VZEROUPPER
+	RET

@@ -48,3 +48,15 @@ func streamAVX2(dst *byte, src *byte, n int)
 
 // prefetchT0 prefetches every cache line of the n > 0 bytes at p.
 func prefetchT0(p *byte, n int)
+
+// finiteF32AVX512 reports whether the n values at p, a positive multiple of 64, are all finite.
+func finiteF32AVX512(p *float32, n int) bool
+
+// finiteF64AVX512 reports whether the n values at p, a positive multiple of 32, are all finite.
+func finiteF64AVX512(p *float64, n int) bool
+
+// finiteF32AVX2 reports whether the n values at p, a positive multiple of 32, are all finite.
+func finiteF32AVX2(p *float32, n int) bool
+
+// finiteF64AVX2 reports whether the n values at p, a positive multiple of 16, are all finite.
+func finiteF64AVX2(p *float64, n int) bool

@@ -29,6 +29,11 @@ func main() {
 	stream("streamAVX512", []VecPhysical{Z0, Z1, Z2, Z3}, 64)
 	stream("streamAVX2", []VecPhysical{Y0, Y1, Y2, Y3}, 32)
 	prefetch()
+	for _, avx512 := range []bool{true, false} {
+		for _, size := range []int{4, 8} {
+			finite(avx512, size)
+		}
+	}
 	Generate()
 }
 
@@ -219,5 +224,85 @@ func prefetch() {
 	ADDQ(U32(64), p)
 	CMPQ(p, end)
 	JB(LabelRef("prefetchT0_loop"))
+	RET()
+}
+
+// finite emits
+//
+//	func finite<F32|F64><ISA>(p *T, n int) bool
+//
+// which reports whether all n values at p (n a positive multiple of four
+// vectors) are finite. Every finite v has v·0 = 0, and NaN or ±Inf give
+// NaN, so the products are summed in four accumulators and the sum tested
+// once at the end: no branch per element, and the loop runs at the speed
+// of the loads.
+func finite(avx512 bool, size int) {
+	isaName, width := "AVX2", 32
+	regs := []VecPhysical{Y0, Y1, Y2, Y3}
+	zero := VecPhysical(Y4)
+	if avx512 {
+		isaName, width = "AVX512", 64
+		regs = []VecPhysical{Z0, Z1, Z2, Z3}
+		zero = Z4
+	}
+	elem, suffix := "float32", "F32"
+	mulp, addp := VMULPS, VADDPS
+	if size == 8 {
+		elem, suffix = "float64", "F64"
+		mulp, addp = VMULPD, VADDPD
+	}
+	name := "finite" + suffix + isaName
+	TEXT(name, NOSPLIT, fmt.Sprintf("func(p *%s, n int) bool", elem))
+	Doc(fmt.Sprintf("%s reports whether the n values at p, a positive multiple of %d, are all finite.", name, 4*width/size))
+	p := Load(Param("p"), GP64())
+	n := Load(Param("n"), GP64())
+	if avx512 {
+		VPXORD(zero, zero, zero)
+	} else {
+		VPXOR(zero, zero, zero)
+	}
+	for _, r := range regs {
+		VMOVUPS(zero, r)
+	}
+	Label(name + "_loop")
+	tmp := []VecPhysical{Y5, Y6, Y7, Y8}
+	if avx512 {
+		tmp = []VecPhysical{Z5, Z6, Z7, Z8}
+	}
+	for i, r := range regs {
+		mulp(Mem{Base: p, Disp: i * width}, zero, tmp[i])
+		addp(tmp[i], r, r)
+	}
+	ADDQ(U32(4*width), p)
+	SUBQ(U32(4*width/size), n)
+	JNZ(LabelRef(name + "_loop"))
+	addp(regs[1], regs[0], regs[0])
+	addp(regs[3], regs[2], regs[2])
+	addp(regs[2], regs[0], regs[0])
+	// The sum is all zeros exactly when every product was zero: compare it
+	// with zero (an unordered NaN compares unequal) and test all lanes.
+	ok := GP64()
+	if avx512 {
+		if size == 4 {
+			VCMPPS(U8(0), zero, regs[0], K1) // EQ_OQ
+		} else {
+			VCMPPD(U8(0), zero, regs[0], K1)
+		}
+		KMOVW(K1, ok.As32())
+		XORQ(U32(1<<(width/size)-1), ok)
+	} else {
+		if size == 4 {
+			VCMPPS(U8(0), zero, regs[0], regs[1])
+			VMOVMSKPS(regs[1], ok.As32())
+		} else {
+			VCMPPD(U8(0), zero, regs[0], regs[1])
+			VMOVMSKPD(regs[1], ok.As32())
+		}
+		XORQ(U32(1<<(width/size)-1), ok)
+	}
+	res := GP8()
+	SETEQ(res)
+	Store(res, ReturnIndex(0))
+	VZEROUPPER()
 	RET()
 }
