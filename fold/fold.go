@@ -5,49 +5,27 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/netdeconv/deconv/cov"
 	"github.com/netdeconv/deconv/internal/gather"
 	"github.com/netdeconv/deconv/internal/gemm"
 )
 
-// Layout says how the features of a weight row (or of an im2col row) are
-// grouped into whitening blocks.
-type Layout uint8
-
-const (
-	// Interleaved is the reference implementation's grouping: a row of
-	// Features values is viewed as Block × (Features/Block) and transposed,
-	// so feature f goes to block f mod (Features/Block), position
-	// f div (Features/Block). Buffers trained with the reference use it.
-	Interleaved Layout = iota
-	// Contiguous groups consecutive features: block b holds features
-	// b·Block … (b+1)·Block−1, i.e. whole channels for a convolution.
-	Contiguous
-)
-
-// String names the layout.
-func (l Layout) String() string {
-	switch l {
-	case Interleaved:
-		return "interleaved"
-	case Contiguous:
-		return "contiguous"
-	}
-	return fmt.Sprintf("Layout(%d)", uint8(l))
-}
-
 // Blocking describes how each weight row's Features values split into
-// whitening blocks of Block features (Block divides Features).
+// whitening blocks of Block features (Block divides Features). Layout is
+// the grouping the statistics were computed with (cov.Interleaved, the
+// reference implementation's, or cov.Contiguous): weights are blocked the
+// same way as the data.
 type Blocking struct {
 	Features int
 	Block    int
-	Layout   Layout
+	Layout   cov.Grouping
 }
 
 func (b Blocking) validate() error {
 	if b.Features <= 0 || b.Block <= 0 || b.Features%b.Block != 0 {
 		return fmt.Errorf("%w: block of %d features does not divide rows of %d", ErrParam, b.Block, b.Features)
 	}
-	if b.Layout != Interleaved && b.Layout != Contiguous {
+	if b.Layout != cov.Interleaved && b.Layout != cov.Contiguous {
 		return fmt.Errorf("%w: unknown layout %v", ErrParam, b.Layout)
 	}
 	return nil
@@ -148,7 +126,7 @@ func foldWith[T Float](wOut, biasOut, w, bias []T, rows int, bl Blocking, d, mea
 		oi := wOut[i*per*bl.Features : (i+1)*per*bl.Features]
 		// M: one row per (weight row, block), F columns.
 		src := wi
-		if bl.Layout == Interleaved && G > 1 {
+		if bl.Layout == cov.Interleaved && G > 1 {
 			for r := 0; r < per; r++ {
 				gather.Transpose((*m)[r*bl.Features:], F, wi[r*bl.Features:], G, F, G)
 			}
@@ -173,7 +151,7 @@ func foldWith[T Float](wOut, biasOut, w, bias []T, rows int, bl Blocking, d, mea
 				biasOut[i*per+r] = T(acc)
 			}
 		}
-		if bl.Layout == Interleaved && G > 1 {
+		if bl.Layout == cov.Interleaved && G > 1 {
 			for r := 0; r < per; r++ {
 				gather.Transpose(oi[r*bl.Features:], G, (*mp)[r*bl.Features:], F, G, F)
 			}
@@ -195,7 +173,7 @@ func blockDots[T Float](out, base, w []T, rows int, bl Blocking, mean []T, q int
 		acc := float64(base[r])
 		for f, v := range row {
 			var p int
-			if bl.Layout == Interleaved {
+			if bl.Layout == cov.Interleaved {
 				p = f / G
 			} else {
 				p = f % F

@@ -5,12 +5,14 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/netdeconv/deconv/cov"
 )
 
 // blockIndex maps feature f of a row to (block, position) under bl.
 func blockIndex(bl Blocking, f int) (g, p int) {
 	G := bl.Features / bl.Block
-	if bl.Layout == Interleaved {
+	if bl.Layout == cov.Interleaved {
 		return f % G, f / G
 	}
 	return f / bl.Block, f % bl.Block
@@ -37,7 +39,7 @@ func TestFoldIsImplicitDeconvolution(t *testing.T) {
 	rng := rand.New(rand.NewPCG(31, 32))
 	for trial := 0; trial < 200; trial++ {
 		F := 1 + rng.IntN(6)
-		bl := Blocking{Features: F * (1 + rng.IntN(4)), Block: F, Layout: Layout(rng.IntN(2))}
+		bl := Blocking{Features: F * (1 + rng.IntN(4)), Block: F, Layout: cov.Grouping(rng.IntN(2))}
 		q := 1 + rng.IntN(3)
 		rows := q * (1 + rng.IntN(3))
 		w := randVec(rng, rows*bl.Features)

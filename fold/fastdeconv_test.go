@@ -1,0 +1,225 @@
+package fold
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/netdeconv/deconv/cov"
+)
+
+// oracleLayer follows a FastDeconv through training and evaluation steps
+// in float64.
+type oracleLayer struct {
+	cfg          FastDeconvConfig
+	w, bias      []float64
+	rmean, rdec  [][]float64
+	counter      int
+	F, G, groups int
+}
+
+func newOracle(cfg FastDeconvConfig, w, bias []float64, block int) *oracleLayer {
+	o := &oracleLayer{cfg: cfg, w: w, bias: bias}
+	o.F = cfg.KernelSize * cfg.KernelSize * block
+	o.G = cfg.InChannels / block
+	o.groups = 1
+	if cfg.Groups > 1 {
+		o.groups, o.G = cfg.Groups, 1
+	}
+	for q := 0; q < o.groups; q++ {
+		o.rmean = append(o.rmean, make([]float64, o.F))
+		d := make([]float64, o.F*o.F)
+		for i := 0; i < o.F; i++ {
+			d[i*o.F+i] = 1
+		}
+		o.rdec = append(o.rdec, d)
+	}
+	return o
+}
+
+func (o *oracleLayer) forward(x []float64, n, h, w int, training bool) []float64 {
+	cfg := o.cfg
+	frozen := cfg.Freeze && o.counter > cfg.FreezeIter
+	if training {
+		o.counter = (o.counter + 1) % (10 * cfg.FreezeIter)
+	}
+	means, ds := o.rmean, o.rdec
+	if training && !frozen {
+		rows := oracleRows(cfg, x, n, h, w)
+		var covs [][]float64
+		means, covs = oracleStats(rows, o.groups, o.F, o.G, cfg.Grouping, cfg.Eps)
+		ds = nil
+		for _, c := range covs {
+			ds = append(ds, oracleNS(c, o.F, cfg.NIter))
+		}
+		m := cfg.Momentum
+		for q := range means {
+			for i := range means[q] {
+				o.rmean[q][i] = (1-m)*o.rmean[q][i] + m*means[q][i]
+			}
+			for i := range ds[q] {
+				o.rdec[q][i] = (1-m)*o.rdec[q][i] + m*ds[q][i]
+			}
+		}
+	}
+	g := ConvGeom{InChannels: cfg.InChannels, OutChannels: cfg.OutChannels, KernelH: cfg.KernelSize, KernelW: cfg.KernelSize,
+		StrideH: cfg.Stride, StrideW: cfg.Stride, PadH: cfg.Padding, PadW: cfg.Padding, DilationH: cfg.Dilation, DilationW: cfg.Dilation, Groups: cfg.Groups}
+	bl := Blocking{Features: g.Features(), Block: o.F, Layout: cfg.Grouping}
+	wf, bf := oracleFold(o.w, o.bias, cfg.OutChannels, bl, ds, means)
+	return naiveConv(g, x, wf, bf, n, h, w)
+}
+
+func flat(m [][]float64) []float64 {
+	var out []float64
+	for _, r := range m {
+		out = append(out, r...)
+	}
+	return out
+}
+
+// randomFastDeconv draws a layer covering padding, stride, dilation, k=1,
+// groups (depthwise included), C not a multiple of the block, no bias,
+// both groupings and freezing.
+func randomFastDeconv(rng *rand.Rand) (FastDeconvConfig, int, int, int) {
+	for {
+		in := 1 + rng.IntN(8)
+		groups := 1
+		if rng.IntN(3) == 0 {
+			groups = []int{1, 2, in}[rng.IntN(3)]
+			if in%groups != 0 {
+				groups = 1
+			}
+		}
+		out := groups * (1 + rng.IntN(3))
+		cfg := NewFastDeconvConfig(in, out, []int{1, 2, 3}[rng.IntN(3)])
+		cfg.Stride, cfg.Padding, cfg.Dilation, cfg.Groups = 1+rng.IntN(2), rng.IntN(3), 1+rng.IntN(2), groups
+		cfg.Block = 1 + rng.IntN(6)
+		cfg.SamplingStride = 1 + rng.IntN(3)
+		cfg.Bias = rng.IntN(3) != 0
+		cfg.Grouping = cov.Grouping(rng.IntN(2))
+		cfg.Eps = []float64{1e-5, 1e-2, 0.5}[rng.IntN(3)]
+		cfg.NIter = 1 + rng.IntN(6)
+		if rng.IntN(4) == 0 {
+			cfg.Freeze, cfg.FreezeIter = true, 1+rng.IntN(2)
+		}
+		n, h, w := 1+rng.IntN(3), 3+rng.IntN(9), 3+rng.IntN(9)
+		if _, _, err := (ConvGeom{InChannels: in, OutChannels: out, KernelH: cfg.KernelSize, KernelW: cfg.KernelSize,
+			StrideH: cfg.Stride, StrideW: cfg.Stride, PadH: cfg.Padding, PadW: cfg.Padding,
+			DilationH: cfg.Dilation, DilationW: cfg.Dilation, Groups: groups}).OutputSize(h, w); err == nil {
+			return cfg, n, h, w
+		}
+	}
+}
+
+// TestFastDeconvMatchesOracle runs training, evaluation and freezing
+// sequences and compares outputs and buffers after every step, in float64
+// (tight) and float32 (1e-4 relative).
+func TestFastDeconvMatchesOracle(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	trials := 60
+	if testing.Short() {
+		trials = 20
+	}
+	for trial := 0; trial < trials; trial++ {
+		cfg, n, h, w := randomFastDeconv(rng)
+		geomFeat := cfg.InChannels / max(cfg.Groups, 1) * cfg.KernelSize * cfg.KernelSize
+		wt := randVec(rng, cfg.OutChannels*geomFeat)
+		var bias []float64
+		if cfg.Bias {
+			bias = randVec(rng, cfg.OutChannels)
+		}
+		l64, err := NewFastDeconv(cfg, wt, bias)
+		if err != nil {
+			t.Fatalf("%+v: %v", cfg, err)
+		}
+		l32, err := NewFastDeconv(cfg, to32(wt), to32(bias))
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := newOracle(cfg, wt, bias, l64.Block())
+		oh, ow, _ := l64.OutputSize(h, w)
+		for step := 0; step < 5; step++ {
+			training := step < 3 || step == 4
+			l64.Train(training)
+			l32.Train(training)
+			// Inputs with a non-zero mean and correlated channels.
+			x := randVec(rng, n*cfg.InChannels*h*w)
+			for i := range x {
+				x[i] = 0.5*x[i] + 1 + 0.3*float64(i/(h*w)%cfg.InChannels)
+			}
+			want := o.forward(x, n, h, w, training)
+			got := make([]float64, n*cfg.OutChannels*oh*ow)
+			if err := l64.Forward(got, x, n, h, w); err != nil {
+				t.Fatalf("%+v step %d: %v", cfg, step, err)
+			}
+			if e := relErr(got, want); e > 1e-9 {
+				t.Fatalf("trial %d %+v n=%d %d×%d step %d: float64 output off by %g", trial, cfg, n, h, w, step, e)
+			}
+			if e := relErr(l64.RunningMean(), flat(o.rmean)); e > 1e-9 {
+				t.Fatalf("trial %d step %d: running_mean off by %g", trial, step, e)
+			}
+			if e := relErr(l64.RunningDeconv(), flat(o.rdec)); e > 1e-9 {
+				t.Fatalf("trial %d step %d: running_deconv off by %g", trial, step, e)
+			}
+			got32 := make([]float32, len(got))
+			if err := l32.Forward(got32, to32(x), n, h, w); err != nil {
+				t.Fatal(err)
+			}
+			if e := relErr(got32, want); e > 1e-4 {
+				t.Fatalf("trial %d %+v step %d: float32 output off by %g", trial, cfg, step, e)
+			}
+		}
+		// Evaluation through the layer equals its folded plain convolution.
+		l64.Train(false)
+		x := randVec(rng, n*cfg.InChannels*h*w)
+		a := make([]float64, n*cfg.OutChannels*oh*ow)
+		b := make([]float64, len(a))
+		if err := l64.Forward(a, x, n, h, w); err != nil {
+			t.Fatal(err)
+		}
+		c, err := l64.Folded()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Forward(b, x, n, h, w); err != nil {
+			t.Fatal(err)
+		}
+		if e := relErr(b, a); e > 1e-12 {
+			t.Fatalf("folded conv differs from eval forward by %g", e)
+		}
+	}
+}
+
+func TestFastDeconvErrors(t *testing.T) {
+	cfg := NewFastDeconvConfig(4, 2, 3)
+	w := make([]float32, 2*4*9)
+	if _, err := NewFastDeconv(cfg, w, nil); !errors.Is(err, ErrParam) {
+		t.Errorf("bias missing while Bias is set: %v", err)
+	}
+	bad := cfg
+	bad.NIter = 0
+	if _, err := NewFastDeconv(bad, w, make([]float32, 2)); !errors.Is(err, ErrParam) {
+		t.Errorf("zero iterations: %v", err)
+	}
+	bad = cfg
+	bad.Momentum = 2
+	if _, err := NewFastDeconv(bad, w, make([]float32, 2)); !errors.Is(err, ErrParam) {
+		t.Errorf("momentum 2: %v", err)
+	}
+	l, err := NewFastDeconv(cfg, w, make([]float32, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Forward(make([]float32, 100), make([]float32, 3*5*5), 1, 5, 5); !errors.Is(err, ErrShape) {
+		t.Errorf("wrong channel count: %v", err)
+	}
+	x := make([]float32, 4*5*5)
+	x[10] = float32(math.Inf(-1))
+	if err := l.Forward(make([]float32, 2*3*3), x, 1, 5, 5); !errors.Is(err, ErrNonFinite) {
+		t.Errorf("infinite input: %v", err)
+	}
+	if err := l.SetRunningStats(make([]float32, 3), nil); !errors.Is(err, ErrShape) {
+		t.Errorf("short running stats: %v", err)
+	}
+}
