@@ -246,13 +246,8 @@ func (l *FastDeconv[T]) Forward(dst, x []T, n, h, w int) error {
 		if err := l.batchStats(x, n, h, w); err != nil {
 			return err
 		}
-		m := T(l.cfg.Momentum)
-		for i, v := range l.mean {
-			l.runningMean[i] = (1-m)*l.runningMean[i] + m*v
-		}
-		for i, v := range l.deconv {
-			l.runningDeconv[i] = (1-m)*l.runningDeconv[i] + m*v
-		}
+		updateRunning(l.runningMean, l.mean, l.cfg.Momentum)
+		updateRunning(l.runningDeconv, l.deconv, l.cfg.Momentum)
 		mean, deconv = l.mean, l.deconv
 	}
 	if err := Fold(l.wFolded, l.bFolded, l.conv.weight, l.conv.bias, g.OutChannels, l.blocking(), deconv, mean); err != nil {
