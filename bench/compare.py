@@ -44,11 +44,27 @@ def torch_syrk(torch):
     return lambda: x.t() @ x
 
 
+def torch_cov(torch):
+    """The reference recipe for BenchmarkPaperCov: unfold (3×3, padding 1,
+    stride 3) of x 32×64×128×128, rows, mean, centre, addmm → 576×576."""
+    import torch.nn.functional as F
+    x = torch.rand(32, 64, 128, 128) + (4 * torch.rand(1, 64, 1, 1) - 2)
+    eye = torch.eye(576)
+
+    def run():
+        rows = F.unfold(x, 3, padding=1, stride=3).transpose(1, 2).reshape(-1, 576)
+        mean = rows.mean(0)
+        xc = rows - mean
+        return mean, torch.addmm(eye, xc.t(), xc, beta=1e-5, alpha=1.0 / rows.shape[0])
+    return run
+
+
 # name -> (Go package dir, Go benchmark, PyTorch factory, repetitions per round)
 COMPARISONS = {
     "im2col": ("im2col", "BenchmarkPaperIm2col", torch_im2col, 5),
     "sgemm": ("internal/gemm", "BenchmarkPaperSgemm", torch_sgemm, 5),
     "syrk": ("internal/gemm", "BenchmarkPaperSyrk", torch_syrk, 5),
+    "cov": ("cov", "BenchmarkPaperCov", torch_cov, 3),
 }
 
 

@@ -5,6 +5,7 @@ import (
 	"math"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/netdeconv/deconv/internal/gemm"
 	"github.com/netdeconv/deconv/internal/parallel"
@@ -21,10 +22,12 @@ import (
 const (
 	panelRows = 256
 	flushRows = 1024
-	// shiftSamples windows, spread evenly over the batch, give the shift
-	// estimate; its error is about σ/√shiftSamples per feature, which
-	// costs nothing measurable in the centring (a factor 1 + 1/512).
+	// shiftSamples windows, in shiftRuns runs spread evenly over the
+	// batch, give the shift estimate; its error is about σ/√shiftSamples
+	// per feature, which costs nothing measurable in the centring (a
+	// factor 1 + 1/512 on the error bound).
 	shiftSamples = 512
+	shiftRuns    = 8
 )
 
 // moments are one batch's statistics: per matrix, the count, the mean
@@ -197,32 +200,47 @@ func work[T Float](pl *Plan, x, shift []T, ws *workspace[T], perPanel, perChunk,
 
 // fill gathers samples s0 … s0+cnt−1 into y (width values each, shifted)
 // and adds them into sum.
+//
+// It works on runs of samples that read one image row (a row of output
+// windows, or consecutive pixels of one image) and fills the run column
+// by column. Reading sample by sample would touch every channel plane at
+// the same offset, and planes a power of two apart (64 KiB for 128×128)
+// fall into the same L1 and L2 sets and evict each other; column by column
+// each image row is read front to back once, and the run's rows of y stay
+// in L1.
 func fill[T Float](pl *Plan, x []T, s0, cnt int, y, shift []T, sum []float64) {
 	width := pl.width
 	chw := pl.c * pl.h * pl.w
 	if pl.kind == flatKind {
 		hw := pl.h * pl.w
-		for i := 0; i < cnt; i++ {
+		for i := 0; i < cnt; {
 			p := (s0 + i) * pl.step
 			cc, r := p/pl.flatNHW, p%pl.flatNHW
-			base := cc*hw + r/hw*chw + r%hw
-			gatherFast(y[i*width:(i+1)*width], x[base:], pl.off, shift, sum)
+			q := r % hw
+			base := cc*hw + r/hw*chw + q
+			seg := 1
+			if pl.step < hw {
+				seg = min(cnt-i, (hw-1-q)/pl.step+1)
+			}
+			if seg == 1 {
+				gatherFast(y[i*width:(i+1)*width], x[base:], pl.off, shift, sum)
+			} else {
+				for t, o := range pl.off {
+					sum[t] += stridedRun(y[i*width+t:], width, x[base+int(o):], pl.step, seg, shift[t])
+				}
+			}
+			i += seg
 		}
 		return
 	}
 	l := pl.oh * pl.ow
 	n, r := s0/l, s0%l
 	oy, ox := r/pl.ow, r%pl.ow
-	spanY, spanX := (pl.kh-1)*pl.dil, (pl.kw-1)*pl.dil
-	for i := 0; i < cnt; i++ {
-		iy, ix := oy*pl.step-pl.pad, ox*pl.step-pl.pad
-		dst := y[i*width : (i+1)*width]
-		if iy >= 0 && iy+spanY < pl.h && ix >= 0 && ix+spanX < pl.w {
-			gatherFast(dst, x[n*chw+iy*pl.w+ix:], pl.off, shift, sum)
-		} else {
-			gatherEdge(pl, dst, x[n*chw:(n+1)*chw], iy, ix, shift, sum)
-		}
-		if ox++; ox == pl.ow {
+	for i := 0; i < cnt; {
+		seg := min(cnt-i, pl.ow-ox)
+		gatherRow(pl, y[i*width:], seg, x[n*chw:(n+1)*chw], oy, ox, shift, sum)
+		i += seg
+		if ox += seg; ox == pl.ow {
 			ox = 0
 			if oy++; oy == pl.oh {
 				oy = 0
@@ -232,7 +250,93 @@ func fill[T Float](pl *Plan, x []T, s0, cnt int, y, shift []T, sum []float64) {
 	}
 }
 
-// gatherFast is the interior case: every tap lies in the image.
+// gatherRow fills seg consecutive windows of output row oy, from column
+// ox0, of one image: column t of window j is img[channel][iy][ix0 + j·step]
+// (zero outside the image) minus shift[t].
+func gatherRow[T Float](pl *Plan, dst []T, seg int, img []T, oy, ox0 int, shift []T, sum []float64) {
+	width, step := pl.width, pl.step
+	for t := 0; t < width; t++ {
+		s := shift[t]
+		iy := oy*step - pl.pad + int(pl.dy[t])
+		if uint(iy) >= uint(pl.h) {
+			for j := 0; j < seg; j++ {
+				dst[j*width+t] = -s
+			}
+			sum[t] -= float64(s) * float64(seg)
+			continue
+		}
+		row := img[int(pl.coff[t])+iy*pl.w : int(pl.coff[t])+(iy+1)*pl.w]
+		ix0 := ox0*step - pl.pad + int(pl.dx[t])
+		// Windows jlo … jhi−1 read inside the row; the others read padding.
+		jlo := 0
+		if ix0 < 0 {
+			jlo = min(seg, (-ix0+step-1)/step)
+		}
+		jhi := jlo
+		if ix0 < pl.w {
+			jhi = max(jlo, min(seg, (pl.w-1-ix0)/step+1))
+		}
+		for j := 0; j < jlo; j++ {
+			dst[j*width+t] = -s
+		}
+		for j := jhi; j < seg; j++ {
+			dst[j*width+t] = -s
+		}
+		sum[t] -= float64(s) * float64(seg-(jhi-jlo))
+		if jhi > jlo {
+			sum[t] += stridedRun(dst[jlo*width+t:], width, row[ix0+jlo*step:], step, jhi-jlo, s)
+		}
+	}
+}
+
+// stridedRun computes, for j < cnt,
+//
+//	dst[j·ld] = src[j·step] − s
+//
+// and returns the sum of the stored values in float64. Four accumulators
+// keep the additions off one dependency chain.
+func stridedRun[T Float](dst []T, ld int, src []T, step, cnt int, s T) float64 {
+	// The two checks bound every access below, which then go through
+	// pointers: indexing would cost a multiply and a check per element.
+	_ = dst[(cnt-1)*ld]
+	_ = src[(cnt-1)*step]
+	sz := unsafe.Sizeof(s)
+	dl, sl := uintptr(ld)*sz, uintptr(step)*sz
+	pd, ps := unsafe.Pointer(&dst[0]), unsafe.Pointer(&src[0])
+	var total float64
+	// Blocks of at most 64 values are summed in T, then in float64, so
+	// no T sum rounds over more than 16 values.
+	for j0 := 0; j0 < cnt; j0 += 64 {
+		n := min(64, cnt-j0)
+		var a0, a1, a2, a3 T
+		j := 0
+		for ; j+4 <= n; j += 4 {
+			v0 := *(*T)(ps) - s
+			v1 := *(*T)(unsafe.Add(ps, sl)) - s
+			v2 := *(*T)(unsafe.Add(ps, 2*sl)) - s
+			v3 := *(*T)(unsafe.Add(ps, 3*sl)) - s
+			*(*T)(pd) = v0
+			*(*T)(unsafe.Add(pd, dl)) = v1
+			*(*T)(unsafe.Add(pd, 2*dl)) = v2
+			*(*T)(unsafe.Add(pd, 3*dl)) = v3
+			a0 += v0
+			a1 += v1
+			a2 += v2
+			a3 += v3
+			ps, pd = unsafe.Add(ps, 4*sl), unsafe.Add(pd, 4*dl)
+		}
+		for ; j < n; j++ {
+			v := *(*T)(ps) - s
+			*(*T)(pd) = v
+			a0 += v
+			ps, pd = unsafe.Add(ps, sl), unsafe.Add(pd, dl)
+		}
+		total += (float64(a0) + float64(a1)) + (float64(a2) + float64(a3))
+	}
+	return total
+}
+
+// gatherFast gathers one sample whose taps all lie in the image:
 //
 //	for t: dst[t] = src[off[t]] − shift[t];  sum[t] += dst[t]
 //
@@ -247,39 +351,29 @@ func gatherFast[T Float](dst, src []T, off []int32, shift []T, sum []float64) {
 	}
 }
 
-// gatherEdge is the border case: taps outside the image read zero
-// padding.
-func gatherEdge[T Float](pl *Plan, dst, img []T, iy, ix int, shift []T, sum []float64) {
-	for t := range dst {
-		y, x := iy+int(pl.dy[t]), ix+int(pl.dx[t])
-		var v T
-		if uint(y) < uint(pl.h) && uint(x) < uint(pl.w) {
-			v = img[int(pl.coff[t])+y*pl.w+x]
-		}
-		v -= shift[t]
-		dst[t] = v
-		sum[t] += float64(v)
-	}
-}
-
 // estimateShift returns, per gathered column, a cheap estimate of its
-// block's feature mean from up to shiftSamples windows spread over the
-// batch, in T (so that x − shift is one rounding for the SYRK and the
-// correction uses the very value subtracted). Blocks that share a
+// block's feature mean, in T (so that x − shift is one rounding for the
+// SYRK and the correction uses the very value subtracted). It reads
+// shiftRuns runs of consecutive windows spread evenly over the batch: runs
+// read image rows front to back, where isolated windows would each touch
+// every channel plane (a cache miss per channel). Blocks that share a
 // covariance share their shift.
 func estimateShift[T Float](pl *Plan, x []T) []T {
 	width, F := pl.width, pl.feats
-	m := min(pl.samples, shiftSamples)
+	runLen := min(pl.samples, shiftSamples/shiftRuns)
+	runs := min(shiftRuns, pl.samples/runLen)
 	zero := make([]T, width)
-	row := make([]T, width)
+	rows := make([]T, runLen*width)
 	tot := make([]float64, width)
-	for i := 0; i < m; i++ {
-		fill(pl, x, i*pl.samples/m, 1, row, zero, tot)
+	for i := 0; i < runs; i++ {
+		s0 := i * (pl.samples - runLen) / max(1, runs-1)
+		fill(pl, x, s0, runLen, rows, zero, tot)
 	}
+	m := float64(runs * runLen)
 	shift := make([]T, width)
 	if pl.groups > 1 {
 		for t := range shift {
-			shift[t] = T(tot[t] / float64(m))
+			shift[t] = T(tot[t] / m)
 		}
 	} else {
 		per := make([]float64, F)
@@ -287,7 +381,7 @@ func estimateShift[T Float](pl *Plan, x []T) []T {
 			per[t%F] += v
 		}
 		for t := range shift {
-			shift[t] = T(per[t%F] / float64(m*pl.sub))
+			shift[t] = T(per[t%F] / (m * float64(pl.sub)))
 		}
 	}
 	// A non-finite estimate (non-finite data) would poison every sample;
