@@ -59,12 +59,62 @@ def torch_cov(torch):
     return run
 
 
+def _isqrt_ns(torch, a, iters):
+    """The reference's coupled Newton–Schulz iteration, as matmuls."""
+    n = a.norm()
+    y = a / n
+    eye = torch.eye(a.shape[0], dtype=a.dtype)
+    z = eye.clone()
+    for _ in range(iters):
+        t = 0.5 * (3.0 * eye - z @ y)
+        y = y @ t
+        z = t @ z
+    return z / n.sqrt()
+
+
+def _paper_layer(torch):
+    x = torch.rand(32, 64, 128, 128) + 0.01 * torch.arange(64.0).view(1, 64, 1, 1)
+    w = (torch.rand(128, 64, 3, 3) - 0.5) * 0.1
+    b = torch.rand(128) - 0.5
+    return x, w, b
+
+
+def torch_fastdeconv_train(torch):
+    """The reference FastDeconv training forward on the paper layer
+    (x 32×64×128×128, 64→128, k 3, padding 1, block 64, S 3, 5 iterations):
+    unfold, rows, mean, addmm, the NS function, fold, F.conv2d."""
+    import torch.nn.functional as F
+    x, w, b = _paper_layer(torch)
+    eye = torch.eye(576)
+
+    def run():
+        rows = F.unfold(x, 3, padding=1, stride=3).transpose(1, 2).contiguous().view(-1, 576)
+        mean = rows.mean(0)
+        xc = rows - mean.unsqueeze(0)
+        cov = torch.addmm(eye, xc.t(), xc, beta=1e-5, alpha=1.0 / xc.shape[0])
+        d = _isqrt_ns(torch, cov, 5)
+        wf = w.view(-1, 576, 1).transpose(1, 2).contiguous().view(-1, 576) @ d
+        bf = b - (wf @ mean.unsqueeze(1)).view(128, -1).sum(1)
+        wf = wf.view(-1, 1, 576).transpose(1, 2).contiguous().view(w.shape)
+        return F.conv2d(x, wf, bf, 1, 1)
+    return run
+
+
+def torch_fastdeconv_eval(torch):
+    """F.conv2d (oneDNN) on the paper layer with folded weights."""
+    import torch.nn.functional as F
+    x, w, b = _paper_layer(torch)
+    return lambda: F.conv2d(x, w, b, 1, 1)
+
+
 # name -> (Go package dir, Go benchmark, PyTorch factory, repetitions per round)
 COMPARISONS = {
     "im2col": ("im2col", "BenchmarkPaperIm2col", torch_im2col, 5),
     "sgemm": ("internal/gemm", "BenchmarkPaperSgemm", torch_sgemm, 5),
     "syrk": ("internal/gemm", "BenchmarkPaperSyrk", torch_syrk, 5),
     "cov": ("cov", "BenchmarkPaperCov", torch_cov, 3),
+    "train": ("fold", "BenchmarkPaperFastDeconvTrain", torch_fastdeconv_train, 2),
+    "eval": ("fold", "BenchmarkPaperFastDeconvEval", torch_fastdeconv_eval, 2),
 }
 
 

@@ -20,6 +20,76 @@ func paperInput() []float32 {
 	return x
 }
 
+// paperLayer returns the FastDeconv of the paper benchmarks (block 64,
+// sampling stride 3, 5 iterations) with random weights.
+func paperLayer(b *testing.B) *FastDeconv[float32] {
+	rng := rand.New(rand.NewPCG(3, 4))
+	wt := make([]float32, paperGeom.WeightLen())
+	for i := range wt {
+		wt[i] = (rng.Float32() - 0.5) * 0.1
+	}
+	bias := make([]float32, paperGeom.OutChannels)
+	for i := range bias {
+		bias[i] = rng.Float32() - 0.5
+	}
+	cfg := NewFastDeconvConfig(64, 128, 3)
+	cfg.Padding = 1
+	l, err := NewFastDeconv(cfg, wt, bias)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return l
+}
+
+func reportConvRate(b *testing.B) {
+	b.ReportMetric(2*float64(paperN*128*paperH*paperW*576)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// BenchmarkPaperFastDeconvTrain is one training-mode forward of the paper
+// layer: statistics (fused im2col and covariance), 5 coupled Newton–Schulz
+// iterations, the fold and the convolution. GFLOP/s counts the
+// convolution's work only.
+func BenchmarkPaperFastDeconvTrain(b *testing.B) {
+	l := paperLayer(b)
+	x := paperInput()
+	dst := make([]float32, paperN*128*paperH*paperW)
+	if err := l.Forward(dst, x, paperN, paperH, paperW); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := l.Forward(dst, x, paperN, paperH, paperW); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportConvRate(b)
+}
+
+// BenchmarkPaperFastDeconvEval is one forward of the folded layer: a plain
+// convolution with W' and b'.
+func BenchmarkPaperFastDeconvEval(b *testing.B) {
+	l := paperLayer(b)
+	x := paperInput()
+	dst := make([]float32, paperN*128*paperH*paperW)
+	if err := l.Forward(dst, x, paperN, paperH, paperW); err != nil { // running statistics from one batch
+		b.Fatal(err)
+	}
+	c, err := l.Folded()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := c.Forward(dst, x, paperN, paperH, paperW); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := c.Forward(dst, x, paperN, paperH, paperW); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportConvRate(b)
+}
+
 func BenchmarkConv2dPaper(b *testing.B) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	wt := make([]float32, paperGeom.WeightLen())
