@@ -1,0 +1,61 @@
+package isqrt
+
+import (
+	"fmt"
+	"testing"
+)
+
+func benchInvSqrt(b *testing.B, n int, o Options, cov []float32) {
+	p := mustPlan[float32](b, n, o)
+	dst := make([]float32, n*n)
+	if _, err := p.InvSqrt(dst, cov); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := p.InvSqrt(dst, cov); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// The reference's work: three n×n×n products per iteration.
+	k := float64(p.Options().Iterations)
+	b.ReportMetric(3*k*2*float64(n)*float64(n)*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "ref-GFLOP/s")
+}
+
+// BenchmarkPaperNS5: float32, one 576×576 SPD matrix (the covariance of a
+// layer with 3×3 kernels and blocks of 64 channels, plus 1e-5·I), 5 coupled
+// iterations including the norm and the final scaling. ref-GFLOP/s counts
+// the reference's 15 full products, so it compares directly with the
+// reference's rate.
+func BenchmarkPaperNS5(b *testing.B) {
+	benchInvSqrt(b, 576, Options{}, to32(layerCovariance(64, 1e-5, 1)))
+}
+
+// BenchmarkNS5Methods compares the fast and the reference formulations.
+func BenchmarkNS5Methods(b *testing.B) {
+	cov := to32(layerCovariance(64, 1e-5, 1))
+	for _, m := range []Method{Coupled, CoupledReference} {
+		b.Run(m.String(), func(b *testing.B) { benchInvSqrt(b, 576, Options{Method: m}, cov) })
+	}
+}
+
+// BenchmarkBatch: many small matrices in one call (the groups of a layer).
+func BenchmarkBatch(b *testing.B) {
+	for _, sz := range []struct{ blk, count int }{{1, 64}, {4, 16}, {16, 4}} {
+		n := 9 * sz.blk
+		one := to32(layerCovariance(sz.blk, 1e-5, 2))
+		a := make([]float32, 0, n*n*sz.count)
+		for range sz.count {
+			a = append(a, one...)
+		}
+		b.Run(fmt.Sprintf("%dx%d", sz.count, n), func(b *testing.B) {
+			p := mustPlan[float32](b, n, Options{})
+			dst := make([]float32, len(a))
+			for i := 0; i < b.N; i++ {
+				if _, err := p.InvSqrtBatch(dst, a, sz.count); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

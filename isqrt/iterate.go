@@ -1,0 +1,362 @@
+package isqrt
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/netdeconv/deconv/internal/gemm"
+)
+
+// Divergence detection. In exact arithmetic the residual ‖Z_k²·Ã − I‖_F of
+// both iterations decreases monotonically (every eigenvalue e of Z_k²·Ã
+// follows e ← e·(3 − e)²/4 from e₀ ∈ (0, 1], which increases to 1), so
+// growth can only come from rounding errors being amplified, or from an
+// input that is not positive definite. Near convergence the residual
+// wanders at the rounding floor, so growth counts only above the floor.
+const (
+	// divergeGrowth is the factor by which the residual must exceed its
+	// smallest value so far to count as divergence.
+	divergeGrowth = 10
+	// divergeFloor multiplies n·u (u the unit roundoff of the element
+	// type) to give the residual below which no growth is divergence.
+	divergeFloor = 16
+)
+
+// monitor follows the residuals of one run and keeps track of the best
+// iterate.
+type monitor struct {
+	floor    float64
+	min      float64
+	minIter  int
+	diverged int // first iteration seen diverging, -1 if none
+}
+
+func newMonitor[T Float](n int) monitor {
+	var z T
+	u := 0x1p-53
+	if _, ok := any(z).(float32); ok {
+		u = 0x1p-24
+	}
+	return monitor{floor: divergeFloor * float64(n) * u, min: math.Inf(1), minIter: -1, diverged: -1}
+}
+
+// observe records the residual r of iterate k and reports whether the
+// iteration must stop because it diverged: always when r is not finite,
+// and when it grew, unless keepGoing (which only records the first
+// iteration seen diverging).
+func (m *monitor) observe(k int, r float64, keepGoing bool) bool {
+	finite := !math.IsNaN(r) && !math.IsInf(r, 0)
+	if finite && r < m.min {
+		m.min, m.minIter = r, k
+		return false
+	}
+	if !finite || (r > divergeGrowth*m.min && r > m.floor) {
+		if m.diverged < 0 {
+			m.diverged = k
+		}
+		return !finite || !keepGoing
+	}
+	return false
+}
+
+// run computes one inverse square root with the plan's method.
+func (w *work[T]) run(p *Plan[T], dst, a []T) (Result, error) {
+	if p.opt.Method == Eigen {
+		return w.eigen(p, dst, a)
+	}
+	n := p.n
+	c, err := w.prepare(p, a, p.opt.Method == CoupledReference)
+	if err != nil {
+		return Result{}, err
+	}
+	nn := n * n
+	w.z = grow(&w.z, nn)
+	w.p = grow(&w.p, nn)
+	w.y2 = grow(&w.y2, nn)
+	w.z2 = grow(&w.z2, nn)
+	w.best = grow(&w.best, nn)
+	res := Result{Scale: c, Residual: math.NaN()}
+	if p.opt.Trace {
+		w.startTrace(p, a, c)
+	}
+	var z []T
+	switch p.opt.Method {
+	case Coupled:
+		z, err = w.coupled(p, &res)
+	case CoupledReference:
+		z, err = w.coupledReference(p, &res)
+	case Uncoupled:
+		z, err = w.uncoupled(p, &res)
+	}
+	if p.opt.Trace {
+		res.Trace = w.trace
+	}
+	if z != nil {
+		finish(dst, z, c)
+	}
+	return res, err
+}
+
+// keeper remembers where the best iterate is while the iterates rotate
+// through two buffers: an iterate survives one more iteration in the
+// buffer the next one is not written to, and is copied to w.best only when
+// that buffer is about to be reused while it is still the best. With a
+// monotone residual, nothing is ever copied.
+type keeper[T Float] struct {
+	iter  int // iteration of the best iterate, -1 if none yet
+	saved bool
+	buf   []T // where it is: w.best, or one of the iterate buffers
+}
+
+// beforeOverwrite is called before buffer b is overwritten.
+func (kp *keeper[T]) beforeOverwrite(b, best []T) {
+	if kp.iter >= 0 && !kp.saved && &kp.buf[0] == &b[0] {
+		copy(best, b)
+		kp.buf, kp.saved = best, true
+	}
+}
+
+// improved records that iterate k, held in b, is the new best.
+func (kp *keeper[T]) improved(k int, b []T) {
+	kp.iter, kp.buf, kp.saved = k, b, false
+}
+
+// fullProductResidual is the residual ‖Z·Y − I‖_F below which the fast
+// coupled iteration computes P = Z·Y in full instead of on one triangle;
+// see coupled.
+const halfProductIters = 4
+
+// coupled runs the fast coupled iteration on Ã in w.y and returns the
+// buffer holding the result.
+//
+// Iteration k computes P = Z·Y, T = ½(3I − P), Z ← T·Z, Y ← Y·T, as the
+// reference, with savings that change no iterate in exact arithmetic: the
+// first iteration, where Z₀ = I, is T = ½(3I − Ã), Z₁ = T,
+// Y₁ = ½(3Ã − Ã²) with Ã² a symmetric rank-n update (one half product);
+// the last iteration does not update Y, which nothing reads; and products
+// compute one triangle and mirror it (symMul).
+//
+// Mirroring is not free of consequences. Y·T and T·Z may be mirrored at
+// every iteration. P = Z·Y may not, once the iteration nears convergence:
+// the antisymmetric part of the computed Z·Y is the commutator of the
+// rounding errors of Y and Z, which the coupled iteration tolerates
+// (it is what keeps it stable), but mirroring turns it into a symmetric
+// error that the next iterations amplify, by a factor that grows with the
+// condition number, and the residual then grows like the uncoupled
+// iteration's. Far from convergence the amplification is harmless (5
+// iterations on a 576×576 covariance agree with the reference to the
+// last digits either way). So P is a half product while its residual is
+// above fullProductResidual, and a full one from then on. K ≥ 2
+// iterations cost 3K − 3 half products while the residual stays large (the
+// case of the paper's 5 iterations on a layer's covariance), and one more
+// per iteration after that; the reference spends 3K full ones.
+func (w *work[T]) coupled(p *Plan[T], res *Result) ([]T, error) {
+	n, K, tol := p.n, p.opt.Iterations, p.opt.Tol
+	e := &p.eng
+	y, z, pm, y2, z2 := w.y, w.z, w.p, w.y2, w.z2
+	w.mon = newMonitor[T](n)
+	mon := &w.mon
+	kp := keeper[T]{iter: -1}
+
+	// Iterate 0: Z₀ = I and P₀ = Z₀·Y₀ = Ã.
+	r := identityResidual(n, y)
+	res.Residual = r
+	mon.observe(0, r, false)
+	setIdentity(n, z)
+	kp.improved(0, z)
+	if p.opt.Trace {
+		w.traceAt(n, 0, z)
+	}
+	if tol > 0 && r <= tol {
+		return z, nil
+	}
+	// Iteration 1.
+	kp.beforeOverwrite(z2, w.best)
+	for i := 0; i < n; i++ {
+		for j := 0; j < n; j++ {
+			z2[i*n+j] = -0.5 * y[i*n+j]
+		}
+		z2[i*n+i] += 1.5
+	}
+	z, z2 = z2, z
+	res.Iterations = 1
+	if p.opt.Trace {
+		w.traceAt(n, 1, z)
+	}
+	if K > 1 || tol > 0 {
+		for i, v := range y {
+			y2[i] = 1.5 * v
+		}
+		if err := e.syrk(gemm.Full, n, n, -0.5, y, n, 1, y2, n); err != nil {
+			return nil, err
+		}
+		y, y2 = y2, y
+	}
+	for k := 1; ; k++ {
+		last := k == K
+		if last && tol <= 0 {
+			return z, nil
+		}
+		// P_k = Z_k·Y_k; its distance to I is Z_k's residual.
+		mulP := e.symMul
+		if k > halfProductIters {
+			mulP = e.mul
+		}
+		if err := mulP(n, 1, z, y, pm); err != nil {
+			return nil, err
+		}
+		r = identityResidual(n, pm)
+		res.Residual = r
+		if mon.observe(k, r, p.keepGoing) {
+			return kp.buf, fmt.Errorf("%w: coupled residual ‖Z·Y − I‖_F = %.3g at iteration %d, %.3g at iteration %d (is the input positive definite?)",
+				ErrDiverged, r, k, mon.min, mon.minIter)
+		}
+		if mon.minIter == k {
+			kp.improved(k, z)
+		}
+		if tol > 0 && r <= tol {
+			return z, nil
+		}
+		if last {
+			return z, fmt.Errorf("%w: residual %.3g after %d iterations, tolerance %.3g", ErrNotConverged, r, K, tol)
+		}
+		threeHalvesMinusHalf(n, pm) // T
+		kp.beforeOverwrite(z2, w.best)
+		if err := e.symMul(n, 1, pm, z, z2); err != nil {
+			return nil, err
+		}
+		z, z2 = z2, z
+		res.Iterations = k + 1
+		if p.opt.Trace {
+			w.traceAt(n, k+1, z)
+		}
+		if k+1 < K || tol > 0 {
+			if err := e.symMul(n, 1, y, pm, y2); err != nil {
+				return nil, err
+			}
+			y, y2 = y2, y
+		}
+	}
+}
+
+// coupledReference runs the coupled iteration literally, with full
+// products, on Ã in w.y as given.
+func (w *work[T]) coupledReference(p *Plan[T], res *Result) ([]T, error) {
+	n, K, tol := p.n, p.opt.Iterations, p.opt.Tol
+	e := &p.eng
+	y, z, pm, y2, z2 := w.y, w.z, w.p, w.y2, w.z2
+	w.mon = newMonitor[T](n)
+	mon := &w.mon
+	kp := keeper[T]{iter: -1}
+	setIdentity(n, z)
+	if p.opt.Trace {
+		w.traceAt(n, 0, z)
+	}
+	for k := 0; ; k++ {
+		if err := e.mul(n, 1, z, y, pm); err != nil {
+			return nil, err
+		}
+		r := identityResidual(n, pm)
+		res.Residual = r
+		if mon.observe(k, r, p.keepGoing) {
+			return kp.buf, fmt.Errorf("%w: coupled residual ‖Z·Y − I‖_F = %.3g at iteration %d, %.3g at iteration %d (is the input positive definite?)",
+				ErrDiverged, r, k, mon.min, mon.minIter)
+		}
+		if mon.minIter == k {
+			kp.improved(k, z)
+		}
+		if tol > 0 && r <= tol {
+			return z, nil
+		}
+		if k == K {
+			if tol > 0 {
+				return z, fmt.Errorf("%w: residual %.3g after %d iterations, tolerance %.3g", ErrNotConverged, r, K, tol)
+			}
+			return z, nil
+		}
+		threeHalvesMinusHalf(n, pm)
+		if err := e.mul(n, 1, y, pm, y2); err != nil {
+			return nil, err
+		}
+		kp.beforeOverwrite(z2, w.best)
+		if err := e.mul(n, 1, pm, z, z2); err != nil {
+			return nil, err
+		}
+		y, y2 = y2, y
+		z, z2 = z2, z
+		res.Iterations = k + 1
+		if p.opt.Trace {
+			w.traceAt(n, k+1, z)
+		}
+		if k+1 == K && tol <= 0 {
+			// The reference's last P is never used: stop here.
+			return z, nil
+		}
+	}
+}
+
+// uncoupled runs X ← ½·X·(3I − X·X·Ã) from X₀ = I on Ã in w.y, with full
+// products in the reference's order. X·X·Ã − I is the residual of X, so
+// divergence is seen at no extra cost; the residual of the final iterate
+// costs two more products, always spent so that divergence in the last
+// iteration is reported too.
+func (w *work[T]) uncoupled(p *Plan[T], res *Result) ([]T, error) {
+	n, K, tol := p.n, p.opt.Iterations, p.opt.Tol
+	e := &p.eng
+	y, x, s, r3, x2 := w.y, w.z, w.p, w.y2, w.z2
+	w.mon = newMonitor[T](n)
+	mon := &w.mon
+	kp := keeper[T]{iter: -1}
+	setIdentity(n, x)
+	if p.opt.Trace {
+		w.traceAt(n, 0, x)
+	}
+	for k := 0; ; k++ {
+		// R = X·X·Ã (for X₀ = I, exactly Ã).
+		if k == 0 {
+			copy(r3, y)
+		} else {
+			if err := e.mul(n, 1, x, x, s); err != nil {
+				return nil, err
+			}
+			if err := e.mul(n, 1, s, y, r3); err != nil {
+				return nil, err
+			}
+		}
+		r := identityResidual(n, r3)
+		res.Residual = r
+		if mon.observe(k, r, p.keepGoing) {
+			return kp.buf, fmt.Errorf("%w: uncoupled residual ‖X·X·Ã − I‖_F = %.3g at iteration %d, %.3g at iteration %d",
+				ErrDiverged, r, k, mon.min, mon.minIter)
+		}
+		if mon.minIter == k {
+			kp.improved(k, x)
+		}
+		if tol > 0 && r <= tol {
+			return x, nil
+		}
+		if k == K {
+			if tol > 0 {
+				return x, fmt.Errorf("%w: residual %.3g after %d iterations, tolerance %.3g", ErrNotConverged, r, K, tol)
+			}
+			return x, nil
+		}
+		// X ← ½·X·(3I − R).
+		for i := 0; i < n; i++ {
+			row := r3[i*n : i*n+n]
+			for j := range row {
+				row[j] = -row[j]
+			}
+			row[i] += 3
+		}
+		kp.beforeOverwrite(x2, w.best)
+		if err := e.mul(n, 0.5, x, r3, x2); err != nil {
+			return nil, err
+		}
+		x, x2 = x2, x
+		res.Iterations = k + 1
+		if p.opt.Trace {
+			w.traceAt(n, k+1, x)
+		}
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package isqrt
+
+const raceEnabled = false

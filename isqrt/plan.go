@@ -1,0 +1,288 @@
+package isqrt
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/netdeconv/deconv/internal/isa"
+	"github.com/netdeconv/deconv/internal/parallel"
+)
+
+// Plan computes inverse square roots of n×n matrices with fixed Options.
+// It owns the workspaces, so that calls at its size allocate nothing after
+// the first; it is therefore not safe for concurrent use (use one Plan per
+// goroutine; a batched call parallelises internally).
+type Plan[T Float] struct {
+	n   int
+	opt Options
+	eng engine[T]
+
+	ws      []*work[T] // one per worker of a batched call
+	results []Result
+
+	// keepGoing lets the iterations run past detected growth (never past a
+	// non-finite residual), for plotting a divergence (Figure7).
+	keepGoing bool
+}
+
+// work is one worker's memory: the iterates and the scratch of the
+// diagnostics, each n×n.
+type work[T Float] struct {
+	y, z, p, y2, z2, best []T
+
+	// Diagnostics in float64: the pre-scaled input and two scratch
+	// matrices for the trace.
+	a64, z64, s64 []float64
+	trace         []float64
+	spec          []float64 // power-step vectors of ScaleSpectral
+
+	mon monitor // residuals of the current run
+}
+
+// NewPlan validates the options for n×n matrices and returns a Plan.
+func NewPlan[T Float](n int, opt Options) (*Plan[T], error) {
+	if err := isa.Err(); err != nil {
+		return nil, err
+	}
+	if n <= 0 || n > 1<<15 {
+		return nil, fmt.Errorf("%w: n = %d", ErrSize, n)
+	}
+	o, err := opt.validate()
+	if err != nil {
+		return nil, err
+	}
+	return &Plan[T]{n: n, opt: o, eng: engineFor[T]()}, nil
+}
+
+// N returns the matrix size.
+func (p *Plan[T]) N() int { return p.n }
+
+// Options returns the plan's options with defaults filled in.
+func (p *Plan[T]) Options() Options { return p.opt }
+
+// InvSqrt writes A^{-1/2} (as the plan's method approximates it) of the
+// n×n row-major symmetric positive definite matrix a into dst. Both hold at
+// least n·n elements; a is not modified, and dst must not overlap it.
+//
+// Errors: ErrLength for short slices; ErrNotFinite, ErrNotSymmetric or
+// ErrNotPositiveDefinite for input the iteration cannot handle (dst is
+// then untouched); ErrDiverged when the residual grew (dst then holds the
+// iterate with the smallest residual); ErrNotConverged when Options.Tol is
+// set and not reached (dst holds the last iterate).
+func (p *Plan[T]) InvSqrt(dst, a []T) (Result, error) {
+	if err := p.checkLengths(len(dst), len(a), 1); err != nil {
+		return Result{}, err
+	}
+	w := p.worker(0)
+	return w.run(p, dst[:p.n*p.n], a[:p.n*p.n])
+}
+
+// parallelWork is the number of multiply-adds per matrix above which a
+// batch runs its matrices one after the other and lets the GEMM engine
+// spread each product over the cores, instead of spreading the matrices.
+const parallelWork = 1 << 21
+
+// InvSqrtBatch computes the inverse square roots of count n×n matrices
+// stored one after the other in a (the groups of a grouped layer), into
+// the same places of dst. Small matrices are spread over Options.Workers
+// goroutines. It returns one Result per matrix (the slice belongs to the
+// Plan and is overwritten by its next call) and the error of the first
+// matrix that failed, wrapped with its index; the other matrices are
+// still computed.
+func (p *Plan[T]) InvSqrtBatch(dst, a []T, count int) ([]Result, error) {
+	if count < 0 {
+		return nil, fmt.Errorf("%w: count = %d", ErrSize, count)
+	}
+	if err := p.checkLengths(len(dst), len(a), count); err != nil {
+		return nil, err
+	}
+	if cap(p.results) < count {
+		p.results = make([]Result, count)
+	}
+	res := p.results[:count]
+	nn := p.n * p.n
+	workers := parallel.Workers(p.opt.Workers)
+	if p.n*p.n*p.n > parallelWork || count == 1 {
+		workers = 1
+	}
+	workers = min(workers, count)
+	for i := range workers {
+		p.worker(i)
+	}
+	var errs []error
+	if workers > 1 {
+		errs = make([]error, count)
+	}
+	var first error
+	// One item per worker, so that each owns its workspace.
+	parallel.For(workers, workers, func(lo, hi int) {
+		for wi := lo; wi < hi; wi++ {
+			w := p.ws[wi]
+			for i := wi * count / workers; i < (wi+1)*count/workers; i++ {
+				r, err := w.run(p, dst[i*nn:(i+1)*nn], a[i*nn:(i+1)*nn])
+				if err != nil {
+					err = fmt.Errorf("matrix %d: %w", i, err)
+				}
+				if errs != nil {
+					errs[i] = err
+				} else if first == nil {
+					first = err
+				}
+				// The trace buffer is per worker; each matrix keeps a copy.
+				if r.Trace != nil {
+					r.Trace = append([]float64(nil), r.Trace...)
+				}
+				res[i] = r
+			}
+		}
+	})
+	for _, err := range errs {
+		if err != nil {
+			return res, err
+		}
+	}
+	return res, first
+}
+
+func (p *Plan[T]) checkLengths(dstLen, aLen, count int) error {
+	need := p.n * p.n * count
+	if count > 0 && need/count != p.n*p.n {
+		return fmt.Errorf("%w: %d matrices of %d×%d", ErrSize, count, p.n, p.n)
+	}
+	if dstLen < need || aLen < need {
+		return fmt.Errorf("%w: dst has %d and a %d elements, %d matrices of %d×%d need %d",
+			ErrLength, dstLen, aLen, count, p.n, p.n, need)
+	}
+	return nil
+}
+
+// worker returns workspace i, allocating it on first use.
+func (p *Plan[T]) worker(i int) *work[T] {
+	for len(p.ws) <= i {
+		p.ws = append(p.ws, new(work[T]))
+	}
+	return p.ws[i]
+}
+
+// grow returns (*buf)[:n], allocating only when the buffer is too small.
+func grow[E any](buf *[]E, n int) []E {
+	if cap(*buf) < n {
+		*buf = make([]E, n)
+	}
+	return (*buf)[:n]
+}
+
+// prepare validates the input a and writes the pre-scaled matrix Ã = S/c
+// into w.y, where S is the symmetric part of a, or a itself when asIs
+// (the reference formulation). It returns c.
+func (w *work[T]) prepare(p *Plan[T], a []T, asIs bool) (float64, error) {
+	n := p.n
+	o := &p.opt
+	for i := 0; i < n; i++ {
+		d := float64(a[i*n+i])
+		if math.IsNaN(d) || math.IsInf(d, 0) {
+			return 0, fmt.Errorf("%w: a[%d][%d] = %v", ErrNotFinite, i, i, d)
+		}
+		if d <= 0 {
+			return 0, fmt.Errorf("%w: diagonal element a[%d][%d] = %v", ErrNotPositiveDefinite, i, i, d)
+		}
+	}
+	// One pass over the pairs (i, j), (j, i), in tiles so that the column
+	// reads stay in cache: finite, symmetric within tolerance, no 2×2
+	// principal minor clearly negative; S (or a) copied into y; the
+	// Frobenius norm accumulated in float64.
+	y := grow(&w.y, n*n)
+	sum := 0.0
+	const tile = 32
+	for i0 := 0; i0 < n; i0 += tile {
+		for j0 := i0; j0 < n; j0 += tile {
+			for i := i0; i < min(n, i0+tile); i++ {
+				aii := float64(a[i*n+i])
+				for j := max(j0, i); j < min(n, j0+tile); j++ {
+					x, z := float64(a[i*n+j]), float64(a[j*n+i])
+					if math.IsNaN(x) || math.IsInf(x, 0) || math.IsNaN(z) || math.IsInf(z, 0) {
+						return 0, fmt.Errorf("%w: a[%d][%d] = %v, a[%d][%d] = %v", ErrNotFinite, i, j, x, j, i, z)
+					}
+					if i == j {
+						sum += x * x
+						y[i*n+i] = a[i*n+i]
+						continue
+					}
+					bound := math.Sqrt(aii * float64(a[j*n+j]))
+					if o.SymmetryTol >= 0 && math.Abs(x-z) > o.SymmetryTol*bound {
+						return 0, fmt.Errorf("%w: a[%d][%d] = %v but a[%d][%d] = %v", ErrNotSymmetric, i, j, x, j, i, z)
+					}
+					s := 0.5 * (x + z)
+					if math.Abs(s) > (1+1e-4)*bound {
+						return 0, fmt.Errorf("%w: |a[%d][%d]| = %v exceeds √(a[%d][%d]·a[%d][%d]) = %v",
+							ErrNotPositiveDefinite, i, j, math.Abs(s), i, i, j, j, bound)
+					}
+					if asIs {
+						sum += x*x + z*z
+						y[i*n+j], y[j*n+i] = a[i*n+j], a[j*n+i]
+					} else {
+						sum += 2 * s * s
+						y[i*n+j], y[j*n+i] = T(s), T(s)
+					}
+				}
+			}
+		}
+	}
+	c := math.Sqrt(sum)
+	if c == 0 || math.IsInf(c, 0) {
+		return 0, fmt.Errorf("%w: Frobenius norm %v", ErrNotFinite, c)
+	}
+	if o.Scaling == ScaleSpectral {
+		c = min(c, w.spectralBound(n, y))
+	}
+	// The division is done in float64 and rounded once (for symmetric
+	// input; the symmetric part of another was rounded once before).
+	for i, v := range y {
+		y[i] = T(float64(v) / c)
+	}
+	return c, nil
+}
+
+// spectralSteps is the number of power steps on |S| behind ScaleSpectral.
+const spectralSteps = 6
+
+// spectralBound returns an upper bound on the largest eigenvalue of the
+// symmetric matrix s: the smallest Collatz–Wielandt bound
+// max_i (|S|·v)_i / v_i over the power iterates v of |S| from the all-ones
+// vector. Every such v is positive (|S| has a positive diagonal), and for
+// a nonnegative matrix and any positive v that ratio bounds its spectral
+// radius, which bounds λ_max(S). The sums are rounded upwards by a
+// relative n·2⁻⁵² so that rounding cannot make the bound too small.
+func (w *work[T]) spectralBound(n int, s []T) float64 {
+	buf := grow(&w.spec, 2*n)
+	v, u := buf[:n], buf[n:]
+	for i := range v {
+		v[i] = 1
+	}
+	best := math.Inf(1)
+	for range spectralSteps {
+		ratio, top := 0.0, 0.0
+		for i := 0; i < n; i++ {
+			sum := 0.0
+			for j, x := range s[i*n : i*n+n] {
+				sum += math.Abs(float64(x)) * v[j]
+			}
+			u[i] = sum
+			ratio = max(ratio, sum/v[i])
+			top = max(top, sum)
+		}
+		best = min(best, ratio)
+		for i := range v {
+			v[i] = u[i] / top
+		}
+	}
+	return best * (1 + float64(n)*0x1p-52)
+}
+
+// finish writes dst = Z/√c.
+func finish[T Float](dst, z []T, c float64) {
+	s := 1 / math.Sqrt(c)
+	for i, v := range z[:len(dst)] {
+		dst[i] = T(float64(v) * s)
+	}
+}
