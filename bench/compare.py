@@ -107,6 +107,14 @@ def torch_fastdeconv_eval(torch):
     return lambda: F.conv2d(x, w, b, 1, 1)
 
 
+def torch_ns5(torch):
+    """The reference's 5 coupled Newton–Schulz iterations (15 matmuls), norm
+    and final scaling included, on a 576×576 covariance plus 1e-5·I."""
+    x = torch.randn(8192, 576) @ (torch.randn(576, 576) / 24.0)
+    cov = torch.addmm(torch.eye(576), x.t(), x, beta=1e-5, alpha=1.0 / x.shape[0])
+    return lambda: _isqrt_ns(torch, cov, 5)
+
+
 # name -> (Go package dir, Go benchmark, PyTorch factory, repetitions per round)
 COMPARISONS = {
     "im2col": ("im2col", "BenchmarkPaperIm2col", torch_im2col, 5),
@@ -115,6 +123,7 @@ COMPARISONS = {
     "cov": ("cov", "BenchmarkPaperCov", torch_cov, 3),
     "train": ("fold", "BenchmarkPaperFastDeconvTrain", torch_fastdeconv_train, 2),
     "eval": ("fold", "BenchmarkPaperFastDeconvEval", torch_fastdeconv_eval, 2),
+    "ns5": ("isqrt", "BenchmarkPaperNS5", torch_ns5, 10),
 }
 
 
