@@ -48,4 +48,18 @@ func BenchmarkPaperCov(b *testing.B) {
 	// Useful work: the upper triangle of XᵀX, rows·F·(F+1)/2 multiply-adds.
 	f := float64(pl.Features())
 	b.ReportMetric(float64(pl.Rows())*f*(f+1)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+
+	// The relative Frobenius error of this float32 Cov against the float64
+	// computation on the same input (checked against the materialized
+	// oracle by the tests), outside the timed loop.
+	x64 := make([]float64, len(x))
+	for i, v := range x {
+		x64[i] = float64(v)
+	}
+	m64, c64 := make([]float64, pl.MeanLen()), make([]float64, pl.CovLen())
+	if err := Compute(pl, x64, m64, c64); err != nil {
+		b.Fatal(err)
+	}
+	// Reported in units of 1e-9 (benchmark metrics print few digits).
+	b.ReportMetric(relFrob(c, c64)*1e9, "cov-relerr-e-9")
 }

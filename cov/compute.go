@@ -21,7 +21,7 @@ import (
 // flushRows, not on the number of rows (see the package documentation).
 const (
 	panelRows = 256
-	flushRows = 1024
+	flushRows = 4096
 	// shiftSamples windows, in shiftRuns runs spread evenly over the
 	// batch, give the shift estimate; its error is about σ/√shiftSamples
 	// per feature, which costs nothing measurable in the centring (a
@@ -298,19 +298,22 @@ func gatherRow[T Float](pl *Plan, dst []T, seg int, img []T, oy, ox0 int, shift 
 func stridedRun[T Float](dst []T, ld int, src []T, step, cnt int, s T) float64 {
 	// The two checks bound every access below, which then go through
 	// pointers: indexing would cost a multiply and a check per element.
+	// (Addresses are formed only for elements that exist, as the rules
+	// for unsafe.Pointer arithmetic require.)
 	_ = dst[(cnt-1)*ld]
 	_ = src[(cnt-1)*step]
 	sz := unsafe.Sizeof(s)
 	dl, sl := uintptr(ld)*sz, uintptr(step)*sz
-	pd, ps := unsafe.Pointer(&dst[0]), unsafe.Pointer(&src[0])
+	pd0, ps0 := unsafe.Pointer(&dst[0]), unsafe.Pointer(&src[0])
 	var total float64
 	// Blocks of at most 64 values are summed in T, then in float64, so
 	// no T sum rounds over more than 16 values.
 	for j0 := 0; j0 < cnt; j0 += 64 {
-		n := min(64, cnt-j0)
+		n := j0 + min(64, cnt-j0)
 		var a0, a1, a2, a3 T
-		j := 0
+		j := j0
 		for ; j+4 <= n; j += 4 {
+			ps, pd := unsafe.Add(ps0, uintptr(j)*sl), unsafe.Add(pd0, uintptr(j)*dl)
 			v0 := *(*T)(ps) - s
 			v1 := *(*T)(unsafe.Add(ps, sl)) - s
 			v2 := *(*T)(unsafe.Add(ps, 2*sl)) - s
@@ -323,13 +326,11 @@ func stridedRun[T Float](dst []T, ld int, src []T, step, cnt int, s T) float64 {
 			a1 += v1
 			a2 += v2
 			a3 += v3
-			ps, pd = unsafe.Add(ps, 4*sl), unsafe.Add(pd, 4*dl)
 		}
 		for ; j < n; j++ {
-			v := *(*T)(ps) - s
-			*(*T)(pd) = v
+			v := *(*T)(unsafe.Add(ps0, uintptr(j)*sl)) - s
+			*(*T)(unsafe.Add(pd0, uintptr(j)*dl)) = v
 			a0 += v
-			ps, pd = unsafe.Add(ps, sl), unsafe.Add(pd, dl)
 		}
 		total += (float64(a0) + float64(a1)) + (float64(a2) + float64(a3))
 	}
