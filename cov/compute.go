@@ -48,6 +48,10 @@ type workspace[T Float] struct {
 
 var wsPools [2]sync.Pool
 
+// totals pools the float64 sums that the workers' partials are added
+// into (their y and part buffers stay unused).
+var totals sync.Pool
+
 func poolFor[T Float]() *sync.Pool {
 	var z T
 	if _, ok := any(z).(float32); ok {
@@ -80,8 +84,14 @@ func batchMoments[T Float](pl *Plan, x []T, m *moments) error {
 	chunks := (panels + perChunk - 1) / perChunk
 	workers := min(parallel.Workers(pl.workers), chunks)
 
-	s64 := make([]float64, G*F*F)
-	sum64 := make([]float64, G*F)
+	tot, _ := totals.Get().(*workspace[float64])
+	if tot == nil {
+		tot = new(workspace[float64])
+	}
+	defer totals.Put(tot)
+	s64, sum64 := grow(&tot.s64, G*F*F), grow(&tot.sum64, G*F)
+	clear(s64)
+	clear(sum64)
 	var (
 		mu       sync.Mutex
 		firstErr error

@@ -3,6 +3,7 @@ package cov
 import (
 	"fmt"
 	"math"
+	"sync"
 )
 
 // Stats is a mergeable accumulator of partial statistics: for each of a
@@ -330,9 +331,18 @@ func Compute[T Float](pl *Plan, x []T, mean, cov []T) error {
 	if len(mean) != pl.MeanLen() || len(cov) != pl.CovLen() {
 		return fmt.Errorf("%w: mean has %d values and cov %d, the plan needs %d and %d", ErrLength, len(mean), len(cov), pl.MeanLen(), pl.CovLen())
 	}
-	s := &Stats{groups: pl.groups, feats: pl.feats, eps: pl.eps, uncentred: pl.uncentred, hasRest: pl.rest > 0}
+	s, _ := computeStats.Get().(*Stats)
+	if s == nil {
+		s = new(Stats)
+	}
+	defer computeStats.Put(s)
+	s.groups, s.feats, s.eps, s.uncentred, s.hasRest = pl.groups, pl.feats, pl.eps, pl.uncentred, pl.rest > 0
 	if err := batchMoments(pl, x, &s.m); err != nil {
 		return err
 	}
 	return Finalize(s, mean, cov)
 }
+
+// computeStats pools Compute's accumulators, whose Groups·F² float64
+// sums would otherwise be allocated and zeroed on every call.
+var computeStats sync.Pool
