@@ -407,24 +407,29 @@ func estimateShift[T Float](pl *Plan, x []T) []T {
 
 // restMoments adds ChannelDeconv's scalar statistics of the channels
 // beyond the last whole block: two passes in float64 over the sampled
-// values (they are at most Block−1 channels).
+// values (they are at most Block−1 channels). As in the reference, each
+// image's (C−c)·H·W rest values are sampled on their own, every
+// restStep-th from the image's first, and the samples of all images
+// pooled.
 func restMoments[T Float](pl *Plan, x []T, m *moments) error {
 	hw, chw := pl.h*pl.w, pl.c*pl.h*pl.w
-	total := pl.rest * pl.flatNHW
-	at := func(p int) float64 {
-		cc, r := p/pl.flatNHW, p%pl.flatNHW
-		return float64(x[r/hw*chw+(pl.restC0+cc)*hw+r%hw])
-	}
+	per := pl.rest * hw // rest values of one image
 	var n, s float64
-	for p := 0; p < total; p += pl.restStep {
-		s += at(p)
-		n++
+	for img := 0; img < pl.n; img++ {
+		vals := x[img*chw+pl.restC0*hw : img*chw+pl.restC0*hw+per]
+		for j := 0; j < per; j += pl.restStep {
+			s += float64(vals[j])
+			n++
+		}
 	}
 	mean := s / n
 	var m2 float64
-	for p := 0; p < total; p += pl.restStep {
-		d := at(p) - mean
-		m2 += d * d
+	for img := 0; img < pl.n; img++ {
+		vals := x[img*chw+pl.restC0*hw : img*chw+pl.restC0*hw+per]
+		for j := 0; j < per; j += pl.restStep {
+			d := float64(vals[j]) - mean
+			m2 += d * d
+		}
 	}
 	if math.IsNaN(m2) || math.IsInf(m2, 0) {
 		return fmt.Errorf("%w: in channels %d…%d", ErrNonFinite, pl.restC0, pl.c-1)

@@ -204,6 +204,7 @@ func TestChannelAgainstOracle(t *testing.T) {
 	for _, p := range []ChannelParams{
 		{Batch: 3, Channels: 10, Height: 9, Width: 7, Block: 4, Sampling: 3, Eps: 1e-2},
 		{Batch: 3, Channels: 10, Height: 9, Width: 7, Block: 4, Sampling: 3, Eps: 1e-2, Uncentred: true},
+		{Batch: 3, Channels: 11, Height: 5, Width: 5, Block: 4, Sampling: 3, Eps: 1e-2}, // H·W not a multiple of S²
 		{Batch: 5, Channels: 8, Height: 1, Width: 1, Block: 8, Sampling: 3},  // 2-D input: no sampling
 		{Batch: 2, Channels: 7, Height: 20, Width: 2, Block: 7, Sampling: 3}, // W < S: no sampling
 		{Batch: 4, Channels: 33, Height: 16, Width: 16, Block: 16, Sampling: 2, Uncentred: true, Workers: 2},

@@ -102,7 +102,9 @@ func oracleLinearRows(p LinearParams, x []float64) [][]float64 {
 }
 
 // oracleChannelRows returns the sampled columns of the block × M view
-// (as rows of Block values) and the sampled rest values.
+// (as rows of Block values) and the sampled rest values (each image's
+// rest channels flattened and sampled on their own, as the reference
+// does).
 func oracleChannelRows(p ChannelParams, x []float64) (rows [][]float64, rest []float64) {
 	n, c, h, w := p.Batch, p.Channels, p.Height, p.Width
 	cc := c / p.Block * p.Block
@@ -126,9 +128,12 @@ func oracleChannelRows(p ChannelParams, x []float64) (rows [][]float64, rest []f
 		}
 		rows = append(rows, r)
 	}
-	tail := perm[cc*n*h*w:]
-	for j := 0; j < len(tail); j += fs {
-		rest = append(rest, tail[j])
+	// The rest is sampled image by image: x[:, c:].view(N, −1)[:, ::S²].
+	for in := 0; in < n; in++ {
+		tail := x[(in*c+cc)*h*w : (in+1)*c*h*w]
+		for j := 0; j < len(tail); j += fs {
+			rest = append(rest, tail[j])
+		}
 	}
 	return rows, rest
 }

@@ -1,0 +1,218 @@
+package fold
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/netdeconv/deconv/cov"
+	"github.com/netdeconv/deconv/internal/gemm"
+	"github.com/netdeconv/deconv/internal/parallel"
+	"github.com/netdeconv/deconv/isqrt"
+)
+
+// ChannelDeconvConfig holds the constructor arguments of the reference's
+// ChannelDeconv module. Start from NewChannelDeconvConfig.
+type ChannelDeconvConfig struct {
+	Block          int     // B: the whitened features (channel groups)
+	Eps            float64 // added to the covariance's diagonal, and to the rest's variance
+	NIter          int     // coupled Newton–Schulz iterations
+	Momentum       float64 // running statistics: r ← (1−m)·r + m·batch
+	SamplingStride int     // S: statistics use every S²-th value when H, W ≥ S
+
+	// Uncentred reproduces the reference's quirk: its covariance is the
+	// second moment of the sampled data before centring, E[xxᵀ] + eps·I,
+	// while the data are still centred before D is applied. Off (the
+	// default), the covariance is centred, as whitening needs.
+	Uncentred bool
+
+	// Workers bounds the goroutines a forward pass uses; 0 means
+	// GOMAXPROCS.
+	Workers int
+}
+
+// NewChannelDeconvConfig returns the reference's defaults for a block of B
+// features: eps 1e-2, 5 iterations, momentum 0.1, sampling stride 3, and
+// the corrected (centred) covariance.
+func NewChannelDeconvConfig(block int) ChannelDeconvConfig {
+	return ChannelDeconvConfig{Block: block, Eps: 1e-2, NIter: 5, Momentum: 0.1, SamplingStride: 3}
+}
+
+// ChannelDeconv whitens the channels of its input explicitly (it has no
+// weights), as the reference's ChannelDeconv: the first c = ⌊C/B⌋·B
+// channels form B features (feature r is channels r·c/B … (r+1)·c/B − 1
+// taken together), which are centred and multiplied by D = Cov^{-1/2};
+// the remaining C − c channels are standardised with one scalar mean and
+// unbiased variance. The running buffers are copied from the first
+// training batch and then updated with momentum.
+//
+// A ChannelDeconv is not safe for concurrent calls; distinct layers are.
+type ChannelDeconv[T Float] struct {
+	cfg      ChannelDeconvConfig
+	training bool
+
+	runningMean1, runningDeconv []T
+	runningMean2, runningVar    T
+	numBatchesTracked           int
+
+	mean1, covBuf, deconv, shift []T
+	covPlan                      *cov.Plan
+	stats                        *cov.Stats
+	planShape                    [4]int
+	isq                          *isqrt.Plan[T]
+}
+
+// NewChannelDeconv builds the layer in training mode with the reference's
+// initial buffers: running_mean1 zero, running_deconv the identity,
+// running_mean2 zero, running_var one.
+func NewChannelDeconv[T Float](cfg ChannelDeconvConfig) (*ChannelDeconv[T], error) {
+	if cfg.Block <= 0 || cfg.NIter <= 0 || !(cfg.Momentum >= 0 && cfg.Momentum <= 1) || !(cfg.Eps >= 0) ||
+		math.IsInf(cfg.Eps, 0) || cfg.SamplingStride <= 0 {
+		return nil, fmt.Errorf("%w: ChannelDeconv config %+v", ErrParam, cfg)
+	}
+	B := cfg.Block
+	l := &ChannelDeconv[T]{cfg: cfg, training: true, runningVar: 1}
+	l.runningMean1 = make([]T, B)
+	l.runningDeconv = make([]T, B*B)
+	for i := 0; i < B; i++ {
+		l.runningDeconv[i*B+i] = 1
+	}
+	var err error
+	if l.isq, err = isqrt.NewPlan[T](B, isqrt.Options{Iterations: cfg.NIter, Workers: cfg.Workers}); err != nil {
+		return nil, err
+	}
+	l.mean1, l.covBuf, l.deconv, l.shift = make([]T, B), make([]T, B*B), make([]T, B*B), make([]T, B)
+	return l, nil
+}
+
+// Config returns the layer's configuration.
+func (l *ChannelDeconv[T]) Config() ChannelDeconvConfig { return l.cfg }
+
+// Train switches between training (true) and evaluation (false) mode.
+func (l *ChannelDeconv[T]) Train(on bool) { l.training = on }
+
+// Training reports whether the layer is in training mode.
+func (l *ChannelDeconv[T]) Training() bool { return l.training }
+
+// RunningStats returns copies of running_mean1 (B values) and
+// running_deconv (B×B), and running_mean2 and running_var.
+func (l *ChannelDeconv[T]) RunningStats() (mean1, deconv []T, mean2, variance T) {
+	return append([]T(nil), l.runningMean1...), append([]T(nil), l.runningDeconv...), l.runningMean2, l.runningVar
+}
+
+// SetRunningStats replaces the running buffers.
+func (l *ChannelDeconv[T]) SetRunningStats(mean1, deconv []T, mean2, variance T) error {
+	B := l.cfg.Block
+	if len(mean1) != B || len(deconv) != B*B {
+		return fmt.Errorf("%w: running_mean1 needs %d values and running_deconv %d", ErrShape, B, B*B)
+	}
+	if err := checkFinite(append(append([]T{mean2, variance}, mean1...), deconv...), "running statistics", 1); err != nil {
+		return err
+	}
+	if variance+T(l.cfg.Eps) <= 0 {
+		return fmt.Errorf("%w: running_var %v + eps is not positive", ErrParam, variance)
+	}
+	copy(l.runningMean1, mean1)
+	copy(l.runningDeconv, deconv)
+	l.runningMean2, l.runningVar = mean2, variance
+	return nil
+}
+
+// NumBatchesTracked returns how many training batches the layer has seen
+// (the reference's num_batches_tracked).
+func (l *ChannelDeconv[T]) NumBatchesTracked() int { return l.numBatchesTracked }
+
+// SetNumBatchesTracked sets the count, for restoring a saved layer.
+func (l *ChannelDeconv[T]) SetNumBatchesTracked(n int) { l.numBatchesTracked = n }
+
+// Forward whitens the NCHW batch x (n × c × h × w; a 2-D input N×C is
+// n × c × 1 × 1) into dst, of the same shape.
+func (l *ChannelDeconv[T]) Forward(dst, x []T, n, c, h, w int) error {
+	B := l.cfg.Block
+	size, ok := mul(n, c, h, w)
+	if n <= 0 || c <= 0 || h <= 0 || w <= 0 || !ok || len(x) != size || len(dst) < size {
+		return fmt.Errorf("%w: input of %d values for %d×%d×%d×%d, output of %d", ErrShape, len(x), n, c, h, w, len(dst))
+	}
+	if B > c {
+		return fmt.Errorf("%w: block %d is larger than the %d channels", ErrShape, B, c)
+	}
+	if err := checkFinite(x, "input", l.cfg.Workers); err != nil {
+		return err
+	}
+	whole := c / B * B
+	mean1, deconv, mean2, variance := l.runningMean1, l.runningDeconv, l.runningMean2, l.runningVar
+	if l.training {
+		m2, v2, err := l.batchStats(x, n, c, h, w)
+		if err != nil {
+			return err
+		}
+		if l.numBatchesTracked == 0 {
+			copy(l.runningMean1, l.mean1)
+			copy(l.runningDeconv, l.deconv)
+			if whole < c {
+				l.runningMean2, l.runningVar = m2, v2
+			}
+		}
+		updateRunning(l.runningMean1, l.mean1, l.cfg.Momentum)
+		updateRunning(l.runningDeconv, l.deconv, l.cfg.Momentum)
+		if whole < c {
+			m := T(l.cfg.Momentum)
+			l.runningMean2 = (1-m)*l.runningMean2 + m*m2
+			l.runningVar = (1-m)*l.runningVar + m*v2
+		}
+		l.numBatchesTracked++
+		mean1, deconv, mean2, variance = l.mean1, l.deconv, m2, v2
+	}
+	// y = D·(x − μ) = D·x − D·μ per image: one product of D with the
+	// image's B feature rows (each c/B·h·w contiguous values), onto rows
+	// prefilled with −D·μ.
+	for r := 0; r < B; r++ {
+		s := 0.0
+		for k := 0; k < B; k++ {
+			s += float64(deconv[r*B+k]) * float64(mean1[k])
+		}
+		l.shift[r] = T(-s)
+	}
+	hw := h * w
+	cols := whole / B * hw
+	scale := T(1 / math.Sqrt(float64(variance)+l.cfg.Eps))
+	var fe firstError
+	parallel.For(n, l.cfg.Workers, func(lo, hi int) {
+		for img := lo; img < hi; img++ {
+			y := dst[img*c*hw : (img+1)*c*hw]
+			for r := 0; r < B; r++ {
+				fill(y[r*cols:(r+1)*cols], l.shift[r])
+			}
+			fe.set(gemm.GemmDense(1, gemm.NoTrans, gemm.NoTrans, B, cols, B, 1, deconv, B, x[img*c*hw:], cols, 1, y, cols))
+			rest := x[img*c*hw+whole*hw : (img+1)*c*hw]
+			for i, v := range rest {
+				y[whole*hw+i] = (v - mean2) * scale
+			}
+		}
+	})
+	return fe.err
+}
+
+// batchStats computes the batch's mean1 and D into l.mean1 and l.deconv,
+// and returns the rest channels' mean and unbiased variance.
+func (l *ChannelDeconv[T]) batchStats(x []T, n, c, h, w int) (mean2, variance T, err error) {
+	if shape := [4]int{n, c, h, w}; l.covPlan == nil || l.planShape != shape {
+		pl, err := cov.NewChannelPlan(cov.ChannelParams{Batch: n, Channels: c, Height: h, Width: w, Block: l.cfg.Block,
+			Sampling: l.cfg.SamplingStride, Uncentred: l.cfg.Uncentred, Eps: l.cfg.Eps, Workers: l.cfg.Workers})
+		if err != nil {
+			return 0, 0, fmt.Errorf("%w: %v", ErrShape, err)
+		}
+		l.covPlan, l.stats, l.planShape = pl, cov.NewStats(pl), shape
+	}
+	l.stats.Reset()
+	if err := cov.Accumulate(l.covPlan, l.stats, x); err != nil {
+		return 0, 0, err
+	}
+	if err := cov.Finalize(l.stats, l.mean1, l.covBuf); err != nil {
+		return 0, 0, err
+	}
+	if _, err := l.isq.InvSqrt(l.deconv, l.covBuf); err != nil {
+		return 0, 0, err
+	}
+	m, v, _ := l.stats.Rest()
+	return T(m), T(v), nil
+}
