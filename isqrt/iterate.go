@@ -69,6 +69,9 @@ func (w *work[T]) run(p *Plan[T], dst, a []T) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	if p.opt.Method != Coupled {
+		scaleBy(w.y, c) // the fast iteration folds it into its first step
+	}
 	nn := n * n
 	w.z = grow(&w.z, nn)
 	w.p = grow(&w.p, nn)
@@ -158,8 +161,24 @@ func (w *work[T]) coupled(p *Plan[T], res *Result) ([]T, error) {
 	mon := &w.mon
 	kp := keeper[T]{iter: -1}
 
-	// Iterate 0: Z₀ = I and P₀ = Z₀·Y₀ = Ã.
-	r := identityResidual(n, y)
+	// One pass over S turns it into Ã = S/c and computes iterate 0's
+	// residual ‖Ã − I‖_F (P₀ = Z₀·Y₀ = Ã), Z₁ = T₀ = ½(3I − Ã) into z2,
+	// and the first term of Y₁ = Ã·T₀ = ½(3Ã − Ã²) into y2.
+	inv := 1 / res.Scale
+	sq := 0.0
+	for i := 0; i < n; i++ {
+		yi, zi, y2i := y[i*n:i*n+n], z2[i*n:i*n+n], y2[i*n:i*n+n]
+		for j, v := range yi {
+			at := T(float64(v) * inv)
+			yi[j] = at
+			zi[j] = -0.5 * at
+			y2i[j] = 1.5 * at
+		}
+		zi[i] += 1.5
+		d := float64(yi[i]) - 1
+		sq += d*d + sumSquares(yi[:i]) + sumSquares(yi[i+1:])
+	}
+	r := math.Sqrt(sq)
 	res.Residual = r
 	mon.observe(0, r, false)
 	setIdentity(n, z)
@@ -170,26 +189,18 @@ func (w *work[T]) coupled(p *Plan[T], res *Result) ([]T, error) {
 	if tol > 0 && r <= tol {
 		return z, nil
 	}
-	// Iteration 1.
-	kp.beforeOverwrite(z2, w.best)
-	for i := 0; i < n; i++ {
-		for j := 0; j < n; j++ {
-			z2[i*n+j] = -0.5 * y[i*n+j]
-		}
-		z2[i*n+i] += 1.5
-	}
+	// Iteration 1: Z₁ is in z2 already; Y₁ = 1.5·Ã − ½·Ã², a symmetric
+	// rank-n update.
 	z, z2 = z2, z
 	res.Iterations = 1
 	if p.opt.Trace {
 		w.traceAt(n, 1, z)
 	}
 	if K > 1 || tol > 0 {
-		for i, v := range y {
-			y2[i] = 1.5 * v
-		}
-		if err := e.syrk(gemm.Full, n, n, -0.5, y, n, 1, y2, n); err != nil {
+		if err := e.syrk(gemm.Upper, n, n, -0.5, y, n, 1, y2, n); err != nil {
 			return nil, err
 		}
+		mirrorUpper(n, y2)
 		y, y2 = y2, y
 	}
 	for k := 1; ; k++ {
@@ -198,14 +209,19 @@ func (w *work[T]) coupled(p *Plan[T], res *Result) ([]T, error) {
 			return z, nil
 		}
 		// P_k = Z_k·Y_k; its distance to I is Z_k's residual.
-		mulP := e.symMul
-		if k > halfProductIters {
-			mulP = e.mul
+		half := k <= halfProductIters
+		if half {
+			// Upper triangle only, residual and T from it, then mirrored.
+			if err := e.upperMul(n, 1, z, y, pm); err != nil {
+				return nil, err
+			}
+			r = upperResidualToT(n, pm)
+		} else {
+			if err := e.mul(n, 1, z, y, pm); err != nil {
+				return nil, err
+			}
+			r = identityResidual(n, pm)
 		}
-		if err := mulP(n, 1, z, y, pm); err != nil {
-			return nil, err
-		}
-		r = identityResidual(n, pm)
 		res.Residual = r
 		if mon.observe(k, r, p.keepGoing) {
 			return kp.buf, fmt.Errorf("%w: coupled residual ‖Z·Y − I‖_F = %.3g at iteration %d, %.3g at iteration %d (is the input positive definite?)",
@@ -220,7 +236,12 @@ func (w *work[T]) coupled(p *Plan[T], res *Result) ([]T, error) {
 		if last {
 			return z, fmt.Errorf("%w: residual %.3g after %d iterations, tolerance %.3g", ErrNotConverged, r, K, tol)
 		}
-		threeHalvesMinusHalf(n, pm) // T
+		// T = ½(3I − P).
+		if half {
+			mirrorUpper(n, pm)
+		} else {
+			threeHalvesMinusHalf(n, pm)
+		}
 		kp.beforeOverwrite(z2, w.best)
 		if err := e.symMul(n, 1, pm, z, z2); err != nil {
 			return nil, err

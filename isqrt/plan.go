@@ -172,12 +172,16 @@ func grow[E any](buf *[]E, n int) []E {
 	return (*buf)[:n]
 }
 
-// prepare validates the input a and writes the pre-scaled matrix Ã = S/c
-// into w.y, where S is the symmetric part of a, or a itself when asIs
-// (the reference formulation). It returns c.
+// prepare validates the input a, writes S, the symmetric part of a (or a
+// itself when asIs, for the reference formulation), into w.y, and returns
+// the pre-scaling constant c. The caller divides by c: the fast iteration
+// folds it into its first step.
 func (w *work[T]) prepare(p *Plan[T], a []T, asIs bool) (float64, error) {
 	n := p.n
 	o := &p.opt
+	// √a_ii, so that the bound √(a_ii·a_jj) on |a_ij| of an SPD matrix
+	// costs one multiplication per pair.
+	root := grow(&w.spec, 2*n)[:n]
 	for i := 0; i < n; i++ {
 		d := float64(a[i*n+i])
 		if math.IsNaN(d) || math.IsInf(d, 0) {
@@ -186,61 +190,108 @@ func (w *work[T]) prepare(p *Plan[T], a []T, asIs bool) (float64, error) {
 		if d <= 0 {
 			return 0, fmt.Errorf("%w: diagonal element a[%d][%d] = %v", ErrNotPositiveDefinite, i, i, d)
 		}
+		root[i] = math.Sqrt(d)
 	}
 	// One pass over the pairs (i, j), (j, i), in tiles so that the column
-	// reads stay in cache: finite, symmetric within tolerance, no 2×2
-	// principal minor clearly negative; S (or a) copied into y; the
-	// Frobenius norm accumulated in float64.
+	// reads stay in cache: symmetric within tolerance, no 2×2 principal
+	// minor clearly negative; the upper triangle of S written to y; the
+	// Frobenius norm of a accumulated in float64 (for a symmetric input,
+	// that of S; for another, the reference's). A NaN passes the
+	// comparisons but not the sum, which is checked once at the end.
 	y := grow(&w.y, n*n)
+	symTol := o.SymmetryTol
+	if symTol < 0 {
+		symTol = math.Inf(1)
+	}
+	const minorTol = 1 + 1e-4
 	sum := 0.0
 	const tile = 32
 	for i0 := 0; i0 < n; i0 += tile {
+		i1 := min(n, i0+tile)
 		for j0 := i0; j0 < n; j0 += tile {
-			for i := i0; i < min(n, i0+tile); i++ {
-				aii := float64(a[i*n+i])
-				for j := max(j0, i); j < min(n, j0+tile); j++ {
-					x, z := float64(a[i*n+j]), float64(a[j*n+i])
-					if math.IsNaN(x) || math.IsInf(x, 0) || math.IsNaN(z) || math.IsInf(z, 0) {
-						return 0, fmt.Errorf("%w: a[%d][%d] = %v, a[%d][%d] = %v", ErrNotFinite, i, j, x, j, i, z)
-					}
-					if i == j {
-						sum += x * x
-						y[i*n+i] = a[i*n+i]
-						continue
-					}
-					bound := math.Sqrt(aii * float64(a[j*n+j]))
-					if o.SymmetryTol >= 0 && math.Abs(x-z) > o.SymmetryTol*bound {
-						return 0, fmt.Errorf("%w: a[%d][%d] = %v but a[%d][%d] = %v", ErrNotSymmetric, i, j, x, j, i, z)
-					}
+			j1 := min(n, j0+tile)
+			for i := i0; i < i1; i++ {
+				ri := root[i]
+				ai, yi := a[i*n:i*n+j1], y[i*n:i*n+j1]
+				s0, s1 := 0.0, 0.0
+				// The largest positive excess over the two bounds; the row
+				// is looked at again only if there is one.
+				excess := 0.0
+				for j := max(j0, i+1); j < j1; j++ {
+					x, z := float64(ai[j]), float64(a[j*n+i])
+					bound := ri * root[j]
 					s := 0.5 * (x + z)
-					if math.Abs(s) > (1+1e-4)*bound {
-						return 0, fmt.Errorf("%w: |a[%d][%d]| = %v exceeds √(a[%d][%d]·a[%d][%d]) = %v",
-							ErrNotPositiveDefinite, i, j, math.Abs(s), i, i, j, j, bound)
+					// (Comparisons, not the builtin max, which must order
+					// NaN and is several times slower here.)
+					if e := math.Abs(x-z) - symTol*bound; e > excess {
+						excess = e
 					}
-					if asIs {
-						sum += x*x + z*z
-						y[i*n+j], y[j*n+i] = a[i*n+j], a[j*n+i]
-					} else {
-						sum += 2 * s * s
-						y[i*n+j], y[j*n+i] = T(s), T(s)
+					if e := math.Abs(s) - minorTol*bound; e > excess {
+						excess = e
+					}
+					s0 += x * x
+					s1 += z * z
+					yi[j] = T(s)
+				}
+				sum += s0 + s1
+				if excess > 0 {
+					for j := max(j0, i+1); j < j1; j++ {
+						if err := pairError(i, j, float64(ai[j]), float64(a[j*n+i]), ri*root[j], symTol, minorTol); err != nil {
+							return 0, err
+						}
 					}
 				}
 			}
 		}
 	}
+	for i := 0; i < n; i++ {
+		d := float64(a[i*n+i])
+		sum += d * d
+		y[i*n+i] = a[i*n+i]
+	}
+	if asIs {
+		copy(y, a[:n*n])
+	} else {
+		mirrorUpper(n, y)
+	}
 	c := math.Sqrt(sum)
-	if c == 0 || math.IsInf(c, 0) {
-		return 0, fmt.Errorf("%w: Frobenius norm %v", ErrNotFinite, c)
+	if math.IsNaN(c) || math.IsInf(c, 0) {
+		for i, v := range a[:n*n] {
+			if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
+				return 0, fmt.Errorf("%w: a[%d][%d] = %v", ErrNotFinite, i/n, i%n, f)
+			}
+		}
+		return 0, fmt.Errorf("%w: the Frobenius norm overflows", ErrNotFinite)
 	}
 	if o.Scaling == ScaleSpectral {
 		c = min(c, w.spectralBound(n, y))
 	}
-	// The division is done in float64 and rounded once (for symmetric
-	// input; the symmetric part of another was rounded once before).
-	for i, v := range y {
-		y[i] = T(float64(v) / c)
-	}
 	return c, nil
+}
+
+// scaleBy overwrites y with y·(1/c), rounded once from float64; it differs
+// from y/c by at most an ulp.
+func scaleBy[T Float](y []T, c float64) {
+	inv := 1 / c
+	for i, v := range y {
+		y[i] = T(float64(v) * inv)
+	}
+}
+
+// pairError explains why the pair a_ij = x, a_ji = z fails the checks of
+// prepare, or returns nil when it passes them.
+func pairError(i, j int, x, z, bound, symTol, minorTol float64) error {
+	if math.IsNaN(x) || math.IsInf(x, 0) || math.IsNaN(z) || math.IsInf(z, 0) {
+		return fmt.Errorf("%w: a[%d][%d] = %v, a[%d][%d] = %v", ErrNotFinite, i, j, x, j, i, z)
+	}
+	if math.Abs(x-z) > symTol*bound {
+		return fmt.Errorf("%w: a[%d][%d] = %v but a[%d][%d] = %v", ErrNotSymmetric, i, j, x, j, i, z)
+	}
+	if s := math.Abs(0.5 * (x + z)); s > minorTol*bound {
+		return fmt.Errorf("%w: |a[%d][%d]| = %v exceeds √(a[%d][%d]·a[%d][%d]) = %v",
+			ErrNotPositiveDefinite, i, j, s, i, i, j, j, bound)
+	}
+	return nil
 }
 
 // spectralSteps is the number of power steps on |S| behind ScaleSpectral.

@@ -49,13 +49,19 @@ const symBlock = 96
 // rounding errors are symmetric, so they stay in the space of symmetric
 // matrices in which the iteration is stable.
 func (e *engine[T]) symMul(n int, alpha T, a, b, c []T) error {
+	if err := e.upperMul(n, alpha, a, b, c); err != nil {
+		return err
+	}
+	mirrorUpper(n, c)
+	return nil
+}
+
+// upperMul is symMul without the mirroring: it leaves the strict lower
+// triangle of C undefined.
+func (e *engine[T]) upperMul(n int, alpha T, a, b, c []T) error {
 	if n <= 2*symBlock {
 		// Too small for the triangle to pay for the extra calls.
-		if err := e.mul(n, alpha, a, b, c); err != nil {
-			return err
-		}
-		mirrorUpper(n, c)
-		return nil
+		return e.mul(n, alpha, a, b, c)
 	}
 	// Equal blocks, rounded up to a multiple of 12 rows.
 	nb := (n + symBlock - 1) / symBlock
@@ -66,25 +72,47 @@ func (e *engine[T]) symMul(n int, alpha T, a, b, c []T) error {
 			return err
 		}
 	}
-	mirrorUpper(n, c)
 	return nil
 }
 
-// mirrorTile is the side of the tiles in which mirrorUpper transposes, so
-// that both the rows read and the columns written stay in L1.
-const mirrorTile = 32
+// mirrorTile is the side of the square tiles in which mirrorUpper works,
+// so that the rows written and the source rows read stay in L1.
+const mirrorTile = 64
 
 // mirrorUpper copies the strict upper triangle of the n×n matrix c into the
-// strict lower one: c[i][j] = c[j][i] for i > j.
+// strict lower one: c[i][j] = c[j][i] for i > j. Eight destination rows
+// are written together from one contiguous read of eight source elements,
+// which is about twice as fast as a plain element-by-element transpose.
 func mirrorUpper[T Float](n int, c []T) {
 	for i0 := 0; i0 < n; i0 += mirrorTile {
 		i1 := min(n, i0+mirrorTile)
-		for j0 := 0; j0 <= i0; j0 += mirrorTile {
-			j1 := min(n, j0+mirrorTile)
-			for i := i0; i < i1; i++ {
-				row := c[i*n : i*n+min(j1, i)]
-				for j := j0; j < len(row); j++ {
-					row[j] = c[j*n+i]
+		for j0 := 0; j0 < i1; j0 += mirrorTile {
+			j1 := min(i1, j0+mirrorTile)
+			i := i0
+			for ; i+8 <= i1; i += 8 {
+				r0 := c[i*n : i*n+n]
+				r1 := c[(i+1)*n : (i+1)*n+n]
+				r2 := c[(i+2)*n : (i+2)*n+n]
+				r3 := c[(i+3)*n : (i+3)*n+n]
+				r4 := c[(i+4)*n : (i+4)*n+n]
+				r5 := c[(i+5)*n : (i+5)*n+n]
+				r6 := c[(i+6)*n : (i+6)*n+n]
+				r7 := c[(i+7)*n : (i+7)*n+n]
+				for j := j0; j < min(j1, i); j++ {
+					s := c[j*n+i : j*n+i+8]
+					r0[j], r1[j], r2[j], r3[j] = s[0], s[1], s[2], s[3]
+					r4[j], r5[j], r6[j], r7[j] = s[4], s[5], s[6], s[7]
+				}
+				// The triangle inside the eight rows.
+				for r := 1; r < 8; r++ {
+					for j := max(j0, i); j < min(j1, i+r); j++ {
+						c[(i+r)*n+j] = c[j*n+i+r]
+					}
+				}
+			}
+			for ; i < i1; i++ {
+				for j := j0; j < min(j1, i); j++ {
+					c[i*n+j] = c[j*n+i]
 				}
 			}
 		}
@@ -92,30 +120,33 @@ func mirrorUpper[T Float](n int, c []T) {
 }
 
 // identityResidual returns ‖P − I‖_F for the n×n matrix p, accumulated in
-// float64 (in four sums, so that the additions do not wait on each other).
+// float64.
 func identityResidual[T Float](n int, p []T) float64 {
-	var s [4]float64
-	sumSquares := func(x []T) {
-		j := 0
-		for ; j+4 <= len(x); j += 4 {
-			a, b, c, e := float64(x[j]), float64(x[j+1]), float64(x[j+2]), float64(x[j+3])
-			s[0] += a * a
-			s[1] += b * b
-			s[2] += c * c
-			s[3] += e * e
-		}
-		for ; j < len(x); j++ {
-			s[0] += float64(x[j]) * float64(x[j])
-		}
-	}
+	s := 0.0
 	for i := 0; i < n; i++ {
 		row := p[i*n : i*n+n]
-		sumSquares(row[:i])
 		d := float64(row[i]) - 1
-		s[1] += d * d
-		sumSquares(row[i+1:])
+		s += d*d + sumSquares(row[:i]) + sumSquares(row[i+1:])
 	}
-	return math.Sqrt(s[0] + s[1] + s[2] + s[3])
+	return math.Sqrt(s)
+}
+
+// sumSquares returns Σ x_i² in float64, in four independent sums so that
+// the additions do not wait on each other.
+func sumSquares[T Float](x []T) float64 {
+	var s0, s1, s2, s3 float64
+	j := 0
+	for ; j+4 <= len(x); j += 4 {
+		a, b, c, d := float64(x[j]), float64(x[j+1]), float64(x[j+2]), float64(x[j+3])
+		s0 += a * a
+		s1 += b * b
+		s2 += c * c
+		s3 += d * d
+	}
+	for ; j < len(x); j++ {
+		s0 += float64(x[j]) * float64(x[j])
+	}
+	return (s0 + s1) + (s2 + s3)
 }
 
 // threeHalvesMinusHalf overwrites p with ½(3I − P).
@@ -127,6 +158,26 @@ func threeHalvesMinusHalf[T Float](n int, p []T) {
 		}
 		row[i] += 1.5
 	}
+}
+
+// upperResidualToT reads the upper triangle of the symmetric matrix P,
+// overwrites it with that of T = ½(3I − P), and returns ‖P − I‖_F: one
+// pass over half the matrix where identityResidual and
+// threeHalvesMinusHalf make two over all of it. The lower triangle is
+// neither read nor written.
+func upperResidualToT[T Float](n int, p []T) float64 {
+	diag, off := 0.0, 0.0
+	for i := 0; i < n; i++ {
+		row := p[i*n+i : i*n+n]
+		d := float64(row[0]) - 1
+		diag += d * d
+		off += sumSquares(row[1:])
+		for j := range row {
+			row[j] *= -0.5
+		}
+		row[0] += 1.5
+	}
+	return math.Sqrt(diag + 2*off)
 }
 
 // setIdentity writes the n×n identity into z.
