@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"testing"
 
+	"github.com/netdeconv/deconv/internal/gemm"
 	"github.com/netdeconv/deconv/internal/isa"
 )
 
@@ -507,6 +508,32 @@ func TestStrings(t *testing.T) {
 	for _, s := range []fmt.Stringer{Coupled, CoupledReference, Uncoupled, Eigen, Method(9), ScaleFrobenius, ScaleSpectral, Scaling(5)} {
 		if s.String() == "" {
 			t.Errorf("%#v: empty name", s)
+		}
+	}
+}
+
+// TestTeamSizes: the triangular products split over any number of
+// goroutines give bit for bit the result of one goroutine (each block row
+// is the same single-threaded product wherever it runs).
+func TestTeamSizes(t *testing.T) {
+	n := 4*symBlock + 37
+	a := to32(newSPD(n, 1e3, 1e-5, 4).a)
+	run := func(threads int) []float32 {
+		prev := gemm.SetThreads(threads)
+		defer gemm.SetThreads(prev)
+		dst := make([]float32, n*n)
+		if _, err := mustPlan[float32](t, n, Options{Iterations: 3}).InvSqrt(dst, a); err != nil {
+			t.Fatal(err)
+		}
+		return dst
+	}
+	want := run(1)
+	for _, threads := range []int{2, 3, 5} {
+		got := run(threads)
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%d threads: element %d = %v, one thread %v", threads, i, got[i], want[i])
+			}
 		}
 	}
 }

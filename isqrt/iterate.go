@@ -155,7 +155,6 @@ const halfProductIters = 4
 // per iteration after that; the reference spends 3K full ones.
 func (w *work[T]) coupled(p *Plan[T], res *Result) ([]T, error) {
 	n, K, tol := p.n, p.opt.Iterations, p.opt.Tol
-	e := &p.eng
 	y, z, pm, y2, z2 := w.y, w.z, w.p, w.y2, w.z2
 	w.mon = newMonitor[T](n)
 	mon := &w.mon
@@ -197,10 +196,10 @@ func (w *work[T]) coupled(p *Plan[T], res *Result) ([]T, error) {
 		w.traceAt(n, 1, z)
 	}
 	if K > 1 || tol > 0 {
-		if err := e.syrk(gemm.Upper, n, n, -0.5, y, n, 1, y2, n); err != nil {
+		if err := gemm.SyrkDense(w.threads, gemm.Upper, n, n, -0.5, y, n, 1, y2, n); err != nil {
 			return nil, err
 		}
-		mirrorUpper(n, y2)
+		w.mirror(n, y2)
 		y, y2 = y2, y
 	}
 	for k := 1; ; k++ {
@@ -212,12 +211,12 @@ func (w *work[T]) coupled(p *Plan[T], res *Result) ([]T, error) {
 		half := k <= halfProductIters
 		if half {
 			// Upper triangle only, residual and T from it, then mirrored.
-			if err := e.upperMul(n, 1, z, y, pm); err != nil {
+			if err := w.upperMul(n, 1, z, y, pm); err != nil {
 				return nil, err
 			}
-			r = upperResidualToT(n, pm)
+			r = w.residualToT(n, pm)
 		} else {
-			if err := e.mul(n, 1, z, y, pm); err != nil {
+			if err := w.mul(n, 1, z, y, pm); err != nil {
 				return nil, err
 			}
 			r = identityResidual(n, pm)
@@ -238,12 +237,12 @@ func (w *work[T]) coupled(p *Plan[T], res *Result) ([]T, error) {
 		}
 		// T = ½(3I − P).
 		if half {
-			mirrorUpper(n, pm)
+			w.mirror(n, pm)
 		} else {
 			threeHalvesMinusHalf(n, pm)
 		}
 		kp.beforeOverwrite(z2, w.best)
-		if err := e.symMul(n, 1, pm, z, z2); err != nil {
+		if err := w.symMul(n, 1, pm, z, z2); err != nil {
 			return nil, err
 		}
 		z, z2 = z2, z
@@ -252,7 +251,7 @@ func (w *work[T]) coupled(p *Plan[T], res *Result) ([]T, error) {
 			w.traceAt(n, k+1, z)
 		}
 		if k+1 < K || tol > 0 {
-			if err := e.symMul(n, 1, y, pm, y2); err != nil {
+			if err := w.symMul(n, 1, y, pm, y2); err != nil {
 				return nil, err
 			}
 			y, y2 = y2, y
@@ -264,7 +263,6 @@ func (w *work[T]) coupled(p *Plan[T], res *Result) ([]T, error) {
 // products, on Ã in w.y as given.
 func (w *work[T]) coupledReference(p *Plan[T], res *Result) ([]T, error) {
 	n, K, tol := p.n, p.opt.Iterations, p.opt.Tol
-	e := &p.eng
 	y, z, pm, y2, z2 := w.y, w.z, w.p, w.y2, w.z2
 	w.mon = newMonitor[T](n)
 	mon := &w.mon
@@ -274,7 +272,7 @@ func (w *work[T]) coupledReference(p *Plan[T], res *Result) ([]T, error) {
 		w.traceAt(n, 0, z)
 	}
 	for k := 0; ; k++ {
-		if err := e.mul(n, 1, z, y, pm); err != nil {
+		if err := w.mul(n, 1, z, y, pm); err != nil {
 			return nil, err
 		}
 		r := identityResidual(n, pm)
@@ -296,11 +294,11 @@ func (w *work[T]) coupledReference(p *Plan[T], res *Result) ([]T, error) {
 			return z, nil
 		}
 		threeHalvesMinusHalf(n, pm)
-		if err := e.mul(n, 1, y, pm, y2); err != nil {
+		if err := w.mul(n, 1, y, pm, y2); err != nil {
 			return nil, err
 		}
 		kp.beforeOverwrite(z2, w.best)
-		if err := e.mul(n, 1, pm, z, z2); err != nil {
+		if err := w.mul(n, 1, pm, z, z2); err != nil {
 			return nil, err
 		}
 		y, y2 = y2, y
@@ -323,7 +321,6 @@ func (w *work[T]) coupledReference(p *Plan[T], res *Result) ([]T, error) {
 // iteration is reported too.
 func (w *work[T]) uncoupled(p *Plan[T], res *Result) ([]T, error) {
 	n, K, tol := p.n, p.opt.Iterations, p.opt.Tol
-	e := &p.eng
 	y, x, s, r3, x2 := w.y, w.z, w.p, w.y2, w.z2
 	w.mon = newMonitor[T](n)
 	mon := &w.mon
@@ -337,10 +334,10 @@ func (w *work[T]) uncoupled(p *Plan[T], res *Result) ([]T, error) {
 		if k == 0 {
 			copy(r3, y)
 		} else {
-			if err := e.mul(n, 1, x, x, s); err != nil {
+			if err := w.mul(n, 1, x, x, s); err != nil {
 				return nil, err
 			}
-			if err := e.mul(n, 1, s, y, r3); err != nil {
+			if err := w.mul(n, 1, s, y, r3); err != nil {
 				return nil, err
 			}
 		}
@@ -371,7 +368,7 @@ func (w *work[T]) uncoupled(p *Plan[T], res *Result) ([]T, error) {
 			row[i] += 3
 		}
 		kp.beforeOverwrite(x2, w.best)
-		if err := e.mul(n, 0.5, x, r3, x2); err != nil {
+		if err := w.mul(n, 0.5, x, r3, x2); err != nil {
 			return nil, err
 		}
 		x, x2 = x2, x

@@ -3,7 +3,9 @@ package isqrt
 import (
 	"fmt"
 	"math"
+	"sync"
 
+	"github.com/netdeconv/deconv/internal/gemm"
 	"github.com/netdeconv/deconv/internal/isa"
 	"github.com/netdeconv/deconv/internal/parallel"
 )
@@ -15,7 +17,6 @@ import (
 type Plan[T Float] struct {
 	n   int
 	opt Options
-	eng engine[T]
 
 	ws      []*work[T] // one per worker of a batched call
 	results []Result
@@ -37,6 +38,22 @@ type work[T Float] struct {
 	spec          []float64 // power-step vectors of ScaleSpectral
 
 	mon monitor // residuals of the current run
+
+	// Goroutines for the products: threads is what the engine may use
+	// per product (1 when a batch already runs matrices in parallel), nw
+	// the size of the team that splits the triangular ones.
+	threads, nw int
+
+	// The operation the team runs (see runTask), its parts' results and
+	// the group they wait on.
+	op       int
+	opN      int
+	opAlpha  T
+	opA, opB []T
+	opC      []T
+	errs     [maxTeam]error
+	sums     [maxTeam][2]float64
+	wg       sync.WaitGroup
 }
 
 // NewPlan validates the options for n×n matrices and returns a Plan.
@@ -51,7 +68,7 @@ func NewPlan[T Float](n int, opt Options) (*Plan[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Plan[T]{n: n, opt: o, eng: engineFor[T]()}, nil
+	return &Plan[T]{n: n, opt: o}, nil
 }
 
 // N returns the matrix size.
@@ -74,6 +91,7 @@ func (p *Plan[T]) InvSqrt(dst, a []T) (Result, error) {
 		return Result{}, err
 	}
 	w := p.worker(0)
+	w.setThreads(gemm.Threads())
 	return w.run(p, dst[:p.n*p.n], a[:p.n*p.n])
 }
 
@@ -106,8 +124,14 @@ func (p *Plan[T]) InvSqrtBatch(dst, a []T, count int) ([]Result, error) {
 		workers = 1
 	}
 	workers = min(workers, count)
+	// Matrices spread over goroutines each run single-threaded products;
+	// one after the other, each uses the engine's threads.
+	threads := gemm.Threads()
+	if workers > 1 {
+		threads = 1
+	}
 	for i := range workers {
-		p.worker(i)
+		p.worker(i).setThreads(threads)
 	}
 	var errs []error
 	if workers > 1 {
@@ -154,6 +178,12 @@ func (p *Plan[T]) checkLengths(dstLen, aLen, count int) error {
 			ErrLength, dstLen, aLen, count, p.n, p.n, need)
 	}
 	return nil
+}
+
+// setThreads sets the goroutines the products of a run may use.
+func (w *work[T]) setThreads(threads int) {
+	w.threads = max(1, threads)
+	w.nw = min(w.threads, maxTeam)
 }
 
 // worker returns workspace i, allocating it on first use.

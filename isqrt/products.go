@@ -6,35 +6,28 @@ import (
 	"github.com/netdeconv/deconv/internal/gemm"
 )
 
-// engine holds the GEMM entry points for one element type, looked up once
-// per plan so the iterations call them without a type switch.
-type engine[T Float] struct {
-	gemm func(tA, tB gemm.Transpose, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) error
-	syrk func(uplo gemm.Uplo, n, k int, alpha T, a []T, lda int, beta T, c []T, ldc int) error
+// maxTeam bounds the goroutines one matrix's operations use.
+const maxTeam = 16
+
+// The operations a team runs (work.op).
+const (
+	opUpperMul    = iota // the upper triangle of C = α·A·B, by block rows
+	opMirror             // mirrorUpper, by tile rows
+	opResidualToT        // upperResidualToT, by rows
+)
+
+// mul sets C = α·A·B for n×n row-major matrices, every element computed,
+// with the engine's own threading.
+func (w *work[T]) mul(n int, alpha T, a, b []T, c []T) error {
+	return gemm.GemmDense(w.threads, gemm.NoTrans, gemm.NoTrans, n, n, n, alpha, a, n, b, n, 0, c, n)
 }
 
-func engineFor[T Float]() engine[T] {
-	var z T
-	switch any(z).(type) {
-	case float32:
-		return any(engine[float32]{gemm: gemm.Sgemm, syrk: gemm.Ssyrk}).(engine[T])
-	default:
-		return any(engine[float64]{gemm: gemm.Dgemm, syrk: gemm.Dsyrk}).(engine[T])
-	}
-}
-
-// mul sets C = A·B for n×n row-major matrices, every element computed.
-func (e *engine[T]) mul(n int, alpha T, a, b []T, c []T) error {
-	return e.gemm(gemm.NoTrans, gemm.NoTrans, n, n, n, alpha, a, n, b, n, 0, c, n)
-}
-
-// symBlock is the height of the block rows into which symMul cuts the upper
-// triangle: small enough that the squares computed whole on the diagonal
-// waste little (the work is n²(1 + symBlock/n)/2 instead of n²/2 per
-// column of depth), large enough that each block is an efficient product
-// and the right operand is not packed too often. A multiple of the
-// micro-kernels' row counts (12 and 6).
-const symBlock = 96
+// symBlock is the height of the block rows into which upperMul cuts the
+// upper triangle: small enough that the squares computed whole on the
+// diagonal waste little (the work is n²(1 + symBlock/n)/2 instead of n²/2
+// per unit of depth), large enough that each block row is an efficient
+// product. A multiple of the micro-kernels' row counts (12 and 6).
+const symBlock = 48
 
 // symMul sets C = α·A·B for n×n matrices A and B whose product is
 // symmetric in exact arithmetic (polynomials in the same matrix, such as
@@ -45,38 +38,106 @@ const symBlock = 96
 // Each element of the upper triangle is the same dot product, with the
 // same rounding, as in the full product; the lower triangle takes the
 // mirrored values instead of its own rounding errors. The result is thus
-// within the usual bound |fl(AB) − AB| ≤ γ_n·|A|·|B| elementwise, and the
-// rounding errors are symmetric, so they stay in the space of symmetric
-// matrices in which the iteration is stable.
-func (e *engine[T]) symMul(n int, alpha T, a, b, c []T) error {
-	if err := e.upperMul(n, alpha, a, b, c); err != nil {
+// within the usual bound |fl(AB) − AB| ≤ γ_n·|A|·|B| elementwise (see the
+// package documentation for what mirroring does to the iteration).
+func (w *work[T]) symMul(n int, alpha T, a, b, c []T) error {
+	if err := w.upperMul(n, alpha, a, b, c); err != nil {
 		return err
 	}
-	mirrorUpper(n, c)
+	w.mirror(n, c)
 	return nil
 }
 
 // upperMul is symMul without the mirroring: it leaves the strict lower
-// triangle of C undefined.
-func (e *engine[T]) upperMul(n int, alpha T, a, b, c []T) error {
-	if n <= 2*symBlock {
-		// Too small for the triangle to pay for the extra calls.
-		return e.mul(n, alpha, a, b, c)
+// triangle of C undefined. Small matrices take a full product (the
+// triangle would not pay for the extra calls); larger ones are split by
+// block rows over the team, each block row a single-threaded product.
+func (w *work[T]) upperMul(n int, alpha T, a, b, c []T) error {
+	if n <= 4*symBlock {
+		return w.mul(n, alpha, a, b, c)
 	}
-	// Equal blocks, rounded up to a multiple of 12 rows.
-	nb := (n + symBlock - 1) / symBlock
-	bs := ((n+nb-1)/nb + 11) / 12 * 12
-	for i0 := 0; i0 < n; i0 += bs {
-		i1 := min(n, i0+bs)
-		if err := e.gemm(gemm.NoTrans, gemm.NoTrans, i1-i0, n-i0, n, alpha, a[i0*n:], n, b[i0:], n, 0, c[i0*n+i0:], n); err != nil {
+	w.op, w.opN, w.opAlpha, w.opA, w.opB, w.opC = opUpperMul, n, alpha, a, b, c
+	w.runOp()
+	for _, err := range w.errs[:w.nw] {
+		if err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// mirror is mirrorUpper on the team.
+func (w *work[T]) mirror(n int, c []T) {
+	if w.nw <= 1 || n <= 4*symBlock {
+		mirrorUpper(n, c)
+		return
+	}
+	w.op, w.opN, w.opC = opMirror, n, c
+	w.runOp()
+}
+
+// residualToT is upperResidualToT on the team.
+func (w *work[T]) residualToT(n int, p []T) float64 {
+	if w.nw <= 1 || n <= 4*symBlock {
+		return upperResidualToT(n, p)
+	}
+	w.op, w.opN, w.opC = opResidualToT, n, p
+	w.runOp()
+	diag, off := 0.0, 0.0
+	for i := range w.nw {
+		diag += w.sums[i][0]
+		off += w.sums[i][1]
+	}
+	return math.Sqrt(diag + 2*off)
+}
+
+// runOp runs the operation set in w on w.nw parts.
+func (w *work[T]) runOp() {
+	runTeam(w, w.nw, &w.wg)
+	w.opA, w.opB, w.opC = nil, nil, nil
+}
+
+// runTask runs part i of the current operation.
+func (w *work[T]) runTask(i int) {
+	n, nw, c := w.opN, w.nw, w.opC
+	switch w.op {
+	case opUpperMul:
+		w.errs[i] = nil
+		for b, i0 := 0, 0; i0 < n; b, i0 = b+1, i0+symBlock {
+			if !snake(b, i, nw) {
+				continue
+			}
+			i1 := min(n, i0+symBlock)
+			err := gemm.GemmDense(1, gemm.NoTrans, gemm.NoTrans, i1-i0, n-i0, n, w.opAlpha, w.opA[i0*n:], n, w.opB[i0:], n, 0, c[i0*n+i0:], n)
+			if err != nil {
+				w.errs[i] = err
+				return
+			}
+		}
+	case opMirror:
+		// Tile rows grow with i0: deal them from the last.
+		nb := (n + mirrorTile - 1) / mirrorTile
+		for b, i0 := 0, 0; i0 < n; b, i0 = b+1, i0+mirrorTile {
+			if snake(nb-1-b, i, nw) {
+				mirrorTileRow(n, c, i0)
+			}
+		}
+	case opResidualToT:
+		var s [2]float64
+		for b, i0 := 0, 0; i0 < n; b, i0 = b+1, i0+mirrorTile {
+			if snake(b, i, nw) {
+				d, o := residualToTRows(n, c, i0, min(n, i0+mirrorTile))
+				s[0] += d
+				s[1] += o
+			}
+		}
+		w.sums[i] = s
+	}
+}
+
 // mirrorTile is the side of the square tiles in which mirrorUpper works,
-// so that the rows written and the source rows read stay in L1.
+// so that the rows written and the source rows read stay in L1; it is
+// also the unit in which the team splits the O(n²) passes.
 const mirrorTile = 64
 
 // mirrorUpper copies the strict upper triangle of the n×n matrix c into the
@@ -85,35 +146,41 @@ const mirrorTile = 64
 // which is about twice as fast as a plain element-by-element transpose.
 func mirrorUpper[T Float](n int, c []T) {
 	for i0 := 0; i0 < n; i0 += mirrorTile {
-		i1 := min(n, i0+mirrorTile)
-		for j0 := 0; j0 < i1; j0 += mirrorTile {
-			j1 := min(i1, j0+mirrorTile)
-			i := i0
-			for ; i+8 <= i1; i += 8 {
-				r0 := c[i*n : i*n+n]
-				r1 := c[(i+1)*n : (i+1)*n+n]
-				r2 := c[(i+2)*n : (i+2)*n+n]
-				r3 := c[(i+3)*n : (i+3)*n+n]
-				r4 := c[(i+4)*n : (i+4)*n+n]
-				r5 := c[(i+5)*n : (i+5)*n+n]
-				r6 := c[(i+6)*n : (i+6)*n+n]
-				r7 := c[(i+7)*n : (i+7)*n+n]
-				for j := j0; j < min(j1, i); j++ {
-					s := c[j*n+i : j*n+i+8]
-					r0[j], r1[j], r2[j], r3[j] = s[0], s[1], s[2], s[3]
-					r4[j], r5[j], r6[j], r7[j] = s[4], s[5], s[6], s[7]
-				}
-				// The triangle inside the eight rows.
-				for r := 1; r < 8; r++ {
-					for j := max(j0, i); j < min(j1, i+r); j++ {
-						c[(i+r)*n+j] = c[j*n+i+r]
-					}
+		mirrorTileRow(n, c, i0)
+	}
+}
+
+// mirrorTileRow mirrors the rows i0 … i0+mirrorTile−1 of the lower
+// triangle.
+func mirrorTileRow[T Float](n int, c []T, i0 int) {
+	i1 := min(n, i0+mirrorTile)
+	for j0 := 0; j0 < i1; j0 += mirrorTile {
+		j1 := min(i1, j0+mirrorTile)
+		i := i0
+		for ; i+8 <= i1; i += 8 {
+			r0 := c[i*n : i*n+n]
+			r1 := c[(i+1)*n : (i+1)*n+n]
+			r2 := c[(i+2)*n : (i+2)*n+n]
+			r3 := c[(i+3)*n : (i+3)*n+n]
+			r4 := c[(i+4)*n : (i+4)*n+n]
+			r5 := c[(i+5)*n : (i+5)*n+n]
+			r6 := c[(i+6)*n : (i+6)*n+n]
+			r7 := c[(i+7)*n : (i+7)*n+n]
+			for j := j0; j < min(j1, i); j++ {
+				s := c[j*n+i : j*n+i+8]
+				r0[j], r1[j], r2[j], r3[j] = s[0], s[1], s[2], s[3]
+				r4[j], r5[j], r6[j], r7[j] = s[4], s[5], s[6], s[7]
+			}
+			// The triangle inside the eight rows.
+			for r := 1; r < 8; r++ {
+				for j := max(j0, i); j < min(j1, i+r); j++ {
+					c[(i+r)*n+j] = c[j*n+i+r]
 				}
 			}
-			for ; i < i1; i++ {
-				for j := j0; j < min(j1, i); j++ {
-					c[i*n+j] = c[j*n+i]
-				}
+		}
+		for ; i < i1; i++ {
+			for j := j0; j < min(j1, i); j++ {
+				c[i*n+j] = c[j*n+i]
 			}
 		}
 	}
@@ -166,8 +233,14 @@ func threeHalvesMinusHalf[T Float](n int, p []T) {
 // threeHalvesMinusHalf make two over all of it. The lower triangle is
 // neither read nor written.
 func upperResidualToT[T Float](n int, p []T) float64 {
-	diag, off := 0.0, 0.0
-	for i := 0; i < n; i++ {
+	diag, off := residualToTRows(n, p, 0, n)
+	return math.Sqrt(diag + 2*off)
+}
+
+// residualToTRows is upperResidualToT on rows [i0, i1): it returns the sums
+// of squares of the diagonal of P − I and of the strict upper triangle.
+func residualToTRows[T Float](n int, p []T, i0, i1 int) (diag, off float64) {
+	for i := i0; i < i1; i++ {
 		row := p[i*n+i : i*n+n]
 		d := float64(row[0]) - 1
 		diag += d * d
@@ -177,7 +250,7 @@ func upperResidualToT[T Float](n int, p []T) float64 {
 		}
 		row[0] += 1.5
 	}
-	return math.Sqrt(diag + 2*off)
+	return diag, off
 }
 
 // setIdentity writes the n×n identity into z.
