@@ -73,9 +73,12 @@
 // # Performance
 //
 // A Plan holds the workspaces for one size, so repeated calls allocate
-// nothing. The products run on the library's GEMM engine, which spreads
-// large ones over the cores; a batch of small matrices is spread over
-// goroutines instead. BenchmarkPaperNS5 times the paper's case: 5
-// iterations on a 576×576 float32 covariance (3×3 kernels, blocks of 64
-// channels).
+// nothing. The products run on the library's GEMM engine. For one large
+// matrix, the triangular products are split by block rows over a team of
+// long-lived goroutines, each block row a single-threaded GEMM, so that no
+// goroutine waits on another inside a product and no operand is packed
+// twice; the O(n²) passes between them (mirroring, residual) are split
+// the same way. A batch is spread over goroutines whole matrices at a
+// time. BenchmarkPaperNS5 times the paper's case: 5 iterations on a
+// 576×576 float32 covariance (3×3 kernels, blocks of 64 channels).
 package isqrt

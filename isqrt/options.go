@@ -134,8 +134,8 @@ type Options struct {
 	SymmetryTol float64
 
 	// Workers bounds the goroutines a batched call spreads its matrices
-	// over; 0 means GOMAXPROCS. Products of large matrices are
-	// parallelised by the GEMM engine instead.
+	// over; 0 means GOMAXPROCS. The products of a single matrix use as
+	// many goroutines as the GEMM engine is set to.
 	Workers int
 }
 
@@ -146,9 +146,9 @@ type Result struct {
 	// Scale is the pre-scaling constant c: the iteration ran on A/c.
 	Scale float64
 	// Residual is the last residual the iteration computed as a
-	// by-product, ‖Z·Y − I‖_F (coupled) or ‖X·X·Ã − I‖_F (uncoupled),
-	// for the iterate before the final one unless Tol is set; NaN for
-	// Eigen.
+	// by-product: ‖Z·Y − I‖_F of the coupled iteration's iterate before
+	// the final one (of the final one when Tol is set), ‖X·X·Ã − I‖_F of
+	// the uncoupled iteration's final iterate; NaN for Eigen.
 	Residual float64
 	// Trace holds the true residual of every iterate when Options.Trace
 	// is set: Trace[k] = ‖Z_k·Z_k·Ã − I‖_F, k = 0 … Iterations. The slice

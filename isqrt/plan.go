@@ -95,15 +95,10 @@ func (p *Plan[T]) InvSqrt(dst, a []T) (Result, error) {
 	return w.run(p, dst[:p.n*p.n], a[:p.n*p.n])
 }
 
-// parallelWork is the number of multiply-adds per matrix above which a
-// batch runs its matrices one after the other and lets the GEMM engine
-// spread each product over the cores, instead of spreading the matrices.
-const parallelWork = 1 << 21
-
 // InvSqrtBatch computes the inverse square roots of count n×n matrices
 // stored one after the other in a (the groups of a grouped layer), into
-// the same places of dst. Small matrices are spread over Options.Workers
-// goroutines. It returns one Result per matrix (the slice belongs to the
+// the same places of dst. The matrices are spread over Options.Workers
+// goroutines, each computing whole matrices with single-threaded products. It returns one Result per matrix (the slice belongs to the
 // Plan and is overwritten by its next call) and the error of the first
 // matrix that failed, wrapped with its index; the other matrices are
 // still computed.
@@ -119,11 +114,9 @@ func (p *Plan[T]) InvSqrtBatch(dst, a []T, count int) ([]Result, error) {
 	}
 	res := p.results[:count]
 	nn := p.n * p.n
-	workers := parallel.Workers(p.opt.Workers)
-	if p.n*p.n*p.n > parallelWork || count == 1 {
-		workers = 1
-	}
-	workers = min(workers, count)
+	// Whole matrices per goroutine whenever there are at least two: no
+	// goroutine then waits on another inside a product.
+	workers := min(parallel.Workers(p.opt.Workers), count)
 	// Matrices spread over goroutines each run single-threaded products;
 	// one after the other, each uses the engine's threads.
 	threads := gemm.Threads()
