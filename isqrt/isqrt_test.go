@@ -428,6 +428,23 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("negative count: %v", err)
 		}
 	}
+	// The same checks where they run split over goroutines.
+	big := newSPD(4*symBlock+11, 10, 0, 3)
+	nb := big.n
+	for _, c := range []struct {
+		i, j int
+		v    float64
+		want error
+	}{{7, 150, math.NaN(), ErrNotFinite}, {190, 3, 1, ErrNotSymmetric}, {100, 101, 50, ErrNotPositiveDefinite}, {nb - 1, nb - 2, math.Inf(1), ErrNotFinite}} {
+		a := append([]float64(nil), big.a...)
+		a[c.i*nb+c.j] = c.v
+		if c.want == ErrNotPositiveDefinite {
+			a[c.j*nb+c.i] = c.v
+		}
+		if _, err := mustPlan[float64](t, nb, Options{}).InvSqrt(make([]float64, nb*nb), a); !errors.Is(err, c.want) {
+			t.Errorf("n=%d, a[%d][%d] = %v: %v, want %v", nb, c.i, c.j, c.v, err, c.want)
+		}
+	}
 	// A matrix that is indefinite without a telling 2×2 minor: the
 	// coupled iteration, run long enough, reports the growth.
 	ind := newSPD(20, 10, 0, 2)

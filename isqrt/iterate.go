@@ -95,7 +95,7 @@ func (w *work[T]) run(p *Plan[T], dst, a []T) (Result, error) {
 		res.Trace = w.trace
 	}
 	if z != nil {
-		finish(dst, z, c)
+		w.finish(n, dst, z, c)
 	}
 	return res, err
 }
@@ -164,18 +164,15 @@ func (w *work[T]) coupled(p *Plan[T], res *Result) ([]T, error) {
 	// residual ‖Ã − I‖_F (P₀ = Z₀·Y₀ = Ã), Z₁ = T₀ = ½(3I − Ã) into z2,
 	// and the first term of Y₁ = Ã·T₀ = ½(3Ã − Ã²) into y2.
 	inv := 1 / res.Scale
-	sq := 0.0
-	for i := 0; i < n; i++ {
-		yi, zi, y2i := y[i*n:i*n+n], z2[i*n:i*n+n], y2[i*n:i*n+n]
-		for j, v := range yi {
-			at := T(float64(v) * inv)
-			yi[j] = at
-			zi[j] = -0.5 * at
-			y2i[j] = 1.5 * at
+	var sq float64
+	if w.nw <= 1 || n <= 4*symBlock {
+		sq = firstPassRows(n, y, z2, y2, 0, n, inv)
+	} else {
+		w.op, w.opN, w.opA, w.opB, w.opC, w.opScale = opFirst, n, y, z2, y2, inv
+		w.runOp()
+		for i := range w.nw {
+			sq += w.sums[i][0]
 		}
-		zi[i] += 1.5
-		d := float64(yi[i]) - 1
-		sq += d*d + sumSquares(yi[:i]) + sumSquares(yi[i+1:])
 	}
 	r := math.Sqrt(sq)
 	res.Residual = r

@@ -39,6 +39,8 @@ type work[T Float] struct {
 
 	mon monitor // residuals of the current run
 
+	symTol float64 // the symmetry tolerance of the current run's check
+
 	// Goroutines for the products: threads is what the engine may use
 	// per product (1 when a batch already runs matrices in parallel), nw
 	// the size of the team that splits the triangular ones.
@@ -49,6 +51,7 @@ type work[T Float] struct {
 	op       int
 	opN      int
 	opAlpha  T
+	opScale  float64
 	opA, opB []T
 	opC      []T
 	errs     [maxTeam]error
@@ -215,56 +218,31 @@ func (w *work[T]) prepare(p *Plan[T], a []T, asIs bool) (float64, error) {
 		}
 		root[i] = math.Sqrt(d)
 	}
-	// One pass over the pairs (i, j), (j, i), in tiles so that the column
-	// reads stay in cache: symmetric within tolerance, no 2×2 principal
-	// minor clearly negative; the upper triangle of S written to y; the
-	// Frobenius norm of a accumulated in float64 (for a symmetric input,
-	// that of S; for another, the reference's). A NaN passes the
-	// comparisons but not the sum, which is checked once at the end.
+	// One pass over the pairs (i, j), (j, i), by tile rows on the team (see
+	// checkTileRow), then the diagonal.
 	y := grow(&w.y, n*n)
 	symTol := o.SymmetryTol
 	if symTol < 0 {
 		symTol = math.Inf(1)
 	}
-	const minorTol = 1 + 1e-4
+	w.opA, w.symTol = a, symTol
 	sum := 0.0
-	const tile = 32
-	for i0 := 0; i0 < n; i0 += tile {
-		i1 := min(n, i0+tile)
-		for j0 := i0; j0 < n; j0 += tile {
-			j1 := min(n, j0+tile)
-			for i := i0; i < i1; i++ {
-				ri := root[i]
-				ai, yi := a[i*n:i*n+j1], y[i*n:i*n+j1]
-				s0, s1 := 0.0, 0.0
-				// The largest positive excess over the two bounds; the row
-				// is looked at again only if there is one.
-				excess := 0.0
-				for j := max(j0, i+1); j < j1; j++ {
-					x, z := float64(ai[j]), float64(a[j*n+i])
-					bound := ri * root[j]
-					s := 0.5 * (x + z)
-					// (Comparisons, not the builtin max, which must order
-					// NaN and is several times slower here.)
-					if e := math.Abs(x-z) - symTol*bound; e > excess {
-						excess = e
-					}
-					if e := math.Abs(s) - minorTol*bound; e > excess {
-						excess = e
-					}
-					s0 += x * x
-					s1 += z * z
-					yi[j] = T(s)
-				}
-				sum += s0 + s1
-				if excess > 0 {
-					for j := max(j0, i+1); j < j1; j++ {
-						if err := pairError(i, j, float64(ai[j]), float64(a[j*n+i]), ri*root[j], symTol, minorTol); err != nil {
-							return 0, err
-						}
-					}
-				}
+	if w.nw <= 1 || n <= 4*symBlock {
+		for i0 := 0; i0 < n; i0 += checkTile {
+			s, err := w.checkTileRow(n, a, i0)
+			if err != nil {
+				return 0, err
 			}
+			sum += s
+		}
+	} else {
+		w.op, w.opN, w.opC = opCheck, n, y
+		w.runOp()
+		for i := range w.nw {
+			if w.errs[i] != nil {
+				return 0, w.errs[i]
+			}
+			sum += w.sums[i][0]
 		}
 	}
 	for i := 0; i < n; i++ {
@@ -275,7 +253,7 @@ func (w *work[T]) prepare(p *Plan[T], a []T, asIs bool) (float64, error) {
 	if asIs {
 		copy(y, a[:n*n])
 	} else {
-		mirrorUpper(n, y)
+		w.mirror(n, y)
 	}
 	c := math.Sqrt(sum)
 	if math.IsNaN(c) || math.IsInf(c, 0) {
@@ -290,6 +268,63 @@ func (w *work[T]) prepare(p *Plan[T], a []T, asIs bool) (float64, error) {
 		c = min(c, w.spectralBound(n, y))
 	}
 	return c, nil
+}
+
+// checkTile is the side of the tiles of the validation pass, small enough
+// that the column reads of a tile stay in L1.
+const checkTile = 32
+
+// minorTol is how far |a_ij| may exceed √(a_ii·a_jj) (rounding) before the
+// 2×2 principal minor counts as negative.
+const minorTol = 1 + 1e-4
+
+// checkTileRow validates the pairs (i, j), (j, i) with i in the tile row
+// at i0 and j > i: symmetric within tolerance, no 2×2 principal minor
+// clearly negative. It writes the upper triangle of S = (a + aᵀ)/2 there to
+// w.y and returns the sum of squares of those elements of a (both
+// triangles: for a symmetric input that is S's; for another, the
+// reference's norm). A NaN passes the comparisons but not the sum, which
+// the caller checks. It needs w.spec[:n] to hold √a_ii and w.symTol set.
+func (w *work[T]) checkTileRow(n int, a []T, i0 int) (float64, error) {
+	root, y, symTol := w.spec[:n], w.y, w.symTol
+	i1 := min(n, i0+checkTile)
+	sum := 0.0
+	for j0 := i0; j0 < n; j0 += checkTile {
+		j1 := min(n, j0+checkTile)
+		for i := i0; i < i1; i++ {
+			ri := root[i]
+			ai, yi := a[i*n:i*n+j1], y[i*n:i*n+j1]
+			s0, s1 := 0.0, 0.0
+			// The largest positive excess over the two bounds; the row is
+			// looked at again only if there is one.
+			excess := 0.0
+			for j := max(j0, i+1); j < j1; j++ {
+				x, z := float64(ai[j]), float64(a[j*n+i])
+				bound := ri * root[j]
+				s := 0.5 * (x + z)
+				// (Comparisons, not the builtin max, which must order NaN
+				// and is several times slower here.)
+				if e := math.Abs(x-z) - symTol*bound; e > excess {
+					excess = e
+				}
+				if e := math.Abs(s) - minorTol*bound; e > excess {
+					excess = e
+				}
+				s0 += x * x
+				s1 += z * z
+				yi[j] = T(s)
+			}
+			sum += s0 + s1
+			if excess > 0 {
+				for j := max(j0, i+1); j < j1; j++ {
+					if err := pairError(i, j, float64(ai[j]), float64(a[j*n+i]), ri*root[j], symTol, minorTol); err != nil {
+						return 0, err
+					}
+				}
+			}
+		}
+	}
+	return sum, nil
 }
 
 // scaleBy overwrites y with y·(1/c), rounded once from float64; it differs
@@ -351,12 +386,4 @@ func (w *work[T]) spectralBound(n int, s []T) float64 {
 		}
 	}
 	return best * (1 + float64(n)*0x1p-52)
-}
-
-// finish writes dst = Z/√c.
-func finish[T Float](dst, z []T, c float64) {
-	s := 1 / math.Sqrt(c)
-	for i, v := range z[:len(dst)] {
-		dst[i] = T(float64(v) * s)
-	}
 }

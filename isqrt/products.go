@@ -14,6 +14,9 @@ const (
 	opUpperMul    = iota // the upper triangle of C = α·A·B, by block rows
 	opMirror             // mirrorUpper, by tile rows
 	opResidualToT        // upperResidualToT, by rows
+	opCheck              // the validation pass of prepare, by tile rows
+	opFirst              // the first iteration's pass over S, by rows
+	opFinish             // dst = Z/√c, by rows
 )
 
 // mul sets C = α·A·B for n×n row-major matrices, every element computed,
@@ -132,6 +135,24 @@ func (w *work[T]) runTask(i int) {
 			}
 		}
 		w.sums[i] = s
+	case opCheck:
+		var s float64
+		w.errs[i] = nil
+		for b, i0 := 0, 0; i0 < n; b, i0 = b+1, i0+checkTile {
+			if snake(b, i, nw) {
+				v, err := w.checkTileRow(n, w.opA, i0)
+				if err != nil {
+					w.errs[i] = err
+					break
+				}
+				s += v
+			}
+		}
+		w.sums[i][0] = s
+	case opFirst:
+		w.sums[i][0] = firstPassRows(n, w.opA, w.opB, c, i*n/nw, (i+1)*n/nw, w.opScale)
+	case opFinish:
+		scaleRows(w.opC, w.opA, i*n/nw*n, (i+1)*n/nw*n, w.opScale)
 	}
 }
 
@@ -251,6 +272,48 @@ func residualToTRows[T Float](n int, p []T, i0, i1 int) (diag, off float64) {
 		row[0] += 1.5
 	}
 	return diag, off
+}
+
+// firstPassRows turns rows [i0, i1) of S, in y, into Ã = S·inv, writes
+// Z₁ = T₀ = ½(3I − Ã) into z2 and 1.5·Ã (the first term of Y₁) into y2,
+// and returns the sum of squares of those rows of Ã − I.
+func firstPassRows[T Float](n int, y, z2, y2 []T, i0, i1 int, inv float64) float64 {
+	sq := 0.0
+	for i := i0; i < i1; i++ {
+		yi := y[i*n : i*n+n]
+		zi := z2[i*n : i*n+n][:len(yi)]
+		y2i := y2[i*n : i*n+n][:len(yi)]
+		for j, v := range yi {
+			at := T(float64(v) * inv)
+			yi[j] = at
+			zi[j] = -0.5 * at
+			y2i[j] = 1.5 * at
+		}
+		zi[i] += 1.5
+		d := float64(yi[i]) - 1
+		sq += d*d + sumSquares(yi[:i]) + sumSquares(yi[i+1:])
+	}
+	return sq
+}
+
+// scaleRows writes dst[k] = z[k]·s for k in [lo, hi).
+func scaleRows[T Float](dst, z []T, lo, hi int, s float64) {
+	d, src := dst[lo:hi], z[lo:hi]
+	src = src[:len(d)]
+	for k, v := range src {
+		d[k] = T(float64(v) * s)
+	}
+}
+
+// finish writes dst = Z/√c.
+func (w *work[T]) finish(n int, dst, z []T, c float64) {
+	s := 1 / math.Sqrt(c)
+	if w.nw <= 1 || n <= 4*symBlock {
+		scaleRows(dst, z, 0, n*n, s)
+		return
+	}
+	w.op, w.opN, w.opA, w.opC, w.opScale = opFinish, n, z, dst, s
+	w.runOp()
 }
 
 // setIdentity writes the n×n identity into z.
