@@ -158,14 +158,24 @@ type Result struct {
 
 // Errors returned by the package; test with errors.Is.
 var (
-	ErrSize                = errors.New("isqrt: invalid matrix size or count")
-	ErrLength              = errors.New("isqrt: slice too short for the plan")
-	ErrOption              = errors.New("isqrt: invalid option")
-	ErrNotFinite           = errors.New("isqrt: input has a NaN or infinite element")
-	ErrNotSymmetric        = errors.New("isqrt: input is not symmetric")
+	// ErrSize: a matrix size or count that is not positive, or too large.
+	ErrSize = errors.New("isqrt: invalid matrix size or count")
+	// ErrLength: a slice shorter than the plan's matrices.
+	ErrLength = errors.New("isqrt: slice too short for the plan")
+	// ErrOption: an option out of its range.
+	ErrOption = errors.New("isqrt: invalid option")
+	// ErrNotFinite: a NaN or infinite element, or a norm that overflows.
+	ErrNotFinite = errors.New("isqrt: input has a NaN or infinite element")
+	// ErrNotSymmetric: a_ij and a_ji differ by more than SymmetryTol allows.
+	ErrNotSymmetric = errors.New("isqrt: input is not symmetric")
+	// ErrNotPositiveDefinite: a diagonal element that is not positive, a
+	// 2×2 principal minor that is negative, or (Eigen) an eigenvalue that
+	// is not positive.
 	ErrNotPositiveDefinite = errors.New("isqrt: input is not positive definite")
-	ErrDiverged            = errors.New("isqrt: iteration diverged")
-	ErrNotConverged        = errors.New("isqrt: iteration did not reach the tolerance")
+	// ErrDiverged: the residual grew or became non-finite.
+	ErrDiverged = errors.New("isqrt: iteration diverged")
+	// ErrNotConverged: Options.Tol was not reached in Options.Iterations.
+	ErrNotConverged = errors.New("isqrt: iteration did not reach the tolerance")
 )
 
 // validate checks o and fills in defaults.
