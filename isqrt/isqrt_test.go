@@ -559,3 +559,25 @@ func TestTeamSizes(t *testing.T) {
 		}
 	}
 }
+
+// TestInPlace: dst may be the input itself.
+func TestInPlace(t *testing.T) {
+	for _, n := range []int{5, 4*symBlock + 5} {
+		for _, meth := range []Method{Coupled, CoupledReference, Uncoupled, Eigen} {
+			a := newSPD(n, 10, 1e-5, 2).a
+			p := mustPlan[float64](t, n, Options{Method: meth, Iterations: 4})
+			want := make([]float64, n*n)
+			if _, err := p.InvSqrt(want, a); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.InvSqrt(a, a); err != nil {
+				t.Fatal(err)
+			}
+			for i := range want {
+				if a[i] != want[i] {
+					t.Fatalf("n=%d %v: in place, element %d = %v, want %v", n, meth, i, a[i], want[i])
+				}
+			}
+		}
+	}
+}

@@ -82,7 +82,8 @@ func (p *Plan[T]) Options() Options { return p.opt }
 
 // InvSqrt writes A^{-1/2} (as the plan's method approximates it) of the
 // n×n row-major symmetric positive definite matrix a into dst. Both hold at
-// least n·n elements; a is not modified, and dst must not overlap it.
+// least n·n elements. a is read in full before dst is written, so dst may
+// be a itself; otherwise a is not modified.
 //
 // Errors: ErrLength for short slices; ErrNotFinite, ErrNotSymmetric or
 // ErrNotPositiveDefinite for input the iteration cannot handle (dst is
@@ -100,11 +101,12 @@ func (p *Plan[T]) InvSqrt(dst, a []T) (Result, error) {
 
 // InvSqrtBatch computes the inverse square roots of count n×n matrices
 // stored one after the other in a (the groups of a grouped layer), into
-// the same places of dst. The matrices are spread over Options.Workers
-// goroutines, each computing whole matrices with single-threaded products. It returns one Result per matrix (the slice belongs to the
-// Plan and is overwritten by its next call) and the error of the first
-// matrix that failed, wrapped with its index; the other matrices are
-// still computed.
+// the same places of dst (which may be a). The matrices are spread over
+// Options.Workers goroutines, each computing whole matrices with
+// single-threaded products. It returns one Result per matrix (the slice
+// belongs to the Plan and is overwritten by its next call) and the error
+// of the first matrix that failed, wrapped with its index; the other
+// matrices are still computed.
 func (p *Plan[T]) InvSqrtBatch(dst, a []T, count int) ([]Result, error) {
 	if count < 0 {
 		return nil, fmt.Errorf("%w: count = %d", ErrSize, count)
