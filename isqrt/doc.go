@@ -20,23 +20,25 @@
 // quadratically. The iteration is stable: it can run for thousands of
 // iterations. The uncoupled iteration X ← ½·X·(3I − X²·Ã) (Higham
 // eq. 7.12) has the same iterates in exact arithmetic but amplifies
-// rounding errors once it converges (by about κ/2 per iteration for a
-// condition number κ); it is provided to show that (Figure7), and
-// reports its divergence as ErrDiverged. Eigen computes A^{-1/2} exactly
-// from a float64 eigendecomposition, as a reference.
+// rounding errors, by up to about κ/2 per iteration for a condition number
+// κ as its eigenvalues converge, so that it blows up around convergence or
+// even before; it is provided to show that (Figure7), and reports its
+// divergence as ErrDiverged. Eigen computes A^{-1/2} exactly from a
+// float64 eigendecomposition, as a reference.
 //
 // # Speed: symmetry
 //
-// The default method, Coupled, computes the same iterates with a third of
-// the reference's work or less. Y, Z and T are polynomials in Ã, hence
+// The default method, Coupled, computes the same iterates with about 40%
+// of the reference's multiply-adds. Y, Z and T are polynomials in Ã, hence
 // symmetric, and the first iteration (Z₀ = I) needs a single symmetric
 // rank-n product, Ã². Products whose exact result is symmetric are
 // computed on their upper triangle only, as GEMMs on block rows, and
-// mirrored. Each element of the upper triangle is then the very dot
-// product of the full product, with the same rounding; the lower triangle
-// takes the mirrored values. So every product stays within the classical
-// bound |fl(AB) − AB| ≤ γ_n·|A|·|B|, elementwise, and Y and Z are exactly
-// symmetric (and so is D).
+// mirrored (below 193 rows they are computed in full and mirrored: the
+// triangle would not pay). Each element of the upper triangle is then the
+// very dot product of the full product, with the same rounding; the lower
+// triangle takes the mirrored values. So every product stays within the
+// classical bound |fl(AB) − AB| ≤ γ_n·|A|·|B|, elementwise, and Y and Z are
+// exactly symmetric (and so is D).
 //
 // Mirroring does change how errors propagate, though. The antisymmetric
 // part of a computed Z·Y is the commutator of rounding errors that the
@@ -47,11 +49,11 @@
 // The fast iteration therefore mirrors Z·Y only in its first four
 // iterations, where the factor is bounded (the iterates grow at most 1.5×
 // per iteration, so their spread is small) and the results agree with the
-// reference to its last digits, and computes Z·Y in full after that;
-// Y·T and T·Z are mirrored throughout, which the tests show to be stable.
-// With the default 5 iterations that is 12 half products where the
-// reference spends 15 full ones. Its residual floor over hundreds of
-// iterations is within a small factor (about 2 in float32) of the
+// reference formulation to within its rounding, and computes Z·Y in full
+// after that; Y·T and T·Z are mirrored throughout, which the tests show to
+// be stable. With the default 5 iterations that is 12 half products where
+// the reference spends 15 full ones. Its residual floor over hundreds of
+// iterations is within a small factor (2 to 3 in float32) of the
 // reference formulation's.
 //
 // # Failures
