@@ -29,3 +29,12 @@ func fmaPeakAVX512(n int)
 
 // fmaPeakAVX2 runs n iterations of 12 independent float32 FMA chains (a peak-rate probe).
 func fmaPeakAVX2(n int)
+
+// copyChunks24 copies n chunks of 24 bytes from consecutive places at src to places stride bytes apart at dst.
+func copyChunks24(dst *byte, src *byte, n int, stride int)
+
+// copyChunks48 copies n chunks of 48 bytes from consecutive places at src to places stride bytes apart at dst.
+func copyChunks48(dst *byte, src *byte, n int, stride int)
+
+// copyChunks96 copies n chunks of 96 bytes from consecutive places at src to places stride bytes apart at dst.
+func copyChunks96(dst *byte, src *byte, n int, stride int)

@@ -1461,3 +1461,65 @@ fmaPeakAVX2_loop:
 	JNE         fmaPeakAVX2_loop
 	VZEROUPPER
 	RET
+
+// func copyChunks24(dst *byte, src *byte, n int, stride int)
+// Requires: AVX
+TEXT ·copyChunks24(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ n+16(FP), DX
+	MOVQ stride+24(FP), BX
+
+copyChunks24_loop:
+	VMOVDQU (CX), X0
+	MOVQ    16(CX), SI
+	VMOVDQU X0, (AX)
+	MOVQ    SI, 16(AX)
+	ADDQ    $0x00000018, CX
+	ADDQ    BX, AX
+	DECQ    DX
+	JNZ     copyChunks24_loop
+	VZEROUPPER
+	RET
+
+// func copyChunks48(dst *byte, src *byte, n int, stride int)
+// Requires: AVX
+TEXT ·copyChunks48(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ n+16(FP), DX
+	MOVQ stride+24(FP), BX
+
+copyChunks48_loop:
+	VMOVDQU (CX), Y0
+	VMOVDQU 32(CX), X1
+	VMOVDQU Y0, (AX)
+	VMOVDQU X1, 32(AX)
+	ADDQ    $0x00000030, CX
+	ADDQ    BX, AX
+	DECQ    DX
+	JNZ     copyChunks48_loop
+	VZEROUPPER
+	RET
+
+// func copyChunks96(dst *byte, src *byte, n int, stride int)
+// Requires: AVX
+TEXT ·copyChunks96(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ n+16(FP), DX
+	MOVQ stride+24(FP), BX
+
+copyChunks96_loop:
+	VMOVDQU (CX), Y0
+	VMOVDQU 32(CX), Y1
+	VMOVDQU 64(CX), Y2
+	VMOVDQU Y0, (AX)
+	VMOVDQU Y1, 32(AX)
+	VMOVDQU Y2, 64(AX)
+	ADDQ    $0x00000060, CX
+	ADDQ    BX, AX
+	DECQ    DX
+	JNZ     copyChunks96_loop
+	VZEROUPPER
+	RET

@@ -38,3 +38,21 @@ func kernelF64(f isa.Family) *kernel[float64] {
 	}
 	return &genericF64
 }
+
+// chunkCopier returns the assembly loop that copies chunks of chunkBytes
+// bytes for packing, or nil when there is none for that size or the
+// generic family is selected.
+func chunkCopier(chunkBytes int) func(dst, src *byte, n, stride int) {
+	if isa.Selected() == isa.Generic {
+		return nil
+	}
+	switch chunkBytes {
+	case 24:
+		return copyChunks24
+	case 48:
+		return copyChunks48
+	case 96:
+		return copyChunks96
+	}
+	return nil
+}

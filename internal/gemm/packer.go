@@ -102,9 +102,18 @@ func (d *Dense[T]) PackCols(dst []T, r0, nr, c0, nc, w int) {
 func packContig[T Float](dst, src []T, ld, p0, np, j0, nj, w int) {
 	nq := (nj + w - 1) / w
 	stride := np * w
+	full := nj / w
+	var z T
+	size := int(unsafe.Sizeof(z))
+	chunks := chunkCopier(w * size)
 	for p := 0; p < np; p++ {
 		row := src[(p0+p)*ld+j0 : (p0+p)*ld+j0+nj]
 		q := 0
+		if chunks != nil && full > 0 {
+			_ = dst[(full-1)*stride+p*w+w-1] // the last chunk written
+			chunks((*byte)(unsafe.Pointer(&dst[p*w])), (*byte)(unsafe.Pointer(&row[0])), full, stride*size)
+			q = full
+		}
 		for ; q*w+w <= nj; q++ {
 			copyShort(dst[q*stride+p*w:q*stride+p*w+w], row[q*w:q*w+w])
 		}

@@ -271,6 +271,9 @@ func main() {
 	}
 	peak("fmaPeakAVX512", true, 24)
 	peak("fmaPeakAVX2", false, 12)
+	for _, bytes := range []int{24, 48, 96} {
+		copyChunks(bytes)
+	}
 	Generate()
 }
 
@@ -292,4 +295,51 @@ func paramAddr(name string) Mem {
 		panic(err)
 	}
 	return b.Addr
+}
+
+// copyChunks emits
+//
+//	func copyChunks<bytes>(dst, src *byte, n, stride int)
+//
+// which copies n > 0 consecutive chunks of bytes bytes from src to dst,
+// chunk q going to dst + q·stride: the inner loop of packing a row-major
+// row into MR-wide panels (MR·size = 24, 48 or 96 bytes). With the chunk
+// size fixed, each chunk is a few full-width moves instead of a call and a
+// word-by-word copy. Only AVX (VEX) moves are used, so both kernel
+// families can call it.
+func copyChunks(bytes int) {
+	name := fmt.Sprintf("copyChunks%d", bytes)
+	TEXT(name, NOSPLIT, "func(dst, src *byte, n, stride int)")
+	Doc(fmt.Sprintf("%s copies n chunks of %d bytes from consecutive places at src to places stride bytes apart at dst.", name, bytes))
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	n := Load(Param("n"), GP64())
+	stride := Load(Param("stride"), GP64())
+	Label(name + "_loop")
+	switch bytes {
+	case 24:
+		t := GP64()
+		VMOVDQU(Mem{Base: src}, X0)
+		MOVQ(Mem{Base: src, Disp: 16}, t)
+		VMOVDQU(X0, Mem{Base: dst})
+		MOVQ(t, Mem{Base: dst, Disp: 16})
+	case 48:
+		VMOVDQU(Mem{Base: src}, Y0)
+		VMOVDQU(Mem{Base: src, Disp: 32}, X1)
+		VMOVDQU(Y0, Mem{Base: dst})
+		VMOVDQU(X1, Mem{Base: dst, Disp: 32})
+	case 96:
+		VMOVDQU(Mem{Base: src}, Y0)
+		VMOVDQU(Mem{Base: src, Disp: 32}, Y1)
+		VMOVDQU(Mem{Base: src, Disp: 64}, Y2)
+		VMOVDQU(Y0, Mem{Base: dst})
+		VMOVDQU(Y1, Mem{Base: dst, Disp: 32})
+		VMOVDQU(Y2, Mem{Base: dst, Disp: 64})
+	}
+	ADDQ(U32(bytes), src)
+	ADDQ(stride, dst)
+	DECQ(n)
+	JNZ(LabelRef(name + "_loop"))
+	VZEROUPPER()
+	RET()
 }
