@@ -48,9 +48,101 @@ type workspace[T Float] struct {
 
 var wsPools [2]sync.Pool
 
-// totals pools the float64 sums that the workers' partials are added
-// into (their y and part buffers stay unused).
-var totals sync.Pool
+// batchRun is the state of one batchMoments call that its workers share.
+// Runs are pooled, and body is bound once per run, so a call allocates
+// neither a closure nor buffers.
+type batchRun[T Float] struct {
+	pl                                     *Plan
+	x, shift                               []T
+	perPanel, perChunk, chunks, groupFeats int
+	next                                   atomic.Int64
+	mu                                     sync.Mutex
+	firstErr                               error
+	tot                                    workspace[float64] // the float64 sums partials are added into
+	body                                   func(lo, hi int)
+}
+
+var runPools [2]sync.Pool
+
+func getBatchRun[T Float]() *batchRun[T] {
+	pool := &runPools[1]
+	var z T
+	if _, ok := any(z).(float32); ok {
+		pool = &runPools[0]
+	}
+	if r, ok := pool.Get().(*batchRun[T]); ok {
+		return r
+	}
+	r := new(batchRun[T])
+	r.body = r.run
+	return r
+}
+
+func putBatchRun[T Float](r *batchRun[T]) {
+	var z T
+	if _, ok := any(z).(float32); ok {
+		runPools[0].Put(r)
+	} else {
+		runPools[1].Put(r)
+	}
+}
+
+// run is one worker's share: it claims chunks until none are left, then
+// adds its partial sums into the run's totals.
+func (r *batchRun[T]) run(lo, hi int) {
+	pl := r.pl
+	s64, sum64 := r.tot.s64, r.tot.sum64
+	for range hi - lo {
+		ws, _ := poolFor[T]().Get().(*workspace[T])
+		if ws == nil {
+			ws = new(workspace[T])
+		}
+		err := work(pl, r.x, r.shift, ws, r.perPanel, r.perChunk, r.chunks, &r.next)
+		r.mu.Lock()
+		if err != nil && r.firstErr == nil {
+			r.firstErr = err
+		}
+		for i, v := range ws.s64 {
+			s64[i] += v
+		}
+		// Column sums fold into their matrix's features: blocks that
+		// share a covariance add up.
+		for t, v := range ws.sum64 {
+			sum64[t%r.groupFeats] += v
+		}
+		r.mu.Unlock()
+		poolFor[T]().Put(ws)
+	}
+}
+
+// shiftWS holds estimateShift's buffers, pooled across calls.
+type shiftWS[T Float] struct {
+	zero, rows, shift []T
+	tot, per          []float64
+}
+
+var shiftPools [2]sync.Pool
+
+func getShiftWS[T Float]() *shiftWS[T] {
+	pool := &shiftPools[1]
+	var z T
+	if _, ok := any(z).(float32); ok {
+		pool = &shiftPools[0]
+	}
+	if w, ok := pool.Get().(*shiftWS[T]); ok {
+		return w
+	}
+	return new(shiftWS[T])
+}
+
+func putShiftWS[T Float](w *shiftWS[T]) {
+	var z T
+	if _, ok := any(z).(float32); ok {
+		shiftPools[0].Put(w)
+	} else {
+		shiftPools[1].Put(w)
+	}
+}
 
 func poolFor[T Float]() *sync.Pool {
 	var z T
@@ -75,7 +167,9 @@ func batchMoments[T Float](pl *Plan, x []T, m *moments) error {
 		return fmt.Errorf("%w: input has %d values, the plan needs %d", ErrLength, len(x), pl.srcLen)
 	}
 	F, G := pl.feats, pl.groups
-	shift := estimateShift(pl, x)
+	sw := getShiftWS[T]()
+	defer putShiftWS(sw)
+	shift := estimateShift(pl, x, sw)
 
 	// Panels of whole samples; chunks of whole panels are the work units.
 	perPanel := max(1, panelRows/pl.rowsPerSample())
@@ -84,42 +178,19 @@ func batchMoments[T Float](pl *Plan, x []T, m *moments) error {
 	chunks := (panels + perChunk - 1) / perChunk
 	workers := min(parallel.Workers(pl.workers), chunks)
 
-	tot, _ := totals.Get().(*workspace[float64])
-	if tot == nil {
-		tot = new(workspace[float64])
-	}
-	defer totals.Put(tot)
+	r := getBatchRun[T]()
+	defer putBatchRun(r)
+	tot := &r.tot
 	s64, sum64 := grow(&tot.s64, G*F*F), grow(&tot.sum64, G*F)
 	clear(s64)
 	clear(sum64)
-	var (
-		mu       sync.Mutex
-		firstErr error
-		next     atomic.Int64
-	)
-	parallel.For(workers, workers, func(lo, hi int) {
-		for range hi - lo {
-			ws, _ := poolFor[T]().Get().(*workspace[T])
-			if ws == nil {
-				ws = new(workspace[T])
-			}
-			err := work(pl, x, shift, ws, perPanel, perChunk, chunks, &next)
-			mu.Lock()
-			if err != nil && firstErr == nil {
-				firstErr = err
-			}
-			for i, v := range ws.s64 {
-				s64[i] += v
-			}
-			// Column sums fold into their matrix's features: blocks that
-			// share a covariance add up.
-			for t, v := range ws.sum64 {
-				sum64[t%(G*F)] += v
-			}
-			mu.Unlock()
-			poolFor[T]().Put(ws)
-		}
-	})
+	r.pl, r.x, r.shift = pl, x, shift
+	r.perPanel, r.perChunk, r.chunks, r.groupFeats = perPanel, perChunk, chunks, G*F
+	r.firstErr = nil
+	r.next.Store(0)
+	parallel.For(workers, workers, r.body)
+	r.pl, r.x = nil, nil // do not keep the caller's data alive in the pool
+	firstErr := r.firstErr
 	if firstErr != nil {
 		return firstErr
 	}
@@ -369,25 +440,28 @@ func gatherFast[T Float](dst, src []T, off []int32, shift []T, sum []float64) {
 // read image rows front to back, where isolated windows would each touch
 // every channel plane (a cache miss per channel). Blocks that share a
 // covariance share their shift.
-func estimateShift[T Float](pl *Plan, x []T) []T {
+func estimateShift[T Float](pl *Plan, x []T, sw *shiftWS[T]) []T {
 	width, F := pl.width, pl.feats
 	runLen := min(pl.samples, shiftSamples/shiftRuns)
 	runs := min(shiftRuns, pl.samples/runLen)
-	zero := make([]T, width)
-	rows := make([]T, runLen*width)
-	tot := make([]float64, width)
+	zero := grow(&sw.zero, width)
+	clear(zero)
+	rows := grow(&sw.rows, runLen*width)
+	tot := grow(&sw.tot, width)
+	clear(tot)
 	for i := 0; i < runs; i++ {
 		s0 := i * (pl.samples - runLen) / max(1, runs-1)
 		fill(pl, x, s0, runLen, rows, zero, tot)
 	}
 	m := float64(runs * runLen)
-	shift := make([]T, width)
+	shift := grow(&sw.shift, width)
 	if pl.groups > 1 {
 		for t := range shift {
 			shift[t] = T(tot[t] / m)
 		}
 	} else {
-		per := make([]float64, F)
+		per := grow(&sw.per, F)
+		clear(per)
 		for t, v := range tot {
 			per[t%F] += v
 		}

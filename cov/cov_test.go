@@ -205,8 +205,8 @@ func TestChannelAgainstOracle(t *testing.T) {
 		{Batch: 3, Channels: 10, Height: 9, Width: 7, Block: 4, Sampling: 3, Eps: 1e-2},
 		{Batch: 3, Channels: 10, Height: 9, Width: 7, Block: 4, Sampling: 3, Eps: 1e-2, Uncentred: true},
 		{Batch: 3, Channels: 11, Height: 5, Width: 5, Block: 4, Sampling: 3, Eps: 1e-2}, // H·W not a multiple of S²
-		{Batch: 5, Channels: 8, Height: 1, Width: 1, Block: 8, Sampling: 3},  // 2-D input: no sampling
-		{Batch: 2, Channels: 7, Height: 20, Width: 2, Block: 7, Sampling: 3}, // W < S: no sampling
+		{Batch: 5, Channels: 8, Height: 1, Width: 1, Block: 8, Sampling: 3},             // 2-D input: no sampling
+		{Batch: 2, Channels: 7, Height: 20, Width: 2, Block: 7, Sampling: 3},            // W < S: no sampling
 		{Batch: 4, Channels: 33, Height: 16, Width: 16, Block: 16, Sampling: 2, Uncentred: true, Workers: 2},
 	} {
 		pl, err := NewChannelPlan(p)
@@ -444,4 +444,27 @@ func absFrob[T Float](got []T, want []float64) float64 {
 		num += d * d
 	}
 	return math.Sqrt(num)
+}
+
+// TestComputeAllocatesNothing: at a fixed shape, Compute reuses pooled
+// workspaces and allocates nothing after its first call.
+func TestComputeAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+	pl, err := NewPlan(Params{Batch: 2, Channels: 8, Height: 16, Width: 16, KernelH: 3, KernelW: 3, Pad: 1, Sampling: 3, Eps: 1e-5, Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := make([]float32, pl.SrcLen())
+	for i := range x {
+		x[i] = float32(i%11) * 0.3
+	}
+	mean, cv := make([]float32, pl.MeanLen()), make([]float32, pl.CovLen())
+	if err := Compute(pl, x, mean, cv); err != nil {
+		t.Fatal(err)
+	}
+	if a := testing.AllocsPerRun(20, func() { _ = Compute(pl, x, mean, cv) }); a != 0 {
+		t.Fatalf("Compute allocated %v times per call", a)
+	}
 }

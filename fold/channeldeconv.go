@@ -59,6 +59,7 @@ type ChannelDeconv[T Float] struct {
 	stats                        *cov.Stats
 	planShape                    [4]int
 	isq                          *isqrt.Plan[T]
+	run                          channelRun[T]
 }
 
 // NewChannelDeconv builds the layer in training mode with the reference's
@@ -105,7 +106,7 @@ func (l *ChannelDeconv[T]) SetRunningStats(mean1, deconv []T, mean2, variance T)
 	if len(mean1) != B || len(deconv) != B*B {
 		return fmt.Errorf("%w: running_mean1 needs %d values and running_deconv %d", ErrShape, B, B*B)
 	}
-	if err := checkFinite(append(append([]T{mean2, variance}, mean1...), deconv...), "running statistics", 1); err != nil {
+	if err := checkFinite(append(append([]T{mean2, variance}, mean1...), deconv...), "running statistics"); err != nil {
 		return err
 	}
 	if variance+T(l.cfg.Eps) <= 0 {
@@ -135,7 +136,7 @@ func (l *ChannelDeconv[T]) Forward(dst, x []T, n, c, h, w int) error {
 	if B > c {
 		return fmt.Errorf("%w: block %d is larger than the %d channels", ErrShape, B, c)
 	}
-	if err := checkFinite(x, "input", l.cfg.Workers); err != nil {
+	if err := checkFinite(x, "input"); err != nil {
 		return err
 	}
 	whole := c / B * B
@@ -175,21 +176,44 @@ func (l *ChannelDeconv[T]) Forward(dst, x []T, n, c, h, w int) error {
 	hw := h * w
 	cols := whole / B * hw
 	scale := T(1 / math.Sqrt(float64(variance)+l.cfg.Eps))
-	var fe firstError
-	parallel.For(n, l.cfg.Workers, func(lo, hi int) {
-		for img := lo; img < hi; img++ {
-			y := dst[img*c*hw : (img+1)*c*hw]
-			for r := 0; r < B; r++ {
-				fill(y[r*cols:(r+1)*cols], l.shift[r])
-			}
-			fe.set(gemm.GemmDense(1, gemm.NoTrans, gemm.NoTrans, B, cols, B, 1, deconv, B, x[img*c*hw:], cols, 1, y, cols))
-			rest := x[img*c*hw+whole*hw : (img+1)*c*hw]
-			for i, v := range rest {
-				y[whole*hw+i] = (v - mean2) * scale
-			}
+	r := &l.run
+	if r.body == nil {
+		r.body = r.images
+	}
+	r.dst, r.x, r.deconv, r.shift = dst, x, deconv, l.shift
+	r.c, r.hw, r.whole, r.cols, r.block = c, hw, whole, cols, B
+	r.mean2, r.scale = mean2, scale
+	r.fe.err = nil
+	parallel.For(n, l.cfg.Workers, r.body)
+	r.dst, r.x = nil, nil // keep no caller data alive
+	return r.fe.err
+}
+
+// channelRun is the state one forward shares with its workers; it lives in
+// the layer and its body is bound once, so a forward allocates nothing.
+type channelRun[T Float] struct {
+	dst, x, deconv, shift     []T
+	c, hw, whole, cols, block int
+	mean2, scale              T
+	fe                        firstError
+	body                      func(lo, hi int)
+}
+
+// images whitens images [lo, hi): y = D·x − D·μ on the B feature rows of
+// each image, and the standardised rest channels.
+func (r *channelRun[T]) images(lo, hi int) {
+	c, hw, B, cols := r.c, r.hw, r.block, r.cols
+	for img := lo; img < hi; img++ {
+		y := r.dst[img*c*hw : (img+1)*c*hw]
+		for k := 0; k < B; k++ {
+			fill(y[k*cols:(k+1)*cols], r.shift[k])
 		}
-	})
-	return fe.err
+		r.fe.set(gemm.GemmDense(1, gemm.NoTrans, gemm.NoTrans, B, cols, B, 1, r.deconv, B, r.x[img*c*hw:], cols, 1, y, cols))
+		rest := r.x[img*c*hw+r.whole*hw : (img+1)*c*hw]
+		for i, v := range rest {
+			y[r.whole*hw+i] = (v - r.mean2) * r.scale
+		}
+	}
 }
 
 // batchStats computes the batch's mean1 and D into l.mean1 and l.deconv,

@@ -4,7 +4,9 @@ import (
 	"fmt"
 
 	"github.com/netdeconv/deconv/im2col"
+	"github.com/netdeconv/deconv/internal/gather"
 	"github.com/netdeconv/deconv/internal/gemm"
+	"github.com/netdeconv/deconv/internal/isa"
 	"github.com/netdeconv/deconv/internal/parallel"
 )
 
@@ -80,6 +82,7 @@ type Conv2d[T Float] struct {
 
 	plan         *im2col.Plan // one group of one image, for the cached shape
 	planH, planW int
+	run          convRun[T]
 }
 
 // NewConv2d returns a convolution with copies of weight (OutChannels ×
@@ -108,10 +111,10 @@ func (c *Conv2d[T]) SetWeights(weight, bias []T) error {
 	if bias != nil && len(bias) != c.geom.OutChannels {
 		return fmt.Errorf("%w: bias has %d values, want %d", ErrShape, len(bias), c.geom.OutChannels)
 	}
-	if err := checkFinite(weight, "weight", 1); err != nil {
+	if err := checkFinite(weight, "weight"); err != nil {
 		return err
 	}
-	if err := checkFinite(bias, "bias", 1); err != nil {
+	if err := checkFinite(bias, "bias"); err != nil {
 		return err
 	}
 	c.weight = append(c.weight[:0], weight...)
@@ -159,14 +162,12 @@ func (c *Conv2d[T]) Forward(dst, x []T, n, h, w int) error {
 	if len(dst) < outLen {
 		return fmt.Errorf("%w: output has %d values, needs %d", ErrShape, len(dst), outLen)
 	}
-	if err := checkFinite(x, "input", c.Workers); err != nil {
-		return err
-	}
 	return c.forward(dst, x, n, h, w, oh, ow, c.weight, c.bias)
 }
 
-// forward runs the convolution with the given weights and bias, for inputs
-// already validated.
+// forward runs the convolution with the given weights and bias, for
+// inputs whose shapes are validated; the input's values are checked for
+// NaN and infinities as they are read.
 func (c *Conv2d[T]) forward(dst, x []T, n, h, w, oh, ow int, weight, bias []T) error {
 	g := c.geom
 	if c.plan == nil || c.planH != h || c.planW != w {
@@ -178,43 +179,76 @@ func (c *Conv2d[T]) forward(dst, x []T, n, h, w, oh, ow int, weight, bias []T) e
 		}
 		c.plan, c.planH, c.planW = pl, h, w
 	}
+	if c.run.body == nil {
+		c.run.body = c.run.items
+	}
+	workers := parallel.Workers(c.Workers)
+	r := &c.run
+	r.c, r.dst, r.x, r.weight, r.bias = c, dst, x, weight, bias
+	r.n, r.h, r.w, r.oh, r.ow = n, h, w, oh, ow
+	// Rows of output per work item: about blockPositions positions, but
+	// small enough that every worker gets several items.
+	r.rowsPer = max(1, min(blockPositions/ow, (n*g.Groups*oh+4*workers-1)/(4*workers)))
+	r.chunks = (oh + r.rowsPer - 1) / r.rowsPer
+	r.ld = leadingDim(r.rowsPer * ow)
+	if r.finite == nil {
+		r.finite = gather.FiniteFor[T](isa.Selected())
+	}
+	r.fe.err = nil
+	parallel.For(n*g.Groups*r.chunks, workers, r.body)
+	err := r.fe.err
+	r.dst, r.x, r.weight, r.bias = nil, nil, nil, nil // keep no caller data alive
+	return err
+}
+
+// convRun is the state one forward shares with its workers. It lives in
+// the Conv2d, and its body is bound once, so a forward allocates nothing.
+type convRun[T Float] struct {
+	c                    *Conv2d[T]
+	dst, x, weight, bias []T
+	n, h, w, oh, ow      int
+	rowsPer, chunks, ld  int
+	finite               gather.FiniteFunc[T]
+	fe                   firstError
+	body                 func(lo, hi int)
+}
+
+// items computes work items [lo, hi): item (image, group, chunk) multiplies
+// the group's weights by the patches of chunk's output rows, built in a
+// pooled buffer, into dst.
+func (r *convRun[T]) items(lo, hi int) {
+	g := r.c.geom
 	groups := g.Groups
 	cg, coutg := g.InChannels/groups, g.OutChannels/groups
 	feats := g.Features()
-	L := oh * ow
-	workers := parallel.Workers(c.Workers)
-	// Rows of output per work item: about blockPositions positions, but
-	// small enough that every worker gets several items.
-	rowsPer := max(1, min(blockPositions/ow, (n*groups*oh+4*workers-1)/(4*workers)))
-	chunks := (oh + rowsPer - 1) / rowsPer
-	ld := leadingDim(rowsPer * ow)
-	var fe firstError
-	parallel.For(n*groups*chunks, workers, func(lo, hi int) {
-		buf := getScratch[T]((feats-1)*ld + rowsPer*ow)
-		defer putScratch(buf)
-		for item := lo; item < hi; item++ {
-			img, rest := item/(groups*chunks), item%(groups*chunks)
-			grp, chunk := rest/chunks, rest%chunks
-			oh0, oh1 := chunk*rowsPer, min((chunk+1)*rowsPer, oh)
-			width := (oh1 - oh0) * ow
-			src := x[(img*g.InChannels+grp*cg)*h*w:][:cg*h*w]
-			if err := im2col.UnfoldBlock(c.plan, *buf, ld, src, 0, oh0, oh1); err != nil {
-				fe.set(err)
-				return
-			}
-			out := dst[(img*g.OutChannels+grp*coutg)*L+oh0*ow:]
-			var beta T
-			if bias != nil {
-				for co := 0; co < coutg; co++ {
-					fill(out[co*L:co*L+width], bias[grp*coutg+co])
-				}
-				beta = 1
-			}
-			fe.set(gemm.GemmDense(1, gemm.NoTrans, gemm.NoTrans, coutg, width, feats,
-				1, weight[grp*coutg*feats:], feats, *buf, ld, beta, out, L))
+	L := r.oh * r.ow
+	buf := getScratch[T]((feats-1)*r.ld + r.rowsPer*r.ow)
+	defer putScratch(buf)
+	for item := lo; item < hi; item++ {
+		img, rest := item/(groups*r.chunks), item%(groups*r.chunks)
+		grp, chunk := rest/r.chunks, rest%r.chunks
+		oh0, oh1 := chunk*r.rowsPer, min((chunk+1)*r.rowsPer, r.oh)
+		width := (oh1 - oh0) * r.ow
+		src := r.x[(img*g.InChannels+grp*cg)*r.h*r.w:][:cg*r.h*r.w]
+		if chunk == 0 && !r.finite(src) {
+			r.fe.set(nonFinite(src, "input", (img*g.InChannels+grp*cg)*r.h*r.w))
+			return
 		}
-	})
-	return fe.err
+		if err := im2col.UnfoldBlock(r.c.plan, *buf, r.ld, src, 0, oh0, oh1); err != nil {
+			r.fe.set(err)
+			return
+		}
+		out := r.dst[(img*g.OutChannels+grp*coutg)*L+oh0*r.ow:]
+		var beta T
+		if r.bias != nil {
+			for co := 0; co < coutg; co++ {
+				fill(out[co*L:co*L+width], r.bias[grp*coutg+co])
+			}
+			beta = 1
+		}
+		r.fe.set(gemm.GemmDense(1, gemm.NoTrans, gemm.NoTrans, coutg, width, feats,
+			1, r.weight[grp*coutg*feats:], feats, *buf, r.ld, beta, out, L))
+	}
 }
 
 // leadingDim pads a row length so that rows do not start a multiple of

@@ -128,10 +128,10 @@ func (l *Delinear[T]) SetRunningStats(mean, deconv []T) error {
 	if len(mean) != l.block || len(deconv) != l.block*l.block {
 		return fmt.Errorf("%w: running_mean needs %d values and running_deconv %d", ErrShape, l.block, l.block*l.block)
 	}
-	if err := checkFinite(mean, "running_mean", 1); err != nil {
+	if err := checkFinite(mean, "running_mean"); err != nil {
 		return err
 	}
-	if err := checkFinite(deconv, "running_deconv", 1); err != nil {
+	if err := checkFinite(deconv, "running_deconv"); err != nil {
 		return err
 	}
 	copy(l.runningMean, mean)
@@ -147,7 +147,7 @@ func (l *Delinear[T]) Forward(dst, x []T, batch int) error {
 	if batch <= 0 || !ok1 || !ok2 || len(x) != inLen || len(dst) < outLen {
 		return fmt.Errorf("%w: %d rows: input has %d values (want %d), output %d (want ≥ %d)", ErrShape, batch, len(x), inLen, len(dst), outLen)
 	}
-	if err := checkFinite(x, "input", l.cfg.Workers); err != nil {
+	if err := checkFinite(x, "input"); err != nil {
 		return err
 	}
 	mean, deconv := l.runningMean, l.runningDeconv

@@ -1,6 +1,7 @@
 package fold
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
@@ -189,10 +190,10 @@ func (l *FastDeconv[T]) SetRunningStats(mean, deconv []T) error {
 		return fmt.Errorf("%w: running_mean needs %d values and running_deconv %d (got %d and %d)",
 			ErrShape, len(l.runningMean), len(l.runningDeconv), len(mean), len(deconv))
 	}
-	if err := checkFinite(mean, "running_mean", 1); err != nil {
+	if err := checkFinite(mean, "running_mean"); err != nil {
 		return err
 	}
-	if err := checkFinite(deconv, "running_deconv", 1); err != nil {
+	if err := checkFinite(deconv, "running_deconv"); err != nil {
 		return err
 	}
 	copy(l.runningMean, mean)
@@ -228,9 +229,6 @@ func (l *FastDeconv[T]) Forward(dst, x []T, n, h, w int) error {
 	if n <= 0 || !ok1 || !ok2 || len(x) != inLen || len(dst) < outLen {
 		return fmt.Errorf("%w: input of %d values for %d×%d×%d×%d (want %d), output of %d (want ≥ %d)",
 			ErrShape, len(x), n, g.InChannels, h, w, inLen, len(dst), outLen)
-	}
-	if err := checkFinite(x, "input", l.cfg.Workers); err != nil {
-		return err
 	}
 	frozen := l.cfg.Freeze && l.counter > l.cfg.FreezeIter
 	if l.training {
@@ -270,9 +268,17 @@ func (l *FastDeconv[T]) batchStats(x []T, n, h, w int) error {
 		l.covPlan, l.covN, l.covH, l.covW = pl, n, h, w
 	}
 	if err := cov.Compute(l.covPlan, x, l.mean, l.covBuf); err != nil {
+		if errors.Is(err, cov.ErrNonFinite) {
+			return fmt.Errorf("%w: %w", ErrNonFinite, err)
+		}
 		return err
 	}
-	_, err := l.isq.InvSqrtBatch(l.deconv, l.covBuf, l.groups)
+	var err error
+	if l.groups == 1 {
+		_, err = l.isq.InvSqrt(l.deconv, l.covBuf)
+	} else {
+		_, err = l.isq.InvSqrtBatch(l.deconv, l.covBuf, l.groups)
+	}
 	return err
 }
 

@@ -105,7 +105,7 @@ func checkFold[T Float](wOut, biasOut, w, bias []T, rows int, bl Blocking, d, me
 		return 0, fmt.Errorf("%w: bias needs %d values", ErrShape, rows)
 	}
 	for _, s := range [][]T{w, d, mean, bias} {
-		if err := checkFinite(s, "fold input", 1); err != nil {
+		if err := checkFinite(s, "fold input"); err != nil {
 			return 0, err
 		}
 	}

@@ -43,10 +43,10 @@ func (l *Linear[T]) SetWeights(weight, bias []T) error {
 	if bias != nil && len(bias) != l.out {
 		return fmt.Errorf("%w: bias has %d values, want %d", ErrShape, len(bias), l.out)
 	}
-	if err := checkFinite(weight, "weight", 1); err != nil {
+	if err := checkFinite(weight, "weight"); err != nil {
 		return err
 	}
-	if err := checkFinite(bias, "bias", 1); err != nil {
+	if err := checkFinite(bias, "bias"); err != nil {
 		return err
 	}
 	l.weight = append(l.weight[:0], weight...)
@@ -77,7 +77,7 @@ func (l *Linear[T]) Forward(dst, x []T, batch int) error {
 	if batch <= 0 || !ok1 || !ok2 || len(x) != inLen || len(dst) < outLen {
 		return fmt.Errorf("%w: %d rows: input has %d values (want %d), output %d (want ≥ %d)", ErrShape, batch, len(x), inLen, len(dst), outLen)
 	}
-	if err := checkFinite(x, "input", l.Workers); err != nil {
+	if err := checkFinite(x, "input"); err != nil {
 		return err
 	}
 	return linearForward(dst, x, batch, l.in, l.out, l.weight, l.bias, l.Workers)

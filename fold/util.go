@@ -8,7 +8,6 @@ import (
 
 	"github.com/netdeconv/deconv/internal/gather"
 	"github.com/netdeconv/deconv/internal/isa"
-	"github.com/netdeconv/deconv/internal/parallel"
 )
 
 // Float is the element type of layers and primitives.
@@ -36,27 +35,25 @@ func mul(fs ...int) (int, bool) {
 }
 
 // checkFinite returns an ErrNonFinite error naming what when s holds a NaN
-// or an infinity. Large slices are scanned on several goroutines.
-func checkFinite[T Float](s []T, what string, workers int) error {
-	const chunk = 1 << 16
-	chunks := (len(s) + chunk - 1) / chunk
-	bad := make([]bool, chunks)
-	finite := gather.FiniteFor[T](isa.Selected())
-	parallel.For(chunks, workers, func(lo, hi int) {
-		for c := lo; c < hi; c++ {
-			bad[c] = !finite(s[c*chunk : min((c+1)*chunk, len(s))])
-		}
-	})
-	for c, b := range bad {
-		if b {
-			for i, v := range s[c*chunk:] {
-				if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-					return fmt.Errorf("%w: %s[%d] = %v", ErrNonFinite, what, c*chunk+i, v)
-				}
-			}
+// or an infinity. It runs on the calling goroutine: it is meant for
+// weights, biases and statistics; inputs are checked by the forward passes'
+// workers as they read them.
+func checkFinite[T Float](s []T, what string) error {
+	if gather.FiniteFor[T](isa.Selected())(s) {
+		return nil
+	}
+	return nonFinite(s, what, 0)
+}
+
+// nonFinite builds the error for the first NaN or infinity of s, whose
+// element 0 is element base of the value named what.
+func nonFinite[T Float](s []T, what string, base int) error {
+	for i, v := range s {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return fmt.Errorf("%w: %s[%d] = %v", ErrNonFinite, what, base+i, v)
 		}
 	}
-	return nil
+	return fmt.Errorf("%w: %s", ErrNonFinite, what)
 }
 
 // Scratch buffers are pooled per element type, so a forward pass at a

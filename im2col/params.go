@@ -130,6 +130,11 @@ type Plan struct {
 	dstLen       int
 
 	family isa.Family
+
+	// Chosen once here so that a transform allocates nothing.
+	colSpans, rowSpans []span
+	k32                kernels[float32]
+	k64                kernels[float64]
 }
 
 // NewPlan validates p and computes the plan's sizes. Every failure is one
@@ -161,7 +166,7 @@ func newPlan(p Params, family isa.Family) (*Plan, error) {
 	if p.Workers < 0 {
 		p.Workers = 0
 	}
-	pl := &Plan{p: p, family: family}
+	pl := &Plan{p: p, family: family, k32: newKernels[float32](family), k64: newKernels[float64](family)}
 	var ok bool
 	if pl.stepH, ok = mul(p.StrideH, p.Sampling); !ok {
 		return nil, fmt.Errorf("%w: stride·sampling", ErrOverflow)
@@ -204,6 +209,8 @@ func newPlan(p Params, family isa.Family) (*Plan, error) {
 	if pl.dstLen, ok = mul(p.Batch, pl.positions, pl.cols); !ok {
 		return nil, fmt.Errorf("%w: output %d×%d×%d", ErrOverflow, p.Batch, pl.positions, pl.cols)
 	}
+	pl.colSpans = axisSpans(p.Width, p.KernelW, p.DilationW, p.PadW, pl.stepW, pl.outW)
+	pl.rowSpans = axisSpans(p.Height, p.KernelH, p.DilationH, p.PadH, pl.stepH, pl.outH)
 	return pl, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/netdeconv/deconv/internal/gather"
+	"github.com/netdeconv/deconv/internal/isa"
 	"github.com/netdeconv/deconv/internal/parallel"
 )
 
@@ -74,12 +75,22 @@ type kernels[T Float] struct {
 	stream gather.CopyFunc[T]
 }
 
-func kernelsFor[T Float](pl *Plan) kernels[T] {
+func newKernels[T Float](f isa.Family) kernels[T] {
 	return kernels[T]{
-		strided:   gather.StridedFor[T](pl.family),
-		strided2D: gather.Strided2DFor[T](pl.family),
-		stream:    gather.StreamCopyFor[T](pl.family),
+		strided:   gather.StridedFor[T](f),
+		strided2D: gather.Strided2DFor[T](f),
+		stream:    gather.StreamCopyFor[T](f),
 	}
+}
+
+// kernelsFor returns the plan's kernels for element type T, chosen once
+// when the plan was built.
+func kernelsFor[T Float](pl *Plan) kernels[T] {
+	var z T
+	if _, ok := any(z).(float32); ok {
+		return any(pl.k32).(kernels[T])
+	}
+	return any(pl.k64).(kernels[T])
 }
 
 // stageElems bounds the staging buffer in which a block of output is built
@@ -113,12 +124,9 @@ func axisSpans(in, kernel, dilation, pad, step, out int) []span {
 	return sp
 }
 
-// spans returns the column spans (one per kj) and row spans (one per ki).
-func (pl *Plan) spans() (cols, rows []span) {
-	p := pl.p
-	return axisSpans(p.Width, p.KernelW, p.DilationW, p.PadW, pl.stepW, pl.outW),
-		axisSpans(p.Height, p.KernelH, p.DilationH, p.PadH, pl.stepH, pl.outH)
-}
+// spans returns the column spans (one per kj) and row spans (one per ki),
+// computed when the plan was built.
+func (pl *Plan) spans() (cols, rows []span) { return pl.colSpans, pl.rowSpans }
 
 // fillTap writes the patches of tap (ki, kj) for output rows [oh0, oh1) of
 // nplanes consecutive channel planes starting at plane (each planeLen long),

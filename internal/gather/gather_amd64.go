@@ -181,18 +181,27 @@ func streamAsm[T Float](dst, src []T, align int, kernel func(dst, src *byte, n i
 
 func prefetch(p unsafe.Pointer, n int) { prefetchT0((*byte)(p), n) }
 
+// The finiteness checks are package-level values so that looking one up
+// allocates nothing.
+var (
+	finiteF32Wide   = FiniteFunc[float32](func(s []float32) bool { return finiteAsm(s, 64, finiteF32AVX512) })
+	finiteF64Wide   = FiniteFunc[float64](func(s []float64) bool { return finiteAsm(s, 32, finiteF64AVX512) })
+	finiteF32Narrow = FiniteFunc[float32](func(s []float32) bool { return finiteAsm(s, 32, finiteF32AVX2) })
+	finiteF64Narrow = FiniteFunc[float64](func(s []float64) bool { return finiteAsm(s, 16, finiteF64AVX2) })
+)
+
 func finiteKernel[T Float](f isa.Family) FiniteFunc[T] {
 	var zero T
 	_, is32 := any(zero).(float32)
 	switch {
 	case f == isa.AVX512 && is32:
-		return any(FiniteFunc[float32](func(s []float32) bool { return finiteAsm(s, 64, finiteF32AVX512) })).(FiniteFunc[T])
+		return any(finiteF32Wide).(FiniteFunc[T])
 	case f == isa.AVX512:
-		return any(FiniteFunc[float64](func(s []float64) bool { return finiteAsm(s, 32, finiteF64AVX512) })).(FiniteFunc[T])
+		return any(finiteF64Wide).(FiniteFunc[T])
 	case f == isa.AVX2 && is32:
-		return any(FiniteFunc[float32](func(s []float32) bool { return finiteAsm(s, 32, finiteF32AVX2) })).(FiniteFunc[T])
+		return any(finiteF32Narrow).(FiniteFunc[T])
 	case f == isa.AVX2:
-		return any(FiniteFunc[float64](func(s []float64) bool { return finiteAsm(s, 16, finiteF64AVX2) })).(FiniteFunc[T])
+		return any(finiteF64Narrow).(FiniteFunc[T])
 	}
 	return nil
 }

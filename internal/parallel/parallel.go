@@ -1,6 +1,7 @@
 // Package parallel splits a range of independent work items over a few
 // goroutines. It is the library's one place that decides how many
-// goroutines a call uses.
+// goroutines a call uses, and it keeps those goroutines alive between
+// calls, so a call allocates nothing (beyond what its body does).
 package parallel
 
 import (
@@ -17,12 +18,38 @@ func Workers(n int) int {
 	return runtime.GOMAXPROCS(0)
 }
 
+// job is one chunk of a For call, sent by value to an idle worker.
+type job struct {
+	body   func(lo, hi int)
+	lo, hi int
+	done   *sync.WaitGroup
+}
+
+var (
+	jobs = make(chan job)
+	// WaitGroups are pooled: one that other goroutines signal must live on
+	// the heap, and a fresh one per call would be an allocation.
+	groups = sync.Pool{New: func() any { return new(sync.WaitGroup) }}
+)
+
+// worker runs jobs for the life of the process. Workers are started on
+// demand, when a call finds none idle, so there are never more than the
+// most chunks ever in flight at once.
+func worker() {
+	for j := range jobs {
+		j.body(j.lo, j.hi)
+		j.done.Done()
+	}
+}
+
 // For calls body(lo, hi) over consecutive chunks that cover [0, items)
 // exactly once, on at most workers goroutines (the caller's goroutine is one
 // of them), and returns when all are done. Items are dealt in contiguous
 // chunks of near-equal size so each worker touches one region of memory.
-// With one worker, or one item, body runs on the caller's goroutine and
-// nothing is allocated.
+// With one worker, or one item, body runs on the caller's goroutine.
+//
+// For may be called from inside a body: a chunk that finds no idle worker
+// starts a new one rather than wait, so nested calls cannot deadlock.
 func For(items, workers int, body func(lo, hi int)) {
 	if items <= 0 {
 		return
@@ -35,15 +62,18 @@ func For(items, workers int, body func(lo, hi int)) {
 		body(0, items)
 		return
 	}
-	var wg sync.WaitGroup
+	wg := groups.Get().(*sync.WaitGroup)
 	wg.Add(w - 1)
 	for i := 1; i < w; i++ {
-		lo, hi := i*items/w, (i+1)*items/w
-		go func() {
-			defer wg.Done()
-			body(lo, hi)
-		}()
+		j := job{body: body, lo: i * items / w, hi: (i + 1) * items / w, done: wg}
+		select {
+		case jobs <- j:
+		default:
+			go worker()
+			jobs <- j
+		}
 	}
 	body(0, items/w)
 	wg.Wait()
+	groups.Put(wg)
 }

@@ -29,3 +29,32 @@ func TestWorkers(t *testing.T) {
 		t.Fatal("Workers does not resolve counts as documented")
 	}
 }
+
+// TestNestedFor runs For inside For bodies, which must neither deadlock nor
+// lose items.
+func TestNestedFor(t *testing.T) {
+	var total int64
+	For(8, 4, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			For(100, 3, func(lo, hi int) { atomic.AddInt64(&total, int64(hi-lo)) })
+		}
+	})
+	if total != 800 {
+		t.Fatalf("nested For covered %d items, want 800", total)
+	}
+}
+
+// TestForAllocatesNothing: with a body that does not allocate (created
+// once), a call allocates nothing once the workers are running.
+func TestForAllocatesNothing(t *testing.T) {
+	sink := make([]int64, 64)
+	body := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			atomic.AddInt64(&sink[i], 1)
+		}
+	}
+	For(64, 2, body)
+	if a := testing.AllocsPerRun(50, func() { For(64, 2, body) }); a != 0 {
+		t.Fatalf("For allocated %v times per call", a)
+	}
+}
