@@ -3,7 +3,6 @@ package isqrt
 import (
 	"fmt"
 	"math"
-	"sync"
 
 	"github.com/netdeconv/deconv/internal/gemm"
 	"github.com/netdeconv/deconv/internal/isa"
@@ -56,7 +55,6 @@ type work[T Float] struct {
 	opC      []T
 	errs     [maxTeam]error
 	sums     [maxTeam][2]float64
-	wg       sync.WaitGroup
 }
 
 // NewPlan validates the options for n×n matrices and returns a Plan.

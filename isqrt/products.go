@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/netdeconv/deconv/internal/gemm"
+	"github.com/netdeconv/deconv/internal/parallel"
 )
 
 // maxTeam bounds the goroutines one matrix's operations use.
@@ -96,12 +97,12 @@ func (w *work[T]) residualToT(n int, p []T) float64 {
 
 // runOp runs the operation set in w on w.nw parts.
 func (w *work[T]) runOp() {
-	runTeam(w, w.nw, &w.wg)
+	parallel.Run(w, w.nw)
 	w.opA, w.opB, w.opC = nil, nil, nil
 }
 
-// runTask runs part i of the current operation.
-func (w *work[T]) runTask(i int) {
+// RunPart runs part i of the current operation (parallel.Parts).
+func (w *work[T]) RunPart(i int) {
 	n, nw, c := w.opN, w.nw, w.opC
 	switch w.op {
 	case opUpperMul:

@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/netdeconv/deconv/internal/isa"
+	"github.com/netdeconv/deconv/internal/parallel"
 )
 
 // triangle says which part of C a product writes.
@@ -83,7 +84,6 @@ type call[T Float] struct {
 	kern        *kernel[T]
 	parts       []part
 	ws          []*workspace[T]
-	wg          sync.WaitGroup
 
 	// Adapters for the entry points, kept here so that making them an
 	// interface value does not allocate.
@@ -130,7 +130,7 @@ func (cl *call[T]) run(fam isa.Family, nthreads int) {
 		for len(cl.ws) < len(cl.parts) {
 			cl.ws = append(cl.ws, new(workspace[T]))
 		}
-		runParts(cl, len(cl.parts), &cl.wg)
+		parallel.Run(cl, len(cl.parts))
 		cl.reduce()
 	}
 	if cl.mirror {
@@ -231,7 +231,7 @@ func (cl *call[T]) colWeight(j int) float64 {
 }
 
 // runPart runs the loop nest over one part.
-func (cl *call[T]) runPart(idx int) {
+func (cl *call[T]) RunPart(idx int) {
 	pt := cl.parts[idx]
 	ws := cl.ws[idx]
 	kr := cl.kern

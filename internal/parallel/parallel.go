@@ -18,9 +18,17 @@ func Workers(n int) int {
 	return runtime.GOMAXPROCS(0)
 }
 
-// job is one chunk of a For call, sent by value to an idle worker.
+// Parts is work split into numbered parts that may run concurrently; Run
+// calls RunPart once for each part.
+type Parts interface {
+	RunPart(i int)
+}
+
+// job is one chunk of a For call, or one part of a Run call, sent by value
+// to an idle worker.
 type job struct {
 	body   func(lo, hi int)
+	parts  Parts
 	lo, hi int
 	done   *sync.WaitGroup
 }
@@ -37,7 +45,11 @@ var (
 // most chunks ever in flight at once.
 func worker() {
 	for j := range jobs {
-		j.body(j.lo, j.hi)
+		if j.parts != nil {
+			j.parts.RunPart(j.lo)
+		} else {
+			j.body(j.lo, j.hi)
+		}
 		j.done.Done()
 	}
 }
@@ -65,15 +77,42 @@ func For(items, workers int, body func(lo, hi int)) {
 	wg := groups.Get().(*sync.WaitGroup)
 	wg.Add(w - 1)
 	for i := 1; i < w; i++ {
-		j := job{body: body, lo: i * items / w, hi: (i + 1) * items / w, done: wg}
-		select {
-		case jobs <- j:
-		default:
-			go worker()
-			jobs <- j
-		}
+		send(job{body: body, lo: i * items / w, hi: (i + 1) * items / w, done: wg})
 	}
 	body(0, items/w)
 	wg.Wait()
 	groups.Put(wg)
+}
+
+// Run runs parts 0 … n−1 of p, part 0 on the calling goroutine and each
+// other part on a worker of its own, and returns when all are done. It is
+// For for work whose split is decided by the caller (the GEMM engine's
+// blocks, for instance), and like For it allocates nothing and may be
+// called from inside a part.
+func Run(p Parts, n int) {
+	if n <= 0 {
+		return
+	}
+	if n == 1 {
+		p.RunPart(0)
+		return
+	}
+	wg := groups.Get().(*sync.WaitGroup)
+	wg.Add(n - 1)
+	for i := 1; i < n; i++ {
+		send(job{parts: p, lo: i, done: wg})
+	}
+	p.RunPart(0)
+	wg.Wait()
+	groups.Put(wg)
+}
+
+// send hands j to an idle worker, starting a new one when none is idle.
+func send(j job) {
+	select {
+	case jobs <- j:
+	default:
+		go worker()
+		jobs <- j
+	}
 }

@@ -58,3 +58,19 @@ func TestForAllocatesNothing(t *testing.T) {
 		t.Fatalf("For allocated %v times per call", a)
 	}
 }
+
+type countParts struct{ hits []int32 }
+
+func (c *countParts) RunPart(i int) { atomic.AddInt32(&c.hits[i], 1) }
+
+func TestRunRunsEachPartOnce(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 5, 17} {
+		c := &countParts{hits: make([]int32, n)}
+		Run(c, n)
+		for i, h := range c.hits {
+			if h != 1 {
+				t.Fatalf("n=%d: part %d ran %d times", n, i, h)
+			}
+		}
+	}
+}
