@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/netdeconv/deconv/internal/isa"
+	"github.com/netdeconv/deconv/internal/size"
 )
 
 // Float is the set of element types the statistics are computed from.
@@ -246,13 +247,13 @@ func NewPlan(p Params) (*Plan, error) {
 	if p.Channels%p.Groups != 0 {
 		return nil, fmt.Errorf("%w: %d channels in %d groups", ErrOption, p.Channels, p.Groups)
 	}
-	src, ok := mul(p.Batch, p.Channels, p.Height, p.Width)
+	src, ok := size.Mul(p.Batch, p.Channels, p.Height, p.Width)
 	if !ok || src > math.MaxInt32 {
 		// Offsets are kept in int32 tables; an image batch of 2³¹ values
 		// (8 GiB of float32) is far beyond one layer's input.
 		return nil, fmt.Errorf("%w: input %d×%d×%d×%d", ErrOverflow, p.Batch, p.Channels, p.Height, p.Width)
 	}
-	step, ok := mul(p.Stride, p.Sampling)
+	step, ok := size.Mul(p.Stride, p.Sampling)
 	if !ok {
 		return nil, fmt.Errorf("%w: stride·sampling", ErrOverflow)
 	}
@@ -261,7 +262,7 @@ func NewPlan(p Params) (*Plan, error) {
 		n: p.Batch, c: p.Channels, h: p.Height, w: p.Width, kh: p.KernelH, kw: p.KernelW,
 		pad: p.Pad, dil: p.Dilation, block: b, eps: p.Eps, workers: p.Workers, srcLen: src,
 	}
-	if _, ok := mul(p.KernelH, p.KernelW, p.Channels); !ok {
+	if _, ok := size.Mul(p.KernelH, p.KernelW, p.Channels); !ok {
 		return nil, fmt.Errorf("%w: kernel·channels", ErrOverflow)
 	}
 	if int64(p.KernelH)*int64(p.KernelW)*int64(p.Channels) > math.MaxInt32 {
@@ -278,7 +279,7 @@ func NewPlan(p Params) (*Plan, error) {
 		// The reference's k = 1 rule: flat NHWC pixel order, every
 		// step²-th pixel, padding ignored.
 		pixels := p.Batch * p.Height * p.Width
-		st, ok := mul(step, step)
+		st, ok := size.Mul(step, step)
 		if !ok || st > pixels {
 			st = pixels
 		}
@@ -288,8 +289,8 @@ func NewPlan(p Params) (*Plan, error) {
 		return pl, nil
 	}
 	span := func(in, k int) (int, error) {
-		ext, ok := mulAdd(p.Dilation, k-1, 1)
-		padded, ok2 := mulAdd(2, p.Pad, in)
+		ext, ok := size.MulAdd(p.Dilation, k-1, 1)
+		padded, ok2 := size.MulAdd(2, p.Pad, in)
 		if !ok || !ok2 {
 			return 0, fmt.Errorf("%w: kernel span or padded input", ErrOverflow)
 		}
@@ -305,7 +306,7 @@ func NewPlan(p Params) (*Plan, error) {
 	if pl.ow, err = span(p.Width, p.KernelW); err != nil {
 		return nil, err
 	}
-	if pl.samples, ok = mul(p.Batch, pl.oh, pl.ow); !ok {
+	if pl.samples, ok = size.Mul(p.Batch, pl.oh, pl.ow); !ok {
 		return nil, fmt.Errorf("%w: samples", ErrOverflow)
 	}
 	pl.kind, pl.step = gridKind, step
@@ -327,7 +328,7 @@ func NewLinearPlan(p LinearParams) (*Plan, error) {
 	if p.Block < 0 || p.Workers < 0 || !(p.Eps >= 0) || math.IsInf(p.Eps, 0) {
 		return nil, fmt.Errorf("%w: block=%d workers=%d eps=%g", ErrNegative, p.Block, p.Workers, p.Eps)
 	}
-	src, ok := mul(p.Batch, p.Features)
+	src, ok := size.Mul(p.Batch, p.Features)
 	if !ok || src > math.MaxInt32 {
 		return nil, fmt.Errorf("%w: input %d×%d", ErrOverflow, p.Batch, p.Features)
 	}
@@ -363,7 +364,7 @@ func NewChannelPlan(p ChannelParams) (*Plan, error) {
 	if p.Block > p.Channels {
 		return nil, fmt.Errorf("%w: block %d > %d channels", ErrOption, p.Block, p.Channels)
 	}
-	src, ok := mul(p.Batch, p.Channels, p.Height, p.Width)
+	src, ok := size.Mul(p.Batch, p.Channels, p.Height, p.Width)
 	if !ok || src > math.MaxInt32 {
 		return nil, fmt.Errorf("%w: input %d×%d×%d×%d", ErrOverflow, p.Batch, p.Channels, p.Height, p.Width)
 	}
@@ -432,23 +433,3 @@ func (pl *Plan) MeanLen() int { return pl.groups * pl.feats }
 
 // CovLen returns the length of the covariances: Groups()·Features()².
 func (pl *Plan) CovLen() int { return pl.groups * pl.feats * pl.feats }
-
-// mulAdd returns a·b + c and whether it fits in an int (a, b, c ≥ 0).
-func mulAdd(a, b, c int) (int, bool) {
-	if a != 0 && b > (math.MaxInt-c)/a {
-		return 0, false
-	}
-	return a*b + c, true
-}
-
-// mul returns the product of non-negative factors and whether it fits.
-func mul(fs ...int) (int, bool) {
-	p := 1
-	for _, f := range fs {
-		var ok bool
-		if p, ok = mulAdd(p, f, 0); !ok {
-			return 0, false
-		}
-	}
-	return p, true
-}

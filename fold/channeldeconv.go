@@ -7,6 +7,7 @@ import (
 	"github.com/netdeconv/deconv/cov"
 	"github.com/netdeconv/deconv/internal/gemm"
 	"github.com/netdeconv/deconv/internal/parallel"
+	"github.com/netdeconv/deconv/internal/size"
 	"github.com/netdeconv/deconv/isqrt"
 )
 
@@ -129,7 +130,7 @@ func (l *ChannelDeconv[T]) SetNumBatchesTracked(n int) { l.numBatchesTracked = n
 // n × c × 1 × 1) into dst, of the same shape.
 func (l *ChannelDeconv[T]) Forward(dst, x []T, n, c, h, w int) error {
 	B := l.cfg.Block
-	size, ok := mul(n, c, h, w)
+	size, ok := size.Mul(n, c, h, w)
 	if n <= 0 || c <= 0 || h <= 0 || w <= 0 || !ok || len(x) != size || len(dst) < size {
 		return fmt.Errorf("%w: input of %d values for %d×%d×%d×%d, output of %d", ErrShape, len(x), n, c, h, w, len(dst))
 	}

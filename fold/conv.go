@@ -8,6 +8,7 @@ import (
 	"github.com/netdeconv/deconv/internal/gemm"
 	"github.com/netdeconv/deconv/internal/isa"
 	"github.com/netdeconv/deconv/internal/parallel"
+	"github.com/netdeconv/deconv/internal/size"
 )
 
 // ConvGeom is the geometry of a 2-D convolution layer, as torch.nn.Conv2d
@@ -36,7 +37,7 @@ func (g ConvGeom) normalize() (ConvGeom, error) {
 	case g.InChannels%g.Groups != 0 || g.OutChannels%g.Groups != 0:
 		return g, fmt.Errorf("%w: %d groups do not divide %d input and %d output channels", ErrParam, g.Groups, g.InChannels, g.OutChannels)
 	}
-	if _, ok := mul(g.OutChannels, g.InChannels, g.KernelH, g.KernelW); !ok {
+	if _, ok := size.Mul(g.OutChannels, g.InChannels, g.KernelH, g.KernelW); !ok {
 		return g, fmt.Errorf("%w: weight size overflows int", ErrParam)
 	}
 	return g, nil
@@ -151,8 +152,8 @@ func (c *Conv2d[T]) Forward(dst, x []T, n, h, w int) error {
 	if err != nil {
 		return err
 	}
-	inLen, ok1 := mul(n, g.InChannels, h, w)
-	outLen, ok2 := mul(n, g.OutChannels, oh, ow)
+	inLen, ok1 := size.Mul(n, g.InChannels, h, w)
+	outLen, ok2 := size.Mul(n, g.OutChannels, oh, ow)
 	if n <= 0 || !ok1 || !ok2 {
 		return fmt.Errorf("%w: batch of %d images of %d×%d×%d", ErrShape, n, g.InChannels, h, w)
 	}

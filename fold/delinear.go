@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/netdeconv/deconv/cov"
+	"github.com/netdeconv/deconv/internal/size"
 	"github.com/netdeconv/deconv/isqrt"
 )
 
@@ -125,25 +126,14 @@ func (l *Delinear[T]) RunningDeconv() []T { return append([]T(nil), l.runningDec
 
 // SetRunningStats replaces running_mean and running_deconv.
 func (l *Delinear[T]) SetRunningStats(mean, deconv []T) error {
-	if len(mean) != l.block || len(deconv) != l.block*l.block {
-		return fmt.Errorf("%w: running_mean needs %d values and running_deconv %d", ErrShape, l.block, l.block*l.block)
-	}
-	if err := checkFinite(mean, "running_mean"); err != nil {
-		return err
-	}
-	if err := checkFinite(deconv, "running_deconv"); err != nil {
-		return err
-	}
-	copy(l.runningMean, mean)
-	copy(l.runningDeconv, deconv)
-	return nil
+	return setRunning(l.runningMean, l.runningDeconv, mean, deconv)
 }
 
 // Forward computes the layer on batch rows of InFeatures values into dst
 // (batch × OutFeatures).
 func (l *Delinear[T]) Forward(dst, x []T, batch int) error {
-	inLen, ok1 := mul(batch, l.cfg.InFeatures)
-	outLen, ok2 := mul(batch, l.cfg.OutFeatures)
+	inLen, ok1 := size.Mul(batch, l.cfg.InFeatures)
+	outLen, ok2 := size.Mul(batch, l.cfg.OutFeatures)
 	if batch <= 0 || !ok1 || !ok2 || len(x) != inLen || len(dst) < outLen {
 		return fmt.Errorf("%w: %d rows: input has %d values (want %d), output %d (want ≥ %d)", ErrShape, batch, len(x), inLen, len(dst), outLen)
 	}
@@ -198,4 +188,22 @@ func updateRunning[T Float](r, v []T, momentum float64) {
 	for i, x := range v {
 		r[i] = (1-m)*r[i] + m*x
 	}
+}
+
+// setRunning replaces a layer's running_mean and running_deconv after
+// checking the new values' shapes and finiteness.
+func setRunning[T Float](runMean, runDeconv, mean, deconv []T) error {
+	if len(mean) != len(runMean) || len(deconv) != len(runDeconv) {
+		return fmt.Errorf("%w: running_mean needs %d values and running_deconv %d (got %d and %d)",
+			ErrShape, len(runMean), len(runDeconv), len(mean), len(deconv))
+	}
+	if err := checkFinite(mean, "running_mean"); err != nil {
+		return err
+	}
+	if err := checkFinite(deconv, "running_deconv"); err != nil {
+		return err
+	}
+	copy(runMean, mean)
+	copy(runDeconv, deconv)
+	return nil
 }

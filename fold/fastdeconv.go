@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/netdeconv/deconv/cov"
+	"github.com/netdeconv/deconv/internal/size"
 	"github.com/netdeconv/deconv/isqrt"
 )
 
@@ -186,19 +187,7 @@ func (l *FastDeconv[T]) RunningDeconv() []T { return append([]T(nil), l.runningD
 // RunningMean and RunningDeconv return them), e.g. with buffers of a layer
 // trained elsewhere.
 func (l *FastDeconv[T]) SetRunningStats(mean, deconv []T) error {
-	if len(mean) != len(l.runningMean) || len(deconv) != len(l.runningDeconv) {
-		return fmt.Errorf("%w: running_mean needs %d values and running_deconv %d (got %d and %d)",
-			ErrShape, len(l.runningMean), len(l.runningDeconv), len(mean), len(deconv))
-	}
-	if err := checkFinite(mean, "running_mean"); err != nil {
-		return err
-	}
-	if err := checkFinite(deconv, "running_deconv"); err != nil {
-		return err
-	}
-	copy(l.runningMean, mean)
-	copy(l.runningDeconv, deconv)
-	return nil
+	return setRunning(l.runningMean, l.runningDeconv, mean, deconv)
 }
 
 // OutputSize returns the output height and width for an h×w input.
@@ -224,8 +213,8 @@ func (l *FastDeconv[T]) Forward(dst, x []T, n, h, w int) error {
 	if err != nil {
 		return err
 	}
-	inLen, ok1 := mul(n, g.InChannels, h, w)
-	outLen, ok2 := mul(n, g.OutChannels, oh, ow)
+	inLen, ok1 := size.Mul(n, g.InChannels, h, w)
+	outLen, ok2 := size.Mul(n, g.OutChannels, oh, ow)
 	if n <= 0 || !ok1 || !ok2 || len(x) != inLen || len(dst) < outLen {
 		return fmt.Errorf("%w: input of %d values for %d×%d×%d×%d (want %d), output of %d (want ≥ %d)",
 			ErrShape, len(x), n, g.InChannels, h, w, inLen, len(dst), outLen)

@@ -8,6 +8,7 @@ import (
 	"github.com/netdeconv/deconv/cov"
 	"github.com/netdeconv/deconv/internal/gather"
 	"github.com/netdeconv/deconv/internal/gemm"
+	"github.com/netdeconv/deconv/internal/size"
 )
 
 // Blocking describes how each weight row's Features values split into
@@ -89,7 +90,7 @@ func checkFold[T Float](wOut, biasOut, w, bias []T, rows int, bl Blocking, d, me
 	if err := bl.validate(); err != nil {
 		return 0, err
 	}
-	n, ok := mul(rows, bl.Features)
+	n, ok := size.Mul(rows, bl.Features)
 	if rows <= 0 || !ok || len(w) != n || len(wOut) != n {
 		return 0, fmt.Errorf("%w: %d rows of %d features need %d weights (have %d in, %d out)", ErrShape, rows, bl.Features, n, len(w), len(wOut))
 	}

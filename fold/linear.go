@@ -5,6 +5,7 @@ import (
 
 	"github.com/netdeconv/deconv/internal/gemm"
 	"github.com/netdeconv/deconv/internal/parallel"
+	"github.com/netdeconv/deconv/internal/size"
 )
 
 // Linear is a fully connected layer, y = x·Wᵀ + b, as torch.nn.Linear: the
@@ -25,7 +26,7 @@ func NewLinear[T Float](inFeatures, outFeatures int, weight, bias []T) (*Linear[
 	if inFeatures <= 0 || outFeatures <= 0 {
 		return nil, fmt.Errorf("%w: %d→%d features", ErrParam, inFeatures, outFeatures)
 	}
-	if _, ok := mul(inFeatures, outFeatures); !ok {
+	if _, ok := size.Mul(inFeatures, outFeatures); !ok {
 		return nil, fmt.Errorf("%w: weight size overflows int", ErrParam)
 	}
 	l := &Linear[T]{in: inFeatures, out: outFeatures}
@@ -72,8 +73,8 @@ func (l *Linear[T]) Bias() []T {
 // Forward computes dst = x·Wᵀ + b for batch rows of InFeatures values;
 // dst receives batch × OutFeatures values.
 func (l *Linear[T]) Forward(dst, x []T, batch int) error {
-	inLen, ok1 := mul(batch, l.in)
-	outLen, ok2 := mul(batch, l.out)
+	inLen, ok1 := size.Mul(batch, l.in)
+	outLen, ok2 := size.Mul(batch, l.out)
 	if batch <= 0 || !ok1 || !ok2 || len(x) != inLen || len(dst) < outLen {
 		return fmt.Errorf("%w: %d rows: input has %d values (want %d), output %d (want ≥ %d)", ErrShape, batch, len(x), inLen, len(dst), outLen)
 	}

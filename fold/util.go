@@ -21,19 +21,6 @@ var (
 	ErrNotSPD    = errors.New("fold: whitening matrix is not symmetric positive definite")
 )
 
-// mul returns the product of non-negative factors and whether it fits in
-// an int.
-func mul(fs ...int) (int, bool) {
-	p := 1
-	for _, f := range fs {
-		if f < 0 || (f != 0 && p > math.MaxInt/f) {
-			return 0, false
-		}
-		p *= f
-	}
-	return p, true
-}
-
 // checkFinite returns an ErrNonFinite error naming what when s holds a NaN
 // or an infinity. It runs on the calling goroutine: it is meant for
 // weights, biases and statistics; inputs are checked by the forward passes'

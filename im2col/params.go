@@ -3,10 +3,10 @@ package im2col
 import (
 	"errors"
 	"fmt"
-	"math"
 
 	"github.com/netdeconv/deconv/internal/isa"
 	"github.com/netdeconv/deconv/internal/parallel"
+	"github.com/netdeconv/deconv/internal/size"
 )
 
 // Layout is the shape in which patches are written.
@@ -86,8 +86,8 @@ func OutputSize(in, kernel, stride, pad, dilation int) (int, error) {
 	if pad < 0 {
 		return 0, fmt.Errorf("%w: pad=%d", ErrNegative, pad)
 	}
-	span, ok := mulAdd(dilation, kernel-1, 1)
-	padded, ok2 := mulAdd(2, pad, in)
+	span, ok := size.MulAdd(dilation, kernel-1, 1)
+	padded, ok2 := size.MulAdd(2, pad, in)
 	if !ok || !ok2 {
 		return 0, fmt.Errorf("%w: kernel span or padded input", ErrOverflow)
 	}
@@ -95,26 +95,6 @@ func OutputSize(in, kernel, stride, pad, dilation int) (int, error) {
 		return 0, fmt.Errorf("%w: kernel spans %d, padded input is %d", ErrKernel, span, padded)
 	}
 	return (padded-span)/stride + 1, nil
-}
-
-// mulAdd returns a·b + c and whether it fits in an int (a, b, c ≥ 0).
-func mulAdd(a, b, c int) (int, bool) {
-	if a != 0 && b > (math.MaxInt-c)/a {
-		return 0, false
-	}
-	return a*b + c, true
-}
-
-// mul returns the product of non-negative factors and whether it fits.
-func mul(fs ...int) (int, bool) {
-	p := 1
-	for _, f := range fs {
-		var ok bool
-		if p, ok = mulAdd(p, f, 0); !ok {
-			return 0, false
-		}
-	}
-	return p, true
 }
 
 // Plan is a validated Params with every derived size computed once. A Plan
@@ -168,16 +148,16 @@ func newPlan(p Params, family isa.Family) (*Plan, error) {
 	}
 	pl := &Plan{p: p, family: family, k32: newKernels[float32](family), k64: newKernels[float64](family)}
 	var ok bool
-	if pl.stepH, ok = mul(p.StrideH, p.Sampling); !ok {
+	if pl.stepH, ok = size.Mul(p.StrideH, p.Sampling); !ok {
 		return nil, fmt.Errorf("%w: stride·sampling", ErrOverflow)
 	}
-	if pl.stepW, ok = mul(p.StrideW, p.Sampling); !ok {
+	if pl.stepW, ok = size.Mul(p.StrideW, p.Sampling); !ok {
 		return nil, fmt.Errorf("%w: stride·sampling", ErrOverflow)
 	}
-	if pl.srcLen, ok = mul(p.Batch, p.Channels, p.Height, p.Width); !ok {
+	if pl.srcLen, ok = size.Mul(p.Batch, p.Channels, p.Height, p.Width); !ok {
 		return nil, fmt.Errorf("%w: input %d×%d×%d×%d", ErrOverflow, p.Batch, p.Channels, p.Height, p.Width)
 	}
-	if pl.cols, ok = mul(p.Channels, p.KernelH, p.KernelW); !ok {
+	if pl.cols, ok = size.Mul(p.Channels, p.KernelH, p.KernelW); !ok {
 		return nil, fmt.Errorf("%w: channels·kernel", ErrOverflow)
 	}
 	if p.FlatSampling {
@@ -185,15 +165,15 @@ func newPlan(p Params, family isa.Family) (*Plan, error) {
 			return nil, fmt.Errorf("%w: FlatSampling needs a 1×1 kernel, equal strides and the Rows layout (kernel %d×%d, stride %d×%d, layout %v)",
 				ErrOption, p.KernelH, p.KernelW, p.StrideH, p.StrideW, p.Layout)
 		}
-		pixels, _ := mul(p.Batch, p.Height, p.Width) // ≤ srcLen
-		step, ok := mul(pl.stepH, pl.stepH)
+		pixels, _ := size.Mul(p.Batch, p.Height, p.Width) // ≤ srcLen
+		step, ok := size.Mul(pl.stepH, pl.stepH)
 		if !ok || step > pixels {
 			step = pixels // keeps only the first pixel, as any larger step would
 		}
 		pl.positions = (pixels-1)/step + 1
 		pl.stepH, pl.stepW = step, step
 		pl.outH, pl.outW = 1, pl.positions
-		pl.dstLen, _ = mul(pl.positions, p.Channels) // ≤ srcLen
+		pl.dstLen, _ = size.Mul(pl.positions, p.Channels) // ≤ srcLen
 		return pl, nil
 	}
 	var err error
@@ -203,10 +183,10 @@ func newPlan(p Params, family isa.Family) (*Plan, error) {
 	if pl.outW, err = OutputSize(p.Width, p.KernelW, pl.stepW, p.PadW, p.DilationW); err != nil {
 		return nil, err
 	}
-	if pl.positions, ok = mul(pl.outH, pl.outW); !ok {
+	if pl.positions, ok = size.Mul(pl.outH, pl.outW); !ok {
 		return nil, fmt.Errorf("%w: output positions", ErrOverflow)
 	}
-	if pl.dstLen, ok = mul(p.Batch, pl.positions, pl.cols); !ok {
+	if pl.dstLen, ok = size.Mul(p.Batch, pl.positions, pl.cols); !ok {
 		return nil, fmt.Errorf("%w: output %d×%d×%d", ErrOverflow, p.Batch, pl.positions, pl.cols)
 	}
 	pl.colSpans = axisSpans(p.Width, p.KernelW, p.DilationW, p.PadW, pl.stepW, pl.outW)
