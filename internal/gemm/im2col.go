@@ -1,6 +1,10 @@
 package gemm
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/netdeconv/deconv/internal/size"
+)
 
 // Im2colGeom is the geometry of the im2col matrix of an NCHW image x:
 // one row per output position (and per channel block), one column per
@@ -53,8 +57,13 @@ func NewIm2col[T Float](x []T, g Im2colGeom) (*Im2col[T], error) {
 	if g.N < 0 || g.C < 1 || g.H < 1 || g.W < 1 || g.KH < 1 || g.KW < 1 || g.Stride < 1 || g.Pad < 0 || g.Dilation < 1 || g.Sampling < 1 {
 		return nil, fmt.Errorf("gemm: invalid im2col geometry %+v", g)
 	}
-	if len(x) < g.N*g.C*g.H*g.W {
-		return nil, fmt.Errorf("gemm: im2col image has %d values, %d×%d×%d×%d needs %d", len(x), g.N, g.C, g.H, g.W, g.N*g.C*g.H*g.W)
+	need, ok := size.Mul(g.N, g.C, g.H, g.W)
+	_, ok2 := size.Mul(g.C, g.KH, g.KW, max(g.Stride*g.Sampling, 1))
+	if !ok || !ok2 {
+		return nil, fmt.Errorf("gemm: im2col geometry %+v overflows int", g)
+	}
+	if len(x) < need {
+		return nil, fmt.Errorf("gemm: im2col image has %d values, %d×%d×%d×%d needs %d", len(x), g.N, g.C, g.H, g.W, need)
 	}
 	b := g.Block
 	if b == 0 {
