@@ -185,10 +185,23 @@ func Finite[T Float](s []T) bool {
 	return acc == 0
 }
 
-// FiniteFor returns the FiniteFunc of family f for element type T.
+// The generic checks as package-level values: a generic function value
+// made inside a generic function is a fresh closure, an allocation per
+// lookup.
+var (
+	finite32 FiniteFunc[float32] = Finite[float32]
+	finite64 FiniteFunc[float64] = Finite[float64]
+)
+
+// FiniteFor returns the FiniteFunc of family f for element type T. It
+// allocates nothing, so it may be looked up on every call.
 func FiniteFor[T Float](f isa.Family) FiniteFunc[T] {
 	if k := finiteKernel[T](f); k != nil {
 		return k
 	}
-	return Finite[T]
+	var z T
+	if _, ok := any(z).(float32); ok {
+		return any(finite32).(FiniteFunc[T])
+	}
+	return any(finite64).(FiniteFunc[T])
 }
