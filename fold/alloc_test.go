@@ -55,3 +55,50 @@ func TestForwardsAllocateNothing(t *testing.T) {
 	}
 	check("ChannelDeconv", func() error { return cd.Forward(y[:len(x)], x, n, 8, h, w) })
 }
+
+// TestDistinctLayersConcurrently runs separate layers on several
+// goroutines at once (the race detector checks the shared worker pool,
+// scratch pools and kernels); each must give the result it gives alone.
+func TestDistinctLayersConcurrently(t *testing.T) {
+	n, h, w := 2, 12, 12
+	x := make([]float64, n*6*h*w)
+	for i := range x {
+		x[i] = float64(i%17)*0.1 + float64(i%5)
+	}
+	newLayer := func() *FastDeconv[float64] {
+		cfg := NewFastDeconvConfig(6, 4, 3)
+		cfg.Padding, cfg.Block, cfg.Workers = 1, 3, 2
+		wt := make([]float64, 4*6*9)
+		for i := range wt {
+			wt[i] = float64(i%7) * 0.05
+		}
+		l, err := NewFastDeconv(cfg, wt, make([]float64, 4))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	want := make([]float64, n*4*h*w)
+	if err := newLayer().Forward(want, x, n, h, w); err != nil {
+		t.Fatal(err)
+	}
+	const goroutines = 4
+	errs := make(chan error, goroutines)
+	outs := make([][]float64, goroutines)
+	for g := range goroutines {
+		go func() {
+			outs[g] = make([]float64, len(want))
+			errs <- newLayer().Forward(outs[g], x, n, h, w)
+		}()
+	}
+	for range goroutines {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for g, out := range outs {
+		if e := relErr(out, want); e != 0 {
+			t.Fatalf("goroutine %d differs from the lone run by %g", g, e)
+		}
+	}
+}
