@@ -168,15 +168,18 @@ func packStrided[T Float](dst, src []T, ld, i0, ni, p0, np, w int) {
 // panels and the reverse, so no data moves.
 type transposed[T Float] struct{ x Packer[T] }
 
+// Dims implements Packer: the transposed sizes.
 func (t *transposed[T]) Dims() (rows, cols int) {
 	r, c := t.x.Dims()
 	return c, r
 }
 
+// PackRows implements Packer with the operand's column panels.
 func (t *transposed[T]) PackRows(dst []T, r0, nr, c0, nc, w int) {
 	t.x.PackCols(dst, c0, nc, r0, nr, w)
 }
 
+// PackCols implements Packer with the operand's row panels.
 func (t *transposed[T]) PackCols(dst []T, r0, nr, c0, nc, w int) {
 	t.x.PackRows(dst, c0, nc, r0, nr, w)
 }
