@@ -38,3 +38,6 @@ func copyChunks48(dst *byte, src *byte, n int, stride int)
 
 // copyChunks96 copies n chunks of 96 bytes from consecutive places at src to places stride bytes apart at dst.
 func copyChunks96(dst *byte, src *byte, n int, stride int)
+
+// copyChunks128 copies n chunks of 128 bytes from consecutive places at src to places stride bytes apart at dst.
+func copyChunks128(dst *byte, src *byte, n int, stride int)

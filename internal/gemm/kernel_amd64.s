@@ -1523,3 +1523,27 @@ copyChunks96_loop:
 	JNZ     copyChunks96_loop
 	VZEROUPPER
 	RET
+
+// func copyChunks128(dst *byte, src *byte, n int, stride int)
+// Requires: AVX
+TEXT ·copyChunks128(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ n+16(FP), DX
+	MOVQ stride+24(FP), BX
+
+copyChunks128_loop:
+	VMOVDQU (CX), Y0
+	VMOVDQU 32(CX), Y1
+	VMOVDQU 64(CX), Y2
+	VMOVDQU 96(CX), Y3
+	VMOVDQU Y0, (AX)
+	VMOVDQU Y1, 32(AX)
+	VMOVDQU Y2, 64(AX)
+	VMOVDQU Y3, 96(AX)
+	ADDQ    $0x00000080, CX
+	ADDQ    BX, AX
+	DECQ    DX
+	JNZ     copyChunks128_loop
+	VZEROUPPER
+	RET

@@ -53,6 +53,8 @@ func chunkCopier(chunkBytes int) func(dst, src *byte, n, stride int) {
 		return copyChunks48
 	case 96:
 		return copyChunks96
+	case 128:
+		return copyChunks128
 	}
 	return nil
 }

@@ -271,7 +271,7 @@ func main() {
 	}
 	peak("fmaPeakAVX512", true, 24)
 	peak("fmaPeakAVX2", false, 12)
-	for _, bytes := range []int{24, 48, 96} {
+	for _, bytes := range []int{24, 48, 96, 128} {
 		copyChunks(bytes)
 	}
 	Generate()
@@ -303,7 +303,7 @@ func paramAddr(name string) Mem {
 //
 // which copies n > 0 consecutive chunks of bytes bytes from src to dst,
 // chunk q going to dst + q·stride: the inner loop of packing a row-major
-// row into MR-wide panels (MR·size = 24, 48 or 96 bytes). With the chunk
+// row into MR- or NR-wide panels (24, 48, 96 or 128 bytes). With the chunk
 // size fixed, each chunk is a few full-width moves instead of a call and a
 // word-by-word copy. Only AVX (VEX) moves are used, so both kernel
 // families can call it.
@@ -328,13 +328,14 @@ func copyChunks(bytes int) {
 		VMOVDQU(Mem{Base: src, Disp: 32}, X1)
 		VMOVDQU(Y0, Mem{Base: dst})
 		VMOVDQU(X1, Mem{Base: dst, Disp: 32})
-	case 96:
-		VMOVDQU(Mem{Base: src}, Y0)
-		VMOVDQU(Mem{Base: src, Disp: 32}, Y1)
-		VMOVDQU(Mem{Base: src, Disp: 64}, Y2)
-		VMOVDQU(Y0, Mem{Base: dst})
-		VMOVDQU(Y1, Mem{Base: dst, Disp: 32})
-		VMOVDQU(Y2, Mem{Base: dst, Disp: 64})
+	case 96, 128:
+		regs := []VecPhysical{Y0, Y1, Y2, Y3}[:bytes/32]
+		for i, r := range regs {
+			VMOVDQU(Mem{Base: src, Disp: 32 * i}, r)
+		}
+		for i, r := range regs {
+			VMOVDQU(r, Mem{Base: dst, Disp: 32 * i})
+		}
 	}
 	ADDQ(U32(bytes), src)
 	ADDQ(stride, dst)
