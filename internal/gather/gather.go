@@ -1,6 +1,7 @@
 // Package gather holds the memory-bound kernels that im2col-style code is
-// made of: strided gathers (every step-th element of a row), their adjoint
-// scatter-adds, and a cache-blocked transpose. Each kernel has a generic Go
+// made of: strided gathers (every step-th element of a row, one row or
+// many), their adjoint scatter-adds, a cache-blocked transpose, copies with
+// non-temporal stores, prefetching, and finiteness checks. Each kernel has a generic Go
 // version, always compiled so tests can compare it with the assembly in one
 // binary, and AVX2/AVX-512 versions on amd64, chosen by family (see
 // internal/isa) through the *For functions.

@@ -1,0 +1,28 @@
+// Package im2col rearranges the patches of an NCHW image batch into a
+// matrix, so that a convolution becomes a matrix product, and back
+// (col2im, the adjoint, for gradients).
+//
+// A Plan, built once from Params and validated with named errors, fixes
+// the geometry: kernel kh×kw, stride, zero padding, dilation, and the
+// paper's sampling stride S, which keeps only every S-th output position
+// along each axis (windows every stride·S input pixels, as the reference
+// implementation of network deconvolution takes them). Two layouts:
+//
+//	Rows    (N·L) × (C·kh·kw)   one row per kept position, features with the
+//	                            channel slowest: the data matrix X of the paper
+//	Unfold  N × (C·kh·kw) × L   torch.nn.functional.unfold's layout
+//
+// For 1×1 kernels the reference's statistics use a different rule, every
+// (stride·S)²-th pixel of the flat N·H·W order; Params.FlatSampling selects
+// it. UnfoldBlock writes the patches of a range of output rows of one
+// image, for consumers that tile their work (the convolution in package
+// fold multiplies cache-sized blocks of patches).
+//
+// The transforms are memory-bound. They write every output element once,
+// with no branch per element: zeros for the padding, strided gathers
+// (AVX2/AVX-512 permutes on amd64) for real pixels, and, for whole items
+// that fit in cache, a staging buffer streamed out with non-temporal
+// stores. Work is split over Params.Workers goroutines by image and
+// channel. A Plan is immutable and safe for concurrent use, and a
+// transform allocates nothing.
+package im2col
