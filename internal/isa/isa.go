@@ -26,6 +26,10 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/netdeconv/deconv/internal/errs"
 )
 
 // Family names a set of kernels that share an instruction-set requirement.
@@ -69,17 +73,42 @@ func Parse(s string) (Family, error) {
 	case "avx512":
 		return AVX512, nil
 	}
-	return Generic, fmt.Errorf("isa: unknown instruction-set family %q (want generic, avx2 or avx512)", s)
+	return Generic, fmt.Errorf("%w: unknown instruction-set family %q (want generic, avx2 or avx512)", errs.ErrParam, s)
 }
 
 var (
 	detected = detect()
-	selected Family
-	initErr  error
+	// selected and initErr change together under mu (Select); readers
+	// load them without locking.
+	mu       sync.Mutex
+	selected atomic.Uint32
+	initErr  atomic.Pointer[error]
 )
 
 func init() {
-	selected, initErr = choose(os.Getenv(EnvVar), detected)
+	f, err := choose(os.Getenv(EnvVar), detected)
+	selected.Store(uint32(f))
+	if err != nil {
+		initErr.Store(&err)
+	}
+}
+
+// Select makes f the family used from now on, at run time, and clears an
+// error left by DECONV_ISA. A family the CPU or build cannot run is an
+// error and changes nothing. Plans built before keep the family they
+// looked up.
+func Select(f Family) error {
+	if f > AVX512 {
+		return fmt.Errorf("%w: unknown family %v", errs.ErrParam, f)
+	}
+	if f > detected {
+		return fmt.Errorf("%w: %s kernels asked for, but this CPU and build support at most %s", errs.ErrUnsupported, f, detected)
+	}
+	mu.Lock()
+	selected.Store(uint32(f))
+	initErr.Store(nil)
+	mu.Unlock()
+	return nil
 }
 
 // choose applies an override to the detected family.
@@ -89,10 +118,10 @@ func choose(override string, best Family) (Family, error) {
 	}
 	f, err := Parse(override)
 	if err != nil {
-		return Generic, fmt.Errorf("%s: %w", EnvVar, err)
+		return Generic, fmt.Errorf("%w: %s: %v", errs.ErrUnsupported, EnvVar, err)
 	}
 	if f > best {
-		return Generic, fmt.Errorf("isa: %s=%s asks for %s kernels, but this CPU and build support at most %s", EnvVar, override, f, best)
+		return Generic, fmt.Errorf("%w: %s=%s asks for %s kernels, but this CPU and build support at most %s", errs.ErrUnsupported, EnvVar, override, f, best)
 	}
 	return f, nil
 }
@@ -100,13 +129,19 @@ func choose(override string, best Family) (Family, error) {
 // Detected returns the highest family the CPU and the build support.
 func Detected() Family { return detected }
 
-// Selected returns the family in use: Detected, or what DECONV_ISA asked for.
-func Selected() Family { return selected }
+// Selected returns the family in use: Detected, or what DECONV_ISA or
+// Select asked for.
+func Selected() Family { return Family(selected.Load()) }
 
 // Err reports why DECONV_ISA could not be honoured, or nil. While it is
 // non-nil the library runs generic kernels and its validating entry points
 // return this error.
-func Err() error { return initErr }
+func Err() error {
+	if e := initErr.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
 
 // Supported reports whether kernels of family f can run here.
 func Supported(f Family) bool { return f <= detected }

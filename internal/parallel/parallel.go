@@ -7,15 +7,34 @@ package parallel
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
+// defaultWorkers is the process-wide count for requests of 0 (SetDefault);
+// 0 means one per usable CPU.
+var defaultWorkers atomic.Int64
+
+// SetDefault sets the count that Workers gives for a request of 0 or
+// less; n ≤ 0 restores one per usable CPU.
+func SetDefault(n int) { defaultWorkers.Store(int64(max(n, 0))) }
+
+// Cores returns the number of usable CPUs, GOMAXPROCS.
+func Cores() int { return runtime.GOMAXPROCS(0) }
+
 // Workers resolves a requested worker count: n > 0 is taken as it is,
-// anything else means one worker per usable CPU (GOMAXPROCS).
+// anything else means the process default (SetDefault), itself one per
+// usable CPU unless set. Either is clamped to the usable CPUs: the work is
+// compute- or memory-bound, so more goroutines than cores only add
+// switching (and would grow the pool).
 func Workers(n int) int {
-	if n > 0 {
-		return n
+	if n <= 0 {
+		n = int(defaultWorkers.Load())
 	}
-	return runtime.GOMAXPROCS(0)
+	c := Cores()
+	if n <= 0 || n > c {
+		return c
+	}
+	return n
 }
 
 // Parts is work split into numbered parts that may run concurrently; Run
@@ -35,14 +54,21 @@ type job struct {
 
 var (
 	jobs = make(chan job)
+	// started counts the pool's goroutines; it never exceeds poolLimit.
+	started atomic.Int64
 	// WaitGroups are pooled: one that other goroutines signal must live on
 	// the heap, and a fresh one per call would be an allocation.
 	groups = sync.Pool{New: func() any { return new(sync.WaitGroup) }}
 )
 
+// poolLimit bounds the pool: a few workers per core, enough for nested
+// calls and a few concurrent callers to proceed in parallel. Beyond it a
+// chunk runs on its caller's goroutine instead, so no number of concurrent
+// callers grows the pool.
+func poolLimit() int64 { return int64(4 * max(Cores(), runtime.NumCPU())) }
+
 // worker runs jobs for the life of the process. Workers are started on
-// demand, when a call finds none idle, so there are never more than the
-// most chunks ever in flight at once.
+// demand, when a call finds none idle, up to poolLimit.
 func worker() {
 	for j := range jobs {
 		if j.parts != nil {
@@ -77,7 +103,11 @@ func For(items, workers int, body func(lo, hi int)) {
 	wg := groups.Get().(*sync.WaitGroup)
 	wg.Add(w - 1)
 	for i := 1; i < w; i++ {
-		send(job{body: body, lo: i * items / w, hi: (i + 1) * items / w, done: wg})
+		j := job{body: body, lo: i * items / w, hi: (i + 1) * items / w, done: wg}
+		if !send(j) {
+			body(j.lo, j.hi)
+			wg.Done()
+		}
 	}
 	body(0, items/w)
 	wg.Wait()
@@ -85,7 +115,9 @@ func For(items, workers int, body func(lo, hi int)) {
 }
 
 // Run runs parts 0 … n−1 of p, part 0 on the calling goroutine and each
-// other part on a worker of its own, and returns when all are done. It is
+// other part on a worker of its own (or on the caller when the pool is
+// full and busy, so parts must not wait on one another), and returns when
+// all are done. It is
 // For for work whose split is decided by the caller (the GEMM engine's
 // blocks, for instance), and like For it allocates nothing and may be
 // called from inside a part.
@@ -100,19 +132,39 @@ func Run(p Parts, n int) {
 	wg := groups.Get().(*sync.WaitGroup)
 	wg.Add(n - 1)
 	for i := 1; i < n; i++ {
-		send(job{parts: p, lo: i, done: wg})
+		if !send(job{parts: p, lo: i, done: wg}) {
+			p.RunPart(i)
+			wg.Done()
+		}
 	}
 	p.RunPart(0)
 	wg.Wait()
 	groups.Put(wg)
 }
 
-// send hands j to an idle worker, starting a new one when none is idle.
-func send(j job) {
+// send hands j to an idle worker, starting a new one when none is idle
+// and the pool is below its limit; it reports false, having done nothing,
+// when the pool is full and busy, and the caller then runs j itself.
+func send(j job) bool {
 	select {
 	case jobs <- j:
+		return true
 	default:
-		go worker()
-		jobs <- j
 	}
+	if started.Add(1) > poolLimit() {
+		started.Add(-1)
+		// Full: one more try in case a worker just became idle.
+		select {
+		case jobs <- j:
+			return true
+		default:
+			return false
+		}
+	}
+	go worker()
+	jobs <- j
+	return true
 }
+
+// PoolSize returns the number of goroutines the pool has started.
+func PoolSize() int { return int(started.Load()) }

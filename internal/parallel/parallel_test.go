@@ -2,6 +2,7 @@ package parallel
 
 import (
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
 )
@@ -25,8 +26,43 @@ func TestForCoversEachItemOnce(t *testing.T) {
 }
 
 func TestWorkers(t *testing.T) {
-	if Workers(3) != 3 || Workers(0) != runtime.GOMAXPROCS(0) || Workers(-2) != runtime.GOMAXPROCS(0) {
+	c := runtime.GOMAXPROCS(0)
+	if Workers(1) != 1 || Workers(0) != c || Workers(-2) != c || Workers(c+1) != c || Workers(1<<20) != c {
 		t.Fatal("Workers does not resolve counts as documented")
+	}
+	SetDefault(1)
+	defer SetDefault(0)
+	if Workers(0) != 1 || Workers(-1) != 1 || Workers(c) != c {
+		t.Fatal("Workers ignores the process default")
+	}
+}
+
+// TestPoolBounded: any number of concurrent callers, each asking for more
+// workers than there are cores, leaves the pool at or below its limit,
+// and every item still runs once.
+func TestPoolBounded(t *testing.T) {
+	var done sync.WaitGroup
+	var total atomic.Int64
+	for g := 0; g < 200; g++ {
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			For(1000, 1<<20, func(lo, hi int) {
+				for i := lo; i < hi; i++ {
+					For(4, 4, func(lo, hi int) { total.Add(int64(hi - lo)) })
+				}
+			})
+		}()
+	}
+	done.Wait()
+	if total.Load() != 200*1000*4 {
+		t.Fatalf("covered %d items, want %d", total.Load(), 200*1000*4)
+	}
+	if PoolSize() > int(poolLimit()) {
+		t.Fatalf("pool grew to %d goroutines, limit %d", PoolSize(), poolLimit())
+	}
+	if n := runtime.NumGoroutine(); n > int(poolLimit())+10 {
+		t.Fatalf("%d goroutines alive after the calls returned", n)
 	}
 }
 
