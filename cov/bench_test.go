@@ -1,6 +1,8 @@
 package cov
 
 import (
+	"github.com/netdeconv/deconv"
+
 	"math/rand/v2"
 	"testing"
 )
@@ -9,8 +11,8 @@ import (
 // padding 1, stride 1, S = 3, B = 64: 59168 rows of 576 features.
 func paperParams(batch int) Params {
 	return Params{
-		Batch: batch, Channels: 64, Height: 128, Width: 128,
-		KernelH: 3, KernelW: 3, Pad: 1, Sampling: 3, Block: 64, Eps: 1e-5,
+		Batch: batch, Channels: 64, Height: 128, Width: 128, Sampling: 3, Block: 64, Eps: 1e-5,
+		Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1},
 	}
 }
 
@@ -41,7 +43,7 @@ func BenchmarkPaperCov(b *testing.B) {
 	x := paperInput(32)
 	mean, c := make([]float32, pl.MeanLen()), make([]float32, pl.CovLen())
 	for b.Loop() {
-		if err := Compute(pl, x, mean, c); err != nil {
+		if err := Compute(pl, mean, c, x); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -57,7 +59,7 @@ func BenchmarkPaperCov(b *testing.B) {
 		x64[i] = float64(v)
 	}
 	m64, c64 := make([]float64, pl.MeanLen()), make([]float64, pl.CovLen())
-	if err := Compute(pl, x64, m64, c64); err != nil {
+	if err := Compute(pl, m64, c64, x64); err != nil {
 		b.Fatal(err)
 	}
 	// Reported in units of 1e-9 (benchmark metrics print few digits).

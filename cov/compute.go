@@ -2,6 +2,7 @@ package cov
 
 import (
 	"fmt"
+	"github.com/netdeconv/deconv"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -164,7 +165,7 @@ func grow[E any](buf *[]E, n int) []E {
 // slices it sizes).
 func batchMoments[T Float](pl *Plan, x []T, m *moments) error {
 	if len(x) != pl.srcLen {
-		return fmt.Errorf("%w: input has %d values, the plan needs %d", ErrLength, len(x), pl.srcLen)
+		return fmt.Errorf("%w: input has %d values, the plan needs %d", deconv.ErrShape, len(x), pl.srcLen)
 	}
 	F, G := pl.feats, pl.groups
 	sw := getShiftWS[T]()
@@ -268,7 +269,7 @@ func work[T Float](pl *Plan, x, shift []T, ws *workspace[T], perPanel, perChunk,
 			for i := 0; i < F; i++ {
 				d := float64(p[i*F+i])
 				if math.IsNaN(d) || math.IsInf(d, 0) {
-					return fmt.Errorf("%w (or a square overflows %T): feature %d of matrix %d, samples %d…%d", ErrNonFinite, p[0], i, g, s0, s1-1)
+					return fmt.Errorf("%w (or a square overflows %T): feature %d of matrix %d, samples %d…%d", deconv.ErrNonFinite, p[0], i, g, s0, s1-1)
 				}
 				pr, sr := p[i*F+i:(i+1)*F], s[i*F+i:(i+1)*F]
 				for j, v := range pr {
@@ -335,10 +336,10 @@ func fill[T Float](pl *Plan, x []T, s0, cnt int, y, shift []T, sum []float64) {
 // ox0, of one image: column t of window j is img[channel][iy][ix0 + j·step]
 // (zero outside the image) minus shift[t].
 func gatherRow[T Float](pl *Plan, dst []T, seg int, img []T, oy, ox0 int, shift []T, sum []float64) {
-	width, step := pl.width, pl.step
+	width, step := pl.width, pl.stepW
 	for t := 0; t < width; t++ {
 		s := shift[t]
-		iy := oy*step - pl.pad + int(pl.dy[t])
+		iy := oy*pl.stepH - pl.padH + pl.dy[t]
 		if uint(iy) >= uint(pl.h) {
 			for j := 0; j < seg; j++ {
 				dst[j*width+t] = -s
@@ -346,8 +347,8 @@ func gatherRow[T Float](pl *Plan, dst []T, seg int, img []T, oy, ox0 int, shift 
 			sum[t] -= float64(s) * float64(seg)
 			continue
 		}
-		row := img[int(pl.coff[t])+iy*pl.w : int(pl.coff[t])+(iy+1)*pl.w]
-		ix0 := ox0*step - pl.pad + int(pl.dx[t])
+		row := img[pl.coff[t]+iy*pl.w : pl.coff[t]+(iy+1)*pl.w]
+		ix0 := ox0*step - pl.padW + pl.dx[t]
 		// Windows jlo … jhi−1 read inside the row; the others read padding.
 		jlo := 0
 		if ix0 < 0 {
@@ -506,7 +507,7 @@ func restMoments[T Float](pl *Plan, x []T, m *moments) error {
 		}
 	}
 	if math.IsNaN(m2) || math.IsInf(m2, 0) {
-		return fmt.Errorf("%w: in channels %d…%d", ErrNonFinite, pl.restC0, pl.c-1)
+		return fmt.Errorf("%w: in channels %d…%d", deconv.ErrNonFinite, pl.restC0, pl.c-1)
 	}
 	m.restN, m.restMean, m.restM2 = n, mean, m2
 	return nil

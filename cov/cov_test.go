@@ -3,6 +3,7 @@ package cov
 import (
 	"errors"
 	"fmt"
+	"github.com/netdeconv/deconv"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -52,7 +53,7 @@ func checkAgainst(t *testing.T, name string, pl *Plan, x []float64, wantMean, wa
 	}
 	x0 := slices.Clone(x)
 	mean, cov := make([]float64, pl.MeanLen()), make([]float64, pl.CovLen())
-	if err := Compute(pl, x, mean, cov); err != nil {
+	if err := Compute(pl, mean, cov, x); err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
 	if !slices.Equal(x, x0) {
@@ -60,7 +61,7 @@ func checkAgainst(t *testing.T, name string, pl *Plan, x []float64, wantMean, wa
 	}
 	x32 := to32(x)
 	mean32, cov32 := make([]float32, pl.MeanLen()), make([]float32, pl.CovLen())
-	if err := Compute(pl, x32, mean32, cov32); err != nil {
+	if err := Compute(pl, mean32, cov32, x32); err != nil {
 		t.Fatalf("%s: float32: %v", name, err)
 	}
 	for g := 0; g < G; g++ {
@@ -91,10 +92,9 @@ func randConvParams(rng *rand.Rand) Params {
 	p := Params{
 		Batch: 1 + rng.IntN(3), Channels: 1 + rng.IntN(12),
 		Height: 1 + rng.IntN(14), Width: 1 + rng.IntN(14),
-		KernelH: 1 + rng.IntN(3), KernelW: 1 + rng.IntN(3),
-		Stride: rng.IntN(3), Pad: rng.IntN(3), Dilation: rng.IntN(3),
-		Sampling: rng.IntN(5), Block: rng.IntN(9), Grouping: Grouping(rng.IntN(2)),
+		Sampling: rng.IntN(5), Block: rng.IntN(9), Grouping: deconv.Grouping(rng.IntN(2)),
 		Eps: []float64{0, 1e-5, 0.5}[rng.IntN(3)], Workers: rng.IntN(4),
+		Geometry: deconv.Geometry{KernelH: 1 + rng.IntN(3), KernelW: 1 + rng.IntN(3), StrideH: rng.IntN(3), StrideW: rng.IntN(3), PadH: rng.IntN(3), PadW: rng.IntN(3), DilationH: rng.IntN(3), DilationW: rng.IntN(3)},
 	}
 	if rng.IntN(3) == 0 {
 		// S larger than the output.
@@ -133,7 +133,7 @@ func TestConvAgainstOracle(t *testing.T) {
 	for it := 0; done < iters; it++ {
 		p := randConvParams(rng)
 		pl, err := NewPlan(p)
-		if errors.Is(err, ErrKernel) {
+		if errors.Is(err, deconv.ErrShape) {
 			continue
 		}
 		if err != nil {
@@ -159,12 +159,12 @@ func TestConvAgainstOracle(t *testing.T) {
 func TestConvLarge(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, p := range []Params{
-		{Batch: 2, Channels: 12, Height: 40, Width: 37, KernelH: 3, KernelW: 3, Pad: 1, Sampling: 2, Block: 8, Eps: 1e-5},                       // gcd(8,12) = 4, interleaved
-		{Batch: 2, Channels: 12, Height: 40, Width: 37, KernelH: 3, KernelW: 3, Pad: 1, Sampling: 2, Block: 8, Grouping: Contiguous, Eps: 1e-5}, // contiguous
-		{Batch: 3, Channels: 6, Height: 50, Width: 50, KernelH: 3, KernelW: 3, Pad: 2, Dilation: 2, Stride: 2, Block: 64, Workers: 3},           // B > C
-		{Batch: 2, Channels: 8, Height: 33, Width: 30, KernelH: 3, KernelW: 3, Pad: 1, Groups: 8},                                               // depthwise
-		{Batch: 2, Channels: 8, Height: 33, Width: 30, KernelH: 5, KernelW: 3, Pad: 2, Groups: 2, Sampling: 3},
-		{Batch: 4, Channels: 16, Height: 30, Width: 30, KernelH: 1, KernelW: 1, Stride: 2, Block: 4}, // flat k=1 rule
+		{Batch: 2, Channels: 12, Height: 40, Width: 37, Sampling: 2, Block: 8, Eps: 1e-5, Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}},                                         // gcd(8,12) = 4, interleaved
+		{Batch: 2, Channels: 12, Height: 40, Width: 37, Sampling: 2, Block: 8, Grouping: deconv.Contiguous, Eps: 1e-5, Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}},            // contiguous
+		{Batch: 3, Channels: 6, Height: 50, Width: 50, Block: 64, Workers: 3, Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 2, PadW: 2, DilationH: 2, DilationW: 2, StrideH: 2, StrideW: 2}}, // B > C
+		{Batch: 2, Channels: 8, Height: 33, Width: 30, Groups: 8, Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}},                                                                 // depthwise
+		{Batch: 2, Channels: 8, Height: 33, Width: 30, Groups: 2, Sampling: 3, Geometry: deconv.Geometry{KernelH: 5, KernelW: 3, PadH: 2, PadW: 2}},
+		{Batch: 4, Channels: 16, Height: 30, Width: 30, Block: 4, Geometry: deconv.Geometry{KernelH: 1, KernelW: 1, StrideH: 2, StrideW: 2}}, // flat k=1 rule
 	} {
 		pl, err := NewPlan(p)
 		if err != nil {
@@ -250,7 +250,7 @@ func TestChannelAgainstOracle(t *testing.T) {
 // of one batch, and that the all-reduce form (Sums, add, SetSums) does too.
 func TestMerge(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
-	p := Params{Batch: 6, Channels: 8, Height: 17, Width: 19, KernelH: 3, KernelW: 3, Pad: 1, Sampling: 2, Block: 4, Eps: 1e-3}
+	p := Params{Batch: 6, Channels: 8, Height: 17, Width: 19, Sampling: 2, Block: 4, Eps: 1e-3, Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}}
 	whole, err := NewPlan(p)
 	if err != nil {
 		t.Fatal(err)
@@ -338,24 +338,24 @@ func TestMerge(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	good := Params{Batch: 1, Channels: 4, Height: 5, Width: 5, KernelH: 3, KernelW: 3}
+	good := Params{Batch: 1, Channels: 4, Height: 5, Width: 5, Geometry: deconv.Geometry{KernelH: 3, KernelW: 3}}
 	for _, tc := range []struct {
 		mod  func(*Params)
 		want error
 	}{
-		{func(p *Params) { p.Batch = 0 }, ErrSize},
-		{func(p *Params) { p.Channels = -1 }, ErrSize},
-		{func(p *Params) { p.KernelW = 0 }, ErrSize},
-		{func(p *Params) { p.Stride = -1 }, ErrNegative},
-		{func(p *Params) { p.Pad = -1 }, ErrNegative},
-		{func(p *Params) { p.Sampling = -2 }, ErrNegative},
-		{func(p *Params) { p.Eps = -1 }, ErrNegative},
-		{func(p *Params) { p.Eps = math.NaN() }, ErrNegative},
-		{func(p *Params) { p.Eps = math.Inf(1) }, ErrOption},
-		{func(p *Params) { p.Groups = 3 }, ErrOption},
-		{func(p *Params) { p.Grouping = 7 }, ErrOption},
-		{func(p *Params) { p.KernelH = 9 }, ErrKernel},
-		{func(p *Params) { p.Batch, p.Channels, p.Height, p.Width = 1<<20, 1<<20, 1<<20, 1<<20 }, ErrOverflow},
+		{func(p *Params) { p.Batch = 0 }, deconv.ErrShape},
+		{func(p *Params) { p.Channels = -1 }, deconv.ErrShape},
+		{func(p *Params) { p.KernelW = 0 }, deconv.ErrShape},
+		{func(p *Params) { p.StrideH = -1 }, deconv.ErrParam},
+		{func(p *Params) { p.PadW = -1 }, deconv.ErrParam},
+		{func(p *Params) { p.Sampling = -2 }, deconv.ErrParam},
+		{func(p *Params) { p.Eps = -1 }, deconv.ErrParam},
+		{func(p *Params) { p.Eps = math.NaN() }, deconv.ErrParam},
+		{func(p *Params) { p.Eps = math.Inf(1) }, deconv.ErrParam},
+		{func(p *Params) { p.Groups = 3 }, deconv.ErrParam},
+		{func(p *Params) { p.Grouping = 7 }, deconv.ErrParam},
+		{func(p *Params) { p.KernelH = 9 }, deconv.ErrShape},
+		{func(p *Params) { p.Batch, p.Channels, p.Height, p.Width = 1<<20, 1<<20, 1<<20, 1<<20 }, deconv.ErrOverflow},
 	} {
 		p := good
 		tc.mod(&p)
@@ -380,38 +380,38 @@ func TestErrors(t *testing.T) {
 	}
 	x := make([]float32, pl.SrcLen())
 	mean, cov := make([]float32, pl.MeanLen()), make([]float32, pl.CovLen())
-	if err := Compute(pl, x[1:], mean, cov); !errors.Is(err, ErrLength) {
+	if err := Compute(pl, mean, cov, x[1:]); !errors.Is(err, deconv.ErrShape) {
 		t.Errorf("short input: %v", err)
 	}
-	if err := Compute(pl, x, mean[1:], cov); !errors.Is(err, ErrLength) {
+	if err := Compute(pl, mean[1:], cov, x); !errors.Is(err, deconv.ErrShape) {
 		t.Errorf("short mean: %v", err)
 	}
 	for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(-1)), 3e30} {
 		x[37] = bad
-		if err := Compute(pl, x, mean, cov); !errors.Is(err, ErrNonFinite) {
+		if err := Compute(pl, mean, cov, x); !errors.Is(err, deconv.ErrNonFinite) {
 			t.Errorf("value %g: %v", bad, err)
 		}
 	}
 	st := NewStats(pl)
-	if err := Finalize(st, mean, cov); !errors.Is(err, ErrEmpty) {
+	if err := Finalize(st, mean, cov); !errors.Is(err, deconv.ErrEmpty) {
 		t.Errorf("empty finalize: %v", err)
 	}
-	other, _ := NewPlan(Params{Batch: 1, Channels: 2, Height: 5, Width: 5, KernelH: 3, KernelW: 3})
-	if err := st.Merge(NewStats(other)); !errors.Is(err, ErrMismatch) {
+	other, _ := NewPlan(Params{Batch: 1, Channels: 2, Height: 5, Width: 5, Geometry: deconv.Geometry{KernelH: 3, KernelW: 3}})
+	if err := st.Merge(NewStats(other)); !errors.Is(err, deconv.ErrShape) {
 		t.Errorf("mismatched merge: %v", err)
 	}
-	if err := st.Merge(nil); !errors.Is(err, ErrMismatch) {
+	if err := st.Merge(nil); !errors.Is(err, deconv.ErrShape) {
 		t.Errorf("nil merge: %v", err)
 	}
-	if err := Accumulate(other, st, x); !errors.Is(err, ErrMismatch) {
+	if err := Accumulate(other, st, x); !errors.Is(err, deconv.ErrShape) {
 		t.Errorf("mismatched accumulate: %v", err)
 	}
-	if err := st.Sums(nil, make([]float64, 3)); !errors.Is(err, ErrLength) {
+	if err := st.Sums(nil, make([]float64, 3)); !errors.Is(err, deconv.ErrShape) {
 		t.Errorf("short sums: %v", err)
 	}
 	bad := make([]float64, st.SumsLen())
 	bad[1] = math.NaN()
-	if err := st.SetSums(nil, bad); !errors.Is(err, ErrNonFinite) {
+	if err := st.SetSums(nil, bad); !errors.Is(err, deconv.ErrNonFinite) {
 		t.Errorf("NaN sums: %v", err)
 	}
 }
@@ -452,7 +452,7 @@ func TestComputeAllocatesNothing(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are not meaningful under the race detector")
 	}
-	pl, err := NewPlan(Params{Batch: 2, Channels: 8, Height: 16, Width: 16, KernelH: 3, KernelW: 3, Pad: 1, Sampling: 3, Eps: 1e-5, Workers: 2})
+	pl, err := NewPlan(Params{Batch: 2, Channels: 8, Height: 16, Width: 16, Sampling: 3, Eps: 1e-5, Workers: 2, Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -461,10 +461,10 @@ func TestComputeAllocatesNothing(t *testing.T) {
 		x[i] = float32(i%11) * 0.3
 	}
 	mean, cv := make([]float32, pl.MeanLen()), make([]float32, pl.CovLen())
-	if err := Compute(pl, x, mean, cv); err != nil {
+	if err := Compute(pl, mean, cv, x); err != nil {
 		t.Fatal(err)
 	}
-	if a := testing.AllocsPerRun(20, func() { _ = Compute(pl, x, mean, cv) }); a != 0 {
+	if a := testing.AllocsPerRun(20, func() { _ = Compute(pl, mean, cv, x) }); a != 0 {
 		t.Fatalf("Compute allocated %v times per call", a)
 	}
 }

@@ -58,7 +58,7 @@
 //
 // A NaN or ±Inf among the values the statistics read (or a finite value
 // whose square overflows the input type) makes a diagonal entry
-// non-finite; it is reported as ErrNonFinite rather than returned in μ
+// non-finite; it is reported as deconv.ErrNonFinite rather than returned in μ
 // and Cov. Values that no kept window reads cannot affect the result and
 // are not inspected.
 //

@@ -1,6 +1,8 @@
 package cov_test
 
 import (
+	"github.com/netdeconv/deconv"
+
 	"fmt"
 
 	"github.com/netdeconv/deconv/cov"
@@ -10,8 +12,8 @@ import (
 // 64 channels in blocks of 16 sharing one covariance, every third window.
 func ExampleCompute() {
 	pl, err := cov.NewPlan(cov.Params{
-		Batch: 2, Channels: 64, Height: 16, Width: 16,
-		KernelH: 3, KernelW: 3, Pad: 1, Sampling: 3, Block: 16, Eps: 1e-5,
+		Batch: 2, Channels: 64, Height: 16, Width: 16, Sampling: 3, Block: 16, Eps: 1e-5,
+		Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1},
 	})
 	if err != nil {
 		panic(err)
@@ -21,7 +23,7 @@ func ExampleCompute() {
 		x[i] = float32(i%7) - 3
 	}
 	mean, c := make([]float32, pl.MeanLen()), make([]float32, pl.CovLen())
-	if err := cov.Compute(pl, x, mean, c); err != nil {
+	if err := cov.Compute(pl, mean, c, x); err != nil {
 		panic(err)
 	}
 	fmt.Println(pl.Groups(), "covariance of", pl.Features(), "×", pl.Features(), "from", pl.Rows(), "rows")

@@ -2,6 +2,7 @@ package cov
 
 import (
 	"errors"
+	"github.com/netdeconv/deconv"
 	"math/rand/v2"
 	"testing"
 )
@@ -14,14 +15,15 @@ func FuzzCompute(f *testing.F) {
 	f.Add(uint64(2), 1, 6, 5, 5, 1, 1, 2, 0, 1, 3, 3, 4, true)
 	f.Add(uint64(3), 1, 4, 3, 9, 3, 1, 1, 2, 2, 4, 1, 1, false)
 	f.Fuzz(func(t *testing.T, seed uint64, n, c, h, w, kh, kw, stride, pad, dil, groups, samp, block int, contiguous bool) {
-		p := Params{Batch: n, Channels: c, Height: h, Width: w, KernelH: kh, KernelW: kw,
-			Stride: stride, Pad: pad, Dilation: dil, Groups: groups, Sampling: samp, Block: block, Eps: 1e-3}
+		p := Params{Batch: n, Channels: c, Height: h, Width: w, Groups: groups, Sampling: samp, Block: block, Eps: 1e-3,
+			Geometry: deconv.Geometry{KernelH: kh, KernelW: kw, StrideH: stride, StrideW: stride, PadH: pad, PadW: pad, DilationH: dil, DilationW: dil},
+		}
 		if contiguous {
-			p.Grouping = Contiguous
+			p.Grouping = deconv.Contiguous
 		}
 		pl, err := NewPlan(p)
 		if err != nil {
-			for _, e := range []error{ErrSize, ErrNegative, ErrKernel, ErrOverflow, ErrOption} {
+			for _, e := range []error{deconv.ErrShape, deconv.ErrParam, deconv.ErrShape, deconv.ErrOverflow, deconv.ErrParam} {
 				if errors.Is(err, e) {
 					return
 				}

@@ -1,43 +1,16 @@
 package cov
 
 import (
-	"errors"
 	"fmt"
 	"math"
 
+	"github.com/netdeconv/deconv"
 	"github.com/netdeconv/deconv/internal/isa"
 	"github.com/netdeconv/deconv/internal/size"
 )
 
 // Float is the set of element types the statistics are computed from.
-type Float interface {
-	float32 | float64
-}
-
-// Grouping says which features of the (channel, ki, kj) flattening form a
-// block when the channels are split into blocks that share one covariance.
-type Grouping uint8
-
-const (
-	// Interleaved is the reference implementation's grouping: with G
-	// blocks, feature f of the flattening goes to block f mod G at
-	// position f div G. Statistics and buffers trained with the reference
-	// use it, so it is the default.
-	Interleaved Grouping = iota
-	// Contiguous puts channels g·B … (g+1)·B−1 into block g.
-	Contiguous
-)
-
-// String names the grouping.
-func (g Grouping) String() string {
-	switch g {
-	case Interleaved:
-		return "interleaved"
-	case Contiguous:
-		return "contiguous"
-	}
-	return fmt.Sprintf("Grouping(%d)", uint8(g))
-}
+type Float = deconv.Float
 
 // DefaultBlock is the reference implementation's block size for
 // convolutions (Params.Block = 0 selects it).
@@ -46,20 +19,6 @@ const DefaultBlock = 64
 // DefaultLinearBlock is the reference implementation's block size for
 // fully-connected layers (LinearParams.Block = 0 selects it).
 const DefaultLinearBlock = 512
-
-// Errors returned by the constructors and the computations; test with
-// errors.Is. Each is wrapped with the offending numbers.
-var (
-	ErrSize      = errors.New("cov: non-positive size")
-	ErrNegative  = errors.New("cov: negative stride, padding, dilation, sampling, groups, block or eps")
-	ErrKernel    = errors.New("cov: kernel larger than the padded input")
-	ErrOverflow  = errors.New("cov: size overflows int")
-	ErrOption    = errors.New("cov: invalid option")
-	ErrLength    = errors.New("cov: slice length does not match the plan")
-	ErrNonFinite = errors.New("cov: non-finite value in the data")
-	ErrMismatch  = errors.New("cov: statistics of different shapes")
-	ErrEmpty     = errors.New("cov: no samples accumulated")
-)
 
 // BlockSize applies the reference implementation's block rule for a layer
 // with the given input channels (or features): a block larger than the
@@ -106,17 +65,18 @@ func gcd(a, b int) int {
 type Params struct {
 	Batch, Channels, Height, Width int // input x is Batch×Channels×Height×Width
 
-	KernelH, KernelW int // convolution kernel kh×kw
-	Stride           int // convolution stride (both axes)
-	Pad              int // zero padding on every side
-	Dilation         int // kernel dilation (both axes)
-	Groups           int // convolution groups: one covariance per group when > 1
+	// Geometry is the convolution's kernel, stride, padding and dilation
+	// per axis (zero stride and dilation mean 1).
+	deconv.Geometry
+
+	Groups int // convolution groups: one covariance per group when > 1
 
 	// Sampling is the paper's subsampling stride S. As in the reference,
-	// windows are taken every Stride·S input rows and columns. For a 1×1
-	// kernel the reference's flat rule applies instead: the batch is read
-	// as N·H·W pixels of C channels (NHWC order) and every (Stride·S)²-th
-	// pixel of that order is kept; padding is then ignored.
+	// windows are taken every StrideH·S input rows and StrideW·S input
+	// columns. For a 1×1 kernel the reference's flat rule applies instead:
+	// the batch is read as N·H·W pixels of C channels (NHWC order) and
+	// every (StrideH·S)·(StrideW·S)-th pixel of that order is kept (the
+	// reference's (stride·S)²); padding is then ignored.
 	Sampling int
 
 	// Block is the requested block size B, adjusted by BlockSize (0 means
@@ -126,10 +86,10 @@ type Params struct {
 	Block int
 
 	// Grouping selects which features form a block when Groups = 1 and
-	// B < C: Interleaved (the reference's, default) or Contiguous. Groups
-	// > 1 always groups channels contiguously, as a grouped convolution
-	// does.
-	Grouping Grouping
+	// B < C: deconv.Interleaved (the reference's, default) or
+	// deconv.Contiguous. Groups > 1 always groups channels contiguously,
+	// as a grouped convolution does.
+	Grouping deconv.Grouping
 
 	Eps float64 // added to the diagonal of each covariance (≥ 0)
 
@@ -193,8 +153,10 @@ type Plan struct {
 
 	n, c, h, w   int // input dimensions (linear: n×features×1×1)
 	kh, kw       int
-	step         int // grid: input pixels between kept windows; flat: flat index between kept samples
-	pad, dil     int
+	step         int // flat: flat index between kept samples
+	stepH, stepW int // grid: input rows and columns between kept windows
+	padH, padW   int
+	dilH, dilW   int
 	oh, ow       int // grid: kept windows per axis
 	flatNHW      int // flat: samples per chunk channel (N·H·W)
 	block        int // B
@@ -211,11 +173,13 @@ type Plan struct {
 	restStep     int
 
 	// Per gathered column t (sample layout: sub or group blocks of F):
-	// offset from the sample's base in the image, and for grid windows the
-	// tap's displacement from the window's origin and the channel offset.
+	// for flat samples the offset from the sample's base in the image
+	// (int32: below srcLen ≤ MaxInt32), and for grid windows the tap's
+	// displacement from the window's origin (int: a dilation may be
+	// anything whose span fits the padded input) and the channel offset.
 	off    []int32
-	dy, dx []int32
-	coff   []int32
+	dy, dx []int
+	coff   []int
 }
 
 // NewPlan validates p and builds the plan of a convolution's input
@@ -225,48 +189,47 @@ func NewPlan(p Params) (*Plan, error) {
 	if err := isa.Err(); err != nil {
 		return nil, err
 	}
-	if p.Batch <= 0 || p.Channels <= 0 || p.Height <= 0 || p.Width <= 0 || p.KernelH <= 0 || p.KernelW <= 0 {
-		return nil, fmt.Errorf("%w: batch=%d channels=%d height=%d width=%d kernel=%d×%d",
-			ErrSize, p.Batch, p.Channels, p.Height, p.Width, p.KernelH, p.KernelW)
+	if p.Batch <= 0 || p.Channels <= 0 || p.Height <= 0 || p.Width <= 0 {
+		return nil, fmt.Errorf("%w: batch=%d channels=%d height=%d width=%d",
+			deconv.ErrShape, p.Batch, p.Channels, p.Height, p.Width)
 	}
-	if p.Stride < 0 || p.Pad < 0 || p.Dilation < 0 || p.Groups < 0 || p.Sampling < 0 || p.Block < 0 || p.Workers < 0 || !(p.Eps >= 0) {
-		return nil, fmt.Errorf("%w: stride=%d pad=%d dilation=%d groups=%d sampling=%d block=%d workers=%d eps=%g",
-			ErrNegative, p.Stride, p.Pad, p.Dilation, p.Groups, p.Sampling, p.Block, p.Workers, p.Eps)
+	var err error
+	if p.Geometry, err = p.Geometry.Normalize(); err != nil {
+		return nil, err
 	}
-	if math.IsInf(p.Eps, 0) {
-		return nil, fmt.Errorf("%w: eps=%g", ErrOption, p.Eps)
+	if p.Groups < 0 || p.Sampling < 0 || p.Block < 0 || p.Workers < 0 || !(p.Eps >= 0) || math.IsInf(p.Eps, 0) {
+		return nil, fmt.Errorf("%w: groups=%d sampling=%d block=%d workers=%d eps=%g",
+			deconv.ErrParam, p.Groups, p.Sampling, p.Block, p.Workers, p.Eps)
 	}
-	if p.Grouping != Interleaved && p.Grouping != Contiguous {
-		return nil, fmt.Errorf("%w: unknown grouping %v", ErrOption, p.Grouping)
+	if err := p.Grouping.Validate(); err != nil {
+		return nil, err
 	}
-	for _, f := range []*int{&p.Stride, &p.Dilation, &p.Groups, &p.Sampling} {
+	for _, f := range []*int{&p.Groups, &p.Sampling} {
 		if *f == 0 {
 			*f = 1
 		}
 	}
 	if p.Channels%p.Groups != 0 {
-		return nil, fmt.Errorf("%w: %d channels in %d groups", ErrOption, p.Channels, p.Groups)
+		return nil, fmt.Errorf("%w: %d channels in %d groups", deconv.ErrParam, p.Channels, p.Groups)
 	}
 	src, ok := size.Mul(p.Batch, p.Channels, p.Height, p.Width)
 	if !ok || src > math.MaxInt32 {
-		// Offsets are kept in int32 tables; an image batch of 2³¹ values
-		// (8 GiB of float32) is far beyond one layer's input.
-		return nil, fmt.Errorf("%w: input %d×%d×%d×%d", ErrOverflow, p.Batch, p.Channels, p.Height, p.Width)
+		// Flat offsets are kept in int32 tables; an image batch of 2³¹
+		// values (8 GiB of float32) is far beyond one layer's input.
+		return nil, fmt.Errorf("%w: input %d×%d×%d×%d is over 2³¹−1 values", deconv.ErrOverflow, p.Batch, p.Channels, p.Height, p.Width)
 	}
-	step, ok := size.Mul(p.Stride, p.Sampling)
-	if !ok {
-		return nil, fmt.Errorf("%w: stride·sampling", ErrOverflow)
+	stepH, ok := size.Mul(p.StrideH, p.Sampling)
+	stepW, ok2 := size.Mul(p.StrideW, p.Sampling)
+	if !ok || !ok2 {
+		return nil, fmt.Errorf("%w: stride·sampling", deconv.ErrOverflow)
 	}
 	b := BlockSize(p.Channels, p.Block, p.Groups)
 	pl := &Plan{
 		n: p.Batch, c: p.Channels, h: p.Height, w: p.Width, kh: p.KernelH, kw: p.KernelW,
-		pad: p.Pad, dil: p.Dilation, block: b, eps: p.Eps, workers: p.Workers, srcLen: src,
+		padH: p.PadH, padW: p.PadW, dilH: p.DilationH, dilW: p.DilationW, block: b, eps: p.Eps, workers: p.Workers, srcLen: src,
 	}
 	if _, ok := size.Mul(p.KernelH, p.KernelW, p.Channels); !ok {
-		return nil, fmt.Errorf("%w: kernel·channels", ErrOverflow)
-	}
-	if int64(p.KernelH)*int64(p.KernelW)*int64(p.Channels) > math.MaxInt32 {
-		return nil, fmt.Errorf("%w: kernel·channels", ErrOverflow)
+		return nil, fmt.Errorf("%w: kernel·channels", deconv.ErrOverflow)
 	}
 	pl.feats = p.KernelH * p.KernelW * b
 	if p.Groups > 1 {
@@ -274,45 +237,31 @@ func NewPlan(p Params) (*Plan, error) {
 	} else {
 		pl.groups, pl.sub = 1, p.Channels/b
 	}
-	interleaved := p.Groups == 1 && p.Grouping == Interleaved
+	interleaved := p.Groups == 1 && p.Grouping == deconv.Interleaved
 	if p.KernelH == 1 && p.KernelW == 1 {
 		// The reference's k = 1 rule: flat NHWC pixel order, every
 		// step²-th pixel, padding ignored.
 		pixels := p.Batch * p.Height * p.Width
-		st, ok := size.Mul(step, step)
+		st, ok := size.Mul(stepH, stepW)
 		if !ok || st > pixels {
 			st = pixels
 		}
 		pl.kind, pl.step, pl.flatNHW = flatKind, st, pixels
 		pl.samples = (pixels-1)/st + 1
-		pl.buildTables(interleaved, func(c, _, _ int) int { return c * p.Height * p.Width })
+		pl.buildTables(interleaved, func(c int) int { return c * p.Height * p.Width })
 		return pl, nil
 	}
-	span := func(in, k int) (int, error) {
-		ext, ok := size.MulAdd(p.Dilation, k-1, 1)
-		padded, ok2 := size.MulAdd(2, p.Pad, in)
-		if !ok || !ok2 {
-			return 0, fmt.Errorf("%w: kernel span or padded input", ErrOverflow)
-		}
-		if ext > padded {
-			return 0, fmt.Errorf("%w: kernel %d (dilation %d) spans %d, padded input is %d", ErrKernel, k, p.Dilation, ext, padded)
-		}
-		return (padded-ext)/step + 1, nil
-	}
-	var err error
-	if pl.oh, err = span(p.Height, p.KernelH); err != nil {
+	if pl.oh, err = deconv.OutputSize(p.Height, p.KernelH, stepH, p.PadH, p.DilationH); err != nil {
 		return nil, err
 	}
-	if pl.ow, err = span(p.Width, p.KernelW); err != nil {
+	if pl.ow, err = deconv.OutputSize(p.Width, p.KernelW, stepW, p.PadW, p.DilationW); err != nil {
 		return nil, err
 	}
 	if pl.samples, ok = size.Mul(p.Batch, pl.oh, pl.ow); !ok {
-		return nil, fmt.Errorf("%w: samples", ErrOverflow)
+		return nil, fmt.Errorf("%w: samples", deconv.ErrOverflow)
 	}
-	pl.kind, pl.step = gridKind, step
-	pl.buildTables(interleaved, func(c, ki, kj int) int {
-		return c*p.Height*p.Width + ki*p.Dilation*p.Width + kj*p.Dilation
-	})
+	pl.kind, pl.stepH, pl.stepW = gridKind, stepH, stepW
+	pl.buildTables(interleaved, nil)
 	return pl, nil
 }
 
@@ -323,14 +272,14 @@ func NewLinearPlan(p LinearParams) (*Plan, error) {
 		return nil, err
 	}
 	if p.Batch <= 0 || p.Features <= 0 {
-		return nil, fmt.Errorf("%w: batch=%d features=%d", ErrSize, p.Batch, p.Features)
+		return nil, fmt.Errorf("%w: batch=%d features=%d", deconv.ErrShape, p.Batch, p.Features)
 	}
 	if p.Block < 0 || p.Workers < 0 || !(p.Eps >= 0) || math.IsInf(p.Eps, 0) {
-		return nil, fmt.Errorf("%w: block=%d workers=%d eps=%g", ErrNegative, p.Block, p.Workers, p.Eps)
+		return nil, fmt.Errorf("%w: block=%d workers=%d eps=%g", deconv.ErrParam, p.Block, p.Workers, p.Eps)
 	}
 	src, ok := size.Mul(p.Batch, p.Features)
 	if !ok || src > math.MaxInt32 {
-		return nil, fmt.Errorf("%w: input %d×%d", ErrOverflow, p.Batch, p.Features)
+		return nil, fmt.Errorf("%w: input %d×%d", deconv.ErrOverflow, p.Batch, p.Features)
 	}
 	blk := p.Block
 	if blk == 0 {
@@ -341,11 +290,11 @@ func NewLinearPlan(p LinearParams) (*Plan, error) {
 	// a 1×1 "convolution" of Features channels on a 1×1 image, grouped
 	// contiguously, every row kept.
 	pl := &Plan{
-		kind: flatKind, n: p.Batch, c: p.Features, h: 1, w: 1, kh: 1, kw: 1, dil: 1,
+		kind: flatKind, n: p.Batch, c: p.Features, h: 1, w: 1, kh: 1, kw: 1, dilH: 1, dilW: 1,
 		step: 1, flatNHW: p.Batch, block: b, feats: b, groups: 1, sub: p.Features / b,
 		samples: p.Batch, srcLen: src, eps: p.Eps, workers: p.Workers,
 	}
-	pl.buildTables(false, func(c, _, _ int) int { return c })
+	pl.buildTables(false, func(c int) int { return c })
 	return pl, nil
 }
 
@@ -356,17 +305,17 @@ func NewChannelPlan(p ChannelParams) (*Plan, error) {
 		return nil, err
 	}
 	if p.Batch <= 0 || p.Channels <= 0 || p.Height <= 0 || p.Width <= 0 || p.Block <= 0 {
-		return nil, fmt.Errorf("%w: batch=%d channels=%d height=%d width=%d block=%d", ErrSize, p.Batch, p.Channels, p.Height, p.Width, p.Block)
+		return nil, fmt.Errorf("%w: batch=%d channels=%d height=%d width=%d block=%d", deconv.ErrShape, p.Batch, p.Channels, p.Height, p.Width, p.Block)
 	}
 	if p.Sampling < 0 || p.Workers < 0 || !(p.Eps >= 0) || math.IsInf(p.Eps, 0) {
-		return nil, fmt.Errorf("%w: sampling=%d workers=%d eps=%g", ErrNegative, p.Sampling, p.Workers, p.Eps)
+		return nil, fmt.Errorf("%w: sampling=%d workers=%d eps=%g", deconv.ErrParam, p.Sampling, p.Workers, p.Eps)
 	}
 	if p.Block > p.Channels {
-		return nil, fmt.Errorf("%w: block %d > %d channels", ErrOption, p.Block, p.Channels)
+		return nil, fmt.Errorf("%w: block %d > %d channels", deconv.ErrParam, p.Block, p.Channels)
 	}
 	src, ok := size.Mul(p.Batch, p.Channels, p.Height, p.Width)
 	if !ok || src > math.MaxInt32 {
-		return nil, fmt.Errorf("%w: input %d×%d×%d×%d", ErrOverflow, p.Batch, p.Channels, p.Height, p.Width)
+		return nil, fmt.Errorf("%w: input %d×%d×%d×%d", deconv.ErrOverflow, p.Batch, p.Channels, p.Height, p.Width)
 	}
 	s := max(p.Sampling, 1)
 	st := 1
@@ -377,26 +326,29 @@ func NewChannelPlan(p ChannelParams) (*Plan, error) {
 	cb := p.Channels / p.Block // channels per feature
 	nhw := p.Batch * hw
 	pl := &Plan{
-		kind: flatKind, n: p.Batch, c: p.Channels, h: p.Height, w: p.Width, kh: 1, kw: 1, dil: 1,
+		kind: flatKind, n: p.Batch, c: p.Channels, h: p.Height, w: p.Width, kh: 1, kw: 1, dilH: 1, dilW: 1,
 		step: st, flatNHW: nhw, block: p.Block, feats: p.Block, groups: 1, sub: 1,
 		samples: (cb*nhw-1)/st + 1, srcLen: src, eps: p.Eps, uncentred: p.Uncentred, workers: p.Workers,
 	}
 	if rest := p.Channels - cb*p.Block; rest > 0 {
 		pl.restC0, pl.rest, pl.restStep = cb*p.Block, rest, st
 	}
-	pl.buildTables(false, func(r, _, _ int) int { return r * cb * hw })
+	pl.buildTables(false, func(r int) int { return r * cb * hw })
 	return pl, nil
 }
 
 // buildTables fills the per-column offset tables. Column t of a gathered
-// sample is block t / F (a shared block or a group) at position t mod F;
-// chanOff(c, ki, kj) is the image offset of feature (c, ki, kj) of the
-// unblocked flattening from the window's origin.
-func (pl *Plan) buildTables(interleaved bool, chanOff func(c, ki, kj int) int) {
+// sample is block t / F (a shared block or a group) at position t mod F.
+// For flat samples chanOff(c) is the image offset of channel c from the
+// sample's base; grid windows (chanOff nil) use the tap tables instead.
+func (pl *Plan) buildTables(interleaved bool, chanOff func(c int) int) {
 	nb := pl.sub * pl.groups // blocks per sample
 	pl.width = nb * pl.feats
-	pl.off = make([]int32, pl.width)
-	pl.dy, pl.dx, pl.coff = make([]int32, pl.width), make([]int32, pl.width), make([]int32, pl.width)
+	if chanOff != nil {
+		pl.off = make([]int32, pl.width)
+	} else {
+		pl.dy, pl.dx, pl.coff = make([]int, pl.width), make([]int, pl.width), make([]int, pl.width)
+	}
 	kk := pl.kh * pl.kw
 	for t := 0; t < pl.width; t++ {
 		g, j := t/pl.feats, t%pl.feats
@@ -405,9 +357,14 @@ func (pl *Plan) buildTables(interleaved bool, chanOff func(c, ki, kj int) int) {
 			f = j*nb + g
 		}
 		c, ki, kj := f/kk, f%kk/pl.kw, f%pl.kw
-		pl.off[t] = int32(chanOff(c, ki, kj))
-		pl.dy[t], pl.dx[t] = int32(ki*pl.dil), int32(kj*pl.dil)
-		pl.coff[t] = int32(c * pl.h * pl.w)
+		if chanOff != nil {
+			pl.off[t] = int32(chanOff(c))
+			continue
+		}
+		// ki·dil ≤ the kernel's span, which NewPlan checked fits the
+		// padded input; c·h·w < srcLen.
+		pl.dy[t], pl.dx[t] = ki*pl.dilH, kj*pl.dilW
+		pl.coff[t] = c * pl.h * pl.w
 	}
 }
 

@@ -62,7 +62,7 @@ func TestFloat32ManyRows(t *testing.T) {
 	rows := oracleConvRows(p, from32(x))[0]
 	wm, wc := naiveCov(rows, p.Eps)
 	mean, cov := make([]float32, pl.MeanLen()), make([]float32, pl.CovLen())
-	if err := Compute(pl, x, mean, cov); err != nil {
+	if err := Compute(pl, mean, cov, x); err != nil {
 		t.Fatal(err)
 	}
 	e, em := relFrob(cov, wc), relFrob(mean, wm)
@@ -89,7 +89,7 @@ func TestFloat32PaperInput(t *testing.T) {
 	rows := oracleConvRows(p, from32(x))[0]
 	_, wc := naiveCov(rows, p.Eps)
 	mean, cov := make([]float32, pl.MeanLen()), make([]float32, pl.CovLen())
-	if err := Compute(pl, x, mean, cov); err != nil {
+	if err := Compute(pl, mean, cov, x); err != nil {
 		t.Fatal(err)
 	}
 	e := relFrob(cov, wc)

@@ -1,6 +1,10 @@
 package cov
 
-import "math"
+import (
+	"math"
+
+	"github.com/netdeconv/deconv"
+)
 
 // The float64 oracle: the data matrix of the reference implementation,
 // materialized row by row exactly as its description reads, then two-pass
@@ -11,8 +15,9 @@ import "math"
 func oracleConvRows(p Params, x []float64) [][][]float64 {
 	n, c, h, w := p.Batch, p.Channels, p.Height, p.Width
 	kh, kw := p.KernelH, p.KernelW
-	st, dil, groups, s := or1(p.Stride), or1(p.Dilation), or1(p.Groups), or1(p.Sampling)
-	step := st * s
+	groups, s := or1(p.Groups), or1(p.Sampling)
+	stepH, stepW := or1(p.StrideH)*s, or1(p.StrideW)*s
+	dilH, dilW := or1(p.DilationH), or1(p.DilationW)
 	b := BlockSize(c, p.Block, groups)
 	at := func(in, ch, y, xx int) float64 {
 		if y < 0 || y >= h || xx < 0 || xx >= w {
@@ -24,7 +29,7 @@ func oracleConvRows(p Params, x []float64) [][][]float64 {
 	var full [][]float64
 	if kh == 1 && kw == 1 {
 		pix := n * h * w
-		fs := step * step
+		fs := stepH * stepW
 		for q := 0; q < pix; q += fs {
 			in, r := q/(h*w), q%(h*w)
 			row := make([]float64, c)
@@ -34,8 +39,8 @@ func oracleConvRows(p Params, x []float64) [][][]float64 {
 			full = append(full, row)
 		}
 	} else {
-		oh := (h+2*p.Pad-dil*(kh-1)-1)/step + 1
-		ow := (w+2*p.Pad-dil*(kw-1)-1)/step + 1
+		oh := (h+2*p.PadH-dilH*(kh-1)-1)/stepH + 1
+		ow := (w+2*p.PadW-dilW*(kw-1)-1)/stepW + 1
 		for in := 0; in < n; in++ {
 			for oy := 0; oy < oh; oy++ {
 				for ox := 0; ox < ow; ox++ {
@@ -43,7 +48,7 @@ func oracleConvRows(p Params, x []float64) [][][]float64 {
 					for ch := 0; ch < c; ch++ {
 						for ki := 0; ki < kh; ki++ {
 							for kj := 0; kj < kw; kj++ {
-								row = append(row, at(in, ch, oy*step+ki*dil-p.Pad, ox*step+kj*dil-p.Pad))
+								row = append(row, at(in, ch, oy*stepH+ki*dilH-p.PadH, ox*stepW+kj*dilW-p.PadW))
 							}
 						}
 					}
@@ -68,7 +73,7 @@ func oracleConvRows(p Params, x []float64) [][][]float64 {
 		for g := 0; g < nb; g++ {
 			r := make([]float64, F)
 			for j := range r {
-				if p.Grouping == Interleaved {
+				if p.Grouping == deconv.Interleaved {
 					r[j] = row[j*nb+g] // view F × C/B, transposed
 				} else {
 					r[j] = row[g*F+j]

@@ -2,6 +2,7 @@ package cov
 
 import (
 	"fmt"
+	"github.com/netdeconv/deconv"
 	"math"
 	"sync"
 )
@@ -48,12 +49,12 @@ func (s *Stats) Count() float64 { return s.m.n }
 
 // Accumulate adds the statistics of one input batch x (pl.SrcLen() values,
 // NCHW, or Batch×Features for a linear plan) to s, which must come from a
-// plan of the same shape. It returns ErrLength for a wrong input length,
-// ErrMismatch for an accumulator of another shape, ErrNonFinite when a
+// plan of the same shape. It returns deconv.ErrShape for a wrong input length,
+// deconv.ErrShape for an accumulator of another shape, deconv.ErrNonFinite when a
 // value the statistics read is NaN or ±Inf (s is then unchanged).
 func Accumulate[T Float](pl *Plan, s *Stats, x []T) error {
 	if s == nil || s.groups != pl.groups || s.feats != pl.feats || s.hasRest != (pl.rest > 0) {
-		return fmt.Errorf("%w: accumulator does not match the plan (%d×%d features)", ErrMismatch, pl.groups, pl.feats)
+		return fmt.Errorf("%w: accumulator does not match the plan (%d×%d features)", deconv.ErrShape, pl.groups, pl.feats)
 	}
 	if err := batchMoments(pl, x, &s.tmp); err != nil {
 		return err
@@ -70,10 +71,10 @@ func Accumulate[T Float](pl *Plan, s *Stats, x []T) error {
 //
 // The update is commutative, and associative up to rounding, so partials
 // can be merged in any tree (a reduction over goroutines or machines).
-// It returns ErrMismatch when the two come from plans of other shapes.
+// It returns deconv.ErrShape when the two come from plans of other shapes.
 func (s *Stats) Merge(o *Stats) error {
 	if o == nil || s.groups != o.groups || s.feats != o.feats || s.hasRest != o.hasRest {
-		return fmt.Errorf("%w: merging %d×%d features into %d×%d", ErrMismatch, o.groupsOr0(), o.featsOr0(), s.groups, s.feats)
+		return fmt.Errorf("%w: merging %d×%d features into %d×%d", deconv.ErrShape, o.groupsOr0(), o.featsOr0(), s.groups, s.feats)
 	}
 	s.m.merge(&o.m, s.feats)
 	return nil
@@ -142,15 +143,15 @@ func (a *moments) merge(b *moments, F int) {
 //
 //	Cov = M2/n + eps·I     (+ μμᵀ with ChannelParams.Uncentred)
 //
-// It returns ErrLength for wrong lengths and ErrEmpty when nothing was
+// It returns deconv.ErrShape for wrong lengths and deconv.ErrEmpty when nothing was
 // accumulated.
 func Finalize[T Float](s *Stats, mean, cov []T) error {
 	G, F := s.groups, s.feats
 	if len(mean) != G*F || len(cov) != G*F*F {
-		return fmt.Errorf("%w: mean has %d values and cov %d, the plan needs %d and %d", ErrLength, len(mean), len(cov), G*F, G*F*F)
+		return fmt.Errorf("%w: mean has %d values and cov %d, the plan needs %d and %d", deconv.ErrShape, len(mean), len(cov), G*F, G*F*F)
 	}
 	if s.m.n == 0 {
-		return ErrEmpty
+		return deconv.ErrEmpty
 	}
 	inv := 1 / s.m.n
 	for g := 0; g < G; g++ {
@@ -267,11 +268,11 @@ func (s *Stats) SetSums(ref, src []float64) error {
 	G, F := s.groups, s.feats
 	n := src[0]
 	if !(n >= 0) || math.IsInf(n, 0) {
-		return fmt.Errorf("%w: count %g", ErrNonFinite, n)
+		return fmt.Errorf("%w: count %g", deconv.ErrNonFinite, n)
 	}
 	for _, v := range src {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return fmt.Errorf("%w: in the sums", ErrNonFinite)
+			return fmt.Errorf("%w: in the sums", deconv.ErrNonFinite)
 		}
 	}
 	s.m.n = n
@@ -308,10 +309,10 @@ func (s *Stats) SetSums(ref, src []float64) error {
 
 func (s *Stats) checkSums(ref, v []float64) error {
 	if len(v) != s.SumsLen() {
-		return fmt.Errorf("%w: sums vector has %d values, want %d", ErrLength, len(v), s.SumsLen())
+		return fmt.Errorf("%w: sums vector has %d values, want %d", deconv.ErrShape, len(v), s.SumsLen())
 	}
 	if ref != nil && len(ref) != s.RefLen() {
-		return fmt.Errorf("%w: reference point has %d values, want %d", ErrLength, len(ref), s.RefLen())
+		return fmt.Errorf("%w: reference point has %d values, want %d", deconv.ErrShape, len(ref), s.RefLen())
 	}
 	return nil
 }
@@ -326,10 +327,10 @@ func refAt(ref []float64, i int) float64 {
 // Compute is the one-batch entry point: it writes the mean of x's samples
 // (pl.MeanLen() values) and their covariances plus eps·I (pl.CovLen()
 // values), as NewStats, Accumulate and Finalize would, without keeping an
-// accumulator.
-func Compute[T Float](pl *Plan, x []T, mean, cov []T) error {
+// accumulator. Destinations come first, as everywhere in the library.
+func Compute[T Float](pl *Plan, mean, cov, x []T) error {
 	if len(mean) != pl.MeanLen() || len(cov) != pl.CovLen() {
-		return fmt.Errorf("%w: mean has %d values and cov %d, the plan needs %d and %d", ErrLength, len(mean), len(cov), pl.MeanLen(), pl.CovLen())
+		return fmt.Errorf("%w: mean has %d values and cov %d, the plan needs %d and %d", deconv.ErrShape, len(mean), len(cov), pl.MeanLen(), pl.CovLen())
 	}
 	s, _ := computeStats.Get().(*Stats)
 	if s == nil {

@@ -25,7 +25,7 @@ func TestForwardsAllocateNothing(t *testing.T) {
 	y := make([]float32, n*16*h*w)
 
 	cfg := NewFastDeconvConfig(8, 16, 3)
-	cfg.Padding, cfg.Workers = 1, 2
+	cfg.PadH, cfg.PadW, cfg.Workers = 1, 1, 2
 	wt := make([]float32, 16*8*9)
 	for i := range wt {
 		wt[i] = float32(i%5) * 0.1
@@ -67,7 +67,7 @@ func TestDistinctLayersConcurrently(t *testing.T) {
 	}
 	newLayer := func() *FastDeconv[float64] {
 		cfg := NewFastDeconvConfig(6, 4, 3)
-		cfg.Padding, cfg.Block, cfg.Workers = 1, 3, 2
+		cfg.PadH, cfg.PadW, cfg.Block, cfg.Workers = 1, 1, 3, 2
 		wt := make([]float64, 4*6*9)
 		for i := range wt {
 			wt[i] = float64(i%7) * 0.05

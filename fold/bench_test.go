@@ -1,13 +1,14 @@
 package fold
 
 import (
+	"github.com/netdeconv/deconv"
 	"math/rand/v2"
 	"testing"
 )
 
 // The paper benchmarks' layer: x 32×64×128×128, conv 64→128, kernel 3,
 // padding 1, stride 1, bias on.
-var paperGeom = ConvGeom{InChannels: 64, OutChannels: 128, KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}
+var paperGeom = ConvGeom{InChannels: 64, OutChannels: 128, Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}}
 
 const paperN, paperH, paperW = 32, 128, 128
 
@@ -33,7 +34,7 @@ func paperLayer(b *testing.B) *FastDeconv[float32] {
 		bias[i] = rng.Float32() - 0.5
 	}
 	cfg := NewFastDeconvConfig(64, 128, 3)
-	cfg.Padding = 1
+	cfg.PadH, cfg.PadW = 1, 1
 	l, err := NewFastDeconv(cfg, wt, bias)
 	if err != nil {
 		b.Fatal(err)

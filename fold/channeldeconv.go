@@ -2,6 +2,7 @@ package fold
 
 import (
 	"fmt"
+	"github.com/netdeconv/deconv"
 	"math"
 
 	"github.com/netdeconv/deconv/cov"
@@ -55,12 +56,12 @@ type ChannelDeconv[T Float] struct {
 	runningMean2, runningVar    T
 	numBatchesTracked           int
 
-	mean1, covBuf, deconv, shift []T
-	covPlan                      *cov.Plan
-	stats                        *cov.Stats
-	planShape                    [4]int
-	isq                          *isqrt.Plan[T]
-	run                          channelRun[T]
+	mean1, covBuf, dm, shift []T
+	covPlan                  *cov.Plan
+	stats                    *cov.Stats
+	planShape                [4]int
+	isq                      *isqrt.Plan[T]
+	run                      channelRun[T]
 }
 
 // NewChannelDeconv builds the layer in training mode with the reference's
@@ -69,7 +70,7 @@ type ChannelDeconv[T Float] struct {
 func NewChannelDeconv[T Float](cfg ChannelDeconvConfig) (*ChannelDeconv[T], error) {
 	if cfg.Block <= 0 || cfg.NIter <= 0 || !(cfg.Momentum >= 0 && cfg.Momentum <= 1) || !(cfg.Eps >= 0) ||
 		math.IsInf(cfg.Eps, 0) || cfg.SamplingStride <= 0 {
-		return nil, fmt.Errorf("%w: ChannelDeconv config %+v", ErrParam, cfg)
+		return nil, fmt.Errorf("%w: ChannelDeconv config %+v", deconv.ErrParam, cfg)
 	}
 	B := cfg.Block
 	l := &ChannelDeconv[T]{cfg: cfg, training: true, runningVar: 1}
@@ -82,7 +83,7 @@ func NewChannelDeconv[T Float](cfg ChannelDeconvConfig) (*ChannelDeconv[T], erro
 	if l.isq, err = isqrt.NewPlan[T](B, isqrt.Options{Iterations: cfg.NIter, Workers: cfg.Workers}); err != nil {
 		return nil, err
 	}
-	l.mean1, l.covBuf, l.deconv, l.shift = make([]T, B), make([]T, B*B), make([]T, B*B), make([]T, B)
+	l.mean1, l.covBuf, l.dm, l.shift = make([]T, B), make([]T, B*B), make([]T, B*B), make([]T, B)
 	return l, nil
 }
 
@@ -97,24 +98,24 @@ func (l *ChannelDeconv[T]) Training() bool { return l.training }
 
 // RunningStats returns copies of running_mean1 (B values) and
 // running_deconv (B×B), and running_mean2 and running_var.
-func (l *ChannelDeconv[T]) RunningStats() (mean1, deconv []T, mean2, variance T) {
+func (l *ChannelDeconv[T]) RunningStats() (mean1, deconvMatrix []T, mean2, variance T) {
 	return append([]T(nil), l.runningMean1...), append([]T(nil), l.runningDeconv...), l.runningMean2, l.runningVar
 }
 
 // SetRunningStats replaces the running buffers.
-func (l *ChannelDeconv[T]) SetRunningStats(mean1, deconv []T, mean2, variance T) error {
+func (l *ChannelDeconv[T]) SetRunningStats(mean1, deconvMatrix []T, mean2, variance T) error {
 	B := l.cfg.Block
-	if len(mean1) != B || len(deconv) != B*B {
-		return fmt.Errorf("%w: running_mean1 needs %d values and running_deconv %d", ErrShape, B, B*B)
+	if len(mean1) != B || len(deconvMatrix) != B*B {
+		return fmt.Errorf("%w: running_mean1 needs %d values and running_deconv %d", deconv.ErrShape, B, B*B)
 	}
-	if err := checkFinite(append(append([]T{mean2, variance}, mean1...), deconv...), "running statistics"); err != nil {
+	if err := checkFinite(append(append([]T{mean2, variance}, mean1...), deconvMatrix...), "running statistics"); err != nil {
 		return err
 	}
 	if variance+T(l.cfg.Eps) <= 0 {
-		return fmt.Errorf("%w: running_var %v + eps is not positive", ErrParam, variance)
+		return fmt.Errorf("%w: running_var %v + eps is not positive", deconv.ErrParam, variance)
 	}
 	copy(l.runningMean1, mean1)
-	copy(l.runningDeconv, deconv)
+	copy(l.runningDeconv, deconvMatrix)
 	l.runningMean2, l.runningVar = mean2, variance
 	return nil
 }
@@ -132,16 +133,16 @@ func (l *ChannelDeconv[T]) Forward(dst, x []T, n, c, h, w int) error {
 	B := l.cfg.Block
 	size, ok := size.Mul(n, c, h, w)
 	if n <= 0 || c <= 0 || h <= 0 || w <= 0 || !ok || len(x) != size || len(dst) < size {
-		return fmt.Errorf("%w: input of %d values for %d×%d×%d×%d, output of %d", ErrShape, len(x), n, c, h, w, len(dst))
+		return fmt.Errorf("%w: input of %d values for %d×%d×%d×%d, output of %d", deconv.ErrShape, len(x), n, c, h, w, len(dst))
 	}
 	if B > c {
-		return fmt.Errorf("%w: block %d is larger than the %d channels", ErrShape, B, c)
+		return fmt.Errorf("%w: block %d is larger than the %d channels", deconv.ErrShape, B, c)
 	}
 	if err := checkFinite(x, "input"); err != nil {
 		return err
 	}
 	whole := c / B * B
-	mean1, deconv, mean2, variance := l.runningMean1, l.runningDeconv, l.runningMean2, l.runningVar
+	mean1, dm, mean2, variance := l.runningMean1, l.runningDeconv, l.runningMean2, l.runningVar
 	if l.training {
 		m2, v2, err := l.batchStats(x, n, c, h, w)
 		if err != nil {
@@ -149,20 +150,20 @@ func (l *ChannelDeconv[T]) Forward(dst, x []T, n, c, h, w int) error {
 		}
 		if l.numBatchesTracked == 0 {
 			copy(l.runningMean1, l.mean1)
-			copy(l.runningDeconv, l.deconv)
+			copy(l.runningDeconv, l.dm)
 			if whole < c {
 				l.runningMean2, l.runningVar = m2, v2
 			}
 		}
 		updateRunning(l.runningMean1, l.mean1, l.cfg.Momentum)
-		updateRunning(l.runningDeconv, l.deconv, l.cfg.Momentum)
+		updateRunning(l.runningDeconv, l.dm, l.cfg.Momentum)
 		if whole < c {
 			m := T(l.cfg.Momentum)
 			l.runningMean2 = (1-m)*l.runningMean2 + m*m2
 			l.runningVar = (1-m)*l.runningVar + m*v2
 		}
 		l.numBatchesTracked++
-		mean1, deconv, mean2, variance = l.mean1, l.deconv, m2, v2
+		mean1, dm, mean2, variance = l.mean1, l.dm, m2, v2
 	}
 	// y = D·(x − μ) = D·x − D·μ per image: one product of D with the
 	// image's B feature rows (each c/B·h·w contiguous values), onto rows
@@ -170,7 +171,7 @@ func (l *ChannelDeconv[T]) Forward(dst, x []T, n, c, h, w int) error {
 	for r := 0; r < B; r++ {
 		s := 0.0
 		for k := 0; k < B; k++ {
-			s += float64(deconv[r*B+k]) * float64(mean1[k])
+			s += float64(dm[r*B+k]) * float64(mean1[k])
 		}
 		l.shift[r] = T(-s)
 	}
@@ -181,7 +182,7 @@ func (l *ChannelDeconv[T]) Forward(dst, x []T, n, c, h, w int) error {
 	if r.body == nil {
 		r.body = r.images
 	}
-	r.dst, r.x, r.deconv, r.shift = dst, x, deconv, l.shift
+	r.dst, r.x, r.dm, r.shift = dst, x, dm, l.shift
 	r.c, r.hw, r.whole, r.cols, r.block = c, hw, whole, cols, B
 	r.mean2, r.scale = mean2, scale
 	r.fe.err = nil
@@ -193,7 +194,7 @@ func (l *ChannelDeconv[T]) Forward(dst, x []T, n, c, h, w int) error {
 // channelRun is the state one forward shares with its workers; it lives in
 // the layer and its body is bound once, so a forward allocates nothing.
 type channelRun[T Float] struct {
-	dst, x, deconv, shift     []T
+	dst, x, dm, shift         []T
 	c, hw, whole, cols, block int
 	mean2, scale              T
 	fe                        firstError
@@ -209,7 +210,7 @@ func (r *channelRun[T]) images(lo, hi int) {
 		for k := 0; k < B; k++ {
 			fill(y[k*cols:(k+1)*cols], r.shift[k])
 		}
-		r.fe.set(gemm.GemmDense(1, gemm.NoTrans, gemm.NoTrans, B, cols, B, 1, r.deconv, B, r.x[img*c*hw:], cols, 1, y, cols))
+		r.fe.set(gemm.GemmDense(1, gemm.NoTrans, gemm.NoTrans, B, cols, B, 1, r.dm, B, r.x[img*c*hw:], cols, 1, y, cols))
 		rest := r.x[img*c*hw+r.whole*hw : (img+1)*c*hw]
 		for i, v := range rest {
 			y[r.whole*hw+i] = (v - r.mean2) * r.scale
@@ -217,14 +218,14 @@ func (r *channelRun[T]) images(lo, hi int) {
 	}
 }
 
-// batchStats computes the batch's mean1 and D into l.mean1 and l.deconv,
+// batchStats computes the batch's mean1 and D into l.mean1 and l.dm,
 // and returns the rest channels' mean and unbiased variance.
 func (l *ChannelDeconv[T]) batchStats(x []T, n, c, h, w int) (mean2, variance T, err error) {
 	if shape := [4]int{n, c, h, w}; l.covPlan == nil || l.planShape != shape {
 		pl, err := cov.NewChannelPlan(cov.ChannelParams{Batch: n, Channels: c, Height: h, Width: w, Block: l.cfg.Block,
 			Sampling: l.cfg.SamplingStride, Uncentred: l.cfg.Uncentred, Eps: l.cfg.Eps, Workers: l.cfg.Workers})
 		if err != nil {
-			return 0, 0, fmt.Errorf("%w: %v", ErrShape, err)
+			return 0, 0, fmt.Errorf("%w: %v", deconv.ErrShape, err)
 		}
 		l.covPlan, l.stats, l.planShape = pl, cov.NewStats(pl), shape
 	}
@@ -235,7 +236,7 @@ func (l *ChannelDeconv[T]) batchStats(x []T, n, c, h, w int) (mean2, variance T,
 	if err := cov.Finalize(l.stats, l.mean1, l.covBuf); err != nil {
 		return 0, 0, err
 	}
-	if _, err := l.isq.InvSqrt(l.deconv, l.covBuf); err != nil {
+	if _, err := l.isq.InvSqrt(l.dm, l.covBuf); err != nil {
 		return 0, 0, err
 	}
 	m, v, _ := l.stats.Rest()

@@ -2,6 +2,7 @@ package fold
 
 import (
 	"errors"
+	"github.com/netdeconv/deconv"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -181,10 +182,10 @@ func TestChannelDeconvErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := l.Forward(make([]float32, 12), make([]float32, 12), 1, 3, 2, 2); !errors.Is(err, ErrShape) {
+	if err := l.Forward(make([]float32, 12), make([]float32, 12), 1, 3, 2, 2); !errors.Is(err, deconv.ErrShape) {
 		t.Errorf("block larger than channels: %v", err)
 	}
-	if _, err := NewChannelDeconv[float32](ChannelDeconvConfig{Block: 2}); !errors.Is(err, ErrParam) {
+	if _, err := NewChannelDeconv[float32](ChannelDeconvConfig{Block: 2}); !errors.Is(err, deconv.ErrParam) {
 		t.Errorf("zero iterations: %v", err)
 	}
 }

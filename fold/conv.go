@@ -2,6 +2,7 @@ package fold
 
 import (
 	"fmt"
+	"github.com/netdeconv/deconv"
 
 	"github.com/netdeconv/deconv/im2col"
 	"github.com/netdeconv/deconv/internal/gather"
@@ -12,33 +13,33 @@ import (
 )
 
 // ConvGeom is the geometry of a 2-D convolution layer, as torch.nn.Conv2d
-// takes it. Stride, Dilation and Groups fields left at zero mean 1.
+// takes it: channels, the patch geometry per axis and groups. Stride,
+// Dilation and Groups left at zero mean 1.
 type ConvGeom struct {
 	InChannels, OutChannels int
-	KernelH, KernelW        int
-	StrideH, StrideW        int
-	PadH, PadW              int
-	DilationH, DilationW    int
-	Groups                  int
+	deconv.Geometry
+	Groups int
 }
 
 // normalize fills defaults and validates the geometry.
 func (g ConvGeom) normalize() (ConvGeom, error) {
-	for _, f := range []*int{&g.StrideH, &g.StrideW, &g.DilationH, &g.DilationW, &g.Groups} {
-		if *f == 0 {
-			*f = 1
-		}
+	var err error
+	if g.Geometry, err = g.Geometry.Normalize(); err != nil {
+		return g, err
+	}
+	if g.Groups == 0 {
+		g.Groups = 1
 	}
 	switch {
-	case g.InChannels <= 0 || g.OutChannels <= 0 || g.KernelH <= 0 || g.KernelW <= 0:
-		return g, fmt.Errorf("%w: channels %d→%d, kernel %d×%d must be positive", ErrParam, g.InChannels, g.OutChannels, g.KernelH, g.KernelW)
-	case g.StrideH < 0 || g.StrideW < 0 || g.DilationH < 0 || g.DilationW < 0 || g.PadH < 0 || g.PadW < 0 || g.Groups < 0:
-		return g, fmt.Errorf("%w: negative stride, dilation, padding or groups in %+v", ErrParam, g)
+	case g.InChannels <= 0 || g.OutChannels <= 0:
+		return g, fmt.Errorf("%w: channels %d→%d must be positive", deconv.ErrShape, g.InChannels, g.OutChannels)
+	case g.Groups < 0:
+		return g, fmt.Errorf("%w: %d groups", deconv.ErrParam, g.Groups)
 	case g.InChannels%g.Groups != 0 || g.OutChannels%g.Groups != 0:
-		return g, fmt.Errorf("%w: %d groups do not divide %d input and %d output channels", ErrParam, g.Groups, g.InChannels, g.OutChannels)
+		return g, fmt.Errorf("%w: %d groups do not divide %d input and %d output channels", deconv.ErrParam, g.Groups, g.InChannels, g.OutChannels)
 	}
 	if _, ok := size.Mul(g.OutChannels, g.InChannels, g.KernelH, g.KernelW); !ok {
-		return g, fmt.Errorf("%w: weight size overflows int", ErrParam)
+		return g, fmt.Errorf("%w: weight size overflows int", deconv.ErrOverflow)
 	}
 	return g, nil
 }
@@ -55,13 +56,7 @@ func (g ConvGeom) OutputSize(h, w int) (oh, ow int, err error) {
 	if g, err = g.normalize(); err != nil {
 		return 0, 0, err
 	}
-	if oh, err = im2col.OutputSize(h, g.KernelH, g.StrideH, g.PadH, g.DilationH); err != nil {
-		return 0, 0, fmt.Errorf("%w: %v", ErrShape, err)
-	}
-	if ow, err = im2col.OutputSize(w, g.KernelW, g.StrideW, g.PadW, g.DilationW); err != nil {
-		return 0, 0, fmt.Errorf("%w: %v", ErrShape, err)
-	}
-	return oh, ow, nil
+	return g.Geometry.OutputSize(h, w)
 }
 
 // Conv2d is a 2-D convolution (cross-correlation, as in PyTorch) of NCHW
@@ -107,10 +102,10 @@ func (c *Conv2d[T]) Geom() ConvGeom { return c.geom }
 // SetWeights replaces the weights and the bias (nil: no bias) with copies.
 func (c *Conv2d[T]) SetWeights(weight, bias []T) error {
 	if len(weight) != c.geom.WeightLen() {
-		return fmt.Errorf("%w: weight has %d values, %+v needs %d", ErrShape, len(weight), c.geom, c.geom.WeightLen())
+		return fmt.Errorf("%w: weight has %d values, %+v needs %d", deconv.ErrShape, len(weight), c.geom, c.geom.WeightLen())
 	}
 	if bias != nil && len(bias) != c.geom.OutChannels {
-		return fmt.Errorf("%w: bias has %d values, want %d", ErrShape, len(bias), c.geom.OutChannels)
+		return fmt.Errorf("%w: bias has %d values, want %d", deconv.ErrShape, len(bias), c.geom.OutChannels)
 	}
 	if err := checkFinite(weight, "weight"); err != nil {
 		return err
@@ -155,13 +150,13 @@ func (c *Conv2d[T]) Forward(dst, x []T, n, h, w int) error {
 	inLen, ok1 := size.Mul(n, g.InChannels, h, w)
 	outLen, ok2 := size.Mul(n, g.OutChannels, oh, ow)
 	if n <= 0 || !ok1 || !ok2 {
-		return fmt.Errorf("%w: batch of %d images of %d×%d×%d", ErrShape, n, g.InChannels, h, w)
+		return fmt.Errorf("%w: batch of %d images of %d×%d×%d", deconv.ErrShape, n, g.InChannels, h, w)
 	}
 	if len(x) != inLen {
-		return fmt.Errorf("%w: input has %d values, %d×%d×%d×%d needs %d", ErrShape, len(x), n, g.InChannels, h, w, inLen)
+		return fmt.Errorf("%w: input has %d values, %d×%d×%d×%d needs %d", deconv.ErrShape, len(x), n, g.InChannels, h, w, inLen)
 	}
 	if len(dst) < outLen {
-		return fmt.Errorf("%w: output has %d values, needs %d", ErrShape, len(dst), outLen)
+		return fmt.Errorf("%w: output has %d values, needs %d", deconv.ErrShape, len(dst), outLen)
 	}
 	return c.forward(dst, x, n, h, w, oh, ow, c.weight, c.bias)
 }
@@ -172,11 +167,10 @@ func (c *Conv2d[T]) Forward(dst, x []T, n, h, w int) error {
 func (c *Conv2d[T]) forward(dst, x []T, n, h, w, oh, ow int, weight, bias []T) error {
 	g := c.geom
 	if c.plan == nil || c.planH != h || c.planW != w {
-		pl, err := im2col.NewPlan(im2col.Params{Batch: 1, Channels: g.InChannels / g.Groups, Height: h, Width: w,
-			KernelH: g.KernelH, KernelW: g.KernelW, StrideH: g.StrideH, StrideW: g.StrideW,
-			PadH: g.PadH, PadW: g.PadW, DilationH: g.DilationH, DilationW: g.DilationW, Layout: im2col.Unfold})
+		pl, err := im2col.NewPlan(im2col.Params{Batch: 1, Channels: g.InChannels / g.Groups, Height: h, Width: w, Layout: im2col.Unfold,
+			Geometry: g.Geometry})
 		if err != nil {
-			return fmt.Errorf("%w: %v", ErrShape, err)
+			return fmt.Errorf("%w: %v", deconv.ErrShape, err)
 		}
 		c.plan, c.planH, c.planW = pl, h, w
 	}

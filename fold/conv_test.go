@@ -2,6 +2,7 @@ package fold
 
 import (
 	"errors"
+	"github.com/netdeconv/deconv"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -52,10 +53,8 @@ func randomGeom(rng *rand.Rand) (ConvGeom, int, int, int) {
 			groups = 1 + rng.IntN(6) // depthwise below
 		}
 		g := ConvGeom{
-			InChannels: groups * (1 + rng.IntN(4)), OutChannels: groups * (1 + rng.IntN(4)),
-			KernelH: 1 + rng.IntN(4), KernelW: 1 + rng.IntN(4),
-			StrideH: rng.IntN(3), StrideW: rng.IntN(3), PadH: rng.IntN(3), PadW: rng.IntN(3),
-			DilationH: rng.IntN(3), DilationW: rng.IntN(3), Groups: groups,
+			InChannels: groups * (1 + rng.IntN(4)), OutChannels: groups * (1 + rng.IntN(4)), Groups: groups,
+			Geometry: deconv.Geometry{KernelH: 1 + rng.IntN(4), KernelW: 1 + rng.IntN(4), StrideH: rng.IntN(3), StrideW: rng.IntN(3), PadH: rng.IntN(3), PadW: rng.IntN(3), DilationH: rng.IntN(3), DilationW: rng.IntN(3)},
 		}
 		if rng.IntN(5) == 0 {
 			g.InChannels, g.OutChannels = groups, groups*(1+rng.IntN(2)) // depthwise
@@ -141,19 +140,19 @@ func TestConv2dMatchesNaive(t *testing.T) {
 }
 
 func TestConv2dErrors(t *testing.T) {
-	g := ConvGeom{InChannels: 4, OutChannels: 6, KernelH: 3, KernelW: 3, PadH: 1, PadW: 1, Groups: 2}
-	if _, err := NewConv2d(ConvGeom{InChannels: 3, OutChannels: 6, KernelH: 3, KernelW: 3, Groups: 2}, make([]float32, 54), nil); !errors.Is(err, ErrParam) {
+	g := ConvGeom{InChannels: 4, OutChannels: 6, Groups: 2, Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}}
+	if _, err := NewConv2d(ConvGeom{InChannels: 3, OutChannels: 6, Groups: 2, Geometry: deconv.Geometry{KernelH: 3, KernelW: 3}}, make([]float32, 54), nil); !errors.Is(err, deconv.ErrParam) {
 		t.Errorf("groups not dividing channels: %v", err)
 	}
-	if _, err := NewConv2d(g, make([]float32, 5), nil); !errors.Is(err, ErrShape) {
+	if _, err := NewConv2d(g, make([]float32, 5), nil); !errors.Is(err, deconv.ErrShape) {
 		t.Errorf("short weight: %v", err)
 	}
-	if _, err := NewConv2d(g, make([]float32, g.WeightLen()), make([]float32, 2)); !errors.Is(err, ErrShape) {
+	if _, err := NewConv2d(g, make([]float32, g.WeightLen()), make([]float32, 2)); !errors.Is(err, deconv.ErrShape) {
 		t.Errorf("short bias: %v", err)
 	}
 	bad := make([]float32, g.WeightLen())
 	bad[3] = float32(math.Inf(1))
-	if _, err := NewConv2d(g, bad, nil); !errors.Is(err, ErrNonFinite) {
+	if _, err := NewConv2d(g, bad, nil); !errors.Is(err, deconv.ErrNonFinite) {
 		t.Errorf("infinite weight: %v", err)
 	}
 	c, err := NewConv2d(g, make([]float32, g.WeightLen()), nil)
@@ -161,14 +160,14 @@ func TestConv2dErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	x := make([]float32, 2*4*5*5)
-	if err := c.Forward(make([]float32, 2*6*25), x[:10], 2, 5, 5); !errors.Is(err, ErrShape) {
+	if err := c.Forward(make([]float32, 2*6*25), x[:10], 2, 5, 5); !errors.Is(err, deconv.ErrShape) {
 		t.Errorf("short input: %v", err)
 	}
-	if err := c.Forward(make([]float32, 3), x, 2, 5, 5); !errors.Is(err, ErrShape) {
+	if err := c.Forward(make([]float32, 3), x, 2, 5, 5); !errors.Is(err, deconv.ErrShape) {
 		t.Errorf("short output: %v", err)
 	}
 	x[7] = float32(math.NaN())
-	if err := c.Forward(make([]float32, 2*6*25), x, 2, 5, 5); !errors.Is(err, ErrNonFinite) {
+	if err := c.Forward(make([]float32, 2*6*25), x, 2, 5, 5); !errors.Is(err, deconv.ErrNonFinite) {
 		t.Errorf("NaN input: %v", err)
 	}
 	g.PadH = 0
@@ -176,7 +175,7 @@ func TestConv2dErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Forward(make([]float32, 100), make([]float32, 2*4*2*9), 2, 2, 9); !errors.Is(err, ErrShape) {
+	if err := c.Forward(make([]float32, 100), make([]float32, 2*4*2*9), 2, 2, 9); !errors.Is(err, deconv.ErrShape) {
 		t.Errorf("kernel larger than padded input: %v", err)
 	}
 }

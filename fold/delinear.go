@@ -2,6 +2,7 @@ package fold
 
 import (
 	"fmt"
+	"github.com/netdeconv/deconv"
 	"math"
 
 	"github.com/netdeconv/deconv/cov"
@@ -49,11 +50,11 @@ type Delinear[T Float] struct {
 
 	runningMean, runningDeconv []T
 
-	mean, covBuf, deconv []T
-	wFolded, bFolded     []T
-	covPlan              *cov.Plan
-	covBatch             int
-	isq                  *isqrt.Plan[T]
+	mean, covBuf, dm []T
+	wFolded, bFolded []T
+	covPlan          *cov.Plan
+	covBatch         int
+	isq              *isqrt.Plan[T]
 }
 
 // NewDelinear builds the layer in training mode with copies of weight
@@ -61,10 +62,10 @@ type Delinear[T Float] struct {
 // false); running_mean starts at zero and running_deconv at the identity.
 func NewDelinear[T Float](cfg DelinearConfig, weight, bias []T) (*Delinear[T], error) {
 	if cfg.NIter <= 0 || !(cfg.Momentum >= 0 && cfg.Momentum <= 1) || !(cfg.Eps >= 0) || math.IsInf(cfg.Eps, 0) || cfg.Block < 0 {
-		return nil, fmt.Errorf("%w: Delinear config %+v", ErrParam, cfg)
+		return nil, fmt.Errorf("%w: Delinear config %+v", deconv.ErrParam, cfg)
 	}
 	if cfg.Bias != (bias != nil) {
-		return nil, fmt.Errorf("%w: Bias is %v but a bias of %d values was given", ErrParam, cfg.Bias, len(bias))
+		return nil, fmt.Errorf("%w: Bias is %v but a bias of %d values was given", deconv.ErrParam, cfg.Bias, len(bias))
 	}
 	lin, err := NewLinear(cfg.InFeatures, cfg.OutFeatures, weight, bias)
 	if err != nil {
@@ -77,7 +78,7 @@ func NewDelinear[T Float](cfg DelinearConfig, weight, bias []T) (*Delinear[T], e
 	}
 	block = cov.BlockSize(cfg.InFeatures, block, 1)
 	if block == 0 {
-		return nil, fmt.Errorf("%w: block %d for %d features", ErrParam, cfg.Block, cfg.InFeatures)
+		return nil, fmt.Errorf("%w: block %d for %d features", deconv.ErrParam, cfg.Block, cfg.InFeatures)
 	}
 	cfg.Block = block
 	l := &Delinear[T]{cfg: cfg, block: block, linear: lin, training: true}
@@ -89,7 +90,7 @@ func NewDelinear[T Float](cfg DelinearConfig, weight, bias []T) (*Delinear[T], e
 	if l.isq, err = isqrt.NewPlan[T](block, isqrt.Options{Iterations: cfg.NIter, Workers: cfg.Workers}); err != nil {
 		return nil, err
 	}
-	l.mean, l.covBuf, l.deconv = make([]T, block), make([]T, block*block), make([]T, block*block)
+	l.mean, l.covBuf, l.dm = make([]T, block), make([]T, block*block), make([]T, block*block)
 	l.wFolded, l.bFolded = make([]T, cfg.InFeatures*cfg.OutFeatures), make([]T, cfg.OutFeatures)
 	return l, nil
 }
@@ -113,7 +114,7 @@ func (l *Delinear[T]) Bias() []T { return l.linear.Bias() }
 // no bias).
 func (l *Delinear[T]) SetWeights(weight, bias []T) error {
 	if l.cfg.Bias != (bias != nil) {
-		return fmt.Errorf("%w: the layer's Bias is %v", ErrParam, l.cfg.Bias)
+		return fmt.Errorf("%w: the layer's Bias is %v", deconv.ErrParam, l.cfg.Bias)
 	}
 	return l.linear.SetWeights(weight, bias)
 }
@@ -125,8 +126,8 @@ func (l *Delinear[T]) RunningMean() []T { return append([]T(nil), l.runningMean.
 func (l *Delinear[T]) RunningDeconv() []T { return append([]T(nil), l.runningDeconv...) }
 
 // SetRunningStats replaces running_mean and running_deconv.
-func (l *Delinear[T]) SetRunningStats(mean, deconv []T) error {
-	return setRunning(l.runningMean, l.runningDeconv, mean, deconv)
+func (l *Delinear[T]) SetRunningStats(mean, dm []T) error {
+	return setRunning(l.runningMean, l.runningDeconv, mean, dm)
 }
 
 // Forward computes the layer on batch rows of InFeatures values into dst
@@ -135,32 +136,32 @@ func (l *Delinear[T]) Forward(dst, x []T, batch int) error {
 	inLen, ok1 := size.Mul(batch, l.cfg.InFeatures)
 	outLen, ok2 := size.Mul(batch, l.cfg.OutFeatures)
 	if batch <= 0 || !ok1 || !ok2 || len(x) != inLen || len(dst) < outLen {
-		return fmt.Errorf("%w: %d rows: input has %d values (want %d), output %d (want ≥ %d)", ErrShape, batch, len(x), inLen, len(dst), outLen)
+		return fmt.Errorf("%w: %d rows: input has %d values (want %d), output %d (want ≥ %d)", deconv.ErrShape, batch, len(x), inLen, len(dst), outLen)
 	}
 	if err := checkFinite(x, "input"); err != nil {
 		return err
 	}
-	mean, deconv := l.runningMean, l.runningDeconv
+	mean, dm := l.runningMean, l.runningDeconv
 	if l.training {
 		if l.covPlan == nil || l.covBatch != batch {
 			pl, err := cov.NewLinearPlan(cov.LinearParams{Batch: batch, Features: l.cfg.InFeatures, Block: l.block, Eps: l.cfg.Eps, Workers: l.cfg.Workers})
 			if err != nil {
-				return fmt.Errorf("%w: %v", ErrShape, err)
+				return fmt.Errorf("%w: %v", deconv.ErrShape, err)
 			}
 			l.covPlan, l.covBatch = pl, batch
 		}
-		if err := cov.Compute(l.covPlan, x, l.mean, l.covBuf); err != nil {
+		if err := cov.Compute(l.covPlan, l.mean, l.covBuf, x); err != nil {
 			return err
 		}
-		if _, err := l.isq.InvSqrt(l.deconv, l.covBuf); err != nil {
+		if _, err := l.isq.InvSqrt(l.dm, l.covBuf); err != nil {
 			return err
 		}
 		updateRunning(l.runningMean, l.mean, l.cfg.Momentum)
-		updateRunning(l.runningDeconv, l.deconv, l.cfg.Momentum)
-		mean, deconv = l.mean, l.deconv
+		updateRunning(l.runningDeconv, l.dm, l.cfg.Momentum)
+		mean, dm = l.mean, l.dm
 	}
-	bl := Blocking{Features: l.cfg.InFeatures, Block: l.block, Layout: cov.Contiguous}
-	if err := Fold(l.wFolded, l.bFolded, l.linear.weight, l.linear.bias, l.cfg.OutFeatures, bl, deconv, mean); err != nil {
+	bl := Blocking{Features: l.cfg.InFeatures, Block: l.block, Grouping: deconv.Contiguous}
+	if err := Fold(l.wFolded, l.bFolded, l.linear.weight, l.linear.bias, l.cfg.OutFeatures, bl, dm, mean); err != nil {
 		return err
 	}
 	return linearForward(dst, x, batch, l.cfg.InFeatures, l.cfg.OutFeatures, l.wFolded, l.bFolded, l.cfg.Workers)
@@ -170,7 +171,7 @@ func (l *Delinear[T]) Forward(dst, x []T, batch int) error {
 // computes in evaluation mode.
 func (l *Delinear[T]) Folded() (*Linear[T], error) {
 	wf, bf := make([]T, len(l.wFolded)), make([]T, len(l.bFolded))
-	bl := Blocking{Features: l.cfg.InFeatures, Block: l.block, Layout: cov.Contiguous}
+	bl := Blocking{Features: l.cfg.InFeatures, Block: l.block, Grouping: deconv.Contiguous}
 	if err := Fold(wf, bf, l.linear.weight, l.linear.bias, l.cfg.OutFeatures, bl, l.runningDeconv, l.runningMean); err != nil {
 		return nil, err
 	}
@@ -192,18 +193,18 @@ func updateRunning[T Float](r, v []T, momentum float64) {
 
 // setRunning replaces a layer's running_mean and running_deconv after
 // checking the new values' shapes and finiteness.
-func setRunning[T Float](runMean, runDeconv, mean, deconv []T) error {
-	if len(mean) != len(runMean) || len(deconv) != len(runDeconv) {
+func setRunning[T Float](runMean, runDeconv, mean, dm []T) error {
+	if len(mean) != len(runMean) || len(dm) != len(runDeconv) {
 		return fmt.Errorf("%w: running_mean needs %d values and running_deconv %d (got %d and %d)",
-			ErrShape, len(runMean), len(runDeconv), len(mean), len(deconv))
+			deconv.ErrShape, len(runMean), len(runDeconv), len(mean), len(dm))
 	}
 	if err := checkFinite(mean, "running_mean"); err != nil {
 		return err
 	}
-	if err := checkFinite(deconv, "running_deconv"); err != nil {
+	if err := checkFinite(dm, "running_deconv"); err != nil {
 		return err
 	}
 	copy(runMean, mean)
-	copy(runDeconv, deconv)
+	copy(runDeconv, dm)
 	return nil
 }

@@ -2,10 +2,9 @@ package fold
 
 import (
 	"errors"
+	"github.com/netdeconv/deconv"
 	"math/rand/v2"
 	"testing"
-
-	"github.com/netdeconv/deconv/cov"
 )
 
 // oracleDelinear is one forward of the reference Delinear in float64
@@ -19,7 +18,7 @@ func oracleDelinear(cfg DelinearConfig, block int, w, bias, x []float64, batch i
 				rows = append(rows, x[r*cfg.InFeatures+c:r*cfg.InFeatures+c+block])
 			}
 		}
-		ms, cs := oracleStats(rows, 1, block, 1, cov.Contiguous, cfg.Eps)
+		ms, cs := oracleStats(rows, 1, block, 1, deconv.Contiguous, cfg.Eps)
 		mean, d = ms[0], oracleNS(cs[0], block, cfg.NIter)
 		for i := range rmean {
 			rmean[i] = (1-cfg.Momentum)*rmean[i] + cfg.Momentum*mean[i]
@@ -28,7 +27,7 @@ func oracleDelinear(cfg DelinearConfig, block int, w, bias, x []float64, batch i
 			rdec[i] = (1-cfg.Momentum)*rdec[i] + cfg.Momentum*d[i]
 		}
 	}
-	bl := Blocking{Features: cfg.InFeatures, Block: block, Layout: cov.Contiguous}
+	bl := Blocking{Features: cfg.InFeatures, Block: block, Grouping: deconv.Contiguous}
 	wf, bf := oracleFold(w, bias, cfg.OutFeatures, bl, [][]float64{d}, [][]float64{mean})
 	y := make([]float64, batch*cfg.OutFeatures)
 	for r := 0; r < batch; r++ {
@@ -115,14 +114,14 @@ func TestDelinearMatchesOracle(t *testing.T) {
 
 func TestDelinearErrors(t *testing.T) {
 	cfg := NewDelinearConfig(8, 2)
-	if _, err := NewDelinear(cfg, make([]float32, 16), nil); !errors.Is(err, ErrParam) {
+	if _, err := NewDelinear(cfg, make([]float32, 16), nil); !errors.Is(err, deconv.ErrParam) {
 		t.Errorf("missing bias: %v", err)
 	}
 	l, err := NewDelinear(cfg, make([]float32, 16), make([]float32, 2))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := l.Forward(make([]float32, 4), make([]float32, 7), 1); !errors.Is(err, ErrShape) {
+	if err := l.Forward(make([]float32, 4), make([]float32, 7), 1); !errors.Is(err, deconv.ErrShape) {
 		t.Errorf("short row: %v", err)
 	}
 }

@@ -2,8 +2,8 @@ package fold_test
 
 import (
 	"fmt"
+	"github.com/netdeconv/deconv"
 
-	"github.com/netdeconv/deconv/cov"
 	"github.com/netdeconv/deconv/fold"
 )
 
@@ -12,7 +12,7 @@ func ExampleFastDeconv() {
 	// other defaults: block 64 (here all 16 channels), sampling stride 3,
 	// 5 Newton–Schulz iterations, momentum 0.1.
 	cfg := fold.NewFastDeconvConfig(16, 32, 3)
-	cfg.Padding = 1
+	cfg.PadH, cfg.PadW = 1, 1
 	weight := make([]float32, 32*16*3*3)
 	bias := make([]float32, 32)
 	for i := range weight {
@@ -53,7 +53,7 @@ func ExampleFold() {
 	d := []float64{2, 0, 0, 2}
 	mean := []float64{1, 1}
 	wf, bf := make([]float64, 4), make([]float64, 1)
-	bl := fold.Blocking{Features: 4, Block: 2, Layout: cov.Contiguous}
+	bl := fold.Blocking{Features: 4, Block: 2, Grouping: deconv.Contiguous}
 	if err := fold.Fold(wf, bf, w, b, 1, bl, d, mean); err != nil {
 		panic(err)
 	}
@@ -63,7 +63,7 @@ func ExampleFold() {
 
 func ExampleConv2d() {
 	// A 3×3 box filter with padding 1 over a 1×1×3×3 image of ones.
-	g := fold.ConvGeom{InChannels: 1, OutChannels: 1, KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}
+	g := fold.ConvGeom{InChannels: 1, OutChannels: 1, Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}}
 	w := []float32{1, 1, 1, 1, 1, 1, 1, 1, 1}
 	c, err := fold.NewConv2d(g, w, nil)
 	if err != nil {

@@ -3,6 +3,7 @@ package fold
 import (
 	"errors"
 	"fmt"
+	"github.com/netdeconv/deconv"
 	"math"
 
 	"github.com/netdeconv/deconv/cov"
@@ -15,12 +16,12 @@ import (
 // NewFastDeconvConfig, which fills the reference's defaults.
 type FastDeconvConfig struct {
 	InChannels, OutChannels int
-	KernelSize              int // square kernel, as the reference takes it
-	Stride                  int
-	Padding                 int
-	Dilation                int
-	Groups                  int
-	Bias                    bool
+	// Geometry is the convolution's kernel, stride, padding and dilation
+	// per axis, as torch.nn.Conv2d takes them (the reference takes square
+	// ones only; deconv.Square builds those).
+	deconv.Geometry
+	Groups int
+	Bias   bool
 
 	Eps            float64 // added to the covariance's diagonal
 	NIter          int     // coupled Newton–Schulz iterations
@@ -31,9 +32,9 @@ type FastDeconvConfig struct {
 	FreezeIter     int
 
 	// Grouping of features into blocks when Groups = 1 and B < C: the
-	// reference's cov.Interleaved (default) or cov.Contiguous channel
+	// reference's deconv.Interleaved (default) or deconv.Contiguous channel
 	// blocks. Buffers are only exchangeable between layers that agree.
-	Grouping cov.Grouping
+	Grouping deconv.Grouping
 
 	// Workers bounds the goroutines a forward pass uses; 0 means
 	// GOMAXPROCS.
@@ -46,10 +47,9 @@ type FastDeconvConfig struct {
 // stride 3, no freezing (freeze_iter 100), interleaved grouping.
 func NewFastDeconvConfig(in, out, kernel int) FastDeconvConfig {
 	return FastDeconvConfig{
-		InChannels: in, OutChannels: out, KernelSize: kernel,
-		Stride: 1, Dilation: 1, Groups: 1, Bias: true,
+		InChannels: in, OutChannels: out, Geometry: deconv.Square(kernel, 1, 0, 1), Groups: 1, Bias: true,
 		Eps: 1e-5, NIter: 5, Momentum: 0.1, Block: 64, SamplingStride: 3, FreezeIter: 100,
-		Grouping: cov.Interleaved,
+		Grouping: deconv.Interleaved,
 	}
 }
 
@@ -77,11 +77,11 @@ type FastDeconv[T Float] struct {
 	training      bool
 
 	// Workspaces, reused from call to call.
-	mean, covBuf, deconv []T
-	wFolded, bFolded     []T
-	covPlan              *cov.Plan
-	covN, covH, covW     int
-	isq                  *isqrt.Plan[T]
+	mean, covBuf, dm []T
+	wFolded, bFolded []T
+	covPlan          *cov.Plan
+	covN, covH, covW int
+	isq              *isqrt.Plan[T]
 }
 
 // NewFastDeconv builds the layer in training mode with copies of weight
@@ -89,29 +89,27 @@ type FastDeconv[T Float] struct {
 // nil exactly when cfg.Bias is false). Running buffers start as the
 // reference's: zero mean, identity deconvolution matrices.
 func NewFastDeconv[T Float](cfg FastDeconvConfig, weight, bias []T) (*FastDeconv[T], error) {
-	if cfg.KernelSize <= 0 || cfg.NIter <= 0 || cfg.Momentum < 0 || cfg.Momentum > 1 || math.IsNaN(cfg.Momentum) ||
+	if cfg.NIter <= 0 || cfg.Momentum < 0 || cfg.Momentum > 1 || math.IsNaN(cfg.Momentum) ||
 		!(cfg.Eps >= 0) || math.IsInf(cfg.Eps, 0) || cfg.SamplingStride <= 0 || cfg.Block < 0 || (cfg.Freeze && cfg.FreezeIter <= 0) {
-		return nil, fmt.Errorf("%w: FastDeconv config %+v", ErrParam, cfg)
+		return nil, fmt.Errorf("%w: FastDeconv config %+v", deconv.ErrParam, cfg)
 	}
 	if cfg.Bias != (bias != nil) {
-		return nil, fmt.Errorf("%w: Bias is %v but a bias of %d values was given", ErrParam, cfg.Bias, len(bias))
+		return nil, fmt.Errorf("%w: Bias is %v but a bias of %d values was given", deconv.ErrParam, cfg.Bias, len(bias))
 	}
-	geom := ConvGeom{InChannels: cfg.InChannels, OutChannels: cfg.OutChannels,
-		KernelH: cfg.KernelSize, KernelW: cfg.KernelSize, StrideH: cfg.Stride, StrideW: cfg.Stride,
-		PadH: cfg.Padding, PadW: cfg.Padding, DilationH: cfg.Dilation, DilationW: cfg.Dilation, Groups: cfg.Groups}
+	geom := ConvGeom{InChannels: cfg.InChannels, OutChannels: cfg.OutChannels, Geometry: cfg.Geometry, Groups: cfg.Groups}
 	conv, err := NewConv2d(geom, weight, bias)
 	if err != nil {
 		return nil, err
 	}
 	conv.Workers = cfg.Workers
 	g := conv.Geom()
-	cfg.Stride, cfg.Dilation, cfg.Groups = g.StrideH, g.DilationH, g.Groups
+	cfg.Geometry, cfg.Groups = g.Geometry, g.Groups
 	l := &FastDeconv[T]{cfg: cfg, conv: conv, training: true}
 	l.block = cov.BlockSize(cfg.InChannels, cfg.Block, cfg.Groups)
 	if l.block == 0 {
-		return nil, fmt.Errorf("%w: block %d for %d channels", ErrParam, cfg.Block, cfg.InChannels)
+		return nil, fmt.Errorf("%w: block %d for %d channels", deconv.ErrParam, cfg.Block, cfg.InChannels)
 	}
-	l.features = cfg.KernelSize * cfg.KernelSize * l.block
+	l.features = cfg.KernelH * cfg.KernelW * l.block
 	l.groups = 1
 	if cfg.Groups > 1 {
 		l.groups = cfg.Groups
@@ -129,7 +127,7 @@ func NewFastDeconv[T Float](cfg FastDeconvConfig, weight, bias []T) (*FastDeconv
 	}
 	l.mean = make([]T, len(l.runningMean))
 	l.covBuf = make([]T, len(l.runningDeconv))
-	l.deconv = make([]T, len(l.runningDeconv))
+	l.dm = make([]T, len(l.runningDeconv))
 	l.wFolded = make([]T, g.WeightLen())
 	// The folded layer always has a bias, b' = b − Σ W'·μ, even when the
 	// layer has none.
@@ -170,7 +168,7 @@ func (l *FastDeconv[T]) Bias() []T { return l.conv.Bias() }
 // no bias).
 func (l *FastDeconv[T]) SetWeights(weight, bias []T) error {
 	if l.cfg.Bias != (bias != nil) {
-		return fmt.Errorf("%w: the layer's Bias is %v", ErrParam, l.cfg.Bias)
+		return fmt.Errorf("%w: the layer's Bias is %v", deconv.ErrParam, l.cfg.Bias)
 	}
 	return l.conv.SetWeights(weight, bias)
 }
@@ -186,8 +184,8 @@ func (l *FastDeconv[T]) RunningDeconv() []T { return append([]T(nil), l.runningD
 // SetRunningStats replaces running_mean and running_deconv (shapes as
 // RunningMean and RunningDeconv return them), e.g. with buffers of a layer
 // trained elsewhere.
-func (l *FastDeconv[T]) SetRunningStats(mean, deconv []T) error {
-	return setRunning(l.runningMean, l.runningDeconv, mean, deconv)
+func (l *FastDeconv[T]) SetRunningStats(mean, dm []T) error {
+	return setRunning(l.runningMean, l.runningDeconv, mean, dm)
 }
 
 // OutputSize returns the output height and width for an h×w input.
@@ -197,7 +195,7 @@ func (l *FastDeconv[T]) OutputSize(h, w int) (oh, ow int, err error) {
 
 // blocking is how the layer's weight rows split into whitening blocks.
 func (l *FastDeconv[T]) blocking() Blocking {
-	return Blocking{Features: l.conv.Geom().Features(), Block: l.features, Layout: l.cfg.Grouping}
+	return Blocking{Features: l.conv.Geom().Features(), Block: l.features, Grouping: l.cfg.Grouping}
 }
 
 // Forward computes the layer on the NCHW batch x of n images of h×w into
@@ -217,7 +215,7 @@ func (l *FastDeconv[T]) Forward(dst, x []T, n, h, w int) error {
 	outLen, ok2 := size.Mul(n, g.OutChannels, oh, ow)
 	if n <= 0 || !ok1 || !ok2 || len(x) != inLen || len(dst) < outLen {
 		return fmt.Errorf("%w: input of %d values for %d×%d×%d×%d (want %d), output of %d (want ≥ %d)",
-			ErrShape, len(x), n, g.InChannels, h, w, inLen, len(dst), outLen)
+			deconv.ErrShape, len(x), n, g.InChannels, h, w, inLen, len(dst), outLen)
 	}
 	frozen := l.cfg.Freeze && l.counter > l.cfg.FreezeIter
 	if l.training {
@@ -228,45 +226,44 @@ func (l *FastDeconv[T]) Forward(dst, x []T, n, h, w int) error {
 			l.counter %= 10 * l.cfg.FreezeIter
 		}
 	}
-	mean, deconv := l.runningMean, l.runningDeconv
+	mean, dm := l.runningMean, l.runningDeconv
 	if l.training && !frozen {
 		if err := l.batchStats(x, n, h, w); err != nil {
 			return err
 		}
 		updateRunning(l.runningMean, l.mean, l.cfg.Momentum)
-		updateRunning(l.runningDeconv, l.deconv, l.cfg.Momentum)
-		mean, deconv = l.mean, l.deconv
+		updateRunning(l.runningDeconv, l.dm, l.cfg.Momentum)
+		mean, dm = l.mean, l.dm
 	}
-	if err := Fold(l.wFolded, l.bFolded, l.conv.weight, l.conv.bias, g.OutChannels, l.blocking(), deconv, mean); err != nil {
+	if err := Fold(l.wFolded, l.bFolded, l.conv.weight, l.conv.bias, g.OutChannels, l.blocking(), dm, mean); err != nil {
 		return err
 	}
 	return l.conv.forward(dst, x, n, h, w, oh, ow, l.wFolded, l.bFolded)
 }
 
 // batchStats computes the batch's mean and D = Cov^{-1/2} into l.mean and
-// l.deconv.
+// l.dm.
 func (l *FastDeconv[T]) batchStats(x []T, n, h, w int) error {
 	if l.covPlan == nil || l.covN != n || l.covH != h || l.covW != w {
 		pl, err := cov.NewPlan(cov.Params{Batch: n, Channels: l.cfg.InChannels, Height: h, Width: w,
-			KernelH: l.cfg.KernelSize, KernelW: l.cfg.KernelSize, Stride: l.cfg.Stride, Pad: l.cfg.Padding,
-			Dilation: l.cfg.Dilation, Groups: l.cfg.Groups, Sampling: l.cfg.SamplingStride, Block: l.cfg.Block,
+			Geometry: l.cfg.Geometry, Groups: l.cfg.Groups, Sampling: l.cfg.SamplingStride, Block: l.cfg.Block,
 			Grouping: l.cfg.Grouping, Eps: l.cfg.Eps, Workers: l.cfg.Workers})
 		if err != nil {
-			return fmt.Errorf("%w: %v", ErrShape, err)
+			return fmt.Errorf("%w: %v", deconv.ErrShape, err)
 		}
 		l.covPlan, l.covN, l.covH, l.covW = pl, n, h, w
 	}
-	if err := cov.Compute(l.covPlan, x, l.mean, l.covBuf); err != nil {
-		if errors.Is(err, cov.ErrNonFinite) {
-			return fmt.Errorf("%w: %w", ErrNonFinite, err)
+	if err := cov.Compute(l.covPlan, l.mean, l.covBuf, x); err != nil {
+		if errors.Is(err, deconv.ErrNonFinite) {
+			return fmt.Errorf("%w: %w", deconv.ErrNonFinite, err)
 		}
 		return err
 	}
 	var err error
 	if l.groups == 1 {
-		_, err = l.isq.InvSqrt(l.deconv, l.covBuf)
+		_, err = l.isq.InvSqrt(l.dm, l.covBuf)
 	} else {
-		_, err = l.isq.InvSqrtBatch(l.deconv, l.covBuf, l.groups)
+		_, err = l.isq.InvSqrtBatch(l.dm, l.covBuf, l.groups)
 	}
 	return err
 }

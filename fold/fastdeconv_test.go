@@ -2,11 +2,10 @@ package fold
 
 import (
 	"errors"
+	"github.com/netdeconv/deconv"
 	"math"
 	"math/rand/v2"
 	"testing"
-
-	"github.com/netdeconv/deconv/cov"
 )
 
 // oracleLayer follows a FastDeconv through training and evaluation steps
@@ -21,7 +20,7 @@ type oracleLayer struct {
 
 func newOracle(cfg FastDeconvConfig, w, bias []float64, block int) *oracleLayer {
 	o := &oracleLayer{cfg: cfg, w: w, bias: bias}
-	o.F = cfg.KernelSize * cfg.KernelSize * block
+	o.F = cfg.KernelH * cfg.KernelW * block
 	o.G = cfg.InChannels / block
 	o.groups = 1
 	if cfg.Groups > 1 {
@@ -63,9 +62,9 @@ func (o *oracleLayer) forward(x []float64, n, h, w int, training bool) []float64
 			}
 		}
 	}
-	g := ConvGeom{InChannels: cfg.InChannels, OutChannels: cfg.OutChannels, KernelH: cfg.KernelSize, KernelW: cfg.KernelSize,
-		StrideH: cfg.Stride, StrideW: cfg.Stride, PadH: cfg.Padding, PadW: cfg.Padding, DilationH: cfg.Dilation, DilationW: cfg.Dilation, Groups: cfg.Groups}
-	bl := Blocking{Features: g.Features(), Block: o.F, Layout: cfg.Grouping}
+	g := ConvGeom{InChannels: cfg.InChannels, OutChannels: cfg.OutChannels, Groups: cfg.Groups,
+		Geometry: cfg.Geometry}
+	bl := Blocking{Features: g.Features(), Block: o.F, Grouping: cfg.Grouping}
 	wf, bf := oracleFold(o.w, o.bias, cfg.OutChannels, bl, ds, means)
 	return naiveConv(g, x, wf, bf, n, h, w)
 }
@@ -93,20 +92,20 @@ func randomFastDeconv(rng *rand.Rand) (FastDeconvConfig, int, int, int) {
 		}
 		out := groups * (1 + rng.IntN(3))
 		cfg := NewFastDeconvConfig(in, out, []int{1, 2, 3}[rng.IntN(3)])
-		cfg.Stride, cfg.Padding, cfg.Dilation, cfg.Groups = 1+rng.IntN(2), rng.IntN(3), 1+rng.IntN(2), groups
+		cfg.Geometry = deconv.Square(cfg.KernelH, 1+rng.IntN(2), rng.IntN(3), 1+rng.IntN(2))
+		cfg.Groups = groups
 		cfg.Block = 1 + rng.IntN(6)
 		cfg.SamplingStride = 1 + rng.IntN(3)
 		cfg.Bias = rng.IntN(3) != 0
-		cfg.Grouping = cov.Grouping(rng.IntN(2))
+		cfg.Grouping = deconv.Grouping(rng.IntN(2))
 		cfg.Eps = []float64{1e-5, 1e-2, 0.5}[rng.IntN(3)]
 		cfg.NIter = 1 + rng.IntN(6)
 		if rng.IntN(4) == 0 {
 			cfg.Freeze, cfg.FreezeIter = true, 1+rng.IntN(2)
 		}
 		n, h, w := 1+rng.IntN(3), 3+rng.IntN(9), 3+rng.IntN(9)
-		if _, _, err := (ConvGeom{InChannels: in, OutChannels: out, KernelH: cfg.KernelSize, KernelW: cfg.KernelSize,
-			StrideH: cfg.Stride, StrideW: cfg.Stride, PadH: cfg.Padding, PadW: cfg.Padding,
-			DilationH: cfg.Dilation, DilationW: cfg.Dilation, Groups: groups}).OutputSize(h, w); err == nil {
+		if _, _, err := (ConvGeom{InChannels: in, OutChannels: out, Groups: groups,
+			Geometry: cfg.Geometry}).OutputSize(h, w); err == nil {
 			return cfg, n, h, w
 		}
 	}
@@ -123,7 +122,7 @@ func TestFastDeconvMatchesOracle(t *testing.T) {
 	}
 	for trial := 0; trial < trials; trial++ {
 		cfg, n, h, w := randomFastDeconv(rng)
-		geomFeat := cfg.InChannels / max(cfg.Groups, 1) * cfg.KernelSize * cfg.KernelSize
+		geomFeat := cfg.InChannels / max(cfg.Groups, 1) * cfg.KernelH * cfg.KernelW
 		wt := randVec(rng, cfg.OutChannels*geomFeat)
 		var bias []float64
 		if cfg.Bias {
@@ -194,32 +193,32 @@ func TestFastDeconvMatchesOracle(t *testing.T) {
 func TestFastDeconvErrors(t *testing.T) {
 	cfg := NewFastDeconvConfig(4, 2, 3)
 	w := make([]float32, 2*4*9)
-	if _, err := NewFastDeconv(cfg, w, nil); !errors.Is(err, ErrParam) {
+	if _, err := NewFastDeconv(cfg, w, nil); !errors.Is(err, deconv.ErrParam) {
 		t.Errorf("bias missing while Bias is set: %v", err)
 	}
 	bad := cfg
 	bad.NIter = 0
-	if _, err := NewFastDeconv(bad, w, make([]float32, 2)); !errors.Is(err, ErrParam) {
+	if _, err := NewFastDeconv(bad, w, make([]float32, 2)); !errors.Is(err, deconv.ErrParam) {
 		t.Errorf("zero iterations: %v", err)
 	}
 	bad = cfg
 	bad.Momentum = 2
-	if _, err := NewFastDeconv(bad, w, make([]float32, 2)); !errors.Is(err, ErrParam) {
+	if _, err := NewFastDeconv(bad, w, make([]float32, 2)); !errors.Is(err, deconv.ErrParam) {
 		t.Errorf("momentum 2: %v", err)
 	}
 	l, err := NewFastDeconv(cfg, w, make([]float32, 2))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := l.Forward(make([]float32, 100), make([]float32, 3*5*5), 1, 5, 5); !errors.Is(err, ErrShape) {
+	if err := l.Forward(make([]float32, 100), make([]float32, 3*5*5), 1, 5, 5); !errors.Is(err, deconv.ErrShape) {
 		t.Errorf("wrong channel count: %v", err)
 	}
 	x := make([]float32, 4*5*5)
 	x[10] = float32(math.Inf(-1))
-	if err := l.Forward(make([]float32, 2*3*3), x, 1, 5, 5); !errors.Is(err, ErrNonFinite) {
+	if err := l.Forward(make([]float32, 2*3*3), x, 1, 5, 5); !errors.Is(err, deconv.ErrNonFinite) {
 		t.Errorf("infinite input: %v", err)
 	}
-	if err := l.SetRunningStats(make([]float32, 3), nil); !errors.Is(err, ErrShape) {
+	if err := l.SetRunningStats(make([]float32, 3), nil); !errors.Is(err, deconv.ErrShape) {
 		t.Errorf("short running stats: %v", err)
 	}
 }

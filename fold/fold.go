@@ -2,34 +2,31 @@ package fold
 
 import (
 	"fmt"
+	"github.com/netdeconv/deconv"
 
 	"gonum.org/v1/gonum/mat"
 
-	"github.com/netdeconv/deconv/cov"
 	"github.com/netdeconv/deconv/internal/gather"
 	"github.com/netdeconv/deconv/internal/gemm"
 	"github.com/netdeconv/deconv/internal/size"
 )
 
 // Blocking describes how each weight row's Features values split into
-// whitening blocks of Block features (Block divides Features). Layout is
-// the grouping the statistics were computed with (cov.Interleaved, the
-// reference implementation's, or cov.Contiguous): weights are blocked the
-// same way as the data.
+// whitening blocks of Block features (Block divides Features). Grouping
+// is the one the statistics were computed with (deconv.Interleaved, the
+// reference implementation's, or deconv.Contiguous): weights are blocked
+// the same way as the data.
 type Blocking struct {
 	Features int
 	Block    int
-	Layout   cov.Grouping
+	Grouping deconv.Grouping
 }
 
 func (b Blocking) validate() error {
 	if b.Features <= 0 || b.Block <= 0 || b.Features%b.Block != 0 {
-		return fmt.Errorf("%w: block of %d features does not divide rows of %d", ErrParam, b.Block, b.Features)
+		return fmt.Errorf("%w: block of %d features does not divide rows of %d", deconv.ErrParam, b.Block, b.Features)
 	}
-	if b.Layout != cov.Interleaved && b.Layout != cov.Contiguous {
-		return fmt.Errorf("%w: unknown layout %v", ErrParam, b.Layout)
-	}
-	return nil
+	return b.Grouping.Validate()
 }
 
 // Fold folds whitening into weights. For rows weight rows of bl.Features
@@ -77,7 +74,7 @@ func Restore[T Float](w, bias, wFolded, biasFolded []T, rows int, bl Blocking, d
 	// overwritten (w may alias wFolded).
 	if bias != nil {
 		if biasFolded == nil {
-			return fmt.Errorf("%w: a bias to restore needs the folded bias", ErrShape)
+			return fmt.Errorf("%w: a bias to restore needs the folded bias", deconv.ErrShape)
 		}
 		if err := blockDots(bias, biasFolded, wFolded, rows, bl, mean, q, 1); err != nil {
 			return err
@@ -92,18 +89,18 @@ func checkFold[T Float](wOut, biasOut, w, bias []T, rows int, bl Blocking, d, me
 	}
 	n, ok := size.Mul(rows, bl.Features)
 	if rows <= 0 || !ok || len(w) != n || len(wOut) != n {
-		return 0, fmt.Errorf("%w: %d rows of %d features need %d weights (have %d in, %d out)", ErrShape, rows, bl.Features, n, len(w), len(wOut))
+		return 0, fmt.Errorf("%w: %d rows of %d features need %d weights (have %d in, %d out)", deconv.ErrShape, rows, bl.Features, n, len(w), len(wOut))
 	}
 	F := bl.Block
 	if len(d) == 0 || len(d)%(F*F) != 0 {
-		return 0, fmt.Errorf("%w: D has %d values, not a whole number of %d×%d matrices", ErrShape, len(d), F, F)
+		return 0, fmt.Errorf("%w: D has %d values, not a whole number of %d×%d matrices", deconv.ErrShape, len(d), F, F)
 	}
 	q = len(d) / (F * F)
 	if rows%q != 0 || len(mean) != q*F {
-		return 0, fmt.Errorf("%w: %d matrices D for %d rows with a mean of %d values", ErrShape, q, rows, len(mean))
+		return 0, fmt.Errorf("%w: %d matrices D for %d rows with a mean of %d values", deconv.ErrShape, q, rows, len(mean))
 	}
 	if bias != nil && len(bias) != rows || biasOut != nil && len(biasOut) != rows {
-		return 0, fmt.Errorf("%w: bias needs %d values", ErrShape, rows)
+		return 0, fmt.Errorf("%w: bias needs %d values", deconv.ErrShape, rows)
 	}
 	for _, s := range [][]T{w, d, mean, bias} {
 		if err := checkFinite(s, "fold input"); err != nil {
@@ -127,7 +124,7 @@ func foldWith[T Float](wOut, biasOut, w, bias []T, rows int, bl Blocking, d, mea
 		oi := wOut[i*per*bl.Features : (i+1)*per*bl.Features]
 		// M: one row per (weight row, block), F columns.
 		src := wi
-		if bl.Layout == cov.Interleaved && G > 1 {
+		if bl.Grouping == deconv.Interleaved && G > 1 {
 			for r := 0; r < per; r++ {
 				gather.Transpose((*m)[r*bl.Features:], F, wi[r*bl.Features:], G, F, G)
 			}
@@ -152,7 +149,7 @@ func foldWith[T Float](wOut, biasOut, w, bias []T, rows int, bl Blocking, d, mea
 				biasOut[i*per+r] = T(acc)
 			}
 		}
-		if bl.Layout == cov.Interleaved && G > 1 {
+		if bl.Grouping == deconv.Interleaved && G > 1 {
 			for r := 0; r < per; r++ {
 				gather.Transpose(oi[r*bl.Features:], G, (*mp)[r*bl.Features:], F, G, F)
 			}
@@ -174,7 +171,7 @@ func blockDots[T Float](out, base, w []T, rows int, bl Blocking, mean []T, q int
 		acc := float64(base[r])
 		for f, v := range row {
 			var p int
-			if bl.Layout == cov.Interleaved {
+			if bl.Grouping == deconv.Interleaved {
 				p = f / G
 			} else {
 				p = f % F
@@ -194,18 +191,18 @@ func spdInverse[T Float](dst, a []T, n int) error {
 		for j := i; j < n; j++ {
 			v, u := float64(a[i*n+j]), float64(a[j*n+i])
 			if d := v - u; d*d > 1e-8*(v*v+u*u)+1e-300 {
-				return fmt.Errorf("%w: element (%d,%d) = %g but (%d,%d) = %g", ErrNotSPD, i, j, v, j, i, u)
+				return fmt.Errorf("%w: element (%d,%d) = %g but (%d,%d) = %g", deconv.ErrNotPositiveDefinite, i, j, v, j, i, u)
 			}
 			s.SetSym(i, j, (v+u)/2)
 		}
 	}
 	var ch mat.Cholesky
 	if !ch.Factorize(s) {
-		return ErrNotSPD
+		return deconv.ErrNotPositiveDefinite
 	}
 	var inv mat.SymDense
 	if err := ch.InverseTo(&inv); err != nil {
-		return fmt.Errorf("%w: %v", ErrNotSPD, err)
+		return fmt.Errorf("%w: %v", deconv.ErrNotPositiveDefinite, err)
 	}
 	for i := 0; i < n; i++ {
 		for j := 0; j < n; j++ {

@@ -2,17 +2,16 @@ package fold
 
 import (
 	"errors"
+	"github.com/netdeconv/deconv"
 	"math"
 	"math/rand/v2"
 	"testing"
-
-	"github.com/netdeconv/deconv/cov"
 )
 
 // blockIndex maps feature f of a row to (block, position) under bl.
 func blockIndex(bl Blocking, f int) (g, p int) {
 	G := bl.Features / bl.Block
-	if bl.Layout == cov.Interleaved {
+	if bl.Grouping == deconv.Interleaved {
 		return f % G, f / G
 	}
 	return f / bl.Block, f % bl.Block
@@ -39,7 +38,7 @@ func TestFoldIsImplicitDeconvolution(t *testing.T) {
 	rng := rand.New(rand.NewPCG(31, 32))
 	for trial := 0; trial < 200; trial++ {
 		F := 1 + rng.IntN(6)
-		bl := Blocking{Features: F * (1 + rng.IntN(4)), Block: F, Layout: cov.Grouping(rng.IntN(2))}
+		bl := Blocking{Features: F * (1 + rng.IntN(4)), Block: F, Grouping: deconv.Grouping(rng.IntN(2))}
 		q := 1 + rng.IntN(3)
 		rows := q * (1 + rng.IntN(3))
 		w := randVec(rng, rows*bl.Features)
@@ -115,25 +114,25 @@ func TestFoldErrors(t *testing.T) {
 	bl := Blocking{Features: 6, Block: 3}
 	w, d, mean := make([]float32, 12), make([]float32, 9), make([]float32, 3)
 	d[0], d[4], d[8] = 1, 1, 1
-	if err := Fold(w, nil, w, nil, 2, Blocking{Features: 6, Block: 4}, d, mean); !errors.Is(err, ErrParam) {
+	if err := Fold(w, nil, w, nil, 2, Blocking{Features: 6, Block: 4}, d, mean); !errors.Is(err, deconv.ErrParam) {
 		t.Errorf("block not dividing: %v", err)
 	}
-	if err := Fold(w, nil, w, nil, 3, bl, d, mean); !errors.Is(err, ErrShape) {
+	if err := Fold(w, nil, w, nil, 3, bl, d, mean); !errors.Is(err, deconv.ErrShape) {
 		t.Errorf("wrong row count: %v", err)
 	}
-	if err := Fold(w, nil, w, nil, 2, bl, d[:8], mean); !errors.Is(err, ErrShape) {
+	if err := Fold(w, nil, w, nil, 2, bl, d[:8], mean); !errors.Is(err, deconv.ErrShape) {
 		t.Errorf("short D: %v", err)
 	}
-	if err := Fold(w, make([]float32, 1), w, nil, 2, bl, d, mean); !errors.Is(err, ErrShape) {
+	if err := Fold(w, make([]float32, 1), w, nil, 2, bl, d, mean); !errors.Is(err, deconv.ErrShape) {
 		t.Errorf("short bias: %v", err)
 	}
 	mean[1] = float32(math.NaN())
-	if err := Fold(w, nil, w, nil, 2, bl, d, mean); !errors.Is(err, ErrNonFinite) {
+	if err := Fold(w, nil, w, nil, 2, bl, d, mean); !errors.Is(err, deconv.ErrNonFinite) {
 		t.Errorf("NaN mean: %v", err)
 	}
 	mean[1] = 0
 	d[4] = -1
-	if err := Restore(w, nil, w, nil, 2, bl, d, mean); !errors.Is(err, ErrNotSPD) {
+	if err := Restore(w, nil, w, nil, 2, bl, d, mean); !errors.Is(err, deconv.ErrNotPositiveDefinite) {
 		t.Errorf("indefinite D: %v", err)
 	}
 }

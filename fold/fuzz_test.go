@@ -1,10 +1,9 @@
 package fold
 
 import (
+	"github.com/netdeconv/deconv"
 	"math"
 	"testing"
-
-	"github.com/netdeconv/deconv/cov"
 )
 
 // FuzzFastDeconv builds layers from arbitrary configurations and shapes:
@@ -17,9 +16,10 @@ func FuzzFastDeconv(f *testing.F) {
 	f.Add(1<<30, 1<<30, 1<<20, 1, 0, 1, 1, 64, 3, 5, 1, 1, 1, true, uint8(0), 1e-5)
 	f.Fuzz(func(t *testing.T, in, out, k, stride, pad, dil, groups, block, sampling, iters, n, h, w int, bias bool, grouping uint8, eps float64) {
 		cfg := NewFastDeconvConfig(in, out, k)
-		cfg.Stride, cfg.Padding, cfg.Dilation, cfg.Groups = stride, pad, dil, groups
+		cfg.Geometry = deconv.Square(k, stride, pad, dil)
+		cfg.Groups = groups
 		cfg.Block, cfg.SamplingStride, cfg.NIter, cfg.Bias, cfg.Eps = block, sampling, iters, bias, eps
-		cfg.Grouping = cov.Grouping(grouping % 3)
+		cfg.Grouping = deconv.Grouping(grouping % 3)
 		wlen, ok := mulSmall(out, in, k, k)
 		if !ok || wlen > 1<<12 || in <= 0 || groups <= 0 {
 			// Only the configuration is checked for huge or invalid sizes.

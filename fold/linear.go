@@ -2,6 +2,7 @@ package fold
 
 import (
 	"fmt"
+	"github.com/netdeconv/deconv"
 
 	"github.com/netdeconv/deconv/internal/gemm"
 	"github.com/netdeconv/deconv/internal/parallel"
@@ -24,10 +25,10 @@ type Linear[T Float] struct {
 // NewLinear returns a layer with copies of weight and bias (nil: no bias).
 func NewLinear[T Float](inFeatures, outFeatures int, weight, bias []T) (*Linear[T], error) {
 	if inFeatures <= 0 || outFeatures <= 0 {
-		return nil, fmt.Errorf("%w: %d→%d features", ErrParam, inFeatures, outFeatures)
+		return nil, fmt.Errorf("%w: %d→%d features", deconv.ErrParam, inFeatures, outFeatures)
 	}
 	if _, ok := size.Mul(inFeatures, outFeatures); !ok {
-		return nil, fmt.Errorf("%w: weight size overflows int", ErrParam)
+		return nil, fmt.Errorf("%w: weight size overflows int", deconv.ErrParam)
 	}
 	l := &Linear[T]{in: inFeatures, out: outFeatures}
 	if err := l.SetWeights(weight, bias); err != nil {
@@ -39,10 +40,10 @@ func NewLinear[T Float](inFeatures, outFeatures int, weight, bias []T) (*Linear[
 // SetWeights replaces the weights and the bias (nil: no bias) with copies.
 func (l *Linear[T]) SetWeights(weight, bias []T) error {
 	if len(weight) != l.in*l.out {
-		return fmt.Errorf("%w: weight has %d values, %d×%d needs %d", ErrShape, len(weight), l.out, l.in, l.in*l.out)
+		return fmt.Errorf("%w: weight has %d values, %d×%d needs %d", deconv.ErrShape, len(weight), l.out, l.in, l.in*l.out)
 	}
 	if bias != nil && len(bias) != l.out {
-		return fmt.Errorf("%w: bias has %d values, want %d", ErrShape, len(bias), l.out)
+		return fmt.Errorf("%w: bias has %d values, want %d", deconv.ErrShape, len(bias), l.out)
 	}
 	if err := checkFinite(weight, "weight"); err != nil {
 		return err
@@ -76,7 +77,7 @@ func (l *Linear[T]) Forward(dst, x []T, batch int) error {
 	inLen, ok1 := size.Mul(batch, l.in)
 	outLen, ok2 := size.Mul(batch, l.out)
 	if batch <= 0 || !ok1 || !ok2 || len(x) != inLen || len(dst) < outLen {
-		return fmt.Errorf("%w: %d rows: input has %d values (want %d), output %d (want ≥ %d)", ErrShape, batch, len(x), inLen, len(dst), outLen)
+		return fmt.Errorf("%w: %d rows: input has %d values (want %d), output %d (want ≥ %d)", deconv.ErrShape, batch, len(x), inLen, len(dst), outLen)
 	}
 	if err := checkFinite(x, "input"); err != nil {
 		return err

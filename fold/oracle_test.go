@@ -1,9 +1,8 @@
 package fold
 
 import (
+	"github.com/netdeconv/deconv"
 	"math"
-
-	"github.com/netdeconv/deconv/cov"
 )
 
 // The float64 oracle of the layers, written from the reference's semantics
@@ -13,9 +12,10 @@ import (
 // im2col rows (every S·stride-th window; the flat NHWC rule for k = 1), as
 // full rows of C·k² features (channel slowest).
 func oracleRows(cfg FastDeconvConfig, x []float64, n, h, w int) [][]float64 {
-	C, k := cfg.InChannels, cfg.KernelSize
-	step := cfg.SamplingStride * max(cfg.Stride, 1)
-	dil := max(cfg.Dilation, 1)
+	// The oracle follows the reference, which takes square geometry only.
+	C, k := cfg.InChannels, cfg.KernelH
+	step := cfg.SamplingStride * max(cfg.StrideH, 1)
+	dil := max(cfg.DilationH, 1)
 	var rows [][]float64
 	if k == 1 {
 		for q := 0; q < n*h*w; q += step * step {
@@ -28,7 +28,7 @@ func oracleRows(cfg FastDeconvConfig, x []float64, n, h, w int) [][]float64 {
 		}
 		return rows
 	}
-	p := cfg.Padding
+	p := cfg.PadH
 	oh := (h+2*p-dil*(k-1)-1)/step + 1
 	ow := (w+2*p-dil*(k-1)-1)/step + 1
 	for img := 0; img < n; img++ {
@@ -56,7 +56,7 @@ func oracleRows(cfg FastDeconvConfig, x []float64, n, h, w int) [][]float64 {
 
 // oracleStats splits full rows into the samples of each covariance and
 // returns the means and covariances (+eps·I) per group.
-func oracleStats(rows [][]float64, groups, F, G int, layout cov.Grouping, eps float64) (means, covs [][]float64) {
+func oracleStats(rows [][]float64, groups, F, G int, layout deconv.Grouping, eps float64) (means, covs [][]float64) {
 	samples := make([][][]float64, groups)
 	for _, r := range rows {
 		if groups > 1 {
@@ -68,7 +68,7 @@ func oracleStats(rows [][]float64, groups, F, G int, layout cov.Grouping, eps fl
 		for b := 0; b < G; b++ {
 			s := make([]float64, F)
 			for p := range s {
-				if layout == cov.Interleaved {
+				if layout == deconv.Interleaved {
 					s[p] = r[p*G+b]
 				} else {
 					s[p] = r[b*F+p]

@@ -1,8 +1,8 @@
 package fold
 
 import (
-	"errors"
 	"fmt"
+	"github.com/netdeconv/deconv"
 	"math"
 	"sync"
 
@@ -11,17 +11,9 @@ import (
 )
 
 // Float is the element type of layers and primitives.
-type Float interface{ float32 | float64 }
+type Float = deconv.Float
 
-// Errors returned by the package; test with errors.Is.
-var (
-	ErrShape     = errors.New("fold: shape mismatch")
-	ErrParam     = errors.New("fold: invalid parameter")
-	ErrNonFinite = errors.New("fold: non-finite value")
-	ErrNotSPD    = errors.New("fold: whitening matrix is not symmetric positive definite")
-)
-
-// checkFinite returns an ErrNonFinite error naming what when s holds a NaN
+// checkFinite returns an deconv.ErrNonFinite error naming what when s holds a NaN
 // or an infinity. It runs on the calling goroutine: it is meant for
 // weights, biases and statistics; inputs are checked by the forward passes'
 // workers as they read them.
@@ -37,10 +29,10 @@ func checkFinite[T Float](s []T, what string) error {
 func nonFinite[T Float](s []T, what string, base int) error {
 	for i, v := range s {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return fmt.Errorf("%w: %s[%d] = %v", ErrNonFinite, what, base+i, v)
+			return fmt.Errorf("%w: %s[%d] = %v", deconv.ErrNonFinite, what, base+i, v)
 		}
 	}
-	return fmt.Errorf("%w: %s", ErrNonFinite, what)
+	return fmt.Errorf("%w: %s", deconv.ErrNonFinite, what)
 }
 
 // Scratch buffers are pooled per element type, so a forward pass at a

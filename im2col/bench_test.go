@@ -1,6 +1,7 @@
 package im2col
 
 import (
+	"github.com/netdeconv/deconv"
 	"math/rand/v2"
 	"testing"
 
@@ -9,8 +10,9 @@ import (
 
 // paperParams is the benchmark shape held side by side with PyTorch:
 // F.unfold(x, 3, padding=1, stride=3) for x of 32×64×128×128.
-var paperParams = Params{Batch: 32, Channels: 64, Height: 128, Width: 128,
-	KernelH: 3, KernelW: 3, PadH: 1, PadW: 1, StrideH: 3, StrideW: 3, Layout: Unfold}
+var paperParams = Params{Batch: 32, Channels: 64, Height: 128, Width: 128, Layout: Unfold,
+	Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1, StrideH: 3, StrideW: 3},
+}
 
 func benchIm2col(b *testing.B, p Params, fam isa.Family) {
 	pl, err := newPlan(p, fam)

@@ -1,6 +1,7 @@
 package im2col
 
 import (
+	"github.com/netdeconv/deconv"
 	"math"
 	"testing"
 )
@@ -16,9 +17,10 @@ func FuzzParams(f *testing.F) {
 	f.Add(math.MaxInt, math.MaxInt, 2, 2, 1, 1, 1, 1, 0, 0, 1, 1, 1, false, uint8(0))
 	f.Add(1, 1, 4, 4, 1, 1, math.MaxInt, math.MaxInt, math.MaxInt/2-8, 0, math.MaxInt, 1, math.MaxInt, false, uint8(0))
 	f.Fuzz(func(t *testing.T, n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, s int, flat bool, layout uint8) {
-		p := Params{Batch: n, Channels: c, Height: h, Width: w, KernelH: kh, KernelW: kw,
-			StrideH: sh, StrideW: sw, PadH: ph, PadW: pw, DilationH: dh, DilationW: dw,
-			Sampling: s, FlatSampling: flat, Layout: Layout(layout % 3)}
+		p := Params{Batch: n, Channels: c, Height: h, Width: w,
+			Sampling: s, FlatSampling: flat, Layout: Layout(layout % 3),
+			Geometry: deconv.Geometry{KernelH: kh, KernelW: kw, StrideH: sh, StrideW: sw, PadH: ph, PadW: pw, DilationH: dh, DilationW: dw},
+		}
 		pl, err := NewPlan(p)
 		if err != nil {
 			return

@@ -3,6 +3,7 @@ package im2col
 import (
 	"errors"
 	"fmt"
+	"github.com/netdeconv/deconv"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -125,26 +126,26 @@ func TestCol2imIsAdjoint(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	ok := Params{Batch: 1, Channels: 2, Height: 5, Width: 5, KernelH: 3, KernelW: 3}
+	ok := Params{Batch: 1, Channels: 2, Height: 5, Width: 5, Geometry: deconv.Geometry{KernelH: 3, KernelW: 3}}
 	cases := []struct {
 		name string
 		edit func(*Params)
 		want error
 	}{
-		{"zero batch", func(p *Params) { p.Batch = 0 }, ErrSize},
-		{"negative width", func(p *Params) { p.Width = -1 }, ErrSize},
-		{"zero kernel", func(p *Params) { p.KernelW = 0 }, ErrSize},
-		{"negative stride", func(p *Params) { p.StrideH = -1 }, ErrNegative},
-		{"negative pad", func(p *Params) { p.PadW = -2 }, ErrNegative},
-		{"negative sampling", func(p *Params) { p.Sampling = -3 }, ErrNegative},
-		{"kernel too large", func(p *Params) { p.KernelH = 6 }, ErrKernel},
-		{"dilated kernel too large", func(p *Params) { p.DilationW = 3 }, ErrKernel},
-		{"overflowing input", func(p *Params) { p.Batch, p.Channels = math.MaxInt/4, 8 }, ErrOverflow},
-		{"overflowing pad", func(p *Params) { p.PadH = math.MaxInt / 2 }, ErrOverflow},
-		{"overflowing columns", func(p *Params) { p.Channels, p.KernelH, p.Height = math.MaxInt/2, 3, 3 }, ErrOverflow},
-		{"flat with 3×3", func(p *Params) { p.FlatSampling = true }, ErrOption},
-		{"flat with unfold", func(p *Params) { p.FlatSampling, p.KernelH, p.KernelW, p.Layout = true, 1, 1, Unfold }, ErrOption},
-		{"unknown layout", func(p *Params) { p.Layout = 7 }, ErrOption},
+		{"zero batch", func(p *Params) { p.Batch = 0 }, deconv.ErrShape},
+		{"negative width", func(p *Params) { p.Width = -1 }, deconv.ErrShape},
+		{"zero kernel", func(p *Params) { p.KernelW = 0 }, deconv.ErrShape},
+		{"negative stride", func(p *Params) { p.StrideH = -1 }, deconv.ErrParam},
+		{"negative pad", func(p *Params) { p.PadW = -2 }, deconv.ErrParam},
+		{"negative sampling", func(p *Params) { p.Sampling = -3 }, deconv.ErrParam},
+		{"kernel too large", func(p *Params) { p.KernelH = 6 }, deconv.ErrShape},
+		{"dilated kernel too large", func(p *Params) { p.DilationW = 3 }, deconv.ErrShape},
+		{"overflowing input", func(p *Params) { p.Batch, p.Channels = math.MaxInt/4, 8 }, deconv.ErrOverflow},
+		{"overflowing pad", func(p *Params) { p.PadH = math.MaxInt / 2 }, deconv.ErrOverflow},
+		{"overflowing columns", func(p *Params) { p.Channels, p.KernelH, p.Height = math.MaxInt/2, 3, 3 }, deconv.ErrOverflow},
+		{"flat with 3×3", func(p *Params) { p.FlatSampling = true }, deconv.ErrParam},
+		{"flat with unfold", func(p *Params) { p.FlatSampling, p.KernelH, p.KernelW, p.Layout = true, 1, 1, Unfold }, deconv.ErrParam},
+		{"unknown layout", func(p *Params) { p.Layout = 7 }, deconv.ErrParam},
 	}
 	for _, c := range cases {
 		p := ok
@@ -157,16 +158,16 @@ func TestErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Im2col(pl, make([]float32, pl.DstLen()-1), make([]float32, pl.SrcLen())); !errors.Is(err, ErrLength) {
+	if err := Im2col(pl, make([]float32, pl.DstLen()-1), make([]float32, pl.SrcLen())); !errors.Is(err, deconv.ErrShape) {
 		t.Errorf("short destination: %v", err)
 	}
-	if err := Im2col(pl, make([]float32, pl.DstLen()), make([]float32, 3)); !errors.Is(err, ErrLength) {
+	if err := Im2col(pl, make([]float32, pl.DstLen()), make([]float32, 3)); !errors.Is(err, deconv.ErrShape) {
 		t.Errorf("short source: %v", err)
 	}
-	if err := Col2im(pl, make([]float64, pl.SrcLen()), make([]float64, 1)); !errors.Is(err, ErrLength) {
+	if err := Col2im(pl, make([]float64, pl.SrcLen()), make([]float64, 1)); !errors.Is(err, deconv.ErrShape) {
 		t.Errorf("short columns: %v", err)
 	}
-	if err := Col2im(pl, nil, make([]float64, pl.DstLen())); !errors.Is(err, ErrLength) {
+	if err := Col2im(pl, nil, make([]float64, pl.DstLen())); !errors.Is(err, deconv.ErrShape) {
 		t.Errorf("short image: %v", err)
 	}
 }
@@ -184,7 +185,7 @@ func TestOutputSize(t *testing.T) {
 
 // TestZeroDefaults: a zero stride, dilation or sampling means 1.
 func TestZeroDefaults(t *testing.T) {
-	pl, err := NewPlan(Params{Batch: 1, Channels: 1, Height: 4, Width: 4, KernelH: 2, KernelW: 2})
+	pl, err := NewPlan(Params{Batch: 1, Channels: 1, Height: 4, Width: 4, Geometry: deconv.Geometry{KernelH: 2, KernelW: 2}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +197,7 @@ func TestZeroDefaults(t *testing.T) {
 
 func ExampleIm2col() {
 	// A 1×1×3×3 image, 2×2 kernel, stride 1: four patches of four pixels.
-	pl, err := NewPlan(Params{Batch: 1, Channels: 1, Height: 3, Width: 3, KernelH: 2, KernelW: 2})
+	pl, err := NewPlan(Params{Batch: 1, Channels: 1, Height: 3, Width: 3, Geometry: deconv.Geometry{KernelH: 2, KernelW: 2}})
 	if err != nil {
 		panic(err)
 	}
@@ -222,8 +223,9 @@ func ExampleIm2col() {
 func ExampleParams_sampling() {
 	// The paper's subsampling: a 3×3 kernel with padding 1 over a 6×6 image
 	// has 36 output positions; Sampling 3 keeps every third along each axis.
-	pl, err := NewPlan(Params{Batch: 1, Channels: 2, Height: 6, Width: 6,
-		KernelH: 3, KernelW: 3, PadH: 1, PadW: 1, Sampling: 3, Layout: Unfold})
+	pl, err := NewPlan(Params{Batch: 1, Channels: 2, Height: 6, Width: 6, Sampling: 3, Layout: Unfold,
+		Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1},
+	})
 	if err != nil {
 		panic(err)
 	}
@@ -234,7 +236,7 @@ func ExampleParams_sampling() {
 func ExampleCol2im() {
 	// Col2im sums overlapping patches back onto the image: with a 2×2 kernel
 	// and stride 1, the centre pixel of a 3×3 image is in all four patches.
-	pl, _ := NewPlan(Params{Batch: 1, Channels: 1, Height: 3, Width: 3, KernelH: 2, KernelW: 2})
+	pl, _ := NewPlan(Params{Batch: 1, Channels: 1, Height: 3, Width: 3, Geometry: deconv.Geometry{KernelH: 2, KernelW: 2}})
 	ones := make([]float64, pl.DstLen())
 	for i := range ones {
 		ones[i] = 1
@@ -286,7 +288,7 @@ func TestUnfoldBlock(t *testing.T) {
 			}
 		}
 	}
-	pl, _ := NewPlan(Params{Batch: 1, Channels: 1, Height: 4, Width: 4, KernelH: 3, KernelW: 3})
+	pl, _ := NewPlan(Params{Batch: 1, Channels: 1, Height: 4, Width: 4, Geometry: deconv.Geometry{KernelH: 3, KernelW: 3}})
 	for _, c := range []struct{ n, oh0, oh1, ld, dst int }{{1, 0, 1, 2, 100}, {0, 1, 0, 2, 100}, {0, 0, 3, 4, 100}, {0, 0, 1, 1, 100}, {0, 0, 2, 4, 10}} {
 		if err := UnfoldBlock(pl, make([]float32, c.dst), c.ld, make([]float32, 16), c.n, c.oh0, c.oh1); err == nil {
 			t.Errorf("UnfoldBlock%+v: no error", c)

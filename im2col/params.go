@@ -1,8 +1,9 @@
 package im2col
 
 import (
-	"errors"
 	"fmt"
+
+	"github.com/netdeconv/deconv"
 
 	"github.com/netdeconv/deconv/internal/isa"
 	"github.com/netdeconv/deconv/internal/parallel"
@@ -42,10 +43,9 @@ func (l Layout) String() string {
 type Params struct {
 	Batch, Channels, Height, Width int // input x is Batch×Channels×Height×Width
 
-	KernelH, KernelW     int // kernel size kh×kw
-	StrideH, StrideW     int // convolution stride (0 means 1)
-	PadH, PadW           int // zero padding on each side
-	DilationH, DilationW int // kernel dilation (0 means 1)
+	// Geometry is the convolution's kernel, stride, padding and dilation
+	// per axis (zero stride and dilation mean 1).
+	deconv.Geometry
 
 	// Sampling is the paper's subsampling stride S: only every S-th output
 	// position along each spatial axis is kept. It combines with the
@@ -67,34 +67,11 @@ type Params struct {
 	Workers int
 }
 
-// Errors returned by NewPlan and the transforms; test with errors.Is.
-var (
-	ErrSize     = errors.New("im2col: non-positive size")
-	ErrNegative = errors.New("im2col: negative stride, padding, dilation or sampling")
-	ErrKernel   = errors.New("im2col: kernel larger than the padded input")
-	ErrOverflow = errors.New("im2col: size overflows int")
-	ErrOption   = errors.New("im2col: invalid option")
-	ErrLength   = errors.New("im2col: slice length does not match the plan")
-)
-
 // OutputSize returns the number of output positions of a convolution along
-// one axis: ⌊(in + 2·pad − dilation·(kernel−1) − 1) / stride⌋ + 1.
+// one axis: ⌊(in + 2·pad − dilation·(kernel−1) − 1) / stride⌋ + 1. It is
+// deconv.OutputSize, kept here beside the transforms that use it.
 func OutputSize(in, kernel, stride, pad, dilation int) (int, error) {
-	if in <= 0 || kernel <= 0 || stride <= 0 || dilation <= 0 {
-		return 0, fmt.Errorf("%w: in=%d kernel=%d stride=%d dilation=%d", ErrSize, in, kernel, stride, dilation)
-	}
-	if pad < 0 {
-		return 0, fmt.Errorf("%w: pad=%d", ErrNegative, pad)
-	}
-	span, ok := size.MulAdd(dilation, kernel-1, 1)
-	padded, ok2 := size.MulAdd(2, pad, in)
-	if !ok || !ok2 {
-		return 0, fmt.Errorf("%w: kernel span or padded input", ErrOverflow)
-	}
-	if span > padded {
-		return 0, fmt.Errorf("%w: kernel spans %d, padded input is %d", ErrKernel, span, padded)
-	}
-	return (padded-span)/stride + 1, nil
+	return deconv.OutputSize(in, kernel, stride, pad, dilation)
 }
 
 // Plan is a validated Params with every derived size computed once. A Plan
@@ -127,43 +104,41 @@ func newPlan(p Params, family isa.Family) (*Plan, error) {
 	if err := isa.Err(); err != nil {
 		return nil, err
 	}
-	if p.Batch <= 0 || p.Channels <= 0 || p.Height <= 0 || p.Width <= 0 || p.KernelH <= 0 || p.KernelW <= 0 {
-		return nil, fmt.Errorf("%w: batch=%d channels=%d height=%d width=%d kernel=%d×%d",
-			ErrSize, p.Batch, p.Channels, p.Height, p.Width, p.KernelH, p.KernelW)
+	if p.Batch <= 0 || p.Channels <= 0 || p.Height <= 0 || p.Width <= 0 {
+		return nil, fmt.Errorf("%w: batch=%d channels=%d height=%d width=%d",
+			deconv.ErrShape, p.Batch, p.Channels, p.Height, p.Width)
 	}
-	if p.StrideH < 0 || p.StrideW < 0 || p.PadH < 0 || p.PadW < 0 || p.DilationH < 0 || p.DilationW < 0 || p.Sampling < 0 {
-		return nil, fmt.Errorf("%w: stride=%d×%d pad=%d×%d dilation=%d×%d sampling=%d",
-			ErrNegative, p.StrideH, p.StrideW, p.PadH, p.PadW, p.DilationH, p.DilationW, p.Sampling)
+	var err error
+	if p.Geometry, err = p.Geometry.Normalize(); err != nil {
+		return nil, err
+	}
+	if p.Sampling < 0 || p.Workers < 0 {
+		return nil, fmt.Errorf("%w: sampling=%d workers=%d", deconv.ErrParam, p.Sampling, p.Workers)
 	}
 	if p.Layout != Rows && p.Layout != Unfold {
-		return nil, fmt.Errorf("%w: unknown layout %v", ErrOption, p.Layout)
+		return nil, fmt.Errorf("%w: unknown layout %v", deconv.ErrParam, p.Layout)
 	}
-	for _, f := range []*int{&p.StrideH, &p.StrideW, &p.DilationH, &p.DilationW, &p.Sampling} {
-		if *f == 0 {
-			*f = 1
-		}
-	}
-	if p.Workers < 0 {
-		p.Workers = 0
+	if p.Sampling == 0 {
+		p.Sampling = 1
 	}
 	pl := &Plan{p: p, family: family, k32: newKernels[float32](family), k64: newKernels[float64](family)}
 	var ok bool
 	if pl.stepH, ok = size.Mul(p.StrideH, p.Sampling); !ok {
-		return nil, fmt.Errorf("%w: stride·sampling", ErrOverflow)
+		return nil, fmt.Errorf("%w: stride·sampling", deconv.ErrOverflow)
 	}
 	if pl.stepW, ok = size.Mul(p.StrideW, p.Sampling); !ok {
-		return nil, fmt.Errorf("%w: stride·sampling", ErrOverflow)
+		return nil, fmt.Errorf("%w: stride·sampling", deconv.ErrOverflow)
 	}
 	if pl.srcLen, ok = size.Mul(p.Batch, p.Channels, p.Height, p.Width); !ok {
-		return nil, fmt.Errorf("%w: input %d×%d×%d×%d", ErrOverflow, p.Batch, p.Channels, p.Height, p.Width)
+		return nil, fmt.Errorf("%w: input %d×%d×%d×%d", deconv.ErrOverflow, p.Batch, p.Channels, p.Height, p.Width)
 	}
 	if pl.cols, ok = size.Mul(p.Channels, p.KernelH, p.KernelW); !ok {
-		return nil, fmt.Errorf("%w: channels·kernel", ErrOverflow)
+		return nil, fmt.Errorf("%w: channels·kernel", deconv.ErrOverflow)
 	}
 	if p.FlatSampling {
 		if p.KernelH != 1 || p.KernelW != 1 || p.StrideH != p.StrideW || p.Layout != Rows {
 			return nil, fmt.Errorf("%w: FlatSampling needs a 1×1 kernel, equal strides and the Rows layout (kernel %d×%d, stride %d×%d, layout %v)",
-				ErrOption, p.KernelH, p.KernelW, p.StrideH, p.StrideW, p.Layout)
+				deconv.ErrParam, p.KernelH, p.KernelW, p.StrideH, p.StrideW, p.Layout)
 		}
 		pixels, _ := size.Mul(p.Batch, p.Height, p.Width) // ≤ srcLen
 		step, ok := size.Mul(pl.stepH, pl.stepH)
@@ -176,7 +151,6 @@ func newPlan(p Params, family isa.Family) (*Plan, error) {
 		pl.dstLen, _ = size.Mul(pl.positions, p.Channels) // ≤ srcLen
 		return pl, nil
 	}
-	var err error
 	if pl.outH, err = OutputSize(p.Height, p.KernelH, pl.stepH, p.PadH, p.DilationH); err != nil {
 		return nil, err
 	}
@@ -184,10 +158,10 @@ func newPlan(p Params, family isa.Family) (*Plan, error) {
 		return nil, err
 	}
 	if pl.positions, ok = size.Mul(pl.outH, pl.outW); !ok {
-		return nil, fmt.Errorf("%w: output positions", ErrOverflow)
+		return nil, fmt.Errorf("%w: output positions", deconv.ErrOverflow)
 	}
 	if pl.dstLen, ok = size.Mul(p.Batch, pl.positions, pl.cols); !ok {
-		return nil, fmt.Errorf("%w: output %d×%d×%d", ErrOverflow, p.Batch, pl.positions, pl.cols)
+		return nil, fmt.Errorf("%w: output %d×%d×%d", deconv.ErrOverflow, p.Batch, pl.positions, pl.cols)
 	}
 	pl.colSpans = axisSpans(p.Width, p.KernelW, p.DilationW, p.PadW, pl.stepW, pl.outW)
 	pl.rowSpans = axisSpans(p.Height, p.KernelH, p.DilationH, p.PadH, pl.stepH, pl.outH)

@@ -1,6 +1,7 @@
 package im2col
 
 import (
+	"github.com/netdeconv/deconv"
 	"math/rand/v2"
 )
 
@@ -79,21 +80,14 @@ func refLayout(pl *Plan, rowsOut [][]float64) []float64 {
 func randomParams(rng *rand.Rand) Params {
 	for {
 		p := Params{
-			Batch:     1 + rng.IntN(3),
-			Channels:  1 + rng.IntN(5),
-			Height:    1 + rng.IntN(12),
-			Width:     1 + rng.IntN(12),
-			KernelH:   1 + rng.IntN(4),
-			KernelW:   1 + rng.IntN(4),
-			StrideH:   rng.IntN(4),
-			StrideW:   rng.IntN(4),
-			PadH:      rng.IntN(4),
-			PadW:      rng.IntN(4),
-			DilationH: rng.IntN(4),
-			DilationW: rng.IntN(4),
-			Sampling:  rng.IntN(5),
-			Layout:    Layout(rng.IntN(2)),
-			Workers:   rng.IntN(4),
+			Batch:    1 + rng.IntN(3),
+			Channels: 1 + rng.IntN(5),
+			Height:   1 + rng.IntN(12),
+			Width:    1 + rng.IntN(12),
+			Sampling: rng.IntN(5),
+			Layout:   Layout(rng.IntN(2)),
+			Workers:  rng.IntN(4),
+			Geometry: deconv.Geometry{KernelH: 1 + rng.IntN(4), KernelW: 1 + rng.IntN(4), StrideH: rng.IntN(4), StrideW: rng.IntN(4), PadH: rng.IntN(4), PadW: rng.IntN(4), DilationH: rng.IntN(4), DilationW: rng.IntN(4)},
 		}
 		if rng.IntN(8) == 0 {
 			p.Height, p.Width = 1, 1

@@ -2,6 +2,7 @@ package im2col
 
 import (
 	"fmt"
+	"github.com/netdeconv/deconv"
 	"sync"
 
 	"github.com/netdeconv/deconv/internal/gather"
@@ -57,10 +58,10 @@ func Col2im[T Float](pl *Plan, dst, cols []T) error {
 
 func (pl *Plan) checkLengths(colsLen, imageLen int, colsName, imageName string) error {
 	if colsLen < pl.dstLen {
-		return fmt.Errorf("%w: %s has %d elements, the plan needs %d", ErrLength, colsName, colsLen, pl.dstLen)
+		return fmt.Errorf("%w: %s has %d elements, the plan needs %d", deconv.ErrShape, colsName, colsLen, pl.dstLen)
 	}
 	if imageLen < pl.srcLen {
-		return fmt.Errorf("%w: %s has %d elements, the plan needs %d", ErrLength, imageName, imageLen, pl.srcLen)
+		return fmt.Errorf("%w: %s has %d elements, the plan needs %d", deconv.ErrShape, imageName, imageLen, pl.srcLen)
 	}
 	return nil
 }
@@ -169,23 +170,23 @@ func fillTap[T Float](pl *Plan, out []T, ldc int, plane []T, planeLen, nplanes, 
 // plan's Layout, and does not support FlatSampling.
 func UnfoldBlock[T Float](pl *Plan, dst []T, ld int, src []T, n, oh0, oh1 int) error {
 	if pl.p.FlatSampling {
-		return fmt.Errorf("%w: UnfoldBlock does not support FlatSampling", ErrOption)
+		return fmt.Errorf("%w: UnfoldBlock does not support FlatSampling", deconv.ErrParam)
 	}
 	if n < 0 || n >= pl.p.Batch || oh0 < 0 || oh1 > pl.outH || oh0 > oh1 {
-		return fmt.Errorf("%w: image %d, output rows [%d, %d) of a %d-image batch with %d output rows", ErrOption, n, oh0, oh1, pl.p.Batch, pl.outH)
+		return fmt.Errorf("%w: image %d, output rows [%d, %d) of a %d-image batch with %d output rows", deconv.ErrParam, n, oh0, oh1, pl.p.Batch, pl.outH)
 	}
 	width := (oh1 - oh0) * pl.outW
 	if ld < width {
-		return fmt.Errorf("%w: leading dimension %d below the block width %d", ErrLength, ld, width)
+		return fmt.Errorf("%w: leading dimension %d below the block width %d", deconv.ErrShape, ld, width)
 	}
 	if len(src) < pl.srcLen {
-		return fmt.Errorf("%w: source has %d elements, the plan needs %d", ErrLength, len(src), pl.srcLen)
+		return fmt.Errorf("%w: source has %d elements, the plan needs %d", deconv.ErrShape, len(src), pl.srcLen)
 	}
 	if width == 0 {
 		return nil
 	}
 	if need := (pl.cols-1)*ld + width; len(dst) < need {
-		return fmt.Errorf("%w: destination has %d elements, the block needs %d", ErrLength, len(dst), need)
+		return fmt.Errorf("%w: destination has %d elements, the block needs %d", deconv.ErrShape, len(dst), need)
 	}
 	p := pl.p
 	k := kernelsFor[T](pl)
