@@ -1,0 +1,5 @@
+//go:build !race
+
+package im2col
+
+const raceEnabled = false
