@@ -248,4 +248,3 @@ func isSentinel(err error) bool {
 	}
 	return false
 }
-
