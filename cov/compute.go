@@ -65,6 +65,10 @@ type batchRun[T Float] struct {
 
 var runPools [2]sync.Pool
 
+// testHookWorker, when set (by tests only), is called by every worker of
+// a batch as it starts, on its own goroutine.
+var testHookWorker func()
+
 func getBatchRun[T Float]() *batchRun[T] {
 	pool := &runPools[1]
 	var z T
@@ -91,6 +95,9 @@ func putBatchRun[T Float](r *batchRun[T]) {
 // run is one worker's share: it claims chunks until none are left, then
 // adds its partial sums into the run's totals.
 func (r *batchRun[T]) run(lo, hi int) {
+	if testHookWorker != nil {
+		testHookWorker()
+	}
 	pl := r.pl
 	s64, sum64 := r.tot.s64, r.tot.sum64
 	for range hi - lo {
@@ -308,7 +315,7 @@ func fill[T Float](pl *Plan, x []T, s0, cnt int, y, shift []T, sum []float64) {
 				gatherFast(y[i*width:(i+1)*width], x[base:], pl.off, shift, sum)
 			} else {
 				for t, o := range pl.off {
-					sum[t] += stridedRun(y[i*width+t:], width, x[base+int(o):], pl.step, seg, shift[t])
+					sum[t] += stridedRun(y[i*width+t:], width, x[base+o:], pl.step, seg, shift[t])
 				}
 			}
 			i += seg
@@ -352,7 +359,7 @@ func gatherRow[T Float](pl *Plan, dst []T, seg int, img []T, oy, ox0 int, shift 
 		// Windows jlo … jhi−1 read inside the row; the others read padding.
 		jlo := 0
 		if ix0 < 0 {
-			jlo = min(seg, (-ix0+step-1)/step)
+			jlo = min(seg, (-ix0-1)/step+1) // ⌈−ix0/step⌉ without overflow
 		}
 		jhi := jlo
 		if ix0 < pl.w {
@@ -425,7 +432,7 @@ func stridedRun[T Float](dst []T, ld int, src []T, step, cnt int, s T) float64 {
 //
 // The sums are float64, which costs the loop one conversion and keeps
 // the mean exact to float64 rounding whatever the number of rows.
-func gatherFast[T Float](dst, src []T, off []int32, shift []T, sum []float64) {
+func gatherFast[T Float](dst, src []T, off []int, shift []T, sum []float64) {
 	dst, shift, sum = dst[:len(off)], shift[:len(off)], sum[:len(off)]
 	for t, o := range off {
 		v := src[o] - shift[t]

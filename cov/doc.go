@@ -62,6 +62,39 @@
 // and Cov. Values that no kept window reads cannot affect the result and
 // are not inspected.
 //
+// # What each function checks
+//
+// The library's one rule for slices holds here: every slice argument has
+// exactly the length the plan needs (Plan.SrcLen, MeanLen, CovLen,
+// Stats.SumsLen, RefLen); any other length is deconv.ErrShape, naming
+// both numbers. No aliasing is supported: a destination that shares
+// memory with an input or with another destination is deconv.ErrOverlap.
+//
+//   - NewPlan, NewLinearPlan, NewChannelPlan validate every parameter
+//     (deconv.ErrShape for sizes, deconv.ErrParam for a negative stride,
+//     padding, dilation, sampling, block or Workers, an unknown grouping,
+//     a negative or infinite eps) and check, before allocating anything,
+//     every size with overflow-checked arithmetic against the documented
+//     limits: at most MaxInputLen (2³¹−1) input values, MaxWindow (2²⁴)
+//     values per window, MaxCovLen (2³¹−1) covariance values
+//     (deconv.ErrOverflow).
+//   - Compute and Accumulate check the lengths, the overlap (Compute) and
+//     the finiteness of the input: a NaN or ±Inf among the values the
+//     statistics read is deconv.ErrNonFinite (see Numerics), and
+//     Accumulate then leaves the accumulator unchanged.
+//   - Finalize checks lengths and overlap, returns deconv.ErrEmpty for an
+//     empty accumulator and deconv.ErrNonFinite for a value that does not
+//     fit the output type; it never returns a negative variance or a
+//     non-finite value with a nil error.
+//   - Merge returns deconv.ErrShape for statistics of another shape and
+//     then changes neither.
+//   - Sums checks lengths and overlap; SetSums checks lengths and that the
+//     sums describe possible data (finite, whole counts ≥ 0, variance sums
+//     not below n·(μ−r)²), and a failed SetSums changes nothing.
+//
+// Workers = 0 means the process default, deconv.SetThreads; each call
+// uses at most that many goroutines, including inside the SYRK.
+//
 // # Data-parallel training
 //
 // Stats holds, per covariance, the count, the mean and the centred sums

@@ -55,6 +55,23 @@ func gcd(a, b int) int {
 	return a
 }
 
+// Limits of a plan, checked by the constructors before they allocate
+// anything; a plan beyond one is deconv.ErrOverflow.
+const (
+	// MaxInputLen is the most values one input batch may hold
+	// (Batch·Channels·Height·Width, or Batch·Features): 2³¹−1, 8 GiB of
+	// float32, far beyond one layer's input.
+	MaxInputLen = 1<<31 - 1
+	// MaxWindow is the most values one kept window gathers:
+	// Channels·KernelH·KernelW for a convolution, Features for a linear
+	// layer, Block for channel whitening. The plan keeps tables of that
+	// length.
+	MaxWindow = 1 << 24
+	// MaxCovLen is the most values the covariances may hold,
+	// Groups·Features², so Features ≤ 46340 with one group.
+	MaxCovLen = 1<<31 - 1
+)
+
 // Params describes the statistics that deconvolve the input of one
 // convolution (the paper's Algorithm 1, lines 1–7): the NCHW batch, the
 // geometry of the convolution it feeds, the sampling stride, the block
@@ -93,7 +110,10 @@ type Params struct {
 
 	Eps float64 // added to the diagonal of each covariance (≥ 0)
 
-	// Workers bounds the goroutines one call uses; 0 means GOMAXPROCS.
+	// Workers bounds the goroutines one call uses: 0 means the process
+	// default (deconv.SetThreads, itself one per core unless set); a count
+	// above the cores is clamped to them; a negative count is
+	// deconv.ErrParam.
 	Workers int
 }
 
@@ -110,7 +130,7 @@ type LinearParams struct {
 	Block int
 
 	Eps     float64 // added to the diagonal (≥ 0)
-	Workers int     // goroutines per call; 0 means GOMAXPROCS
+	Workers int     // goroutines per call, as Params.Workers
 }
 
 // ChannelParams describes the statistics of the reference's ChannelDeconv
@@ -134,7 +154,7 @@ type ChannelParams struct {
 	Uncentred bool
 
 	Eps     float64 // added to the diagonal (≥ 0); the reference default is 1e-2
-	Workers int     // goroutines per call; 0 means GOMAXPROCS
+	Workers int     // goroutines per call, as Params.Workers
 }
 
 // kind tells how samples are decoded.
@@ -174,10 +194,11 @@ type Plan struct {
 
 	// Per gathered column t (sample layout: sub or group blocks of F):
 	// for flat samples the offset from the sample's base in the image
-	// (int32: below srcLen ≤ MaxInt32), and for grid windows the tap's
-	// displacement from the window's origin (int: a dilation may be
-	// anything whose span fits the padded input) and the channel offset.
-	off    []int32
+	// (below srcLen), and for grid windows the tap's displacement from the
+	// window's origin (a dilation may be anything whose span fits the
+	// padded input) and the channel offset. All are int: no table entry
+	// can wrap, whatever the geometry.
+	off    []int
 	dy, dx []int
 	coff   []int
 }
@@ -213,10 +234,8 @@ func NewPlan(p Params) (*Plan, error) {
 		return nil, fmt.Errorf("%w: %d channels in %d groups", deconv.ErrParam, p.Channels, p.Groups)
 	}
 	src, ok := size.Mul(p.Batch, p.Channels, p.Height, p.Width)
-	if !ok || src > math.MaxInt32 {
-		// Flat offsets are kept in int32 tables; an image batch of 2³¹
-		// values (8 GiB of float32) is far beyond one layer's input.
-		return nil, fmt.Errorf("%w: input %d×%d×%d×%d is over 2³¹−1 values", deconv.ErrOverflow, p.Batch, p.Channels, p.Height, p.Width)
+	if !ok || src > MaxInputLen {
+		return nil, fmt.Errorf("%w: input %d×%d×%d×%d is over MaxInputLen = 2³¹−1 values", deconv.ErrOverflow, p.Batch, p.Channels, p.Height, p.Width)
 	}
 	stepH, ok := size.Mul(p.StrideH, p.Sampling)
 	stepW, ok2 := size.Mul(p.StrideW, p.Sampling)
@@ -228,14 +247,17 @@ func NewPlan(p Params) (*Plan, error) {
 		n: p.Batch, c: p.Channels, h: p.Height, w: p.Width, kh: p.KernelH, kw: p.KernelW,
 		padH: p.PadH, padW: p.PadW, dilH: p.DilationH, dilW: p.DilationW, block: b, eps: p.Eps, workers: p.Workers, srcLen: src,
 	}
-	if _, ok := size.Mul(p.KernelH, p.KernelW, p.Channels); !ok {
-		return nil, fmt.Errorf("%w: kernel·channels", deconv.ErrOverflow)
+	if window, ok := size.Mul(p.KernelH, p.KernelW, p.Channels); !ok || window > MaxWindow {
+		return nil, fmt.Errorf("%w: a %d×%d window of %d channels is over MaxWindow = %d values", deconv.ErrOverflow, p.KernelH, p.KernelW, p.Channels, MaxWindow)
 	}
 	pl.feats = p.KernelH * p.KernelW * b
 	if p.Groups > 1 {
 		pl.groups, pl.sub = p.Groups, 1
 	} else {
 		pl.groups, pl.sub = 1, p.Channels/b
+	}
+	if err := checkCov(pl.groups, pl.feats); err != nil {
+		return nil, err
 	}
 	interleaved := p.Groups == 1 && p.Grouping == deconv.Interleaved
 	if p.KernelH == 1 && p.KernelW == 1 {
@@ -278,14 +300,20 @@ func NewLinearPlan(p LinearParams) (*Plan, error) {
 		return nil, fmt.Errorf("%w: block=%d workers=%d eps=%g", deconv.ErrParam, p.Block, p.Workers, p.Eps)
 	}
 	src, ok := size.Mul(p.Batch, p.Features)
-	if !ok || src > math.MaxInt32 {
-		return nil, fmt.Errorf("%w: input %d×%d", deconv.ErrOverflow, p.Batch, p.Features)
+	if !ok || src > MaxInputLen {
+		return nil, fmt.Errorf("%w: input %d×%d is over MaxInputLen = 2³¹−1 values", deconv.ErrOverflow, p.Batch, p.Features)
+	}
+	if p.Features > MaxWindow {
+		return nil, fmt.Errorf("%w: %d features are over MaxWindow = %d", deconv.ErrOverflow, p.Features, MaxWindow)
 	}
 	blk := p.Block
 	if blk == 0 {
 		blk = DefaultLinearBlock
 	}
 	b := BlockSize(p.Features, blk, 1)
+	if err := checkCov(1, b); err != nil {
+		return nil, err
+	}
 	// A row of the input is one sample of Features/B contiguous chunks:
 	// a 1×1 "convolution" of Features channels on a 1×1 image, grouped
 	// contiguously, every row kept.
@@ -314,8 +342,14 @@ func NewChannelPlan(p ChannelParams) (*Plan, error) {
 		return nil, fmt.Errorf("%w: block %d > %d channels", deconv.ErrParam, p.Block, p.Channels)
 	}
 	src, ok := size.Mul(p.Batch, p.Channels, p.Height, p.Width)
-	if !ok || src > math.MaxInt32 {
-		return nil, fmt.Errorf("%w: input %d×%d×%d×%d", deconv.ErrOverflow, p.Batch, p.Channels, p.Height, p.Width)
+	if !ok || src > MaxInputLen {
+		return nil, fmt.Errorf("%w: input %d×%d×%d×%d is over MaxInputLen = 2³¹−1 values", deconv.ErrOverflow, p.Batch, p.Channels, p.Height, p.Width)
+	}
+	if p.Block > MaxWindow {
+		return nil, fmt.Errorf("%w: block %d is over MaxWindow = %d", deconv.ErrOverflow, p.Block, MaxWindow)
+	}
+	if err := checkCov(1, p.Block); err != nil {
+		return nil, err
 	}
 	s := max(p.Sampling, 1)
 	st := 1
@@ -337,6 +371,14 @@ func NewChannelPlan(p ChannelParams) (*Plan, error) {
 	return pl, nil
 }
 
+// checkCov checks that groups covariances of F features fit MaxCovLen.
+func checkCov(groups, feats int) error {
+	if n, ok := size.Mul(groups, feats, feats); !ok || n > MaxCovLen {
+		return fmt.Errorf("%w: %d covariances of %d features are over MaxCovLen = 2³¹−1 values", deconv.ErrOverflow, groups, feats)
+	}
+	return nil
+}
+
 // buildTables fills the per-column offset tables. Column t of a gathered
 // sample is block t / F (a shared block or a group) at position t mod F.
 // For flat samples chanOff(c) is the image offset of channel c from the
@@ -345,7 +387,7 @@ func (pl *Plan) buildTables(interleaved bool, chanOff func(c int) int) {
 	nb := pl.sub * pl.groups // blocks per sample
 	pl.width = nb * pl.feats
 	if chanOff != nil {
-		pl.off = make([]int32, pl.width)
+		pl.off = make([]int, pl.width)
 	} else {
 		pl.dy, pl.dx, pl.coff = make([]int, pl.width), make([]int, pl.width), make([]int, pl.width)
 	}
@@ -358,7 +400,7 @@ func (pl *Plan) buildTables(interleaved bool, chanOff func(c int) int) {
 		}
 		c, ki, kj := f/kk, f%kk/pl.kw, f%pl.kw
 		if chanOff != nil {
-			pl.off[t] = int32(chanOff(c))
+			pl.off[t] = chanOff(c)
 			continue
 		}
 		// ki·dil ≤ the kernel's span, which NewPlan checked fits the

@@ -2,9 +2,11 @@ package cov
 
 import (
 	"fmt"
-	"github.com/netdeconv/deconv"
 	"math"
 	"sync"
+
+	"github.com/netdeconv/deconv"
+	"github.com/netdeconv/deconv/internal/mem"
 )
 
 // Stats is a mergeable accumulator of partial statistics: for each of a
@@ -71,7 +73,8 @@ func Accumulate[T Float](pl *Plan, s *Stats, x []T) error {
 //
 // The update is commutative, and associative up to rounding, so partials
 // can be merged in any tree (a reduction over goroutines or machines).
-// It returns deconv.ErrShape when the two come from plans of other shapes.
+// It returns deconv.ErrShape when the two come from plans of other shapes,
+// and then changes neither.
 func (s *Stats) Merge(o *Stats) error {
 	if o == nil || s.groups != o.groups || s.feats != o.feats || s.hasRest != o.hasRest {
 		return fmt.Errorf("%w: merging %d×%d features into %d×%d", deconv.ErrShape, o.groupsOr0(), o.featsOr0(), s.groups, s.feats)
@@ -143,12 +146,20 @@ func (a *moments) merge(b *moments, F int) {
 //
 //	Cov = M2/n + eps·I     (+ μμᵀ with ChannelParams.Uncentred)
 //
-// It returns deconv.ErrShape for wrong lengths and deconv.ErrEmpty when nothing was
-// accumulated.
+// mean and cov must have exactly those lengths (deconv.ErrShape) and must
+// not overlap (deconv.ErrOverlap). It returns deconv.ErrEmpty when nothing
+// was accumulated, and deconv.ErrNonFinite when a value does not fit T
+// (float32 overflows past 3.4·10³⁸); mean and cov are then unspecified. A
+// variance (diagonal of M2) that rounding left a hair below zero is
+// written as 0 (+ eps): Finalize never returns a negative variance or a
+// non-finite value with a nil error.
 func Finalize[T Float](s *Stats, mean, cov []T) error {
 	G, F := s.groups, s.feats
 	if len(mean) != G*F || len(cov) != G*F*F {
 		return fmt.Errorf("%w: mean has %d values and cov %d, the plan needs %d and %d", deconv.ErrShape, len(mean), len(cov), G*F, G*F*F)
+	}
+	if mem.Overlap(mean, cov) {
+		return fmt.Errorf("%w: mean and cov share memory", deconv.ErrOverlap)
 	}
 	if s.m.n == 0 {
 		return deconv.ErrEmpty
@@ -159,8 +170,14 @@ func Finalize[T Float](s *Stats, mean, cov []T) error {
 		c, out := s.m.m2[g*F*F:(g+1)*F*F], cov[g*F*F:(g+1)*F*F]
 		for i := 0; i < F; i++ {
 			mean[g*F+i] = T(mu[i])
+			if !finite(float64(mean[g*F+i])) {
+				return fmt.Errorf("%w: mean %d of matrix %d is %g", deconv.ErrNonFinite, i, g, mu[i])
+			}
 			for j := 0; j < F; j++ {
 				v := c[i*F+j] * inv
+				if i == j && v < 0 {
+					v = 0 // rounding: a variance is never negative
+				}
 				if s.uncentred {
 					v += mu[i] * mu[j]
 				}
@@ -168,11 +185,16 @@ func Finalize[T Float](s *Stats, mean, cov []T) error {
 					v += s.eps
 				}
 				out[i*F+j] = T(v)
+				if !finite(float64(out[i*F+j])) {
+					return fmt.Errorf("%w: covariance (%d, %d) of matrix %d is %g", deconv.ErrNonFinite, i, j, g, v)
+				}
 			}
 		}
 	}
 	return nil
 }
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 // Rest returns a ChannelDeconv plan's statistics of the channels beyond
 // the last whole block: their mean and unbiased variance (divided by
@@ -228,9 +250,15 @@ func (s *Stats) RefLen() int {
 // (raw moments: accurate only for data centred near zero). Without an
 // all-reduce, or with one that takes a custom operator, merge the Stats
 // themselves with Merge instead; it needs no reference point.
+//
+// dst must have exactly SumsLen() values and ref exactly RefLen() (or be
+// nil), and they must not overlap (deconv.ErrOverlap).
 func (s *Stats) Sums(ref, dst []float64) error {
 	if err := s.checkSums(ref, dst); err != nil {
 		return err
+	}
+	if mem.Overlap(ref, dst) {
+		return fmt.Errorf("%w: sums vector and reference point share memory", deconv.ErrOverlap)
 	}
 	G, F := s.groups, s.feats
 	n := s.m.n
@@ -261,47 +289,106 @@ func (s *Stats) Sums(ref, dst []float64) error {
 
 // SetSums replaces the statistics by those the sums in src (laid out as
 // Sums writes them, about the reference point ref) describe.
+//
+// The sums must describe possible data: every value and ref finite
+// (deconv.ErrNonFinite otherwise); each count a whole number ≥ 0, and all
+// sums of a zero count zero; and each variance sum Σ(x−r)² − n·(μ−r)²
+// (the diagonal of M2) ≥ 0 up to rounding, which is then taken as 0
+// (deconv.ErrParam otherwise). A failed SetSums changes nothing.
 func (s *Stats) SetSums(ref, src []float64) error {
 	if err := s.checkSums(ref, src); err != nil {
 		return err
 	}
+	for i, v := range src {
+		if !finite(v) {
+			return fmt.Errorf("%w: sums value %d is %g", deconv.ErrNonFinite, i, v)
+		}
+	}
+	for i, v := range ref {
+		if !finite(v) {
+			return fmt.Errorf("%w: reference value %d is %g", deconv.ErrNonFinite, i, v)
+		}
+	}
 	G, F := s.groups, s.feats
+	sums, m2 := src[1:1+G*F], src[1+G*F:1+G*F+G*F*F]
+	if err := checkSumsValues(src[0], sums, m2, G, F, "the sums"); err != nil {
+		return err
+	}
+	var rest []float64
+	if s.hasRest {
+		rest = src[1+G*F+G*F*F:]
+		if err := checkSumsValues(rest[0], rest[1:2], rest[2:3], 1, 1, "the rest's sums"); err != nil {
+			return err
+		}
+	}
+
+	// Valid: replace.
 	n := src[0]
-	if !(n >= 0) || math.IsInf(n, 0) {
-		return fmt.Errorf("%w: count %g", deconv.ErrNonFinite, n)
-	}
-	for _, v := range src {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return fmt.Errorf("%w: in the sums", deconv.ErrNonFinite)
-		}
-	}
 	s.m.n = n
-	d := make([]float64, G*F)
-	if n > 0 {
-		for i := range d {
-			d[i] = src[1+i] / n
-			s.m.mean[i] = refAt(ref, i) + d[i]
+	for i, v := range sums {
+		s.m.mean[i] = 0
+		if n > 0 {
+			s.m.mean[i] = refAt(ref, i) + v/n
 		}
-	} else {
-		clear(s.m.mean)
 	}
-	c := src[1+G*F : 1+G*F+G*F*F]
 	for g := 0; g < G; g++ {
-		dg := d[g*F : (g+1)*F]
 		for i := 0; i < F; i++ {
+			di := meanShift(n, sums[g*F+i])
 			for j := 0; j < F; j++ {
 				k := g*F*F + i*F + j
-				s.m.m2[k] = c[k] - n*dg[i]*dg[j]
+				v := m2[k] - n*di*meanShift(n, sums[g*F+j])
+				if i == j && v < 0 {
+					v = 0 // within rounding, as checked
+				}
+				s.m.m2[k] = v
 			}
 		}
 	}
-	if s.hasRest {
-		t := src[1+G*F+G*F*F:]
-		s.m.restN, s.m.restMean, s.m.restM2 = t[0], 0, 0
-		if t[0] > 0 {
-			dr := t[1] / t[0]
-			s.m.restMean = refAt(ref, G*F) + dr
-			s.m.restM2 = t[2] - t[0]*dr*dr
+	s.m.restN, s.m.restMean, s.m.restM2 = 0, 0, 0
+	if rest != nil && rest[0] > 0 {
+		dr := rest[1] / rest[0]
+		s.m.restN = rest[0]
+		s.m.restMean = refAt(ref, G*F) + dr
+		s.m.restM2 = max(0, rest[2]-rest[0]*dr*dr)
+	}
+	return nil
+}
+
+// meanShift returns Σ(x−r)/n, the mean's offset from the reference (0 for
+// no samples).
+func meanShift(n, sum float64) float64 {
+	if n == 0 {
+		return 0
+	}
+	return sum / n
+}
+
+// checkSumsValues validates one count with its G·F first and G·F²
+// second sums (finiteness already checked).
+func checkSumsValues(n float64, sums, m2 []float64, G, F int, what string) error {
+	if n < 0 || n != math.Trunc(n) {
+		return fmt.Errorf("%w: count %g in %s is not a whole number ≥ 0", deconv.ErrParam, n, what)
+	}
+	if n == 0 {
+		for _, vs := range [][]float64{sums, m2} {
+			for i, v := range vs {
+				if v != 0 {
+					return fmt.Errorf("%w: count 0 with a non-zero sum (%g at %d) in %s", deconv.ErrParam, v, i, what)
+				}
+			}
+		}
+		return nil
+	}
+	// Σ(x−r)² ≥ n·(μ−r)² for any data (Cauchy–Schwarz); the check allows
+	// the rounding of the two terms and of the sums themselves.
+	const tol = 1e-10
+	for g := 0; g < G; g++ {
+		for i := 0; i < F; i++ {
+			d := sums[g*F+i] / n
+			sq, nd := m2[g*F*F+i*F+i], n*d*d
+			if sq-nd < -tol*(math.Abs(sq)+nd) || math.IsInf(nd, 0) {
+				return fmt.Errorf("%w: variance sum %g − %g of feature %d, matrix %d, in %s is negative", deconv.ErrParam, sq, nd, i, g, what)
+			}
 		}
 	}
 	return nil
@@ -328,9 +415,21 @@ func refAt(ref []float64, i int) float64 {
 // (pl.MeanLen() values) and their covariances plus eps·I (pl.CovLen()
 // values), as NewStats, Accumulate and Finalize would, without keeping an
 // accumulator. Destinations come first, as everywhere in the library.
+//
+// Each slice must have exactly the length the plan needs
+// (deconv.ErrShape), and no two may overlap (deconv.ErrOverlap: mean and
+// cov are written while x is read, so no aliasing is supported). A
+// non-finite value among those the statistics read is
+// deconv.ErrNonFinite.
 func Compute[T Float](pl *Plan, mean, cov, x []T) error {
 	if len(mean) != pl.MeanLen() || len(cov) != pl.CovLen() {
 		return fmt.Errorf("%w: mean has %d values and cov %d, the plan needs %d and %d", deconv.ErrShape, len(mean), len(cov), pl.MeanLen(), pl.CovLen())
+	}
+	if len(x) != pl.srcLen {
+		return fmt.Errorf("%w: input has %d values, the plan needs %d", deconv.ErrShape, len(x), pl.srcLen)
+	}
+	if mem.Overlap(mean, x) || mem.Overlap(cov, x) || mem.Overlap(mean, cov) {
+		return fmt.Errorf("%w: mean, cov and the input must be distinct memory", deconv.ErrOverlap)
 	}
 	s, _ := computeStats.Get().(*Stats)
 	if s == nil {

@@ -23,6 +23,27 @@
 // (AVX2/AVX-512 permutes on amd64) for real pixels, and, for whole items
 // that fit in cache, a staging buffer streamed out with non-temporal
 // stores. Work is split over Params.Workers goroutines by image and
-// channel. A Plan is immutable and safe for concurrent use, and a
-// transform allocates nothing.
+// channel (0 means the process default, deconv.SetThreads). A Plan is
+// immutable and safe for concurrent use, and a transform at a fixed shape
+// allocates nothing.
+//
+// # What each function checks
+//
+// NewPlan validates every parameter (deconv.ErrShape for sizes and a
+// kernel larger than the padded input, deconv.ErrParam for negative
+// strides, paddings, dilations, sampling or Workers and unknown options)
+// and computes every size with overflow-checked arithmetic
+// (deconv.ErrOverflow); it allocates nothing in proportion to a parameter.
+//
+// The library's one rule for slices holds: Im2col and Col2im take slices
+// of exactly the lengths the plan needs (SrcLen, DstLen), any other length
+// being deconv.ErrShape naming both numbers. UnfoldBlock's source is held
+// to SrcLen too; its destination is a strided block, which must hold at
+// least (Cols()−1)·ld + (oh1−oh0)·OutW() elements. No aliasing is
+// supported: a destination that shares memory with its input is
+// deconv.ErrOverlap, for every transform.
+//
+// The values are not inspected: im2col does not check finiteness, and
+// NaNs and infinities are moved like any other value (package cov and the
+// layers in fold check the data they read).
 package im2col

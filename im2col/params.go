@@ -63,7 +63,10 @@ type Params struct {
 
 	Layout Layout // Rows (default) or Unfold
 
-	// Workers bounds the goroutines one call uses; 0 means GOMAXPROCS.
+	// Workers bounds the goroutines one call uses: 0 means the process
+	// default (deconv.SetThreads, itself one per core unless set); a count
+	// above the cores is clamped to them; a negative count is
+	// deconv.ErrParam.
 	Workers int
 }
 
@@ -201,5 +204,5 @@ func (pl *Plan) SrcLen() int { return pl.srcLen }
 // DstLen returns the length of the im2col output, NumRows()·Cols().
 func (pl *Plan) DstLen() int { return pl.dstLen }
 
-// workers is the goroutine count for a call over items work items.
+// workers is the goroutine count of one call.
 func (pl *Plan) workers() int { return parallel.Workers(pl.p.Workers) }

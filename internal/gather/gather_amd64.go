@@ -131,12 +131,22 @@ func permStrided2D[T Float](dst []T, ldd int, src []T, lds, rows, n, step int, k
 	var zero T
 	size := int(unsafe.Sizeof(zero))
 	if safe > 0 {
+		if raceEnabled {
+			for r := 0; r < safe; r++ {
+				raceRead(unsafe.Pointer(&src[r*lds]), window*size)
+				raceWrite(unsafe.Pointer(&dst[r*ldd]), n*size)
+			}
+		}
 		kernel(bytePtr(dst, 0), bytePtr(src, 0), safe, n*kit.sub, ldd*size, lds*size, &tab.idx[0], &tab.masks[0])
 	}
 	for r := safe; r < rows; r++ {
 		d, s := dst[r*ldd:r*ldd+n], src[r*lds:]
 		whole := n / kit.elems * kit.elems
 		if whole > 0 {
+			if raceEnabled {
+				raceRead(unsafe.Pointer(&s[0]), ((whole-1)*step+1)*size)
+				raceWrite(unsafe.Pointer(&d[0]), whole*size)
+			}
 			kernel(bytePtr(d, 0), bytePtr(s, 0), 1, whole*kit.sub, 0, 0, &tab.idx[0], &tab.masks[0])
 		}
 		if whole < n {
@@ -174,6 +184,10 @@ func streamAsm[T Float](dst, src []T, align int, kernel func(dst, src *byte, n i
 	head := int(-uintptr(unsafe.Pointer(&dst[0]))&uintptr(align-1)) / size
 	copy(dst[:head], src[:head])
 	body := ((len(dst) - head) * size) &^ (4*align - 1)
+	if raceEnabled && body > 0 {
+		raceRead(unsafe.Pointer(&src[head]), body)
+		raceWrite(unsafe.Pointer(&dst[head]), body)
+	}
 	kernel((*byte)(unsafe.Pointer(&dst[head])), (*byte)(unsafe.Pointer(&src[head])), body)
 	rest := head + body/size
 	copy(dst[rest:], src[rest:])
@@ -210,6 +224,10 @@ func finiteKernel[T Float](f isa.Family) FiniteFunc[T] {
 // rest with the generic loop.
 func finiteAsm[T Float](s []T, block int, kernel func(p *T, n int) bool) bool {
 	n := len(s) - len(s)%block
+	if raceEnabled && n > 0 {
+		var z T
+		raceRead(unsafe.Pointer(&s[0]), n*int(unsafe.Sizeof(z)))
+	}
 	if n > 0 && !kernel(&s[0], n) {
 		return false
 	}

@@ -25,15 +25,38 @@
 // internal/isa picks the family once per call.
 //
 // Packing is the extension point: any operand that implements Packer can
-// be multiplied, so the convolution and the covariance read panels of
-// im2col(x) straight from an NCHW image (Im2col) and never build the
-// im2col matrix.
+// be multiplied (Gemm, Syrk). The library's own callers pass dense
+// matrices: the covariance (package cov) gathers panels of its samples
+// itself and multiplies them with SyrkDense, and the convolution (package
+// fold) builds blocks of patches with im2col.UnfoldBlock and multiplies
+// them with GemmDense.
 //
-// Products run on up to Threads() goroutines, splitting C by column or row
-// blocks, or splitting K with private accumulators when K dwarfs M and N (a
-// covariance); small products stay on the calling goroutine. Packed
-// buffers live in pooled workspaces, so calls at a fixed size allocate
-// nothing after the first.
+// A product asked of a kernel family (internal/isa) runs that family's
+// code only, micro-kernels and packing copiers alike: the generic family
+// runs no assembly whatever family the process selected.
+//
+// Products run on at most the caller's worker count: GemmDense,
+// SyrkDense, Gemm and Syrk take it (parallel.Workers(workers), so 0 means
+// the process default, deconv.SetThreads); Sgemm, Dgemm, Ssyrk and Dsyrk
+// use the process default. The engine keeps no setting of its own. Within
+// that bound a product splits C by column or row blocks, or splits K with
+// private accumulators when K dwarfs M and N (a covariance); small
+// products stay on the calling goroutine. Packed buffers live in pooled
+// workspaces, so calls at a fixed size allocate nothing after the first.
+//
+// # What is checked
+//
+// Every entry point checks dimensions (negative: errs.ErrParam), leading
+// dimensions and slice lengths (errs.ErrShape; BLAS-style, a slice may be
+// longer than the elements it names), with overflow-checked arithmetic
+// (errs.ErrOverflow), and returns isa.Err() when the requested
+// instruction set cannot be honoured. Not checked: overlap of C with A or
+// B (C must not overlap them) and finiteness (NaNs propagate as in any
+// BLAS; β = 0 does not read C).
+//
+// In race builds every assembly call (micro-kernels and packing copiers)
+// is preceded by runtime.RaceReadRange/RaceWriteRange over the memory it
+// reads and writes, so the race detector sees into it.
 package gemm
 
 //go:generate go run -C ../_gen ./gemm -out ../gemm/kernel_amd64.s -stubs ../gemm/kernel_amd64.go -pkg gemm

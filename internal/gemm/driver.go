@@ -1,9 +1,7 @@
 package gemm
 
 import (
-	"runtime"
 	"sync"
-	"sync/atomic"
 	"unsafe"
 
 	"github.com/netdeconv/deconv/internal/isa"
@@ -28,26 +26,25 @@ const minWorkPerThread = 1 << 21
 // allocate per extra worker; beyond it the product is split over C instead.
 const maxPrivate = 1 << 22
 
-var threads atomic.Int64
-
-// SetThreads sets how many goroutines a product may use and returns the
-// previous setting. n ≤ 0 restores the default, runtime.GOMAXPROCS(0) at
-// the time of each call. Products use fewer workers when they are too
-// small to keep more busy.
+// SetThreads sets the process-wide default worker count, the one
+// deconv.SetThreads sets and parallel.Workers(0) reads, and returns the
+// count that was in effect. The engine keeps no setting of its own: every
+// product runs on the worker count its caller passes (GemmDense,
+// SyrkDense, Gemm, Syrk), and only the BLAS-style entries without one
+// (Sgemm, Dgemm, Ssyrk, Dsyrk) use the process default.
+//
+// Deprecated: use deconv.SetThreads, or pass a worker count.
 func SetThreads(n int) (previous int) {
-	if n < 0 {
-		n = 0
-	}
-	return int(threads.Swap(int64(n)))
+	previous = parallel.Workers(0)
+	parallel.SetDefault(max(n, 0))
+	return previous
 }
 
-// Threads returns the number of goroutines a large product uses now.
-func Threads() int {
-	if n := int(threads.Load()); n > 0 {
-		return n
-	}
-	return runtime.GOMAXPROCS(0)
-}
+// Threads returns the process-wide default worker count,
+// parallel.Workers(0).
+//
+// Deprecated: use parallel.Workers(0) (or deconv.Threads).
+func Threads() int { return parallel.Workers(0) }
 
 // part is one worker's share: rows [i0,i1) × columns [j0,j1) of C over
 // depth [k0,k1). A private part accumulates into its workspace's buffer,
@@ -120,6 +117,8 @@ func putCall[T Float](c *call[T]) {
 // arguments are valid.
 func (cl *call[T]) run(fam isa.Family, nthreads int) {
 	cl.kern = kernelFor[T](fam)
+	cl.a = withFamily(cl.a, &cl.da, fam)
+	cl.b = withFamily(cl.b, &cl.db, fam)
 	if cl.m == 0 || cl.n == 0 {
 		return
 	}
@@ -318,11 +317,17 @@ func (cl *call[T]) RunPart(idx int) {
 						}
 						off := (gi-ci)*ldc + gj - cj
 						if mm == mr && nn == nr && !partial {
+							if raceEnabled {
+								raceKernel(kc, ap, mr, bp, ldb, nr, &c[off], ldc, load)
+							}
 							fn(kc, ap, bp, ldb, &c[off], ldc, alpha, bet, load)
 							continue
 						}
 						// Edge or diagonal tile: compute it whole into the
 						// tile buffer, then merge the elements that belong.
+						if raceEnabled {
+							raceKernel(kc, ap, mr, bp, ldb, nr, &tile[0], nr, 0)
+						}
 						fn(kc, ap, bp, ldb, &tile[0], nr, alpha, 0, 0)
 						for i := 0; i < mm; i++ {
 							row := c[off+i*ldc : off+i*ldc+nn]
@@ -343,6 +348,43 @@ func (cl *call[T]) RunPart(idx int) {
 			}
 		}
 	}
+}
+
+// raceKernel tells the race detector which memory a micro-kernel call
+// reads and writes: the kernels are assembly, which it cannot see into.
+// Only race builds call it.
+func raceKernel[T Float](k int, a *T, mr int, b *T, ldb, nr int, c *T, ldc, load int) {
+	if k > 0 {
+		raceRead(unsafe.Pointer(a), k*mr*sizeOf[T]())
+		raceRead(unsafe.Pointer(b), ((k-1)*ldb+nr)*sizeOf[T]())
+	}
+	for i := 0; i < mr; i++ {
+		row := unsafe.Add(unsafe.Pointer(c), i*ldc*sizeOf[T]())
+		if load != 0 {
+			raceRead(row, nr*sizeOf[T]())
+		}
+		raceWrite(row, nr*sizeOf[T]())
+	}
+}
+
+func sizeOf[T Float]() int {
+	var z T
+	return int(unsafe.Sizeof(z))
+}
+
+// withFamily returns p, or, when p is a *Dense, the call's adapter slot
+// holding a copy of it that packs with the copiers of family fam, so that
+// a product asked of one family runs that family's code and no other.
+func withFamily[T Float](p Packer[T], slot *Dense[T], fam isa.Family) Packer[T] {
+	d, ok := p.(*Dense[T])
+	if !ok {
+		return p
+	}
+	if d != slot {
+		*slot = *d
+	}
+	slot.fam = fam
+	return slot
 }
 
 // reduce adds the private sums of K-split parts into C.

@@ -17,21 +17,16 @@ func Example() {
 	}
 	fmt.Println(c)
 
-	// The covariance-style product XᵀX of the im2col rows of a 1×1×3×3
-	// image with a 2×2 kernel, without building the im2col matrix.
-	x := []float32{1, 2, 3, 4, 5, 6, 7, 8, 9}
-	im, err := gemm.NewIm2col(x, gemm.Im2colGeom{N: 1, C: 1, H: 3, W: 3, KH: 2, KW: 2, Stride: 1, Dilation: 1, Sampling: 1})
-	if err != nil {
+	// The covariance-style product XᵀX of 3 samples of 2 features, whole
+	// (upper triangle mirrored), on one worker.
+	x := []float32{1, 2, 3, 4, 5, 6}
+	cov := make([]float32, 4)
+	if err := gemm.SyrkDense[float32](1, gemm.Full, 2, 3, 1, x, 2, 0, cov, 2); err != nil {
 		fmt.Println(err)
 		return
 	}
-	cov := make([]float32, 16)
-	if err := gemm.Syrk[float32](gemm.Full, 1, im, 0, cov, 4); err != nil {
-		fmt.Println(err)
-		return
-	}
-	fmt.Println(cov[:4])
+	fmt.Println(cov)
 	// Output:
 	// [4 5 10 11]
-	// [46 58 82 94]
+	// [35 44 44 56]
 }

@@ -1,10 +1,11 @@
 package gemm
 
 import (
-	"errors"
 	"fmt"
 
+	"github.com/netdeconv/deconv/internal/errs"
 	"github.com/netdeconv/deconv/internal/isa"
+	"github.com/netdeconv/deconv/internal/parallel"
 )
 
 // Transpose says whether an operand is used as stored or transposed.
@@ -36,27 +37,32 @@ const (
 // Sgemm computes C = α·op(A)·op(B) + β·C in float32, where op(A) is m×k,
 // op(B) is k×n and C is m×n, all row-major: A is stored m×k with leading
 // dimension lda (k×m when tA is Trans), B k×n with ldb (n×k when tB is
-// Trans), C with ldc. With β = 0, C is not read. It returns an error for
-// invalid dimensions, leading dimensions or slices too short, and
-// isa.Err() when the requested instruction set cannot be honoured.
+// Trans), C with ldc. With β = 0, C is not read. It returns an error
+// wrapping errs.ErrParam for a negative dimension or an unknown transpose,
+// errs.ErrShape for a leading dimension below its row or a slice too short
+// (slices may be longer: only the elements named are touched), and
+// isa.Err() when the requested instruction set cannot be honoured. C must
+// not overlap A or B; that is not checked.
+//
+// Sgemm, Dgemm, Ssyrk and Dsyrk run on the process-wide default worker
+// count, parallel.Workers(0) (deconv.SetThreads); GemmDense and SyrkDense
+// take the caller's.
 func Sgemm(tA, tB Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) error {
-	return gemmDense(isa.Selected(), Threads(), tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	return gemmDense(isa.Selected(), parallel.Workers(0), tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
-// GemmDense is Sgemm and Dgemm for either element type, on at most threads
-// goroutines (threads ≤ 0: Threads()). Callers that already run products in
-// parallel, one per goroutine, pass 1 so the engine does not split them
-// again.
-func GemmDense[T Float](threads int, tA, tB Transpose, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) error {
-	if threads <= 0 {
-		threads = Threads()
-	}
-	return gemmDense(isa.Selected(), threads, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+// GemmDense is Sgemm and Dgemm for either element type, on at most workers
+// goroutines: parallel.Workers(workers), so workers ≤ 0 means the process
+// default and a count above the cores is clamped to them. Callers that
+// already run products in parallel, one per goroutine, pass 1 so the
+// engine does not split them again.
+func GemmDense[T Float](workers int, tA, tB Transpose, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) error {
+	return gemmDense(isa.Selected(), parallel.Workers(workers), tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // Dgemm is Sgemm in float64.
 func Dgemm(tA, tB Transpose, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) error {
-	return gemmDense(isa.Selected(), Threads(), tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	return gemmDense(isa.Selected(), parallel.Workers(0), tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // Ssyrk computes C = α·AᵀA + β·C in float32 for A stored k×n row-major
@@ -64,38 +70,35 @@ func Dgemm(tA, tB Transpose, m, n, k int, alpha float64, a []float64, lda int, b
 // the triangle uplo names (Full: the upper one, mirrored). The covariance
 // of k samples of n features is Ssyrk with A holding one sample per row.
 func Ssyrk(uplo Uplo, n, k int, alpha float32, a []float32, lda int, beta float32, c []float32, ldc int) error {
-	return syrkDense(isa.Selected(), Threads(), uplo, n, k, alpha, a, lda, beta, c, ldc)
+	return syrkDense(isa.Selected(), parallel.Workers(0), uplo, n, k, alpha, a, lda, beta, c, ldc)
 }
 
 // Dsyrk is Ssyrk in float64.
 func Dsyrk(uplo Uplo, n, k int, alpha float64, a []float64, lda int, beta float64, c []float64, ldc int) error {
-	return syrkDense(isa.Selected(), Threads(), uplo, n, k, alpha, a, lda, beta, c, ldc)
+	return syrkDense(isa.Selected(), parallel.Workers(0), uplo, n, k, alpha, a, lda, beta, c, ldc)
 }
 
 // SyrkDense is Ssyrk or Dsyrk for either element type, run on at most
-// workers goroutines (workers ≤ 0 means Threads()). Callers that already
-// spread independent products over their own goroutines (one chunk of
-// samples each) pass 1, so that the engine does not split a product that
-// is already one worker's share.
+// parallel.Workers(workers) goroutines (workers ≤ 0 means the process
+// default). Callers that already spread independent products over their
+// own goroutines (one chunk of samples each) pass 1, so that the engine
+// does not split a product that is already one worker's share.
 func SyrkDense[T Float](workers int, uplo Uplo, n, k int, alpha T, a []T, lda int, beta T, c []T, ldc int) error {
-	if workers <= 0 {
-		workers = Threads()
-	}
-	return syrkDense(isa.Selected(), workers, uplo, n, k, alpha, a, lda, beta, c, ldc)
+	return syrkDense(isa.Selected(), parallel.Workers(workers), uplo, n, k, alpha, a, lda, beta, c, ldc)
 }
 
-// Gemm computes C = α·A·B + β·C for operands given as Packers: A must be
-// m×k and B k×n, and C is m×n row-major with leading dimension ldc. It is
-// the entry point for operands that are not plain matrices, such as
-// Im2col.
-func Gemm[T Float](alpha T, a, b Packer[T], beta T, c []T, ldc int) error {
+// Gemm computes C = α·A·B + β·C for operands given as Packers, on at most
+// parallel.Workers(workers) goroutines: A must be m×k and B k×n, and C is
+// m×n row-major with leading dimension ldc. It is the entry point for
+// operands that are not plain matrices.
+func Gemm[T Float](workers int, alpha T, a, b Packer[T], beta T, c []T, ldc int) error {
 	if a == nil || b == nil {
-		return errors.New("gemm: nil operand")
+		return fmt.Errorf("%w: gemm: nil operand", errs.ErrParam)
 	}
 	m, k := a.Dims()
 	kb, n := b.Dims()
 	if kb != k {
-		return fmt.Errorf("gemm: A is %d×%d but B is %d×%d", m, k, kb, n)
+		return fmt.Errorf("%w: gemm: A is %d×%d but B is %d×%d", errs.ErrShape, m, k, kb, n)
 	}
 	if err := checkMatrix("C", c, m, n, ldc); err != nil {
 		return err
@@ -105,22 +108,22 @@ func Gemm[T Float](alpha T, a, b Packer[T], beta T, c []T, ldc int) error {
 	}
 	cl := getCall[T]()
 	cl.setup(m, n, k, alpha, a, b, beta, c, ldc, whole, false)
-	cl.run(isa.Selected(), Threads())
+	cl.run(isa.Selected(), parallel.Workers(workers))
 	putCall(cl)
 	return nil
 }
 
-// Syrk computes C = α·XᵀX + β·C for an operand X of r×n given as a Packer
-// (for example the rows of an im2col matrix), with C n×n row-major with
-// leading dimension ldc, writing the triangle uplo names.
-func Syrk[T Float](uplo Uplo, alpha T, x Packer[T], beta T, c []T, ldc int) error {
+// Syrk computes C = α·XᵀX + β·C for an operand X of r×n given as a Packer,
+// with C n×n row-major with leading dimension ldc, writing the triangle
+// uplo names, on at most parallel.Workers(workers) goroutines.
+func Syrk[T Float](workers int, uplo Uplo, alpha T, x Packer[T], beta T, c []T, ldc int) error {
 	if x == nil {
-		return errors.New("gemm: nil operand")
+		return fmt.Errorf("%w: gemm: nil operand", errs.ErrParam)
 	}
 	if err := isa.Err(); err != nil {
 		return err
 	}
-	return syrk(isa.Selected(), Threads(), uplo, alpha, x, beta, c, ldc, nil)
+	return syrk(isa.Selected(), parallel.Workers(workers), uplo, alpha, x, beta, c, ldc, nil)
 }
 
 func (cl *call[T]) setup(m, n, k int, alpha T, a, b Packer[T], beta T, c []T, ldc int, tri triangle, mirror bool) {
@@ -136,10 +139,10 @@ func gemmDense[T Float](fam isa.Family, nthreads int, tA, tB Transpose, m, n, k 
 		return err
 	}
 	if tA > Trans || tB > Trans {
-		return fmt.Errorf("gemm: invalid transpose %d, %d", tA, tB)
+		return fmt.Errorf("%w: gemm: invalid transpose %d, %d", errs.ErrParam, tA, tB)
 	}
 	if m < 0 || n < 0 || k < 0 {
-		return fmt.Errorf("gemm: negative dimension m=%d n=%d k=%d", m, n, k)
+		return fmt.Errorf("%w: gemm: negative dimension m=%d n=%d k=%d", errs.ErrParam, m, n, k)
 	}
 	ar, ac := m, k
 	if tA == Trans {
@@ -172,7 +175,7 @@ func syrkDense[T Float](fam isa.Family, nthreads int, uplo Uplo, n, k int, alpha
 		return err
 	}
 	if n < 0 || k < 0 {
-		return fmt.Errorf("gemm: negative dimension n=%d k=%d", n, k)
+		return fmt.Errorf("%w: gemm: negative dimension n=%d k=%d", errs.ErrParam, n, k)
 	}
 	if err := checkMatrix("A", a, k, n, lda); err != nil {
 		return err
@@ -188,7 +191,7 @@ func syrkDense[T Float](fam isa.Family, nthreads int, uplo Uplo, n, k int, alpha
 // caller already holds (its adapters may be in use by x).
 func syrk[T Float](fam isa.Family, nthreads int, uplo Uplo, alpha T, x Packer[T], beta T, c []T, ldc int, cl *call[T]) error {
 	if uplo > Full {
-		return fmt.Errorf("gemm: invalid triangle %d", uplo)
+		return fmt.Errorf("%w: gemm: invalid triangle %d", errs.ErrParam, uplo)
 	}
 	k, n := x.Dims()
 	if err := checkMatrix("C", c, n, n, ldc); err != nil {
@@ -198,6 +201,8 @@ func syrk[T Float](fam isa.Family, nthreads int, uplo Uplo, alpha T, x Packer[T]
 	if own {
 		cl = getCall[T]()
 	}
+	// A dense X packs with the copiers of fam, on the call's own copy.
+	x = withFamily(x, &cl.db, fam)
 	// A = Xᵀ: its row panels are X's column panels.
 	cl.ta = transposed[T]{x: x}
 	tri := upper

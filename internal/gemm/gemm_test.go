@@ -266,14 +266,14 @@ func TestInvalid(t *testing.T) {
 		{"syrk bad uplo", Dsyrk(Uplo(9), 2, 2, 1, a, 2, 0, a, 2)},
 		{"syrk negative k", Dsyrk(Upper, 2, -2, 1, a, 2, 0, a, 2)},
 		{"syrk A too short", Dsyrk(Upper, 20, 20, 1, a, 20, 0, make([]float64, 400), 20)},
-		{"gemm nil", Gemm[float64](1, nil, nil, 0, a, 1)},
+		{"gemm nil", Gemm[float64](1, 1, nil, nil, 0, a, 1)},
 	} {
 		if tc.err == nil {
 			t.Errorf("%s: no error", tc.name)
 		}
 	}
 	d, _ := NewDense(a, 3, 4, 4, false)
-	if err := Gemm[float64](1, d, d, 0, a, 4); err == nil {
+	if err := Gemm[float64](1, 1, d, d, 0, a, 4); err == nil {
 		t.Error("Gemm with mismatched inner dimensions: no error")
 	}
 	if _, err := NewDense(a, 11, 10, 10, false); err == nil {
@@ -290,16 +290,14 @@ func TestNoAllocs(t *testing.T) {
 	const m, n, k = 200, 300, 400
 	a, b, c := make([]float32, m*k), make([]float32, k*n), make([]float32, n*n)
 	for _, th := range []int{1, 2} {
-		prev := SetThreads(th)
 		allocs := testing.AllocsPerRun(10, func() {
-			if err := Sgemm(NoTrans, NoTrans, m, n, k, 1, a, k, b, n, 0, c, n); err != nil {
+			if err := GemmDense(th, NoTrans, NoTrans, m, n, k, 1, a, k, b, n, 0, c, n); err != nil {
 				t.Fatal(err)
 			}
-			if err := Ssyrk(Full, n, k, 1, b, n, 0, c[:n*n], n); err != nil {
+			if err := SyrkDense(th, Full, n, k, 1, b, n, 0, c[:n*n], n); err != nil {
 				t.Fatal(err)
 			}
 		})
-		SetThreads(prev)
 		if allocs > 0 {
 			t.Errorf("threads=%d: %v allocations per call", th, allocs)
 		}
@@ -336,4 +334,24 @@ func TestSyrkDense(t *testing.T) {
 	if SyrkDense(1, Full, n, k, 1, a32[:10], n, 0, make([]float32, n*n), n) == nil {
 		t.Fatal("short A accepted")
 	}
+}
+
+// FuzzGemm checks products of fuzzed shapes, transposes, leading
+// dimensions and thread counts against gonum's reference Dgemm, on every
+// kernel family.
+func FuzzGemm(f *testing.F) {
+	f.Add(uint8(5), uint8(7), uint8(3), uint8(0), uint8(1), uint8(2), uint64(1))
+	f.Add(uint8(33), uint8(1), uint8(64), uint8(3), uint8(0), uint8(0), uint64(2))
+	f.Fuzz(func(t *testing.T, m, n, k, trans, pad, threads uint8, seed uint64) {
+		rng := rand.New(rand.NewPCG(seed, 9))
+		for _, fam := range isa.Available() {
+			checkGemm[float64](t, rng, fam, gemmCase{
+				tA: Transpose(trans & 1), tB: Transpose(trans >> 1 & 1),
+				m: int(m % 80), n: int(n % 80), k: int(k % 80),
+				alpha: scalars[seed%3], beta: scalars[seed/3%3],
+				padA: int(pad % 4), padB: int(pad / 4 % 4), padC: int(pad / 16 % 4),
+				threads: 1 + int(threads%4),
+			})
+		}
+	})
 }

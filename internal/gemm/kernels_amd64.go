@@ -39,11 +39,13 @@ func kernelF64(f isa.Family) *kernel[float64] {
 	return &genericF64
 }
 
-// chunkCopier returns the assembly loop that copies chunks of chunkBytes
-// bytes for packing, or nil when there is none for that size or the
-// generic family is selected.
-func chunkCopier(chunkBytes int) func(dst, src *byte, n, stride int) {
-	if isa.Selected() == isa.Generic {
+// chunkCopier returns family f's assembly loop that copies chunks of
+// chunkBytes bytes for packing, or nil when there is none for that size or
+// f is the generic family (or one this CPU lacks). It obeys f, not the
+// family selected for the process, so a product asked of one family runs
+// that family's code.
+func chunkCopier(f isa.Family, chunkBytes int) func(dst, src *byte, n, stride int) {
+	if f < isa.AVX2 || !isa.Supported(isa.AVX2) {
 		return nil
 	}
 	switch chunkBytes {

@@ -11,4 +11,4 @@ func kernelF32(isa.Family) *kernel[float32] { return &genericF32 }
 func kernelF64(isa.Family) *kernel[float64] { return &genericF64 }
 
 // chunkCopier: builds without assembly pack with copyShort.
-func chunkCopier(int) func(dst, src *byte, n, stride int) { return nil }
+func chunkCopier(isa.Family, int) func(dst, src *byte, n, stride int) { return nil }

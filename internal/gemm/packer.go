@@ -3,7 +3,16 @@ package gemm
 import (
 	"fmt"
 	"unsafe"
+
+	"github.com/netdeconv/deconv/internal/errs"
+	"github.com/netdeconv/deconv/internal/isa"
+	"github.com/netdeconv/deconv/internal/size"
 )
+
+// testHookAsm, when set (by tests only), is called once per packing call
+// that runs an assembly copier, so tests can assert that a product asked
+// of the generic family runs none.
+var testHookAsm func()
 
 // Packer is an operand of a product: a logical rows×cols matrix that can
 // copy blocks of itself into the panel layouts the micro-kernels read.
@@ -39,6 +48,10 @@ type Dense[T Float] struct {
 	rows, cols int // logical size, after transposition
 	stride     int // distance between consecutive stored rows
 	trans      bool
+	// fam is the family whose copiers pack the operand; a product sets it
+	// on its own copy of the operand (see withFamily). The zero value,
+	// isa.Generic, packs with portable Go only.
+	fam isa.Family
 }
 
 // NewDense returns the rows×cols matrix X with X[i][j] = data[i*stride+j],
@@ -59,14 +72,18 @@ func NewDense[T Float](data []T, rows, cols, stride int, trans bool) (*Dense[T],
 // checkMatrix validates a stored sr×sc row-major matrix.
 func checkMatrix[T Float](name string, data []T, sr, sc, stride int) error {
 	if sr < 0 || sc < 0 {
-		return fmt.Errorf("gemm: %s: negative dimension %d×%d", name, sr, sc)
+		return fmt.Errorf("%w: gemm: %s: negative dimension %d×%d", errs.ErrParam, name, sr, sc)
 	}
 	if stride < max(1, sc) {
-		return fmt.Errorf("gemm: %s: leading dimension %d < max(1, %d)", name, stride, sc)
+		return fmt.Errorf("%w: gemm: %s: leading dimension %d < max(1, %d)", errs.ErrShape, name, stride, sc)
 	}
 	if sr > 0 && sc > 0 {
-		if need := (sr-1)*stride + sc; len(data) < need {
-			return fmt.Errorf("gemm: %s: %d elements, %d×%d with leading dimension %d needs %d", name, len(data), sr, sc, stride, need)
+		need, ok := size.MulAdd(sr-1, stride, sc)
+		if !ok {
+			return fmt.Errorf("%w: gemm: %s: %d×%d with leading dimension %d", errs.ErrOverflow, name, sr, sc, stride)
+		}
+		if len(data) < need {
+			return fmt.Errorf("%w: gemm: %s: %d elements, %d×%d with leading dimension %d needs %d", errs.ErrShape, name, len(data), sr, sc, stride, need)
 		}
 	}
 	return nil
@@ -79,7 +96,7 @@ func (d *Dense[T]) Dims() (rows, cols int) { return d.rows, d.cols }
 func (d *Dense[T]) PackRows(dst []T, r0, nr, c0, nc, w int) {
 	if d.trans {
 		// X[r][c] = data[c*stride+r]: each p reads w consecutive elements.
-		packContig(dst, d.data, d.stride, c0, nc, r0, nr, w)
+		packContig(dst, d.data, d.stride, c0, nc, r0, nr, w, d.fam)
 		return
 	}
 	packStrided(dst, d.data, d.stride, r0, nr, c0, nc, w)
@@ -91,26 +108,37 @@ func (d *Dense[T]) PackCols(dst []T, r0, nr, c0, nc, w int) {
 		packStrided(dst, d.data, d.stride, c0, nc, r0, nr, w)
 		return
 	}
-	packContig(dst, d.data, d.stride, r0, nr, c0, nc, w)
+	packContig(dst, d.data, d.stride, r0, nr, c0, nc, w, d.fam)
 }
 
 // packContig packs panels whose w elements are consecutive in memory:
 //
 //	dst[q*np*w + p*w + j] = src[(p0+p)*ld + j0+q*w+j]   (0 beyond nj)
 //
-// Reading p-major walks each source row once, front to back.
-func packContig[T Float](dst, src []T, ld, p0, np, j0, nj, w int) {
+// Reading p-major walks each source row once, front to back. Whole
+// panels are moved by the assembly chunk copier of family fam, when it has
+// one for w elements, and by copyShort otherwise.
+func packContig[T Float](dst, src []T, ld, p0, np, j0, nj, w int, fam isa.Family) {
 	nq := (nj + w - 1) / w
 	stride := np * w
 	full := nj / w
 	var z T
 	size := int(unsafe.Sizeof(z))
-	chunks := chunkCopier(w * size)
+	chunks := chunkCopier(fam, w*size)
+	if chunks != nil && testHookAsm != nil {
+		testHookAsm()
+	}
 	for p := 0; p < np; p++ {
 		row := src[(p0+p)*ld+j0 : (p0+p)*ld+j0+nj]
 		q := 0
 		if chunks != nil && full > 0 {
 			_ = dst[(full-1)*stride+p*w+w-1] // the last chunk written
+			if raceEnabled {
+				raceRead(unsafe.Pointer(&row[0]), full*w*size)
+				for c := 0; c < full; c++ {
+					raceWrite(unsafe.Pointer(&dst[c*stride+p*w]), w*size)
+				}
+			}
 			chunks((*byte)(unsafe.Pointer(&dst[p*w])), (*byte)(unsafe.Pointer(&row[0])), full, stride*size)
 			q = full
 		}

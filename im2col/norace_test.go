@@ -1,5 +1,5 @@
 //go:build !race
 
-package gemm
+package im2col
 
 const raceEnabled = false
