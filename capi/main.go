@@ -1,0 +1,209 @@
+// Command capi is libdeconv, the library's C interface: built with
+// go build -buildmode=c-shared (or c-archive) it exports the deconv_*
+// functions declared in include/deconv.h, which is the contract; the
+// header cgo generates is an internal artifact.
+//
+// Each exported function is a thin wrapper that converts C arguments to Go
+// values, checking every pointer and size, recovers any panic, and writes
+// the status into the caller's deconv_error. The work is done by plain Go
+// functions (in im2col.go, cov.go, isqrt.go, one per package of the
+// library), which the fuzz tests call directly.
+package main
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/../include -I${SRCDIR}
+#include "internal.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"runtime/cgo"
+	"strings"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/netdeconv/deconv"
+)
+
+func main() {}
+
+// versionString is DECONV_VERSION_STRING, for messages.
+var versionString = C.GoString(C.deconv__version_text())
+
+// setErr fills *e (when not NULL) with the status and message, always
+// NUL-terminated and truncated on a UTF-8 boundary.
+func setErr(e *C.deconv_error, status int, msg string) {
+	if e == nil {
+		return
+	}
+	e.status = C.int(status)
+	buf := unsafe.Slice((*byte)(unsafe.Pointer(&e.message[0])), len(e.message))
+	n := copy(buf[:len(buf)-1], truncateUTF8(msg, len(buf)-1))
+	buf[n] = 0
+}
+
+// report returns the status of err and describes it in *e.
+func report(e *C.deconv_error, err error) C.int {
+	st := statusOf(err)
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	setErr(e, st, msg)
+	return C.int(st)
+}
+
+// guard, deferred by every exported function that returns a status,
+// turns a panic into DECONV_E_INTERNAL.
+func guard(st *C.int, e *C.deconv_error) {
+	if r := recover(); r != nil {
+		*st = report(e, fmt.Errorf("%w: panic: %v", errInternal, r))
+	}
+}
+
+// quiet, deferred by exported functions without a status (getters, free),
+// swallows a panic so that it never unwinds into C.
+func quiet() { _ = recover() }
+
+// Handles. A handle is a malloc'd deconv__handle holding a type tag and a
+// runtime/cgo.Handle, so C never holds a Go pointer.
+
+func newHandle(magic C.uint64_t, v any) (*C.deconv__handle, error) {
+	p := (*C.deconv__handle)(C.malloc(C.sizeof_deconv__handle))
+	if p == nil {
+		return nil, fmt.Errorf("%w: a handle of %d bytes", errNoMem, C.sizeof_deconv__handle)
+	}
+	p.magic = magic
+	p.value = C.uintptr_t(cgo.NewHandle(v))
+	return p, nil
+}
+
+// handleValue returns the Go value behind a handle of the given type.
+func handleValue[T any](p *C.deconv__handle, magic C.uint64_t, name string) (T, error) {
+	var zero T
+	if p == nil {
+		return zero, fmt.Errorf("%w: %s is NULL", deconv.ErrParam, name)
+	}
+	if p.magic != magic {
+		return zero, fmt.Errorf("%w: %s is not a live %s handle", deconv.ErrParam, name, name)
+	}
+	v, ok := cgo.Handle(p.value).Value().(T)
+	if !ok {
+		return zero, fmt.Errorf("%w: %s is not a %s handle", deconv.ErrParam, name, name)
+	}
+	return v, nil
+}
+
+func freeHandle(p *C.deconv__handle, magic C.uint64_t) {
+	if p == nil || p.magic != magic {
+		return
+	}
+	cgo.Handle(p.value).Delete()
+	p.magic, p.value = 0, 0
+	C.free(unsafe.Pointer(p))
+}
+
+// structTail views n bytes of a struct beyond its known size.
+func structTail(p unsafe.Pointer, known uintptr) func(n int) []byte {
+	return func(n int) []byte { return unsafe.Slice((*byte)(unsafe.Add(p, known)), n) }
+}
+
+// goGeometry converts the C geometry.
+func goGeometry(g *C.deconv_geometry) deconv.Geometry {
+	return deconv.Geometry{
+		KernelH: int(g.kernel_h), KernelW: int(g.kernel_w),
+		StrideH: int(g.stride_h), StrideW: int(g.stride_w),
+		PadH: int(g.pad_h), PadW: int(g.pad_w),
+		DilationH: int(g.dilation_h), DilationW: int(g.dilation_w),
+	}
+}
+
+func squareGeometry(g *C.deconv_geometry, kernel C.int) {
+	*g = C.deconv_geometry{kernel_h: kernel, kernel_w: kernel, stride_h: 1, stride_w: 1, dilation_h: 1, dilation_w: 1}
+}
+
+// busy is the flag of a handle that is not safe for concurrent use.
+type busy struct{ flag atomic.Bool }
+
+// acquire marks the handle in use, or fails with ErrBusy.
+func (b *busy) acquire(name string) error {
+	if !b.flag.CompareAndSwap(false, true) {
+		return fmt.Errorf("%w: %s is in use by another call", deconv.ErrBusy, name)
+	}
+	return nil
+}
+
+func (b *busy) release() { b.flag.Store(false) }
+
+// cstr gives a static C string the const type of the prototypes.
+func cstr(s *C.char) *C.deconv__cchar { return (*C.deconv__cchar)(unsafe.Pointer(s)) }
+
+// Version, status and settings.
+
+//export deconv_version_number
+func deconv_version_number() C.uint { return C.DECONV_VERSION_NUMBER }
+
+//export deconv_version_string
+func deconv_version_string() *C.deconv__cchar { return cstr(C.deconv__version_text()) }
+
+//export deconv_status_message
+func deconv_status_message(status C.int) *C.deconv__cchar { return cstr(C.deconv__status_text(status)) }
+
+//export deconv_isa_name
+func deconv_isa_name() (s *C.deconv__cchar) {
+	defer func() {
+		if recover() != nil {
+			s = cstr(C.deconv__isa_text(-1))
+		}
+	}()
+	return cstr(C.deconv__isa_text(C.int(isaIndex(deconv.ISA()))))
+}
+
+// isaIndex numbers the family names as deconv__isa_text does.
+func isaIndex(name string) int {
+	switch name {
+	case "generic":
+		return 0
+	case "avx2":
+		return 1
+	case "avx512":
+		return 2
+	}
+	return -1
+}
+
+//export deconv_set_isa
+func deconv_set_isa(name *C.deconv__cchar, e *C.deconv_error) (st C.int) {
+	defer guard(&st, e)
+	if name == nil {
+		return report(e, fmt.Errorf("%w: ISA name is NULL", deconv.ErrParam))
+	}
+	const maxName = 64
+	p := (*C.char)(unsafe.Pointer(name))
+	n := C.deconv__strnlen(p, maxName+1)
+	if n > maxName {
+		return report(e, fmt.Errorf("%w: ISA name longer than %d bytes", deconv.ErrParam, maxName))
+	}
+	return report(e, setISA(C.GoStringN(p, C.int(n))))
+}
+
+// setISA is the body of deconv_set_isa.
+func setISA(name string) error {
+	if strings.ContainsRune(name, 0) {
+		return fmt.Errorf("%w: ISA name holds a NUL", deconv.ErrParam)
+	}
+	return deconv.SetISA(name)
+}
+
+//export deconv_set_threads
+func deconv_set_threads(n C.int, e *C.deconv_error) (st C.int) {
+	defer guard(&st, e)
+	return report(e, deconv.SetThreads(int(n)))
+}
+
+//export deconv_threads
+func deconv_threads() (n C.int) {
+	defer quiet()
+	return C.int(deconv.Threads())
+}
