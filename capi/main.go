@@ -207,3 +207,21 @@ func deconv_threads() (n C.int) {
 	defer quiet()
 	return C.int(deconv.Threads())
 }
+
+// headerStatuses lists the status values of deconv.h in the order of
+// deconv.Errors(), followed by DECONV_E_NOMEM and DECONV_E_INTERNAL, so
+// that a test can check that statusOf agrees with the header.
+func headerStatuses() []int {
+	return []int{
+		C.DECONV_E_SHAPE, C.DECONV_E_PARAM, C.DECONV_E_OVERFLOW, C.DECONV_E_NONFINITE,
+		C.DECONV_E_NOT_SYMMETRIC, C.DECONV_E_NOT_POSITIVE_DEFINITE, C.DECONV_E_DIVERGED,
+		C.DECONV_E_NOT_CONVERGED, C.DECONV_E_EMPTY, C.DECONV_E_BUSY, C.DECONV_E_OVERLAP,
+		C.DECONV_E_UNSUPPORTED, C.DECONV_E_NOMEM, C.DECONV_E_INTERNAL,
+	}
+}
+
+// headerMessage is deconv_status_message as a Go string, for tests.
+func headerMessage(status int) string { return C.GoString(C.deconv__status_text(C.int(status))) }
+
+// headerVersion is DECONV_VERSION_NUMBER and the version string.
+func headerVersion() (int, string) { return C.DECONV_VERSION_NUMBER, versionString }

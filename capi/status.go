@@ -95,16 +95,25 @@ func sliceAt[T any](p unsafe.Pointer, n uint64, name string) ([]T, error) {
 		}
 		return nil, fmt.Errorf("%w: %s is NULL but its length is %d", deconv.ErrParam, name, n)
 	}
-	if n > maxBytes/size {
-		return nil, fmt.Errorf("%w: %s has length %d, over the limit of %d bytes", deconv.ErrOverflow, name, n, uint64(maxBytes))
-	}
-	if end := uint64(uintptr(p)) + n*size; end < uint64(uintptr(p)) {
-		return nil, fmt.Errorf("%w: %s of length %d wraps around the address space", deconv.ErrOverflow, name, n)
+	if err := fits(uint64(uintptr(p)), n, size, name); err != nil {
+		return nil, err
 	}
 	if n == 0 {
 		return unsafe.Slice((*T)(p), 0), nil
 	}
 	return unsafe.Slice((*T)(p), int(n)), nil
+}
+
+// fits checks that n elements of the given size starting at address addr
+// stay below maxBytes and do not wrap around the address space.
+func fits(addr, n, size uint64, name string) error {
+	if n > maxBytes/size {
+		return fmt.Errorf("%w: %s has length %d, over the limit of %d bytes", deconv.ErrOverflow, name, n, uint64(maxBytes))
+	}
+	if end := addr + n*size; end < addr {
+		return fmt.Errorf("%w: %s of length %d wraps around the address space", deconv.ErrOverflow, name, n)
+	}
+	return nil
 }
 
 // overlap reports whether two buffers share a byte.
