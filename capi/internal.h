@@ -41,10 +41,15 @@ struct deconv_isqrt_s { deconv__handle h; };
 #define DECONV__MAGIC_COV_STATS   0x6465636f6e763033ull
 #define DECONV__MAGIC_ISQRT       0x6465636f6e763034ull
 
-/* Defined in capi.c. */
-const char *deconv__status_text(int status);
-const char *deconv__version_text(void);
-const char *deconv__isa_text(int family);
-size_t deconv__strnlen(const char *s, size_t max);
+/* Defined in capi.c; not exported from the shared library. */
+#if defined(__GNUC__)
+#define DECONV__HIDDEN __attribute__((visibility("hidden")))
+#else
+#define DECONV__HIDDEN
+#endif
+DECONV__HIDDEN const char *deconv__status_text(int status);
+DECONV__HIDDEN const char *deconv__version_text(void);
+DECONV__HIDDEN const char *deconv__isa_text(int family);
+DECONV__HIDDEN size_t deconv__strnlen(const char *s, size_t max);
 
 #endif
