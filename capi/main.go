@@ -1,13 +1,6 @@
-// Command capi is libdeconv, the library's C interface: built with
-// go build -buildmode=c-shared (or c-archive) it exports the deconv_*
-// functions declared in include/deconv.h, which is the contract; the
-// header cgo generates is an internal artifact.
-//
-// Each exported function is a thin wrapper that converts C arguments to Go
-// values, checking every pointer and size, recovers any panic, and writes
-// the status into the caller's deconv_error. The work is done by plain Go
-// functions (in im2col.go, cov.go, isqrt.go, one per package of the
-// library), which the fuzz tests call directly.
+// The cgo side of the boundary: errors, handles and the process-wide
+// settings.
+
 package main
 
 /*
@@ -19,17 +12,12 @@ import "C"
 import (
 	"fmt"
 	"runtime/cgo"
-	"strings"
-	"sync/atomic"
 	"unsafe"
 
 	"github.com/netdeconv/deconv"
 )
 
-func main() {}
-
-// versionString is DECONV_VERSION_STRING, for messages.
-var versionString = C.GoString(C.deconv__version_text())
+func init() { versionString = C.GoString(C.deconv__version_text()) }
 
 // setErr fills *e (when not NULL) with the status and message, always
 // NUL-terminated and truncated on a UTF-8 boundary.
@@ -123,19 +111,6 @@ func squareGeometry(g *C.deconv_geometry, kernel C.int) {
 	*g = C.deconv_geometry{kernel_h: kernel, kernel_w: kernel, stride_h: 1, stride_w: 1, dilation_h: 1, dilation_w: 1}
 }
 
-// busy is the flag of a handle that is not safe for concurrent use.
-type busy struct{ flag atomic.Bool }
-
-// acquire marks the handle in use, or fails with ErrBusy.
-func (b *busy) acquire(name string) error {
-	if !b.flag.CompareAndSwap(false, true) {
-		return fmt.Errorf("%w: %s is in use by another call", deconv.ErrBusy, name)
-	}
-	return nil
-}
-
-func (b *busy) release() { b.flag.Store(false) }
-
 // cstr gives a static C string the const type of the prototypes.
 func cstr(s *C.char) *C.deconv__cchar { return (*C.deconv__cchar)(unsafe.Pointer(s)) }
 
@@ -186,14 +161,6 @@ func deconv_set_isa(name *C.deconv__cchar, e *C.deconv_error) (st C.int) {
 		return report(e, fmt.Errorf("%w: ISA name longer than %d bytes", deconv.ErrParam, maxName))
 	}
 	return report(e, setISA(C.GoStringN(p, C.int(n))))
-}
-
-// setISA is the body of deconv_set_isa.
-func setISA(name string) error {
-	if strings.ContainsRune(name, 0) {
-		return fmt.Errorf("%w: ISA name holds a NUL", deconv.ErrParam)
-	}
-	return deconv.SetISA(name)
 }
 
 //export deconv_set_threads

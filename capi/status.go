@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 	"unsafe"
 
@@ -209,3 +211,24 @@ func pick(cond bool, a, b string) string {
 type elem interface{ float32 | float64 }
 
 func errOverlap(a, b string) error { return fmt.Errorf("%w: %s overlaps %s", deconv.ErrOverlap, a, b) }
+
+// busy is the flag of a handle that is not safe for concurrent use.
+type busy struct{ flag atomic.Bool }
+
+// acquire marks the handle in use, or fails with ErrBusy.
+func (b *busy) acquire(name string) error {
+	if !b.flag.CompareAndSwap(false, true) {
+		return fmt.Errorf("%w: %s is in use by another call", deconv.ErrBusy, name)
+	}
+	return nil
+}
+
+func (b *busy) release() { b.flag.Store(false) }
+
+// setISA is the body of deconv_set_isa.
+func setISA(name string) error {
+	if strings.ContainsRune(name, 0) {
+		return fmt.Errorf("%w: ISA name holds a NUL", deconv.ErrParam)
+	}
+	return deconv.SetISA(name)
+}
