@@ -145,3 +145,21 @@ func TestBusy(t *testing.T) {
 		t.Errorf("isqrt on a busy handle: %v", err)
 	}
 }
+
+// A panic in a body becomes DECONV_E_INTERNAL with its message; long
+// messages are cut on a character boundary and always terminated.
+func TestBoundary(t *testing.T) {
+	st, es, msg := callForTest(func() error { var m map[string]int; m["x"] = 1; return nil })
+	if st != statusInternal || es != st || !strings.Contains(msg, "panic") {
+		t.Errorf("panic: status %d, struct %d, message %q", st, es, msg)
+	}
+	st, es, msg = callForTest(func() error { return nil })
+	if st != 0 || es != 0 || msg != "" {
+		t.Errorf("success: status %d, struct %d, message %q", st, es, msg)
+	}
+	long := fmt.Errorf("%w: %s", deconv.ErrShape, strings.Repeat("é€", 200))
+	st, es, msg = callForTest(func() error { return long })
+	if st != 1 || es != 1 || len(msg) > 255 || len(msg) < 250 || !utf8.ValidString(msg) || !strings.HasPrefix(long.Error(), msg) {
+		t.Errorf("long message: status %d, struct %d, %d bytes, valid %v", st, es, len(msg), utf8.ValidString(msg))
+	}
+}

@@ -163,8 +163,12 @@ func isqrtCompute[T elem](h *isqrtHandle, dst, a []T, trace []float64) (isqrtRes
 	if err != nil {
 		return isqrtResult{}, err
 	}
+	// The plan computes in place on a Go copy of a: it then never sees
+	// caller memory (its workspace would otherwise keep a reference to a
+	// after a serial validation pass), and dst is written only on success.
 	tmp := isqrtScratch[T](h, nn)
-	r, err := p.InvSqrt(tmp, a)
+	copy(tmp, a)
+	r, err := p.InvSqrt(tmp, tmp)
 	if err != nil {
 		return isqrtResult{}, err
 	}
@@ -203,7 +207,8 @@ func isqrtComputeBatch[T elem](h *isqrtHandle, count int, dst, a []T) error {
 		return err
 	}
 	tmp := make([]T, count*nn) // not kept: a batch may be large
-	if _, err := p.InvSqrtBatch(tmp, a, count); err != nil {
+	copy(tmp, a)               // as in isqrtCompute: the plan sees Go memory only
+	if _, err := p.InvSqrtBatch(tmp, tmp, count); err != nil {
 		return err
 	}
 	copy(dst, tmp)

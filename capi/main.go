@@ -192,3 +192,20 @@ func headerMessage(status int) string { return C.GoString(C.deconv__status_text(
 
 // headerVersion is DECONV_VERSION_NUMBER and the version string.
 func headerVersion() (int, string) { return C.DECONV_VERSION_NUMBER, versionString }
+
+// callForTest runs body as an exported function runs its Go body (the
+// deferred guard, then report) with a malloc'd deconv_error, and returns
+// the status, the status written into the struct and its message. The
+// tests use it, since test files cannot use cgo.
+func callForTest(body func() error) (st, errStatus int, msg string) {
+	e := (*C.deconv_error)(C.malloc(C.sizeof_deconv_error))
+	if e == nil {
+		panic("out of memory")
+	}
+	defer C.free(unsafe.Pointer(e))
+	st = int(func() (st C.int) {
+		defer guard(&st, e)
+		return report(e, body())
+	}())
+	return st, int(e.status), C.GoString(&e.message[0])
+}
