@@ -124,7 +124,7 @@ ctest: lib
 	else echo 'leak_canary: LeakSanitizer reports the leaked handle, as it must'; fi
 	@echo '# valgrind memcheck, with a library whose Go runtime describes its memory to valgrind (-tags valgrind)'
 	@# (valgrind 3.19 warns that it cannot read the Go linker's DWARF 5 forms: harmless, the suppressions match symbol names)
-	@command -v valgrind >/dev/null || (apt-get update && apt-get install -y valgrind)
+	@command -v valgrind >/dev/null && command -v pkg-config >/dev/null || (apt-get update && apt-get install -y valgrind pkg-config)
 	$(GO) build -tags valgrind -buildmode=c-shared $(CAPI_LDFLAGS) -o build/valgrind/libdeconv.so ./capi
 	ln -sf libdeconv.so build/valgrind/libdeconv.so.$(DECONV_MAJOR)
 	LD_LIBRARY_PATH=build/valgrind $(VALGRIND) $(CTEST)/test_deconv
@@ -132,7 +132,7 @@ ctest: lib
 	@if LD_LIBRARY_PATH=build/valgrind $(VALGRIND) $(CTEST)/leak_canary >$(CTEST)/leak_canary.log 2>&1; then \
 		echo 'valgrind did not report the leaked handle of leak_canary: the suppressions hide real leaks'; exit 1; \
 	else echo 'leak_canary: valgrind reports the leaked handle, as it must'; fi
-	@echo '# the README example, built with pkg-config against a fresh install'
+	@echo '# the README example, built with pkg-config against a fresh install, and linked statically'
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	$(MAKE) --no-print-directory install PREFIX=$$tmp >/dev/null && \
 	awk '/^<!-- c-example -->/{on=1; next} on && /^```c/{grab=1; next} grab && /^```/{exit} grab' README.md > $$tmp/example.c && \
@@ -140,5 +140,8 @@ ctest: lib
 	test -s $$tmp/example.c && \
 	$(CC) -std=c99 -Wall -Wextra -Werror $$tmp/example.c -o $$tmp/example $$(PKG_CONFIG_PATH=$$tmp/lib/pkgconfig pkg-config --cflags --libs deconv) && \
 	LD_LIBRARY_PATH=$$tmp/lib $$tmp/example && \
+	$(CC) -std=c99 -Wall -Wextra -Werror $$tmp/example.c -o $$tmp/example_static \
+		$$(PKG_CONFIG_PATH=$$tmp/lib/pkgconfig pkg-config --cflags deconv) $$tmp/lib/libdeconv.a -lpthread -lm && \
+	$$tmp/example_static && \
 	$(MAKE) --no-print-directory uninstall PREFIX=$$tmp >/dev/null && \
 	test -z "$$(find $$tmp -type f ! -name 'example*')" || { echo 'README example or install/uninstall failed'; exit 1; }

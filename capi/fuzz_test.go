@@ -24,6 +24,21 @@ func checkStatus(t *testing.T, what string, err error) {
 	}
 }
 
+// tooLarge reports whether positive sizes multiply to a plan that is valid
+// but whose tables would take more memory than a fuzz case should: plans
+// whose sizes overflow, or hold a non-positive one, fail before they
+// allocate and are still tried.
+func tooLarge(sizes ...int) bool {
+	p := 1.0
+	for _, v := range sizes {
+		if v <= 0 {
+			return false
+		}
+		p *= float64(v)
+	}
+	return p > 1<<22 && p < 1<<62
+}
+
 // lengthFor turns a fuzzed selector into a buffer length: the plan's own
 // (most cases), nil, or an arbitrary wrong one.
 func lengthFor(sel uint8, want int) (n int, null bool) {
@@ -59,6 +74,9 @@ func FuzzIm2col(f *testing.F) {
 		p := im2colParams{Batch: b, Channels: c, Height: h, Width: w,
 			Geometry: deconv.Geometry{KernelH: kh, KernelW: kw, StrideH: sh, StrideW: sw, PadH: ph, PadW: pw, DilationH: dh, DilationW: dw},
 			Sampling: sampling, FlatSampling: flat, Layout: layout, Workers: workers % 4}
+		if tooLarge(b, c, h, w) || tooLarge(c, kh, kw) || tooLarge(b, h, w, max(kh, kw, 1)) {
+			return
+		}
 		pl, err := newIm2colPlan(p)
 		checkStatus(t, "create", err)
 		if err != nil {
@@ -84,6 +102,9 @@ func FuzzCov(f *testing.F) {
 	f.Add(uint8(2), 2, 5, 4, 4, 1, 1, 1, 2, 2, 0, 1e-2, uint8(1), uint8(3), uint8(2), []byte{9})
 	f.Add(uint8(0), 1, 4, 3, 3, 3, 1, 2, 1, 0, 1, math.NaN(), uint8(3), uint8(3), uint8(3), []byte{0xff})
 	f.Fuzz(func(t *testing.T, kind uint8, b, c, h, w, k, s, groups, sampling, block, grouping int, eps float64, msel, csel, xsel uint8, ops []byte) {
+		if tooLarge(b, c, h, w) || tooLarge(c, k, k) || tooLarge(c, block) {
+			return
+		}
 		var pl *covPlan
 		var err error
 		switch kind % 3 {
