@@ -49,7 +49,7 @@ static int checks;
 
 #define ERR (&e_)
 
-/* ---- helpers ---------------------------------------------------------- */
+/* ---- comparisons and guard values -------------------------------------- */
 
 static float *to_f32(const double *v, size_t n) {
     float *f = malloc(n * sizeof *f + 1);
