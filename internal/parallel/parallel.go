@@ -5,7 +5,9 @@
 package parallel
 
 import (
+	"fmt"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 )
@@ -49,16 +51,67 @@ type job struct {
 	body   func(lo, hi int)
 	parts  Parts
 	lo, hi int
-	done   *sync.WaitGroup
+	done   *call
+}
+
+// call is the bookkeeping of one For or Run: the parts still running and
+// the first panic any of them raised.
+type call struct {
+	wg       sync.WaitGroup
+	panicked atomic.Pointer[Panic]
+}
+
+// Panic is what For and Run re-raise on the caller's goroutine when a part
+// panicked: the value and the stack of the goroutine it panicked on. A
+// panic on a pool goroutine would otherwise end the process, where the
+// caller (the C ABI's boundary, say) could have recovered it.
+type Panic struct {
+	Value any
+	Stack []byte
+}
+
+// Error describes the panic and where it happened.
+func (p *Panic) Error() string {
+	return fmt.Sprintf("panic in a parallel part: %v\n%s", p.Value, p.Stack)
+}
+
+// recoverPart is deferred around each part: it keeps the first panic for
+// the caller to re-raise once every part has finished.
+func (c *call) recoverPart() {
+	if r := recover(); r != nil {
+		c.panicked.CompareAndSwap(nil, &Panic{Value: r, Stack: debug.Stack()})
+	}
+}
+
+func (c *call) runBody(body func(lo, hi int), lo, hi int) {
+	defer c.recoverPart()
+	body(lo, hi)
+}
+
+func (c *call) runPart(p Parts, i int) {
+	defer c.recoverPart()
+	p.RunPart(i)
+}
+
+// finish waits for the parts, returns c to the pool and re-raises a part's
+// panic. No part is running on the caller's data once it returns or
+// panics.
+func (c *call) finish() {
+	c.wg.Wait()
+	p := c.panicked.Swap(nil)
+	calls.Put(c)
+	if p != nil {
+		panic(p)
+	}
 }
 
 var (
 	jobs = make(chan job)
 	// started counts the pool's goroutines; it never exceeds poolLimit.
 	started atomic.Int64
-	// WaitGroups are pooled: one that other goroutines signal must live on
-	// the heap, and a fresh one per call would be an allocation.
-	groups = sync.Pool{New: func() any { return new(sync.WaitGroup) }}
+	// Calls are pooled: a WaitGroup that other goroutines signal must live
+	// on the heap, and a fresh one per call would be an allocation.
+	calls = sync.Pool{New: func() any { return new(call) }}
 )
 
 // poolLimit bounds the pool: a few workers per core, enough for nested
@@ -72,11 +125,11 @@ func poolLimit() int64 { return int64(4 * max(Cores(), runtime.NumCPU())) }
 func worker() {
 	for j := range jobs {
 		if j.parts != nil {
-			j.parts.RunPart(j.lo)
+			j.done.runPart(j.parts, j.lo)
 		} else {
-			j.body(j.lo, j.hi)
+			j.done.runBody(j.body, j.lo, j.hi)
 		}
-		j.done.Done()
+		j.done.wg.Done()
 	}
 }
 
@@ -87,7 +140,9 @@ func worker() {
 // With one worker, or one item, body runs on the caller's goroutine.
 //
 // For may be called from inside a body: a chunk that finds no idle worker
-// starts a new one rather than wait, so nested calls cannot deadlock.
+// starts a new one rather than wait, so nested calls cannot deadlock. A
+// panic in any chunk is re-raised on the caller's goroutine as a *Panic,
+// after every chunk has finished.
 func For(items, workers int, body func(lo, hi int)) {
 	if items <= 0 {
 		return
@@ -100,27 +155,26 @@ func For(items, workers int, body func(lo, hi int)) {
 		body(0, items)
 		return
 	}
-	wg := groups.Get().(*sync.WaitGroup)
-	wg.Add(w - 1)
+	c := calls.Get().(*call)
+	c.wg.Add(w - 1)
 	for i := 1; i < w; i++ {
-		j := job{body: body, lo: i * items / w, hi: (i + 1) * items / w, done: wg}
+		j := job{body: body, lo: i * items / w, hi: (i + 1) * items / w, done: c}
 		if !send(j) {
-			body(j.lo, j.hi)
-			wg.Done()
+			c.runBody(body, j.lo, j.hi)
+			c.wg.Done()
 		}
 	}
-	body(0, items/w)
-	wg.Wait()
-	groups.Put(wg)
+	c.runBody(body, 0, items/w)
+	c.finish()
 }
 
 // Run runs parts 0 … n−1 of p, part 0 on the calling goroutine and each
 // other part on a worker of its own (or on the caller when the pool is
 // full and busy, so parts must not wait on one another), and returns when
-// all are done. It is
-// For for work whose split is decided by the caller (the GEMM engine's
-// blocks, for instance), and like For it allocates nothing and may be
-// called from inside a part.
+// all are done. It is For for work whose split is decided by the caller
+// (the GEMM engine's blocks, for instance); like For it allocates nothing,
+// may be called from inside a part, and re-raises a part's panic on the
+// caller's goroutine.
 func Run(p Parts, n int) {
 	if n <= 0 {
 		return
@@ -129,17 +183,16 @@ func Run(p Parts, n int) {
 		p.RunPart(0)
 		return
 	}
-	wg := groups.Get().(*sync.WaitGroup)
-	wg.Add(n - 1)
+	c := calls.Get().(*call)
+	c.wg.Add(n - 1)
 	for i := 1; i < n; i++ {
-		if !send(job{parts: p, lo: i, done: wg}) {
-			p.RunPart(i)
-			wg.Done()
+		if !send(job{parts: p, lo: i, done: c}) {
+			c.runPart(p, i)
+			c.wg.Done()
 		}
 	}
-	p.RunPart(0)
-	wg.Wait()
-	groups.Put(wg)
+	c.runPart(p, 0)
+	c.finish()
 }
 
 // send hands j to an idle worker, starting a new one when none is idle

@@ -110,3 +110,43 @@ func TestRunRunsEachPartOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestPanicReachesCaller: a panic in a chunk that runs on a pool goroutine
+// comes back to the caller, after every other chunk has finished, and the
+// pool keeps working.
+func TestPanicReachesCaller(t *testing.T) {
+	for _, run := range []func(){
+		func() {
+			For(8, 4, func(lo, hi int) {
+				if lo > 0 {
+					panic("boom")
+				}
+			})
+		},
+		func() { Run(panicParts{}, 4) },
+	} {
+		func() {
+			defer func() {
+				p, ok := recover().(*Panic)
+				if !ok || p.Value != "boom" || len(p.Stack) == 0 {
+					t.Fatalf("recovered %v, want a *Panic of boom", p)
+				}
+			}()
+			run()
+			t.Fatal("no panic reached the caller")
+		}()
+	}
+	var total atomic.Int64
+	For(100, 4, func(lo, hi int) { total.Add(int64(hi - lo)) })
+	if total.Load() != 100 {
+		t.Fatalf("after the panics For covered %d items", total.Load())
+	}
+}
+
+type panicParts struct{}
+
+func (panicParts) RunPart(i int) {
+	if i == 3 {
+		panic("boom")
+	}
+}
