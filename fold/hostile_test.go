@@ -53,7 +53,7 @@ func TestHostileConfigs(t *testing.T) {
 	}
 	// Weights of the right length, allocated outside the measurement, so
 	// that only the constructors' own allocations count.
-	w64k := make([]float32, 64*64*64)      // NewFastDeconvConfig(64, 1, 64): F = 64·64·64
+	w64k := make([]float32, 64*64*64)       // NewFastDeconvConfig(64, 1, 64): F = 64·64·64
 	wRect := make([]float32, 2*1*1*(1<<16)) // 1×65536 kernel over one channel
 	w4 := make([]float32, 2*4*9)
 	b2 := make([]float32, 2)

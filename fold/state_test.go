@@ -288,7 +288,9 @@ func TestDelinearErrorsLeaveStateUnchanged(t *testing.T) {
 		}, deconv.ErrNonFinite, false},
 		{"short input", func() error { return l.Forward(y, x[:5], batch) }, deconv.ErrShape, false},
 		{"zero batch", func() error { return l.Forward(y, x, 0) }, deconv.ErrShape, false},
-		{"SetWeights Inf", func() error { return l.SetWeights(append([]float32{float32(math.Inf(1))}, wt[1:]...), []float32{0, 0, 0}) }, deconv.ErrNonFinite, false},
+		{"SetWeights Inf", func() error {
+			return l.SetWeights(append([]float32{float32(math.Inf(1))}, wt[1:]...), []float32{0, 0, 0})
+		}, deconv.ErrNonFinite, false},
 		{"SetWeights short bias", func() error { return l.SetWeights(wt, []float32{0}) }, deconv.ErrShape, false},
 		{"SetRunningStats indefinite", func() error { return l.SetRunningStats(make([]float32, 4), ident(-2)) }, deconv.ErrNotPositiveDefinite, false},
 		{"SetRunningStats NaN mean", func() error {
