@@ -9,6 +9,7 @@ import (
 	"github.com/netdeconv/deconv/internal/gather"
 	"github.com/netdeconv/deconv/internal/gemm"
 	"github.com/netdeconv/deconv/internal/isa"
+	"github.com/netdeconv/deconv/internal/mem"
 	"github.com/netdeconv/deconv/internal/parallel"
 	"github.com/netdeconv/deconv/internal/size"
 	"github.com/netdeconv/deconv/isqrt"
@@ -189,6 +190,9 @@ func (l *ChannelDeconv[T]) Forward(dst, x []T, n, c, h, w int) error {
 	}
 	if B > c {
 		return fmt.Errorf("%w: block %d is larger than the %d channels", deconv.ErrShape, B, c)
+	}
+	if mem.Overlap(dst[:size], x) {
+		return fmt.Errorf("%w: the output overlaps the input", deconv.ErrOverlap)
 	}
 	if err := checkFinite(x, "input"); err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"github.com/netdeconv/deconv/internal/gather"
 	"github.com/netdeconv/deconv/internal/gemm"
 	"github.com/netdeconv/deconv/internal/isa"
+	"github.com/netdeconv/deconv/internal/mem"
 	"github.com/netdeconv/deconv/internal/parallel"
 	"github.com/netdeconv/deconv/internal/size"
 )
@@ -195,6 +196,9 @@ func (c *Conv2d[T]) checkForward(dst, x []T, n, h, w int) (oh, ow int, err error
 	}
 	if len(dst) < outLen {
 		return 0, 0, fmt.Errorf("%w: output has %d values, needs %d", deconv.ErrShape, len(dst), outLen)
+	}
+	if mem.Overlap(dst[:outLen], x) {
+		return 0, 0, fmt.Errorf("%w: the output overlaps the input", deconv.ErrOverlap)
 	}
 	return oh, ow, nil
 }

@@ -30,7 +30,8 @@
 // Constructors validate every parameter and size before they allocate:
 // out-of-range parameters (negative Workers, an unknown Grouping, a NaN
 // eps or momentum, ...) are ErrParam, sizes that overflow int or a
-// covariance side above MaxFeatures are ErrOverflow.
+// covariance side above MaxFeatures are ErrOverflow. Forward passes do
+// not work in place: an output that overlaps the input is ErrOverlap.
 //
 // # Non-finite values
 //

@@ -7,6 +7,7 @@ import (
 	"github.com/netdeconv/deconv/internal/gather"
 	"github.com/netdeconv/deconv/internal/gemm"
 	"github.com/netdeconv/deconv/internal/isa"
+	"github.com/netdeconv/deconv/internal/mem"
 	"github.com/netdeconv/deconv/internal/parallel"
 	"github.com/netdeconv/deconv/internal/size"
 	"sync/atomic"
@@ -94,6 +95,9 @@ func checkLinearShapes[T Float](dst, x []T, batch, in, out int) error {
 	}
 	if batch <= 0 || len(x) != inLen || len(dst) < outLen {
 		return fmt.Errorf("%w: %d rows: input has %d values (want %d), output %d (want ≥ %d)", deconv.ErrShape, batch, len(x), inLen, len(dst), outLen)
+	}
+	if mem.Overlap(dst[:outLen], x) {
+		return fmt.Errorf("%w: the output overlaps the input", deconv.ErrOverlap)
 	}
 	return nil
 }
