@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/netdeconv/deconv"
+	"github.com/netdeconv/deconv/cov"
 	"github.com/netdeconv/deconv/internal/parallel"
 )
 
@@ -112,11 +113,18 @@ func FuzzFastDeconv(f *testing.F) {
 		}
 		var l *FastDeconv[float32]
 		var err error
-		guarded(t, "NewFastDeconv", allocBound(5*wlen, 6*MaxFeatures), func() { l, err = NewFastDeconv(cfg, wt, b) })
+		// The layer's buffers: weights, and per covariance matrix the
+		// running, batch and scratch F² values (F = KernelH·KernelW·B).
+		F := kh * kw * cov.BlockSize(in, block, groups)
+		nF2 := 0
+		if F <= MaxFeatures {
+			nF2 = groups * F * F
+		}
+		guarded(t, "NewFastDeconv", allocBound(5*wlen, 4*nF2, 4*groups*F), func() { l, err = NewFastDeconv(cfg, wt, b) })
 		if err != nil {
 			return
 		}
-		F := l.NumFeatures()
+		F = l.NumFeatures()
 		xlen, ok := mulSmall(n, in, h, w)
 		if !ok || xlen > 1<<14 || n <= 0 || F > 256 {
 			return
