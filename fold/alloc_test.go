@@ -42,12 +42,31 @@ func TestForwardsAllocateNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("Conv2d", func() error { return c.Forward(y, x, n, h, w) })
+	// A folded model serving two input shapes in turn: each pooled
+	// workspace keeps the plans of several shapes.
+	x2 := x[:n*8*12*10]
+	check("Conv2d, alternating shapes", func() error {
+		if err := c.Forward(y, x, n, h, w); err != nil {
+			return err
+		}
+		return c.Forward(y, x2, n, 12, 10)
+	})
+	lin, err := NewLinear(64, 10, make([]float32, 640), make([]float32, 10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("Linear", func() error { return lin.Forward(y[:40], x[:256], 4) })
 
 	dl, err := NewDelinear(NewDelinearConfig(64, 10), make([]float32, 640), make([]float32, 10))
 	if err != nil {
 		t.Fatal(err)
 	}
 	check("Delinear", func() error { return dl.Forward(y[:40], x[:256], 4) })
+	dlf, err := dl.Folded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("Delinear, folded", func() error { return dlf.Forward(y[:40], x[:256], 4) })
 
 	cd, err := NewChannelDeconv[float32](NewChannelDeconvConfig(3))
 	if err != nil {

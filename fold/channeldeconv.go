@@ -2,11 +2,14 @@ package fold
 
 import (
 	"fmt"
-	"github.com/netdeconv/deconv"
 	"math"
 
+	"github.com/netdeconv/deconv"
 	"github.com/netdeconv/deconv/cov"
+	"github.com/netdeconv/deconv/internal/gather"
 	"github.com/netdeconv/deconv/internal/gemm"
+	"github.com/netdeconv/deconv/internal/isa"
+	"github.com/netdeconv/deconv/internal/mem"
 	"github.com/netdeconv/deconv/internal/parallel"
 	"github.com/netdeconv/deconv/internal/size"
 	"github.com/netdeconv/deconv/isqrt"
@@ -27,8 +30,8 @@ type ChannelDeconvConfig struct {
 	// default), the covariance is centred, as whitening needs.
 	Uncentred bool
 
-	// Workers bounds the goroutines a forward pass uses; 0 means
-	// GOMAXPROCS.
+	// Workers bounds the goroutines a forward pass uses; 0 means the
+	// process default (deconv.SetThreads).
 	Workers int
 }
 
@@ -47,51 +50,72 @@ func NewChannelDeconvConfig(block int) ChannelDeconvConfig {
 // unbiased variance. The running buffers are copied from the first
 // training batch and then updated with momentum.
 //
-// A ChannelDeconv is not safe for concurrent calls; distinct layers are.
+// A ChannelDeconv is not safe for concurrent use: Forward, Train,
+// SetRunningStats and SetNumBatchesTracked return deconv.ErrBusy while
+// another of them is in progress, and the accessors must not run
+// concurrently with them. A call that returns an error leaves the layer
+// as it was (buffers and num_batches_tracked).
 type ChannelDeconv[T Float] struct {
 	cfg      ChannelDeconvConfig
 	training bool
+	busy     busyFlag
 
 	runningMean1, runningDeconv []T
 	runningMean2, runningVar    T
 	numBatchesTracked           int
 
-	mean1, covBuf, dm, shift []T
-	covPlan                  *cov.Plan
-	stats                    *cov.Stats
-	planShape                [4]int
-	isq                      *isqrt.Plan[T]
-	run                      channelRun[T]
+	mean1, covBuf, dm, shift, newMean1 []T
+	covPlan                            *cov.Plan
+	stats                              *cov.Stats
+	planShape                          [4]int
+	isq                                *isqrt.Plan[T]
+	run                                channelRun[T]
 }
 
 // NewChannelDeconv builds the layer in training mode with the reference's
 // initial buffers: running_mean1 zero, running_deconv the identity,
-// running_mean2 zero, running_var one.
+// running_mean2 zero, running_var one. Parameters are validated before
+// anything is allocated: deconv.ErrParam, or deconv.ErrOverflow for a
+// block above MaxFeatures.
 func NewChannelDeconv[T Float](cfg ChannelDeconvConfig) (*ChannelDeconv[T], error) {
-	if cfg.Block <= 0 || cfg.NIter <= 0 || !(cfg.Momentum >= 0 && cfg.Momentum <= 1) || !(cfg.Eps >= 0) ||
-		math.IsInf(cfg.Eps, 0) || cfg.SamplingStride <= 0 {
-		return nil, fmt.Errorf("%w: ChannelDeconv config %+v", deconv.ErrParam, cfg)
+	if err := checkCommon("ChannelDeconv", cfg.NIter, cfg.Momentum, cfg.Eps, cfg.Workers); err != nil {
+		return nil, err
+	}
+	if cfg.Block <= 0 || cfg.SamplingStride <= 0 {
+		return nil, fmt.Errorf("%w: ChannelDeconv: block %d, sampling stride %d", deconv.ErrParam, cfg.Block, cfg.SamplingStride)
+	}
+	if err := checkFeatures("ChannelDeconv", cfg.Block, 1); err != nil {
+		return nil, err
+	}
+	isq, err := isqrt.NewPlan[T](cfg.Block, isqrt.Options{Iterations: cfg.NIter, Workers: cfg.Workers})
+	if err != nil {
+		return nil, fmt.Errorf("ChannelDeconv: %w", err)
 	}
 	B := cfg.Block
-	l := &ChannelDeconv[T]{cfg: cfg, training: true, runningVar: 1}
+	l := &ChannelDeconv[T]{cfg: cfg, training: true, runningVar: 1, isq: isq}
 	l.runningMean1 = make([]T, B)
 	l.runningDeconv = make([]T, B*B)
 	for i := 0; i < B; i++ {
 		l.runningDeconv[i*B+i] = 1
 	}
-	var err error
-	if l.isq, err = isqrt.NewPlan[T](B, isqrt.Options{Iterations: cfg.NIter, Workers: cfg.Workers}); err != nil {
-		return nil, err
-	}
-	l.mean1, l.covBuf, l.dm, l.shift = make([]T, B), make([]T, B*B), make([]T, B*B), make([]T, B)
+	l.mean1, l.covBuf, l.dm, l.shift, l.newMean1 = make([]T, B), make([]T, B*B), make([]T, B*B), make([]T, B), make([]T, B)
 	return l, nil
 }
 
 // Config returns the layer's configuration.
 func (l *ChannelDeconv[T]) Config() ChannelDeconvConfig { return l.cfg }
 
-// Train switches between training (true) and evaluation (false) mode.
-func (l *ChannelDeconv[T]) Train(on bool) { l.training = on }
+// Train switches between training (true) and evaluation (false) mode; it
+// returns deconv.ErrBusy, changing nothing, while another call is in
+// progress.
+func (l *ChannelDeconv[T]) Train(on bool) error {
+	if err := l.busy.acquire(); err != nil {
+		return err
+	}
+	l.training = on
+	l.busy.release()
+	return nil
+}
 
 // Training reports whether the layer is in training mode.
 func (l *ChannelDeconv[T]) Training() bool { return l.training }
@@ -102,20 +126,23 @@ func (l *ChannelDeconv[T]) RunningStats() (mean1, deconvMatrix []T, mean2, varia
 	return append([]T(nil), l.runningMean1...), append([]T(nil), l.runningDeconv...), l.runningMean2, l.runningVar
 }
 
-// SetRunningStats replaces the running buffers.
+// SetRunningStats replaces the running buffers. The values must be
+// finite, the matrix symmetric positive definite and variance + eps
+// positive; on error nothing changes.
 func (l *ChannelDeconv[T]) SetRunningStats(mean1, deconvMatrix []T, mean2, variance T) error {
-	B := l.cfg.Block
-	if len(mean1) != B || len(deconvMatrix) != B*B {
-		return fmt.Errorf("%w: running_mean1 needs %d values and running_deconv %d", deconv.ErrShape, B, B*B)
-	}
-	if err := checkFinite(append(append([]T{mean2, variance}, mean1...), deconvMatrix...), "running statistics"); err != nil {
+	if err := l.busy.acquire(); err != nil {
 		return err
 	}
-	if variance+T(l.cfg.Eps) <= 0 {
+	defer l.busy.release()
+	if !isFinite(mean2) || !isFinite(variance) {
+		return fmt.Errorf("%w: running_mean2 %v, running_var %v", deconv.ErrNonFinite, mean2, variance)
+	}
+	if !(float64(variance)+l.cfg.Eps > 0) {
 		return fmt.Errorf("%w: running_var %v + eps is not positive", deconv.ErrParam, variance)
 	}
-	copy(l.runningMean1, mean1)
-	copy(l.runningDeconv, deconvMatrix)
+	if err := setRunning(l.runningMean1, l.runningDeconv, mean1, deconvMatrix, l.cfg.Block); err != nil {
+		return err
+	}
 	l.runningMean2, l.runningVar = mean2, variance
 	return nil
 }
@@ -124,19 +151,48 @@ func (l *ChannelDeconv[T]) SetRunningStats(mean1, deconvMatrix []T, mean2, varia
 // (the reference's num_batches_tracked).
 func (l *ChannelDeconv[T]) NumBatchesTracked() int { return l.numBatchesTracked }
 
-// SetNumBatchesTracked sets the count, for restoring a saved layer.
-func (l *ChannelDeconv[T]) SetNumBatchesTracked(n int) { l.numBatchesTracked = n }
+// SetNumBatchesTracked sets the count, for restoring a saved layer. A
+// negative count is deconv.ErrParam; deconv.ErrBusy while another call is
+// in progress.
+func (l *ChannelDeconv[T]) SetNumBatchesTracked(n int) error {
+	if n < 0 {
+		return fmt.Errorf("%w: num_batches_tracked %d", deconv.ErrParam, n)
+	}
+	if err := l.busy.acquire(); err != nil {
+		return err
+	}
+	l.numBatchesTracked = n
+	l.busy.release()
+	return nil
+}
 
 // Forward whitens the NCHW batch x (n × c × h × w; a 2-D input N×C is
-// n × c × 1 × 1) into dst, of the same shape.
+// n × c × 1 × 1) into dst, of the same shape. The running buffers are
+// updated only when every step succeeded; a NaN or infinity in x, in the
+// statistics or in an output (a constant rest channel with eps = 0 has
+// no finite standardisation) is deconv.ErrNonFinite, and leaves the layer
+// unchanged.
 func (l *ChannelDeconv[T]) Forward(dst, x []T, n, c, h, w int) error {
+	if err := l.busy.acquire(); err != nil {
+		return err
+	}
+	defer l.busy.release()
 	B := l.cfg.Block
+	if n <= 0 || c <= 0 || h <= 0 || w <= 0 {
+		return fmt.Errorf("%w: input of %d×%d×%d×%d", deconv.ErrShape, n, c, h, w)
+	}
 	size, ok := size.Mul(n, c, h, w)
-	if n <= 0 || c <= 0 || h <= 0 || w <= 0 || !ok || len(x) != size || len(dst) < size {
+	if !ok {
+		return fmt.Errorf("%w: input of %d×%d×%d×%d", deconv.ErrOverflow, n, c, h, w)
+	}
+	if len(x) != size || len(dst) < size {
 		return fmt.Errorf("%w: input of %d values for %d×%d×%d×%d, output of %d", deconv.ErrShape, len(x), n, c, h, w, len(dst))
 	}
 	if B > c {
 		return fmt.Errorf("%w: block %d is larger than the %d channels", deconv.ErrShape, B, c)
+	}
+	if mem.Overlap(dst[:size], x) {
+		return fmt.Errorf("%w: the output overlaps the input", deconv.ErrOverlap)
 	}
 	if err := checkFinite(x, "input"); err != nil {
 		return err
@@ -148,21 +204,6 @@ func (l *ChannelDeconv[T]) Forward(dst, x []T, n, c, h, w int) error {
 		if err != nil {
 			return err
 		}
-		if l.numBatchesTracked == 0 {
-			copy(l.runningMean1, l.mean1)
-			copy(l.runningDeconv, l.dm)
-			if whole < c {
-				l.runningMean2, l.runningVar = m2, v2
-			}
-		}
-		updateRunning(l.runningMean1, l.mean1, l.cfg.Momentum)
-		updateRunning(l.runningDeconv, l.dm, l.cfg.Momentum)
-		if whole < c {
-			m := T(l.cfg.Momentum)
-			l.runningMean2 = (1-m)*l.runningMean2 + m*m2
-			l.runningVar = (1-m)*l.runningVar + m*v2
-		}
-		l.numBatchesTracked++
 		mean1, dm, mean2, variance = l.mean1, l.dm, m2, v2
 	}
 	// y = D·(x − μ) = D·x − D·μ per image: one product of D with the
@@ -175,9 +216,18 @@ func (l *ChannelDeconv[T]) Forward(dst, x []T, n, c, h, w int) error {
 		}
 		l.shift[r] = T(-s)
 	}
+	if err := checkFinite(l.shift, "D·mean"); err != nil {
+		return err
+	}
+	var scale T
+	if whole < c {
+		scale = T(1 / math.Sqrt(float64(variance)+l.cfg.Eps))
+		if !isFinite(scale) || scale == 0 {
+			return fmt.Errorf("%w: the rest channels' variance %v + eps %v has no finite inverse square root", deconv.ErrNonFinite, variance, l.cfg.Eps)
+		}
+	}
 	hw := h * w
 	cols := whole / B * hw
-	scale := T(1 / math.Sqrt(float64(variance)+l.cfg.Eps))
 	r := &l.run
 	if r.body == nil {
 		r.body = r.images
@@ -185,10 +235,49 @@ func (l *ChannelDeconv[T]) Forward(dst, x []T, n, c, h, w int) error {
 	r.dst, r.x, r.dm, r.shift = dst, x, dm, l.shift
 	r.c, r.hw, r.whole, r.cols, r.block = c, hw, whole, cols, B
 	r.mean2, r.scale = mean2, scale
+	r.finite = gather.FiniteFor[T](isa.Selected())
 	r.fe.err = nil
 	parallel.For(n, l.cfg.Workers, r.body)
-	r.dst, r.x = nil, nil // keep no caller data alive
-	return r.fe.err
+	err := r.fe.err
+	r.dst, r.x, r.fe.err = nil, nil, nil // keep no caller data alive
+	if err != nil || !l.training {
+		return err
+	}
+	return l.commit(whole < c, mean2, variance)
+}
+
+// commit folds the batch statistics in l.mean1, l.dm and (with rest
+// channels) mean2 and variance into the running buffers: copied on the
+// first batch, then updated with momentum. The new values are built aside
+// and checked before anything changes.
+func (l *ChannelDeconv[T]) commit(hasRest bool, mean2, variance T) error {
+	m1, dec := l.runningMean1, l.runningDeconv
+	rm2, rvar := l.runningMean2, l.runningVar
+	if l.numBatchesTracked == 0 {
+		m1, dec = l.mean1, l.dm
+		if hasRest {
+			rm2, rvar = mean2, variance
+		}
+	}
+	if err := momentumInto(l.newMean1, m1, l.mean1, l.cfg.Momentum); err != nil {
+		return err
+	}
+	if err := momentumInto(l.covBuf, dec, l.dm, l.cfg.Momentum); err != nil {
+		return err
+	}
+	if hasRest {
+		m := T(l.cfg.Momentum)
+		rm2 = (1-m)*rm2 + m*mean2
+		rvar = (1-m)*rvar + m*variance
+		if !isFinite(rm2) || !isFinite(rvar) {
+			return fmt.Errorf("%w: running_mean2 %v, running_var %v", deconv.ErrNonFinite, rm2, rvar)
+		}
+	}
+	copy(l.runningMean1, l.newMean1)
+	copy(l.runningDeconv, l.covBuf)
+	l.runningMean2, l.runningVar = rm2, rvar
+	l.numBatchesTracked++
+	return nil
 }
 
 // channelRun is the state one forward shares with its workers; it lives in
@@ -197,12 +286,14 @@ type channelRun[T Float] struct {
 	dst, x, dm, shift         []T
 	c, hw, whole, cols, block int
 	mean2, scale              T
+	finite                    gather.FiniteFunc[T]
 	fe                        firstError
 	body                      func(lo, hi int)
 }
 
 // images whitens images [lo, hi): y = D·x − D·μ on the B feature rows of
-// each image, and the standardised rest channels.
+// each image, and the standardised rest channels; each image's outputs
+// are checked for NaN and infinities while they are in cache.
 func (r *channelRun[T]) images(lo, hi int) {
 	c, hw, B, cols := r.c, r.hw, r.block, r.cols
 	for img := lo; img < hi; img++ {
@@ -210,35 +301,46 @@ func (r *channelRun[T]) images(lo, hi int) {
 		for k := 0; k < B; k++ {
 			fill(y[k*cols:(k+1)*cols], r.shift[k])
 		}
-		r.fe.set(gemm.GemmDense(1, gemm.NoTrans, gemm.NoTrans, B, cols, B, 1, r.dm, B, r.x[img*c*hw:], cols, 1, y, cols))
+		if err := gemm.GemmDense(1, gemm.NoTrans, gemm.NoTrans, B, cols, B, 1, r.dm, B, r.x[img*c*hw:], cols, 1, y, cols); err != nil {
+			r.fe.set(err)
+			return
+		}
 		rest := r.x[img*c*hw+r.whole*hw : (img+1)*c*hw]
 		for i, v := range rest {
 			y[r.whole*hw+i] = (v - r.mean2) * r.scale
+		}
+		if !r.finite(y) {
+			r.fe.set(nonFinite(y, "output", img*c*hw))
+			return
 		}
 	}
 }
 
 // batchStats computes the batch's mean1 and D into l.mean1 and l.dm,
-// and returns the rest channels' mean and unbiased variance.
+// and returns the rest channels' mean and unbiased variance. It changes
+// nothing beyond those workspaces and the cached plan.
 func (l *ChannelDeconv[T]) batchStats(x []T, n, c, h, w int) (mean2, variance T, err error) {
 	if shape := [4]int{n, c, h, w}; l.covPlan == nil || l.planShape != shape {
 		pl, err := cov.NewChannelPlan(cov.ChannelParams{Batch: n, Channels: c, Height: h, Width: w, Block: l.cfg.Block,
 			Sampling: l.cfg.SamplingStride, Uncentred: l.cfg.Uncentred, Eps: l.cfg.Eps, Workers: l.cfg.Workers})
 		if err != nil {
-			return 0, 0, fmt.Errorf("%w: %v", deconv.ErrShape, err)
+			return 0, 0, fmt.Errorf("ChannelDeconv statistics: %w", err)
 		}
 		l.covPlan, l.stats, l.planShape = pl, cov.NewStats(pl), shape
 	}
 	l.stats.Reset()
 	if err := cov.Accumulate(l.covPlan, l.stats, x); err != nil {
-		return 0, 0, err
+		return 0, 0, fmt.Errorf("ChannelDeconv statistics: %w", err)
 	}
 	if err := cov.Finalize(l.stats, l.mean1, l.covBuf); err != nil {
-		return 0, 0, err
+		return 0, 0, fmt.Errorf("ChannelDeconv statistics: %w", err)
 	}
-	if _, err := l.isq.InvSqrt(l.dm, l.covBuf); err != nil {
+	if err := invSqrt(l.isq, l.dm, l.covBuf, l.mean1, 1); err != nil {
 		return 0, 0, err
 	}
 	m, v, _ := l.stats.Rest()
+	if !isFinite(T(m)) || !isFinite(T(v)) {
+		return 0, 0, fmt.Errorf("%w: rest channels' mean %v, variance %v", deconv.ErrNonFinite, m, v)
+	}
 	return T(m), T(v), nil
 }

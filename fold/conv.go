@@ -2,12 +2,16 @@ package fold
 
 import (
 	"fmt"
+	"sync"
+	"sync/atomic"
+
 	"github.com/netdeconv/deconv"
 
 	"github.com/netdeconv/deconv/im2col"
 	"github.com/netdeconv/deconv/internal/gather"
 	"github.com/netdeconv/deconv/internal/gemm"
 	"github.com/netdeconv/deconv/internal/isa"
+	"github.com/netdeconv/deconv/internal/mem"
 	"github.com/netdeconv/deconv/internal/parallel"
 	"github.com/netdeconv/deconv/internal/size"
 )
@@ -65,21 +69,27 @@ func (g ConvGeom) OutputSize(h, w int) (oh, ow int, err error) {
 // blocks of a few output rows' patches, built in a cache-sized buffer, so
 // the whole im2col matrix never exists.
 //
-// A Conv2d is not safe for concurrent calls (it caches the plan of the last
-// input shape); distinct values are independent.
+// Concurrency: Forward may be called from any number of goroutines at
+// once (an inference server shares one folded model that way): the
+// weights are immutable between SetWeights calls, and each call takes its
+// per-shape plan and scratch from a pool, so a steady state allocates
+// nothing. SetWeights may run concurrently with Forward too: it publishes
+// new copies atomically, and each Forward uses either the old or the new
+// weights, never a mix. Only the Workers field must not be written while
+// calls are in progress.
 type Conv2d[T Float] struct {
-	geom   ConvGeom
-	weight []T
-	bias   []T
+	geom ConvGeom
+	p    atomic.Pointer[weights[T]]
 
-	// Workers bounds the goroutines a forward pass uses; 0 means
-	// GOMAXPROCS.
+	// Workers bounds the goroutines a forward pass uses; 0 means the
+	// process default (deconv.SetThreads); negative values are ErrParam.
 	Workers int
 
-	plan         *im2col.Plan // one group of one image, for the cached shape
-	planH, planW int
-	run          convRun[T]
+	works sync.Pool // *convWork[T]: per-call plans and run state
 }
+
+// weights is one immutable set of a layer's weights and bias (nil: none).
+type weights[T Float] struct{ weight, bias []T }
 
 // NewConv2d returns a convolution with copies of weight (OutChannels ×
 // InChannels/Groups × KernelH × KernelW) and bias (OutChannels values, or
@@ -100,37 +110,48 @@ func NewConv2d[T Float](g ConvGeom, weight, bias []T) (*Conv2d[T], error) {
 func (c *Conv2d[T]) Geom() ConvGeom { return c.geom }
 
 // SetWeights replaces the weights and the bias (nil: no bias) with copies.
+// The values are checked (lengths, finiteness) before anything changes;
+// on error the layer keeps its weights. It is safe to call while Forward
+// calls are in progress (see the type's documentation).
 func (c *Conv2d[T]) SetWeights(weight, bias []T) error {
-	if len(weight) != c.geom.WeightLen() {
-		return fmt.Errorf("%w: weight has %d values, %+v needs %d", deconv.ErrShape, len(weight), c.geom, c.geom.WeightLen())
-	}
-	if bias != nil && len(bias) != c.geom.OutChannels {
-		return fmt.Errorf("%w: bias has %d values, want %d", deconv.ErrShape, len(bias), c.geom.OutChannels)
-	}
-	if err := checkFinite(weight, "weight"); err != nil {
+	p, err := newWeights(weight, bias, c.geom.WeightLen(), c.geom.OutChannels)
+	if err != nil {
 		return err
 	}
-	if err := checkFinite(bias, "bias"); err != nil {
-		return err
-	}
-	c.weight = append(c.weight[:0], weight...)
-	if bias == nil {
-		c.bias = nil
-	} else {
-		c.bias = append(c.bias[:0:0], bias...)
-	}
+	c.p.Store(p)
 	return nil
 }
 
+// newWeights validates and copies a weight and bias of the given lengths.
+func newWeights[T Float](weight, bias []T, wLen, bLen int) (*weights[T], error) {
+	if len(weight) != wLen {
+		return nil, fmt.Errorf("%w: weight has %d values, want %d", deconv.ErrShape, len(weight), wLen)
+	}
+	if bias != nil && len(bias) != bLen {
+		return nil, fmt.Errorf("%w: bias has %d values, want %d", deconv.ErrShape, len(bias), bLen)
+	}
+	if err := checkFinite(weight, "weight"); err != nil {
+		return nil, err
+	}
+	if err := checkFinite(bias, "bias"); err != nil {
+		return nil, err
+	}
+	p := &weights[T]{weight: append([]T(nil), weight...)}
+	if bias != nil {
+		p.bias = append([]T(nil), bias...)
+	}
+	return p, nil
+}
+
 // Weight returns a copy of the weights.
-func (c *Conv2d[T]) Weight() []T { return append([]T(nil), c.weight...) }
+func (c *Conv2d[T]) Weight() []T { return append([]T(nil), c.p.Load().weight...) }
 
 // Bias returns a copy of the bias, or nil when the layer has none.
 func (c *Conv2d[T]) Bias() []T {
-	if c.bias == nil {
-		return nil
+	if b := c.p.Load().bias; b != nil {
+		return append([]T(nil), b...)
 	}
-	return append([]T(nil), c.bias...)
+	return nil
 }
 
 // blockPositions is the number of output positions whose patches one work
@@ -141,65 +162,122 @@ const blockPositions = 1024
 
 // Forward computes dst = conv(x) + bias for the NCHW batch x of n images of
 // h×w; dst receives n × OutChannels × oh × ow values (see OutputSize).
+// It returns deconv.ErrNonFinite when x holds a NaN or an infinity, or
+// when an output overflows (dst is then partly written).
 func (c *Conv2d[T]) Forward(dst, x []T, n, h, w int) error {
-	g := c.geom
-	oh, ow, err := g.OutputSize(h, w)
+	oh, ow, err := c.checkForward(dst, x, n, h, w)
 	if err != nil {
 		return err
 	}
-	inLen, ok1 := size.Mul(n, g.InChannels, h, w)
-	outLen, ok2 := size.Mul(n, g.OutChannels, oh, ow)
-	if n <= 0 || !ok1 || !ok2 {
-		return fmt.Errorf("%w: batch of %d images of %d×%d×%d", deconv.ErrShape, n, g.InChannels, h, w)
-	}
-	if len(x) != inLen {
-		return fmt.Errorf("%w: input has %d values, %d×%d×%d×%d needs %d", deconv.ErrShape, len(x), n, g.InChannels, h, w, inLen)
-	}
-	if len(dst) < outLen {
-		return fmt.Errorf("%w: output has %d values, needs %d", deconv.ErrShape, len(dst), outLen)
-	}
-	return c.forward(dst, x, n, h, w, oh, ow, c.weight, c.bias)
+	p := c.p.Load()
+	return c.forward(dst, x, n, h, w, oh, ow, p.weight, p.bias, c.Workers)
 }
 
-// forward runs the convolution with the given weights and bias, for
-// inputs whose shapes are validated; the input's values are checked for
-// NaN and infinities as they are read.
-func (c *Conv2d[T]) forward(dst, x []T, n, h, w, oh, ow int, weight, bias []T) error {
+// checkForward validates a forward call's shapes and returns the output
+// size.
+func (c *Conv2d[T]) checkForward(dst, x []T, n, h, w int) (oh, ow int, err error) {
 	g := c.geom
-	if c.plan == nil || c.planH != h || c.planW != w {
-		pl, err := im2col.NewPlan(im2col.Params{Batch: 1, Channels: g.InChannels / g.Groups, Height: h, Width: w, Layout: im2col.Unfold,
-			Geometry: g.Geometry})
-		if err != nil {
-			return fmt.Errorf("%w: %v", deconv.ErrShape, err)
+	if c.Workers < 0 {
+		return 0, 0, fmt.Errorf("%w: %d workers", deconv.ErrParam, c.Workers)
+	}
+	if oh, ow, err = g.OutputSize(h, w); err != nil {
+		return 0, 0, err
+	}
+	inLen, ok1 := size.Mul(n, g.InChannels, h, w)
+	outLen, ok2 := size.Mul(n, g.OutChannels, oh, ow)
+	if n <= 0 {
+		return 0, 0, fmt.Errorf("%w: batch of %d images", deconv.ErrShape, n)
+	}
+	if !ok1 || !ok2 {
+		return 0, 0, fmt.Errorf("%w: batch of %d images of %d×%d×%d", deconv.ErrOverflow, n, g.InChannels, h, w)
+	}
+	if len(x) != inLen {
+		return 0, 0, fmt.Errorf("%w: input has %d values, %d×%d×%d×%d needs %d", deconv.ErrShape, len(x), n, g.InChannels, h, w, inLen)
+	}
+	if len(dst) < outLen {
+		return 0, 0, fmt.Errorf("%w: output has %d values, needs %d", deconv.ErrShape, len(dst), outLen)
+	}
+	if mem.Overlap(dst[:outLen], x) {
+		return 0, 0, fmt.Errorf("%w: the output overlaps the input", deconv.ErrOverlap)
+	}
+	return oh, ow, nil
+}
+
+// planCache is the number of input shapes whose im2col plans one pooled
+// workspace keeps.
+const planCache = 4
+
+// convWork is one call's workspace: the im2col plans of the last few input
+// shapes and the run state shared with the workers. Workspaces are pooled
+// per layer, so concurrent calls each have their own and a steady state
+// allocates nothing.
+type convWork[T Float] struct {
+	plans [planCache]struct {
+		plan *im2col.Plan
+		h, w int
+	}
+	next int // the entry the next new shape replaces
+	run  convRun[T]
+}
+
+// plan returns the workspace's im2col plan for an h×w input of the layer,
+// building it on a miss.
+func (wk *convWork[T]) plan(g ConvGeom, h, w int) (*im2col.Plan, error) {
+	for i := range wk.plans {
+		if e := &wk.plans[i]; e.plan != nil && e.h == h && e.w == w {
+			return e.plan, nil
 		}
-		c.plan, c.planH, c.planW = pl, h, w
 	}
-	if c.run.body == nil {
-		c.run.body = c.run.items
+	pl, err := im2col.NewPlan(im2col.Params{Batch: 1, Channels: g.InChannels / g.Groups, Height: h, Width: w, Layout: im2col.Unfold,
+		Geometry: g.Geometry})
+	if err != nil {
+		return nil, fmt.Errorf("convolution of a %d×%d input: %w", h, w, err)
 	}
-	workers := parallel.Workers(c.Workers)
-	r := &c.run
-	r.c, r.dst, r.x, r.weight, r.bias = c, dst, x, weight, bias
+	e := &wk.plans[wk.next]
+	e.plan, e.h, e.w = pl, h, w
+	wk.next = (wk.next + 1) % planCache
+	return pl, nil
+}
+
+// forward runs the convolution with the given weights and bias on
+// workers goroutines (0: the process default), for inputs whose shapes
+// are validated. The input's values are checked for NaN and infinities as
+// they are read, and the outputs as they are written.
+func (c *Conv2d[T]) forward(dst, x []T, n, h, w, oh, ow int, weight, bias []T, workers int) error {
+	g := c.geom
+	wk, _ := c.works.Get().(*convWork[T])
+	if wk == nil {
+		wk = new(convWork[T])
+		wk.run.body = wk.run.items
+	}
+	defer c.works.Put(wk)
+	pl, err := wk.plan(g, h, w)
+	if err != nil {
+		return err
+	}
+	workers = parallel.Workers(workers)
+	r := &wk.run
+	r.geom, r.plan, r.dst, r.x, r.weight, r.bias = g, pl, dst, x, weight, bias
 	r.n, r.h, r.w, r.oh, r.ow = n, h, w, oh, ow
 	// Rows of output per work item: about blockPositions positions, but
 	// small enough that every worker gets several items.
 	r.rowsPer = max(1, min(blockPositions/ow, (n*g.Groups*oh+4*workers-1)/(4*workers)))
 	r.chunks = (oh + r.rowsPer - 1) / r.rowsPer
 	r.ld = leadingDim(r.rowsPer * ow)
-	if r.finite == nil {
-		r.finite = gather.FiniteFor[T](isa.Selected())
-	}
+	r.finite = gather.FiniteFor[T](isa.Selected())
 	r.fe.err = nil
 	parallel.For(n*g.Groups*r.chunks, workers, r.body)
-	err := r.fe.err
-	r.dst, r.x, r.weight, r.bias = nil, nil, nil, nil // keep no caller data alive
+	err = r.fe.err
+	r.dst, r.x, r.weight, r.bias, r.fe.err = nil, nil, nil, nil, nil // keep no caller data alive
 	return err
 }
 
 // convRun is the state one forward shares with its workers. It lives in
-// the Conv2d, and its body is bound once, so a forward allocates nothing.
+// a pooled workspace, and its body is bound once, so a forward allocates
+// nothing.
 type convRun[T Float] struct {
-	c                    *Conv2d[T]
+	geom                 ConvGeom
+	plan                 *im2col.Plan
 	dst, x, weight, bias []T
 	n, h, w, oh, ow      int
 	rowsPer, chunks, ld  int
@@ -210,9 +288,10 @@ type convRun[T Float] struct {
 
 // items computes work items [lo, hi): item (image, group, chunk) multiplies
 // the group's weights by the patches of chunk's output rows, built in a
-// pooled buffer, into dst.
+// pooled buffer, into dst, and checks the outputs it wrote while they are
+// in cache.
 func (r *convRun[T]) items(lo, hi int) {
-	g := r.c.geom
+	g := r.geom
 	groups := g.Groups
 	cg, coutg := g.InChannels/groups, g.OutChannels/groups
 	feats := g.Features()
@@ -229,7 +308,7 @@ func (r *convRun[T]) items(lo, hi int) {
 			r.fe.set(nonFinite(src, "input", (img*g.InChannels+grp*cg)*r.h*r.w))
 			return
 		}
-		if err := im2col.UnfoldBlock(r.c.plan, *buf, r.ld, src, 0, oh0, oh1); err != nil {
+		if err := im2col.UnfoldBlock(r.plan, *buf, r.ld, src, 0, oh0, oh1); err != nil {
 			r.fe.set(err)
 			return
 		}
@@ -241,8 +320,18 @@ func (r *convRun[T]) items(lo, hi int) {
 			}
 			beta = 1
 		}
-		r.fe.set(gemm.GemmDense(1, gemm.NoTrans, gemm.NoTrans, coutg, width, feats,
-			1, r.weight[grp*coutg*feats:], feats, *buf, r.ld, beta, out, L))
+		if err := gemm.GemmDense(1, gemm.NoTrans, gemm.NoTrans, coutg, width, feats,
+			1, r.weight[grp*coutg*feats:], feats, *buf, r.ld, beta, out, L); err != nil {
+			r.fe.set(err)
+			return
+		}
+		// Finite inputs and weights can still overflow in the products.
+		for co := 0; co < coutg; co++ {
+			if o := out[co*L : co*L+width]; !r.finite(o) {
+				r.fe.set(nonFinite(o, "output", (img*g.OutChannels+grp*coutg+co)*L+oh0*r.ow))
+				return
+			}
+		}
 	}
 }
 

@@ -21,7 +21,70 @@
 //   - the layers FastDeconv, Delinear and ChannelDeconv, mirroring the
 //     reference modules' parameters, buffers and defaults.
 //
-// Concurrency: a layer value owns workspaces and is not safe for concurrent
-// calls; distinct layers may run concurrently. Each forward call uses up to
-// the layer's Workers goroutines (0: GOMAXPROCS).
+// # Errors
+//
+// Every error carries one of the root package's sentinels (deconv.ErrShape,
+// ErrParam, ErrOverflow, ErrNonFinite, ErrNotSymmetric,
+// ErrNotPositiveDefinite, ErrBusy, ...); an error caused by cov, im2col or
+// isqrt is wrapped with %w, so errors.Is finds the cause's sentinel too.
+// Constructors validate every parameter and size before they allocate:
+// out-of-range parameters (negative Workers, an unknown Grouping, a NaN
+// eps or momentum, ...) are ErrParam, sizes that overflow int or a
+// covariance side above MaxFeatures are ErrOverflow. Forward passes do
+// not work in place: an output that overlaps the input is ErrOverlap.
+//
+// # Non-finite values
+//
+// No function returns a NaN or an infinity with a nil error. What is
+// checked, and where:
+//
+//   - SetWeights (all layers) and SetRunningStats: the new values, before
+//     anything changes (SetRunningStats also requires symmetric positive
+//     definite matrices);
+//   - Fold and Restore: their inputs, and their results (finite but huge
+//     weights can overflow), before the outputs are written;
+//   - Conv2d.Forward and FastDeconv.Forward: each image's input as the
+//     workers read it, and each block of outputs right after it is
+//     computed, while it is in cache (a pass over the output costing a
+//     few percent of a small layer's time, well under 2% of the paper's);
+//   - Linear, Delinear and ChannelDeconv Forward: the whole input before
+//     anything else, and the output;
+//   - training forwards: the batch statistics and D = Cov^{-1/2}, and the
+//     new running buffers before they are stored; ChannelDeconv also its
+//     remainder channels' scale 1/√(var + eps) (a constant channel with
+//     eps = 0 has none).
+//
+// All are deconv.ErrNonFinite.
+//
+// # State on error
+//
+// A call that returns an error leaves its layer exactly as it was:
+// weights, running buffers, freeze counter, num_batches_tracked and mode.
+// A training forward computes statistics, D, the folded weights and the
+// output first, and commits the running buffers and counters only when
+// all of them succeeded. Outputs (dst) may be partly written.
+//
+// # Concurrency
+//
+// Conv2d and Linear, and so the folded models that FastDeconv.Folded and
+// Delinear.Folded return, are safe for concurrent Forward calls from any
+// number of goroutines: their weights are immutable between SetWeights
+// calls (which publish new copies atomically) and each call takes its
+// workspace from a pool, so a steady state allocates nothing.
+//
+// FastDeconv, Delinear and ChannelDeconv own workspaces and are not safe
+// for concurrent use. Their methods that change the layer or use its
+// workspaces claim it for the duration of the call and return
+// deconv.ErrBusy when another such call is in progress, rather than race;
+// their accessors (Weight, RunningMean, Counter, Training, ...) must not
+// be called concurrently with those. Distinct layers may run
+// concurrently.
+//
+// # Threads
+//
+// Each call uses up to its layer's Workers goroutines (0: the process
+// default, deconv.SetThreads): the convolution's work items, the
+// statistics (cov), the fold's products and the batched inverse square
+// roots are all given that count. The products inside one inverse square
+// root are the isqrt package's own (see isqrt.Options.Workers).
 package fold

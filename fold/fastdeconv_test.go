@@ -77,7 +77,8 @@ func flat(m [][]float64) []float64 {
 	return out
 }
 
-// randomFastDeconv draws a layer covering padding, stride, dilation, k=1,
+// randomFastDeconv draws a layer covering padding, stride, dilation (square
+// and rectangular, per axis), 1×1 kernels,
 // groups (depthwise included), C not a multiple of the block, no bias,
 // both groupings and freezing.
 func randomFastDeconv(rng *rand.Rand) (FastDeconvConfig, int, int, int) {
@@ -93,6 +94,13 @@ func randomFastDeconv(rng *rand.Rand) (FastDeconvConfig, int, int, int) {
 		out := groups * (1 + rng.IntN(3))
 		cfg := NewFastDeconvConfig(in, out, []int{1, 2, 3}[rng.IntN(3)])
 		cfg.Geometry = deconv.Square(cfg.KernelH, 1+rng.IntN(2), rng.IntN(3), 1+rng.IntN(2))
+		if rng.IntN(2) == 0 {
+			// Rectangular: every axis drawn on its own, as
+			// torch.nn.Conv2d takes it (1×k and k×1 included).
+			cfg.Geometry = deconv.Geometry{KernelH: 1 + rng.IntN(3), KernelW: 1 + rng.IntN(3),
+				StrideH: 1 + rng.IntN(2), StrideW: 1 + rng.IntN(3), PadH: rng.IntN(3), PadW: rng.IntN(2),
+				DilationH: 1 + rng.IntN(2), DilationW: 1 + rng.IntN(3)}
+		}
 		cfg.Groups = groups
 		cfg.Block = 1 + rng.IntN(6)
 		cfg.SamplingStride = 1 + rng.IntN(3)
@@ -220,5 +228,83 @@ func TestFastDeconvErrors(t *testing.T) {
 	}
 	if err := l.SetRunningStats(make([]float32, 3), nil); !errors.Is(err, deconv.ErrShape) {
 		t.Errorf("short running stats: %v", err)
+	}
+}
+
+// TestFastDeconvRectangular runs rectangular kernels, strides, paddings
+// and dilations (as torch.nn.Conv2d takes them) through training and
+// evaluation steps against the oracle, including the 1×1 kernel's flat
+// sampling rule with different strides per axis.
+func TestFastDeconvRectangular(t *testing.T) {
+	rng := rand.New(rand.NewPCG(71, 72))
+	cases := []struct {
+		in, out, groups, block int
+		g                      deconv.Geometry
+		grouping               deconv.Grouping
+		n, h, w                int
+	}{
+		{4, 3, 1, 2, deconv.Geometry{KernelH: 1, KernelW: 3, PadW: 1}, deconv.Interleaved, 2, 7, 9},
+		{4, 3, 1, 2, deconv.Geometry{KernelH: 3, KernelW: 1, PadH: 1}, deconv.Contiguous, 2, 9, 7},
+		{3, 2, 1, 3, deconv.Geometry{KernelH: 2, KernelW: 3, StrideH: 1, StrideW: 2, PadH: 0, PadW: 2, DilationH: 2, DilationW: 1}, deconv.Interleaved, 2, 11, 10},
+		{6, 4, 2, 0, deconv.Geometry{KernelH: 3, KernelW: 2, StrideH: 2, StrideW: 1, PadH: 1, DilationW: 2}, deconv.Interleaved, 1, 10, 12},
+		{4, 4, 4, 0, deconv.Geometry{KernelH: 1, KernelW: 2, StrideW: 2, PadH: 2}, deconv.Interleaved, 2, 6, 8},
+		{5, 2, 1, 5, deconv.Geometry{KernelH: 1, KernelW: 1, StrideH: 2, StrideW: 3}, deconv.Interleaved, 3, 8, 9},
+		{6, 2, 1, 3, deconv.Geometry{KernelH: 1, KernelW: 1, StrideH: 1, StrideW: 2}, deconv.Contiguous, 2, 7, 5},
+	}
+	for _, tc := range cases {
+		cfg := NewFastDeconvConfig(tc.in, tc.out, 1)
+		cfg.Geometry, cfg.Groups, cfg.Block, cfg.Grouping = tc.g, tc.groups, tc.block, tc.grouping
+		cfg.SamplingStride, cfg.Eps = 2, 1e-2
+		g := ConvGeom{InChannels: tc.in, OutChannels: tc.out, Groups: tc.groups, Geometry: tc.g}
+		gn, err := g.normalize()
+		if err != nil {
+			t.Fatalf("%+v: %v", tc, err)
+		}
+		wt := randVec(rng, gn.WeightLen())
+		bias := randVec(rng, tc.out)
+		l, err := NewFastDeconv(cfg, wt, bias)
+		if err != nil {
+			t.Fatalf("%+v: %v", tc, err)
+		}
+		if want := tc.g.KernelH * tc.g.KernelW * l.Block(); l.NumFeatures() != want {
+			t.Fatalf("%+v: F = %d, want KernelH·KernelW·B = %d", tc, l.NumFeatures(), want)
+		}
+		o := newOracle(cfg, wt, bias, l.Block())
+		oh, ow, err := l.OutputSize(tc.h, tc.w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for step := 0; step < 4; step++ {
+			training := step < 3
+			_ = l.Train(training)
+			x := randVec(rng, tc.n*tc.in*tc.h*tc.w)
+			for i := range x {
+				x[i] = 0.5*x[i] + 1 + 0.3*float64(i/(tc.h*tc.w)%tc.in)
+			}
+			want := o.forward(x, tc.n, tc.h, tc.w, training)
+			got := make([]float64, tc.n*tc.out*oh*ow)
+			if err := l.Forward(got, x, tc.n, tc.h, tc.w); err != nil {
+				t.Fatalf("%+v step %d: %v", tc, step, err)
+			}
+			if e := relErr(got, want); e > 1e-9 {
+				t.Fatalf("%+v step %d: output off by %g", tc, step, e)
+			}
+			if e := relErr(l.RunningDeconv(), flat(o.rdec)); e > 1e-9 {
+				t.Fatalf("%+v step %d: running_deconv off by %g", tc, step, e)
+			}
+			if step == 3 {
+				c, err := l.Folded()
+				if err != nil {
+					t.Fatal(err)
+				}
+				b := make([]float64, len(got))
+				if err := c.Forward(b, x, tc.n, tc.h, tc.w); err != nil {
+					t.Fatal(err)
+				}
+				if e := relErr(b, got); e > 1e-12 {
+					t.Fatalf("%+v: folded conv differs by %g", tc, e)
+				}
+			}
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/netdeconv/deconv/internal/gather"
 	"github.com/netdeconv/deconv/internal/gemm"
+	"github.com/netdeconv/deconv/internal/parallel"
 	"github.com/netdeconv/deconv/internal/size"
 )
 
@@ -45,12 +46,18 @@ func (b Blocking) validate() error {
 // The result is the layer that computes (X − μ)·D·W + b from raw inputs X,
 // so that y = conv(x, W') + b' equals the convolution of the deconvolved
 // input.
+//
+// Errors: deconv.ErrParam for an invalid Blocking, deconv.ErrShape for
+// lengths that do not fit it, deconv.ErrOverflow for sizes that overflow
+// int, deconv.ErrNonFinite for a NaN or infinity in w, bias, d or mean, or
+// in a result (finite but huge values can overflow). On error wOut and
+// biasOut are unchanged.
 func Fold[T Float](wOut, biasOut, w, bias []T, rows int, bl Blocking, d, mean []T) error {
 	q, err := checkFold(wOut, biasOut, w, bias, rows, bl, d, mean)
 	if err != nil {
 		return err
 	}
-	return foldWith(wOut, biasOut, w, bias, rows, bl, d, mean, q, -1)
+	return foldWith(wOut, biasOut, w, bias, rows, bl, d, mean, q, -1, 0)
 }
 
 // Restore undoes Fold: from folded weights and bias it recovers W = W'·D⁻¹
@@ -58,10 +65,17 @@ func Fold[T Float](wOut, biasOut, w, bias []T, rows int, bl Blocking, d, mean []
 // square root of a covariance is); D⁻¹ is computed by Cholesky
 // factorisation in float64. bias may be nil when only the weights are
 // wanted.
+//
+// Errors: those of Fold, and deconv.ErrNotSymmetric or
+// deconv.ErrNotPositiveDefinite for a D that is not symmetric positive
+// definite. On error w and bias are unchanged.
 func Restore[T Float](w, bias, wFolded, biasFolded []T, rows int, bl Blocking, d, mean []T) error {
 	q, err := checkFold(w, bias, wFolded, biasFolded, rows, bl, d, mean)
 	if err != nil {
 		return err
+	}
+	if bias != nil && biasFolded == nil {
+		return fmt.Errorf("%w: a bias to restore needs the folded bias", deconv.ErrShape)
 	}
 	F := bl.Block
 	inv := make([]T, len(d))
@@ -71,16 +85,24 @@ func Restore[T Float](w, bias, wFolded, biasFolded []T, rows int, bl Blocking, d
 		}
 	}
 	// b = b' + Σ W'·μ is computed from the folded weights, before they are
-	// overwritten (w may alias wFolded).
+	// overwritten (w may alias wFolded), into a buffer that is copied out
+	// once the weights succeeded too.
+	var b *[]T
 	if bias != nil {
-		if biasFolded == nil {
-			return fmt.Errorf("%w: a bias to restore needs the folded bias", deconv.ErrShape)
-		}
-		if err := blockDots(bias, biasFolded, wFolded, rows, bl, mean, q, 1); err != nil {
+		b = getScratch[T](rows)
+		defer putScratch(b)
+		blockDots(*b, biasFolded, wFolded, rows, bl, mean, q, 1)
+		if err := checkFinite(*b, "restored bias"); err != nil {
 			return err
 		}
 	}
-	return foldWith(w, nil, wFolded, nil, rows, bl, inv, mean, q, 0)
+	if err := foldWith(w, nil, wFolded, nil, rows, bl, inv, mean, q, 0, 0); err != nil {
+		return err
+	}
+	if b != nil {
+		copy(bias, *b)
+	}
+	return nil
 }
 
 func checkFold[T Float](wOut, biasOut, w, bias []T, rows int, bl Blocking, d, mean []T) (q int, err error) {
@@ -88,22 +110,32 @@ func checkFold[T Float](wOut, biasOut, w, bias []T, rows int, bl Blocking, d, me
 		return 0, err
 	}
 	n, ok := size.Mul(rows, bl.Features)
-	if rows <= 0 || !ok || len(w) != n || len(wOut) != n {
+	if rows > 0 && !ok {
+		return 0, fmt.Errorf("%w: %d rows of %d features", deconv.ErrOverflow, rows, bl.Features)
+	}
+	if rows <= 0 || len(w) != n || len(wOut) != n {
 		return 0, fmt.Errorf("%w: %d rows of %d features need %d weights (have %d in, %d out)", deconv.ErrShape, rows, bl.Features, n, len(w), len(wOut))
 	}
 	F := bl.Block
-	if len(d) == 0 || len(d)%(F*F) != 0 {
+	FF, ok := size.Mul(F, F)
+	if !ok {
+		return 0, fmt.Errorf("%w: blocks of %d features: D would have %d² values", deconv.ErrOverflow, F, F)
+	}
+	if len(d) == 0 || len(d)%FF != 0 {
 		return 0, fmt.Errorf("%w: D has %d values, not a whole number of %d×%d matrices", deconv.ErrShape, len(d), F, F)
 	}
-	q = len(d) / (F * F)
+	q = len(d) / FF
 	if rows%q != 0 || len(mean) != q*F {
 		return 0, fmt.Errorf("%w: %d matrices D for %d rows with a mean of %d values", deconv.ErrShape, q, rows, len(mean))
 	}
 	if bias != nil && len(bias) != rows || biasOut != nil && len(biasOut) != rows {
 		return 0, fmt.Errorf("%w: bias needs %d values", deconv.ErrShape, rows)
 	}
-	for _, s := range [][]T{w, d, mean, bias} {
-		if err := checkFinite(s, "fold input"); err != nil {
+	for _, in := range []struct {
+		s    []T
+		what string
+	}{{w, "weight"}, {d, "D"}, {mean, "mean"}, {bias, "bias"}} {
+		if err := checkFinite(in.s, in.what); err != nil {
 			return 0, err
 		}
 	}
@@ -111,17 +143,28 @@ func checkFold[T Float](wOut, biasOut, w, bias []T, rows int, bl Blocking, d, me
 }
 
 // foldWith computes wOut = W·D per block and, when biasOut is not nil,
-// biasOut = bias + sign·Σ W'·μ (bias nil counts as zero).
-func foldWith[T Float](wOut, biasOut, w, bias []T, rows int, bl Blocking, d, mean []T, q int, sign T) error {
+// biasOut = bias + sign·Σ W'·μ (bias nil counts as zero), with products
+// on at most workers goroutines (0: the process default). The results are
+// built in scratch buffers and checked for NaN and infinities before
+// wOut and biasOut are written, so on error both are unchanged.
+func foldWith[T Float](wOut, biasOut, w, bias []T, rows int, bl Blocking, d, mean []T, q int, sign T, workers int) error {
 	F, G := bl.Block, bl.Features/bl.Block
 	per := rows / q // rows per D
 	m := getScratch[T](per * bl.Features)
 	defer putScratch(m)
 	mp := getScratch[T](per * bl.Features)
 	defer putScratch(mp)
+	res := getScratch[T](rows * bl.Features)
+	defer putScratch(res)
+	var bres *[]T
+	if biasOut != nil {
+		bres = getScratch[T](rows)
+		defer putScratch(bres)
+	}
+	threads := parallel.Workers(workers)
 	for i := 0; i < q; i++ {
 		wi := w[i*per*bl.Features : (i+1)*per*bl.Features]
-		oi := wOut[i*per*bl.Features : (i+1)*per*bl.Features]
+		oi := (*res)[i*per*bl.Features : (i+1)*per*bl.Features]
 		// M: one row per (weight row, block), F columns.
 		src := wi
 		if bl.Grouping == deconv.Interleaved && G > 1 {
@@ -130,7 +173,7 @@ func foldWith[T Float](wOut, biasOut, w, bias []T, rows int, bl Blocking, d, mea
 			}
 			src = *m
 		}
-		if err := gemm.GemmDense(0, gemm.NoTrans, gemm.NoTrans, per*G, F, F, 1, src, F, d[i*F*F:], F, 0, *mp, F); err != nil {
+		if err := gemm.GemmDense(threads, gemm.NoTrans, gemm.NoTrans, per*G, F, F, 1, src, F, d[i*F*F:], F, 0, *mp, F); err != nil {
 			return err
 		}
 		if biasOut != nil {
@@ -146,7 +189,7 @@ func foldWith[T Float](wOut, biasOut, w, bias []T, rows int, bl Blocking, d, mea
 						acc += float64(sign) * float64(v) * float64(mu[p])
 					}
 				}
-				biasOut[i*per+r] = T(acc)
+				(*bres)[i*per+r] = T(acc)
 			}
 		}
 		if bl.Grouping == deconv.Interleaved && G > 1 {
@@ -157,12 +200,22 @@ func foldWith[T Float](wOut, biasOut, w, bias []T, rows int, bl Blocking, d, mea
 			copy(oi, *mp)
 		}
 	}
+	if err := checkFinite(*res, "folded weight"); err != nil {
+		return err
+	}
+	if biasOut != nil {
+		if err := checkFinite(*bres, "folded bias"); err != nil {
+			return err
+		}
+		copy(biasOut, *bres)
+	}
+	copy(wOut, *res)
 	return nil
 }
 
 // blockDots sets out[r] = base[r] + sign·Σ_blocks W[r]_block·μ, W given in
 // its stored (layout) order.
-func blockDots[T Float](out, base, w []T, rows int, bl Blocking, mean []T, q int, sign T) error {
+func blockDots[T Float](out, base, w []T, rows int, bl Blocking, mean []T, q int, sign T) {
 	F, G := bl.Block, bl.Features/bl.Block
 	per := rows / q
 	for r := 0; r < rows; r++ {
@@ -180,34 +233,50 @@ func blockDots[T Float](out, base, w []T, rows int, bl Blocking, mean []T, q int
 		}
 		out[r] = T(acc)
 	}
-	return nil
 }
 
 // spdInverse writes the inverse of the symmetric positive definite n×n
 // matrix a into dst, through a float64 Cholesky factorisation.
 func spdInverse[T Float](dst, a []T, n int) error {
-	s := mat.NewSymDense(n, nil)
-	for i := 0; i < n; i++ {
-		for j := i; j < n; j++ {
-			v, u := float64(a[i*n+j]), float64(a[j*n+i])
-			if d := v - u; d*d > 1e-8*(v*v+u*u)+1e-300 {
-				return fmt.Errorf("%w: element (%d,%d) = %g but (%d,%d) = %g", deconv.ErrNotPositiveDefinite, i, j, v, j, i, u)
-			}
-			s.SetSym(i, j, (v+u)/2)
-		}
-	}
 	var ch mat.Cholesky
-	if !ch.Factorize(s) {
-		return deconv.ErrNotPositiveDefinite
+	if err := cholesky(&ch, a, n); err != nil {
+		return err
 	}
 	var inv mat.SymDense
 	if err := ch.InverseTo(&inv); err != nil {
-		return fmt.Errorf("%w: %v", deconv.ErrNotPositiveDefinite, err)
+		return fmt.Errorf("%w: %w", deconv.ErrNotPositiveDefinite, err)
 	}
 	for i := 0; i < n; i++ {
 		for j := 0; j < n; j++ {
 			dst[i*n+j] = T(inv.At(i, j))
 		}
+	}
+	return nil
+}
+
+// checkSPD returns deconv.ErrNotSymmetric or deconv.ErrNotPositiveDefinite
+// when the n×n matrix a is not symmetric positive definite (up to the
+// rounding of float32 storage).
+func checkSPD[T Float](a []T, n int) error {
+	var ch mat.Cholesky
+	return cholesky(&ch, a, n)
+}
+
+// cholesky factorises the symmetric part of the n×n matrix a in float64,
+// after checking that a is symmetric to a relative 1e-4.
+func cholesky[T Float](ch *mat.Cholesky, a []T, n int) error {
+	s := mat.NewSymDense(n, nil)
+	for i := 0; i < n; i++ {
+		for j := i; j < n; j++ {
+			v, u := float64(a[i*n+j]), float64(a[j*n+i])
+			if d := v - u; d*d > 1e-8*(v*v+u*u)+1e-300 {
+				return fmt.Errorf("%w: element (%d,%d) = %g but (%d,%d) = %g", deconv.ErrNotSymmetric, i, j, v, j, i, u)
+			}
+			s.SetSym(i, j, (v+u)/2)
+		}
+	}
+	if !ch.Factorize(s) {
+		return fmt.Errorf("%w: Cholesky factorisation failed", deconv.ErrNotPositiveDefinite)
 	}
 	return nil
 }

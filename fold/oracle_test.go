@@ -9,16 +9,17 @@ import (
 // with naive loops only.
 
 // oracleRows returns the statistics rows of a FastDeconv input: the
-// im2col rows (every S·stride-th window; the flat NHWC rule for k = 1), as
-// full rows of C·k² features (channel slowest).
+// im2col rows (windows every S·StrideH rows and S·StrideW columns; for a
+// 1×1 kernel the flat NHWC rule, every (S·StrideH)·(S·StrideW)-th pixel),
+// as full rows of C·KernelH·KernelW features (channel slowest).
 func oracleRows(cfg FastDeconvConfig, x []float64, n, h, w int) [][]float64 {
-	// The oracle follows the reference, which takes square geometry only.
-	C, k := cfg.InChannels, cfg.KernelH
-	step := cfg.SamplingStride * max(cfg.StrideH, 1)
-	dil := max(cfg.DilationH, 1)
+	C, kh, kw := cfg.InChannels, cfg.KernelH, cfg.KernelW
+	stepH := cfg.SamplingStride * max(cfg.StrideH, 1)
+	stepW := cfg.SamplingStride * max(cfg.StrideW, 1)
+	dilH, dilW := max(cfg.DilationH, 1), max(cfg.DilationW, 1)
 	var rows [][]float64
-	if k == 1 {
-		for q := 0; q < n*h*w; q += step * step {
+	if kh == 1 && kw == 1 {
+		for q := 0; q < n*h*w; q += stepH * stepW {
 			img, pix := q/(h*w), q%(h*w)
 			row := make([]float64, C)
 			for c := range row {
@@ -28,17 +29,17 @@ func oracleRows(cfg FastDeconvConfig, x []float64, n, h, w int) [][]float64 {
 		}
 		return rows
 	}
-	p := cfg.PadH
-	oh := (h+2*p-dil*(k-1)-1)/step + 1
-	ow := (w+2*p-dil*(k-1)-1)/step + 1
+	ph, pw := cfg.PadH, cfg.PadW
+	oh := (h+2*ph-dilH*(kh-1)-1)/stepH + 1
+	ow := (w+2*pw-dilW*(kw-1)-1)/stepW + 1
 	for img := 0; img < n; img++ {
 		for a := 0; a < oh; a++ {
 			for b := 0; b < ow; b++ {
-				row := make([]float64, 0, C*k*k)
+				row := make([]float64, 0, C*kh*kw)
 				for c := 0; c < C; c++ {
-					for ki := 0; ki < k; ki++ {
-						for kj := 0; kj < k; kj++ {
-							y, xx := a*step+ki*dil-p, b*step+kj*dil-p
+					for ki := 0; ki < kh; ki++ {
+						for kj := 0; kj < kw; kj++ {
+							y, xx := a*stepH+ki*dilH-ph, b*stepW+kj*dilW-pw
 							v := 0.0
 							if y >= 0 && y < h && xx >= 0 && xx < w {
 								v = x[((img*C+c)*h+y)*w+xx]

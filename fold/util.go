@@ -24,6 +24,9 @@ func checkFinite[T Float](s []T, what string) error {
 	return nonFinite(s, what, 0)
 }
 
+// isFinite reports whether v is neither NaN nor an infinity.
+func isFinite[T Float](v T) bool { return v-v == 0 }
+
 // nonFinite builds the error for the first NaN or infinity of s, whose
 // element 0 is element base of the value named what.
 func nonFinite[T Float](s []T, what string, base int) error {
