@@ -3,6 +3,7 @@ package isqrt
 import (
 	"encoding/binary"
 	"errors"
+	"github.com/netdeconv/deconv"
 	"math"
 	"testing"
 )
@@ -37,8 +38,8 @@ func FuzzInvSqrt(f *testing.F) {
 		dst := make([]float32, size*size)
 		_, err = p.InvSqrt(dst, a)
 		if err != nil {
-			if !errors.Is(err, ErrNotFinite) && !errors.Is(err, ErrNotSymmetric) && !errors.Is(err, ErrNotPositiveDefinite) &&
-				!errors.Is(err, ErrDiverged) && !errors.Is(err, ErrNotConverged) {
+			if !errors.Is(err, deconv.ErrNonFinite) && !errors.Is(err, deconv.ErrNotSymmetric) && !errors.Is(err, deconv.ErrNotPositiveDefinite) &&
+				!errors.Is(err, deconv.ErrDiverged) && !errors.Is(err, deconv.ErrNotConverged) {
 				t.Fatalf("unexpected error %v", err)
 			}
 			return

@@ -21,7 +21,7 @@ const (
 )
 
 // mul sets C = α·A·B for n×n row-major matrices, every element computed,
-// with the engine's own threading.
+// on the engine split over the run's w.threads goroutines.
 func (w *work[T]) mul(n int, alpha T, a, b []T, c []T) error {
 	return gemm.GemmDense(w.threads, gemm.NoTrans, gemm.NoTrans, n, n, n, alpha, a, n, b, n, 0, c, n)
 }
@@ -153,7 +153,10 @@ func (w *work[T]) RunPart(i int) {
 	case opFirst:
 		w.sums[i][0] = firstPassRows(n, w.opA, w.opB, c, i*n/nw, (i+1)*n/nw, w.opScale)
 	case opFinish:
-		scaleRows(w.opC, w.opA, i*n/nw*n, (i+1)*n/nw*n, w.opScale)
+		w.sums[i][0] = 1
+		if scaleRows(w.opC, w.opA, i*n/nw*n, (i+1)*n/nw*n, w.opScale) {
+			w.sums[i][0] = 0
+		}
 	}
 }
 
@@ -297,24 +300,45 @@ func firstPassRows[T Float](n int, y, z2, y2 []T, i0, i1 int, inv float64) float
 	return sq
 }
 
-// scaleRows writes dst[k] = z[k]·s for k in [lo, hi).
-func scaleRows[T Float](dst, z []T, lo, hi int, s float64) {
+// scaleRows writes dst[k] = z[k]·s for k in [lo, hi) and reports whether
+// every value written is finite.
+func scaleRows[T Float](dst, z []T, lo, hi int, s float64) bool {
 	d, src := dst[lo:hi], z[lo:hi]
 	src = src[:len(d)]
-	for k, v := range src {
-		d[k] = T(float64(v) * s)
+	// x·0 is 0 for a finite x and NaN otherwise; four sums keep the
+	// additions independent.
+	var f0, f1, f2, f3 T
+	k := 0
+	for ; k+4 <= len(src); k += 4 {
+		v0, v1 := T(float64(src[k])*s), T(float64(src[k+1])*s)
+		v2, v3 := T(float64(src[k+2])*s), T(float64(src[k+3])*s)
+		d[k], d[k+1], d[k+2], d[k+3] = v0, v1, v2, v3
+		f0 += v0 * 0
+		f1 += v1 * 0
+		f2 += v2 * 0
+		f3 += v3 * 0
 	}
+	for ; k < len(src); k++ {
+		v := T(float64(src[k]) * s)
+		d[k] = v
+		f0 += v * 0
+	}
+	return f0+f1+f2+f3 == 0
 }
 
-// finish writes dst = Z/√c.
-func (w *work[T]) finish(n int, dst, z []T, c float64) {
+// finish writes dst = Z/√c and reports whether it is finite.
+func (w *work[T]) finish(n int, dst, z []T, c float64) bool {
 	s := 1 / math.Sqrt(c)
 	if w.nw <= 1 || n <= 4*symBlock {
-		scaleRows(dst, z, 0, n*n, s)
-		return
+		return scaleRows(dst, z, 0, n*n, s)
 	}
 	w.op, w.opN, w.opA, w.opC, w.opScale = opFinish, n, z, dst, s
 	w.runOp()
+	ok := true
+	for i := range w.nw {
+		ok = ok && w.sums[i][0] == 0
+	}
+	return ok
 }
 
 // setIdentity writes the n×n identity into z.
