@@ -2,7 +2,10 @@ package isqrt
 
 import (
 	"fmt"
+	"math"
 	"testing"
+
+	"github.com/netdeconv/deconv/internal/parallel"
 )
 
 func benchInvSqrt(b *testing.B, n int, o Options, cov []float32) {
@@ -57,5 +60,30 @@ func BenchmarkBatch(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkCholesky576 times the positive-definiteness check alone on the
+// matrix of BenchmarkPaperNS5, on the goroutines a call would use: its
+// share of BenchmarkPaperNS5 is the check's cost.
+func BenchmarkCholesky576(b *testing.B) {
+	const n = 576
+	cov := to32(layerCovariance(64, 1e-5, 1))
+	p := mustPlan[float32](b, n, Options{})
+	w := p.worker(0)
+	w.setThreads(parallel.Workers(0))
+	c := 0.0
+	for _, v := range cov {
+		c += float64(v) * float64(v)
+	}
+	c = math.Sqrt(c)
+	if err := w.checkDefinite(n, cov, cov, true, c); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := w.checkDefinite(n, cov, cov, true, c); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

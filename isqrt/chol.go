@@ -29,78 +29,129 @@ import (
 // coupled float32 iterations of BenchmarkPaperNS5, on 2 cores: see
 // BenchmarkCholesky576 (about 1.3 ms of 45 ms, 3%).
 
-// cholBlock is the panel width of the blocked factorization: wide enough
-// that the trailing updates are efficient products, narrow enough that
-// the scalar work on the diagonal blocks (n·cholBlock²/3) stays small.
-const cholBlock = 64
+// cholBase and trsmBase are the sizes below which the recursive
+// factorization and triangular solve work by plain loops: small enough
+// that their O(n²·base) scalar work stays a small part, large enough that
+// the products between them are not dominated by their call overhead.
+const (
+	cholBase = 64
+	trsmBase = 32
+)
 
 // pdTol returns the smallest pivot, relative to the largest diagonal
 // element, that the check accepts for n×n matrices: 4(n+1)·u, u the unit
 // roundoff of float64, the order of the factorization's backward error.
 func pdTol(n int) float64 { return 4 * float64(n+1) * 0x1p-53 }
 
-// cholesky factors the symmetric n×n row-major matrix whose upper
-// triangle is in a (the strict lower triangle is neither read nor
-// written) as RᵀR in place, and returns the index of the first pivot
-// (the square of a diagonal element of R) that is not above tol, and that
-// pivot, or -1 when every pivot is. The off-diagonal blocks of R are not
-// stored: only the pivots matter to the check.
-func (w *work[T]) cholesky(n int, a []float64, tol float64) (int, float64, error) {
-	nb := min(cholBlock, n)
-	buf := grow(&w.panel, nb*nb+nb*n)
-	inv, r12 := buf[:nb*nb], buf[nb*nb:]
-	for k0 := 0; k0 < n; k0 += nb {
-		k1 := min(n, k0+nb)
-		b := k1 - k0
-		// The diagonal block: R11ᵀR11 = A11, by rows of R11.
-		for i := k0; i < k1; i++ {
-			d := a[i*n+i]
-			for p := k0; p < i; p++ {
-				d -= a[p*n+i] * a[p*n+i]
-			}
+// cholesky factors the symmetric b×b matrix whose upper triangle is in a
+// (row-major, leading dimension ld; the strict lower triangle is neither
+// read nor written) as RᵀR, R overwriting it, and returns the index of the
+// first pivot (the square of a diagonal element of R) that is not above
+// tol, and that pivot, or -1 when every pivot is.
+//
+// Recursive (Gustavson; Toledo): with A = [A11 A12; · A22] split in the
+// middle, R11 = chol(A11), R12 = R11⁻ᵀ·A12 (trsm), A22 ← A22 − R12ᵀ·R12
+// (a SYRK) and R22 = chol(A22). All but O(n²·base) of the n³/3
+// multiply-adds are then products of the library's engine, on the call's
+// goroutines, mostly large ones; the updates of the trailing matrix are
+// few, so it is streamed through memory a few times rather than once per
+// panel.
+func (w *work[T]) cholesky(a []float64, ld, b int, tol float64) (int, float64, error) {
+	if b <= cholBase {
+		// By rows, right-looking: row i scaled by 1/√pivot, its outer
+		// product subtracted from the rows below.
+		for i := 0; i < b; i++ {
+			d := a[i*ld+i]
 			if !(d > tol) {
 				return i, d, nil
 			}
 			r := math.Sqrt(d)
-			a[i*n+i] = r
-			for j := i + 1; j < k1; j++ {
-				s := a[i*n+j]
-				for p := k0; p < i; p++ {
-					s -= a[p*n+i] * a[p*n+j]
+			ri := a[i*ld+i : i*ld+b]
+			ri[0] = r
+			f := 1 / r
+			for j := 1; j < len(ri); j++ {
+				ri[j] *= f
+			}
+			for k := 1; k < len(ri); k++ {
+				rk := a[(i+k)*ld+i+k : (i+k)*ld+b]
+				g := ri[k]
+				src := ri[k:]
+				src = src[:len(rk)]
+				for j, v := range src {
+					rk[j] -= g * v
 				}
-				a[i*n+j] = s / r
 			}
 		}
-		m := n - k1
-		if m == 0 {
-			break
-		}
-		// W = R11⁻ᵀ, lower triangular (b×b): the triangular solve for the
-		// block row R12 = R11⁻ᵀ·A12 then is a product. (Forming the inverse
-		// of a triangular factor of a block that passed its pivots costs
-		// accuracy only in proportion to the block's condition number,
-		// which the pivot threshold bounds; the check needs the pivots to
-		// a relative accuracy far coarser than that.)
-		clear(inv[:b*b])
-		for j := 0; j < b; j++ {
-			inv[j*b+j] = 1 / a[(k0+j)*n+k0+j]
-			for i := j + 1; i < b; i++ {
-				s := 0.0
-				for p := j; p < i; p++ {
-					s += a[(k0+p)*n+k0+i] * inv[p*b+j]
-				}
-				inv[i*b+j] = -s / a[(k0+i)*n+k0+i]
-			}
-		}
-		if err := gemm.GemmDense(w.threads, gemm.NoTrans, gemm.NoTrans, b, m, b, 1, inv, b, a[k0*n+k1:], n, 0, r12, m); err != nil {
-			return 0, 0, err
-		}
-		// A22 ← A22 − R12ᵀ·R12, upper triangle.
-		if err := gemm.SyrkDense(w.threads, gemm.Upper, m, b, -1, r12, m, 1, a[k1*n+k1:], n); err != nil {
-			return 0, 0, err
-		}
+		return -1, 0, nil
 	}
-	return -1, 0, nil
+	h := (b/2 + 7) &^ 7
+	if k, d, err := w.cholesky(a, ld, h, tol); k >= 0 || err != nil {
+		return k, d, err
+	}
+	m := b - h
+	if err := w.trsm(a, ld, h, a[h:], m); err != nil {
+		return 0, 0, err
+	}
+	if err := gemm.SyrkDense(w.threads, gemm.Upper, m, h, -1, a[h:], ld, 1, a[h*ld+h:], ld); err != nil {
+		return 0, 0, err
+	}
+	k, d, err := w.cholesky(a[h*ld+h:], ld, m, tol)
+	if k >= 0 {
+		k += h
+	}
+	return k, d, err
+}
+
+// trsm overwrites the h×m block x (leading dimension ld) with R⁻ᵀ·x, for
+// the upper triangular h×h R at r (leading dimension ld): the solution of
+// Rᵀ·X = B, recursively (R = [Ra Rb; · Rc]: X1 = Ra⁻ᵀ·B1, then
+// X2 = Rc⁻ᵀ·(B2 − Rbᵀ·X1)). Below trsmBase rows, R is inverted by plain
+// loops (h³/6 multiply-adds) and X = R⁻ᵀ·B is a product: the engine's
+// kernels are many times faster than the loops of a substitution along
+// the rows, and multiplying by the inverse of a triangular factor instead
+// of solving with it costs accuracy only in proportion to that small
+// block's condition number, which the pivot threshold bounds (the check
+// needs the pivots far less accurately than that).
+func (w *work[T]) trsm(r []float64, ld, h int, x []float64, m int) error {
+	if h <= trsmBase {
+		buf := grow(&w.panel, trsmBase*trsmBase+trsmBase*len(w.chol)/max(1, ld))
+		inv, tmp := buf[:h*h], buf[trsmBase*trsmBase:][:h*m]
+		// inv = R⁻¹ (upper), by rows from the last:
+		// inv[i,:] = (e_i − Σ_{p>i} R[i,p]·inv[p,:]) / R[i,i].
+		clear(inv)
+		for i := h - 1; i >= 0; i-- {
+			xi := inv[i*h : i*h+h]
+			xi[i] = 1
+			for p := i + 1; p < h; p++ {
+				g := r[i*ld+p]
+				src := inv[p*h+p : p*h+h]
+				dst := xi[p:]
+				dst = dst[:len(src)]
+				for j, v := range src {
+					dst[j] -= g * v
+				}
+			}
+			f := 1 / r[i*ld+i]
+			for j := i; j < h; j++ {
+				xi[j] *= f
+			}
+		}
+		if err := gemm.GemmDense(w.threads, gemm.Trans, gemm.NoTrans, h, m, h, 1, inv, h, x, ld, 0, tmp, m); err != nil {
+			return err
+		}
+		for i := 0; i < h; i++ {
+			copy(x[i*ld:i*ld+m], tmp[i*m:i*m+m])
+		}
+		return nil
+	}
+	h1 := (h/2 + 7) &^ 7
+	if err := w.trsm(r, ld, h1, x, m); err != nil {
+		return err
+	}
+	if err := gemm.GemmDense(w.threads, gemm.Trans, gemm.NoTrans, h-h1, m, h1, -1, r[h1:], ld, x, ld, 1, x[h1*ld:], ld); err != nil {
+		return err
+	}
+	return w.trsm(r[h1*ld+h1:], ld, h-h1, x[h1*ld:], m)
 }
 
 // checkDefinite runs the positive-definiteness check on Ã = S/c, S the
@@ -117,20 +168,29 @@ func (w *work[T]) checkDefinite(n int, a, s []T, sIsSym bool, c float64) error {
 	}
 	maxDiag := 0.0
 	for i := 0; i < n; i++ {
-		row := ch[i*n : i*n+n]
-		if sIsSym {
-			for j, v := range s[i*n+i : i*n+n] {
-				row[i+j] = float64(v) * pre * inv
+		row := ch[i*n+i : i*n+n]
+		switch {
+		case !sIsSym:
+			for j := range row {
+				row[j] = (0.5*float64(a[i*n+i+j]) + 0.5*float64(a[(i+j)*n+i])) * pre * inv
 			}
-		} else {
-			for j := i; j < n; j++ {
-				row[j] = (0.5*float64(a[i*n+j]) + 0.5*float64(a[j*n+i])) * pre * inv
+		case pre == 1:
+			src := s[i*n+i : i*n+n]
+			src = src[:len(row)]
+			for j, v := range src {
+				row[j] = float64(v) * inv
+			}
+		default:
+			src := s[i*n+i : i*n+n]
+			src = src[:len(row)]
+			for j, v := range src {
+				row[j] = float64(v) * pre * inv
 			}
 		}
-		maxDiag = max(maxDiag, row[i])
+		maxDiag = max(maxDiag, row[0])
 	}
 	tol := pdTol(n) * maxDiag
-	k, d, err := w.cholesky(n, ch, tol)
+	k, d, err := w.cholesky(ch, n, n, tol)
 	if err != nil {
 		return err
 	}
