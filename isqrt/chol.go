@@ -92,7 +92,7 @@ func (w *work[T]) cholesky(a []float64, ld, b int, tol float64) (int, float64, e
 	if err := w.trsm(a, ld, h, a[h:], m); err != nil {
 		return 0, 0, err
 	}
-	if err := gemm.SyrkDense(w.threads, gemm.Upper, m, h, -1, a[h:], ld, 1, a[h*ld+h:], ld); err != nil {
+	if err := syrkDense(w.threads, gemm.Upper, m, h, -1, a[h:], ld, 1, a[h*ld+h:], ld); err != nil {
 		return 0, 0, err
 	}
 	k, d, err := w.cholesky(a[h*ld+h:], ld, m, tol)
@@ -136,7 +136,7 @@ func (w *work[T]) trsm(r []float64, ld, h int, x []float64, m int) error {
 				xi[j] *= f
 			}
 		}
-		if err := gemm.GemmDense(w.threads, gemm.Trans, gemm.NoTrans, h, m, h, 1, inv, h, x, ld, 0, tmp, m); err != nil {
+		if err := gemmDense(w.threads, gemm.Trans, gemm.NoTrans, h, m, h, 1, inv, h, x, ld, 0, tmp, m); err != nil {
 			return err
 		}
 		for i := 0; i < h; i++ {
@@ -148,7 +148,7 @@ func (w *work[T]) trsm(r []float64, ld, h int, x []float64, m int) error {
 	if err := w.trsm(r, ld, h1, x, m); err != nil {
 		return err
 	}
-	if err := gemm.GemmDense(w.threads, gemm.Trans, gemm.NoTrans, h-h1, m, h1, -1, r[h1:], ld, x, ld, 1, x[h1*ld:], ld); err != nil {
+	if err := gemmDense(w.threads, gemm.Trans, gemm.NoTrans, h-h1, m, h1, -1, r[h1:], ld, x, ld, 1, x[h1*ld:], ld); err != nil {
 		return err
 	}
 	return w.trsm(r[h1*ld+h1:], ld, h-h1, x[h1*ld:], m)

@@ -60,10 +60,10 @@ func (w *work[T]) outputResidual(n int, z []T, c float64) float64 {
 // goroutines.
 func (w *work[T]) residual64(n int) float64 {
 	z64, s64 := w.z64, w.s64
-	if err := gemm.GemmDense(w.threads, gemm.NoTrans, gemm.NoTrans, n, n, n, 1, z64, n, z64, n, 0, s64, n); err != nil {
+	if err := gemmDense(w.threads, gemm.NoTrans, gemm.NoTrans, n, n, n, 1, z64, n, z64, n, 0, s64, n); err != nil {
 		return math.NaN()
 	}
-	if err := gemm.GemmDense(w.threads, gemm.NoTrans, gemm.NoTrans, n, n, n, 1, s64, n, w.a64, n, 0, z64, n); err != nil {
+	if err := gemmDense(w.threads, gemm.NoTrans, gemm.NoTrans, n, n, n, 1, s64, n, w.a64, n, 0, z64, n); err != nil {
 		return math.NaN()
 	}
 	return identityResidual(n, z64)
@@ -137,7 +137,7 @@ func invSqrtEigen(threads, n int, s []float64) ([]float64, error) {
 		}
 	}
 	d := make([]float64, n*n)
-	if err := gemm.SyrkDense(threads, gemm.Full, n, n, 1, u, n, 0, d, n); err != nil {
+	if err := syrkDense(threads, gemm.Full, n, n, 1, u, n, 0, d, n); err != nil {
 		return nil, err
 	}
 	return d, nil

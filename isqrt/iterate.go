@@ -241,7 +241,7 @@ func (w *work[T]) coupled(p *Plan[T], res *Result) ([]T, error) {
 		w.traceAt(n, 1, z)
 	}
 	if K > 1 || tol > 0 {
-		if err := gemm.SyrkDense(w.threads, gemm.Upper, n, n, -0.5, y, n, 1, y2, n); err != nil {
+		if err := syrkDense(w.threads, gemm.Upper, n, n, -0.5, y, n, 1, y2, n); err != nil {
 			return nil, err
 		}
 		w.mirror(n, y2)

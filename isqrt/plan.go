@@ -295,17 +295,18 @@ func (w *work[T]) prepare(p *Plan[T], a []T, asIs bool) (c, cy float64, err erro
 		// digits (float64 elements beyond about 1e±135): again with every
 		// element scaled by a power of two, exactly, as LAPACK's dnrm2
 		// scales.
-		var err error
-		if sum, err = scaledSumSquares(n, a); err != nil {
-			return 0, 0, err
-		}
+		c = scaledNorm(n, a)
+	} else {
+		c = math.Sqrt(sum)
+	}
+	if math.IsInf(c, 0) || c == 0 {
+		return 0, 0, fmt.Errorf("%w: the Frobenius norm of a is %v", deconv.ErrNonFinite, c)
 	}
 	if asIs {
 		copy(y, a[:n*n])
 	} else {
 		w.mirror(n, y)
 	}
-	c = math.Sqrt(sum)
 	if o.Scaling == ScaleSpectral {
 		c = min(c, w.spectralBound(n, y))
 	}
@@ -327,18 +328,17 @@ func (w *work[T]) prepare(p *Plan[T], a []T, asIs bool) (c, cy float64, err erro
 	return c, cy, nil
 }
 
-// scaledSumSquares returns Σ a_ij², computed as 2^{2e}·Σ (a_ij·2^{−e})²
-// with 2^e near the largest |a_ij|, so that neither overflow nor
-// underflow loses it; the result itself is returned as a float64, +Inf
-// when even that overflows (n² elements near the largest float64), which
-// is then deconv.ErrNonFinite.
-func scaledSumSquares[T Float](n int, a []T) (float64, error) {
+// scaledNorm returns ‖a‖_F, computed as 2^e·(Σ (a_ij·2^{−e})²)^{1/2}
+// with 2^e near the largest |a_ij|, so that neither overflow nor underflow
+// of the squares loses it (+Inf only when the norm itself exceeds the
+// largest float64).
+func scaledNorm[T Float](n int, a []T) float64 {
 	amax := 0.0
 	for _, v := range a[:n*n] {
 		amax = max(amax, math.Abs(float64(v)))
 	}
 	if amax == 0 {
-		return 0, nil
+		return 0
 	}
 	e := math.Ilogb(amax)
 	f := math.Ldexp(1, -e)
@@ -347,11 +347,7 @@ func scaledSumSquares[T Float](n int, a []T) (float64, error) {
 		x := float64(v) * f
 		s += x * x
 	}
-	sum := math.Ldexp(s, 2*e)
-	if math.IsInf(sum, 0) {
-		return 0, fmt.Errorf("%w: the Frobenius norm of a (about 2^%d) overflows float64", deconv.ErrNonFinite, e)
-	}
-	return sum, nil
+	return math.Ldexp(math.Sqrt(s), e)
 }
 
 // checkTile is the side of the tiles of the validation pass, small enough

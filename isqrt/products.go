@@ -23,7 +23,7 @@ const (
 // mul sets C = α·A·B for n×n row-major matrices, every element computed,
 // on the engine split over the run's w.threads goroutines.
 func (w *work[T]) mul(n int, alpha T, a, b []T, c []T) error {
-	return gemm.GemmDense(w.threads, gemm.NoTrans, gemm.NoTrans, n, n, n, alpha, a, n, b, n, 0, c, n)
+	return gemmDense(w.threads, gemm.NoTrans, gemm.NoTrans, n, n, n, alpha, a, n, b, n, 0, c, n)
 }
 
 // symBlock is the height of the block rows into which upperMul cuts the
@@ -103,6 +103,10 @@ func (w *work[T]) runOp() {
 
 // RunPart runs part i of the current operation (parallel.Parts).
 func (w *work[T]) RunPart(i int) {
+	if testHookPart != nil {
+		testHookPart(1)
+		defer testHookPart(-1)
+	}
 	n, nw, c := w.opN, w.nw, w.opC
 	switch w.op {
 	case opUpperMul:
@@ -112,7 +116,7 @@ func (w *work[T]) RunPart(i int) {
 				continue
 			}
 			i1 := min(n, i0+symBlock)
-			err := gemm.GemmDense(1, gemm.NoTrans, gemm.NoTrans, i1-i0, n-i0, n, w.opAlpha, w.opA[i0*n:], n, w.opB[i0:], n, 0, c[i0*n+i0:], n)
+			err := gemmDense(1, gemm.NoTrans, gemm.NoTrans, i1-i0, n-i0, n, w.opAlpha, w.opA[i0*n:], n, w.opB[i0:], n, 0, c[i0*n+i0:], n)
 			if err != nil {
 				w.errs[i] = err
 				return
@@ -347,4 +351,30 @@ func setIdentity[T Float](n int, z []T) {
 	for i := 0; i < n; i++ {
 		z[i*n+i] = 1
 	}
+}
+
+// Test hooks: testHookThreads sees the goroutine count of every product,
+// testHookPart the start (+1) and end (−1) of every part a team runs.
+// Tests set them while no call is in progress.
+var (
+	testHookThreads func(threads int)
+	testHookPart    func(delta int)
+)
+
+// gemmDense is gemm.GemmDense; every product of the package goes through
+// it or syrkDense, always with an explicit goroutine count (never the
+// engine's own setting).
+func gemmDense[T Float](threads int, tA, tB gemm.Transpose, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) error {
+	if testHookThreads != nil {
+		testHookThreads(threads)
+	}
+	return gemm.GemmDense(max(1, threads), tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// syrkDense is gemm.SyrkDense (see gemmDense).
+func syrkDense[T Float](threads int, uplo gemm.Uplo, n, k int, alpha T, a []T, lda int, beta T, c []T, ldc int) error {
+	if testHookThreads != nil {
+		testHookThreads(threads)
+	}
+	return gemm.SyrkDense(max(1, threads), uplo, n, k, alpha, a, lda, beta, c, ldc)
 }
