@@ -57,8 +57,14 @@ func TestErrorSentinels(t *testing.T) {
 		{"infinite tolerance", func() error { _, err := NewPlan[float64](n, Options{Tol: math.Inf(1)}); return err }, deconv.ErrParam, nil},
 		{"NaN symmetry tolerance", func() error { _, err := NewPlan[float64](n, Options{SymmetryTol: math.NaN()}); return err }, deconv.ErrParam, nil},
 		{"negative workers", func() error { _, err := NewPlan[float64](n, Options{Workers: -2}); return err }, deconv.ErrParam, []int{-2}},
-		{"short dst", func() error { _, err := mustPlan[float64](t, n, Options{}).InvSqrt(make([]float64, n*n-1), good); return err }, deconv.ErrShape, []int{n*n - 1, n * n}},
-		{"long dst", func() error { _, err := mustPlan[float64](t, n, Options{}).InvSqrt(make([]float64, n*n+1), good); return err }, deconv.ErrShape, []int{n*n + 1, n * n}},
+		{"short dst", func() error {
+			_, err := mustPlan[float64](t, n, Options{}).InvSqrt(make([]float64, n*n-1), good)
+			return err
+		}, deconv.ErrShape, []int{n*n - 1, n * n}},
+		{"long dst", func() error {
+			_, err := mustPlan[float64](t, n, Options{}).InvSqrt(make([]float64, n*n+1), good)
+			return err
+		}, deconv.ErrShape, []int{n*n + 1, n * n}},
 		{"long a", func() error {
 			_, err := mustPlan[float64](t, n, Options{}).InvSqrt(make([]float64, n*n), append(good, 0))
 			return err
