@@ -147,10 +147,12 @@ func TestConvergesToInverseSqrt(t *testing.T) {
 					}
 					// In float32 the true residual of the result has a floor
 					// of about u·κ·√n (0.1 for κ = 10⁵): beyond κ = 10⁴ the
-					// tolerance cannot be met, which must be reported.
+					// tolerance cannot be met, which must be reported (as
+					// ErrNotConverged, or ErrDiverged if the by-product
+					// residual wanders up from its floor first).
 					o.Tol = 1e-2
 					dst32 := make([]float32, n*n)
-					if _, err := mustPlan[float32](t, n, o).InvSqrt(dst32, to32(m.a)); err != nil && !(cond > 1e4 && errors.Is(err, deconv.ErrNotConverged)) {
+					if _, err := mustPlan[float32](t, n, o).InvSqrt(dst32, to32(m.a)); err != nil && !(cond > 1e4 && (errors.Is(err, deconv.ErrNotConverged) || errors.Is(err, deconv.ErrDiverged))) {
 						t.Fatalf("float32 n=%d cond=%g %v %v: %v", n, cond, meth, sc, err)
 					}
 					if e := relErr(dst32, want); e > 1e-6*float64(n+8)*math.Sqrt(k)+o.Tol {

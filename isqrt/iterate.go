@@ -87,6 +87,7 @@ func (w *work[T]) run(p *Plan[T], dst, a []T) (Result, error) {
 		w.startResidual(p, a, c)
 	}
 	w.bestBuf = nil
+	w.lastTrue = math.Inf(1)
 	var z []T
 	switch p.opt.Method {
 	case Coupled:
@@ -126,8 +127,11 @@ func (w *work[T]) run(p *Plan[T], dst, a []T) (Result, error) {
 // iterate z of iteration k meets it: when the by-product residual r says it
 // may (r ≤ tol), or at the last iteration, it computes the true residual of
 // the result z gives (outputResidual) into res.Residual. It returns done
-// when the iteration must stop, with the error (nil: met; ErrNotConverged
-// at the last iteration).
+// when the iteration must stop, with the error: nil when met;
+// ErrNotConverged at the last iteration, or as soon as the true residual
+// stops decreasing from one such check to the next: the by-product is
+// then below the tolerance while rounding holds the true residual above
+// it (float32, ill-conditioned matrices), and more iterations cannot help.
 func (w *work[T]) checkTol(p *Plan[T], res *Result, z []T, k int, r float64, last bool) (done bool, err error) {
 	tol := p.opt.Tol
 	if tol <= 0 || !(r <= tol || last) {
@@ -143,6 +147,12 @@ func (w *work[T]) checkTol(p *Plan[T], res *Result, z []T, k int, r float64, las
 		return true, fmt.Errorf("%w: residual ‖Z·Z·Ã − I‖_F = %.3g after %d iterations, tolerance %.3g",
 			deconv.ErrNotConverged, rt, k, tol)
 	}
+	if rt >= w.lastTrue {
+		res.Residual = rt
+		return true, fmt.Errorf("%w: residual ‖Z·Z·Ã − I‖_F stagnates at %.3g after %d iterations (%.3g before), tolerance %.3g: the rounding floor of the element type",
+			deconv.ErrNotConverged, rt, k, w.lastTrue, tol)
+	}
+	w.lastTrue = rt
 	return false, nil
 }
 

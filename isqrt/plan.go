@@ -47,6 +47,8 @@ type work[T Float] struct {
 	cy      float64
 	bestBuf []T
 
+	lastTrue float64 // the last true residual checkTol computed
+
 	symTol float64 // the symmetry tolerance of the current run's check
 
 	// Goroutines for the products: threads is what the engine may use
