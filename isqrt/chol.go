@@ -154,40 +154,37 @@ func (w *work[T]) trsm(r []float64, ld, h int, x []float64, m int) error {
 	return w.trsm(r[h1*ld+h1:], ld, h-h1, x[h1*ld:], m)
 }
 
-// checkDefinite runs the positive-definiteness check on Ã = S/c, S the
-// symmetric part of a: from the upper triangle of s when it holds S
-// (symmetric), else from a itself.
-func (w *work[T]) checkDefinite(n int, a, s []T, sIsSym bool, c float64) error {
-	ch := grow(&w.chol, n*n)
-	// Ã = (S·pre)·inv, pre a power of two that keeps inv exact when c is
-	// extreme.
-	pre, inv := 1.0, 1/c
-	if !(c >= 0x1p-1000 && c <= 0x1p1000) {
-		e := math.Ilogb(c)
-		pre, inv = math.Ldexp(1, -e), 1/math.Ldexp(c, -e)
-	}
-	maxDiag := 0.0
-	for i := 0; i < n; i++ {
-		row := ch[i*n+i : i*n+n]
-		switch {
-		case !sIsSym:
+// checkDefinite runs the positive-definiteness check on S, the
+// symmetric part of a, whose strict upper triangle the validation pass
+// has written to w.chol in float64. The pivot threshold is relative to
+// the largest diagonal element, so factoring S or Ã = S/c decides alike;
+// S itself is factored when its sum of squares is in the normal range
+// (sNormal: no element beyond 2^450, no overflow in the factorization),
+// else Ã, formed again from a with a power-of-two prescale.
+func (w *work[T]) checkDefinite(n int, a []T, sNormal bool, c float64) error {
+	ch := w.chol[:n*n]
+	if sNormal {
+		for i := 0; i < n; i++ {
+			ch[i*n+i] = float64(a[i*n+i])
+		}
+	} else {
+		// Ã = (S·pre)·inv, pre a power of two that keeps inv exact when c
+		// is extreme.
+		pre, inv := 1.0, 1/c
+		if !(c >= 0x1p-1000 && c <= 0x1p1000) {
+			e := math.Ilogb(c)
+			pre, inv = math.Ldexp(1, -e), 1/math.Ldexp(c, -e)
+		}
+		for i := 0; i < n; i++ {
+			row := ch[i*n+i : i*n+n]
 			for j := range row {
 				row[j] = (0.5*float64(a[i*n+i+j]) + 0.5*float64(a[(i+j)*n+i])) * pre * inv
 			}
-		case pre == 1:
-			src := s[i*n+i : i*n+n]
-			src = src[:len(row)]
-			for j, v := range src {
-				row[j] = float64(v) * inv
-			}
-		default:
-			src := s[i*n+i : i*n+n]
-			src = src[:len(row)]
-			for j, v := range src {
-				row[j] = float64(v) * pre * inv
-			}
 		}
-		maxDiag = max(maxDiag, row[0])
+	}
+	maxDiag := 0.0
+	for i := 0; i < n; i++ {
+		maxDiag = max(maxDiag, ch[i*n+i])
 	}
 	tol := pdTol(n) * maxDiag
 	k, d, err := w.cholesky(ch, n, n, tol)
@@ -195,8 +192,8 @@ func (w *work[T]) checkDefinite(n int, a, s []T, sIsSym bool, c float64) error {
 		return err
 	}
 	if k >= 0 {
-		return fmt.Errorf("%w: Cholesky pivot %d of A/‖A‖ is %.3g, not above %.3g (the matrix is indefinite or singular to working precision)",
-			deconv.ErrNotPositiveDefinite, k, d, tol)
+		return fmt.Errorf("%w: pivot %d of the Cholesky factorization is %.3g of the largest diagonal element, not above %.3g (the matrix is indefinite or singular to working precision)",
+			deconv.ErrNotPositiveDefinite, k, d/maxDiag, pdTol(n))
 	}
 	return nil
 }

@@ -256,6 +256,7 @@ func (w *work[T]) prepare(p *Plan[T], a []T, asIs bool) (c, cy float64, err erro
 	// One pass over the pairs (i, j), (j, i), by tile rows on the team (see
 	// checkTileRow), then the diagonal.
 	y := grow(&w.y, n*n)
+	grow(&w.chol, n*n) // the pass writes S's upper triangle there too
 	symTol := o.SymmetryTol
 	if symTol < 0 {
 		symTol = math.Inf(1)
@@ -285,7 +286,8 @@ func (w *work[T]) prepare(p *Plan[T], a []T, asIs bool) (c, cy float64, err erro
 		sum += d * d
 		y[i*n+i] = a[i*n+i]
 	}
-	if !(sum >= 0x1p-900 && sum <= 0x1p900) {
+	sNormal := sum >= 0x1p-900 && sum <= 0x1p900
+	if !sNormal {
 		// A NaN or an infinity the pair checks let through (they compare,
 		// which NaN passes) makes the sum NaN or infinite.
 		for i, v := range a[:n*n] {
@@ -312,7 +314,7 @@ func (w *work[T]) prepare(p *Plan[T], a []T, asIs bool) (c, cy float64, err erro
 	if o.Scaling == ScaleSpectral {
 		c = min(c, w.spectralBound(n, y))
 	}
-	if err := w.checkDefinite(n, a, y, !asIs, c); err != nil {
+	if err := w.checkDefinite(n, a, sNormal, c); err != nil {
 		return 0, 0, err
 	}
 	cy = c
@@ -368,14 +370,14 @@ const minorTol = 1 + 1e-4
 // reference's norm). A NaN passes the comparisons but not the sum, which
 // the caller checks. It needs w.spec[:n] to hold √a_ii and w.symTol set.
 func (w *work[T]) checkTileRow(n int, a []T, i0 int) (float64, error) {
-	root, y, symTol := w.spec[:n], w.y, w.symTol
+	root, y, ch, symTol := w.spec[:n], w.y, w.chol, w.symTol
 	i1 := min(n, i0+checkTile)
 	sum := 0.0
 	for j0 := i0; j0 < n; j0 += checkTile {
 		j1 := min(n, j0+checkTile)
 		for i := i0; i < i1; i++ {
 			ri := root[i]
-			ai, yi := a[i*n:i*n+j1], y[i*n:i*n+j1]
+			ai, yi, ci := a[i*n:i*n+j1], y[i*n:i*n+j1], ch[i*n:i*n+j1]
 			s0, s1 := 0.0, 0.0
 			// The largest positive excess over the two bounds; the row is
 			// looked at again only if there is one.
@@ -397,6 +399,7 @@ func (w *work[T]) checkTileRow(n int, a []T, i0 int) (float64, error) {
 				s0 += x * x
 				s1 += z * z
 				yi[j] = T(s)
+				ci[j] = s
 			}
 			sum += s0 + s1
 			if excess > 0 {
