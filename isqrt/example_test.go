@@ -3,9 +3,9 @@ package isqrt_test
 import (
 	"errors"
 	"fmt"
-	"github.com/netdeconv/deconv"
 	"math"
 
+	"github.com/netdeconv/deconv"
 	"github.com/netdeconv/deconv/isqrt"
 )
 
