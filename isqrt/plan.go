@@ -125,10 +125,10 @@ func (p *Plan[T]) InvSqrt(dst, a []T) (Result, error) {
 // A negative count is deconv.ErrShape, a count·n·n that overflows
 // deconv.ErrOverflow. The matrices are spread over Options.Workers
 // goroutines, each computing whole matrices with single-threaded
-// products (a single matrix uses them all). It returns one Result per matrix (the slice
-// belongs to the Plan and is overwritten by its next call) and the error
-// of the first matrix that failed, wrapped with its index; the other
-// matrices are still computed.
+// products (a single matrix uses them all). It returns one Result per
+// matrix (the slice belongs to the Plan and is overwritten by its next
+// call) and the error of the first matrix that failed, wrapped with its
+// index; the other matrices are still computed.
 func (p *Plan[T]) InvSqrtBatch(dst, a []T, count int) ([]Result, error) {
 	if err := p.checkSlices(dst, a, count); err != nil {
 		return nil, err
