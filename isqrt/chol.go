@@ -92,7 +92,7 @@ func (w *work[T]) cholesky(a []float64, ld, b int, tol float64) (int, float64, e
 	if err := w.trsm(a, ld, h, a[h:], m); err != nil {
 		return 0, 0, err
 	}
-	if err := syrkDense(w.threads, gemm.Upper, m, h, -1, a[h:], ld, 1, a[h*ld+h:], ld); err != nil {
+	if err := w.syrk64(m, h, a[h:], a[h*ld+h:], ld); err != nil {
 		return 0, 0, err
 	}
 	k, d, err := w.cholesky(a[h*ld+h:], ld, m, tol)

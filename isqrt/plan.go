@@ -64,6 +64,10 @@ type work[T Float] struct {
 	opScale  float64
 	opA, opB []T
 	opC      []T
+	opK      int       // the depth of opSyrk64
+	opLd     int       // the leading dimension of opSyrk64
+	opA64    []float64 // the operands of opSyrk64
+	opC64    []float64
 	errs     [maxTeam]error
 	sums     [maxTeam][2]float64
 }

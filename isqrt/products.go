@@ -18,6 +18,7 @@ const (
 	opCheck              // the validation pass of prepare, by tile rows
 	opFirst              // the first iteration's pass over S, by rows
 	opFinish             // dst = Z/√c, by rows
+	opSyrk64             // the upper triangle of C −= AᵀA in float64, by block rows
 )
 
 // mul sets C = α·A·B for n×n row-major matrices, every element computed,
@@ -62,6 +63,25 @@ func (w *work[T]) upperMul(n int, alpha T, a, b, c []T) error {
 	}
 	w.op, w.opN, w.opAlpha, w.opA, w.opB, w.opC = opUpperMul, n, alpha, a, b, c
 	w.runOp()
+	for _, err := range w.errs[:w.nw] {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// syrk64 sets the upper triangle of the m×m matrix C (leading dimension
+// ld) to C − AᵀA, A k×m (leading dimension ld), in float64: split by
+// block rows over the team like upperMul when it is large enough, else one
+// SYRK of the engine.
+func (w *work[T]) syrk64(m, k int, a []float64, c []float64, ld int) error {
+	if w.nw <= 1 || m <= 4*symBlock {
+		return syrkDense(w.threads, gemm.Upper, m, k, -1, a, ld, 1, c, ld)
+	}
+	w.op, w.opN, w.opK, w.opLd, w.opA64, w.opC64 = opSyrk64, m, k, ld, a, c
+	w.runOp()
+	w.opA64, w.opC64 = nil, nil
 	for _, err := range w.errs[:w.nw] {
 		if err != nil {
 			return err
@@ -156,6 +176,19 @@ func (w *work[T]) RunPart(i int) {
 		w.sums[i][0] = s
 	case opFirst:
 		w.sums[i][0] = firstPassRows(n, w.opA, w.opB, c, i*n/nw, (i+1)*n/nw, w.opScale)
+	case opSyrk64:
+		w.errs[i] = nil
+		m, k, ld, a, c := w.opN, w.opK, w.opLd, w.opA64, w.opC64
+		for b, i0 := 0, 0; i0 < m; b, i0 = b+1, i0+symBlock {
+			if !snake(b, i, nw) {
+				continue
+			}
+			i1 := min(m, i0+symBlock)
+			if err := gemmDense(1, gemm.Trans, gemm.NoTrans, i1-i0, m-i0, k, -1, a[i0:], ld, a[i0:], ld, 1, c[i0*ld+i0:], ld); err != nil {
+				w.errs[i] = err
+				return
+			}
+		}
 	case opFinish:
 		w.sums[i][0] = 1
 		if scaleRows(w.opC, w.opA, i*n/nw*n, (i+1)*n/nw*n, w.opScale) {
