@@ -22,12 +22,19 @@ import (
 // pivot slightly positive. Every matrix with λ_min(Ã) above the threshold
 // passes, since the pivots are at least λ_min.
 //
-// Cost: n³/3 multiply-adds in float64, in blocked form so that all but
-// O(n²·cholBlock) of them are GEMM and SYRK calls of the library's engine
-// on the call's goroutines (the diagonal blocks are factored, and
-// inverted, by plain loops). Measured at n = 576 against the 5 fast
-// coupled float32 iterations of BenchmarkPaperNS5, on 2 cores: see
-// BenchmarkCholesky576 (about 1.3 ms of 45 ms, 3%).
+// Cost: n³/3 multiply-adds in float64, recursive (see cholesky) so that
+// all but O(n²·base) of them are products of the library's engine on the
+// call's goroutines, the largest (the trailing updates) split by block
+// rows over the team like the iteration's products. The factorization
+// reads S from the validation pass, which writes it in float64 as it
+// goes. Measured at n = 576 (BenchmarkCholesky576, Intel Xeon at 2.5 GHz,
+// 2 cores, a shared and noisy machine): about 2.5–3 ms, against 25–35 ms
+// for BenchmarkPaperNS5, so 8–10% of the paper's 5 fast iterations. That
+// is what the operation counts predict, and no blocking can do much
+// better: the 5 fast iterations are about 6.5·n³ float32 multiply-adds,
+// the factorization n³/3 float64 ones at half the rate, or 10% of the
+// iterations' time at equal efficiency (3% of the reference
+// formulation's 15 full products).
 
 // cholBase and trsmBase are the sizes below which the recursive
 // factorization and triangular solve work by plain loops: small enough
@@ -114,7 +121,7 @@ func (w *work[T]) cholesky(a []float64, ld, b int, tol float64) (int, float64, e
 // needs the pivots far less accurately than that).
 func (w *work[T]) trsm(r []float64, ld, h int, x []float64, m int) error {
 	if h <= trsmBase {
-		buf := grow(&w.panel, trsmBase*trsmBase+trsmBase*len(w.chol)/max(1, ld))
+		buf := grow(&w.panel, trsmBase*(trsmBase+ld)) // m ≤ ld
 		inv, tmp := buf[:h*h], buf[trsmBase*trsmBase:][:h*m]
 		// inv = R⁻¹ (upper), by rows from the last:
 		// inv[i,:] = (e_i − Σ_{p>i} R[i,p]·inv[p,:]) / R[i,i].
