@@ -3,6 +3,8 @@ package isqrt
 import (
 	"fmt"
 	"testing"
+
+	"github.com/netdeconv/deconv/internal/parallel"
 )
 
 func benchInvSqrt(b *testing.B, n int, o Options, cov []float32) {
@@ -57,5 +59,38 @@ func BenchmarkBatch(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkCholesky576 times the positive-definiteness check alone
+// (filling in the diagonal and factoring) on the matrix of
+// BenchmarkPaperNS5, on the goroutines a call would use: its share of
+// BenchmarkPaperNS5 is the check's cost.
+func BenchmarkCholesky576(b *testing.B) {
+	const n = 576
+	cov := to32(layerCovariance(64, 1e-5, 1))
+	p := mustPlan[float32](b, n, Options{})
+	w := p.worker(0)
+	w.setThreads(parallel.Workers(0))
+	ch := grow(&w.chol, n*n)
+	fill := func() {
+		for i := 0; i < n; i++ {
+			for j := i + 1; j < n; j++ {
+				ch[i*n+j] = float64(cov[i*n+j])
+			}
+		}
+	}
+	fill()
+	if err := w.checkDefinite(n, cov, true, 1); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		fill()
+		b.StartTimer()
+		if err := w.checkDefinite(n, cov, true, 1); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

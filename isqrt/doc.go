@@ -23,7 +23,7 @@
 // rounding errors, by up to about κ/2 per iteration for a condition number
 // κ as its eigenvalues converge, so that it blows up around convergence or
 // even before; it is provided to show that (Figure7), and reports its
-// divergence as ErrDiverged. Eigen computes A^{-1/2} exactly from a
+// divergence as deconv.ErrDiverged. Eigen computes A^{-1/2} exactly from a
 // float64 eigendecomposition, as a reference.
 //
 // # Speed: symmetry
@@ -56,21 +56,73 @@
 // iterations is within a small factor (2 to 3 in float32) of the
 // reference formulation's.
 //
-// # Failures
+// # Checks, errors and limits
 //
-// Input must be finite, symmetric up to Options.SymmetryTol (rounding of
-// an unsymmetric covariance product passes), with a positive diagonal and
-// no 2×2 principal minor clearly negative; otherwise the call returns
-// ErrNotFinite, ErrNotSymmetric or ErrNotPositiveDefinite and leaves the
-// output untouched. Other indefinite matrices are not detected up front:
-// the coupled iteration treats a tiny negative eigenvalue as a tiny
-// positive one that has not converged, as the reference does, and a
-// larger one makes the residual grow, which is reported as ErrDiverged.
-// Both iterations watch their residual at no cost (it is the distance of
-// Z·Y, or X²·Ã, to I): growth beyond 10× the smallest value seen, above
-// the rounding floor, or a non-finite value stops the iteration with
-// ErrDiverged, and the output then holds the iterate with the smallest
-// residual. With Options.Tol, not reaching it is ErrNotConverged.
+// Every error is one of the library's sentinels (package deconv), wrapped
+// with the numbers that explain it; test with errors.Is.
+//
+// NewPlan checks the size and the options, before allocating anything: n
+// in [1, MaxN] (deconv.ErrShape below, deconv.ErrOverflow above),
+// Iterations in [0, MaxIterations], a known Method and Scaling, a finite
+// Tol ≥ 0, a SymmetryTol that is not NaN and Workers ≥ 0
+// (deconv.ErrParam).
+//
+// InvSqrt and InvSqrtBatch check, in this order, before writing anything:
+//
+//   - lengths: dst and a hold exactly n·n elements (count·n·n for a batch;
+//     a negative count is deconv.ErrShape, one whose count·n·n overflows
+//     deconv.ErrOverflow); anything else is deconv.ErrShape, naming both
+//     numbers;
+//   - overlap: dst may be a itself (the same slice: the result replaces
+//     the input), but a dst that shares memory with a otherwise is
+//     deconv.ErrOverlap. When dst is not a, a is never modified;
+//   - finiteness: a NaN or an infinity in a, or a Frobenius norm beyond
+//     the largest float64, is deconv.ErrNonFinite. The norm is computed
+//     with a power-of-two rescaling when the sum of squares would under-
+//     or overflow, so that scale alone (1e-200·I, 1e300·I in float64) is
+//     never refused;
+//   - symmetry: |a_ij − a_ji| ≤ Options.SymmetryTol·√(a_ii·a_jj)
+//     (DefaultSymmetryTol, 10⁻³, when 0; a negative value skips the
+//     check), else deconv.ErrNotSymmetric. The bound is relative to the
+//     elements' own scale, which is how far rounding moves the entries of
+//     a covariance accumulated by an unsymmetric product. Coupled,
+//     Uncoupled and Eigen use the symmetric part (A + Aᵀ)/2;
+//     CoupledReference uses a as given;
+//   - positive definiteness: a positive diagonal and no 2×2 principal
+//     minor clearly negative (cheap, in the same pass), then a float64
+//     Cholesky factorization of Ã = S/c whose every pivot must exceed
+//     4(n+1)·2⁻⁵³·max_i Ã_ii; else deconv.ErrNotPositiveDefinite. This
+//     holds whatever the method and the number of iterations, and also
+//     rejects a semidefinite matrix (a zero eigenvalue), which rounding
+//     might leave with a tiny positive pivot. Every matrix whose smallest
+//     eigenvalue exceeds that threshold passes. The factorization costs
+//     n³/3 float64 multiply-adds (see chol.go for its share of
+//     BenchmarkPaperNS5).
+//
+// Then the iteration runs. It watches its own residual at no cost (the
+// distance of Z·Y, or X²·Ã, to I): growth beyond 10× the smallest value
+// seen, above the rounding floor, or a non-finite value stops it with
+// deconv.ErrDiverged, and dst then holds the iterate with the smallest
+// residual. A result that is not finite is never returned with a nil
+// error: the final scaling checks it and reports deconv.ErrDiverged (dst
+// then holds the best finite iterate seen, or NaN).
+//
+// With Options.Tol, the decision that the tolerance is met is taken on
+// the true residual ‖Z·Z·Ã − I‖_F of the result as it is returned,
+// computed in float64, not on the iteration's by-product ‖Z·Y − I‖_F,
+// which in float32 can be orders of magnitude smaller for ill-conditioned
+// matrices (Y drifts away from Ã·Z). A nil error with Tol set guarantees
+// the tolerance; not reaching it within Iterations is
+// deconv.ErrNotConverged, with the residual reached (dst holds the last
+// iterate). In float32 that residual cannot fall much below u·κ·√n, u =
+// 2⁻²⁴ and κ the condition number of A (about 0.1 for κ = 10⁵ and
+// n = 27). Result.Residual reports that true residual when Tol or Trace
+// is set.
+//
+// Options.Workers bounds the goroutines of a call, for every product and
+// pass (0: deconv.Threads()); nothing in the package uses GOMAXPROCS or
+// the GEMM engine's own setting, except that the Eigen method's
+// decomposition is gonum's.
 //
 // # Performance
 //

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/netdeconv/deconv"
 	"github.com/netdeconv/deconv/isqrt"
 )
 
@@ -70,7 +71,7 @@ func ExampleUncoupled() {
 	}
 	p, _ := isqrt.NewPlan[float64](3, isqrt.Options{Method: isqrt.Uncoupled, Iterations: 50})
 	_, err := p.InvSqrt(make([]float64, 9), cov)
-	fmt.Println(errors.Is(err, isqrt.ErrDiverged))
+	fmt.Println(errors.Is(err, deconv.ErrDiverged))
 	// Output:
 	// true
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/netdeconv/deconv"
 	"github.com/netdeconv/deconv/internal/gemm"
 )
 
@@ -65,12 +66,13 @@ func (w *work[T]) run(p *Plan[T], dst, a []T) (Result, error) {
 		return w.eigen(p, dst, a)
 	}
 	n := p.n
-	c, err := w.prepare(p, a, p.opt.Method == CoupledReference)
+	c, cy, err := w.prepare(p, a, p.opt.Method == CoupledReference)
 	if err != nil {
-		return Result{}, err
+		return Result{Residual: math.NaN()}, err
 	}
+	w.cy = cy
 	if p.opt.Method != Coupled {
-		scaleBy(w.y, c) // the fast iteration folds it into its first step
+		scaleBy(w.y, cy) // the fast iteration folds it into its first step
 	}
 	nn := n * n
 	w.z = grow(&w.z, nn)
@@ -79,9 +81,13 @@ func (w *work[T]) run(p *Plan[T], dst, a []T) (Result, error) {
 	w.z2 = grow(&w.z2, nn)
 	w.best = grow(&w.best, nn)
 	res := Result{Scale: c, Residual: math.NaN()}
-	if p.opt.Trace {
-		w.startTrace(p, a, c)
+	check := p.opt.Tol > 0 || p.opt.Trace
+	if check {
+		// Before dst is written: dst may be a.
+		w.startResidual(p, a, c)
 	}
+	w.bestBuf = nil
+	w.lastTrue = math.Inf(1)
 	var z []T
 	switch p.opt.Method {
 	case Coupled:
@@ -94,10 +100,60 @@ func (w *work[T]) run(p *Plan[T], dst, a []T) (Result, error) {
 	if p.opt.Trace {
 		res.Trace = w.trace
 	}
-	if z != nil {
-		w.finish(n, dst, z, c)
+	if z == nil {
+		return res, err
 	}
-	return res, err
+	if check && math.IsNaN(res.Residual) {
+		res.Residual = w.outputResidual(n, z, c)
+	}
+	if w.finish(n, dst, z, c) {
+		return res, err
+	}
+	// The result is not finite, whatever the residuals said (an iterate
+	// can overflow in the last, unmonitored update): never a nil error.
+	// dst gets the best finite iterate the monitor saw, or NaN.
+	res.Residual = math.NaN()
+	if b := w.bestBuf; b != nil && &b[0] != &z[0] && w.finish(n, dst, b, c) {
+		return res, fmt.Errorf("%w: the iterate after %d iterations has a non-finite element; dst holds the one with the smallest residual, of iteration %d",
+			deconv.ErrDiverged, res.Iterations, w.mon.minIter)
+	}
+	for i := range dst {
+		dst[i] = T(math.NaN())
+	}
+	return res, fmt.Errorf("%w: the iterate after %d iterations has a non-finite element", deconv.ErrDiverged, res.Iterations)
+}
+
+// checkTol decides, when the iteration's tolerance is set, whether the
+// iterate z of iteration k meets it: when the by-product residual r says it
+// may (r ≤ tol), or at the last iteration, it computes the true residual of
+// the result z gives (outputResidual) into res.Residual. It returns done
+// when the iteration must stop, with the error: nil when met;
+// ErrNotConverged at the last iteration, or as soon as the true residual
+// stops decreasing from one such check to the next: the by-product is
+// then below the tolerance while rounding holds the true residual above
+// it (float32, ill-conditioned matrices), and more iterations cannot help.
+func (w *work[T]) checkTol(p *Plan[T], res *Result, z []T, k int, r float64, last bool) (done bool, err error) {
+	tol := p.opt.Tol
+	if tol <= 0 || !(r <= tol || last) {
+		return false, nil
+	}
+	rt := w.outputResidual(p.n, z, res.Scale)
+	if rt <= tol {
+		res.Residual = rt
+		return true, nil
+	}
+	if last {
+		res.Residual = rt
+		return true, fmt.Errorf("%w: residual ‖Z·Z·Ã − I‖_F = %.3g after %d iterations, tolerance %.3g",
+			deconv.ErrNotConverged, rt, k, tol)
+	}
+	if rt >= w.lastTrue {
+		res.Residual = rt
+		return true, fmt.Errorf("%w: residual ‖Z·Z·Ã − I‖_F stagnates at %.3g after %d iterations (%.3g before), tolerance %.3g: the rounding floor of the element type",
+			deconv.ErrNotConverged, rt, k, w.lastTrue, tol)
+	}
+	w.lastTrue = rt
+	return false, nil
 }
 
 // keeper remembers where the best iterate is while the iterates rotate
@@ -124,9 +180,10 @@ func (kp *keeper[T]) improved(k int, b []T) {
 	kp.iter, kp.buf, kp.saved = k, b, false
 }
 
-// fullProductResidual is the residual ‖Z·Y − I‖_F below which the fast
-// coupled iteration computes P = Z·Y in full instead of on one triangle;
-// see coupled.
+// halfProductIters is the number of iterations, counted from the first,
+// in which the fast coupled iteration computes P = Z·Y on one triangle and
+// mirrors it; from iteration halfProductIters + 1 on it computes P in
+// full. See coupled.
 const halfProductIters = 4
 
 // coupled runs the fast coupled iteration on Ã in w.y and returns the
@@ -148,11 +205,13 @@ const halfProductIters = 4
 // condition number, and the residual then grows like the uncoupled
 // iteration's. Far from convergence the amplification is harmless (5
 // iterations on a 576×576 covariance agree with the reference to the
-// last digits either way). So P is a half product while its residual is
-// above fullProductResidual, and a full one from then on. K ≥ 2
-// iterations cost 3K − 3 half products while the residual stays large (the
-// case of the paper's 5 iterations on a layer's covariance), and one more
-// per iteration after that; the reference spends 3K full ones.
+// last digits either way). So P is a half product in the first
+// halfProductIters iterations, where the iterates are still far from
+// convergence for the covariances of a layer (the iterates grow at most
+// 1.5× per iteration), and a full one from then on, whatever the
+// residual. K ≤ halfProductIters + 1 iterations (the paper's 5) cost
+// 3K − 3 half products; every further iteration costs two half products
+// and a full one; the reference spends 3K full ones.
 func (w *work[T]) coupled(p *Plan[T], res *Result) ([]T, error) {
 	n, K, tol := p.n, p.opt.Iterations, p.opt.Tol
 	y, z, pm, y2, z2 := w.y, w.z, w.p, w.y2, w.z2
@@ -163,7 +222,7 @@ func (w *work[T]) coupled(p *Plan[T], res *Result) ([]T, error) {
 	// One pass over S turns it into Ã = S/c and computes iterate 0's
 	// residual ‖Ã − I‖_F (P₀ = Z₀·Y₀ = Ã), Z₁ = T₀ = ½(3I − Ã) into z2,
 	// and the first term of Y₁ = Ã·T₀ = ½(3Ã − Ã²) into y2.
-	inv := 1 / res.Scale
+	inv := 1 / w.cy
 	var sq float64
 	if w.nw <= 1 || n <= 4*symBlock {
 		sq = firstPassRows(n, y, z2, y2, 0, n, inv)
@@ -175,15 +234,14 @@ func (w *work[T]) coupled(p *Plan[T], res *Result) ([]T, error) {
 		}
 	}
 	r := math.Sqrt(sq)
-	res.Residual = r
 	mon.observe(0, r, false)
 	setIdentity(n, z)
 	kp.improved(0, z)
 	if p.opt.Trace {
 		w.traceAt(n, 0, z)
 	}
-	if tol > 0 && r <= tol {
-		return z, nil
+	if done, err := w.checkTol(p, res, z, 0, r, false); done {
+		return z, err
 	}
 	// Iteration 1: Z₁ is in z2 already; Y₁ = 1.5·Ã − ½·Ã², a symmetric
 	// rank-n update.
@@ -193,7 +251,7 @@ func (w *work[T]) coupled(p *Plan[T], res *Result) ([]T, error) {
 		w.traceAt(n, 1, z)
 	}
 	if K > 1 || tol > 0 {
-		if err := gemm.SyrkDense(w.threads, gemm.Upper, n, n, -0.5, y, n, 1, y2, n); err != nil {
+		if err := syrkDense(w.threads, gemm.Upper, n, n, -0.5, y, n, 1, y2, n); err != nil {
 			return nil, err
 		}
 		w.mirror(n, y2)
@@ -218,19 +276,16 @@ func (w *work[T]) coupled(p *Plan[T], res *Result) ([]T, error) {
 			}
 			r = identityResidual(n, pm)
 		}
-		res.Residual = r
 		if mon.observe(k, r, p.keepGoing) {
-			return kp.buf, fmt.Errorf("%w: coupled residual ‖Z·Y − I‖_F = %.3g at iteration %d, %.3g at iteration %d (is the input positive definite?)",
-				ErrDiverged, r, k, mon.min, mon.minIter)
+			return kp.buf, fmt.Errorf("%w: coupled residual ‖Z·Y − I‖_F = %.3g at iteration %d, %.3g at iteration %d",
+				deconv.ErrDiverged, r, k, mon.min, mon.minIter)
 		}
 		if mon.minIter == k {
 			kp.improved(k, z)
 		}
-		if tol > 0 && r <= tol {
-			return z, nil
-		}
-		if last {
-			return z, fmt.Errorf("%w: residual %.3g after %d iterations, tolerance %.3g", ErrNotConverged, r, K, tol)
+		w.bestBuf = kp.buf
+		if done, err := w.checkTol(p, res, z, k, r, last); done {
+			return z, err
 		}
 		// T = ½(3I − P).
 		if half {
@@ -273,21 +328,18 @@ func (w *work[T]) coupledReference(p *Plan[T], res *Result) ([]T, error) {
 			return nil, err
 		}
 		r := identityResidual(n, pm)
-		res.Residual = r
 		if mon.observe(k, r, p.keepGoing) {
-			return kp.buf, fmt.Errorf("%w: coupled residual ‖Z·Y − I‖_F = %.3g at iteration %d, %.3g at iteration %d (is the input positive definite?)",
-				ErrDiverged, r, k, mon.min, mon.minIter)
+			return kp.buf, fmt.Errorf("%w: coupled residual ‖Z·Y − I‖_F = %.3g at iteration %d, %.3g at iteration %d",
+				deconv.ErrDiverged, r, k, mon.min, mon.minIter)
 		}
 		if mon.minIter == k {
 			kp.improved(k, z)
 		}
-		if tol > 0 && r <= tol {
-			return z, nil
+		w.bestBuf = kp.buf
+		if done, err := w.checkTol(p, res, z, k, r, k == K); done {
+			return z, err
 		}
 		if k == K {
-			if tol > 0 {
-				return z, fmt.Errorf("%w: residual %.3g after %d iterations, tolerance %.3g", ErrNotConverged, r, K, tol)
-			}
 			return z, nil
 		}
 		threeHalvesMinusHalf(n, pm)
@@ -317,7 +369,7 @@ func (w *work[T]) coupledReference(p *Plan[T], res *Result) ([]T, error) {
 // costs two more products, always spent so that divergence in the last
 // iteration is reported too.
 func (w *work[T]) uncoupled(p *Plan[T], res *Result) ([]T, error) {
-	n, K, tol := p.n, p.opt.Iterations, p.opt.Tol
+	n, K := p.n, p.opt.Iterations
 	y, x, s, r3, x2 := w.y, w.z, w.p, w.y2, w.z2
 	w.mon = newMonitor[T](n)
 	mon := &w.mon
@@ -339,21 +391,18 @@ func (w *work[T]) uncoupled(p *Plan[T], res *Result) ([]T, error) {
 			}
 		}
 		r := identityResidual(n, r3)
-		res.Residual = r
 		if mon.observe(k, r, p.keepGoing) {
 			return kp.buf, fmt.Errorf("%w: uncoupled residual ‖X·X·Ã − I‖_F = %.3g at iteration %d, %.3g at iteration %d",
-				ErrDiverged, r, k, mon.min, mon.minIter)
+				deconv.ErrDiverged, r, k, mon.min, mon.minIter)
 		}
 		if mon.minIter == k {
 			kp.improved(k, x)
 		}
-		if tol > 0 && r <= tol {
-			return x, nil
+		w.bestBuf = kp.buf
+		if done, err := w.checkTol(p, res, x, k, r, k == K); done {
+			return x, err
 		}
 		if k == K {
-			if tol > 0 {
-				return x, fmt.Errorf("%w: residual %.3g after %d iterations, tolerance %.3g", ErrNotConverged, r, K, tol)
-			}
 			return x, nil
 		}
 		// X ← ½·X·(3I − R).

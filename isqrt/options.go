@@ -1,13 +1,14 @@
 package isqrt
 
 import (
-	"errors"
 	"fmt"
 	"math"
+
+	"github.com/netdeconv/deconv"
 )
 
-// Float is the element type of the matrices.
-type Float interface{ float32 | float64 }
+// Float is the element type of the matrices: the library's deconv.Float.
+type Float = deconv.Float
 
 // Method selects how the inverse square root is computed.
 type Method uint8
@@ -29,12 +30,14 @@ const (
 	// pre-scaled matrix): X ← ½·X·(3I − X·X·Ã). In exact arithmetic it
 	// produces the same iterates as the coupled one, but it is unstable:
 	// rounding errors grow once it has converged. It exists to show
-	// that, and it reports divergence as ErrDiverged.
+	// that, and it reports divergence as deconv.ErrDiverged.
 	Uncoupled
 	// Eigen is the exact inverse square root V·Λ^{-1/2}·Vᵀ from a
 	// symmetric eigendecomposition in float64 (gonum's EigenSym), whatever
-	// the element type. It ignores Iterations, Scaling and Tol; it fails
-	// with ErrNotPositiveDefinite when an eigenvalue is not positive.
+	// the element type. It ignores Iterations and Scaling; with Tol set
+	// it checks the residual of its (rounded) result as the iterations
+	// do. It fails with deconv.ErrNotPositiveDefinite when an eigenvalue
+	// is not positive.
 	Eigen
 )
 
@@ -92,6 +95,22 @@ func (s Scaling) String() string {
 // first layer of a network.
 const DefaultIterations = 5
 
+// MaxIterations bounds Options.Iterations. With Frobenius pre-scaling the
+// smallest eigenvalue e of Ã is at least 1/(κ·√n), and the coupled
+// iteration multiplies it by 9/4 per iteration until it nears 1, then
+// converges quadratically: about log(κ·√n)/log(9/4) + 6 iterations reach
+// the rounding floor, under 60 for κ = 10¹⁶ (the end of float64) and
+// n = MaxN. 1000 leaves room for stability experiments that run an
+// iteration far past convergence (hundreds of iterations), while bounding
+// the work of one call to 3000 products; a larger count can only be a
+// mistake.
+const MaxIterations = 1000
+
+// MaxN is the largest matrix size a Plan accepts: a Plan holds several
+// n×n workspaces, some in float64, and 32768² float32 elements are
+// already 4 GiB per matrix. A larger n is deconv.ErrOverflow.
+const MaxN = 1 << 15
+
 // DefaultSymmetryTol is the asymmetry the input may have when
 // Options.SymmetryTol is 0: |a_ij − a_ji| ≤ tol·√(a_ii·a_jj). It admits the
 // rounding of a covariance accumulated in float32 by an unsymmetric
@@ -105,20 +124,26 @@ type Options struct {
 	Method Method
 
 	// Iterations is the number of Newton–Schulz iterations, or the
-	// maximum when Tol is set. 0 means DefaultIterations.
+	// maximum when Tol is set. 0 means DefaultIterations; at most
+	// MaxIterations.
 	Iterations int
 
 	// Scaling is the pre-scaling (ScaleFrobenius by default).
 	Scaling Scaling
 
-	// Tol, when positive, stops the iteration as soon as the residual
-	// ‖Z·Y − I‖_F of the coupled iteration (‖X·X·Ã − I‖_F of the uncoupled
-	// one) of the current iterate is at most Tol, and makes the call fail
-	// with ErrNotConverged when Iterations are done without reaching it.
-	// The residual is a by-product of the iteration; with Tol set, the
-	// coupled iteration also computes the final iterate's residual, which
-	// costs two more products. Tol is relative to the pre-scaled matrix
-	// Ã = A/c, whose identity residual is the paper's ‖D·D·A − I‖_F.
+	// Tol, when positive, is the true residual ‖Z·Z·Ã − I‖_F to reach,
+	// Ã = A/c the pre-scaled matrix and Z = √c·D the result before its
+	// final scaling (so it is the paper's ‖D·D·A − I‖_F). The iteration
+	// stops at the first iterate that meets it and fails with
+	// deconv.ErrNotConverged when Iterations end without one. The
+	// decision is taken on the result as it is returned: the residual is
+	// computed in float64 from the iterate rounded to the element type, at
+	// the cost of two float64 products each time it is evaluated (when
+	// the iteration's own by-product residual, ‖Z·Y − I‖_F, which is not
+	// the true residual in float32 for ill-conditioned matrices, falls
+	// below Tol, and after the last iteration). A nil error with Tol set
+	// therefore guarantees the tolerance, up to the rounding of that
+	// float64 evaluation. It must be finite.
 	Tol float64
 
 	// Trace records, for every iterate Z_k (k = 0 … iterations done),
@@ -133,9 +158,12 @@ type Options struct {
 	// the input; CoupledReference uses it as given.
 	SymmetryTol float64
 
-	// Workers bounds the goroutines a batched call spreads its matrices
-	// over; 0 means GOMAXPROCS. The products of a single matrix use as
-	// many goroutines as the GEMM engine is set to.
+	// Workers bounds the goroutines one call uses: the products of a
+	// single matrix, or the matrices of a batch, are split over at most
+	// Workers goroutines (products, checks and residuals alike). 0 means
+	// the process default, deconv.Threads(); a negative value is
+	// deconv.ErrParam. (Method Eigen's decomposition is gonum's, whose own
+	// products split themselves over GOMAXPROCS goroutines for large n.)
 	Workers int
 }
 
@@ -145,10 +173,12 @@ type Result struct {
 	Iterations int
 	// Scale is the pre-scaling constant c: the iteration ran on A/c.
 	Scale float64
-	// Residual is the last residual the iteration computed as a
-	// by-product: ‖Z·Y − I‖_F of the coupled iteration's iterate before
-	// the final one (of the final one when Tol is set), ‖X·X·Ã − I‖_F of
-	// the uncoupled iteration's final iterate; NaN for Eigen.
+	// Residual is the true residual ‖Z·Z·Ã − I‖_F of the returned
+	// result (Z = √c·D, Ã = A/c), computed in float64 from the result as
+	// rounded to the element type: the quantity Options.Tol bounds. It is
+	// computed when Options.Tol or Options.Trace is set (it costs two
+	// float64 products) and is NaN otherwise, and after an error that
+	// leaves no checked result.
 	Residual float64
 	// Trace holds the true residual of every iterate when Options.Trace
 	// is set: Trace[k] = ‖Z_k·Z_k·Ã − I‖_F, k = 0 … Iterations. The slice
@@ -156,50 +186,32 @@ type Result struct {
 	Trace []float64
 }
 
-// Errors returned by the package; test with errors.Is.
-var (
-	// ErrSize: a matrix size or count that is not positive, or too large.
-	ErrSize = errors.New("isqrt: invalid matrix size or count")
-	// ErrLength: a slice shorter than the plan's matrices.
-	ErrLength = errors.New("isqrt: slice too short for the plan")
-	// ErrOption: an option out of its range.
-	ErrOption = errors.New("isqrt: invalid option")
-	// ErrNotFinite: a NaN or infinite element, or a norm that overflows.
-	ErrNotFinite = errors.New("isqrt: input has a NaN or infinite element")
-	// ErrNotSymmetric: a_ij and a_ji differ by more than SymmetryTol allows.
-	ErrNotSymmetric = errors.New("isqrt: input is not symmetric")
-	// ErrNotPositiveDefinite: a diagonal element that is not positive, a
-	// 2×2 principal minor that is negative, or (Eigen) an eigenvalue that
-	// is not positive.
-	ErrNotPositiveDefinite = errors.New("isqrt: input is not positive definite")
-	// ErrDiverged: the residual grew or became non-finite.
-	ErrDiverged = errors.New("isqrt: iteration diverged")
-	// ErrNotConverged: Options.Tol was not reached in Options.Iterations.
-	ErrNotConverged = errors.New("isqrt: iteration did not reach the tolerance")
-)
-
-// validate checks o and fills in defaults.
+// validate checks o and fills in defaults. Every field is checked: a
+// value out of its range is deconv.ErrParam.
 func (o Options) validate() (Options, error) {
 	if o.Method > Eigen {
-		return o, fmt.Errorf("%w: unknown method %v", ErrOption, o.Method)
+		return o, fmt.Errorf("%w: unknown method %v", deconv.ErrParam, o.Method)
 	}
 	if o.Scaling > ScaleSpectral {
-		return o, fmt.Errorf("%w: unknown scaling %v", ErrOption, o.Scaling)
+		return o, fmt.Errorf("%w: unknown scaling %v", deconv.ErrParam, o.Scaling)
 	}
-	if o.Iterations < 0 {
-		return o, fmt.Errorf("%w: iterations %d", ErrOption, o.Iterations)
+	if o.Iterations < 0 || o.Iterations > MaxIterations {
+		return o, fmt.Errorf("%w: iterations %d outside [0, %d]", deconv.ErrParam, o.Iterations, MaxIterations)
 	}
 	if o.Iterations == 0 {
 		o.Iterations = DefaultIterations
 	}
-	if o.Tol < 0 || math.IsNaN(o.Tol) || math.IsNaN(o.SymmetryTol) {
-		return o, fmt.Errorf("%w: tolerance %v, symmetry tolerance %v", ErrOption, o.Tol, o.SymmetryTol)
+	if !(o.Tol >= 0) || math.IsInf(o.Tol, 0) {
+		return o, fmt.Errorf("%w: tolerance %v (want a finite value ≥ 0)", deconv.ErrParam, o.Tol)
+	}
+	if math.IsNaN(o.SymmetryTol) {
+		return o, fmt.Errorf("%w: symmetry tolerance %v", deconv.ErrParam, o.SymmetryTol)
 	}
 	if o.SymmetryTol == 0 {
 		o.SymmetryTol = DefaultSymmetryTol
 	}
 	if o.Workers < 0 {
-		o.Workers = 0
+		return o, fmt.Errorf("%w: workers %d", deconv.ErrParam, o.Workers)
 	}
 	return o, nil
 }

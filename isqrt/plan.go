@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/netdeconv/deconv/internal/gemm"
+	"github.com/netdeconv/deconv"
 	"github.com/netdeconv/deconv/internal/isa"
+	"github.com/netdeconv/deconv/internal/mem"
 	"github.com/netdeconv/deconv/internal/parallel"
 )
 
@@ -30,13 +31,23 @@ type Plan[T Float] struct {
 type work[T Float] struct {
 	y, z, p, y2, z2, best []T
 
-	// Diagnostics in float64: the pre-scaled input and two scratch
-	// matrices for the trace.
+	// Diagnostics in float64: the pre-scaled input (for the true
+	// residual), two scratch matrices for it, the matrix the
+	// positive-definiteness check factors and its panel scratch.
 	a64, z64, s64 []float64
+	chol, panel   []float64
 	trace         []float64
 	spec          []float64 // power-step vectors of ScaleSpectral
 
 	mon monitor // residuals of the current run
+
+	// cy divides w.y to give Ã (see prepare); bestBuf is where the
+	// iterate with the smallest monitored residual is, for the fallback
+	// of a non-finite result.
+	cy      float64
+	bestBuf []T
+
+	lastTrue float64 // the last true residual checkTol computed
 
 	symTol float64 // the symmetry tolerance of the current run's check
 
@@ -53,17 +64,27 @@ type work[T Float] struct {
 	opScale  float64
 	opA, opB []T
 	opC      []T
+	opK      int       // the depth of opSyrk64
+	opLd     int       // the leading dimension of opSyrk64
+	opA64    []float64 // the operands of opSyrk64
+	opC64    []float64
 	errs     [maxTeam]error
 	sums     [maxTeam][2]float64
 }
 
-// NewPlan validates the options for n×n matrices and returns a Plan.
+// NewPlan validates the options for n×n matrices and returns a Plan. It
+// allocates no workspace: that happens on the first call. n must be in
+// [1, MaxN] (a non-positive n is deconv.ErrShape, a larger one
+// deconv.ErrOverflow); an option out of its range is deconv.ErrParam.
 func NewPlan[T Float](n int, opt Options) (*Plan[T], error) {
 	if err := isa.Err(); err != nil {
 		return nil, err
 	}
-	if n <= 0 || n > 1<<15 {
-		return nil, fmt.Errorf("%w: n = %d", ErrSize, n)
+	if n <= 0 {
+		return nil, fmt.Errorf("%w: n = %d", deconv.ErrShape, n)
+	}
+	if n > MaxN {
+		return nil, fmt.Errorf("%w: n = %d exceeds MaxN = %d", deconv.ErrOverflow, n, MaxN)
 	}
 	o, err := opt.validate()
 	if err != nil {
@@ -79,37 +100,41 @@ func (p *Plan[T]) N() int { return p.n }
 func (p *Plan[T]) Options() Options { return p.opt }
 
 // InvSqrt writes A^{-1/2} (as the plan's method approximates it) of the
-// n×n row-major symmetric positive definite matrix a into dst. Both hold at
-// least n·n elements. a is read in full before dst is written, so dst may
-// be a itself; otherwise a is not modified.
+// n×n row-major symmetric positive definite matrix a into dst. Both must
+// hold exactly n·n elements. a is read in full before dst is written, so
+// dst may be a itself (the same slice); a dst that overlaps a otherwise
+// is deconv.ErrOverlap. When dst is not a, a is not modified.
 //
-// Errors: ErrLength for short slices; ErrNotFinite, ErrNotSymmetric or
-// ErrNotPositiveDefinite for input the iteration cannot handle (dst is
-// then untouched); ErrDiverged when the residual grew (dst then holds the
-// iterate with the smallest residual); ErrNotConverged when Options.Tol is
-// set and not reached (dst holds the last iterate).
+// Errors (see the package documentation for the checks):
+// deconv.ErrShape for a slice of another length; deconv.ErrOverlap;
+// deconv.ErrNonFinite, deconv.ErrNotSymmetric or
+// deconv.ErrNotPositiveDefinite for input the iteration cannot handle
+// (dst is then untouched); deconv.ErrDiverged when the residual grew or
+// an iterate was not finite (dst then holds the finite iterate with the
+// smallest residual, or NaN when there is none); deconv.ErrNotConverged
+// when Options.Tol is set and not reached (dst holds the last iterate).
 func (p *Plan[T]) InvSqrt(dst, a []T) (Result, error) {
-	if err := p.checkLengths(len(dst), len(a), 1); err != nil {
+	if err := p.checkSlices(dst, a, 1); err != nil {
 		return Result{}, err
 	}
 	w := p.worker(0)
-	w.setThreads(gemm.Threads())
-	return w.run(p, dst[:p.n*p.n], a[:p.n*p.n])
+	w.setThreads(parallel.Workers(p.opt.Workers))
+	return w.run(p, dst, a)
 }
 
 // InvSqrtBatch computes the inverse square roots of count n×n matrices
 // stored one after the other in a (the groups of a grouped layer), into
-// the same places of dst (which may be a). The matrices are spread over
-// Options.Workers goroutines, each computing whole matrices with
-// single-threaded products. It returns one Result per matrix (the slice
-// belongs to the Plan and is overwritten by its next call) and the error
-// of the first matrix that failed, wrapped with its index; the other
-// matrices are still computed.
+// the same places of dst. Both must hold exactly count·n·n elements; dst
+// may be a itself, but may not overlap it otherwise (deconv.ErrOverlap).
+// A negative count is deconv.ErrShape, a count·n·n that overflows
+// deconv.ErrOverflow. The matrices are spread over Options.Workers
+// goroutines, each computing whole matrices with single-threaded
+// products (a single matrix uses them all). It returns one Result per
+// matrix (the slice belongs to the Plan and is overwritten by its next
+// call) and the error of the first matrix that failed, wrapped with its
+// index; the other matrices are still computed.
 func (p *Plan[T]) InvSqrtBatch(dst, a []T, count int) ([]Result, error) {
-	if count < 0 {
-		return nil, fmt.Errorf("%w: count = %d", ErrSize, count)
-	}
-	if err := p.checkLengths(len(dst), len(a), count); err != nil {
+	if err := p.checkSlices(dst, a, count); err != nil {
 		return nil, err
 	}
 	if cap(p.results) < count {
@@ -119,10 +144,10 @@ func (p *Plan[T]) InvSqrtBatch(dst, a []T, count int) ([]Result, error) {
 	nn := p.n * p.n
 	// Whole matrices per goroutine whenever there are at least two: no
 	// goroutine then waits on another inside a product.
-	workers := min(parallel.Workers(p.opt.Workers), count)
+	threads := parallel.Workers(p.opt.Workers)
+	workers := min(threads, count)
 	// Matrices spread over goroutines each run single-threaded products;
-	// one after the other, each uses the engine's threads.
-	threads := gemm.Threads()
+	// one after the other, each uses all the call's goroutines.
 	if workers > 1 {
 		threads = 1
 	}
@@ -164,14 +189,23 @@ func (p *Plan[T]) InvSqrtBatch(dst, a []T, count int) ([]Result, error) {
 	return res, first
 }
 
-func (p *Plan[T]) checkLengths(dstLen, aLen, count int) error {
-	need := p.n * p.n * count
-	if count > 0 && need/count != p.n*p.n {
-		return fmt.Errorf("%w: %d matrices of %d×%d", ErrSize, count, p.n, p.n)
+// checkSlices checks that dst and a hold exactly count n×n matrices and
+// that dst is a or does not overlap it.
+func (p *Plan[T]) checkSlices(dst, a []T, count int) error {
+	if count < 0 {
+		return fmt.Errorf("%w: count = %d", deconv.ErrShape, count)
 	}
-	if dstLen < need || aLen < need {
+	nn := p.n * p.n // p.n ≤ MaxN: no overflow
+	need := nn * count
+	if count > 0 && need/count != nn {
+		return fmt.Errorf("%w: %d matrices of %d×%d", deconv.ErrOverflow, count, p.n, p.n)
+	}
+	if len(dst) != need || len(a) != need {
 		return fmt.Errorf("%w: dst has %d and a %d elements, %d matrices of %d×%d need %d",
-			ErrLength, dstLen, aLen, count, p.n, p.n, need)
+			deconv.ErrShape, len(dst), len(a), count, p.n, p.n, need)
+	}
+	if !mem.Same(dst, a) && mem.Overlap(dst, a) {
+		return fmt.Errorf("%w: dst and a share memory without being the same slice", deconv.ErrOverlap)
 	}
 	return nil
 }
@@ -198,11 +232,16 @@ func grow[E any](buf *[]E, n int) []E {
 	return (*buf)[:n]
 }
 
-// prepare validates the input a, writes S, the symmetric part of a (or a
+// prepare validates the input a (finite; symmetric within the tolerance;
+// positive diagonal, no 2×2 principal minor clearly negative; positive
+// definite by the Cholesky check), writes S, the symmetric part of a (or a
 // itself when asIs, for the reference formulation), into w.y, and returns
-// the pre-scaling constant c. The caller divides by c: the fast iteration
-// folds it into its first step.
-func (w *work[T]) prepare(p *Plan[T], a []T, asIs bool) (float64, error) {
+// the pre-scaling constant c and the constant cy by which w.y must be
+// divided to give Ã = S/c: c itself unless c is so large or small that
+// 1/c would lose bits or overflow, in which case w.y has been multiplied
+// by the power of two cy/c. The caller divides: the fast iteration folds
+// it into its first step.
+func (w *work[T]) prepare(p *Plan[T], a []T, asIs bool) (c, cy float64, err error) {
 	n := p.n
 	o := &p.opt
 	// √a_ii, so that the bound √(a_ii·a_jj) on |a_ij| of an SPD matrix
@@ -211,16 +250,17 @@ func (w *work[T]) prepare(p *Plan[T], a []T, asIs bool) (float64, error) {
 	for i := 0; i < n; i++ {
 		d := float64(a[i*n+i])
 		if math.IsNaN(d) || math.IsInf(d, 0) {
-			return 0, fmt.Errorf("%w: a[%d][%d] = %v", ErrNotFinite, i, i, d)
+			return 0, 0, fmt.Errorf("%w: a[%d,%d] = %v", deconv.ErrNonFinite, i, i, d)
 		}
 		if d <= 0 {
-			return 0, fmt.Errorf("%w: diagonal element a[%d][%d] = %v", ErrNotPositiveDefinite, i, i, d)
+			return 0, 0, fmt.Errorf("%w: diagonal element a[%d,%d] = %v", deconv.ErrNotPositiveDefinite, i, i, d)
 		}
 		root[i] = math.Sqrt(d)
 	}
 	// One pass over the pairs (i, j), (j, i), by tile rows on the team (see
 	// checkTileRow), then the diagonal.
 	y := grow(&w.y, n*n)
+	grow(&w.chol, n*n) // the pass writes S's upper triangle there too
 	symTol := o.SymmetryTol
 	if symTol < 0 {
 		symTol = math.Inf(1)
@@ -231,7 +271,7 @@ func (w *work[T]) prepare(p *Plan[T], a []T, asIs bool) (float64, error) {
 		for i0 := 0; i0 < n; i0 += checkTile {
 			s, err := w.checkTileRow(n, a, i0)
 			if err != nil {
-				return 0, err
+				return 0, 0, err
 			}
 			sum += s
 		}
@@ -240,7 +280,7 @@ func (w *work[T]) prepare(p *Plan[T], a []T, asIs bool) (float64, error) {
 		w.runOp()
 		for i := range w.nw {
 			if w.errs[i] != nil {
-				return 0, w.errs[i]
+				return 0, 0, w.errs[i]
 			}
 			sum += w.sums[i][0]
 		}
@@ -250,24 +290,72 @@ func (w *work[T]) prepare(p *Plan[T], a []T, asIs bool) (float64, error) {
 		sum += d * d
 		y[i*n+i] = a[i*n+i]
 	}
+	sNormal := sum >= 0x1p-900 && sum <= 0x1p900
+	if !sNormal {
+		// A NaN or an infinity the pair checks let through (they compare,
+		// which NaN passes) makes the sum NaN or infinite.
+		for i, v := range a[:n*n] {
+			if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
+				return 0, 0, fmt.Errorf("%w: a[%d,%d] = %v", deconv.ErrNonFinite, i/n, i%n, f)
+			}
+		}
+		// The sum of squares overflowed, or underflowed enough to lose
+		// digits (float64 elements beyond about 1e±135): again with every
+		// element scaled by a power of two, exactly, as LAPACK's dnrm2
+		// scales.
+		c = scaledNorm(n, a)
+	} else {
+		c = math.Sqrt(sum)
+	}
+	if math.IsInf(c, 0) || c == 0 {
+		return 0, 0, fmt.Errorf("%w: the Frobenius norm of a is %v", deconv.ErrNonFinite, c)
+	}
 	if asIs {
 		copy(y, a[:n*n])
 	} else {
 		w.mirror(n, y)
 	}
-	c := math.Sqrt(sum)
-	if math.IsNaN(c) || math.IsInf(c, 0) {
-		for i, v := range a[:n*n] {
-			if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
-				return 0, fmt.Errorf("%w: a[%d][%d] = %v", ErrNotFinite, i/n, i%n, f)
-			}
-		}
-		return 0, fmt.Errorf("%w: the Frobenius norm overflows", ErrNotFinite)
-	}
 	if o.Scaling == ScaleSpectral {
 		c = min(c, w.spectralBound(n, y))
 	}
-	return c, nil
+	if err := w.checkDefinite(n, a, sNormal, c); err != nil {
+		return 0, 0, err
+	}
+	cy = c
+	if !(c >= 0x1p-1000 && c <= 0x1p1000) {
+		// 1/c is not exact to the last bits, or overflows: divide a copy
+		// of S scaled by a power of two instead (exact for float64; a
+		// float32 S never gets here).
+		e := math.Ilogb(c)
+		f := math.Ldexp(1, -e)
+		for i, v := range y {
+			y[i] = T(float64(v) * f)
+		}
+		cy = math.Ldexp(c, -e)
+	}
+	return c, cy, nil
+}
+
+// scaledNorm returns ‖a‖_F, computed as 2^e·(Σ (a_ij·2^{−e})²)^{1/2}
+// with 2^e near the largest |a_ij|, so that neither overflow nor underflow
+// of the squares loses it (+Inf only when the norm itself exceeds the
+// largest float64).
+func scaledNorm[T Float](n int, a []T) float64 {
+	amax := 0.0
+	for _, v := range a[:n*n] {
+		amax = max(amax, math.Abs(float64(v)))
+	}
+	if amax == 0 {
+		return 0
+	}
+	e := math.Ilogb(amax)
+	f := math.Ldexp(1, -e)
+	s := 0.0
+	for _, v := range a[:n*n] {
+		x := float64(v) * f
+		s += x * x
+	}
+	return math.Ldexp(math.Sqrt(s), e)
 }
 
 // checkTile is the side of the tiles of the validation pass, small enough
@@ -286,14 +374,14 @@ const minorTol = 1 + 1e-4
 // reference's norm). A NaN passes the comparisons but not the sum, which
 // the caller checks. It needs w.spec[:n] to hold √a_ii and w.symTol set.
 func (w *work[T]) checkTileRow(n int, a []T, i0 int) (float64, error) {
-	root, y, symTol := w.spec[:n], w.y, w.symTol
+	root, y, ch, symTol := w.spec[:n], w.y, w.chol, w.symTol
 	i1 := min(n, i0+checkTile)
 	sum := 0.0
 	for j0 := i0; j0 < n; j0 += checkTile {
 		j1 := min(n, j0+checkTile)
 		for i := i0; i < i1; i++ {
 			ri := root[i]
-			ai, yi := a[i*n:i*n+j1], y[i*n:i*n+j1]
+			ai, yi, ci := a[i*n:i*n+j1], y[i*n:i*n+j1], ch[i*n:i*n+j1]
 			s0, s1 := 0.0, 0.0
 			// The largest positive excess over the two bounds; the row is
 			// looked at again only if there is one.
@@ -301,7 +389,9 @@ func (w *work[T]) checkTileRow(n int, a []T, i0 int) (float64, error) {
 			for j := max(j0, i+1); j < j1; j++ {
 				x, z := float64(ai[j]), float64(a[j*n+i])
 				bound := ri * root[j]
-				s := 0.5 * (x + z)
+				// (Halving is exact: this is (x + z)/2 rounded once,
+				// without the overflow of x + z.)
+				s := 0.5*x + 0.5*z
 				// (Comparisons, not the builtin max, which must order NaN
 				// and is several times slower here.)
 				if e := math.Abs(x-z) - symTol*bound; e > excess {
@@ -313,6 +403,7 @@ func (w *work[T]) checkTileRow(n int, a []T, i0 int) (float64, error) {
 				s0 += x * x
 				s1 += z * z
 				yi[j] = T(s)
+				ci[j] = s
 			}
 			sum += s0 + s1
 			if excess > 0 {
@@ -340,14 +431,15 @@ func scaleBy[T Float](y []T, c float64) {
 // prepare, or returns nil when it passes them.
 func pairError(i, j int, x, z, bound, symTol, minorTol float64) error {
 	if math.IsNaN(x) || math.IsInf(x, 0) || math.IsNaN(z) || math.IsInf(z, 0) {
-		return fmt.Errorf("%w: a[%d][%d] = %v, a[%d][%d] = %v", ErrNotFinite, i, j, x, j, i, z)
+		return fmt.Errorf("%w: a[%d,%d] = %v, a[%d,%d] = %v", deconv.ErrNonFinite, i, j, x, j, i, z)
 	}
 	if math.Abs(x-z) > symTol*bound {
-		return fmt.Errorf("%w: a[%d][%d] = %v but a[%d][%d] = %v", ErrNotSymmetric, i, j, x, j, i, z)
+		return fmt.Errorf("%w: a[%d,%d] = %v but a[%d,%d] = %v (tolerance %.3g·√(a[%d,%d]·a[%d,%d]))",
+			deconv.ErrNotSymmetric, i, j, x, j, i, z, symTol, i, i, j, j)
 	}
-	if s := math.Abs(0.5 * (x + z)); s > minorTol*bound {
-		return fmt.Errorf("%w: |a[%d][%d]| = %v exceeds √(a[%d][%d]·a[%d][%d]) = %v",
-			ErrNotPositiveDefinite, i, j, s, i, i, j, j, bound)
+	if s := math.Abs(0.5*x + 0.5*z); s > minorTol*bound {
+		return fmt.Errorf("%w: |a[%d,%d]| = %v exceeds √(a[%d,%d]·a[%d,%d]) = %v",
+			deconv.ErrNotPositiveDefinite, i, j, s, i, i, j, j, bound)
 	}
 	return nil
 }

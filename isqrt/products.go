@@ -18,12 +18,13 @@ const (
 	opCheck              // the validation pass of prepare, by tile rows
 	opFirst              // the first iteration's pass over S, by rows
 	opFinish             // dst = Z/√c, by rows
+	opSyrk64             // the upper triangle of C −= AᵀA in float64, by block rows
 )
 
 // mul sets C = α·A·B for n×n row-major matrices, every element computed,
-// with the engine's own threading.
+// on the engine split over the run's w.threads goroutines.
 func (w *work[T]) mul(n int, alpha T, a, b []T, c []T) error {
-	return gemm.GemmDense(w.threads, gemm.NoTrans, gemm.NoTrans, n, n, n, alpha, a, n, b, n, 0, c, n)
+	return gemmDense(w.threads, gemm.NoTrans, gemm.NoTrans, n, n, n, alpha, a, n, b, n, 0, c, n)
 }
 
 // symBlock is the height of the block rows into which upperMul cuts the
@@ -70,6 +71,25 @@ func (w *work[T]) upperMul(n int, alpha T, a, b, c []T) error {
 	return nil
 }
 
+// syrk64 sets the upper triangle of the m×m matrix C (leading dimension
+// ld) to C − AᵀA, A k×m (leading dimension ld), in float64: split by
+// block rows over the team like upperMul when it is large enough, else one
+// SYRK of the engine.
+func (w *work[T]) syrk64(m, k int, a []float64, c []float64, ld int) error {
+	if w.nw <= 1 || m <= 4*symBlock {
+		return syrkDense(w.threads, gemm.Upper, m, k, -1, a, ld, 1, c, ld)
+	}
+	w.op, w.opN, w.opK, w.opLd, w.opA64, w.opC64 = opSyrk64, m, k, ld, a, c
+	w.runOp()
+	w.opA64, w.opC64 = nil, nil
+	for _, err := range w.errs[:w.nw] {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // mirror is mirrorUpper on the team.
 func (w *work[T]) mirror(n int, c []T) {
 	if w.nw <= 1 || n <= 4*symBlock {
@@ -103,6 +123,10 @@ func (w *work[T]) runOp() {
 
 // RunPart runs part i of the current operation (parallel.Parts).
 func (w *work[T]) RunPart(i int) {
+	if testHookPart != nil {
+		testHookPart(1)
+		defer testHookPart(-1)
+	}
 	n, nw, c := w.opN, w.nw, w.opC
 	switch w.op {
 	case opUpperMul:
@@ -112,7 +136,7 @@ func (w *work[T]) RunPart(i int) {
 				continue
 			}
 			i1 := min(n, i0+symBlock)
-			err := gemm.GemmDense(1, gemm.NoTrans, gemm.NoTrans, i1-i0, n-i0, n, w.opAlpha, w.opA[i0*n:], n, w.opB[i0:], n, 0, c[i0*n+i0:], n)
+			err := gemmDense(1, gemm.NoTrans, gemm.NoTrans, i1-i0, n-i0, n, w.opAlpha, w.opA[i0*n:], n, w.opB[i0:], n, 0, c[i0*n+i0:], n)
 			if err != nil {
 				w.errs[i] = err
 				return
@@ -152,8 +176,24 @@ func (w *work[T]) RunPart(i int) {
 		w.sums[i][0] = s
 	case opFirst:
 		w.sums[i][0] = firstPassRows(n, w.opA, w.opB, c, i*n/nw, (i+1)*n/nw, w.opScale)
+	case opSyrk64:
+		w.errs[i] = nil
+		m, k, ld, a, c := w.opN, w.opK, w.opLd, w.opA64, w.opC64
+		for b, i0 := 0, 0; i0 < m; b, i0 = b+1, i0+symBlock {
+			if !snake(b, i, nw) {
+				continue
+			}
+			i1 := min(m, i0+symBlock)
+			if err := gemmDense(1, gemm.Trans, gemm.NoTrans, i1-i0, m-i0, k, -1, a[i0:], ld, a[i0:], ld, 1, c[i0*ld+i0:], ld); err != nil {
+				w.errs[i] = err
+				return
+			}
+		}
 	case opFinish:
-		scaleRows(w.opC, w.opA, i*n/nw*n, (i+1)*n/nw*n, w.opScale)
+		w.sums[i][0] = 1
+		if scaleRows(w.opC, w.opA, i*n/nw*n, (i+1)*n/nw*n, w.opScale) {
+			w.sums[i][0] = 0
+		}
 	}
 }
 
@@ -297,24 +337,45 @@ func firstPassRows[T Float](n int, y, z2, y2 []T, i0, i1 int, inv float64) float
 	return sq
 }
 
-// scaleRows writes dst[k] = z[k]·s for k in [lo, hi).
-func scaleRows[T Float](dst, z []T, lo, hi int, s float64) {
+// scaleRows writes dst[k] = z[k]·s for k in [lo, hi) and reports whether
+// every value written is finite.
+func scaleRows[T Float](dst, z []T, lo, hi int, s float64) bool {
 	d, src := dst[lo:hi], z[lo:hi]
 	src = src[:len(d)]
-	for k, v := range src {
-		d[k] = T(float64(v) * s)
+	// x·0 is 0 for a finite x and NaN otherwise; four sums keep the
+	// additions independent.
+	var f0, f1, f2, f3 T
+	k := 0
+	for ; k+4 <= len(src); k += 4 {
+		v0, v1 := T(float64(src[k])*s), T(float64(src[k+1])*s)
+		v2, v3 := T(float64(src[k+2])*s), T(float64(src[k+3])*s)
+		d[k], d[k+1], d[k+2], d[k+3] = v0, v1, v2, v3
+		f0 += v0 * 0
+		f1 += v1 * 0
+		f2 += v2 * 0
+		f3 += v3 * 0
 	}
+	for ; k < len(src); k++ {
+		v := T(float64(src[k]) * s)
+		d[k] = v
+		f0 += v * 0
+	}
+	return f0+f1+f2+f3 == 0
 }
 
-// finish writes dst = Z/√c.
-func (w *work[T]) finish(n int, dst, z []T, c float64) {
+// finish writes dst = Z/√c and reports whether it is finite.
+func (w *work[T]) finish(n int, dst, z []T, c float64) bool {
 	s := 1 / math.Sqrt(c)
 	if w.nw <= 1 || n <= 4*symBlock {
-		scaleRows(dst, z, 0, n*n, s)
-		return
+		return scaleRows(dst, z, 0, n*n, s)
 	}
 	w.op, w.opN, w.opA, w.opC, w.opScale = opFinish, n, z, dst, s
 	w.runOp()
+	ok := true
+	for i := range w.nw {
+		ok = ok && w.sums[i][0] == 0
+	}
+	return ok
 }
 
 // setIdentity writes the n×n identity into z.
@@ -323,4 +384,30 @@ func setIdentity[T Float](n int, z []T) {
 	for i := 0; i < n; i++ {
 		z[i*n+i] = 1
 	}
+}
+
+// Test hooks: testHookThreads sees the goroutine count of every product,
+// testHookPart the start (+1) and end (−1) of every part a team runs.
+// Tests set them while no call is in progress.
+var (
+	testHookThreads func(threads int)
+	testHookPart    func(delta int)
+)
+
+// gemmDense is gemm.GemmDense; every product of the package goes through
+// it or syrkDense, always with an explicit goroutine count (never the
+// engine's own setting).
+func gemmDense[T Float](threads int, tA, tB gemm.Transpose, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) error {
+	if testHookThreads != nil {
+		testHookThreads(threads)
+	}
+	return gemm.GemmDense(max(1, threads), tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// syrkDense is gemm.SyrkDense (see gemmDense).
+func syrkDense[T Float](threads int, uplo gemm.Uplo, n, k int, alpha T, a []T, lda int, beta T, c []T, ldc int) error {
+	if testHookThreads != nil {
+		testHookThreads(threads)
+	}
+	return gemm.SyrkDense(max(1, threads), uplo, n, k, alpha, a, lda, beta, c, ldc)
 }
