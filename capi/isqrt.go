@@ -10,20 +10,6 @@ import (
 	"github.com/netdeconv/deconv/isqrt"
 )
 
-// isqrt's own errors take the status of the root sentinel they mean.
-func init() {
-	foreignErrors = append(foreignErrors, []struct{ err, as error }{
-		{isqrt.ErrSize, deconv.ErrShape},
-		{isqrt.ErrLength, deconv.ErrShape},
-		{isqrt.ErrOption, deconv.ErrParam},
-		{isqrt.ErrNotFinite, deconv.ErrNonFinite},
-		{isqrt.ErrNotSymmetric, deconv.ErrNotSymmetric},
-		{isqrt.ErrNotPositiveDefinite, deconv.ErrNotPositiveDefinite},
-		{isqrt.ErrDiverged, deconv.ErrDiverged},
-		{isqrt.ErrNotConverged, deconv.ErrNotConverged},
-	}...)
-}
-
 // isqrtConfig mirrors deconv_isqrt_config after its struct_size check.
 type isqrtConfig struct {
 	Method, Iterations, Scaling int

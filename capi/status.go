@@ -26,11 +26,6 @@ var (
 	errInternal = errors.New("deconv: internal error")
 )
 
-// foreignErrors maps errors of packages that do not (yet) wrap the root
-// sentinels to the sentinel whose status they take. The file that calls
-// such a package registers its errors here.
-var foreignErrors []struct{ err, as error }
-
 // statusOf maps an error to its C status: nil is DECONV_OK, a root
 // sentinel (or an error wrapping it) is its index in deconv.Errors() plus
 // one, and anything unrecognised is an internal error.
@@ -41,11 +36,6 @@ func statusOf(err error) int {
 	for i, e := range deconv.Errors() {
 		if errors.Is(err, e) {
 			return i + 1
-		}
-	}
-	for _, f := range foreignErrors {
-		if errors.Is(err, f.err) {
-			return statusOf(f.as)
 		}
 	}
 	if errors.Is(err, errNoMem) {
