@@ -1,6 +1,7 @@
 package gemm
 
 import (
+	"github.com/netdeconv/deconv/internal/parallel"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -8,7 +9,7 @@ import (
 	"github.com/netdeconv/deconv/internal/isa"
 )
 
-// BenchmarkFMAPeak measures the float32 FMA peak of Threads() cores with
+// BenchmarkFMAPeak measures the float32 FMA peak of parallel.Workers(0) cores with
 // independent register-resident FMA chains: the yardstick for GEMM speed.
 func BenchmarkFMAPeak(b *testing.B) {
 	for _, f := range isa.Available() {
@@ -16,7 +17,7 @@ func BenchmarkFMAPeak(b *testing.B) {
 			continue
 		}
 		b.Run(f.String(), func(b *testing.B) {
-			nt := Threads()
+			nt := parallel.Workers(0)
 			const iters = 1 << 20
 			var flops float64
 			for b.Loop() {
@@ -59,7 +60,7 @@ func BenchmarkPaperSgemm(b *testing.B) {
 	a, bb, c := randSlice[float32](rng, n*n), randSlice[float32](rng, n*n), make([]float32, n*n)
 	benchFamilies(b, func(b *testing.B, f isa.Family) {
 		for b.Loop() {
-			if err := gemmDense(f, Threads(), NoTrans, NoTrans, n, n, n, 1, a, n, bb, n, 0, c, n); err != nil {
+			if err := gemmDense(f, parallel.Workers(0), NoTrans, NoTrans, n, n, n, 1, a, n, bb, n, 0, c, n); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -75,7 +76,7 @@ func BenchmarkPaperSyrk(b *testing.B) {
 	x, c := randSlice[float32](rng, rows*n), make([]float32, n*n)
 	benchFamilies(b, func(b *testing.B, f isa.Family) {
 		for b.Loop() {
-			if err := syrkDense(f, Threads(), Full, n, rows, 1, x, n, 0, c, n); err != nil {
+			if err := syrkDense(f, parallel.Workers(0), Full, n, rows, 1, x, n, 0, c, n); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -26,26 +26,6 @@ const minWorkPerThread = 1 << 21
 // allocate per extra worker; beyond it the product is split over C instead.
 const maxPrivate = 1 << 22
 
-// SetThreads sets the process-wide default worker count, the one
-// deconv.SetThreads sets and parallel.Workers(0) reads, and returns the
-// count that was in effect. The engine keeps no setting of its own: every
-// product runs on the worker count its caller passes (GemmDense,
-// SyrkDense, Gemm, Syrk), and only the BLAS-style entries without one
-// (Sgemm, Dgemm, Ssyrk, Dsyrk) use the process default.
-//
-// Deprecated: use deconv.SetThreads, or pass a worker count.
-func SetThreads(n int) (previous int) {
-	previous = parallel.Workers(0)
-	parallel.SetDefault(max(n, 0))
-	return previous
-}
-
-// Threads returns the process-wide default worker count,
-// parallel.Workers(0).
-//
-// Deprecated: use parallel.Workers(0) (or deconv.Threads).
-func Threads() int { return parallel.Workers(0) }
-
 // part is one worker's share: rows [i0,i1) × columns [j0,j1) of C over
 // depth [k0,k1). A private part accumulates into its workspace's buffer,
 // which is added to C afterwards.
