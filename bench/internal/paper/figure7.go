@@ -55,11 +55,12 @@ func Best(series []float64) (float64, int) {
 	return best, at
 }
 
-// FirstAbove returns the first iteration whose residual exceeds limit or
-// is not finite, or -1.
-func FirstAbove(series []float64, limit float64) int {
-	for k, v := range series {
-		if !(v <= limit) {
+// DivergesAt returns the first iteration after a series' smallest value
+// whose residual exceeds limit or is not finite, or -1 when none does.
+func DivergesAt(series []float64, limit float64) int {
+	_, at := Best(series)
+	for k := at + 1; k < len(series); k++ {
+		if v := series[k]; !(v <= limit) {
 			return k
 		}
 	}

@@ -224,3 +224,20 @@ func libraryCoupled[T isqrt.Float](a []float64, n, iters int) ([]float64, error)
 	}
 	return append([]float64(nil), res.Trace...), nil
 }
+
+// invSqrt64 returns (a)^{-1/2} of the symmetric positive definite n×n
+// matrix a by the library's coupled Newton–Schulz iteration in float64,
+// iterated until its residual is at most 1e-10 (at most 100 iterations),
+// and the iterations it took.
+func invSqrt64(a []float64, n int) ([]float64, int, error) {
+	p, err := isqrt.NewPlan[float64](n, isqrt.Options{Method: isqrt.Coupled, Iterations: 100, Tol: 1e-10})
+	if err != nil {
+		return nil, 0, err
+	}
+	d := make([]float64, n*n)
+	res, err := p.InvSqrt(d, a)
+	if err != nil {
+		return nil, 0, err
+	}
+	return d, res.Iterations, nil
+}

@@ -74,12 +74,18 @@ type logTicks struct{}
 
 func (logTicks) Ticks(min, max float64) []plot.Tick {
 	var t []plot.Tick
-	for e := math.Floor(math.Log10(min)); e <= math.Ceil(math.Log10(max)); e++ {
+	lo, hi := math.Floor(math.Log10(min)), math.Ceil(math.Log10(max))
+	step := math.Max(1, math.Ceil((hi-lo)/10))
+	for e := lo; e <= hi; e++ {
 		v := math.Pow(10, e)
 		if v < min*0.999 || v > max*1.001 {
 			continue
 		}
-		t = append(t, plot.Tick{Value: v, Label: fmt.Sprintf("1e%d", int(e))})
+		tk := plot.Tick{Value: v}
+		if math.Mod(e, step) == 0 {
+			tk.Label = fmt.Sprintf("1e%d", int(e))
+		}
+		t = append(t, tk)
 	}
 	return t
 }
@@ -119,6 +125,7 @@ func (r *results) figure7PNG(w io.Writer) error {
 		}
 	}
 	p.Legend.Top = true
+	p.Legend.YOffs = -vg.Centimeter * 2.2
 	return savePNG(w, [][]*plot.Plot{{p}}, 17*vg.Centimeter, 10*vg.Centimeter)
 }
 
@@ -143,21 +150,11 @@ func (r *results) figure2PNG(w io.Writer) error {
 		hm := plotter.NewHeatMap(kernelGrid{f2.Size, f2.Kernel[c][c]}, cm.Palette(255))
 		hm.Min, hm.Max = -lim, lim
 		hm.Overflow, hm.Underflow = color.RGBA{120, 0, 20, 255}, color.RGBA{10, 20, 110, 255}
-		p := newPlot(fmt.Sprintf("%s: centre %.0f, neighbours %.1f", name, f2.Centre(c), f2.NeighbourMean(c)), "dx", "dy")
+		p := newPlot(fmt.Sprintf("%s: centre %.0f, 8 neighbours %.1f", name, f2.Centre(c), f2.NeighbourMean(c)), "dx", "dy")
 		p.Add(hm)
 		row = append(row, p)
 	}
-	// A colour bar, in units of the largest off-centre value.
-	cm := moreland.SmoothBlueRed()
-	cm.SetMin(-1)
-	cm.SetMax(1)
-	cb := plot.New()
-	cb.Title.Text = "weight / max off-centre |weight|"
-	cb.HideY()
-	cb.Add(&plotter.ColorBar{ColorMap: cm})
-	top := make([]*plot.Plot, 3)
-	top[1] = cb
-	return savePNG(w, [][]*plot.Plot{row, top}, 9*vg.Centimeter, 6*vg.Centimeter)
+	return savePNG(w, [][]*plot.Plot{row}, 9*vg.Centimeter, 8.5*vg.Centimeter)
 }
 
 func (r *results) figure10PNG(w io.Writer) error {
@@ -188,7 +185,8 @@ func (r *results) figure10PNG(w io.Writer) error {
 		}
 	}
 	lin.Legend.Top = true
-	lg.Legend.Top = true
+	lin.Y.Max *= 1.35
+	lg.Legend = plot.NewLegend()
 	return savePNG(w, [][]*plot.Plot{{lin, lg}}, 12*vg.Centimeter, 9*vg.Centimeter)
 }
 
@@ -234,8 +232,6 @@ func (r *results) rooflinePNG(w io.Writer) error {
 			return err
 		}
 	}
-	p.Legend.Top = true
-	p.Legend.Left = true
 	return savePNG(w, [][]*plot.Plot{{p}}, 17*vg.Centimeter, 11*vg.Centimeter)
 }
 
