@@ -25,7 +25,7 @@ import (
 // DefaultBatch is the batch of Table 3 and of the scaling runs when
 // neither -batch nor -full is given: small enough for the whole report to
 // finish in about a minute on two cores.
-const DefaultBatch = 8
+const DefaultBatch = 4
 
 // Options are the report's flags.
 type Options struct {
