@@ -136,6 +136,29 @@ type kernelGrid struct {
 
 func (g kernelGrid) Dims() (c, r int)   { return g.k, g.k }
 func (g kernelGrid) Z(c, r int) float64 { return g.v[(g.k-1-r)*g.k+c] } // row 0 at the top
+
+// signedSqrt is Figure 2's colour scale: sign(v)·√(|v|/lim), so that the
+// weak far surround shows beside the strong near one.
+func signedSqrt(v []float64, lim float64) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = math.Copysign(math.Sqrt(math.Abs(x)/lim), x)
+	}
+	return out
+}
+
+// intTicks labels the integers from −h to h in steps of step.
+func intTicks(h, step int) plot.ConstantTicks {
+	var t plot.ConstantTicks
+	for v := -h; v <= h; v++ {
+		tk := plot.Tick{Value: float64(v)}
+		if v%step == 0 {
+			tk.Label = fmt.Sprint(v)
+		}
+		t = append(t, tk)
+	}
+	return t
+}
 func (g kernelGrid) X(c int) float64    { return float64(c - g.k/2) }
 func (g kernelGrid) Y(r int) float64    { return float64(g.k/2 - r) }
 
@@ -145,12 +168,16 @@ func (r *results) figure2PNG(w io.Writer) error {
 	for c, name := range []string{"R", "G", "B"} {
 		lim := f2.MaxAbsOffCentre(c)
 		cm := moreland.SmoothBlueRed()
-		cm.SetMin(-lim)
-		cm.SetMax(lim)
-		hm := plotter.NewHeatMap(kernelGrid{f2.Size, f2.Kernel[c][c]}, cm.Palette(255))
-		hm.Min, hm.Max = -lim, lim
+		cm.SetMin(-1)
+		cm.SetMax(1)
+		hm := plotter.NewHeatMap(kernelGrid{f2.Size, signedSqrt(f2.Kernel[c][c], lim)}, cm.Palette(255))
+		hm.Min, hm.Max = -1, 1
 		hm.Overflow, hm.Underflow = color.RGBA{120, 0, 20, 255}, color.RGBA{10, 20, 110, 255}
-		p := newPlot(fmt.Sprintf("%s: centre %.0f, 8 neighbours %.1f", name, f2.Centre(c), f2.NeighbourMean(c)), "dx", "dy")
+		p := plot.New()
+		p.Title.Text = fmt.Sprintf("%s: centre %.0f, 8 neighbours %.1f", name, f2.Centre(c), f2.NeighbourMean(c))
+		p.X.Label.Text, p.Y.Label.Text = "dx", "dy"
+		step := 1 + f2.Size/8
+		p.X.Tick.Marker, p.Y.Tick.Marker = intTicks(f2.Size/2, step), intTicks(f2.Size/2, step)
 		p.Add(hm)
 		row = append(row, p)
 	}

@@ -434,7 +434,8 @@ func (r *results) markdown(w io.Writer) error {
 	fmt.Fprintf(w, "D = (Cov + %g·I)^{-1/2} of the %d×%d RGB windows of the photograph (%d features, condition number %.3g, "+
 		"computed by %d coupled Newton–Schulz iterations in float64 to a residual of 1e-10, "+
 		"values in [0, 1]); each channel's kernel is D's row at that channel's centre pixel, over the same channel. "+
-		"Colours: blue negative, red positive, on a symmetric scale clipped at the largest |value| away from the centre, so the surround is visible (the centre saturates).\n\n",
+		"Colours: blue negative, red positive, in proportion to sign(w)·√(|w|/m), m the largest |w| away from the centre, "+
+		"so that the weak far surround shows (the centre saturates).\n\n",
 		f2.Eps, f2.Size, f2.Size, 3*f2.Size*f2.Size, f2.Condition, f2.Iterations)
 	rows = nil
 	for c, name := range []string{"R", "G", "B"} {
