@@ -159,8 +159,8 @@ func intTicks(h, step int) plot.ConstantTicks {
 	}
 	return t
 }
-func (g kernelGrid) X(c int) float64    { return float64(c - g.k/2) }
-func (g kernelGrid) Y(r int) float64    { return float64(g.k/2 - r) }
+func (g kernelGrid) X(c int) float64 { return float64(c - g.k/2) }
+func (g kernelGrid) Y(r int) float64 { return float64(g.k/2 - r) }
 
 func (r *results) figure2PNG(w io.Writer) error {
 	f2 := r.fig2
@@ -258,6 +258,7 @@ func (r *results) rooflinePNG(w io.Writer) error {
 		if err := line(p, "roof: min(peak, bandwidth × intensity)", roofXY, grey, true); err != nil {
 			return err
 		}
+		p.Y.Max = math.Max(p.Y.Max, 2*m.PeakGF)
 	}
 	return savePNG(w, [][]*plot.Plot{{p}}, 17*vg.Centimeter, 11*vg.Centimeter)
 }
