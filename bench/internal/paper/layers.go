@@ -49,8 +49,12 @@ type LayerBench struct {
 
 // NewLayerBench allocates the row's input (uniform values in [0, 1) plus
 // a random offset per channel), the im2col buffer, the statistics and the
-// convolution's weights and output.
-func NewLayerBench(l Layer, batch int) (*LayerBench, error) {
+// convolution's weights and output. Inv runs iters Newton–Schulz
+// iterations (0 means NSIterations, the paper's 5).
+func NewLayerBench(l Layer, batch, iters int) (*LayerBench, error) {
+	if iters == 0 {
+		iters = NSIterations
+	}
 	b := &LayerBench{L: l, Batch: batch}
 	pad := l.K / 2
 	hw := l.H * l.W
@@ -85,7 +89,7 @@ func NewLayerBench(l Layer, batch int) (*LayerBench, error) {
 	}
 	b.mean, b.cv = make([]float32, b.cpl.MeanLen()), make([]float32, b.cpl.CovLen())
 	f := b.cpl.Features()
-	if b.inv, err = isqrt.NewPlan[float32](f, isqrt.Options{Iterations: NSIterations}); err != nil {
+	if b.inv, err = isqrt.NewPlan[float32](f, isqrt.Options{Iterations: iters}); err != nil {
 		return nil, fmt.Errorf("%v: isqrt: %w", l, err)
 	}
 	b.d = make([]float32, len(b.cv))
@@ -111,7 +115,7 @@ func NewLayerBench(l Layer, batch int) (*LayerBench, error) {
 		Im2colBytes: out + min(in, out),
 		CovFlops:    groups * rows * ff * (ff + 1),
 		CovBytes:    in + 4*float64(len(b.cv)),
-		InvFlops:    groups * NSIterations * 3 * 2 * ff * ff * ff,
+		InvFlops:    groups * float64(iters) * 3 * 2 * ff * ff * ff,
 		InvBytes:    2 * 4 * float64(len(b.cv)),
 		ConvFlops:   2 * float64(batch*l.Cout*oh*ow) * float64(l.Cin*l.K*l.K),
 		ConvBytes:   in + 4*float64(len(b.y)+len(wt)),
@@ -128,7 +132,7 @@ func (b *LayerBench) Im2col() error { return im2col.Im2col(b.ipl, b.cols, b.x) }
 // Cov computes the mean and covariance(s) from the input, im2col fused.
 func (b *LayerBench) Cov() error { return cov.Compute(b.cpl, b.x, b.mean, b.cv) }
 
-// Inv computes D = Cov^{-1/2} of every group's covariance by 5 coupled
+// Inv computes D = Cov^{-1/2} of every group's covariance by coupled
 // Newton–Schulz iterations. Cov must have run once.
 func (b *LayerBench) Inv() error {
 	_, err := b.inv.InvSqrtBatch(b.d, b.cv, b.cpl.Groups())
@@ -142,11 +146,11 @@ func (b *LayerBench) Conv() error { return b.conv.Forward(b.y, b.x, b.Batch, b.L
 func (b *LayerBench) Work() Work { return b.work }
 
 // TrainForward returns one training-mode forward of the paper's layer
-// (FastDeconv 64→128, 3×3, padding 1, on batch×64×128×128, block 64,
-// sampling stride 3, 5 iterations) as a function to time, and the
-// convolution's flops.
-func TrainForward(batch int) (func() error, float64, error) {
-	const cin, cout, side = 64, 128, 128
+// (FastDeconv 64→128, 3×3, padding 1, on batch×64×side×side, block 64,
+// sampling stride 3, 5 iterations; the paper's side is 128) as a function
+// to time, and the convolution's flops.
+func TrainForward(batch, side int) (func() error, float64, error) {
+	const cin, cout = 64, 128
 	rng := rand.New(rand.NewPCG(3, 4))
 	cfg := fold.NewFastDeconvConfig(cin, cout, 3)
 	cfg.Padding = 1

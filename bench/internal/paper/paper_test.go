@@ -55,6 +55,9 @@ func figure2s(t *testing.T) map[string]*Figure2Data {
 // kernel has a positive centre that is its largest absolute value, and a
 // negative mean over the eight neighbours of the centre.
 func TestFigure2CentreSurround(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: seconds of float64 work on two photographs")
+	}
 	for name, d := range figure2s(t) {
 		if d.Size != 15 || len(d.D) != 675*675 {
 			t.Fatalf("%s: size %d, D has %d values", name, d.Size, len(d.D))
@@ -143,6 +146,9 @@ func TestFigure7Behaviour(t *testing.T) {
 // TestFigure10Sparsity: deconvolution makes the pixel values heavier
 // tailed (larger excess kurtosis) and sparser (more values near zero).
 func TestFigure10Sparsity(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: seconds of float64 work on two photographs")
+	}
 	for name, f2 := range figure2s(t) {
 		d := Figure10(photographs(t)[name], f2)
 		t.Logf("%s: kurtosis %.2f → %.2f, near zero %.3f → %.3f", name, d.KurtosisBefore, d.KurtosisAfter, d.NearZeroBefore, d.NearZeroAfter)
@@ -327,7 +333,7 @@ func TestTable3(t *testing.T) {
 		}
 	}
 	for _, i := range []int{0, PaperLayer, 5, 18} {
-		lb, err := NewLayerBench(Table3[i].Layer, 1)
+		lb, err := NewLayerBench(Table3[i].Layer, 1, 0)
 		if err != nil {
 			t.Fatal(err)
 		}

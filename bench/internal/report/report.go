@@ -110,7 +110,7 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	fs.BoolVar(&o.Compare, "compare", false, "run the same rows through PyTorch (/usr/bin/python3) and add ratio columns")
 	fs.StringVar(&o.Image, "image", "", "a PNG or JPEG `file`, or a folder of them, instead of the embedded photograph")
 	fs.IntVar(&o.Threads, "threads", 0, "goroutines of the kernels and PyTorch threads (default: all cores)")
-	fs.BoolVar(&o.Quick, "quick", false, "a few seconds: batch 1, one timed run per kernel, 9×9 Figure 2 kernels")
+	fs.BoolVar(&o.Quick, "quick", false, "a few seconds, for tests: batch 1, layers of a quarter of the height and width, one Newton–Schulz iteration, one timed run, 9×9 Figure 2 kernels")
 	fs.StringVar(&o.Python, "python", "/usr/bin/python3", "the Python with PyTorch, for -compare")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -239,7 +239,10 @@ func Run(opt Options, logw io.Writer) ([]string, error) {
 	// 5. Table 3.
 	b = pg.part("table 3", len(paper.Table3))
 	for _, row := range paper.Table3 {
-		tr, err := measureRow(row, opt.Batch, r.reps)
+		if opt.Quick {
+			row.H, row.W = max(row.H/QuickShrink, 8), max(row.W/QuickShrink, 8)
+		}
+		tr, err := measureRow(row, opt.Batch, r.reps, r.iters())
 		if err != nil {
 			return nil, err
 		}
@@ -256,7 +259,7 @@ func Run(opt Options, logw io.Writer) ([]string, error) {
 	batches = append(batches, opt.Batch)
 	b = pg.part("scaling", len(batches)+opt.Threads)
 	for _, n := range batches {
-		p, err := scaleRun(n, opt.Threads, r.reps)
+		p, err := scaleRun(n, opt.Threads, r.reps, r.side())
 		if err != nil {
 			return nil, err
 		}
@@ -264,7 +267,7 @@ func Run(opt Options, logw io.Writer) ([]string, error) {
 		b.step(fmt.Sprintf("batch %d: %.0f ms", n, 1e3*p.Seconds))
 	}
 	for w := 1; w <= opt.Threads; w++ {
-		p, err := scaleRun(opt.Batch, w, r.reps)
+		p, err := scaleRun(opt.Batch, w, r.reps, r.side())
 		if err != nil {
 			return nil, err
 		}
@@ -278,8 +281,12 @@ func Run(opt Options, logw io.Writer) ([]string, error) {
 
 	// 7. PyTorch.
 	if opt.Compare {
-		b = pg.part("pytorch", len(paper.Table3))
-		if r.torch, err = runTorch(opt, r.machine.AVX512F, r.reps, b); err != nil {
+		b = pg.part("pytorch", len(r.table))
+		var layers []paper.Layer
+		for _, t := range r.table {
+			layers = append(layers, t.Layer)
+		}
+		if r.torch, err = runTorch(opt, r.machine.AVX512F, r.reps, r.iters(), layers, b); err != nil {
 			return nil, err
 		}
 		for i := range r.table {
@@ -308,9 +315,17 @@ func Run(opt Options, logw io.Writer) ([]string, error) {
 	return paths, nil
 }
 
+// iters is the Newton–Schulz iteration count of Table 3's Inv.
+func (r *results) iters() int {
+	if r.opt.Quick {
+		return 1
+	}
+	return paper.NSIterations
+}
+
 // measureRow times the four components of one Table 3 row.
-func measureRow(row paper.Row, batch, reps int) (tableRow, error) {
-	lb, err := paper.NewLayerBench(row.Layer, batch)
+func measureRow(row paper.Row, batch, reps, iters int) (tableRow, error) {
+	lb, err := paper.NewLayerBench(row.Layer, batch, iters)
 	if err != nil {
 		return tableRow{}, err
 	}
@@ -337,13 +352,26 @@ func measureRow(row paper.Row, batch, reps int) (tableRow, error) {
 	return tr, nil
 }
 
+// QuickShrink divides the height and width of Table 3's layers and of
+// the scaling runs' layer under -quick, so that the tests run in seconds
+// even with the portable kernels.
+const QuickShrink = 4
+
+// side is the scaling runs' input height and width.
+func (r *results) side() int {
+	if r.opt.Quick {
+		return 128 / QuickShrink
+	}
+	return 128
+}
+
 // scaleRun times the paper layer's training forward at one batch size
 // and worker count.
-func scaleRun(batch, workers, reps int) (scalePoint, error) {
+func scaleRun(batch, workers, reps, side int) (scalePoint, error) {
 	if err := paper.SetThreads(workers); err != nil {
 		return scalePoint{}, err
 	}
-	f, flops, err := paper.TrainForward(batch)
+	f, flops, err := paper.TrainForward(batch, side)
 	if err != nil {
 		return scalePoint{}, err
 	}

@@ -15,6 +15,9 @@ import (
 // and checks what it wrote: every figure a PNG, every table a CSV with
 // consistent rows, the Markdown tables well-formed.
 func TestQuickReport(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: the whole report, even -quick, is slow under the race detector")
+	}
 	out := filepath.Join(t.TempDir(), "rep")
 	var stdout, stderr bytes.Buffer
 	if rc := Main([]string{"-quick", "-out", out}, &stdout, &stderr); rc != 0 {

@@ -29,11 +29,11 @@ type torchResult struct {
 	Rows []paper.Seconds `json:"-"`
 }
 
-// runTorch runs Table 3's rows through the reference recipe in PyTorch in
+// runTorch runs the layers (Table 3's rows as measured) through the reference recipe in PyTorch in
 // a subprocess, with opt.Threads threads and, on CPUs with AVX-512F,
 // OPENBLAS_CORETYPE=SKYLAKEX (OpenBLAS 0.3.21 does not recognise recent
 // CPUs and would use SSE3 kernels).
-func runTorch(opt Options, avx512 bool, reps int, b *bar) (*torchResult, error) {
+func runTorch(opt Options, avx512 bool, reps, iters int, layers []paper.Layer, b *bar) (*torchResult, error) {
 	type row struct{ H, W, Cin, Cout, Groups, K, Stride int }
 	cfg := struct {
 		Rows    []row `json:"rows"`
@@ -41,9 +41,9 @@ func runTorch(opt Options, avx512 bool, reps int, b *bar) (*torchResult, error) 
 		Threads int   `json:"threads"`
 		Reps    int   `json:"reps"`
 		Iters   int   `json:"iters"`
-	}{Batch: opt.Batch, Threads: opt.Threads, Reps: reps, Iters: paper.NSIterations}
-	for _, r := range paper.Table3 {
-		cfg.Rows = append(cfg.Rows, row(r.Layer))
+	}{Batch: opt.Batch, Threads: opt.Threads, Reps: reps, Iters: iters}
+	for _, l := range layers {
+		cfg.Rows = append(cfg.Rows, row(l))
 	}
 	js, err := json.Marshal(cfg)
 	if err != nil {
@@ -89,8 +89,8 @@ func runTorch(opt Options, avx512 bool, reps int, b *bar) (*torchResult, error) 
 	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
 		return nil, fmt.Errorf("-compare: reading PyTorch's results: %v", err)
 	}
-	if len(res.Raw) != len(paper.Table3) {
-		return nil, fmt.Errorf("-compare: PyTorch returned %d rows, want %d", len(res.Raw), len(paper.Table3))
+	if len(res.Raw) != len(layers) {
+		return nil, fmt.Errorf("-compare: PyTorch returned %d rows, want %d", len(res.Raw), len(layers))
 	}
 	for _, r := range res.Raw {
 		res.Rows = append(res.Rows, paper.Seconds{Im2col: r.Im2col, Cov: r.Cov, Inv: r.Inv, Conv: r.Conv})

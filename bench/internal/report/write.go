@@ -260,7 +260,7 @@ func (r *results) summary() [][]string {
 		{"probes", fmt.Sprintf("FMA peak %.0f GFLOP/s (%s), copy bandwidth %.1f GB/s", m.PeakGF, m.PeakProbe, m.BandGB)},
 		{"Table 3, batch", fmt.Sprintf("%d (paper: %d)", r.opt.Batch, paper.PaperBatch)},
 		{"deconvolution overhead, median of 22 rows", fmt.Sprintf("(Cov + Inv) / Conv = %.3f (paper: (Im2Col + Cov + Inv) / Conv = %.3f)", median(ours), median(paperOv))},
-		{"paper layer " + pl.Layer.String(), fmt.Sprintf("Im2Col %s ms, Cov %s ms, Inv %s ms, Conv %s ms (%.0f GFLOP/s)",
+		{"paper layer " + r.table[paper.PaperLayer].Layer.String(), fmt.Sprintf("Im2Col %s ms, Cov %s ms, Inv %s ms, Conv %s ms (%.0f GFLOP/s)",
 			ms(pl.Ours.Im2col), ms(pl.Ours.Cov), ms(pl.Ours.Inv), ms(pl.Ours.Conv), pl.Work.ConvFlops/pl.Ours.Conv/1e9)},
 		{"training forward, paper layer", fmt.Sprintf("batch %d: %s ms; %d workers: parallel efficiency %.0f%%", tb.Batch, ms(tb.Seconds), tb.Workers, 100*eff)},
 		{"Figure 7 (27×27, κ = " + fmt.Sprintf("%.2g", d64.Condition()) + ")", fmt.Sprintf(
@@ -327,6 +327,10 @@ func (r *results) markdown(w io.Writer) error {
 		"CPU: %s, %d threads (of %d logical CPUs), kernel family %s. "+
 		"On a shared machine the timings are noisy; compare ratios measured in one run.\n\n",
 		r.elapsed.Seconds(), r.imageName, m.CPU, m.Threads, m.Cores, m.ISA)
+	if r.opt.Quick {
+		fmt.Fprintf(w, "**-quick:** a test run. Table 3's layers and the scaling runs' layer have a quarter of the paper's height and width, "+
+			"batch %d, one Newton–Schulz iteration in Inv, one timed run; Figure 2's kernels are %d×%d. The timings are not comparable with the paper's.\n\n", r.opt.Batch, r.fig2.Size, r.fig2.Size)
+	}
 	fmt.Fprintf(w, "## Summary\n\n")
 	r.summaryMarkdown(w)
 
@@ -334,11 +338,11 @@ func (r *results) markdown(w io.Writer) error {
 	fmt.Fprintf(w, "Per layer: this library's median time of %d run(s) at batch **%d** for the subsampled im2col matrix "+
 		"(`im2col.Im2col`, padding k/2, every S-th position), the covariance (`cov.Compute`: im2col fused, "+
 		"blocks of 64 channels when groups = 1, one covariance per group otherwise, eps 1e-5), the inverse square root "+
-		"(5 coupled Newton–Schulz iterations, `isqrt`, batched over the groups) and the dense k×k convolution "+
+		"(%d coupled Newton–Schulz iterations, `isqrt`, batched over the groups) and the dense k×k convolution "+
 		"(`fold.Conv2d`, padding k/2); the overhead is (Cov + Inv) / Conv. "+
 		"The paper's columns are its own numbers: batch %d on the authors' CPU, in seconds; its Cov starts from "+
 		"the im2col matrix, so its overhead counts Im2Col too. Times scale with the batch; the overheads are comparable.\n\n",
-		r.reps, r.opt.Batch, paper.PaperBatch)
+		r.reps, r.opt.Batch, r.iters(), paper.PaperBatch)
 	var rows [][]string
 	for _, t := range r.table {
 		l, o, p := t.Layer, t.Ours, t.Paper
@@ -373,7 +377,7 @@ func (r *results) markdown(w io.Writer) error {
 	fmt.Fprintf(w, "## Roofline\n\n")
 	fmt.Fprintf(w, "Start-up probes: float32 FMA peak **%.0f GFLOP/s** (%s, %d goroutines, register-resident chains), "+
 		"copy bandwidth **%.1f GB/s** (bytes read + written, %d goroutines). Flops count a multiply-add as 2: "+
-		"Cov the upper triangle of XᵀX, Inv 3 full products per iteration, Conv 2·N·C_out·H·W·C_in·k². "+
+		"Cov the upper triangle of XᵀX, Inv 3 full products per iteration (the reference's count; the library's fast iteration does fewer), Conv 2·N·C_out·H·W·C_in·k². "+
 		"Bytes are the compulsory traffic (input read, result written). Rows of Table 3's paper layer (%v) and the "+
 		"median over all 22 rows; every row is in `roofline.csv`.\n\n",
 		m.PeakGF, m.PeakProbe, m.Threads, m.BandGB, m.Threads, r.table[paper.PaperLayer].Layer)
@@ -396,8 +400,8 @@ func (r *results) markdown(w io.Writer) error {
 	fmt.Fprintf(w, "![roofline](roofline.png)\n\n")
 
 	fmt.Fprintf(w, "## Scaling\n\n")
-	fmt.Fprintf(w, "One training-mode forward of the paper's layer (`fold.FastDeconv` 64→128, 3×3, padding 1, 128×128, "+
-		"statistics, 5 iterations, fold and convolution), median of %d run(s).\n\n", r.reps)
+	fmt.Fprintf(w, "One training-mode forward of the paper's layer (`fold.FastDeconv` 64→128, 3×3, padding 1, %d×%d, "+
+		"statistics, 5 iterations, fold and convolution), median of %d run(s).\n\n", r.side(), r.side(), r.reps)
 	rows = nil
 	b1 := r.batchScal[0]
 	for _, p := range r.batchScal {
