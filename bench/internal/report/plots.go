@@ -60,6 +60,19 @@ func line(p *plot.Plot, name string, xy plotter.XYs, c color.Color, dashed bool)
 	return nil
 }
 
+// linePoints adds a line with a mark at every point.
+func linePoints(p *plot.Plot, name string, xy plotter.XYs, c color.Color) error {
+	l, s, err := plotter.NewLinePoints(xy)
+	if err != nil {
+		return err
+	}
+	l.Color, l.Width = c, vg.Points(1.6)
+	s.Color, s.Shape, s.Radius = c, draw.CircleGlyph{}, vg.Points(3)
+	p.Add(l, s)
+	p.Legend.Add(name, l, s)
+	return nil
+}
+
 func newPlot(title, x, y string) *plot.Plot {
 	p := plot.New()
 	p.Title.Text = title
@@ -271,22 +284,30 @@ func (r *results) scalingPNG(w io.Writer) error {
 		xy = append(xy, plotter.XY{X: float64(p.Batch), Y: 1e3 * p.Seconds})
 		lin = append(lin, plotter.XY{X: float64(p.Batch), Y: 1e3 * b1.Seconds * float64(p.Batch) / float64(b1.Batch)})
 	}
-	if err := line(pb, "measured", xy, blue, false); err != nil {
+	if err := linePoints(pb, "measured", xy, blue); err != nil {
 		return err
 	}
 	if err := line(pb, "linear from the smallest batch", lin, grey, true); err != nil {
 		return err
 	}
 	pb.Legend.Top, pb.Legend.Left = true, true
+	pb.Y.Min = 0
+	pb.Y.Max *= 1.4
 	pw := newPlot(fmt.Sprintf("Parallel efficiency, batch %d", r.opt.Batch), "workers", "T₁ / (p·T_p)")
 	xy = nil
 	t1 := r.thrScal[0].Seconds
 	for _, p := range r.thrScal {
 		xy = append(xy, plotter.XY{X: float64(p.Workers), Y: t1 / (float64(p.Workers) * p.Seconds)})
 	}
-	if err := line(pw, "efficiency", xy, purple, false); err != nil {
+	if err := linePoints(pw, "efficiency", xy, purple); err != nil {
 		return err
 	}
 	pw.Y.Min, pw.Y.Max = 0, 1.1
+	var wt plot.ConstantTicks
+	for _, p := range r.thrScal {
+		wt = append(wt, plot.Tick{Value: float64(p.Workers), Label: fmt.Sprint(p.Workers)})
+	}
+	pw.X.Tick.Marker = wt
+	pw.Legend = plot.NewLegend()
 	return savePNG(w, [][]*plot.Plot{{pb, pw}}, 11*vg.Centimeter, 8*vg.Centimeter)
 }
