@@ -3,7 +3,7 @@
 GO ?= go
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: test deps vet cross gotest race purego isa-paths bench compare generate check-generate
+.PHONY: test deps vet cross gotest race purego isa-paths bench compare report generate check-generate
 
 test: deps vet cross check-generate gotest isa-paths purego race
 test: ctest
@@ -37,6 +37,12 @@ race:
 
 bench:
 	$(GO) test -run '^$$' -bench 'Paper' -benchmem ./...
+
+# The paper's Table 3 and Figures 2, 7 and 10, a roofline and scaling, as
+# a Markdown report with CSV tables and PNG figures in report/. Flags go in
+# ARGS, e.g. make report ARGS=-compare (PyTorch side by side).
+report:
+	$(GO) run ./bench/cmd/report $(ARGS)
 
 # Side by side with PyTorch (Debian's python3-torch, with OpenBLAS).
 compare:

@@ -22,8 +22,9 @@
 // eq. 7.12) has the same iterates in exact arithmetic but amplifies
 // rounding errors, by up to about κ/2 per iteration for a condition number
 // κ as its eigenvalues converge, so that it blows up around convergence or
-// even before; it is provided to show that (Figure7), and reports its
-// divergence as deconv.ErrDiverged. Eigen computes A^{-1/2} exactly from a
+// even before; it is provided to show that (the paper's Figure 7, which
+// the report in bench/ reproduces), and reports its divergence as
+// deconv.ErrDiverged. Eigen computes A^{-1/2} exactly from a
 // float64 eigendecomposition, as a reference.
 //
 // # Speed: symmetry

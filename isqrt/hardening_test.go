@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/netdeconv/deconv"
-	"github.com/netdeconv/deconv/internal/gemm"
 )
 
 // isSentinel reports whether err wraps one of the library's sentinels.
@@ -417,8 +416,10 @@ func TestScaleExtremes(t *testing.T) {
 func TestWorkersObeyed(t *testing.T) {
 	prevProcs := runtime.GOMAXPROCS(4)
 	defer runtime.GOMAXPROCS(prevProcs)
-	prevEngine := gemm.SetThreads(4)
-	defer gemm.SetThreads(prevEngine)
+	if err := deconv.SetThreads(4); err != nil {
+		t.Fatal(err)
+	}
+	defer deconv.SetThreads(0)
 	n := 4*symBlock + 13
 	a := to32(newSPD(n, 1e3, 1e-5, 9).a)
 	small := to32(newSPD(30, 1e3, 1e-5, 9).a)

@@ -2,8 +2,11 @@ package isqrt
 
 import (
 	"math"
+	"math/cmplx"
 	"math/rand/v2"
 	"testing"
+
+	"gonum.org/v1/gonum/dsp/fourier"
 
 	"github.com/netdeconv/deconv/internal/gemm"
 )
@@ -281,4 +284,68 @@ func naiveResidual[T Float](n int, d []T, a []float64) (r, evalErr float64) {
 	u := 0x1p-53
 	g := 2 * float64(n+1) * u / (1 - 2*float64(n+1)*u)
 	return math.Sqrt(s), 2 * g * math.Sqrt(b)
+}
+
+// pinkField returns a real field of width×height with unit variance whose
+// Fourier amplitude is 1/f with uniformly random phases (f the radial
+// frequency; the mean is zero).
+func pinkField(width, height int, rng *rand.Rand) []float64 {
+	spec := make([]complex128, width*height)
+	for v := 0; v < height; v++ {
+		fy := float64(min(v, height-v)) / float64(height)
+		for u := 0; u < width; u++ {
+			fx := float64(min(u, width-u)) / float64(width)
+			f := math.Hypot(fx, fy)
+			if f == 0 {
+				continue
+			}
+			spec[v*width+u] = cmplx.Rect(1/f, 2*math.Pi*rng.Float64())
+		}
+	}
+	// Inverse 2-D transform: rows, then columns. Taking the real part of
+	// the result is the same as symmetrising the random spectrum.
+	row := fourier.NewCmplxFFT(width)
+	buf := make([]complex128, max(width, height))
+	for v := 0; v < height; v++ {
+		r := spec[v*width : (v+1)*width]
+		copy(r, row.Sequence(buf[:width], r))
+	}
+	col := fourier.NewCmplxFFT(height)
+	tmp := make([]complex128, height)
+	for u := 0; u < width; u++ {
+		for v := 0; v < height; v++ {
+			tmp[v] = spec[v*width+u]
+		}
+		out := col.Sequence(buf[:height], tmp)
+		for v := 0; v < height; v++ {
+			spec[v*width+u] = out[v]
+		}
+	}
+	field := make([]float64, width*height)
+	mean, sq := 0.0, 0.0
+	for i, c := range spec {
+		field[i] = real(c)
+		mean += field[i]
+	}
+	mean /= float64(len(field))
+	for i := range field {
+		field[i] -= mean
+		sq += field[i] * field[i]
+	}
+	s := 1 / math.Sqrt(sq/float64(len(field)))
+	for i := range field {
+		field[i] *= s
+	}
+	return field
+}
+
+// Best returns the smallest value of a residual series and its iteration.
+func Best(series []float64) (float64, int) {
+	best, at := math.Inf(1), -1
+	for k, v := range series {
+		if v < best {
+			best, at = v, k
+		}
+	}
+	return best, at
 }

@@ -22,7 +22,7 @@ type Plan[T Float] struct {
 	results []Result
 
 	// keepGoing lets the iterations run past detected growth (never past a
-	// non-finite residual), for plotting a divergence (Figure7).
+	// non-finite residual), for tests that follow a divergence.
 	keepGoing bool
 }
 
