@@ -3,13 +3,22 @@
 GO ?= go
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: test deps vet cross gotest race purego isa-paths bench compare report generate check-generate
+.PHONY: test deps system-deps vet cross gotest race purego isa-paths bench compare report generate check-generate
 
 test: deps vet cross check-generate gotest isa-paths purego race
 test: ctest
 
-deps:
+deps: system-deps
 	$(GO) mod download
+
+# What the tests need from Debian, installed only when missing: PyTorch and
+# NumPy for /usr/bin/python3 (the comparisons and cross-validation; with
+# OpenBLAS, without which Debian's PyTorch multiplies with the reference
+# BLAS), pytest, valgrind and pkg-config for the C tests.
+SYSTEM_PACKAGES = python3-torch python3-numpy python3-pytest libopenblas0-pthread valgrind pkg-config
+system-deps:
+	@if ! dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $(SYSTEM_PACKAGES); fi
 
 vet:
 	$(GO) vet ./...
@@ -112,7 +121,7 @@ ASAN_ENV := ASAN_OPTIONS=allow_user_segv_handler=1:detect_leaks=1:halt_on_error=
 VALGRIND := valgrind --error-exitcode=1 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite \
 	--suppressions=capi/ctest/go-runtime.supp
 
-ctest: lib
+ctest: system-deps lib
 	@mkdir -p $(CTEST) build/valgrind
 	$(GO) test -count=1 -run '^TestWriteFixture$$' ./capi -fixture=$(CURDIR)/$(CTEST)/fixture.h
 	@echo '# deconv.h and the cgo-generated header agree (one translation unit); deconv.h is valid C++'
@@ -130,7 +139,6 @@ ctest: lib
 	else echo 'leak_canary: LeakSanitizer reports the leaked handle, as it must'; fi
 	@echo '# valgrind memcheck, with a library whose Go runtime describes its memory to valgrind (-tags valgrind)'
 	@# (valgrind 3.19 warns that it cannot read the Go linker's DWARF 5 forms: harmless, the suppressions match symbol names)
-	@command -v valgrind >/dev/null && command -v pkg-config >/dev/null || (apt-get update && apt-get install -y valgrind pkg-config)
 	$(GO) build -tags valgrind -buildmode=c-shared $(CAPI_LDFLAGS) -o build/valgrind/libdeconv.so ./capi
 	ln -sf libdeconv.so build/valgrind/libdeconv.so.$(DECONV_MAJOR)
 	LD_LIBRARY_PATH=build/valgrind $(VALGRIND) $(CTEST)/test_deconv

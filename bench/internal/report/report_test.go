@@ -169,13 +169,14 @@ func TestFailures(t *testing.T) {
 	}
 }
 
-// TestCompare runs -quick -compare when PyTorch is installed.
+// TestCompare runs -quick -compare. PyTorch is a test dependency (make
+// test installs it): without it this test fails.
 func TestCompare(t *testing.T) {
 	if testing.Short() || os.Getenv("DECONV_ISA") != "" {
 		t.Skip("short, or a rerun of the suite with a kernel family forced: PyTorch's side does not change")
 	}
 	if err := exec.Command("/usr/bin/python3", "-c", "import torch").Run(); err != nil {
-		t.Skip("no PyTorch for /usr/bin/python3")
+		t.Fatalf("no PyTorch for /usr/bin/python3 (%v): apt-get install -y python3-torch python3-numpy libopenblas0-pthread, or run make test, which does", err)
 	}
 	out := filepath.Join(t.TempDir(), "rep")
 	var stdout, stderr bytes.Buffer
