@@ -35,7 +35,7 @@ type Figure2Data struct {
 	D         []float64 // F×F, symmetric
 	Condition float64   // of Cov + eps·I
 	// Iterations is the number of coupled Newton–Schulz iterations (in
-	// float64, to a residual of 1e-10) that computed D.
+	// float64, to a residual of 1e-8) that computed D.
 	Iterations int
 	// Kernel[c][c2] is the Size×Size part over channel c2 of D's row at
 	// channel c's centre pixel: how channel c2's neighbourhood enters

@@ -436,7 +436,7 @@ func (r *results) markdown(w io.Writer) error {
 	f2 := r.fig2
 	fmt.Fprintf(w, "## Figure 2: deconvolution kernels\n\n")
 	fmt.Fprintf(w, "D = (Cov + %g·I)^{-1/2} of the %d×%d RGB windows of the photograph (%d features, condition number %.3g, "+
-		"computed by %d coupled Newton–Schulz iterations in float64 to a residual of 1e-10, "+
+		"computed by %d coupled Newton–Schulz iterations in float64 to a residual of 1e-8, "+
 		"values in [0, 1]); each channel's kernel is D's row at that channel's centre pixel, over the same channel. "+
 		"Colours: blue negative, red positive, in proportion to sign(w)·√(|w|/m), m the largest |w| away from the centre, "+
 		"so that the weak far surround shows (the centre saturates).\n\n",
