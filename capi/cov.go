@@ -150,7 +150,7 @@ func covStatsExport(s *covStats, ref, sums []float64) error {
 	if err := noOverlap([]string{"sums", "ref"}, sums, ref); err != nil {
 		return err
 	}
-	return s.s.Sums(ref, sums)
+	return s.s.Sums(sums, ref)
 }
 
 func covStatsImport(s *covStats, ref, sums []float64) error {

@@ -316,10 +316,10 @@ func TestMerge(t *testing.T) {
 		ref[i] += 0.1 // near, not at, the mean
 	}
 	a, b := make([]float64, got.SumsLen()), make([]float64, got.SumsLen())
-	if err := parts[0].Sums(ref, a); err != nil {
+	if err := parts[0].Sums(a, ref); err != nil {
 		t.Fatal(err)
 	}
-	if err := parts[1].Sums(ref, b); err != nil {
+	if err := parts[1].Sums(b, ref); err != nil {
 		t.Fatal(err)
 	}
 	for i := range a {
@@ -406,7 +406,7 @@ func TestErrors(t *testing.T) {
 	if err := Accumulate(other, st, x); !errors.Is(err, deconv.ErrShape) {
 		t.Errorf("mismatched accumulate: %v", err)
 	}
-	if err := st.Sums(nil, make([]float64, 3)); !errors.Is(err, deconv.ErrShape) {
+	if err := st.Sums(make([]float64, 3), nil); !errors.Is(err, deconv.ErrShape) {
 		t.Errorf("short sums: %v", err)
 	}
 	bad := make([]float64, st.SumsLen())

@@ -71,7 +71,7 @@ func ExampleStats_Sums() {
 			panic(err)
 		}
 		buf := make([]float64, st.SumsLen())
-		if err := st.Sums(ref, buf); err != nil {
+		if err := st.Sums(buf, ref); err != nil {
 			panic(err)
 		}
 		if len(total) == 0 {

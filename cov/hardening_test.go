@@ -169,9 +169,9 @@ func TestExactLengths(t *testing.T) {
 		}
 	}
 	for _, d := range []int{-1, 1} {
-		checkShapeErr(t, "Sums", st.Sums(nil, make([]float64, st.SumsLen()+d)), st.SumsLen()+d, st.SumsLen())
+		checkShapeErr(t, "Sums", st.Sums(make([]float64, st.SumsLen()+d), nil), st.SumsLen()+d, st.SumsLen())
 		checkShapeErr(t, "SetSums", st.SetSums(nil, make([]float64, st.SumsLen()+d)), st.SumsLen()+d, st.SumsLen())
-		checkShapeErr(t, "Sums ref", st.Sums(make([]float64, st.RefLen()+d), make([]float64, st.SumsLen())), st.RefLen()+d, st.RefLen())
+		checkShapeErr(t, "Sums ref", st.Sums(make([]float64, st.SumsLen()), make([]float64, st.RefLen()+d)), st.RefLen()+d, st.RefLen())
 	}
 }
 
@@ -219,7 +219,7 @@ func TestOverlap(t *testing.T) {
 		t.Errorf("Finalize: %v, want ErrOverlap", err)
 	}
 	sums := make([]float64, st.SumsLen())
-	if err := st.Sums(sums[:st.RefLen()], sums); !errors.Is(err, deconv.ErrOverlap) {
+	if err := st.Sums(sums, sums[:st.RefLen()]); !errors.Is(err, deconv.ErrOverlap) {
 		t.Errorf("Sums: %v, want ErrOverlap", err)
 	}
 }
@@ -252,7 +252,7 @@ func TestSetSumsValidation(t *testing.T) {
 			ref[i] = 1.5
 		}
 		good := make([]float64, st.SumsLen())
-		if err := st.Sums(ref, good); err != nil {
+		if err := st.Sums(good, ref); err != nil {
 			t.Fatal(err)
 		}
 		F := pl.Features()
@@ -286,12 +286,12 @@ func TestSetSumsValidation(t *testing.T) {
 			bad := slices.Clone(good)
 			m.edit(bad)
 			before := make([]float64, st.SumsLen())
-			_ = st.Sums(ref, before)
+			_ = st.Sums(before, ref)
 			if err := st.SetSums(ref, bad); !errors.Is(err, m.want) {
 				t.Errorf("channel=%v %s: %v, want %v", channel, m.name, err, m.want)
 			}
 			after := make([]float64, st.SumsLen())
-			_ = st.Sums(ref, after)
+			_ = st.Sums(after, ref)
 			if !slices.Equal(before, after) {
 				t.Errorf("channel=%v %s: a failed SetSums changed the statistics", channel, m.name)
 			}
@@ -365,14 +365,14 @@ func TestMergeMismatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	sa, sb := make([]float64, a.SumsLen()), make([]float64, b.SumsLen())
-	_, _ = a.Sums(nil, sa), b.Sums(nil, sb)
+	_, _ = a.Sums(sa, nil), b.Sums(sb, nil)
 	for _, err := range []error{a.Merge(b), b.Merge(a), a.Merge(nil)} {
 		if !errors.Is(err, deconv.ErrShape) {
 			t.Errorf("Merge of mismatched shapes: %v", err)
 		}
 	}
 	ta, tb := make([]float64, a.SumsLen()), make([]float64, b.SumsLen())
-	_, _ = a.Sums(nil, ta), b.Sums(nil, tb)
+	_, _ = a.Sums(ta, nil), b.Sums(tb, nil)
 	if !slices.Equal(sa, ta) || !slices.Equal(sb, tb) {
 		t.Error("a failed Merge changed the statistics")
 	}

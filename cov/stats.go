@@ -239,7 +239,7 @@ func (s *Stats) RefLen() int {
 //	st := cov.NewStats(pl)
 //	cov.Accumulate(pl, st, localBatch)
 //	buf := make([]float64, st.SumsLen())
-//	st.Sums(ref, buf)
+//	st.Sums(buf, ref)
 //	allReduceSum(buf)             // the communication library's SUM all-reduce
 //	st.SetSums(ref, buf)
 //	cov.Finalize(st, mean, c)     // the same μ and Cov on every replica
@@ -253,7 +253,7 @@ func (s *Stats) RefLen() int {
 //
 // dst must have exactly SumsLen() values and ref exactly RefLen() (or be
 // nil), and they must not overlap (deconv.ErrOverlap).
-func (s *Stats) Sums(ref, dst []float64) error {
+func (s *Stats) Sums(dst, ref []float64) error {
 	if err := s.checkSums(ref, dst); err != nil {
 		return err
 	}
