@@ -185,7 +185,7 @@ func (l *ChannelDeconv[T]) Forward(dst, x []T, n, c, h, w int) error {
 	if !ok {
 		return fmt.Errorf("%w: input of %d×%d×%d×%d", deconv.ErrOverflow, n, c, h, w)
 	}
-	if len(x) != size || len(dst) < size {
+	if len(x) != size || len(dst) != size {
 		return fmt.Errorf("%w: input of %d values for %d×%d×%d×%d, output of %d", deconv.ErrShape, len(x), n, c, h, w, len(dst))
 	}
 	if B > c {

@@ -194,7 +194,7 @@ func (c *Conv2d[T]) checkForward(dst, x []T, n, h, w int) (oh, ow int, err error
 	if len(x) != inLen {
 		return 0, 0, fmt.Errorf("%w: input has %d values, %d×%d×%d×%d needs %d", deconv.ErrShape, len(x), n, g.InChannels, h, w, inLen)
 	}
-	if len(dst) < outLen {
+	if len(dst) != outLen {
 		return 0, 0, fmt.Errorf("%w: output has %d values, needs %d", deconv.ErrShape, len(dst), outLen)
 	}
 	if mem.Overlap(dst[:outLen], x) {

@@ -30,8 +30,10 @@
 // Constructors validate every parameter and size before they allocate:
 // out-of-range parameters (negative Workers, an unknown Grouping, a NaN
 // eps or momentum, ...) are ErrParam, sizes that overflow int or a
-// covariance side above MaxFeatures are ErrOverflow. Forward passes do
-// not work in place: an output that overlaps the input is ErrOverlap.
+// covariance side above MaxFeatures are ErrOverflow. Every slice must
+// have exactly the length the call needs (ErrShape otherwise, naming both
+// numbers), destinations first. Forward passes do not work in place: an
+// output that overlaps the input is ErrOverlap.
 //
 // # Non-finite values
 //
@@ -85,6 +87,6 @@
 // Each call uses up to its layer's Workers goroutines (0: the process
 // default, deconv.SetThreads): the convolution's work items, the
 // statistics (cov), the fold's products and the batched inverse square
-// roots are all given that count. The products inside one inverse square
-// root are the isqrt package's own (see isqrt.Options.Workers).
+// roots are all given that count, and so are the products inside each
+// inverse square root (isqrt.Options.Workers).
 package fold

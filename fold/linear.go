@@ -93,8 +93,8 @@ func checkLinearShapes[T Float](dst, x []T, batch, in, out int) error {
 	if batch > 0 && (!ok1 || !ok2) {
 		return fmt.Errorf("%w: %d rows of %d→%d features", deconv.ErrOverflow, batch, in, out)
 	}
-	if batch <= 0 || len(x) != inLen || len(dst) < outLen {
-		return fmt.Errorf("%w: %d rows: input has %d values (want %d), output %d (want ≥ %d)", deconv.ErrShape, batch, len(x), inLen, len(dst), outLen)
+	if batch <= 0 || len(x) != inLen || len(dst) != outLen {
+		return fmt.Errorf("%w: %d rows: input has %d values (want %d), output %d (want %d)", deconv.ErrShape, batch, len(x), inLen, len(dst), outLen)
 	}
 	if mem.Overlap(dst[:outLen], x) {
 		return fmt.Errorf("%w: the output overlaps the input", deconv.ErrOverlap)

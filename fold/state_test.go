@@ -173,7 +173,7 @@ func TestFastDeconvErrorsLeaveStateUnchanged(t *testing.T) {
 		{"short output", func() error { return l.Forward(y[:10], x, n, h, w) }, deconv.ErrShape, false},
 		{"output overlaps the input", func() error {
 			z := append([]float32(nil), x...)
-			return l.Forward(z[100:], z, n, h, w)
+			return l.Forward(z[100:100+len(y)], z, n, h, w)
 		}, deconv.ErrOverlap, false},
 		{"kernel larger than the input", func() error { return l.Forward(y, x[:n*c*4], n, 2, 2) }, deconv.ErrShape, false},
 		{"constant input, eps = 0 would be singular", func() error {
@@ -292,7 +292,7 @@ func TestDelinearErrorsLeaveStateUnchanged(t *testing.T) {
 		}, deconv.ErrNonFinite, false},
 		{"short input", func() error { return l.Forward(y, x[:5], batch) }, deconv.ErrShape, false},
 		{"zero batch", func() error { return l.Forward(y, x, 0) }, deconv.ErrShape, false},
-		{"in place", func() error { z := append([]float32(nil), x...); return l.Forward(z, z, batch) }, deconv.ErrOverlap, false},
+		{"in place", func() error { z := append([]float32(nil), x...); return l.Forward(z[:len(y)], z, batch) }, deconv.ErrOverlap, false},
 		{"SetWeights Inf", func() error {
 			return l.SetWeights(append([]float32{float32(math.Inf(1))}, wt[1:]...), []float32{0, 0, 0})
 		}, deconv.ErrNonFinite, false},
@@ -417,7 +417,7 @@ func TestPlainLayersErrorsLeaveWeightsUnchanged(t *testing.T) {
 		{"SetWeights short", func() error { return conv.SetWeights(wt[:3], nil) }, deconv.ErrShape, false},
 		{"SetWeights long bias", func() error { return conv.SetWeights(wt, make([]float32, 3)) }, deconv.ErrShape, false},
 		{"output overflows", func() error { return conv.Forward(make([]float32, 8), x, 1, 3, 3) }, deconv.ErrNonFinite, false},
-		{"output overlaps the input", func() error { z := make([]float32, 18); return conv.Forward(z[8:], z, 1, 3, 3) }, deconv.ErrOverlap, false},
+		{"output overlaps the input", func() error { z := make([]float32, 18); return conv.Forward(z[8:16], z, 1, 3, 3) }, deconv.ErrOverlap, false},
 		{"negative Workers", func() error {
 			conv.Workers = -1
 			defer func() { conv.Workers = 0 }()
