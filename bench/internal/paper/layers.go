@@ -68,7 +68,7 @@ func NewLayerBench(l Layer, batch, iters int) (*LayerBench, error) {
 	}
 	var err error
 	b.ipl, err = im2col.NewPlan(im2col.Params{
-		Batch: batch, Channels: l.Cin, Height: l.H, Width: l.W, Sampling: l.Stride,
+		Batch: batch, Channels: l.Cin, Height: l.H, Width: l.W, Sampling: l.Stride, Layout: im2col.Unfold,
 		Geometry: deconv.Geometry{KernelH: l.K, KernelW: l.K, PadH: pad, PadW: pad},
 	})
 	if err != nil {
@@ -125,8 +125,8 @@ func NewLayerBench(l Layer, batch, iters int) (*LayerBench, error) {
 	return b, nil
 }
 
-// Im2col writes the subsampled im2col matrix (the reference's
-// F.unfold(x, k, padding=k/2, stride=S)).
+// Im2col writes the subsampled im2col matrix in the unfold layout, as the
+// reference's F.unfold(x, k, padding=k/2, stride=S) does.
 func (b *LayerBench) Im2col() error { return im2col.Im2col(b.ipl, b.cols, b.x) }
 
 // Cov computes the mean and covariance(s) from the input, im2col fused.

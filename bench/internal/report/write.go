@@ -336,7 +336,7 @@ func (r *results) markdown(w io.Writer) error {
 
 	fmt.Fprintf(w, "## Table 3 (Appendix A.6)\n\n")
 	fmt.Fprintf(w, "Per layer: this library's median time of %d run(s) at batch **%d** for the subsampled im2col matrix "+
-		"(`im2col.Im2col`, padding k/2, every S-th position), the covariance (`cov.Compute`: im2col fused, "+
+		"(`im2col.Im2col`, unfold layout as `F.unfold` writes it, padding k/2, every S-th position), the covariance (`cov.Compute`: im2col fused, "+
 		"blocks of 64 channels when groups = 1, one covariance per group otherwise, eps 1e-5), the inverse square root "+
 		"(%d coupled Newton–Schulz iterations, `isqrt`, batched over the groups) and the dense k×k convolution "+
 		"(`fold.Conv2d`, padding k/2); the overhead is (Cov + Inv) / Conv. "+
