@@ -1,10 +1,10 @@
 package cov
 
 import (
-	"github.com/netdeconv/deconv"
-
 	"math/rand/v2"
 	"testing"
+
+	"github.com/netdeconv/deconv"
 )
 
 // paperParams is the benchmark's layer: x 32×64×128×128, 3×3 kernel,

@@ -1,10 +1,9 @@
 package cov_test
 
 import (
-	"github.com/netdeconv/deconv"
-
 	"fmt"
 
+	"github.com/netdeconv/deconv"
 	"github.com/netdeconv/deconv/cov"
 )
 

@@ -1,9 +1,10 @@
 package fold
 
 import (
-	"github.com/netdeconv/deconv"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/netdeconv/deconv"
 )
 
 // The paper benchmarks' layer: x 32×64×128×128, conv 64→128, kernel 3,

@@ -1,8 +1,9 @@
 package fold
 
 import (
-	"github.com/netdeconv/deconv"
 	"math"
+
+	"github.com/netdeconv/deconv"
 )
 
 // The float64 oracle of the layers, written from the reference's semantics

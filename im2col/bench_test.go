@@ -1,10 +1,10 @@
 package im2col
 
 import (
-	"github.com/netdeconv/deconv"
 	"math/rand/v2"
 	"testing"
 
+	"github.com/netdeconv/deconv"
 	"github.com/netdeconv/deconv/internal/isa"
 )
 

@@ -1,8 +1,9 @@
 package im2col
 
 import (
-	"github.com/netdeconv/deconv"
 	"math/rand/v2"
+
+	"github.com/netdeconv/deconv"
 )
 
 // refIm2col is the naive definition, one row per kept position, written
