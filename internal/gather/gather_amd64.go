@@ -6,6 +6,7 @@ import (
 	"unsafe"
 
 	"github.com/netdeconv/deconv/internal/isa"
+	"github.com/netdeconv/deconv/internal/race"
 )
 
 //go:generate sh -c "cd ../_gen && go run ./gather -pkg gather -out ../gather/strided_amd64.s -stubs ../gather/strided_stub_amd64.go"
@@ -131,10 +132,10 @@ func permStrided2D[T Float](dst []T, ldd int, src []T, lds, rows, n, step int, k
 	var zero T
 	size := int(unsafe.Sizeof(zero))
 	if safe > 0 {
-		if raceEnabled {
+		if race.Enabled {
 			for r := 0; r < safe; r++ {
-				raceRead(unsafe.Pointer(&src[r*lds]), window*size)
-				raceWrite(unsafe.Pointer(&dst[r*ldd]), n*size)
+				race.Read(unsafe.Pointer(&src[r*lds]), window*size)
+				race.Write(unsafe.Pointer(&dst[r*ldd]), n*size)
 			}
 		}
 		kernel(bytePtr(dst, 0), bytePtr(src, 0), safe, n*kit.sub, ldd*size, lds*size, &tab.idx[0], &tab.masks[0])
@@ -143,9 +144,9 @@ func permStrided2D[T Float](dst []T, ldd int, src []T, lds, rows, n, step int, k
 		d, s := dst[r*ldd:r*ldd+n], src[r*lds:]
 		whole := n / kit.elems * kit.elems
 		if whole > 0 {
-			if raceEnabled {
-				raceRead(unsafe.Pointer(&s[0]), ((whole-1)*step+1)*size)
-				raceWrite(unsafe.Pointer(&d[0]), whole*size)
+			if race.Enabled {
+				race.Read(unsafe.Pointer(&s[0]), ((whole-1)*step+1)*size)
+				race.Write(unsafe.Pointer(&d[0]), whole*size)
 			}
 			kernel(bytePtr(d, 0), bytePtr(s, 0), 1, whole*kit.sub, 0, 0, &tab.idx[0], &tab.masks[0])
 		}
@@ -184,9 +185,9 @@ func streamAsm[T Float](dst, src []T, align int, kernel func(dst, src *byte, n i
 	head := int(-uintptr(unsafe.Pointer(&dst[0]))&uintptr(align-1)) / size
 	copy(dst[:head], src[:head])
 	body := ((len(dst) - head) * size) &^ (4*align - 1)
-	if raceEnabled && body > 0 {
-		raceRead(unsafe.Pointer(&src[head]), body)
-		raceWrite(unsafe.Pointer(&dst[head]), body)
+	if race.Enabled && body > 0 {
+		race.Read(unsafe.Pointer(&src[head]), body)
+		race.Write(unsafe.Pointer(&dst[head]), body)
 	}
 	kernel((*byte)(unsafe.Pointer(&dst[head])), (*byte)(unsafe.Pointer(&src[head])), body)
 	rest := head + body/size
@@ -224,9 +225,9 @@ func finiteKernel[T Float](f isa.Family) FiniteFunc[T] {
 // rest with the generic loop.
 func finiteAsm[T Float](s []T, block int, kernel func(p *T, n int) bool) bool {
 	n := len(s) - len(s)%block
-	if raceEnabled && n > 0 {
+	if race.Enabled && n > 0 {
 		var z T
-		raceRead(unsafe.Pointer(&s[0]), n*int(unsafe.Sizeof(z)))
+		race.Read(unsafe.Pointer(&s[0]), n*int(unsafe.Sizeof(z)))
 	}
 	if n > 0 && !kernel(&s[0], n) {
 		return false

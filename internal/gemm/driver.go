@@ -6,6 +6,7 @@ import (
 
 	"github.com/netdeconv/deconv/internal/isa"
 	"github.com/netdeconv/deconv/internal/parallel"
+	"github.com/netdeconv/deconv/internal/race"
 )
 
 // triangle says which part of C a product writes.
@@ -297,7 +298,7 @@ func (cl *call[T]) RunPart(idx int) {
 						}
 						off := (gi-ci)*ldc + gj - cj
 						if mm == mr && nn == nr && !partial {
-							if raceEnabled {
+							if race.Enabled {
 								raceKernel(kc, ap, mr, bp, ldb, nr, &c[off], ldc, load)
 							}
 							fn(kc, ap, bp, ldb, &c[off], ldc, alpha, bet, load)
@@ -305,7 +306,7 @@ func (cl *call[T]) RunPart(idx int) {
 						}
 						// Edge or diagonal tile: compute it whole into the
 						// tile buffer, then merge the elements that belong.
-						if raceEnabled {
+						if race.Enabled {
 							raceKernel(kc, ap, mr, bp, ldb, nr, &tile[0], nr, 0)
 						}
 						fn(kc, ap, bp, ldb, &tile[0], nr, alpha, 0, 0)
@@ -335,15 +336,15 @@ func (cl *call[T]) RunPart(idx int) {
 // Only race builds call it.
 func raceKernel[T Float](k int, a *T, mr int, b *T, ldb, nr int, c *T, ldc, load int) {
 	if k > 0 {
-		raceRead(unsafe.Pointer(a), k*mr*sizeOf[T]())
-		raceRead(unsafe.Pointer(b), ((k-1)*ldb+nr)*sizeOf[T]())
+		race.Read(unsafe.Pointer(a), k*mr*sizeOf[T]())
+		race.Read(unsafe.Pointer(b), ((k-1)*ldb+nr)*sizeOf[T]())
 	}
 	for i := 0; i < mr; i++ {
 		row := unsafe.Add(unsafe.Pointer(c), i*ldc*sizeOf[T]())
 		if load != 0 {
-			raceRead(row, nr*sizeOf[T]())
+			race.Read(row, nr*sizeOf[T]())
 		}
-		raceWrite(row, nr*sizeOf[T]())
+		race.Write(row, nr*sizeOf[T]())
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"gonum.org/v1/gonum/blas/gonum"
 
 	"github.com/netdeconv/deconv/internal/isa"
+	"github.com/netdeconv/deconv/internal/race"
 )
 
 var ref gonum.Implementation
@@ -284,7 +285,7 @@ func TestInvalid(t *testing.T) {
 // TestNoAllocs checks that a repeated product at one size allocates
 // nothing after the first call, single- and multi-threaded.
 func TestNoAllocs(t *testing.T) {
-	if testing.Short() && raceEnabled {
+	if testing.Short() && race.Enabled {
 		t.Skip("allocation counts differ under the race detector")
 	}
 	const m, n, k = 200, 300, 400

@@ -6,6 +6,7 @@ import (
 
 	"github.com/netdeconv/deconv/internal/errs"
 	"github.com/netdeconv/deconv/internal/isa"
+	"github.com/netdeconv/deconv/internal/race"
 	"github.com/netdeconv/deconv/internal/size"
 )
 
@@ -133,10 +134,10 @@ func packContig[T Float](dst, src []T, ld, p0, np, j0, nj, w int, fam isa.Family
 		q := 0
 		if chunks != nil && full > 0 {
 			_ = dst[(full-1)*stride+p*w+w-1] // the last chunk written
-			if raceEnabled {
-				raceRead(unsafe.Pointer(&row[0]), full*w*size)
+			if race.Enabled {
+				race.Read(unsafe.Pointer(&row[0]), full*w*size)
 				for c := 0; c < full; c++ {
-					raceWrite(unsafe.Pointer(&dst[c*stride+p*w]), w*size)
+					race.Write(unsafe.Pointer(&dst[c*stride+p*w]), w*size)
 				}
 			}
 			chunks((*byte)(unsafe.Pointer(&dst[p*w])), (*byte)(unsafe.Pointer(&row[0])), full, stride*size)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/netdeconv/deconv/internal/isa"
+	"github.com/netdeconv/deconv/internal/race"
 )
 
 // TestRaceSeesAssembly runs, in a child process, a product whose
@@ -15,7 +16,7 @@ import (
 // synchronisation: the race detector must report it, which it can only do
 // if the assembly calls are annotated.
 func TestRaceSeesAssembly(t *testing.T) {
-	if !raceEnabled {
+	if !race.Enabled {
 		t.Skip("needs -race")
 	}
 	if !isa.Supported(isa.AVX2) || kernelFor[float32](isa.AVX2).fam == isa.Generic {
