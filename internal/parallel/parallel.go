@@ -78,20 +78,48 @@ func (p *Panic) Error() string {
 // recoverPart is deferred around each part: it keeps the first panic for
 // the caller to re-raise once every part has finished.
 func (c *call) recoverPart() {
+	active.Add(-1)
 	if r := recover(); r != nil {
 		c.panicked.CompareAndSwap(nil, &Panic{Value: r, Stack: debug.Stack()})
 	}
 }
 
 func (c *call) runBody(body func(lo, hi int), lo, hi int) {
+	enterPart()
 	defer c.recoverPart()
 	body(lo, hi)
 }
 
 func (c *call) runPart(p Parts, i int) {
+	enterPart()
 	defer c.recoverPart()
 	p.RunPart(i)
 }
+
+// active counts the parts of multi-worker calls running now, and peak is
+// its high-water mark since ResetPeak, so that tests can check that the
+// library's entry points stay within the worker counts they are given.
+// Parts are coarse (a worker's share of a call), so two atomic updates
+// per part cost nothing measurable.
+var active, peak atomic.Int64
+
+func enterPart() {
+	n := active.Add(1)
+	for {
+		p := peak.Load()
+		if n <= p || peak.CompareAndSwap(p, n) {
+			return
+		}
+	}
+}
+
+// Peak returns the largest number of parts of multi-worker calls that ran
+// at once since the last ResetPeak, process-wide. A call on one worker
+// runs on its caller and is not counted.
+func Peak() int { return int(peak.Load()) }
+
+// ResetPeak restarts Peak's count.
+func ResetPeak() { peak.Store(active.Load()) }
 
 // finish waits for the parts, returns c to the pool and re-raises a part's
 // panic. No part is running on the caller's data once it returns or

@@ -150,3 +150,20 @@ func (panicParts) RunPart(i int) {
 		panic("boom")
 	}
 }
+
+func TestPeak(t *testing.T) {
+	ResetPeak()
+	For(100, 1, func(lo, hi int) {})
+	if Peak() != 0 {
+		t.Fatalf("a one-worker call counted %d parts", Peak())
+	}
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("one CPU: no call uses two workers")
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	For(2, 2, func(lo, hi int) { wg.Done(); wg.Wait() }) // both parts at once
+	if Peak() != 2 {
+		t.Fatalf("two parts running at once: Peak = %d", Peak())
+	}
+}
