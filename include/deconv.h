@@ -19,7 +19,8 @@
  *   "last error", so one deconv_error per thread (or per call) is safe.
  * - A failing call changes nothing: its output buffers, the handles it was
  *   given and the process-wide settings are left as they were. Only *err
- *   is written.
+ *   is written. (One exception, the forward passes' dst after
+ *   DECONV_E_NONFINITE, is described under "Layers: common rules".)
  * - Buffers belong to the caller. Each is passed as a pointer and its
  *   length in elements (not bytes), and the length must be exactly what the
  *   plan needs (the *_len query functions say how much); a NULL pointer, a
