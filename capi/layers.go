@@ -14,8 +14,10 @@ import (
 // errDtype is the error of a _f32 call on a float64 handle, or the reverse.
 func errDtype[T elem](what string) error {
 	var z T
-	return fmt.Errorf("%w: %s holds %s values, called through the %s function", deconv.ErrParam, what,
-		pick(fmt.Sprintf("%T", z) == "float32", "float64", "float32"), pick(fmt.Sprintf("%T", z) == "float32", "_f32", "_f64"))
+	if _, f32 := any(z).(float32); f32 {
+		return fmt.Errorf("%w: %s holds float64 values, called through an _f32 function", deconv.ErrParam, what)
+	}
+	return fmt.Errorf("%w: %s holds float32 values, called through an _f64 function", deconv.ErrParam, what)
 }
 
 // layerOf returns the layer of element type T, or the mismatch error.

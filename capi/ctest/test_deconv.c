@@ -1167,6 +1167,111 @@ static void test_channeldeconv(void) {
     deconv_channeldeconv_free(NULL);
 }
 
+/* ---- the float entry points of the layers ------------------------------------------- */
+
+static void test_layers_f32(void) {
+    const int *P = FX_DL_PARAMS, *Q = FX_CD_PARAMS;
+    deconv_delinear_config dc;
+    deconv_channeldeconv_config cc;
+    deconv_conv2d_config kc;
+    deconv_delinear *dl = NULL;
+    deconv_channeldeconv *cd = NULL;
+    deconv_linear *lin = NULL;
+    deconv_conv2d *conv = NULL;
+    float *w = to_f32(FX_DL_W, FX_DL_W_LEN), *b = to_f32(FX_DL_BIAS, FX_DL_BIAS_LEN);
+    float *x1 = to_f32(FX_DL_X1, FX_DL_X1_LEN), *x2 = to_f32(FX_DL_X2, FX_DL_X2_LEN);
+    float *c1 = to_f32(FX_CD_X1, FX_CD_X1_LEN), *c2 = to_f32(FX_CD_X2, FX_CD_X2_LEN);
+    float *fw = to_f32(FX_FD_FOLDED_W, FX_FD_FOLDED_W_LEN), *fx = to_f32(FX_FD_X1, FX_FD_X1_LEN);
+    float y[FX_DL_Y2_LEN], rd[FX_DL_RUNNING_DECONV_LEN], lw[FX_DL_W_LEN], cy[FX_CD_Y2_LEN], v;
+    float *ky = malloc(FX_FD_Y2_LEN * sizeof *ky), kb[FX_FD_BIAS_LEN];
+    size_t yl = FX_DL_Y2_LEN, xl = FX_DL_X1_LEN, i;
+
+    deconv_delinear_config_default(&dc, P[0], P[1]);
+    dc.block = P[2];
+    dc.workers = 1;
+    EXPECT(deconv_delinear_create_f32(&dc, w, FX_DL_W_LEN, b, FX_DL_BIAS_LEN, &dl, ERR), DECONV_OK);
+    if (dl) {
+        CHECK(deconv_delinear_dtype(dl) == DECONV_DTYPE_F32);
+        EXPECT(deconv_delinear_forward_f32(dl, y, yl, x1, xl, P[3], ERR), DECONV_OK);
+        EXPECT(deconv_delinear_forward_f32(dl, y, yl, x2, xl, P[3], ERR), DECONV_OK);
+        CHECK(err_f32(y, FX_DL_Y2, yl) < 1e-4);
+        EXPECT(deconv_delinear_get_f32(dl, "running_deconv", rd, FX_DL_RUNNING_DECONV_LEN, ERR), DECONV_OK);
+        CHECK(err_f32(rd, FX_DL_RUNNING_DECONV, FX_DL_RUNNING_DECONV_LEN) < 1e-4);
+        EXPECT(deconv_delinear_set_f32(dl, "running_deconv", rd, FX_DL_RUNNING_DECONV_LEN, ERR), DECONV_OK);
+        EXPECT(deconv_delinear_set_f64(dl, "running_deconv", FX_DL_RUNNING_DECONV, FX_DL_RUNNING_DECONV_LEN, ERR),
+               DECONV_E_PARAM);
+        EXPECT(deconv_delinear_set_training(dl, 0, ERR), DECONV_OK);
+        EXPECT(deconv_delinear_forward_f32(dl, y, yl, x1, xl, P[3], ERR), DECONV_OK);
+        CHECK(err_f32(y, FX_DL_YEVAL, yl) < 1e-4);
+        EXPECT(deconv_delinear_folded(dl, &lin, ERR), DECONV_OK);
+    }
+    if (lin) {
+        CHECK(deconv_linear_dtype(lin) == DECONV_DTYPE_F32);
+        EXPECT(deconv_linear_forward_f32(lin, y, yl, x1, xl, P[3], ERR), DECONV_OK);
+        CHECK(err_f32(y, FX_DL_YEVAL, yl) < 1e-4);
+        EXPECT(deconv_linear_get_f32(lin, "weight", lw, FX_DL_W_LEN, ERR), DECONV_OK);
+        EXPECT(deconv_linear_get_f64(lin, "weight", NULL, 0, ERR), DECONV_E_PARAM);
+        deconv_linear_free(lin);
+        lin = NULL;
+        {
+            deconv_linear_config lc;
+            deconv_linear_config_default(&lc, P[0], P[1]);
+            EXPECT(deconv_linear_create_f32(&lc, lw, FX_DL_W_LEN, NULL, 0, &lin, ERR), DECONV_OK);
+            EXPECT(deconv_linear_forward_f32(lin, y, yl, x1, xl, P[3], ERR), DECONV_OK);
+            for (i = 0; i < (size_t)P[1]; i++) {
+                double s = 0;
+                int k;
+                for (k = 0; k < P[0]; k++) s += (double)x1[k] * lw[i * P[0] + k];
+                CHECK(fabs(s - y[i]) < 1e-5 * (1 + fabs(s)));
+            }
+        }
+    }
+    deconv_linear_free(lin);
+    deconv_delinear_free(dl);
+
+    deconv_channeldeconv_config_default(&cc, Q[0]);
+    cc.sampling_stride = Q[1];
+    cc.workers = 1;
+    EXPECT(deconv_channeldeconv_create_f32(&cc, &cd, ERR), DECONV_OK);
+    if (cd) {
+        EXPECT(deconv_channeldeconv_forward_f32(cd, cy, FX_CD_Y2_LEN, c1, FX_CD_X1_LEN, Q[2], Q[3], Q[4], Q[5], ERR),
+               DECONV_OK);
+        EXPECT(deconv_channeldeconv_forward_f32(cd, cy, FX_CD_Y2_LEN, c2, FX_CD_X2_LEN, Q[2], Q[3], Q[4], Q[5], ERR),
+               DECONV_OK);
+        CHECK(err_f32(cy, FX_CD_Y2, FX_CD_Y2_LEN) < 1e-4);
+        EXPECT(deconv_channeldeconv_get_f32(cd, "running_var", &v, 1, ERR), DECONV_OK);
+        CHECK(err_f32(&v, FX_CD_RUNNING_VAR, 1) < 1e-5);
+        v = 1.5f;
+        EXPECT(deconv_channeldeconv_set_f32(cd, "running_mean2", &v, 1, ERR), DECONV_OK);
+        EXPECT(deconv_channeldeconv_forward_f64(cd, NULL, 0, NULL, 0, Q[2], Q[3], Q[4], Q[5], ERR), DECONV_E_PARAM);
+    }
+    deconv_channeldeconv_free(cd);
+
+    /* A float convolution created directly from the folded weights. */
+    deconv_conv2d_config_default(&kc, FX_FD_PARAMS[0], FX_FD_PARAMS[1], FX_FD_PARAMS[2]);
+    kc.geometry.pad_h = kc.geometry.pad_w = FX_FD_PARAMS[3];
+    for (i = 0; i < FX_FD_BIAS_LEN; i++) kb[i] = 0;
+    EXPECT(deconv_conv2d_create_f32(&kc, fw, FX_FD_FOLDED_W_LEN, kb, FX_FD_BIAS_LEN, &conv, ERR), DECONV_OK);
+    if (conv && ky) {
+        float back[FX_FD_FOLDED_W_LEN];
+        CHECK(deconv_conv2d_dtype(conv) == DECONV_DTYPE_F32);
+        EXPECT(deconv_conv2d_forward_f32(conv, ky, FX_FD_Y2_LEN, fx, FX_FD_X1_LEN, FD_N, FD_H, FD_W, ERR), DECONV_OK);
+        EXPECT(deconv_conv2d_get_f32(conv, "weight", back, FX_FD_FOLDED_W_LEN, ERR), DECONV_OK);
+        CHECK(memcmp(back, fw, sizeof back) == 0);
+        EXPECT(deconv_conv2d_get_f32(conv, "bias", kb, FX_FD_BIAS_LEN - 1, ERR), DECONV_E_SHAPE);
+    }
+    deconv_conv2d_free(conv);
+    free(w);
+    free(b);
+    free(x1);
+    free(x2);
+    free(c1);
+    free(c2);
+    free(fw);
+    free(fx);
+    free(ky);
+}
+
 /* ---- layers on threads -------------------------------------------------------------- */
 
 struct fd_worker {
@@ -1271,6 +1376,7 @@ int main(void) {
     test_fastdeconv();
     test_delinear();
     test_channeldeconv();
+    test_layers_f32();
     test_layer_threads();
     if (failures) {
         fprintf(stderr, "test_deconv: %d of %d checks failed\n", failures, checks);
