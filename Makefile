@@ -71,9 +71,12 @@ check-generate: generate
 # make lib builds build/libdeconv.so (and the static build/libdeconv.a);
 # make install [PREFIX=/usr/local] installs them, the header and deconv.pc;
 # make ctest runs the C tests (plain, AddressSanitizer + UBSan, valgrind
-# memcheck, the README's example against an installed copy).
+# memcheck, the README's example against an installed copy); make cbench
+# times the folded paper layer's forward through the C interface, to set
+# beside `go test -run '^$' -bench PaperFastDeconvEval ./fold/` (not part
+# of make test).
 
-.PHONY: lib install uninstall ctest
+.PHONY: lib install uninstall ctest cbench
 
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
@@ -159,3 +162,8 @@ ctest: system-deps lib
 	$$tmp/example_static && \
 	$(MAKE) --no-print-directory uninstall PREFIX=$$tmp >/dev/null && \
 	test -z "$$(find $$tmp -type f ! -name 'example*')" || { echo 'README example or install/uninstall failed'; exit 1; }
+
+cbench: lib
+	@mkdir -p $(CTEST)
+	$(CC) -std=c99 -O2 -Wall -Wextra -Werror -Iinclude capi/ctest/bench_folded.c -o $(CTEST)/bench_folded $(CTEST_LINK)
+	$(CTEST)/bench_folded

@@ -163,3 +163,37 @@ func TestBoundary(t *testing.T) {
 		t.Errorf("long message: status %d, struct %d, %d bytes, valid %v", st, es, len(msg), utf8.ValidString(msg))
 	}
 }
+
+// A layer handle in use answers DECONV_E_BUSY for every call, accessors
+// included, and changes nothing.
+func TestLayerBusy(t *testing.T) {
+	l, err := newChannelDeconv[float64](channelDeconvParams{Block: 2, Eps: 1e-2, NIter: 5, Momentum: 0.1, SamplingStride: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.flag.Store(true)
+	x := make([]float64, 2*3*2*2)
+	for i := range x {
+		x[i] = float64(i % 5)
+	}
+	calls := map[string]error{
+		"forward": channelDeconvForward(l, make([]float64, len(x)), x, 2, 3, 2, 2),
+		"get":     layerGet(l, "running_mean1", make([]float64, 2)),
+		"set":     layerSet(l, "running_mean1", []float64{1, 2}),
+		"set_int": layerSetInt(l, "training", 0),
+	}
+	_, calls["len"] = layerLen(l, "running_var")
+	_, calls["get_int"] = layerGetInt(l, "num_batches_tracked")
+	for name, err := range calls {
+		if !errors.Is(err, deconv.ErrBusy) {
+			t.Errorf("%s on a busy layer: %v", name, err)
+		}
+	}
+	l.flag.Store(false)
+	if n, _ := layerGetInt(l, "num_batches_tracked"); n != 0 {
+		t.Errorf("a busy layer changed: num_batches_tracked %d", n)
+	}
+	if on, _ := layerGetInt(l, "training"); on != 1 {
+		t.Error("a busy layer left training mode")
+	}
+}

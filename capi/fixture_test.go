@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/netdeconv/deconv"
@@ -163,6 +164,118 @@ func TestWriteFixture(t *testing.T) {
 			doubles("FX_ISQRT_"+m.name+"_TRACE", trace[:res.TraceWritten])
 			fmt.Fprintf(&b, "#define FX_ISQRT_%s_ITERATIONS %d\n", m.name, res.Iterations)
 		}
+	}
+	// Fold and restore: 4 rows of 6 features in interleaved blocks of 3.
+	{
+		bp := blockingParams{Features: 6, Block: 3, Grouping: 0}
+		ints("FX_FOLD_PARAMS", 4, bp.Features, bp.Block, bp.Grouping)
+		w, bias, mean := data(24, 0), data(4, 0), data(3, 0.5)
+		bm := data(9, 0)
+		d := make([]float64, 9) // an SPD matrix: B·Bᵀ + I
+		for i := 0; i < 3; i++ {
+			for j := 0; j < 3; j++ {
+				for k := 0; k < 3; k++ {
+					d[i*3+j] += bm[i*3+k] * bm[j*3+k]
+				}
+			}
+			d[i*3+i]++
+		}
+		wOut, bOut := make([]float64, 24), make([]float64, 4)
+		must(foldRun(wOut, bOut, w, bias, 4, bp, d, mean))
+		doubles("FX_FOLD_W", w)
+		doubles("FX_FOLD_BIAS", bias)
+		doubles("FX_FOLD_D", d)
+		doubles("FX_FOLD_MEAN", mean)
+		doubles("FX_FOLD_WOUT", wOut)
+		doubles("FX_FOLD_BOUT", bOut)
+	}
+	// A FastDeconv trained for two steps, then evaluated, and its folded
+	// convolution.
+	{
+		p := fastDeconvParams{InChannels: 4, OutChannels: 3, Geometry: deconv.Square(3, 1, 1, 1), Groups: 1, Bias: true,
+			Eps: 1e-5, NIter: 5, Momentum: 0.1, Block: 2, SamplingStride: 1, FreezeIter: 100, Workers: 1}
+		const n, h, w = 2, 5, 6
+		ints("FX_FD_PARAMS", p.InChannels, p.OutChannels, 3, 1, p.Block, p.SamplingStride, n, h, w)
+		wt, bias := data(3*4*9, 0), data(3, 0)
+		for i := range wt {
+			wt[i] *= 0.3
+		}
+		l, err := newFastDeconv(p, wt, bias)
+		must(err)
+		x1, x2 := data(n*4*h*w, 0.5), data(n*4*h*w, -0.2)
+		y := make([]float64, n*3*h*w)
+		must(fastDeconvForward(l, y, x1, n, h, w))
+		must(fastDeconvForward(l, y, x2, n, h, w))
+		doubles("FX_FD_W", wt)
+		doubles("FX_FD_BIAS", bias)
+		doubles("FX_FD_X1", x1)
+		doubles("FX_FD_X2", x2)
+		doubles("FX_FD_Y2", y)
+		for _, name := range []string{"running_mean", "running_deconv"} {
+			v, err := layerBuf[float64](l, name)
+			must(err)
+			doubles("FX_FD_"+strings.ToUpper(name), v)
+		}
+		must(layerSetInt(l, "training", 0))
+		must(fastDeconvForward(l, y, x1, n, h, w))
+		doubles("FX_FD_YEVAL", y)
+		c, err := fastDeconvFolded(l)
+		must(err)
+		must(convForward(c, y, x1, n, h, w))
+		doubles("FX_FD_YFOLDED", y)
+		fw := make([]float64, 3*4*9)
+		must(convGet(c, "weight", fw))
+		doubles("FX_FD_FOLDED_W", fw)
+	}
+	// A Delinear trained for two steps, then evaluated.
+	{
+		p := delinearParams{InFeatures: 6, OutFeatures: 4, Bias: true, Eps: 1e-5, NIter: 5, Momentum: 0.1, Block: 3, Workers: 1}
+		const batch = 7
+		ints("FX_DL_PARAMS", p.InFeatures, p.OutFeatures, p.Block, batch)
+		wt, bias := data(24, 0), data(4, 0)
+		l, err := newDelinear(p, wt, bias)
+		must(err)
+		x1, x2 := data(batch*6, 1), data(batch*6, 0)
+		y := make([]float64, batch*4)
+		must(delinearForward(l, y, x1, batch))
+		must(delinearForward(l, y, x2, batch))
+		doubles("FX_DL_W", wt)
+		doubles("FX_DL_BIAS", bias)
+		doubles("FX_DL_X1", x1)
+		doubles("FX_DL_X2", x2)
+		doubles("FX_DL_Y2", y)
+		for _, name := range []string{"running_mean", "running_deconv"} {
+			v, err := layerBuf[float64](l, name)
+			must(err)
+			doubles("FX_DL_"+strings.ToUpper(name), v)
+		}
+		must(layerSetInt(l, "training", 0))
+		must(delinearForward(l, y, x1, batch))
+		doubles("FX_DL_YEVAL", y)
+	}
+	// A ChannelDeconv with channels beyond its block, trained for two
+	// steps, then evaluated.
+	{
+		p := channelDeconvParams{Block: 2, Eps: 1e-2, NIter: 5, Momentum: 0.1, SamplingStride: 2, Workers: 1}
+		const n, c, h, w = 2, 5, 4, 4
+		ints("FX_CD_PARAMS", p.Block, p.SamplingStride, n, c, h, w)
+		l, err := newChannelDeconv[float64](p)
+		must(err)
+		x1, x2 := data(n*c*h*w, 0.3), data(n*c*h*w, -0.1)
+		y := make([]float64, n*c*h*w)
+		must(channelDeconvForward(l, y, x1, n, c, h, w))
+		must(channelDeconvForward(l, y, x2, n, c, h, w))
+		doubles("FX_CD_X1", x1)
+		doubles("FX_CD_X2", x2)
+		doubles("FX_CD_Y2", y)
+		for _, name := range []string{"running_mean1", "running_deconv", "running_mean2", "running_var"} {
+			v, err := layerBuf[float64](l, name)
+			must(err)
+			doubles("FX_CD_"+strings.ToUpper(name), v)
+		}
+		must(layerSetInt(l, "training", 0))
+		must(channelDeconvForward(l, y, x1, n, c, h, w))
+		doubles("FX_CD_YEVAL", y)
 	}
 	if err := os.WriteFile(*fixturePath, b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)

@@ -54,7 +54,7 @@ func lengthFor(sel uint8, want int) (n int, null bool) {
 }
 
 func buffer[T elem](sel uint8, want int, seed float64) []T {
-	n, null := lengthFor(sel, want)
+	n, null := lengthFor(sel, max(want, 0))
 	if null || n > maxFuzzLen {
 		return nil
 	}
@@ -222,5 +222,157 @@ func FuzzBoundary(f *testing.F) {
 		tail := make([]byte, maxStructTail)
 		checkStatus(t, "struct", checkStructSize("p", structSize, 40, 48, func(n int) []byte { return tail[:n] }))
 		_ = threads
+	})
+}
+
+// FuzzLayers creates the layers and the folded convolution from arbitrary
+// config fields and drives them with arbitrary shapes, names and buffers
+// (nil, short, long).
+func FuzzLayers(f *testing.F) {
+	f.Add(uint8(0), 4, 3, 3, 1, 1, 2, 1, 0, 1e-5, 5, 0.1, uint8(3), uint8(3), 2, 5, 6, false, "running_mean")
+	f.Add(uint8(1), 6, 4, 0, 0, 1, 3, 0, 0, 1e-5, 5, 0.1, uint8(3), uint8(1), 7, 1, 1, true, "weight")
+	f.Add(uint8(2), 2, 5, 0, 0, 2, 2, 0, 0, 1e-2, 5, 0.1, uint8(2), uint8(3), 2, 4, 4, false, "running_var")
+	f.Add(uint8(3), 4, 3, 3, 1, 1, 0, 2, 300, math.NaN(), -1, 2.0, uint8(0), uint8(3), 1, 3, 3, true, "bias")
+	f.Add(uint8(4), 6, 4, 0, 0, 1, 0, 0, 1, 0.0, 0, 0.0, uint8(1), uint8(2), 3, 1, 1, false, "")
+	f.Fuzz(func(t *testing.T, kind uint8, in, out, k, pad, sampling, block, groups, grouping int, eps float64, nIter int,
+		momentum float64, wsel, xsel uint8, n, h, w int, f64 bool, name string) {
+		if tooLarge(in, out, k, k) || tooLarge(n, in, h, w) || tooLarge(n, out, h, w) || tooLarge(in, k, k, block) || nIter > 50 || block > 64 {
+			return
+		}
+		if in > maxFuzzLen || out > maxFuzzLen || k > 64 || max(n, h, w) > maxFuzzLen {
+			return
+		}
+		geom := deconv.Square(k, 1, pad, 1)
+		cg := max(groups, 1)
+		wantW := max(out*max(in/cg, 1)*max(k, 1)*max(k, 1), 1)
+		if f64 {
+			l, err := createLayer[float64](kind, in, out, geom, groups, grouping, block, sampling, eps, nIter, momentum, wsel, wantW)
+			checkStatus(t, "create", err)
+			if err == nil && l != nil {
+				exerciseLayer[float64](t, kind, l, in, out, n, h, w, xsel, name)
+			}
+			return
+		}
+		l, err := createLayer[float32](kind, in, out, geom, groups, grouping, block, sampling, eps, nIter, momentum, wsel, wantW)
+		checkStatus(t, "create", err)
+		if err == nil && l != nil {
+			exerciseLayer[float32](t, kind, l, in, out, n, h, w, xsel, name)
+		}
+	})
+}
+
+func createLayer[T elem](kind uint8, in, out int, geom deconv.Geometry, groups, grouping, block, sampling int, eps float64, nIter int,
+	momentum float64, wsel uint8, wantW int) (*layerHandle, error) {
+	switch kind % 5 {
+	case 0:
+		return newFastDeconv(fastDeconvParams{InChannels: in, OutChannels: out, Geometry: geom, Groups: groups, Bias: wsel%2 == 1,
+			Eps: eps, NIter: nIter, Momentum: momentum, Block: block, SamplingStride: sampling, FreezeIter: 100, Grouping: grouping, Workers: 2},
+			buffer[T](wsel, wantW, 0), buffer[T](wsel>>2, out, 1))
+	case 1:
+		return newDelinear(delinearParams{InFeatures: in, OutFeatures: out, Bias: wsel%2 == 1, Eps: eps, NIter: nIter,
+			Momentum: momentum, Block: block, Workers: 2}, buffer[T](wsel, in*out, 0), buffer[T](wsel>>2, out, 1))
+	case 2:
+		return newChannelDeconv[T](channelDeconvParams{Block: block, Eps: eps, NIter: nIter, Momentum: momentum,
+			SamplingStride: sampling, Uncentred: grouping%2 == 1, Workers: 2})
+	case 3:
+		_, err := newConv(convParams{InChannels: in, OutChannels: out, Geometry: geom, Groups: groups, Workers: grouping % 3},
+			buffer[T](wsel, wantW, 0), buffer[T](wsel>>2, out, 1))
+		return nil, err
+	default:
+		_, err := newLinear(linearParams{InFeatures: in, OutFeatures: out, Workers: grouping % 3},
+			buffer[T](wsel, in*out, 0), buffer[T](wsel>>2, out, 1))
+		return nil, err
+	}
+}
+
+func exerciseLayer[T elem](t *testing.T, kind uint8, l *layerHandle, in, out, n, h, w int, xsel uint8, name string) {
+	n0, h0, w0 := max(n, 0), max(h, 0), max(w, 0)
+	inLen, outLen := n0*in*h0*w0, n0*out*h0*w0
+	if kind%5 == 1 {
+		inLen, outLen = n0*in, n0*out
+	} else if kind%5 == 2 {
+		outLen = inLen
+	}
+	x, dst := buffer[T](xsel, inLen, 2), buffer[T](xsel>>3, outLen, 0)
+	for step := 0; step < 3; step++ {
+		switch kind % 5 {
+		case 0:
+			checkStatus(t, "forward", fastDeconvForward(l, dst, x, n, h, w))
+			if step == 1 {
+				c, err := fastDeconvFolded(l)
+				checkStatus(t, "folded", err)
+				if err == nil {
+					checkStatus(t, "conv forward", convForward(c, dst, x, n, h, w))
+				}
+			}
+		case 1:
+			checkStatus(t, "forward", delinearForward(l, dst, x, n))
+			if step == 1 {
+				f, err := delinearFolded(l)
+				checkStatus(t, "folded", err)
+				if err == nil {
+					checkStatus(t, "linear forward", linearForward(f, dst, x, n))
+				}
+			}
+		case 2:
+			checkStatus(t, "forward", channelDeconvForward(l, dst, x, n, in, h, w))
+		}
+		checkStatus(t, "training", layerSetInt(l, "training", int64(step%2)))
+	}
+	size, err := layerLen(l, name)
+	checkStatus(t, "len", err)
+	if err == nil && size <= maxFuzzLen {
+		buf := buffer[T](xsel>>1, size, 3)
+		checkStatus(t, "get", layerGet(l, name, buf))
+		checkStatus(t, "set", layerSet(l, name, buf))
+	}
+	v, err := layerGetInt(l, name)
+	checkStatus(t, "get_int", err)
+	checkStatus(t, "set_int", layerSetInt(l, name, v-1))
+}
+
+// FuzzFold folds and restores with arbitrary blockings, row counts and
+// buffer lengths, in place or not.
+func FuzzFold(f *testing.F) {
+	f.Add(4, 6, 3, 0, uint8(3), uint8(3), uint8(3), false, true)
+	f.Add(2, 4, 4, 1, uint8(0), uint8(3), uint8(1), true, false)
+	f.Add(-1, 0, 0, 300, uint8(2), uint8(2), uint8(2), false, false)
+	f.Fuzz(func(t *testing.T, rows, features, block, grouping int, wsel, bsel, dsel uint8, inPlace, f64 bool) {
+		if tooLarge(rows, features) || tooLarge(block, block) || rows > maxFuzzLen || features > maxFuzzLen || block > 256 {
+			return
+		}
+		bp := blockingParams{Features: features, Block: block, Grouping: grouping}
+		q := 1 + int(dsel>>4)%2
+		w := buffer[float64](wsel, max(rows, 0)*max(features, 0), 0)
+		bias := buffer[float64](bsel, max(rows, 0), 1)
+		d := buffer[float64](dsel, q*max(block, 0)*max(block, 0), 2)
+		for i := 0; i < max(block, 0) && d != nil; i++ {
+			for j := 0; j < q && (j*block+i)*block+i < len(d); j++ {
+				d[(j*block+i)*block+i] += float64(block) + 1 // diagonally dominant
+			}
+		}
+		mean := buffer[float64](dsel>>1, q*max(block, 0), 3)
+		wOut, bOut := make([]float64, len(w)), make([]float64, len(bias))
+		if inPlace {
+			wOut, bOut = w, bias
+		}
+		if f64 {
+			checkStatus(t, "fold", foldRun(wOut, bOut, w, bias, rows, bp, d, mean))
+			checkStatus(t, "restore", restoreRun(wOut, bOut, wOut, bOut, rows, bp, d, mean))
+			return
+		}
+		c := func(v []float64) []float32 {
+			if v == nil {
+				return nil
+			}
+			r := make([]float32, len(v))
+			for i, x := range v {
+				r[i] = float32(x)
+			}
+			return r
+		}
+		w32, b32 := c(w), c(bias)
+		checkStatus(t, "fold", foldRun(w32, b32, w32, b32, rows, bp, c(d), c(mean)))
+		checkStatus(t, "restore", restoreRun(w32, b32, w32, b32, rows, bp, c(d), c(mean)))
 	})
 }

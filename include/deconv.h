@@ -19,7 +19,8 @@
  *   "last error", so one deconv_error per thread (or per call) is safe.
  * - A failing call changes nothing: its output buffers, the handles it was
  *   given and the process-wide settings are left as they were. Only *err
- *   is written.
+ *   is written. (One exception, the forward passes' dst after
+ *   DECONV_E_NONFINITE, is described under "Layers: common rules".)
  * - Buffers belong to the caller. Each is passed as a pointer and its
  *   length in elements (not bytes), and the length must be exactly what the
  *   plan needs (the *_len query functions say how much); a NULL pointer, a
@@ -469,9 +470,376 @@ DECONV_API int deconv_isqrt_compute_batch_f64(deconv_isqrt *h, size_t count, dou
                                               size_t dst_len, const double *a, size_t a_len,
                                               deconv_error *err);
 
-/* Layers (FastDeconv, Delinear, ChannelDeconv), folding and the folded
- * convolution and linear forward passes will be added as further opaque
- * handles in this same style (deconv_fastdeconv_*, deconv_delinear_*, ...). */
+/* ---- Folding -----------------------------------------------------------------
+ *
+ * Whitening folded into weights: for `rows` weight rows of
+ * blocking.features values, W'[r] = W[r] D (each block of the row times D)
+ * and b'[r] = b[r] - sum over blocks of W'[r]_block . mu. d holds q
+ * matrices of block x block and mean q vectors of block values; the rows
+ * split into q equal consecutive groups (the groups of a grouped
+ * convolution), group i using D_i and mu_i.
+ */
+typedef struct deconv_blocking {
+    int features; /* values per weight row */
+    int block;    /* features per whitening block (divides features) */
+    int grouping; /* a deconv_grouping: how the row's features form blocks */
+} deconv_blocking;
+
+/* Writes the folded weights (w_out_len = rows * features) and, when bias_out
+ * is not NULL, the folded bias (rows values). bias NULL (length 0) is a zero
+ * bias. The outputs may be the inputs (w_out = w, bias_out = bias) but must
+ * not overlap each other. DECONV_E_NONFINITE for a NaN or infinity in an
+ * input or a result. */
+DECONV_API int deconv_fold_f32(float *w_out, size_t w_out_len, float *bias_out, size_t bias_out_len,
+                               const float *w, size_t w_len, const float *bias, size_t bias_len,
+                               size_t rows, const deconv_blocking *blocking, const float *d,
+                               size_t d_len, const float *mean, size_t mean_len, deconv_error *err);
+DECONV_API int deconv_fold_f64(double *w_out, size_t w_out_len, double *bias_out,
+                               size_t bias_out_len, const double *w, size_t w_len,
+                               const double *bias, size_t bias_len, size_t rows,
+                               const deconv_blocking *blocking, const double *d, size_t d_len,
+                               const double *mean, size_t mean_len, deconv_error *err);
+
+/* Undoes deconv_fold: W = W' D^-1 and, when bias is not NULL, b = b' +
+ * sum W'.mu (which needs bias_folded). D must be symmetric positive
+ * definite (DECONV_E_NOT_SYMMETRIC, DECONV_E_NOT_POSITIVE_DEFINITE). The
+ * outputs may be the inputs but must not overlap each other. */
+DECONV_API int deconv_restore_f32(float *w, size_t w_len, float *bias, size_t bias_len,
+                                  const float *w_folded, size_t w_folded_len,
+                                  const float *bias_folded, size_t bias_folded_len, size_t rows,
+                                  const deconv_blocking *blocking, const float *d, size_t d_len,
+                                  const float *mean, size_t mean_len, deconv_error *err);
+DECONV_API int deconv_restore_f64(double *w, size_t w_len, double *bias, size_t bias_len,
+                                  const double *w_folded, size_t w_folded_len,
+                                  const double *bias_folded, size_t bias_folded_len, size_t rows,
+                                  const deconv_blocking *blocking, const double *d, size_t d_len,
+                                  const double *mean, size_t mean_len, deconv_error *err);
+
+/* ---- Layers: common rules ------------------------------------------------------
+ *
+ * Element type. Every layer handle holds float or double values, fixed by
+ * the function that created it (*_create_f32 or *_create_f64, or the type
+ * of the layer it was folded from). Its _f32 functions work on float
+ * handles only, its _f64 functions on double handles only; the other type
+ * is DECONV_E_PARAM. deconv_*_dtype says which (DECONV_DTYPE_F32 or
+ * DECONV_DTYPE_F64; -1 for NULL).
+ *
+ * Buffers by name. The layers' parameters and running buffers are read
+ * and written by the reference implementation's names, with the exact
+ * length deconv_*_len reports: get copies the buffer into the caller's,
+ * set replaces it with a copy of the caller's after checking it (lengths,
+ * finiteness; a running deconvolution matrix must be symmetric positive
+ * definite). An unknown name is DECONV_E_PARAM. A layer without bias has a
+ * "bias" of length 0.
+ *
+ * Forward passes. Shapes are checked before anything is written; a NaN or
+ * infinity in the input, or an output that overflows, is
+ * DECONV_E_NONFINITE, found while computing, so that dst may then be
+ * partly written (the one exception to "a failing call changes nothing";
+ * the layer itself is always left unchanged).
+ *
+ * Threads. deconv_conv2d and deconv_linear are immutable: any number of
+ * threads may call their functions at once on one handle. deconv_fastdeconv,
+ * deconv_delinear and deconv_channeldeconv are mutable and own workspaces:
+ * use each from one thread at a time; a call made while another call on
+ * the same handle is in progress fails with DECONV_E_BUSY and changes
+ * nothing. Distinct handles may be used concurrently.
+ */
+typedef enum deconv_dtype {
+    DECONV_DTYPE_F32 = 0,
+    DECONV_DTYPE_F64 = 1
+} deconv_dtype;
+
+/* ---- Convolution and linear layers (folded or plain) ------------------------- */
+
+typedef struct deconv_conv2d_config {
+    size_t struct_size;            /* sizeof(deconv_conv2d_config) */
+    int in_channels, out_channels;
+    deconv_geometry geometry;
+    int groups;                    /* 0 means 1; divides both channel counts */
+    int workers;                   /* threads per call; 0: deconv_threads() */
+} deconv_conv2d_config;
+
+/* kernel x kernel, stride 1, no padding, dilation 1, one group. NULL does
+ * nothing. */
+DECONV_API void deconv_conv2d_config_default(deconv_conv2d_config *cfg, int in_channels,
+                                             int out_channels, int kernel);
+
+typedef struct deconv_conv2d_s deconv_conv2d;
+
+/* A convolution (cross-correlation, as PyTorch's) with copies of weight
+ * (out_channels x in_channels/groups x kernel_h x kernel_w) and bias
+ * (out_channels values, or NULL with length 0 for none). */
+DECONV_API int deconv_conv2d_create_f32(const deconv_conv2d_config *cfg, const float *weight,
+                                        size_t weight_len, const float *bias, size_t bias_len,
+                                        deconv_conv2d **out, deconv_error *err);
+DECONV_API int deconv_conv2d_create_f64(const deconv_conv2d_config *cfg, const double *weight,
+                                        size_t weight_len, const double *bias, size_t bias_len,
+                                        deconv_conv2d **out, deconv_error *err);
+DECONV_API void deconv_conv2d_free(deconv_conv2d *c);
+DECONV_API int deconv_conv2d_dtype(const deconv_conv2d *c);
+
+/* The output height and width for an h x w input. */
+DECONV_API int deconv_conv2d_output_size(const deconv_conv2d *c, int h, int w, int *out_h,
+                                         int *out_w, deconv_error *err);
+
+/* dst (n x out_channels x out_h x out_w) = conv(x) + bias for the NCHW
+ * batch x (n x in_channels x h x w). Thread-safe on a shared handle. */
+DECONV_API int deconv_conv2d_forward_f32(const deconv_conv2d *c, float *dst, size_t dst_len,
+                                         const float *x, size_t x_len, int n, int h, int w,
+                                         deconv_error *err);
+DECONV_API int deconv_conv2d_forward_f64(const deconv_conv2d *c, double *dst, size_t dst_len,
+                                         const double *x, size_t x_len, int n, int h, int w,
+                                         deconv_error *err);
+
+/* The buffers "weight" and "bias". */
+DECONV_API int deconv_conv2d_len(const deconv_conv2d *c, const char *name, size_t *len,
+                                 deconv_error *err);
+DECONV_API int deconv_conv2d_get_f32(const deconv_conv2d *c, const char *name, float *buf,
+                                     size_t len, deconv_error *err);
+DECONV_API int deconv_conv2d_get_f64(const deconv_conv2d *c, const char *name, double *buf,
+                                     size_t len, deconv_error *err);
+
+typedef struct deconv_linear_config {
+    size_t struct_size; /* sizeof(deconv_linear_config) */
+    int in_features, out_features;
+    int workers;        /* threads per call; 0: deconv_threads() */
+} deconv_linear_config;
+
+DECONV_API void deconv_linear_config_default(deconv_linear_config *cfg, int in_features,
+                                             int out_features);
+
+typedef struct deconv_linear_s deconv_linear;
+
+/* y = x W^T + b, as torch.nn.Linear: weight out_features x in_features,
+ * bias out_features values or NULL with length 0. */
+DECONV_API int deconv_linear_create_f32(const deconv_linear_config *cfg, const float *weight,
+                                        size_t weight_len, const float *bias, size_t bias_len,
+                                        deconv_linear **out, deconv_error *err);
+DECONV_API int deconv_linear_create_f64(const deconv_linear_config *cfg, const double *weight,
+                                        size_t weight_len, const double *bias, size_t bias_len,
+                                        deconv_linear **out, deconv_error *err);
+DECONV_API void deconv_linear_free(deconv_linear *l);
+DECONV_API int deconv_linear_dtype(const deconv_linear *l);
+
+/* dst (batch x out_features) from x (batch x in_features). Thread-safe on a
+ * shared handle. */
+DECONV_API int deconv_linear_forward_f32(const deconv_linear *l, float *dst, size_t dst_len,
+                                         const float *x, size_t x_len, int batch,
+                                         deconv_error *err);
+DECONV_API int deconv_linear_forward_f64(const deconv_linear *l, double *dst, size_t dst_len,
+                                         const double *x, size_t x_len, int batch,
+                                         deconv_error *err);
+
+/* The buffers "weight" and "bias". */
+DECONV_API int deconv_linear_len(const deconv_linear *l, const char *name, size_t *len,
+                                 deconv_error *err);
+DECONV_API int deconv_linear_get_f32(const deconv_linear *l, const char *name, float *buf,
+                                     size_t len, deconv_error *err);
+DECONV_API int deconv_linear_get_f64(const deconv_linear *l, const char *name, double *buf,
+                                     size_t len, deconv_error *err);
+
+/* ---- FastDeconv ----------------------------------------------------------------
+ *
+ * The reference's FastDeconv: a convolution whose input is deconvolved
+ * with the batch's statistics in training and the running ones in
+ * evaluation, folded into the weights. Buffers: "weight"
+ * (out_channels x in_channels/groups x kernel_h x kernel_w), "bias"
+ * (out_channels, or 0 without bias), "running_mean" (F values, or
+ * groups x F with groups), "running_deconv" (F x F, or groups of them),
+ * where F = kernel_h * kernel_w * block ("num_features"). Integer
+ * properties: "training" (0 or 1, settable), "counter" (the freeze
+ * counter, settable), "block" and "num_features".
+ */
+typedef struct deconv_fastdeconv_config {
+    size_t struct_size;            /* sizeof(deconv_fastdeconv_config) */
+    int in_channels, out_channels;
+    deconv_geometry geometry;      /* per axis, as torch.nn.Conv2d */
+    int groups;                    /* 0 means 1 */
+    int bias;                      /* nonzero: the layer has a bias */
+    double eps;                    /* added to the covariance's diagonal */
+    int n_iter;                    /* coupled Newton-Schulz iterations */
+    double momentum;               /* r <- (1-m) r + m batch */
+    int block;                     /* requested block size (adjusted by the reference's rule) */
+    int sampling_stride;           /* statistics use every S*stride-th position */
+    int freeze;                    /* nonzero: stop updating after freeze_iter steps */
+    int freeze_iter;
+    int grouping;                  /* a deconv_grouping */
+    int workers;                   /* threads per call; 0: deconv_threads() */
+} deconv_fastdeconv_config;
+
+/* The reference's defaults for in -> out channels and a kernel x kernel
+ * convolution: stride 1, padding 0, dilation 1, groups 1, bias, eps 1e-5,
+ * n_iter 5, momentum 0.1, block 64, sampling_stride 3, freeze off,
+ * freeze_iter 100, interleaved grouping. NULL does nothing. */
+DECONV_API void deconv_fastdeconv_config_default(deconv_fastdeconv_config *cfg, int in_channels,
+                                                 int out_channels, int kernel);
+
+typedef struct deconv_fastdeconv_s deconv_fastdeconv;
+
+/* A layer in training mode with copies of weight and bias (NULL with
+ * length 0 exactly when cfg->bias is 0); running_mean zero and
+ * running_deconv the identity. */
+DECONV_API int deconv_fastdeconv_create_f32(const deconv_fastdeconv_config *cfg,
+                                            const float *weight, size_t weight_len,
+                                            const float *bias, size_t bias_len,
+                                            deconv_fastdeconv **out, deconv_error *err);
+DECONV_API int deconv_fastdeconv_create_f64(const deconv_fastdeconv_config *cfg,
+                                            const double *weight, size_t weight_len,
+                                            const double *bias, size_t bias_len,
+                                            deconv_fastdeconv **out, deconv_error *err);
+DECONV_API void deconv_fastdeconv_free(deconv_fastdeconv *l);
+DECONV_API int deconv_fastdeconv_dtype(const deconv_fastdeconv *l);
+
+/* Training (1) or evaluation (0) mode; a new layer trains. */
+DECONV_API int deconv_fastdeconv_set_training(deconv_fastdeconv *l, int on, deconv_error *err);
+
+DECONV_API int deconv_fastdeconv_output_size(const deconv_fastdeconv *l, int h, int w, int *out_h,
+                                             int *out_w, deconv_error *err);
+
+/* dst (n x out_channels x out_h x out_w) from the NCHW batch x. In training
+ * mode the running buffers and the counter are updated, only when the
+ * whole call succeeds. */
+DECONV_API int deconv_fastdeconv_forward_f32(deconv_fastdeconv *l, float *dst, size_t dst_len,
+                                             const float *x, size_t x_len, int n, int h, int w,
+                                             deconv_error *err);
+DECONV_API int deconv_fastdeconv_forward_f64(deconv_fastdeconv *l, double *dst, size_t dst_len,
+                                             const double *x, size_t x_len, int n, int h, int w,
+                                             deconv_error *err);
+
+/* A new convolution computing what the layer computes in evaluation mode
+ * (the running statistics folded into its weights): immutable and safe
+ * to share between threads; free it with deconv_conv2d_free. */
+DECONV_API int deconv_fastdeconv_folded(deconv_fastdeconv *l, deconv_conv2d **out,
+                                        deconv_error *err);
+
+DECONV_API int deconv_fastdeconv_len(deconv_fastdeconv *l, const char *name, size_t *len,
+                                     deconv_error *err);
+DECONV_API int deconv_fastdeconv_get_f32(deconv_fastdeconv *l, const char *name, float *buf,
+                                         size_t len, deconv_error *err);
+DECONV_API int deconv_fastdeconv_get_f64(deconv_fastdeconv *l, const char *name, double *buf,
+                                         size_t len, deconv_error *err);
+DECONV_API int deconv_fastdeconv_set_f32(deconv_fastdeconv *l, const char *name, const float *buf,
+                                         size_t len, deconv_error *err);
+DECONV_API int deconv_fastdeconv_set_f64(deconv_fastdeconv *l, const char *name,
+                                         const double *buf, size_t len, deconv_error *err);
+DECONV_API int deconv_fastdeconv_get_int(deconv_fastdeconv *l, const char *name, long long *value,
+                                         deconv_error *err);
+DECONV_API int deconv_fastdeconv_set_int(deconv_fastdeconv *l, const char *name, long long value,
+                                         deconv_error *err);
+
+/* ---- Delinear -------------------------------------------------------------------
+ *
+ * The reference's Delinear: a fully connected layer whose input rows are
+ * whitened in chunks of block features. Buffers: "weight" (out_features x
+ * in_features), "bias", "running_mean" (block), "running_deconv" (block x
+ * block). Integer properties: "training" (settable), "block" (after the
+ * reference's rule).
+ */
+typedef struct deconv_delinear_config {
+    size_t struct_size; /* sizeof(deconv_delinear_config) */
+    int in_features, out_features;
+    int bias;           /* nonzero: the layer has a bias */
+    double eps;
+    int n_iter;
+    double momentum;
+    int block;          /* chunk length (0 means 512; adjusted by the reference's rule) */
+    int workers;
+} deconv_delinear_config;
+
+/* Bias, eps 1e-5, n_iter 5, momentum 0.1, block 512. NULL does nothing. */
+DECONV_API void deconv_delinear_config_default(deconv_delinear_config *cfg, int in_features,
+                                               int out_features);
+
+typedef struct deconv_delinear_s deconv_delinear;
+
+DECONV_API int deconv_delinear_create_f32(const deconv_delinear_config *cfg, const float *weight,
+                                          size_t weight_len, const float *bias, size_t bias_len,
+                                          deconv_delinear **out, deconv_error *err);
+DECONV_API int deconv_delinear_create_f64(const deconv_delinear_config *cfg, const double *weight,
+                                          size_t weight_len, const double *bias, size_t bias_len,
+                                          deconv_delinear **out, deconv_error *err);
+DECONV_API void deconv_delinear_free(deconv_delinear *l);
+DECONV_API int deconv_delinear_dtype(const deconv_delinear *l);
+DECONV_API int deconv_delinear_set_training(deconv_delinear *l, int on, deconv_error *err);
+/* dst (batch x out_features) from x (batch x in_features). */
+DECONV_API int deconv_delinear_forward_f32(deconv_delinear *l, float *dst, size_t dst_len,
+                                           const float *x, size_t x_len, int batch,
+                                           deconv_error *err);
+DECONV_API int deconv_delinear_forward_f64(deconv_delinear *l, double *dst, size_t dst_len,
+                                           const double *x, size_t x_len, int batch,
+                                           deconv_error *err);
+/* The evaluation-mode layer as an immutable deconv_linear. */
+DECONV_API int deconv_delinear_folded(deconv_delinear *l, deconv_linear **out, deconv_error *err);
+DECONV_API int deconv_delinear_len(deconv_delinear *l, const char *name, size_t *len,
+                                   deconv_error *err);
+DECONV_API int deconv_delinear_get_f32(deconv_delinear *l, const char *name, float *buf,
+                                       size_t len, deconv_error *err);
+DECONV_API int deconv_delinear_get_f64(deconv_delinear *l, const char *name, double *buf,
+                                       size_t len, deconv_error *err);
+DECONV_API int deconv_delinear_set_f32(deconv_delinear *l, const char *name, const float *buf,
+                                       size_t len, deconv_error *err);
+DECONV_API int deconv_delinear_set_f64(deconv_delinear *l, const char *name, const double *buf,
+                                       size_t len, deconv_error *err);
+DECONV_API int deconv_delinear_get_int(deconv_delinear *l, const char *name, long long *value,
+                                       deconv_error *err);
+DECONV_API int deconv_delinear_set_int(deconv_delinear *l, const char *name, long long value,
+                                       deconv_error *err);
+
+/* ---- ChannelDeconv -----------------------------------------------------------
+ *
+ * The reference's ChannelDeconv: channel whitening without weights.
+ * Buffers: "running_mean1" (block), "running_deconv" (block x block),
+ * "running_mean2" and "running_var" (1 value each). Integer properties:
+ * "training" (settable), "num_batches_tracked" (settable), "block".
+ */
+typedef struct deconv_channeldeconv_config {
+    size_t struct_size; /* sizeof(deconv_channeldeconv_config) */
+    int block;          /* whitened features, 1 <= block <= channels */
+    double eps;
+    int n_iter;
+    double momentum;
+    int sampling_stride;
+    int uncentred;      /* nonzero: the reference's uncentred covariance */
+    int workers;
+} deconv_channeldeconv_config;
+
+/* eps 1e-2, n_iter 5, momentum 0.1, sampling_stride 3, centred. NULL does
+ * nothing. */
+DECONV_API void deconv_channeldeconv_config_default(deconv_channeldeconv_config *cfg, int block);
+
+typedef struct deconv_channeldeconv_s deconv_channeldeconv;
+
+DECONV_API int deconv_channeldeconv_create_f32(const deconv_channeldeconv_config *cfg,
+                                               deconv_channeldeconv **out, deconv_error *err);
+DECONV_API int deconv_channeldeconv_create_f64(const deconv_channeldeconv_config *cfg,
+                                               deconv_channeldeconv **out, deconv_error *err);
+DECONV_API void deconv_channeldeconv_free(deconv_channeldeconv *l);
+DECONV_API int deconv_channeldeconv_dtype(const deconv_channeldeconv *l);
+DECONV_API int deconv_channeldeconv_set_training(deconv_channeldeconv *l, int on,
+                                                 deconv_error *err);
+/* Whitens the NCHW batch x (n x c x h x w; N x C is n x c x 1 x 1) into dst
+ * of the same length. */
+DECONV_API int deconv_channeldeconv_forward_f32(deconv_channeldeconv *l, float *dst,
+                                                size_t dst_len, const float *x, size_t x_len,
+                                                int n, int c, int h, int w, deconv_error *err);
+DECONV_API int deconv_channeldeconv_forward_f64(deconv_channeldeconv *l, double *dst,
+                                                size_t dst_len, const double *x, size_t x_len,
+                                                int n, int c, int h, int w, deconv_error *err);
+DECONV_API int deconv_channeldeconv_len(deconv_channeldeconv *l, const char *name, size_t *len,
+                                        deconv_error *err);
+DECONV_API int deconv_channeldeconv_get_f32(deconv_channeldeconv *l, const char *name, float *buf,
+                                            size_t len, deconv_error *err);
+DECONV_API int deconv_channeldeconv_get_f64(deconv_channeldeconv *l, const char *name,
+                                            double *buf, size_t len, deconv_error *err);
+DECONV_API int deconv_channeldeconv_set_f32(deconv_channeldeconv *l, const char *name,
+                                            const float *buf, size_t len, deconv_error *err);
+DECONV_API int deconv_channeldeconv_set_f64(deconv_channeldeconv *l, const char *name,
+                                            const double *buf, size_t len, deconv_error *err);
+DECONV_API int deconv_channeldeconv_get_int(deconv_channeldeconv *l, const char *name,
+                                            long long *value, deconv_error *err);
+DECONV_API int deconv_channeldeconv_set_int(deconv_channeldeconv *l, const char *name,
+                                            long long value, deconv_error *err);
 
 #ifdef __cplusplus
 } /* extern "C" */

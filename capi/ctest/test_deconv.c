@@ -1,7 +1,10 @@
 /* The C test program of libdeconv: results against values the Go packages
  * computed (fixture.h, written by TestWriteFixture), every error path's
  * status with its outputs left untouched, the version handshake, the ISA
- * and thread settings, and threads sharing one covariance plan.
+ * and thread settings, threads sharing one covariance plan, the layers
+ * (FastDeconv, Delinear, ChannelDeconv) and their folded forms, two layers
+ * trained on two threads at once and one folded convolution shared by
+ * four.
  *
  * Built with -std=c99 -Wall -Wextra -Werror, run plainly, under valgrind
  * memcheck and with -fsanitize=address,undefined. */
@@ -708,6 +711,651 @@ static void test_threads(void) {
     free(ws);
 }
 
+/* ---- fold and restore -------------------------------------------------------- */
+
+static void test_fold(void) {
+    const int *P = FX_FOLD_PARAMS;
+    deconv_blocking bl = {P[1], P[2], P[3]};
+    size_t rows = (size_t)P[0], wl = FX_FOLD_W_LEN, bl_len = FX_FOLD_BIAS_LEN;
+    double w[FX_FOLD_W_LEN], b[FX_FOLD_BIAS_LEN], w2[FX_FOLD_W_LEN], b2[FX_FOLD_BIAS_LEN], d[FX_FOLD_D_LEN];
+    float w32[FX_FOLD_W_LEN], b32[FX_FOLD_BIAS_LEN], d32[FX_FOLD_D_LEN], m32[FX_FOLD_MEAN_LEN];
+    float wo32[FX_FOLD_W_LEN], bo32[FX_FOLD_BIAS_LEN];
+    size_t i;
+
+    EXPECT(deconv_fold_f64(w, wl, b, bl_len, FX_FOLD_W, wl, FX_FOLD_BIAS, bl_len, rows, &bl, FX_FOLD_D, FX_FOLD_D_LEN,
+                           FX_FOLD_MEAN, FX_FOLD_MEAN_LEN, ERR), DECONV_OK);
+    CHECK(err_f64(w, FX_FOLD_WOUT, wl) < 1e-14 && err_f64(b, FX_FOLD_BOUT, bl_len) < 1e-14);
+    for (i = 0; i < wl; i++) w32[i] = (float)FX_FOLD_W[i];
+    for (i = 0; i < bl_len; i++) b32[i] = (float)FX_FOLD_BIAS[i];
+    for (i = 0; i < FX_FOLD_D_LEN; i++) d32[i] = (float)FX_FOLD_D[i];
+    for (i = 0; i < FX_FOLD_MEAN_LEN; i++) m32[i] = (float)FX_FOLD_MEAN[i];
+    EXPECT(deconv_fold_f32(wo32, wl, bo32, bl_len, w32, wl, b32, bl_len, rows, &bl, d32, FX_FOLD_D_LEN, m32,
+                           FX_FOLD_MEAN_LEN, ERR), DECONV_OK);
+    CHECK(err_f32(wo32, FX_FOLD_WOUT, wl) < 1e-5 && err_f32(bo32, FX_FOLD_BOUT, bl_len) < 1e-5);
+    /* Restore undoes it, in place. */
+    memcpy(w2, w, sizeof w);
+    memcpy(b2, b, sizeof b);
+    EXPECT(deconv_restore_f64(w2, wl, b2, bl_len, w2, wl, b2, bl_len, rows, &bl, FX_FOLD_D, FX_FOLD_D_LEN, FX_FOLD_MEAN,
+                              FX_FOLD_MEAN_LEN, ERR), DECONV_OK);
+    CHECK(err_f64(w2, FX_FOLD_W, wl) < 1e-12 && err_f64(b2, FX_FOLD_BIAS, bl_len) < 1e-12);
+    EXPECT(deconv_restore_f32(wo32, wl, NULL, 0, wo32, wl, NULL, 0, rows, &bl, d32, FX_FOLD_D_LEN, m32,
+                              FX_FOLD_MEAN_LEN, ERR), DECONV_OK);
+    CHECK(err_f32(wo32, FX_FOLD_W, wl) < 1e-4);
+    /* Without bias, no folded bias. */
+    EXPECT(deconv_fold_f64(w, wl, NULL, 0, FX_FOLD_W, wl, NULL, 0, rows, &bl, FX_FOLD_D, FX_FOLD_D_LEN, FX_FOLD_MEAN,
+                           FX_FOLD_MEAN_LEN, ERR), DECONV_OK);
+    CHECK(err_f64(w, FX_FOLD_WOUT, wl) < 1e-14);
+
+    /* Errors leave the outputs untouched. */
+    fill_f64(w, wl, GUARD64);
+    fill_f64(b, bl_len, GUARD64);
+#define FOLD64(wo, wol, bo, bol, rows_, blp, dd, dl) \
+    deconv_fold_f64(wo, wol, bo, bol, FX_FOLD_W, wl, FX_FOLD_BIAS, bl_len, rows_, blp, dd, dl, FX_FOLD_MEAN, FX_FOLD_MEAN_LEN, ERR)
+    EXPECT(FOLD64(w, wl - 1, b, bl_len, rows, &bl, FX_FOLD_D, FX_FOLD_D_LEN), DECONV_E_SHAPE);
+    EXPECT(FOLD64(w, wl, b, bl_len - 1, rows, &bl, FX_FOLD_D, FX_FOLD_D_LEN), DECONV_E_SHAPE);
+    EXPECT(FOLD64(w, wl, b, bl_len, rows + 1, &bl, FX_FOLD_D, FX_FOLD_D_LEN), DECONV_E_SHAPE);
+    EXPECT(FOLD64(w, wl, b, bl_len, rows, &bl, FX_FOLD_D, FX_FOLD_D_LEN - 1), DECONV_E_SHAPE);
+    EXPECT(FOLD64(w, wl, b, bl_len, rows, NULL, FX_FOLD_D, FX_FOLD_D_LEN), DECONV_E_PARAM);
+    EXPECT(FOLD64(NULL, wl, b, bl_len, rows, &bl, FX_FOLD_D, FX_FOLD_D_LEN), DECONV_E_PARAM);
+    EXPECT(FOLD64(w, (size_t)-1, b, bl_len, rows, &bl, FX_FOLD_D, FX_FOLD_D_LEN), DECONV_E_OVERFLOW);
+    EXPECT(FOLD64(w, wl, w + 2, bl_len, rows, &bl, FX_FOLD_D, FX_FOLD_D_LEN), DECONV_E_OVERLAP);
+    bl.grouping = 2;
+    EXPECT(FOLD64(w, wl, b, bl_len, rows, &bl, FX_FOLD_D, FX_FOLD_D_LEN), DECONV_E_PARAM);
+    bl.grouping = 256;
+    EXPECT(FOLD64(w, wl, b, bl_len, rows, &bl, FX_FOLD_D, FX_FOLD_D_LEN), DECONV_E_PARAM);
+    bl.grouping = P[3];
+    bl.block = 4; /* does not divide 6 */
+    EXPECT(FOLD64(w, wl, b, bl_len, rows, &bl, FX_FOLD_D, FX_FOLD_D_LEN), DECONV_E_PARAM);
+    bl.block = P[2];
+    memcpy(d, FX_FOLD_D, sizeof d);
+    d[4] = INFINITY;
+    EXPECT(FOLD64(w, wl, b, bl_len, rows, &bl, d, FX_FOLD_D_LEN), DECONV_E_NONFINITE);
+    CHECK(all_f64(w, wl, GUARD64) && all_f64(b, bl_len, GUARD64));
+#undef FOLD64
+    memcpy(d, FX_FOLD_D, sizeof d);
+    d[1] += 1;
+    EXPECT(deconv_restore_f64(w, wl, b, bl_len, FX_FOLD_WOUT, wl, FX_FOLD_BOUT, bl_len, rows, &bl, d, FX_FOLD_D_LEN,
+                              FX_FOLD_MEAN, FX_FOLD_MEAN_LEN, ERR), DECONV_E_NOT_SYMMETRIC);
+    memcpy(d, FX_FOLD_D, sizeof d);
+    for (i = 0; i < FX_FOLD_D_LEN; i++) d[i] = -d[i];
+    EXPECT(deconv_restore_f64(w, wl, b, bl_len, FX_FOLD_WOUT, wl, FX_FOLD_BOUT, bl_len, rows, &bl, d, FX_FOLD_D_LEN,
+                              FX_FOLD_MEAN, FX_FOLD_MEAN_LEN, ERR), DECONV_E_NOT_POSITIVE_DEFINITE);
+    EXPECT(deconv_restore_f64(w, wl, b, bl_len, FX_FOLD_WOUT, wl, NULL, 0, rows, &bl, FX_FOLD_D, FX_FOLD_D_LEN,
+                              FX_FOLD_MEAN, FX_FOLD_MEAN_LEN, ERR), DECONV_E_SHAPE);
+    CHECK(all_f64(w, wl, GUARD64) && all_f64(b, bl_len, GUARD64));
+}
+
+/* ---- FastDeconv and its folded convolution --------------------------------------- */
+
+static void fd_config(deconv_fastdeconv_config *cfg) {
+    const int *P = FX_FD_PARAMS;
+    deconv_fastdeconv_config_default(cfg, P[0], P[1], P[2]);
+    cfg->geometry.pad_h = cfg->geometry.pad_w = P[3];
+    cfg->block = P[4];
+    cfg->sampling_stride = P[5];
+    cfg->workers = 1;
+}
+
+#define FD_N FX_FD_PARAMS[6]
+#define FD_H FX_FD_PARAMS[7]
+#define FD_W FX_FD_PARAMS[8]
+
+static deconv_fastdeconv *fd_create64(void) {
+    deconv_fastdeconv_config cfg;
+    deconv_fastdeconv *l = NULL;
+    fd_config(&cfg);
+    EXPECT(deconv_fastdeconv_create_f64(&cfg, FX_FD_W, FX_FD_W_LEN, FX_FD_BIAS, FX_FD_BIAS_LEN, &l, ERR), DECONV_OK);
+    return l;
+}
+
+static void test_fastdeconv(void) {
+    deconv_fastdeconv_config cfg;
+    deconv_fastdeconv *l = fd_create64(), *l32 = NULL, *untouched = (deconv_fastdeconv *)(void *)&cfg;
+    deconv_conv2d *c = NULL, *c2 = NULL, *cu = (deconv_conv2d *)(void *)&cfg;
+    double y[FX_FD_Y2_LEN], rm[FX_FD_RUNNING_MEAN_LEN], rd[FX_FD_RUNNING_DECONV_LEN], fw[FX_FD_FOLDED_W_LEN];
+    double fb[FX_FD_BIAS_LEN], x[FX_FD_X1_LEN];
+    float *x32 = to_f32(FX_FD_X1, FX_FD_X1_LEN), *y32 = malloc(FX_FD_Y2_LEN * sizeof *y32);
+    float *w32 = to_f32(FX_FD_W, FX_FD_W_LEN), *b32 = to_f32(FX_FD_BIAS, FX_FD_BIAS_LEN);
+    size_t n = 0, yl = FX_FD_Y2_LEN, xl = FX_FD_X1_LEN;
+    long long v = -1;
+    int oh = 0, ow = 0;
+    struct {
+        deconv_fastdeconv_config cfg;
+        char newer[8];
+    } grown;
+
+    if (!l) return;
+    CHECK(deconv_fastdeconv_dtype(l) == DECONV_DTYPE_F64 && deconv_fastdeconv_dtype(NULL) == -1);
+    EXPECT(deconv_fastdeconv_get_int(l, "training", &v, ERR), DECONV_OK);
+    CHECK(v == 1);
+    EXPECT(deconv_fastdeconv_get_int(l, "num_features", &v, ERR), DECONV_OK);
+    CHECK(v == 18);
+    EXPECT(deconv_fastdeconv_len(l, "running_deconv", &n, ERR), DECONV_OK);
+    CHECK(n == FX_FD_RUNNING_DECONV_LEN);
+    EXPECT(deconv_fastdeconv_output_size(l, FD_H, FD_W, &oh, &ow, ERR), DECONV_OK);
+    CHECK(oh == FD_H && ow == FD_W);
+
+    /* Two training steps, then evaluation. */
+    EXPECT(deconv_fastdeconv_forward_f64(l, y, yl, FX_FD_X1, xl, FD_N, FD_H, FD_W, ERR), DECONV_OK);
+    EXPECT(deconv_fastdeconv_forward_f64(l, y, yl, FX_FD_X2, xl, FD_N, FD_H, FD_W, ERR), DECONV_OK);
+    CHECK(err_f64(y, FX_FD_Y2, yl) < 1e-12);
+    EXPECT(deconv_fastdeconv_get_f64(l, "running_mean", rm, FX_FD_RUNNING_MEAN_LEN, ERR), DECONV_OK);
+    EXPECT(deconv_fastdeconv_get_f64(l, "running_deconv", rd, FX_FD_RUNNING_DECONV_LEN, ERR), DECONV_OK);
+    CHECK(err_f64(rm, FX_FD_RUNNING_MEAN, FX_FD_RUNNING_MEAN_LEN) < 1e-13);
+    CHECK(err_f64(rd, FX_FD_RUNNING_DECONV, FX_FD_RUNNING_DECONV_LEN) < 1e-12);
+    EXPECT(deconv_fastdeconv_get_int(l, "counter", &v, ERR), DECONV_OK);
+    CHECK(v == 2);
+    EXPECT(deconv_fastdeconv_set_training(l, 0, ERR), DECONV_OK);
+    EXPECT(deconv_fastdeconv_forward_f64(l, y, yl, FX_FD_X1, xl, FD_N, FD_H, FD_W, ERR), DECONV_OK);
+    CHECK(err_f64(y, FX_FD_YEVAL, yl) < 1e-12);
+
+    /* The folded convolution computes the same. */
+    EXPECT(deconv_fastdeconv_folded(l, &c, ERR), DECONV_OK);
+    if (c) {
+        deconv_conv2d_config cc;
+        CHECK(deconv_conv2d_dtype(c) == DECONV_DTYPE_F64);
+        EXPECT(deconv_conv2d_forward_f64(c, y, yl, FX_FD_X1, xl, FD_N, FD_H, FD_W, ERR), DECONV_OK);
+        CHECK(err_f64(y, FX_FD_YFOLDED, yl) < 1e-12 && err_f64(y, FX_FD_YEVAL, yl) < 1e-9);
+        EXPECT(deconv_conv2d_len(c, "weight", &n, ERR), DECONV_OK);
+        CHECK(n == FX_FD_FOLDED_W_LEN);
+        EXPECT(deconv_conv2d_get_f64(c, "weight", fw, FX_FD_FOLDED_W_LEN, ERR), DECONV_OK);
+        CHECK(err_f64(fw, FX_FD_FOLDED_W, FX_FD_FOLDED_W_LEN) < 1e-13);
+        EXPECT(deconv_conv2d_get_f64(c, "bias", fb, FX_FD_BIAS_LEN, ERR), DECONV_OK);
+        EXPECT(deconv_conv2d_output_size(c, 3, 4, &oh, &ow, ERR), DECONV_OK);
+        CHECK(oh == 3 && ow == 4);
+        /* The same convolution created directly. */
+        deconv_conv2d_config_default(&cc, FX_FD_PARAMS[0], FX_FD_PARAMS[1], FX_FD_PARAMS[2]);
+        cc.geometry.pad_h = cc.geometry.pad_w = FX_FD_PARAMS[3];
+        EXPECT(deconv_conv2d_create_f64(&cc, fw, FX_FD_FOLDED_W_LEN, fb, FX_FD_BIAS_LEN, &c2, ERR), DECONV_OK);
+        fill_f64(y, yl, 0);
+        EXPECT(deconv_conv2d_forward_f64(c2, y, yl, FX_FD_X1, xl, FD_N, FD_H, FD_W, ERR), DECONV_OK);
+        CHECK(err_f64(y, FX_FD_YFOLDED, yl) < 1e-12);
+        /* Errors. */
+        fill_f64(y, yl, GUARD64);
+        EXPECT(deconv_conv2d_forward_f64(c, y, yl - 1, FX_FD_X1, xl, FD_N, FD_H, FD_W, ERR), DECONV_E_SHAPE);
+        EXPECT(deconv_conv2d_forward_f64(c, y, yl, FX_FD_X1, xl, FD_N + 1, FD_H, FD_W, ERR), DECONV_E_SHAPE);
+        EXPECT(deconv_conv2d_forward_f64(c, y, yl, NULL, xl, FD_N, FD_H, FD_W, ERR), DECONV_E_PARAM);
+        EXPECT(deconv_conv2d_forward_f64(NULL, y, yl, FX_FD_X1, xl, FD_N, FD_H, FD_W, ERR), DECONV_E_PARAM);
+        EXPECT(deconv_conv2d_forward_f32(c, y32, yl, x32, xl, FD_N, FD_H, FD_W, ERR), DECONV_E_PARAM); /* a double handle */
+        EXPECT(deconv_conv2d_forward_f64((const deconv_conv2d *)(const void *)l, y, yl, FX_FD_X1, xl, FD_N, FD_H, FD_W, ERR),
+               DECONV_E_PARAM); /* not a conv2d */
+        EXPECT(deconv_conv2d_forward_f64(c, y, yl, y, yl <= xl ? yl : xl, FD_N, FD_H, FD_W, ERR), DECONV_E_SHAPE);
+        CHECK(all_f64(y, yl, GUARD64));
+        EXPECT(deconv_conv2d_get_f64(c, "weights", fw, FX_FD_FOLDED_W_LEN, ERR), DECONV_E_PARAM);
+        EXPECT(deconv_conv2d_get_f64(c, NULL, fw, FX_FD_FOLDED_W_LEN, ERR), DECONV_E_PARAM);
+        EXPECT(deconv_conv2d_len(c, "weight", NULL, ERR), DECONV_E_PARAM);
+        EXPECT(deconv_conv2d_output_size(c, 1, 1, &oh, NULL, ERR), DECONV_E_PARAM);
+        EXPECT(deconv_conv2d_create_f64(&cc, fw, FX_FD_FOLDED_W_LEN - 1, fb, FX_FD_BIAS_LEN, &cu, ERR), DECONV_E_SHAPE);
+        EXPECT(deconv_conv2d_create_f64(&cc, fw, FX_FD_FOLDED_W_LEN, fb, 1, &cu, ERR), DECONV_E_SHAPE);
+        cc.groups = 3;
+        EXPECT(deconv_conv2d_create_f64(&cc, fw, FX_FD_FOLDED_W_LEN, fb, FX_FD_BIAS_LEN, &cu, ERR), DECONV_E_PARAM);
+        cc.groups = 1;
+        cc.workers = -1;
+        EXPECT(deconv_conv2d_create_f64(&cc, fw, FX_FD_FOLDED_W_LEN, fb, FX_FD_BIAS_LEN, &cu, ERR), DECONV_E_PARAM);
+        cc.workers = 0;
+        cc.struct_size = 8;
+        EXPECT(deconv_conv2d_create_f64(&cc, fw, FX_FD_FOLDED_W_LEN, fb, FX_FD_BIAS_LEN, &cu, ERR), DECONV_E_PARAM);
+        CHECK(cu == (deconv_conv2d *)(void *)&cfg);
+        CHECK(deconv_conv2d_dtype(NULL) == -1);
+    }
+    deconv_conv2d_free(c);
+    deconv_conv2d_free(c2);
+    deconv_conv2d_free(NULL);
+
+    /* Buffers: errors change nothing. */
+    fill_f64(rm, FX_FD_RUNNING_MEAN_LEN, GUARD64);
+    EXPECT(deconv_fastdeconv_get_f64(l, "running_mean", rm, FX_FD_RUNNING_MEAN_LEN + 1, ERR), DECONV_E_SHAPE);
+    EXPECT(deconv_fastdeconv_get_f64(l, "running_var", rm, FX_FD_RUNNING_MEAN_LEN, ERR), DECONV_E_PARAM);
+    EXPECT(deconv_fastdeconv_get_f32(l, "running_mean", y32, FX_FD_RUNNING_MEAN_LEN, ERR), DECONV_E_PARAM);
+    EXPECT(deconv_fastdeconv_get_f64(l, "running_mean", NULL, FX_FD_RUNNING_MEAN_LEN, ERR), DECONV_E_PARAM);
+    CHECK(all_f64(rm, FX_FD_RUNNING_MEAN_LEN, GUARD64));
+    memcpy(rd, FX_FD_RUNNING_DECONV, sizeof rd);
+    rd[1] += 0.5; /* not symmetric */
+    EXPECT(deconv_fastdeconv_set_f64(l, "running_deconv", rd, FX_FD_RUNNING_DECONV_LEN, ERR), DECONV_E_NOT_SYMMETRIC);
+    rd[1] = NAN;
+    EXPECT(deconv_fastdeconv_set_f64(l, "running_deconv", rd, FX_FD_RUNNING_DECONV_LEN, ERR), DECONV_E_NONFINITE);
+    EXPECT(deconv_fastdeconv_set_f64(l, "running_deconv", rd, 3, ERR), DECONV_E_SHAPE);
+    EXPECT(deconv_fastdeconv_set_f64(l, "weight", FX_FD_W, FX_FD_W_LEN - 1, ERR), DECONV_E_SHAPE);
+    EXPECT(deconv_fastdeconv_set_int(l, "counter", -1, ERR), DECONV_E_PARAM);
+    EXPECT(deconv_fastdeconv_set_int(l, "num_features", 3, ERR), DECONV_E_PARAM);
+    EXPECT(deconv_fastdeconv_set_int(l, "training", 2, ERR), DECONV_E_PARAM);
+    EXPECT(deconv_fastdeconv_get_int(l, "bogus", &v, ERR), DECONV_E_PARAM);
+    EXPECT(deconv_fastdeconv_get_int(l, "counter", NULL, ERR), DECONV_E_PARAM);
+    EXPECT(deconv_fastdeconv_set_training(NULL, 1, ERR), DECONV_E_PARAM);
+    /* A NaN in the input: the layer is unchanged. */
+    EXPECT(deconv_fastdeconv_set_training(l, 1, ERR), DECONV_OK);
+    memcpy(x, FX_FD_X1, sizeof x);
+    x[7] = NAN;
+    EXPECT(deconv_fastdeconv_forward_f64(l, y, yl, x, xl, FD_N, FD_H, FD_W, ERR), DECONV_E_NONFINITE);
+    fill_f64(y, yl, GUARD64);
+    EXPECT(deconv_fastdeconv_forward_f64(l, y, yl, FX_FD_X1, xl - 1, FD_N, FD_H, FD_W, ERR), DECONV_E_SHAPE);
+    EXPECT(deconv_fastdeconv_forward_f64(l, y, yl, FX_FD_X1, xl, 0, FD_H, FD_W, ERR), DECONV_E_SHAPE);
+    EXPECT(deconv_fastdeconv_forward_f32(l, y32, yl, x32, xl, FD_N, FD_H, FD_W, ERR), DECONV_E_PARAM);
+    CHECK(all_f64(y, yl, GUARD64));
+    EXPECT(deconv_fastdeconv_get_f64(l, "running_mean", rm, FX_FD_RUNNING_MEAN_LEN, ERR), DECONV_OK);
+    EXPECT(deconv_fastdeconv_get_f64(l, "running_deconv", rd, FX_FD_RUNNING_DECONV_LEN, ERR), DECONV_OK);
+    CHECK(err_f64(rm, FX_FD_RUNNING_MEAN, FX_FD_RUNNING_MEAN_LEN) < 1e-13);
+    CHECK(err_f64(rd, FX_FD_RUNNING_DECONV, FX_FD_RUNNING_DECONV_LEN) < 1e-12);
+    EXPECT(deconv_fastdeconv_get_int(l, "counter", &v, ERR), DECONV_OK);
+    CHECK(v == 2);
+    /* Setting works: counter, running buffers, weights. */
+    EXPECT(deconv_fastdeconv_set_int(l, "counter", 7, ERR), DECONV_OK);
+    EXPECT(deconv_fastdeconv_get_int(l, "counter", &v, ERR), DECONV_OK);
+    CHECK(v == 7);
+    rm[0] += 1;
+    EXPECT(deconv_fastdeconv_set_f64(l, "running_mean", rm, FX_FD_RUNNING_MEAN_LEN, ERR), DECONV_OK);
+    fill_f64(rm, FX_FD_RUNNING_MEAN_LEN, 0);
+    EXPECT(deconv_fastdeconv_get_f64(l, "running_mean", rm, FX_FD_RUNNING_MEAN_LEN, ERR), DECONV_OK);
+    CHECK(rm[0] == FX_FD_RUNNING_MEAN[0] + 1);
+    EXPECT(deconv_fastdeconv_set_f64(l, "bias", fb, FX_FD_BIAS_LEN, ERR), DECONV_OK);
+    EXPECT(deconv_fastdeconv_get_f64(l, "bias", rm, FX_FD_BIAS_LEN, ERR), DECONV_OK);
+    CHECK(memcmp(rm, fb, sizeof fb) == 0);
+    EXPECT(deconv_fastdeconv_folded(l, NULL, ERR), DECONV_E_PARAM);
+    EXPECT(deconv_fastdeconv_folded(NULL, &cu, ERR), DECONV_E_PARAM);
+    CHECK(cu == (deconv_conv2d *)(void *)&cfg);
+    deconv_fastdeconv_free(l);
+
+    /* A float layer trains to the same values, to float precision. */
+    fd_config(&cfg);
+    EXPECT(deconv_fastdeconv_create_f32(&cfg, w32, FX_FD_W_LEN, b32, FX_FD_BIAS_LEN, &l32, ERR), DECONV_OK);
+    if (l32) {
+        float *x2 = to_f32(FX_FD_X2, xl);
+        CHECK(deconv_fastdeconv_dtype(l32) == DECONV_DTYPE_F32);
+        EXPECT(deconv_fastdeconv_forward_f32(l32, y32, yl, x32, xl, FD_N, FD_H, FD_W, ERR), DECONV_OK);
+        EXPECT(deconv_fastdeconv_forward_f32(l32, y32, yl, x2, xl, FD_N, FD_H, FD_W, ERR), DECONV_OK);
+        CHECK(err_f32(y32, FX_FD_Y2, yl) < 1e-3);
+        EXPECT(deconv_fastdeconv_forward_f64(l32, y, yl, FX_FD_X1, xl, FD_N, FD_H, FD_W, ERR), DECONV_E_PARAM);
+        free(x2);
+    }
+    deconv_fastdeconv_free(l32);
+
+    /* Configuration errors leave *out untouched. */
+    fd_config(&cfg);
+    EXPECT(deconv_fastdeconv_create_f64(&cfg, FX_FD_W, FX_FD_W_LEN, NULL, 0, &untouched, ERR), DECONV_E_SHAPE);
+    cfg.bias = 0;
+    EXPECT(deconv_fastdeconv_create_f64(&cfg, FX_FD_W, FX_FD_W_LEN, FX_FD_BIAS, FX_FD_BIAS_LEN, &untouched, ERR),
+           DECONV_E_PARAM);
+    EXPECT(deconv_fastdeconv_create_f64(&cfg, FX_FD_W, FX_FD_W_LEN, NULL, 0, &l, ERR), DECONV_OK);
+    EXPECT(deconv_fastdeconv_len(l, "bias", &n, ERR), DECONV_OK);
+    CHECK(n == 0);
+    deconv_fastdeconv_free(l);
+    fd_config(&cfg);
+    cfg.grouping = 2;
+    EXPECT(deconv_fastdeconv_create_f64(&cfg, FX_FD_W, FX_FD_W_LEN, FX_FD_BIAS, FX_FD_BIAS_LEN, &untouched, ERR),
+           DECONV_E_PARAM);
+    fd_config(&cfg);
+    cfg.eps = NAN;
+    EXPECT(deconv_fastdeconv_create_f64(&cfg, FX_FD_W, FX_FD_W_LEN, FX_FD_BIAS, FX_FD_BIAS_LEN, &untouched, ERR),
+           DECONV_E_PARAM);
+    fd_config(&cfg);
+    cfg.sampling_stride = 0;
+    EXPECT(deconv_fastdeconv_create_f64(&cfg, FX_FD_W, FX_FD_W_LEN, FX_FD_BIAS, FX_FD_BIAS_LEN, &untouched, ERR),
+           DECONV_E_PARAM);
+    fd_config(&cfg);
+    EXPECT(deconv_fastdeconv_create_f64(&cfg, FX_FD_W, FX_FD_W_LEN - 1, FX_FD_BIAS, FX_FD_BIAS_LEN, &untouched, ERR),
+           DECONV_E_SHAPE);
+    EXPECT(deconv_fastdeconv_create_f64(NULL, FX_FD_W, FX_FD_W_LEN, FX_FD_BIAS, FX_FD_BIAS_LEN, &untouched, ERR),
+           DECONV_E_PARAM);
+    EXPECT(deconv_fastdeconv_create_f64(&cfg, FX_FD_W, FX_FD_W_LEN, FX_FD_BIAS, FX_FD_BIAS_LEN, NULL, ERR),
+           DECONV_E_PARAM);
+    memset(&grown, 0, sizeof grown);
+    fd_config(&grown.cfg);
+    grown.cfg.struct_size = sizeof grown;
+    grown.newer[0] = 1;
+    EXPECT(deconv_fastdeconv_create_f64(&grown.cfg, FX_FD_W, FX_FD_W_LEN, FX_FD_BIAS, FX_FD_BIAS_LEN, &untouched, ERR),
+           DECONV_E_UNSUPPORTED);
+    CHECK(untouched == (deconv_fastdeconv *)(void *)&cfg);
+    deconv_fastdeconv_config_default(NULL, 1, 1, 1);
+    deconv_fastdeconv_free(NULL);
+    free(x32);
+    free(y32);
+    free(w32);
+    free(b32);
+}
+
+/* ---- Delinear and linear ---------------------------------------------------------- */
+
+static void test_delinear(void) {
+    const int *P = FX_DL_PARAMS;
+    deconv_delinear_config cfg;
+    deconv_delinear *l = NULL, *untouched = (deconv_delinear *)(void *)&cfg;
+    deconv_linear *f = NULL, *g = NULL, *lu = (deconv_linear *)(void *)&cfg;
+    deconv_linear_config lc;
+    double y[FX_DL_Y2_LEN], rm[FX_DL_RUNNING_MEAN_LEN], rd[FX_DL_RUNNING_DECONV_LEN], w[FX_DL_W_LEN], b[FX_DL_BIAS_LEN];
+    size_t yl = FX_DL_Y2_LEN, xl = FX_DL_X1_LEN, n = 0, i, j;
+    long long v = 0;
+
+    deconv_delinear_config_default(&cfg, P[0], P[1]);
+    cfg.block = P[2];
+    cfg.workers = 1;
+    EXPECT(deconv_delinear_create_f64(&cfg, FX_DL_W, FX_DL_W_LEN, FX_DL_BIAS, FX_DL_BIAS_LEN, &l, ERR), DECONV_OK);
+    if (!l) return;
+    CHECK(deconv_delinear_dtype(l) == DECONV_DTYPE_F64);
+    EXPECT(deconv_delinear_get_int(l, "block", &v, ERR), DECONV_OK);
+    CHECK(v == P[2]);
+    EXPECT(deconv_delinear_forward_f64(l, y, yl, FX_DL_X1, xl, P[3], ERR), DECONV_OK);
+    EXPECT(deconv_delinear_forward_f64(l, y, yl, FX_DL_X2, xl, P[3], ERR), DECONV_OK);
+    CHECK(err_f64(y, FX_DL_Y2, yl) < 1e-12);
+    EXPECT(deconv_delinear_len(l, "running_deconv", &n, ERR), DECONV_OK);
+    CHECK(n == FX_DL_RUNNING_DECONV_LEN);
+    EXPECT(deconv_delinear_get_f64(l, "running_mean", rm, FX_DL_RUNNING_MEAN_LEN, ERR), DECONV_OK);
+    EXPECT(deconv_delinear_get_f64(l, "running_deconv", rd, FX_DL_RUNNING_DECONV_LEN, ERR), DECONV_OK);
+    CHECK(err_f64(rm, FX_DL_RUNNING_MEAN, FX_DL_RUNNING_MEAN_LEN) < 1e-13);
+    CHECK(err_f64(rd, FX_DL_RUNNING_DECONV, FX_DL_RUNNING_DECONV_LEN) < 1e-12);
+    EXPECT(deconv_delinear_set_training(l, 0, ERR), DECONV_OK);
+    EXPECT(deconv_delinear_get_int(l, "training", &v, ERR), DECONV_OK);
+    CHECK(v == 0);
+    EXPECT(deconv_delinear_forward_f64(l, y, yl, FX_DL_X1, xl, P[3], ERR), DECONV_OK);
+    CHECK(err_f64(y, FX_DL_YEVAL, yl) < 1e-12);
+    EXPECT(deconv_delinear_folded(l, &f, ERR), DECONV_OK);
+    if (f) {
+        CHECK(deconv_linear_dtype(f) == DECONV_DTYPE_F64);
+        EXPECT(deconv_linear_forward_f64(f, y, yl, FX_DL_X1, xl, P[3], ERR), DECONV_OK);
+        CHECK(err_f64(y, FX_DL_YEVAL, yl) < 1e-9);
+        EXPECT(deconv_linear_len(f, "bias", &n, ERR), DECONV_OK);
+        CHECK(n == FX_DL_BIAS_LEN);
+        EXPECT(deconv_linear_get_f64(f, "weight", w, FX_DL_W_LEN, ERR), DECONV_OK);
+        EXPECT(deconv_linear_get_f64(f, "bias", b, FX_DL_BIAS_LEN, ERR), DECONV_OK);
+        /* A plain linear layer with those weights, computed by hand. */
+        deconv_linear_config_default(&lc, P[0], P[1]);
+        EXPECT(deconv_linear_create_f64(&lc, w, FX_DL_W_LEN, b, FX_DL_BIAS_LEN, &g, ERR), DECONV_OK);
+        EXPECT(deconv_linear_forward_f64(g, y, yl, FX_DL_X1, xl, P[3], ERR), DECONV_OK);
+        for (i = 0; i < (size_t)P[3]; i++)
+            for (j = 0; j < (size_t)P[1]; j++) {
+                double s = b[j];
+                int k;
+                for (k = 0; k < P[0]; k++) s += FX_DL_X1[i * P[0] + k] * w[j * P[0] + k];
+                CHECK(fabs(s - y[i * P[1] + j]) < 1e-12 * (1 + fabs(s)));
+            }
+        fill_f64(y, yl, GUARD64);
+        EXPECT(deconv_linear_forward_f64(g, y, yl, FX_DL_X1, xl, P[3] + 1, ERR), DECONV_E_SHAPE);
+        EXPECT(deconv_linear_forward_f64(g, y, yl, y, yl, P[3], ERR), DECONV_E_SHAPE);
+        EXPECT(deconv_linear_forward_f32(g, NULL, 0, NULL, 0, P[3], ERR), DECONV_E_PARAM);
+        EXPECT(deconv_linear_get_f64(g, "running_mean", w, FX_DL_W_LEN, ERR), DECONV_E_PARAM);
+        CHECK(all_f64(y, yl, GUARD64));
+        EXPECT(deconv_linear_create_f64(&lc, w, FX_DL_W_LEN, b, 2, &lu, ERR), DECONV_E_SHAPE);
+        EXPECT(deconv_linear_create_f64(NULL, w, FX_DL_W_LEN, b, FX_DL_BIAS_LEN, &lu, ERR), DECONV_E_PARAM);
+        lc.in_features = 0;
+        EXPECT(deconv_linear_create_f64(&lc, w, FX_DL_W_LEN, b, FX_DL_BIAS_LEN, &lu, ERR), DECONV_E_PARAM);
+        CHECK(lu == (deconv_linear *)(void *)&cfg);
+    }
+    deconv_linear_free(f);
+    deconv_linear_free(g);
+    deconv_linear_free(NULL);
+    /* Errors. */
+    fill_f64(y, yl, GUARD64);
+    EXPECT(deconv_delinear_forward_f64(l, y, yl, FX_DL_X1, xl, P[3] - 1, ERR), DECONV_E_SHAPE);
+    EXPECT(deconv_delinear_forward_f32(l, NULL, 0, NULL, 0, P[3], ERR), DECONV_E_PARAM);
+    CHECK(all_f64(y, yl, GUARD64));
+    EXPECT(deconv_delinear_set_f64(l, "running_mean", rm, 2, ERR), DECONV_E_SHAPE);
+    EXPECT(deconv_delinear_set_int(l, "block", 2, ERR), DECONV_E_PARAM);
+    EXPECT(deconv_delinear_get_int(l, "counter", &v, ERR), DECONV_E_PARAM);
+    deconv_delinear_free(l);
+    deconv_delinear_config_default(&cfg, P[0], P[1]);
+    cfg.momentum = -1;
+    EXPECT(deconv_delinear_create_f64(&cfg, FX_DL_W, FX_DL_W_LEN, FX_DL_BIAS, FX_DL_BIAS_LEN, &untouched, ERR),
+           DECONV_E_PARAM);
+    deconv_delinear_config_default(&cfg, P[0], P[1]);
+    cfg.struct_size = 0;
+    EXPECT(deconv_delinear_create_f64(&cfg, FX_DL_W, FX_DL_W_LEN, FX_DL_BIAS, FX_DL_BIAS_LEN, &untouched, ERR),
+           DECONV_E_PARAM);
+    CHECK(untouched == (deconv_delinear *)(void *)&cfg);
+    deconv_delinear_free(NULL);
+}
+
+/* ---- ChannelDeconv ------------------------------------------------------------------ */
+
+static void test_channeldeconv(void) {
+    const int *P = FX_CD_PARAMS;
+    deconv_channeldeconv_config cfg;
+    deconv_channeldeconv *l = NULL, *untouched = (deconv_channeldeconv *)(void *)&cfg;
+    double y[FX_CD_Y2_LEN], m1[FX_CD_RUNNING_MEAN1_LEN], rd[FX_CD_RUNNING_DECONV_LEN], s;
+    size_t yl = FX_CD_Y2_LEN, n = 0;
+    long long v = 0;
+
+    deconv_channeldeconv_config_default(&cfg, P[0]);
+    cfg.sampling_stride = P[1];
+    cfg.workers = 1;
+    EXPECT(deconv_channeldeconv_create_f64(&cfg, &l, ERR), DECONV_OK);
+    if (!l) return;
+    EXPECT(deconv_channeldeconv_forward_f64(l, y, yl, FX_CD_X1, yl, P[2], P[3], P[4], P[5], ERR), DECONV_OK);
+    EXPECT(deconv_channeldeconv_forward_f64(l, y, yl, FX_CD_X2, yl, P[2], P[3], P[4], P[5], ERR), DECONV_OK);
+    CHECK(err_f64(y, FX_CD_Y2, yl) < 1e-12);
+    EXPECT(deconv_channeldeconv_get_f64(l, "running_mean1", m1, FX_CD_RUNNING_MEAN1_LEN, ERR), DECONV_OK);
+    EXPECT(deconv_channeldeconv_get_f64(l, "running_deconv", rd, FX_CD_RUNNING_DECONV_LEN, ERR), DECONV_OK);
+    CHECK(err_f64(m1, FX_CD_RUNNING_MEAN1, FX_CD_RUNNING_MEAN1_LEN) < 1e-13);
+    CHECK(err_f64(rd, FX_CD_RUNNING_DECONV, FX_CD_RUNNING_DECONV_LEN) < 1e-12);
+    EXPECT(deconv_channeldeconv_len(l, "running_var", &n, ERR), DECONV_OK);
+    CHECK(n == 1);
+    EXPECT(deconv_channeldeconv_get_f64(l, "running_mean2", &s, 1, ERR), DECONV_OK);
+    CHECK(err_f64(&s, FX_CD_RUNNING_MEAN2, 1) < 1e-13);
+    EXPECT(deconv_channeldeconv_get_f64(l, "running_var", &s, 1, ERR), DECONV_OK);
+    CHECK(err_f64(&s, FX_CD_RUNNING_VAR, 1) < 1e-13);
+    EXPECT(deconv_channeldeconv_get_int(l, "num_batches_tracked", &v, ERR), DECONV_OK);
+    CHECK(v == 2);
+    EXPECT(deconv_channeldeconv_set_training(l, 0, ERR), DECONV_OK);
+    EXPECT(deconv_channeldeconv_forward_f64(l, y, yl, FX_CD_X1, yl, P[2], P[3], P[4], P[5], ERR), DECONV_OK);
+    CHECK(err_f64(y, FX_CD_YEVAL, yl) < 1e-12);
+    /* Errors. */
+    fill_f64(y, yl, GUARD64);
+    EXPECT(deconv_channeldeconv_forward_f64(l, y, yl, FX_CD_X1, yl, P[2], 1, P[4], P[5], ERR), DECONV_E_SHAPE);
+    EXPECT(deconv_channeldeconv_forward_f64(l, y, yl, y, yl, P[2], P[3], P[4], P[5], ERR), DECONV_E_OVERLAP);
+    CHECK(all_f64(y, yl, GUARD64));
+    s = -1; /* running_var + eps must be positive */
+    EXPECT(deconv_channeldeconv_set_f64(l, "running_var", &s, 1, ERR), DECONV_E_PARAM);
+    EXPECT(deconv_channeldeconv_get_f64(l, "running_var", &s, 1, ERR), DECONV_OK);
+    CHECK(err_f64(&s, FX_CD_RUNNING_VAR, 1) < 1e-13);
+    s = 2;
+    EXPECT(deconv_channeldeconv_set_f64(l, "running_var", &s, 1, ERR), DECONV_OK);
+    EXPECT(deconv_channeldeconv_get_f64(l, "running_var", &s, 1, ERR), DECONV_OK);
+    CHECK(s == 2);
+    EXPECT(deconv_channeldeconv_set_int(l, "num_batches_tracked", 9, ERR), DECONV_OK);
+    EXPECT(deconv_channeldeconv_get_int(l, "num_batches_tracked", &v, ERR), DECONV_OK);
+    CHECK(v == 9);
+    EXPECT(deconv_channeldeconv_set_int(l, "num_batches_tracked", -2, ERR), DECONV_E_PARAM);
+    EXPECT(deconv_channeldeconv_get_f64(l, "weight", &s, 1, ERR), DECONV_E_PARAM);
+    deconv_channeldeconv_free(l);
+    deconv_channeldeconv_config_default(&cfg, 0);
+    EXPECT(deconv_channeldeconv_create_f32(&cfg, &untouched, ERR), DECONV_E_PARAM);
+    EXPECT(deconv_channeldeconv_create_f32(NULL, &untouched, ERR), DECONV_E_PARAM);
+    CHECK(untouched == (deconv_channeldeconv *)(void *)&cfg);
+    deconv_channeldeconv_config_default(&cfg, 2);
+    EXPECT(deconv_channeldeconv_create_f32(&cfg, &l, ERR), DECONV_OK);
+    CHECK(deconv_channeldeconv_dtype(l) == DECONV_DTYPE_F32);
+    EXPECT(deconv_channeldeconv_get_f64(l, "running_var", &s, 1, ERR), DECONV_E_PARAM);
+    deconv_channeldeconv_free(l);
+    deconv_channeldeconv_free(NULL);
+}
+
+/* ---- the float entry points of the layers ------------------------------------------- */
+
+static void test_layers_f32(void) {
+    const int *P = FX_DL_PARAMS, *Q = FX_CD_PARAMS;
+    deconv_delinear_config dc;
+    deconv_channeldeconv_config cc;
+    deconv_conv2d_config kc;
+    deconv_delinear *dl = NULL;
+    deconv_channeldeconv *cd = NULL;
+    deconv_linear *lin = NULL;
+    deconv_conv2d *conv = NULL;
+    float *w = to_f32(FX_DL_W, FX_DL_W_LEN), *b = to_f32(FX_DL_BIAS, FX_DL_BIAS_LEN);
+    float *x1 = to_f32(FX_DL_X1, FX_DL_X1_LEN), *x2 = to_f32(FX_DL_X2, FX_DL_X2_LEN);
+    float *c1 = to_f32(FX_CD_X1, FX_CD_X1_LEN), *c2 = to_f32(FX_CD_X2, FX_CD_X2_LEN);
+    float *fw = to_f32(FX_FD_FOLDED_W, FX_FD_FOLDED_W_LEN), *fx = to_f32(FX_FD_X1, FX_FD_X1_LEN);
+    float y[FX_DL_Y2_LEN], rd[FX_DL_RUNNING_DECONV_LEN], lw[FX_DL_W_LEN], cy[FX_CD_Y2_LEN], v;
+    float *ky = malloc(FX_FD_Y2_LEN * sizeof *ky), kb[FX_FD_BIAS_LEN];
+    size_t yl = FX_DL_Y2_LEN, xl = FX_DL_X1_LEN, i;
+
+    deconv_delinear_config_default(&dc, P[0], P[1]);
+    dc.block = P[2];
+    dc.workers = 1;
+    EXPECT(deconv_delinear_create_f32(&dc, w, FX_DL_W_LEN, b, FX_DL_BIAS_LEN, &dl, ERR), DECONV_OK);
+    if (dl) {
+        CHECK(deconv_delinear_dtype(dl) == DECONV_DTYPE_F32);
+        EXPECT(deconv_delinear_forward_f32(dl, y, yl, x1, xl, P[3], ERR), DECONV_OK);
+        EXPECT(deconv_delinear_forward_f32(dl, y, yl, x2, xl, P[3], ERR), DECONV_OK);
+        CHECK(err_f32(y, FX_DL_Y2, yl) < 1e-4);
+        EXPECT(deconv_delinear_get_f32(dl, "running_deconv", rd, FX_DL_RUNNING_DECONV_LEN, ERR), DECONV_OK);
+        CHECK(err_f32(rd, FX_DL_RUNNING_DECONV, FX_DL_RUNNING_DECONV_LEN) < 1e-4);
+        EXPECT(deconv_delinear_set_f32(dl, "running_deconv", rd, FX_DL_RUNNING_DECONV_LEN, ERR), DECONV_OK);
+        EXPECT(deconv_delinear_set_f64(dl, "running_deconv", FX_DL_RUNNING_DECONV, FX_DL_RUNNING_DECONV_LEN, ERR),
+               DECONV_E_PARAM);
+        EXPECT(deconv_delinear_set_training(dl, 0, ERR), DECONV_OK);
+        EXPECT(deconv_delinear_forward_f32(dl, y, yl, x1, xl, P[3], ERR), DECONV_OK);
+        CHECK(err_f32(y, FX_DL_YEVAL, yl) < 1e-4);
+        EXPECT(deconv_delinear_folded(dl, &lin, ERR), DECONV_OK);
+    }
+    if (lin) {
+        CHECK(deconv_linear_dtype(lin) == DECONV_DTYPE_F32);
+        EXPECT(deconv_linear_forward_f32(lin, y, yl, x1, xl, P[3], ERR), DECONV_OK);
+        CHECK(err_f32(y, FX_DL_YEVAL, yl) < 1e-4);
+        EXPECT(deconv_linear_get_f32(lin, "weight", lw, FX_DL_W_LEN, ERR), DECONV_OK);
+        EXPECT(deconv_linear_get_f64(lin, "weight", NULL, 0, ERR), DECONV_E_PARAM);
+        deconv_linear_free(lin);
+        lin = NULL;
+        {
+            deconv_linear_config lc;
+            deconv_linear_config_default(&lc, P[0], P[1]);
+            EXPECT(deconv_linear_create_f32(&lc, lw, FX_DL_W_LEN, NULL, 0, &lin, ERR), DECONV_OK);
+            EXPECT(deconv_linear_forward_f32(lin, y, yl, x1, xl, P[3], ERR), DECONV_OK);
+            for (i = 0; i < (size_t)P[1]; i++) {
+                double s = 0;
+                int k;
+                for (k = 0; k < P[0]; k++) s += (double)x1[k] * lw[i * P[0] + k];
+                CHECK(fabs(s - y[i]) < 1e-5 * (1 + fabs(s)));
+            }
+        }
+    }
+    deconv_linear_free(lin);
+    deconv_delinear_free(dl);
+
+    deconv_channeldeconv_config_default(&cc, Q[0]);
+    cc.sampling_stride = Q[1];
+    cc.workers = 1;
+    EXPECT(deconv_channeldeconv_create_f32(&cc, &cd, ERR), DECONV_OK);
+    if (cd) {
+        EXPECT(deconv_channeldeconv_forward_f32(cd, cy, FX_CD_Y2_LEN, c1, FX_CD_X1_LEN, Q[2], Q[3], Q[4], Q[5], ERR),
+               DECONV_OK);
+        EXPECT(deconv_channeldeconv_forward_f32(cd, cy, FX_CD_Y2_LEN, c2, FX_CD_X2_LEN, Q[2], Q[3], Q[4], Q[5], ERR),
+               DECONV_OK);
+        CHECK(err_f32(cy, FX_CD_Y2, FX_CD_Y2_LEN) < 1e-4);
+        EXPECT(deconv_channeldeconv_get_f32(cd, "running_var", &v, 1, ERR), DECONV_OK);
+        CHECK(err_f32(&v, FX_CD_RUNNING_VAR, 1) < 1e-5);
+        v = 1.5f;
+        EXPECT(deconv_channeldeconv_set_f32(cd, "running_mean2", &v, 1, ERR), DECONV_OK);
+        EXPECT(deconv_channeldeconv_forward_f64(cd, NULL, 0, NULL, 0, Q[2], Q[3], Q[4], Q[5], ERR), DECONV_E_PARAM);
+    }
+    deconv_channeldeconv_free(cd);
+
+    /* A float convolution created directly from the folded weights. */
+    deconv_conv2d_config_default(&kc, FX_FD_PARAMS[0], FX_FD_PARAMS[1], FX_FD_PARAMS[2]);
+    kc.geometry.pad_h = kc.geometry.pad_w = FX_FD_PARAMS[3];
+    for (i = 0; i < FX_FD_BIAS_LEN; i++) kb[i] = 0;
+    EXPECT(deconv_conv2d_create_f32(&kc, fw, FX_FD_FOLDED_W_LEN, kb, FX_FD_BIAS_LEN, &conv, ERR), DECONV_OK);
+    if (conv && ky) {
+        float back[FX_FD_FOLDED_W_LEN];
+        CHECK(deconv_conv2d_dtype(conv) == DECONV_DTYPE_F32);
+        EXPECT(deconv_conv2d_forward_f32(conv, ky, FX_FD_Y2_LEN, fx, FX_FD_X1_LEN, FD_N, FD_H, FD_W, ERR), DECONV_OK);
+        EXPECT(deconv_conv2d_get_f32(conv, "weight", back, FX_FD_FOLDED_W_LEN, ERR), DECONV_OK);
+        CHECK(memcmp(back, fw, sizeof back) == 0);
+        EXPECT(deconv_conv2d_get_f32(conv, "bias", kb, FX_FD_BIAS_LEN - 1, ERR), DECONV_E_SHAPE);
+    }
+    deconv_conv2d_free(conv);
+    free(w);
+    free(b);
+    free(x1);
+    free(x2);
+    free(c1);
+    free(c2);
+    free(fw);
+    free(fx);
+    free(ky);
+}
+
+/* ---- layers on threads -------------------------------------------------------------- */
+
+struct fd_worker {
+    double y[FX_FD_Y2_LEN], rd[FX_FD_RUNNING_DECONV_LEN];
+    int status;
+};
+
+/* Trains its own FastDeconv for two steps. */
+static void *fd_worker_run(void *arg) {
+    struct fd_worker *w = arg;
+    deconv_fastdeconv_config cfg;
+    deconv_fastdeconv *l = NULL;
+    deconv_error e;
+    int st;
+    fd_config(&cfg);
+    st = deconv_fastdeconv_create_f64(&cfg, FX_FD_W, FX_FD_W_LEN, FX_FD_BIAS, FX_FD_BIAS_LEN, &l, &e);
+    if (st == DECONV_OK) {
+        st |= deconv_fastdeconv_forward_f64(l, w->y, FX_FD_Y2_LEN, FX_FD_X1, FX_FD_X1_LEN, FD_N, FD_H, FD_W, &e);
+        st |= deconv_fastdeconv_forward_f64(l, w->y, FX_FD_Y2_LEN, FX_FD_X2, FX_FD_X2_LEN, FD_N, FD_H, FD_W, &e);
+        st |= deconv_fastdeconv_get_f64(l, "running_deconv", w->rd, FX_FD_RUNNING_DECONV_LEN, &e);
+    }
+    w->status = st;
+    deconv_fastdeconv_free(l);
+    return NULL;
+}
+
+struct conv_worker {
+    const deconv_conv2d *c; /* shared */
+    double y[FX_FD_Y2_LEN];
+    int status;
+};
+
+static void *conv_worker_run(void *arg) {
+    struct conv_worker *w = arg;
+    deconv_error e;
+    int r, st = DECONV_OK;
+    for (r = 0; r < ROUNDS; r++)
+        st |= deconv_conv2d_forward_f64(w->c, w->y, FX_FD_Y2_LEN, r % 2 ? FX_FD_X2 : FX_FD_X1, FX_FD_X1_LEN, FD_N, FD_H,
+                                        FD_W, &e);
+    w->status = st;
+    return NULL;
+}
+
+static void test_layer_threads(void) {
+    struct fd_worker *fw = calloc(3, sizeof *fw);
+    struct conv_worker *cw = calloc(NTHREADS + 1, sizeof *cw);
+    deconv_fastdeconv *l = fd_create64();
+    deconv_conv2d *c = NULL;
+    pthread_t th[NTHREADS];
+    int i;
+    if (!fw || !cw || !l) return;
+    /* Two layers trained on two threads at once. */
+    fd_worker_run(&fw[2]);
+    CHECK(fw[2].status == DECONV_OK && err_f64(fw[2].y, FX_FD_Y2, FX_FD_Y2_LEN) < 1e-12);
+    for (i = 0; i < 2; i++) CHECK(pthread_create(&th[i], NULL, fd_worker_run, &fw[i]) == 0);
+    for (i = 0; i < 2; i++) {
+        CHECK(pthread_join(th[i], NULL) == 0);
+        CHECK(fw[i].status == DECONV_OK);
+        CHECK(memcmp(fw[i].y, fw[2].y, sizeof fw[i].y) == 0 && memcmp(fw[i].rd, fw[2].rd, sizeof fw[i].rd) == 0);
+    }
+    /* One folded convolution shared by four threads. */
+    CHECK(deconv_fastdeconv_forward_f64(l, cw[0].y, FX_FD_Y2_LEN, FX_FD_X1, FX_FD_X1_LEN, FD_N, FD_H, FD_W, NULL) == 0);
+    CHECK(deconv_fastdeconv_forward_f64(l, cw[0].y, FX_FD_Y2_LEN, FX_FD_X2, FX_FD_X2_LEN, FD_N, FD_H, FD_W, NULL) == 0);
+    EXPECT(deconv_fastdeconv_folded(l, &c, ERR), DECONV_OK);
+    if (c) {
+        cw[NTHREADS].c = c;
+        conv_worker_run(&cw[NTHREADS]);
+        CHECK(cw[NTHREADS].status == DECONV_OK);
+        for (i = 0; i < NTHREADS; i++) {
+            cw[i].c = c;
+            CHECK(pthread_create(&th[i], NULL, conv_worker_run, &cw[i]) == 0);
+        }
+        for (i = 0; i < NTHREADS; i++) {
+            CHECK(pthread_join(th[i], NULL) == 0);
+            CHECK(cw[i].status == DECONV_OK);
+            CHECK(memcmp(cw[i].y, cw[NTHREADS].y, sizeof cw[i].y) == 0);
+        }
+    }
+    deconv_conv2d_free(c);
+    deconv_fastdeconv_free(l);
+    free(fw);
+    free(cw);
+}
+
 int main(void) {
     /* The version handshake a program does first. */
     if (deconv_version_number() / 10000 != DECONV_VERSION_MAJOR ||
@@ -724,6 +1372,12 @@ int main(void) {
     test_cov();
     test_isqrt();
     test_threads();
+    test_fold();
+    test_fastdeconv();
+    test_delinear();
+    test_channeldeconv();
+    test_layers_f32();
+    test_layer_threads();
     if (failures) {
         fprintf(stderr, "test_deconv: %d of %d checks failed\n", failures, checks);
         return 1;
