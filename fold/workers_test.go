@@ -9,8 +9,9 @@ import (
 )
 
 // TestWorkersObeyed: every forward of every layer, in training and in
-// evaluation, and the folded models, run at most Workers parts at once
-// (0: the process default), counted by the worker pool itself.
+// evaluation, and the folded models, spread their work over at most
+// Workers goroutines (0: the process default), as the worker pool counts
+// them.
 func TestWorkersObeyed(t *testing.T) {
 	if runtime.GOMAXPROCS(0) < 2 {
 		t.Skip("one CPU: every call runs on one worker whatever is asked")
@@ -41,7 +42,7 @@ func TestWorkersObeyed(t *testing.T) {
 			t.Fatal(err)
 		}
 		y := make([]float32, n*6*h*w)
-		parallel.ResetPeak()
+		parallel.ResetWidest()
 		for _, training := range []bool{true, false} {
 			for _, err := range []error{fd.Train(training), dl.Train(training), cd.Train(training),
 				fd.Forward(y, x, n, h, w), dl.Forward(y[:n*5], x, n), cd.Forward(make([]float32, len(x)), x, n, c, h, w)} {
@@ -57,21 +58,21 @@ func TestWorkersObeyed(t *testing.T) {
 		if err := conv.Forward(y, x, n, h, w); err != nil {
 			t.Fatal(err)
 		}
-		return parallel.Peak()
+		return parallel.Widest()
 	}
-	if p := run(t, 1); p > 1 {
-		t.Errorf("Workers = 1: %d parts ran at once", p)
+	if p := run(t, 1); p != 1 {
+		t.Errorf("Workers = 1: a call used %d goroutines", p)
 	}
 	if p := run(t, 2); p != 2 {
-		t.Errorf("Workers = 2: at most %d parts ran at once, want 2", p)
+		t.Errorf("Workers = 2: the widest call used %d goroutines, want 2", p)
 	}
 	defer deconv.SetThreads(0)
 	for _, threads := range []int{1, 2} {
 		if err := deconv.SetThreads(threads); err != nil {
 			t.Fatal(err)
 		}
-		if p := run(t, 0); max(p, 1) != threads {
-			t.Errorf("Workers = 0 with deconv.SetThreads(%d): at most %d parts ran at once", threads, p)
+		if p := run(t, 0); p != threads {
+			t.Errorf("Workers = 0 with deconv.SetThreads(%d): the widest call used %d goroutines", threads, p)
 		}
 	}
 }

@@ -78,48 +78,43 @@ func (p *Panic) Error() string {
 // recoverPart is deferred around each part: it keeps the first panic for
 // the caller to re-raise once every part has finished.
 func (c *call) recoverPart() {
-	active.Add(-1)
 	if r := recover(); r != nil {
 		c.panicked.CompareAndSwap(nil, &Panic{Value: r, Stack: debug.Stack()})
 	}
 }
 
 func (c *call) runBody(body func(lo, hi int), lo, hi int) {
-	enterPart()
 	defer c.recoverPart()
 	body(lo, hi)
 }
 
 func (c *call) runPart(p Parts, i int) {
-	enterPart()
 	defer c.recoverPart()
 	p.RunPart(i)
 }
 
-// active counts the parts of multi-worker calls running now, and peak is
-// its high-water mark since ResetPeak, so that tests can check that the
-// library's entry points stay within the worker counts they are given.
-// Parts are coarse (a worker's share of a call), so two atomic updates
-// per part cost nothing measurable.
-var active, peak atomic.Int64
+// widest is the most goroutines any one For or Run call has used since
+// ResetWidest, so that tests can check that the library's entry points
+// stay within the worker counts they are given. One atomic load per call
+// (and a store when it grows) costs nothing measurable.
+var widest atomic.Int64
 
-func enterPart() {
-	n := active.Add(1)
+func noteWidth(w int) {
 	for {
-		p := peak.Load()
-		if n <= p || peak.CompareAndSwap(p, n) {
+		old := widest.Load()
+		if int64(w) <= old || widest.CompareAndSwap(old, int64(w)) {
 			return
 		}
 	}
 }
 
-// Peak returns the largest number of parts of multi-worker calls that ran
-// at once since the last ResetPeak, process-wide. A call on one worker
-// runs on its caller and is not counted.
-func Peak() int { return int(peak.Load()) }
+// Widest returns the most goroutines (the caller's included) that one For
+// or Run call has used since the last ResetWidest, process-wide; a call
+// that runs on its caller alone counts 1.
+func Widest() int { return int(widest.Load()) }
 
-// ResetPeak restarts Peak's count.
-func ResetPeak() { peak.Store(active.Load()) }
+// ResetWidest restarts Widest's count.
+func ResetWidest() { widest.Store(0) }
 
 // finish waits for the parts, returns c to the pool and re-raises a part's
 // panic. No part is running on the caller's data once it returns or
@@ -179,6 +174,7 @@ func For(items, workers int, body func(lo, hi int)) {
 	if w > items {
 		w = items
 	}
+	noteWidth(w)
 	if w <= 1 {
 		body(0, items)
 		return
@@ -207,6 +203,7 @@ func Run(p Parts, n int) {
 	if n <= 0 {
 		return
 	}
+	noteWidth(n)
 	if n == 1 {
 		p.RunPart(0)
 		return

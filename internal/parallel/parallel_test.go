@@ -151,19 +151,19 @@ func (panicParts) RunPart(i int) {
 	}
 }
 
-func TestPeak(t *testing.T) {
-	ResetPeak()
+func TestWidest(t *testing.T) {
+	ResetWidest()
 	For(100, 1, func(lo, hi int) {})
-	if Peak() != 0 {
-		t.Fatalf("a one-worker call counted %d parts", Peak())
+	if Widest() != 1 {
+		t.Fatalf("a one-worker call: Widest = %d", Widest())
 	}
-	if runtime.GOMAXPROCS(0) < 2 {
-		t.Skip("one CPU: no call uses two workers")
+	For(1, 8, func(lo, hi int) {})
+	if Widest() != 1 {
+		t.Fatalf("one item: Widest = %d", Widest())
 	}
-	var wg sync.WaitGroup
-	wg.Add(2)
-	For(2, 2, func(lo, hi int) { wg.Done(); wg.Wait() }) // both parts at once
-	if Peak() != 2 {
-		t.Fatalf("two parts running at once: Peak = %d", Peak())
+	// Run's parts each run on a goroutine of their own.
+	Run(&countParts{hits: make([]int32, 3)}, 3)
+	if Widest() != 3 {
+		t.Fatalf("Run of 3 parts: Widest = %d, want 3", Widest())
 	}
 }
