@@ -167,3 +167,13 @@ cbench: lib
 	@mkdir -p $(CTEST)
 	$(CC) -std=c99 -O2 -Wall -Wextra -Werror -Iinclude capi/ctest/bench_folded.c -o $(CTEST)/bench_folded $(CTEST_LINK)
 	$(CTEST)/bench_folded
+
+# ---- The Python binding: bindings/python (ctypes over build/libdeconv.so) ----
+# make pytest builds the library and runs the binding's tests with Debian's
+# /usr/bin/python3 (PyTorch is the tests' independent oracle).
+
+.PHONY: pytest
+test: pytest
+
+pytest: system-deps lib
+	cd bindings/python && DECONV_LIBRARY=$(CURDIR)/build/libdeconv.so /usr/bin/python3 -m pytest -q tests

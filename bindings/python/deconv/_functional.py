@@ -1,0 +1,433 @@
+"""The stateless functions: im2col, col2im, covariance, isqrt, fold, restore."""
+
+import ctypes
+
+import numpy as np
+
+from . import _lib
+from ._arrays import cint, null, opt_ptr, pair, ptr, require_rank, result, to_numpy
+from ._lib import LIB, call, fn
+from .errors import ParameterError, ShapeError
+
+
+def _geometry(kernel_size, stride, padding, dilation):
+    kh, kw = pair(kernel_size, "kernel_size")
+    sh, sw = pair(stride, "stride")
+    ph, pw = pair(padding, "padding")
+    dh, dw = pair(dilation, "dilation")
+    for name, v in (("kernel_size", kh), ("kernel_size", kw), ("stride", sh), ("stride", sw),
+                    ("dilation", dh), ("dilation", dw)):
+        if v < 1:
+            raise ParameterError("%s must be positive, got %d" % (name, v))
+    for v in (ph, pw):
+        if v < 0:
+            raise ParameterError("padding must be non-negative, got %d" % v)
+    return _lib.Geometry(*(cint(v, "geometry") for v in (kh, kw, sh, sw, ph, pw, dh, dw)))
+
+
+def _enum(table, value, name):
+    try:
+        return table[value]
+    except (KeyError, TypeError):
+        raise ParameterError("%s must be one of %s, got %r" % (name, sorted(table), value)) from None
+
+
+def _positive(v, name, zero_ok=False):
+    v = int(v)
+    if v < (0 if zero_ok else 1):
+        raise ParameterError("%s must be %s, got %d" % (name, "non-negative" if zero_ok else "positive", v))
+    return v
+
+
+class _Handle:
+    """Owns one C handle, released by close() or when garbage-collected."""
+
+    _free = None
+
+    def __init__(self, h):
+        self._h = h
+
+    @property
+    def handle(self):
+        if self._h is None:
+            raise ParameterError("%s is closed" % type(self).__name__)
+        return self._h
+
+    def close(self):
+        h, self._h = getattr(self, "_h", None), None
+        if h is not None:
+            type(self)._free(h)
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _create(creator, params):
+    h = ctypes.c_void_p()
+    call(creator, ctypes.byref(params), ctypes.byref(h))
+    return h
+
+
+class _Im2colPlan(_Handle):
+    _free = LIB.deconv_im2col_plan_free
+
+
+class _CovPlan(_Handle):
+    _free = LIB.deconv_cov_plan_free
+
+
+def _im2col_plan(n, c, h, w, geom, sampling_stride, layout):
+    p = _lib.Im2colParams(batch=cint(n, "batch"), channels=cint(c, "channels"), height=cint(h, "height"),
+                          width=cint(w, "width"), geometry=geom,
+                          sampling=_positive(sampling_stride, "sampling_stride"),
+                          layout=_enum(_lib.LAYOUT, layout, "layout"))
+    return _Im2colPlan(_create(LIB.deconv_im2col_plan_create, p))
+
+
+def im2col(x, kernel_size, stride=1, padding=0, dilation=1, sampling_stride=1, layout="unfold"):
+    """The patches of the NCHW batch x, as torch.nn.functional.unfold.
+
+    layout "unfold": (N, C*kh*kw, L), F.unfold's layout; "rows":
+    (N*L, C*kh*kw), the paper's data matrix. sampling_stride S keeps every
+    S-th window per axis (windows every stride*S input positions).
+    """
+    a, tensor = to_numpy(x)
+    require_rank(a, (4,), "x")
+    geom = _geometry(kernel_size, stride, padding, dilation)
+    n, c, h, w = a.shape
+    with _im2col_plan(n, c, h, w, geom, sampling_stride, layout) as plan:
+        rows, cols = LIB.deconv_im2col_plan_rows(plan.handle), LIB.deconv_im2col_plan_cols(plan.handle)
+        out = np.empty(LIB.deconv_im2col_plan_dst_len(plan.handle), dtype=a.dtype)
+        call(fn("deconv_im2col", a.dtype), plan.handle, ptr(out), out.size, ptr(a), a.size)
+    if _lib.LAYOUT[layout] == 1:
+        out = out.reshape(n, cols, rows // max(n, 1) if n else 0)
+    else:
+        out = out.reshape(rows, cols)
+    return result(out, tensor)
+
+
+def col2im(cols, output_size, kernel_size, stride=1, padding=0, dilation=1, sampling_stride=1,
+           layout="unfold"):
+    """The adjoint of im2col, as torch.nn.functional.fold: patches summed back
+    into an (N, C, H, W) image of output_size (H, W)."""
+    a, tensor = to_numpy(cols)
+    layout_v = _enum(_lib.LAYOUT, layout, "layout")
+    geom = _geometry(kernel_size, stride, padding, dilation)
+    h, w = pair(output_size, "output_size")
+    k = geom.kernel_h * geom.kernel_w
+    if layout_v == 1:
+        require_rank(a, (3,), "cols")
+        n, ck = a.shape[0], a.shape[1]
+    else:
+        require_rank(a, (2,), "cols")
+        ck = a.shape[1]
+    if ck % k:
+        raise ShapeError("cols: %d columns is not a multiple of the kernel's %d positions" % (ck, k))
+    c = ck // k
+    if layout_v == 0:
+        with _im2col_plan(1, c, h, w, geom, sampling_stride, layout) as p1:
+            per = LIB.deconv_im2col_plan_rows(p1.handle)
+        if per == 0 or a.shape[0] % per:
+            raise ShapeError("cols: %d rows is not a multiple of the %d positions of one image"
+                             % (a.shape[0], per))
+        n = a.shape[0] // per
+    with _im2col_plan(n, c, h, w, geom, sampling_stride, layout) as plan:
+        out = np.empty(LIB.deconv_im2col_plan_src_len(plan.handle), dtype=a.dtype)
+        call(fn("deconv_col2im", a.dtype), plan.handle, ptr(out), out.size, ptr(a), a.size)
+    return result(out.reshape(n, c, h, w), tensor)
+
+
+def _cov_params(n, c, h, w, geom, groups, block, eps, sampling_stride, grouping):
+    return _lib.CovParams(batch=cint(n, "batch"), channels=cint(c, "channels"), height=cint(h, "height"),
+                          width=cint(w, "width"), geometry=geom, groups=_positive(groups, "groups"),
+                          sampling=_positive(sampling_stride, "sampling_stride"),
+                          block=_positive(block, "block"),
+                          grouping=_enum(_lib.GROUPING, grouping, "grouping"), eps=float(eps))
+
+
+def _cov_shapes(plan):
+    g, f = LIB.deconv_cov_plan_groups(plan), LIB.deconv_cov_plan_features(plan)
+    return ((f,), (f, f)) if g == 1 else ((g, f), (g, f, f))
+
+
+def covariance(x, kernel_size, stride=1, padding=0, dilation=1, groups=1, block=64, eps=1e-5,
+               sampling_stride=3, grouping="reference"):
+    """(mean, cov) of the deconvolution statistics of the NCHW batch x for a
+    convolution of this geometry, as the reference's FastDeconv computes them
+    in training: cov = eps*I + centred second moment.
+
+    mean is (F,) and cov (F, F) with F = kh*kw*block; with groups > 1 they
+    are (groups, F) and (groups, F, F). grouping "reference" (interleaved
+    features, the reference's) or "contiguous" (channel blocks).
+    """
+    a, tensor = to_numpy(x)
+    require_rank(a, (4,), "x")
+    p = _cov_params(*a.shape, _geometry(kernel_size, stride, padding, dilation), groups, block, eps,
+                    sampling_stride, grouping)
+    with _CovPlan(_create(LIB.deconv_cov_plan_create, p)) as plan:
+        ms, cs = _cov_shapes(plan.handle)
+        mean = np.empty(ms, dtype=a.dtype)
+        cov = np.empty(cs, dtype=a.dtype)
+        call(fn("deconv_cov_compute", a.dtype), plan.handle, ptr(mean), mean.size, ptr(cov), cov.size,
+             ptr(a), a.size)
+    return result(mean, tensor), result(cov, tensor)
+
+
+class _CovStats(_Handle):
+    _free = LIB.deconv_cov_stats_free
+
+
+class Stats:
+    """An accumulator of covariance statistics over many batches (exact
+    pairwise merging, in double precision).
+
+    Takes the geometry keywords of :func:`covariance`; ``channels`` may be
+    given up front (needed by :meth:`from_sums` before any update), else it
+    is taken from the first batch. ``update(x)`` adds a batch, ``merge(o)``
+    adds another accumulator's statistics, ``sums()`` exports them as plain
+    sums (which add across replicas) and ``from_sums(v)`` replaces them by
+    such sums; ``finalize()`` gives (mean, cov) as :func:`covariance` would
+    for all the data at once.
+    """
+
+    def __init__(self, kernel_size, stride=1, padding=0, dilation=1, groups=1, block=64, eps=1e-5,
+                 sampling_stride=3, grouping="reference", channels=None, dtype="float32"):
+        self._geom = _geometry(kernel_size, stride, padding, dilation)
+        self._kw = dict(groups=groups, block=block, eps=eps, sampling_stride=sampling_stride,
+                        grouping=grouping)
+        _cov_params(1, 1, 1, 1, self._geom, **self._kw)  # validates the keywords
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise ParameterError("dtype must be float32 or float64, got %s" % self.dtype)
+        self._channels = None
+        self._stats = None
+        self._shapes = None
+        self._tensor = False
+        self._closed = False
+        if channels is not None:
+            self._init(_positive(channels, "channels"))
+
+    def _plan(self, n, c, h, w):
+        return _CovPlan(_create(LIB.deconv_cov_plan_create,
+                                _cov_params(n, c, h, w, self._geom, **self._kw)))
+
+    def _init(self, channels):
+        g = self._geom
+        h = g.dilation_h * (g.kernel_h - 1) + 1
+        w = g.dilation_w * (g.kernel_w - 1) + 1
+        with self._plan(1, channels, h, w) as plan:
+            s = ctypes.c_void_p()
+            call(LIB.deconv_cov_stats_create, plan.handle, ctypes.byref(s))
+            self._shapes = _cov_shapes(plan.handle)
+        self._stats = _CovStats(s)
+        self._channels = channels
+
+    def _handle(self):
+        if self._closed:
+            raise ParameterError("Stats is closed")
+        if self._stats is None:
+            raise ParameterError("Stats: channels unknown; update() with a batch first or pass channels=")
+        return self._stats.handle
+
+    def update(self, x):
+        """Adds the statistics of the NCHW batch x; returns self."""
+        if self._closed:
+            raise ParameterError("Stats is closed")
+        a, tensor = to_numpy(x)
+        require_rank(a, (4,), "x")
+        self._tensor = self._tensor or tensor
+        if self._stats is None:
+            self._init(a.shape[1])
+        with self._plan(*a.shape) as plan:
+            call(fn("deconv_cov_stats_accumulate", a.dtype), self._handle(), plan.handle, ptr(a), a.size)
+        return self
+
+    def merge(self, other):
+        """Adds the statistics of another Stats of the same geometry; returns self."""
+        if not isinstance(other, Stats):
+            raise ParameterError("merge: expected a Stats, got %s" % type(other).__name__)
+        if other._stats is None:
+            return self
+        if self._stats is None:
+            self._init(other._channels)
+        call(LIB.deconv_cov_stats_merge, self._handle(), other._handle())
+        return self
+
+    @property
+    def count(self):
+        """The number of samples accumulated into each covariance."""
+        if self._stats is None:
+            return 0.0
+        c = ctypes.c_double()
+        call(LIB.deconv_cov_stats_count, self._handle(), ctypes.byref(c))
+        return c.value
+
+    def sums(self, ref=None):
+        """The statistics as a float64 vector of plain sums about ref (default the
+        origin): [n, sum(x-r), sum (x-r)(x-r)^T, ...]. Vectors of disjoint data add."""
+        h = self._handle()
+        r, rl = self._ref(ref)
+        out = np.empty(LIB.deconv_cov_stats_sums_len(h), dtype=np.float64)
+        call(LIB.deconv_cov_stats_export, h, r, rl, ptr(out), out.size)
+        return out
+
+    def _ref(self, ref):
+        if ref is None:
+            return null(np.float64), 0
+        self._ref_keep = np.asarray(to_numpy(ref, np.float64, "ref")[0]).ravel()
+        return ptr(self._ref_keep), self._ref_keep.size
+
+    def from_sums(self, sums, ref=None):
+        """Replaces the statistics by those the vector (from :meth:`sums`) describes; returns self."""
+        h = self._handle()
+        v = to_numpy(sums, np.float64, "sums")[0].ravel()
+        r, rl = self._ref(ref)
+        call(LIB.deconv_cov_stats_import, h, r, rl, ptr(v), v.size)
+        return self
+
+    def reset(self):
+        if self._stats is not None:
+            call(LIB.deconv_cov_stats_reset, self._handle())
+        return self
+
+    def finalize(self):
+        """(mean, cov) of everything accumulated; EmptyError when nothing was."""
+        h = self._handle()
+        ms, cs = self._shapes
+        mean = np.empty(ms, dtype=self.dtype)
+        cov = np.empty(cs, dtype=self.dtype)
+        call(fn("deconv_cov_stats_finalize", self.dtype), h, ptr(mean), mean.size, ptr(cov), cov.size)
+        return result(mean, self._tensor), result(cov, self._tensor)
+
+    def close(self):
+        self._closed = True
+        if self._stats is not None:
+            self._stats.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class _Isqrt(_Handle):
+    _free = LIB.deconv_isqrt_free
+
+
+def isqrt(a, n_iter=5, method="coupled", tol=None, return_trace=False):
+    """The inverse square root of the symmetric positive definite a (..., n, n).
+
+    method "coupled" (the reference's coupled Newton-Schulz iteration with
+    Frobenius pre-scaling, computed fast), "coupled_reference" (the same,
+    operation for operation as the reference), "uncoupled", or "exact"
+    (eigendecomposition). The result is A^(-1/2) of a itself (the scaling
+    is undone). tol > 0 stops early at that residual (NotConvergedError if
+    never reached within n_iter). return_trace: also return the residual
+    ||Z_k Z_k A/c - I||_F of every iterate, shape (..., n_iter + 1), NaN
+    where not reached.
+    """
+    x, tensor = to_numpy(a)
+    if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
+        raise ShapeError("a: expected (..., n, n), got shape %s" % (tuple(x.shape),))
+    n = x.shape[-1]
+    if n == 0:
+        raise ShapeError("a: empty matrices")
+    n_iter = _positive(n_iter, "n_iter")
+    cfg = _lib.IsqrtConfig(method=_enum(_lib.ISQRT_METHOD, method, "method"), iterations=n_iter,
+                           tol=0.0 if tol is None else float(tol))
+    if tol is not None and not tol > 0:
+        raise ParameterError("tol must be positive, got %r" % (tol,))
+    batch = x.shape[:-2]
+    count = int(np.prod(batch)) if batch else 1
+    out = np.empty_like(x)
+    h = ctypes.c_void_p()
+    call(LIB.deconv_isqrt_create, n, ctypes.byref(cfg), ctypes.byref(h))
+    with _Isqrt(h) as handle:
+        if return_trace or count == 1:
+            tl = LIB.deconv_isqrt_trace_len(handle.handle)
+            trace = np.full(batch + (tl,), np.nan)
+            flat_t = trace.reshape(count, tl)
+            flat_x, flat_o = x.reshape(count, n, n), out.reshape(count, n, n)
+            compute = fn("deconv_isqrt_compute", x.dtype)
+            for i in range(count):
+                xi, oi = flat_x[i], flat_o[i]
+                ti = flat_t[i]
+                call(compute, handle.handle, ptr(oi), oi.size, ptr(xi), xi.size,
+                     ptr(ti) if return_trace else null(np.float64), tl if return_trace else 0, None)
+                flat_t[i] = ti
+        else:
+            call(fn("deconv_isqrt_compute_batch", x.dtype), handle.handle, count, ptr(out), out.size,
+                 ptr(x), x.size)
+    if return_trace:
+        return result(out, tensor), result(trace, tensor)
+    return result(out, tensor)
+
+
+def _fold_args(weight, bias, mean, deconv, block, groups, grouping, name):
+    w, tensor = to_numpy(weight, None, name)
+    dt = w.dtype
+    b = None if bias is None else to_numpy(bias, dt, "bias")[0]
+    m = to_numpy(mean, dt, "mean")[0]
+    d = to_numpy(deconv, dt, "deconv")[0]
+    require_rank(w, (2, 4), name)
+    groups = _positive(groups, "groups")
+    block = _positive(block, "block")
+    if d.ndim < 2 or d.shape[-1] != d.shape[-2]:
+        raise ShapeError("deconv: expected (F, F) or (groups, F, F), got shape %s" % (tuple(d.shape),))
+    f = d.shape[-1]
+    k = 1 if w.ndim == 2 else w.shape[2] * w.shape[3]
+    if f != k * block:
+        raise ShapeError("deconv: side %d, but block %d with a %d-position kernel needs %d"
+                         % (f, block, k, k * block))
+    rows = w.shape[0]
+    features = int(np.prod(w.shape[1:]))
+    q = d.size // (f * f)
+    if q != (groups if groups > 1 else 1):
+        raise ShapeError("deconv: %d matrices for %d groups" % (q, groups))
+    if m.size != q * f:
+        raise ShapeError("mean: %d values, expected %d" % (m.size, q * f))
+    if b is not None and b.size != rows:
+        raise ShapeError("bias: %d values for %d output rows" % (b.size, rows))
+    blocking = _lib.Blocking(features=cint(features, "features"), block=f,
+                             grouping=_enum(_lib.GROUPING, grouping, "grouping"))
+    return w, b, m, d, rows, blocking, tensor
+
+
+def fold(weight, bias, mean, deconv, block, groups=1, grouping="reference"):
+    """(weight', bias') with the whitening (mean, deconv) folded into the
+    weights, as the reference's FastDeconv (4-D weight) or Delinear (2-D
+    weight) does: W' = W D blockwise, b' = b - sum W'.mean. block is the
+    layer's channel block (for Delinear its feature chunk), so D is
+    kh*kw*block square. bias None is a zero bias (the result has one)."""
+    w, b, m, d, rows, blocking, tensor = _fold_args(weight, bias, mean, deconv, block, groups,
+                                                    grouping, "weight")
+    w_out = np.empty_like(w)
+    b_out = np.empty(rows, dtype=w.dtype)
+    bp, bl = opt_ptr(b, w.dtype)
+    call(fn("deconv_fold", w.dtype), ptr(w_out), w_out.size, ptr(b_out), b_out.size, ptr(w), w.size,
+         bp, bl, rows, ctypes.byref(blocking), ptr(d), d.size, ptr(m), m.size)
+    return result(w_out, tensor), result(b_out, tensor)
+
+
+def restore(weight, bias, mean, deconv, block, groups=1, grouping="reference"):
+    """Undoes :func:`fold`: from folded (weight, bias) gives the original ones
+    (bias None gives None). D must be symmetric positive definite."""
+    w, b, m, d, rows, blocking, tensor = _fold_args(weight, bias, mean, deconv, block, groups,
+                                                    grouping, "weight")
+    w_out = np.empty_like(w)
+    b_out = None if b is None else np.empty(rows, dtype=w.dtype)
+    bop, bol = opt_ptr(b_out, w.dtype)
+    bp, bl = opt_ptr(b, w.dtype)
+    call(fn("deconv_restore", w.dtype), ptr(w_out), w_out.size, bop, bol, ptr(w), w.size, bp, bl,
+         rows, ctypes.byref(blocking), ptr(d), d.size, ptr(m), m.size)
+    return result(w_out, tensor), result(b_out, tensor)
