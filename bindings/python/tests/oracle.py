@@ -142,10 +142,10 @@ class FastDeconv:
 
     def __call__(self, x):
         kk = self.k[0] * self.k[1]
-        frozen = False
-        if self.training and self.freeze:
+        # frozen is decided before the counter advances
+        frozen = self.freeze and self.counter > self.freeze_iter
+        if self.training:
             self.counter = (self.counter + 1) % (self.freeze_iter * 10)
-            frozen = self.counter > self.freeze_iter
         if self.training and not frozen:
             mean, cov = cov_stats(x, self.k, self.stride, self.padding, self.dilation, self.groups,
                                   self.block, self.eps, self.sampling, self.contiguous)
@@ -215,8 +215,8 @@ class ChannelDeconv:
         xs = x1[:, :: s * s] if (h >= s and w >= s) else x1
         x2 = x[:, c:]
         if c != cc:
-            x2f = x2.permute(1, 0, 2, 3).reshape(1, -1)
-            x2s = x2f[:, :: s * s] if (h >= s and w >= s) else x2f
+            x2f = x2.reshape(n, -1)  # per image, (C-c)*H*W values in NCHW order
+            x2s = x2f[:, :: s * s] if (s > 1 and h >= s and w >= s) else x2f
         if self.training:
             mean1 = xs.mean(-1, keepdim=True)
             if self.uncentred:

@@ -1,0 +1,169 @@
+import numpy as np
+import pytest
+import torch
+
+import deconv
+import oracle
+from helpers import TOL, close
+
+# cin, cout, kernel, stride, padding, dilation, groups, block, sampling, bias, grouping, n_iter
+FD_CASES = [
+    (6, 5, 3, 1, 1, 1, 1, 2, 3, True, "reference", 5),
+    (6, 5, 3, 1, 1, 1, 1, 4, 3, True, "reference", 5),   # 4 -> gcd(4, 6) = 2
+    (4, 3, 3, 2, 1, 1, 1, 64, 1, False, "reference", 5),  # block > C -> C
+    (8, 4, 1, 1, 0, 1, 1, 2, 3, True, "reference", 5),
+    (8, 4, 1, 2, 0, 1, 1, 4, 1, True, "contiguous", 5),
+    (6, 6, 2, 1, 0, 1, 1, 3, 2, True, "contiguous", 5),
+    (6, 6, 3, 1, 1, 1, 3, 64, 2, True, "reference", 5),
+    (4, 8, 3, 1, 1, 1, 4, 64, 1, False, "reference", 5),  # depthwise
+    (3, 4, 5, 1, 2, 1, 1, 64, 2, True, "reference", 15),
+    (4, 4, (3, 2), (2, 1), (1, 0), (1, 2), 1, 2, 1, True, "reference", 5),
+    (6, 4, 3, 1, 2, 2, 2, 64, 1, True, "reference", 5),
+]
+
+
+def _pair_layers(case, dtype, freeze=False, freeze_iter=100, seed=0):
+    cin, cout, k, s, p, d, g, b, samp, bias, grouping, n_iter = case
+    lib = deconv.FastDeconv(cin, cout, k, s, p, d, groups=g, bias=bias, eps=1e-3, n_iter=n_iter,
+                            momentum=0.3, block=b, sampling_stride=samp, freeze=freeze,
+                            freeze_iter=freeze_iter, dtype=dtype, grouping=grouping, seed=seed)
+    w = torch.from_numpy(lib.weight.astype(np.float64))
+    bv = torch.from_numpy(lib.bias.astype(np.float64)) if bias else None
+    ref = oracle.FastDeconv(cin, cout, k, s, p, d, groups=g, bias=bias, eps=1e-3, n_iter=n_iter,
+                            momentum=0.3, block=b, sampling_stride=samp, freeze=freeze,
+                            freeze_iter=freeze_iter, contiguous=grouping == "contiguous",
+                            weight=w, bias_value=bv)
+    return lib, ref
+
+
+@pytest.mark.parametrize("case", FD_CASES)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_fastdeconv_matches_oracle(case, dtype):
+    rng = np.random.default_rng(7)
+    lib, ref = _pair_layers(case, dtype)
+    assert lib.block == ref.block
+    assert lib.running_mean.shape == tuple(ref.running_mean.shape)
+    assert lib.running_deconv.shape == tuple(ref.running_deconv.shape)
+    tol = TOL[dtype]
+    for step in range(3):
+        x = rng.standard_normal((3, case[0], 11, 12)) * 2 + 0.5
+        y = lib(x.astype(dtype))
+        assert y.dtype == np.dtype(dtype)
+        close("FastDeconv train", y, ref(torch.from_numpy(x)), tol)
+        close("FastDeconv buffers", lib.running_mean, ref.running_mean, tol)
+        close("FastDeconv buffers", lib.running_deconv, ref.running_deconv, tol)
+    lib.eval()
+    ref.training = False
+    assert not lib.training
+    x = torch.from_numpy(rng.standard_normal((2, case[0], 9, 10)))
+    y = lib(x.to(getattr(torch, dtype)))
+    assert isinstance(y, torch.Tensor)
+    want = ref(x)
+    close("FastDeconv eval", y, want, tol)
+    with lib.folded() as conv:
+        close("FastDeconv folded", conv(x.to(getattr(torch, dtype))), want, tol)
+
+
+def test_fastdeconv_freeze_counter():
+    case = (4, 3, 3, 1, 1, 1, 1, 2, 1, True, "reference", 5)
+    lib, ref = _pair_layers(case, "float64", freeze=True, freeze_iter=2)
+    rng = np.random.default_rng(3)
+    for step in range(24):  # past 10*freeze_iter: the counter wraps and the layer recomputes
+        x = rng.standard_normal((2, 4, 7, 7))
+        close("FastDeconv freeze", lib(x), ref(torch.from_numpy(x)), 1e-10)
+        assert lib.counter == ref.counter
+    close("FastDeconv freeze", lib.running_deconv, ref.running_deconv, 1e-10)
+
+
+def test_fastdeconv_state_dict_round_trip():
+    case = FD_CASES[6]
+    a, _ = _pair_layers(case, "float32", seed=1)
+    rng = np.random.default_rng(5)
+    for _ in range(2):
+        a(rng.standard_normal((2, 6, 8, 8)))
+    sd = {k: torch.from_numpy(v) for k, v in a.state_dict().items()}
+    assert set(sd) == {"weight", "bias", "running_mean", "running_deconv"}
+    b, _ = _pair_layers(case, "float32", seed=2)
+    b.load_state_dict(sd)
+    a.eval()
+    b.eval()
+    x = rng.standard_normal((2, 6, 8, 8)).astype(np.float32)
+    close("state_dict", b(x), a(x), 0)
+    b.running_mean = np.zeros(b.running_mean.shape)
+    assert not np.any(b.running_mean)
+    with pytest.raises(deconv.ParameterError):
+        b.load_state_dict({"weight": sd["weight"]})
+    with pytest.raises(deconv.ShapeError):
+        b.weight = np.zeros((1, 2))
+
+
+DL_CASES = [(12, 5, 512, True), (12, 5, 4, True), (12, 3, 8, False), (10, 4, 10, True)]
+
+
+@pytest.mark.parametrize("case", DL_CASES)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_delinear_matches_oracle(case, dtype):
+    fin, fout, block, bias = case
+    rng = np.random.default_rng(11)
+    lib = deconv.Delinear(fin, fout, bias=bias, eps=1e-3, momentum=0.2, block=block, dtype=dtype, seed=4)
+    ref = oracle.Delinear(fin, fout, bias=bias, eps=1e-3, momentum=0.2, block=block,
+                          weight=torch.from_numpy(lib.weight.astype(np.float64)),
+                          bias_value=torch.from_numpy(lib.bias.astype(np.float64)) if bias else None)
+    assert lib.block == ref.block
+    tol = TOL[dtype]
+    for _ in range(3):
+        x = rng.standard_normal((16, fin)) + 0.3
+        close("Delinear train", lib(x.astype(dtype)), ref(torch.from_numpy(x)), tol)
+        close("Delinear buffers", lib.running_deconv, ref.running_deconv, tol)
+        close("Delinear buffers", lib.running_mean, ref.running_mean, tol)
+    lib.eval()
+    ref.training = False
+    x = rng.standard_normal((5, fin))
+    want = ref(torch.from_numpy(x))
+    close("Delinear eval", lib(x.astype(dtype)), want, tol)
+    with lib.folded() as lin:
+        close("Delinear folded", lin(x.astype(dtype)), want, tol)
+
+
+CD_CASES = [  # block, channels, h, w, sampling, uncentred, 2-D input
+    (4, 4, 6, 6, 3, False, False), (3, 7, 5, 6, 2, False, False), (2, 5, 2, 2, 3, True, False),
+    (4, 6, 1, 1, 3, False, True), (3, 3, 9, 9, 1, True, False),
+]
+
+
+@pytest.mark.parametrize("case", CD_CASES)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_channeldeconv_matches_oracle(case, dtype):
+    block, c, h, w, samp, unc, flat = case
+    rng = np.random.default_rng(13)
+    lib = deconv.ChannelDeconv(block, eps=1e-2, momentum=0.2, sampling_stride=samp, dtype=dtype,
+                               uncentred=unc)
+    ref = oracle.ChannelDeconv(block, eps=1e-2, momentum=0.2, sampling_stride=samp, uncentred=unc)
+    tol = TOL[dtype]
+    shape = (8, c) if flat else (4, c, h, w)
+    for _ in range(3):
+        x = rng.standard_normal(shape) + 0.4
+        close("ChannelDeconv train", lib(x.astype(dtype)), ref(torch.from_numpy(x)), tol)
+        for name in ("running_mean1", "running_deconv", "running_mean2", "running_var"):
+            if c % block == 0 and name in ("running_mean2", "running_var"):
+                continue
+            close("ChannelDeconv buffers", getattr(lib, name), getattr(ref, name), tol)
+    assert lib.num_batches_tracked == 3
+    lib.eval()
+    ref.training = False
+    x = rng.standard_normal(shape)
+    close("ChannelDeconv eval", lib(x.astype(dtype)), ref(torch.from_numpy(x)), tol)
+
+
+def test_layer_close_and_context():
+    with deconv.FastDeconv(2, 2, 1) as layer:
+        layer(np.ones((1, 2, 3, 3), np.float32))
+    with pytest.raises(deconv.DeconvError, match="closed"):
+        layer(np.ones((1, 2, 3, 3), np.float32))
+    with pytest.raises(deconv.DeconvError):
+        layer.weight
+    d = deconv.Delinear(4, 2)
+    d.close()
+    d.close()
+    with pytest.raises(deconv.DeconvError):
+        d.eval()
