@@ -331,12 +331,18 @@ def _load():
         fn.argtypes = argtypes
     got = lib.deconv_version_number()
     got_v = (got // 10000, got // 100 % 100, got % 100)
-    want = header_version()
-    # The header's rule: equal major versions, library minor at least the header's.
-    if got_v[0] != want[0] or got_v[1] < want[1]:
-        raise ImportError("deconv: library %s is version %d.%d.%d, the binding expects %d.%d.x "
-                          "(same major, minor at least %d)" % ((path,) + got_v + want[:2] + want[1:2]))
+    check_version(got_v, header_version(), path)
     return lib, path, got_v
+
+
+def check_version(got, want, path):
+    """ImportError unless the library version got suits the header version want:
+    the header's rule, equal major versions and the library's minor at least
+    the header's."""
+    if got[0] != want[0] or got[1] < want[1]:
+        raise ImportError("deconv: library %s is version %d.%d.%d, the binding expects %d.%d.x "
+                          "(same major, minor at least %d)" % ((path,) + tuple(got) + tuple(want[:2])
+                                                                + (want[1],)))
 
 
 LIB, LIBRARY_PATH, LIBRARY_VERSION = _load()

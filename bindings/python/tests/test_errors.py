@@ -1,0 +1,173 @@
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+
+import deconv
+from deconv import errors
+
+PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_python(code, env=None):
+    """Runs code in a fresh interpreter (the package importable); returns the CompletedProcess."""
+    e = dict(os.environ)
+    e["PYTHONPATH"] = PKG + os.pathsep + e.get("PYTHONPATH", "")
+    e.update(env or {})
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=e, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_status_classes_are_pinned():
+    want = {1: "ShapeError", 2: "ParameterError", 3: "SizeError", 4: "NonFiniteError",
+            5: "NotSymmetricError", 6: "NotPositiveDefiniteError", 7: "DivergedError",
+            8: "NotConvergedError", 9: "EmptyError", 10: "BusyError", 11: "OverlapError",
+            12: "UnsupportedError", 100: "OutOfMemoryError", 101: "InternalError"}
+    for status, name in want.items():
+        e = errors.error_for_status(status, "m")
+        assert type(e).__name__ == name and e.status == status and e.message == "m"
+        assert isinstance(e, deconv.DeconvError)
+    assert type(errors.error_for_status(55, "x")) is deconv.DeconvError
+    assert deconv.SizeError is not OverflowError
+
+
+def _raises(cls, f, *a, **kw):
+    with pytest.raises(cls) as info:
+        f(*a, **kw)
+    assert isinstance(info.value, deconv.DeconvError)
+    assert str(info.value), "no message"
+    return info.value
+
+
+def test_bad_inputs_raise_with_messages():
+    x = np.ones((1, 2, 5, 5), np.float32)
+    _raises(deconv.ShapeError, deconv.im2col, np.ones((2, 5, 5)), 3)
+    _raises(deconv.ParameterError, deconv.im2col, x, 0)
+    _raises(deconv.ParameterError, deconv.im2col, x, 3, padding=-1)
+    _raises(deconv.ParameterError, deconv.im2col, x, 3, layout="nchw")
+    e = _raises(deconv.DeconvError, deconv.im2col, x, 7)  # kernel larger than the image
+    assert e.status in (1, 2)
+    _raises(deconv.ShapeError, deconv.isqrt, np.ones((3, 4)))
+    _raises(deconv.NotSymmetricError, deconv.isqrt, np.array([[2.0, 1.0], [0.0, 2.0]]))
+    _raises(deconv.DeconvError, deconv.isqrt, -np.eye(3), method="exact")
+    bad = np.eye(3)
+    bad[1, 1] = np.nan
+    _raises(deconv.NonFiniteError, deconv.isqrt, bad)
+    xn = x.copy()
+    xn[0, 0, 2, 2] = np.nan
+    _raises(deconv.NonFiniteError, deconv.covariance, xn, 3, block=1)
+    layer = deconv.FastDeconv(2, 3, 3, padding=1)
+    _raises(deconv.NonFiniteError, layer, xn)
+    _raises(deconv.ShapeError, layer, np.ones((1, 3, 5, 5)))
+    _raises(deconv.ShapeError, layer, np.ones((2, 5, 5)))
+    _raises(deconv.ParameterError, deconv.FastDeconv, -1, 3, 3)
+    _raises(deconv.ParameterError, deconv.FastDeconv, 4, 3, 3, groups=3)
+    _raises(deconv.ParameterError, deconv.FastDeconv, 4, 3, 3, dtype="int32")
+    _raises(deconv.ParameterError, deconv.Delinear, 0, 3)
+    _raises(deconv.ShapeError, deconv.Delinear(4, 2), np.ones((3, 5)))
+    _raises(deconv.DeconvError, deconv.ChannelDeconv(4), np.ones((2, 3, 4, 4)))  # block > channels
+    # a running deconvolution matrix must be symmetric positive definite
+    _raises(deconv.DeconvError, setattr, layer, "running_deconv", -np.eye(layer.num_features))
+    _raises(deconv.ParameterError, deconv.isqrt, np.eye(2), method="newton")
+    _raises(deconv.ParameterError, deconv.im2col, np.array(["a"]), 1)
+    _raises(deconv.SizeError, deconv.im2col, x, 2 ** 40)
+
+
+def test_empty_batch_of_matrices():
+    assert deconv.isqrt(np.zeros((0, 4, 4))).shape == (0, 4, 4)
+
+
+def test_dtypes():
+    x16 = torch.randn(1, 2, 4, 4).half()
+    u = deconv.im2col(x16, 2)
+    assert u.dtype == torch.float32
+    xi = np.arange(32).reshape(1, 2, 4, 4)
+    assert deconv.im2col(xi, 2).dtype == np.float32
+    layer = deconv.FastDeconv(2, 1, 1, dtype="float64")
+    assert layer(np.ones((1, 2, 3, 3), np.float32)).dtype == np.float64
+    # non-contiguous input: made contiguous, same result
+    xt = np.asfortranarray(np.random.default_rng(0).standard_normal((2, 3, 6, 6)))
+    assert np.array_equal(deconv.im2col(xt, 3), deconv.im2col(np.ascontiguousarray(xt), 3))
+    tt = torch.randn(3, 2, 6, 6).transpose(2, 3)
+    assert torch.equal(deconv.im2col(tt, 3), deconv.im2col(tt.contiguous(), 3))
+    with pytest.raises(deconv.ParameterError):
+        deconv.im2col(torch.zeros(1, 1, 2, 2, dtype=torch.complex64), 1)
+
+
+def test_no_copy_for_float_contiguous():
+    from deconv._arrays import to_numpy
+    a = np.ones((2, 3), np.float32)
+    assert to_numpy(a)[0] is a
+    t = torch.ones(2, 3, dtype=torch.float64)
+    assert to_numpy(t)[0].ctypes.data == t.data_ptr()
+
+
+def test_missing_library_is_an_import_error():
+    r = run_python("""
+        try:
+            import deconv
+        except ImportError as e:
+            print("IMPORT-ERROR", e)
+    """, env={"DECONV_LIBRARY": "/nonexistent/libdeconv.so"})
+    assert r.returncode == 0, r.stderr
+    assert "IMPORT-ERROR" in r.stdout and "DECONV_LIBRARY" in r.stdout
+
+
+def test_version_handshake():
+    from deconv import _lib
+    assert _lib.header_version()[:2] == _lib.LIBRARY_VERSION[:2]
+    assert _lib.HEADER_VERSION == _lib.header_version()  # the constant is kept in sync
+    _lib.check_version((0, 1, 0), (0, 1, 0), "lib")
+    _lib.check_version((0, 2, 0), (0, 1, 0), "lib")
+    for got in [(1, 1, 0), (0, 0, 9)]:
+        with pytest.raises(ImportError, match="0.1.x"):
+            _lib.check_version(got, (0, 1, 0), "lib")
+
+
+def test_finder_lists_places_tried():
+    from deconv import _lib
+    cands, _ = _lib._candidates()
+    descs = [d for d, _ in cands]
+    assert "next to the package" in descs and "the system library path" in descs
+
+
+def test_crash_prone_cases_in_a_subprocess():
+    # Mismatched lengths, closed handles, empty batches, huge sizes: errors, never a crash.
+    r = run_python("""
+        import numpy as np, deconv
+        caught = 0
+        cases = [
+            lambda: deconv.covariance(np.ones((0, 2, 5, 5)), 3),
+            lambda: deconv.col2im(np.ones((1, 9, 4)), (5, 5), 3),
+            lambda: deconv.col2im(np.ones((1, 10, 9)), (5, 5), 3),
+            lambda: deconv.fold(np.ones((3, 2, 3, 3)), None, np.ones(5), np.eye(18), 2),
+            lambda: deconv.fold(np.ones((3, 2, 3, 3)), np.ones(2), np.ones(18), np.eye(18), 2),
+            lambda: deconv.restore(np.ones((3, 8)), None, np.ones(4), np.zeros((4, 4)), 4),
+            lambda: deconv.Stats(3, channels=2).merge(deconv.Stats(5, channels=2).update(np.ones((1, 2, 6, 6)))),
+            lambda: deconv.Stats(3, channels=2).from_sums(np.ones(3)),
+            lambda: deconv.FastDeconv(2, 2, 3)(np.ones((1, 2, 2, 2))),
+            lambda: deconv.FastDeconv(2, 2, 3, sampling_stride=-3),
+            lambda: deconv.FastDeconv(2, 2, 3, momentum=float("nan")),
+            lambda: deconv.Delinear(4, 2, block=3, n_iter=0),
+            lambda: deconv.isqrt(np.eye(4), n_iter=-1),
+            lambda: deconv.isqrt(np.zeros((2, 0, 0))),
+            lambda: deconv.im2col(np.ones((1, 1, 4, 4)), 1, stride=-1),
+        ]
+        l = deconv.FastDeconv(2, 2, 3); l.close()
+        cases += [lambda: l(np.ones((1, 2, 5, 5))), lambda: l.folded(), lambda: l.state_dict()]
+        for i, f in enumerate(cases):
+            try:
+                f()
+                print("NO-ERROR", i)
+            except deconv.DeconvError as e:
+                assert str(e)
+                caught += 1
+        print("CAUGHT", caught, len(cases))
+    """)
+    assert r.returncode == 0, r.stderr
+    caught, total = map(int, r.stdout.split("CAUGHT")[1].split()[:2])
+    assert caught == total, r.stdout
