@@ -171,3 +171,13 @@ def test_crash_prone_cases_in_a_subprocess():
     assert r.returncode == 0, r.stderr
     caught, total = map(int, r.stdout.split("CAUGHT")[1].split()[:2])
     assert caught == total, r.stdout
+
+
+def test_readme_example_runs():
+    readme = os.path.join(PKG, "..", "..", "README.md")
+    if not os.path.exists(readme):
+        pytest.fail("README.md not found beside the checkout")
+    text = open(readme).read().split("<!-- python-example -->", 1)[1]
+    code = text.split("```python", 1)[1].split("```", 1)[0]
+    r = run_python(code)
+    assert r.returncode == 0, r.stderr
