@@ -181,3 +181,41 @@ def test_readme_example_runs():
     code = text.split("```python", 1)[1].split("```", 1)[0]
     r = run_python(code)
     assert r.returncode == 0, r.stderr
+
+
+def test_torch_is_optional_at_import():
+    r = run_python("""
+        import sys
+        sys.modules["torch"] = None          # any import of torch now fails
+        import numpy as np, deconv
+        y = deconv.im2col(np.ones((1, 2, 4, 4), np.float32), 2)
+        print("OK", type(y).__name__)
+    """)
+    assert r.returncode == 0, r.stderr
+    assert "OK ndarray" in r.stdout
+
+
+def test_finder_uses_the_checkout_build_directory():
+    r = run_python("import deconv; print(deconv.library_path)", env={"DECONV_LIBRARY": ""})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().endswith(os.path.join("build", "libdeconv.so"))
+
+
+def test_pip_install_with_the_library_next_to_the_package(tmp_path):
+    import shutil
+    if subprocess.run([sys.executable, "-m", "pip", "--version"], capture_output=True).returncode:
+        pytest.skip("pip is not installed for this interpreter")
+    src, site = tmp_path / "src", tmp_path / "site"
+    # a copy, so that the build leaves nothing in the source tree
+    shutil.copytree(PKG, src, ignore=shutil.ignore_patterns("tests", "__pycache__", "build", "*.egg-info",
+                                                             "libdeconv.so*"))
+    r = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                        "--no-index", "--target", str(site), str(src)], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    shutil.copy(deconv.library_path, site / "deconv" / "libdeconv.so")
+    e = dict(os.environ, PYTHONPATH=str(site), DECONV_LIBRARY="")
+    r = subprocess.run([sys.executable, "-c", "import deconv; print(deconv.library_path)"], env=e,
+                       capture_output=True, text=True, timeout=60, cwd=str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == str(site / "deconv" / "libdeconv.so")
