@@ -269,6 +269,22 @@ _PROTOS = {
     "deconv_channeldeconv_create_f64": (c_int, [ctypes.POINTER(ChannelDeconvConfig), ctypes.POINTER(vp), P_err]),
 }
 
+# The *_default fillers: the binding does not need them to run, the tests use
+# them to check that the Structures above lay out fields as the library does.
+_P = ctypes.POINTER
+_PROTOS.update({
+    "deconv_im2col_params_default": (None, [_P(Im2colParams), c_int, c_int, c_int, c_int, c_int]),
+    "deconv_cov_params_default": (None, [_P(CovParams), c_int, c_int, c_int, c_int, c_int]),
+    "deconv_cov_linear_params_default": (None, [_P(CovLinearParams), c_int, c_int]),
+    "deconv_cov_channel_params_default": (None, [_P(CovChannelParams), c_int, c_int, c_int, c_int, c_int]),
+    "deconv_isqrt_config_default": (None, [_P(IsqrtConfig)]),
+    "deconv_conv2d_config_default": (None, [_P(Conv2dConfig), c_int, c_int, c_int]),
+    "deconv_linear_config_default": (None, [_P(LinearConfig), c_int, c_int]),
+    "deconv_fastdeconv_config_default": (None, [_P(FastDeconvConfig), c_int, c_int, c_int]),
+    "deconv_delinear_config_default": (None, [_P(DelinearConfig), c_int, c_int]),
+    "deconv_channeldeconv_config_default": (None, [_P(ChannelDeconvConfig), c_int]),
+})
+
 _TYPED = {
     "deconv_im2col_%s": [vp, "T", c_size_t, "T", c_size_t, P_err],
     "deconv_col2im_%s": [vp, "T", c_size_t, "T", c_size_t, P_err],
@@ -316,6 +332,17 @@ for _name in ("src_len", "mean_len", "cov_len", "features", "groups", "block", "
     _PROTOS["deconv_cov_plan_" + _name] = (c_size_t, [vp])
 
 
+class _Declared:
+    """The library's functions that have declared argtypes and restype, and
+    no others: calling an undeclared function is an AttributeError, never a
+    call with guessed types."""
+
+    def __init__(self, lib):
+        self._dll = lib
+        for name in _PROTOS:
+            setattr(self, name, getattr(lib, name))
+
+
 def _load():
     path = find_library()
     try:
@@ -329,6 +356,7 @@ def _load():
             raise ImportError("deconv: %s lacks %s (an older library?)" % (path, name)) from None
         fn.restype = restype
         fn.argtypes = argtypes
+    lib = _Declared(lib)
     got = lib.deconv_version_number()
     got_v = (got // 10000, got // 100 % 100, got % 100)
     check_version(got_v, header_version(), path)

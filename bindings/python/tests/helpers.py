@@ -15,7 +15,7 @@ def rel(a, b):
 
 def close(family, a, b, tol):
     e = rel(a, b)
-    record(family, e)
+    record("%s [%s]" % (family, "exact" if tol == 0 else "f64" if tol < 1e-6 else "f32"), e)
     assert e <= tol, "%s: relative error %.3g > %.3g" % (family, e, tol)
 
 

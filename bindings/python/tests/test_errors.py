@@ -219,3 +219,54 @@ def test_pip_install_with_the_library_next_to_the_package(tmp_path):
                        capture_output=True, text=True, timeout=60, cwd=str(tmp_path))
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == str(site / "deconv" / "libdeconv.so")
+
+
+def test_every_header_function_is_declared_and_structs_match():
+    import ctypes
+    import re
+    from deconv import _lib
+    header = open(os.path.join(PKG, "..", "..", "include", "deconv.h")).read()
+    names = set(re.findall(r"DECONV_API[^;]*?\b(deconv_\w+)\s*\(", header))
+    assert names == set(_lib._PROTOS), (sorted(names - set(_lib._PROTOS)), sorted(set(_lib._PROTOS) - names))
+    L = _lib.LIB
+    # The library's fillers write the documented defaults into the binding's
+    # Structures: a field out of place would show here.
+    fd = _lib.FastDeconvConfig()
+    L.deconv_fastdeconv_config_default(ctypes.byref(fd), 3, 4, 5)
+    assert fd.struct_size == ctypes.sizeof(_lib.FastDeconvConfig)
+    assert (fd.in_channels, fd.out_channels, fd.geometry.kernel_h, fd.geometry.kernel_w) == (3, 4, 5, 5)
+    assert (fd.eps, fd.n_iter, fd.momentum, fd.block, fd.sampling_stride, fd.freeze_iter, fd.bias) == \
+        (1e-5, 5, 0.1, 64, 3, 100, 1)
+    dl = _lib.DelinearConfig()
+    L.deconv_delinear_config_default(ctypes.byref(dl), 6, 7)
+    assert (dl.struct_size, dl.in_features, dl.out_features, dl.bias, dl.eps, dl.n_iter, dl.momentum,
+            dl.block) == (ctypes.sizeof(dl), 6, 7, 1, 1e-5, 5, 0.1, 512)
+    cd = _lib.ChannelDeconvConfig()
+    L.deconv_channeldeconv_config_default(ctypes.byref(cd), 4)
+    assert (cd.struct_size, cd.block, cd.eps, cd.n_iter, cd.momentum, cd.sampling_stride, cd.uncentred) == \
+        (ctypes.sizeof(cd), 4, 1e-2, 5, 0.1, 3, 0)
+    cp = _lib.CovParams()
+    L.deconv_cov_params_default(ctypes.byref(cp), 2, 3, 9, 8, 3)
+    assert (cp.struct_size, cp.batch, cp.channels, cp.height, cp.width, cp.geometry.kernel_w,
+            cp.sampling, cp.block, cp.grouping, cp.eps) == (ctypes.sizeof(cp), 2, 3, 9, 8, 3, 3, 64, 0, 1e-5)
+    cc = _lib.CovChannelParams()
+    L.deconv_cov_channel_params_default(ctypes.byref(cc), 2, 5, 4, 4, 3)
+    assert (cc.struct_size, cc.batch, cc.channels, cc.block, cc.sampling, cc.uncentred, cc.eps) == \
+        (ctypes.sizeof(cc), 2, 5, 3, 3, 0, 1e-2)
+    cl = _lib.CovLinearParams()
+    L.deconv_cov_linear_params_default(ctypes.byref(cl), 2, 10)
+    assert (cl.struct_size, cl.batch, cl.features, cl.block, cl.eps) == (ctypes.sizeof(cl), 2, 10, 512, 1e-5)
+    ip = _lib.Im2colParams()
+    L.deconv_im2col_params_default(ctypes.byref(ip), 2, 3, 9, 8, 3)
+    assert (ip.struct_size, ip.batch, ip.width, ip.geometry.kernel_h, ip.sampling, ip.layout) == \
+        (ctypes.sizeof(ip), 2, 8, 3, 1, 0)
+    ic = _lib.IsqrtConfig()
+    L.deconv_isqrt_config_default(ctypes.byref(ic))
+    assert (ic.struct_size, ic.method, ic.iterations, ic.scaling) == (ctypes.sizeof(ic), 0, 5, 0)
+    c2 = _lib.Conv2dConfig()
+    L.deconv_conv2d_config_default(ctypes.byref(c2), 3, 4, 5)
+    assert (c2.struct_size, c2.in_channels, c2.out_channels, c2.geometry.kernel_w, c2.groups) == \
+        (ctypes.sizeof(c2), 3, 4, 5, 1)
+    lc = _lib.LinearConfig()
+    L.deconv_linear_config_default(ctypes.byref(lc), 3, 4)
+    assert (lc.struct_size, lc.in_features, lc.out_features) == (ctypes.sizeof(lc), 3, 4)

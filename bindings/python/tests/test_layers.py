@@ -167,3 +167,70 @@ def test_layer_close_and_context():
     d.close()
     with pytest.raises(deconv.DeconvError):
         d.eval()
+
+
+def _random_case(seed):
+    r = np.random.default_rng(seed)
+    cin = int(r.integers(1, 9))
+    divisors = [g for g in range(1, cin + 1) if cin % g == 0]
+    groups = int(r.choice(divisors)) if r.random() < 0.4 else 1
+    cout = groups * int(r.integers(1, 4))
+    kernels = [1, 2, 3, 5, (3, 2), (1, 3), (2, 1)]
+    k = kernels[int(r.integers(len(kernels)))]
+    strides = [1, 1, 2, (2, 1), (1, 3)]
+    s = strides[int(r.integers(len(strides)))]
+    p = [0, 1, 2, (1, 0)][int(r.integers(4))]
+    d = [1, 1, 2, (1, 2)][int(r.integers(4))]
+    block = int(r.choice([1, 2, 3, 4, 6, 64]))
+    samp = int(r.integers(1, 4))
+    bias = bool(r.random() < 0.7)
+    grouping = "contiguous" if r.random() < 0.3 else "reference"
+    n_iter = int(r.choice([1, 5, 10]))
+    return (cin, cout, k, s, p, d, groups, block, samp, bias, grouping, n_iter)
+
+
+@pytest.mark.parametrize("seed", range(24))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_fastdeconv_random_sweep(seed, dtype):
+    case = _random_case(seed)
+    rng = np.random.default_rng(100 + seed)
+    lib, ref = _pair_layers(case, dtype, seed=seed)
+    tol = TOL[dtype]
+    for _ in range(2):
+        x = rng.standard_normal((2, case[0], 13, 12)) * 1.5 - 0.3
+        close("FastDeconv train", lib(x.astype(dtype)), ref(torch.from_numpy(x)), tol)
+    close("FastDeconv buffers", lib.running_mean, ref.running_mean, tol)
+    close("FastDeconv buffers", lib.running_deconv, ref.running_deconv, tol)
+    lib.eval()
+    ref.training = False
+    x = rng.standard_normal((1, case[0], 10, 11))
+    close("FastDeconv eval", lib(x.astype(dtype)), ref(torch.from_numpy(x)), tol)
+
+
+def test_channeldeconv_state_dict_and_torch_dtype():
+    a = deconv.ChannelDeconv(3, dtype=torch.float64)
+    assert a.dtype == np.float64
+    x = torch.randn(4, 7, 6, 6, dtype=torch.float64)
+    a(x)
+    a(x + 1)
+    sd = a.state_dict()
+    assert set(sd) == {"running_mean1", "running_deconv", "running_mean2", "running_var",
+                       "num_batches_tracked"}
+    assert sd["running_mean1"].shape == (3, 1) and sd["running_var"].shape == (1, 1)
+    b = deconv.ChannelDeconv(3, dtype="float64")
+    b.load_state_dict({k: torch.as_tensor(v) for k, v in sd.items()})
+    assert b.num_batches_tracked == 2
+    a.eval()
+    b.eval()
+    assert torch.equal(a(x), b(x))
+
+
+def test_stats_accepts_tensors():
+    x = torch.randn(4, 3, 8, 8)
+    s = deconv.Stats(3, padding=1, block=3).update(x[:2]).update(x[2:])
+    mean, cov = s.finalize()
+    assert isinstance(mean, torch.Tensor) and cov.shape == (27, 27)
+    wm, wc = deconv.covariance(x, 3, padding=1, block=3)
+    close("stats", mean, wm, 1e-5)
+    close("stats", cov, wc, 1e-5)
+    assert s.count > 0
