@@ -5,7 +5,7 @@ import torch.nn.functional as F
 
 import deconv
 import oracle
-from helpers import TOL, close
+from compare import TOL, close
 
 RNG = np.random.default_rng(1234)
 

@@ -4,7 +4,7 @@ import torch
 
 import deconv
 import oracle
-from helpers import TOL, close
+from compare import TOL, close
 
 # cin, cout, kernel, stride, padding, dilation, groups, block, sampling, bias, grouping, n_iter
 FD_CASES = [
