@@ -274,8 +274,19 @@ func newFastDeconv[T elem](p fastDeconvParams, weight, bias []T) (*layerHandle, 
 	return &layerHandle{what: "fastdeconv", l: l}, nil
 }
 
-// fastDeconvBuf returns a copy of a named buffer.
-func fastDeconvBuf[T elem](l *fold.FastDeconv[T], name string) ([]T, error) {
+// weighted is what FastDeconv and Delinear share: weights, bias and the
+// two running buffers, under the reference's names.
+type weighted[T elem] interface {
+	Weight() []T
+	Bias() []T
+	RunningMean() []T
+	RunningDeconv() []T
+	SetWeights(weight, bias []T) error
+	SetRunningStats(mean, deconv []T) error
+}
+
+// weightedBuf returns a copy of a named buffer.
+func weightedBuf[T elem](l weighted[T], name string) ([]T, error) {
 	switch name {
 	case "weight":
 		return l.Weight(), nil
@@ -289,8 +300,9 @@ func fastDeconvBuf[T elem](l *fold.FastDeconv[T], name string) ([]T, error) {
 	return nil, errName(name)
 }
 
-func fastDeconvSet[T elem](l *fold.FastDeconv[T], name string, v []T) error {
-	cur, err := fastDeconvBuf(l, name)
+// weightedSet replaces a named buffer; v must have its exact length.
+func weightedSet[T elem](l weighted[T], name string, v []T) error {
+	cur, err := weightedBuf(l, name)
 	if err != nil {
 		return err
 	}
@@ -337,43 +349,6 @@ func newDelinear[T elem](p delinearParams, weight, bias []T) (*layerHandle, erro
 		return nil, err
 	}
 	return &layerHandle{what: "delinear", l: l}, nil
-}
-
-func delinearBuf[T elem](l *fold.Delinear[T], name string) ([]T, error) {
-	switch name {
-	case "weight":
-		return l.Weight(), nil
-	case "bias":
-		return l.Bias(), nil
-	case "running_mean":
-		return l.RunningMean(), nil
-	case "running_deconv":
-		return l.RunningDeconv(), nil
-	}
-	return nil, errName(name)
-}
-
-func delinearSet[T elem](l *fold.Delinear[T], name string, v []T) error {
-	cur, err := delinearBuf(l, name)
-	if err != nil {
-		return err
-	}
-	if len(v) != len(cur) {
-		return fmt.Errorf("%w: %s needs %d values, %d given", deconv.ErrShape, name, len(cur), len(v))
-	}
-	switch name {
-	case "weight":
-		return l.SetWeights(v, l.Bias())
-	case "bias":
-		if len(v) == 0 {
-			return nil
-		}
-		return l.SetWeights(l.Weight(), v)
-	case "running_mean":
-		return l.SetRunningStats(v, l.RunningDeconv())
-	default:
-		return l.SetRunningStats(l.RunningMean(), v)
-	}
 }
 
 type channelDeconvParams struct {
@@ -436,10 +411,8 @@ func channelDeconvSet[T elem](l *fold.ChannelDeconv[T], name string, v []T) erro
 
 func layerBuf[T elem](h *layerHandle, name string) ([]T, error) {
 	switch l := h.l.(type) {
-	case *fold.FastDeconv[T]:
-		return fastDeconvBuf(l, name)
-	case *fold.Delinear[T]:
-		return delinearBuf(l, name)
+	case weighted[T]: // FastDeconv, Delinear
+		return weightedBuf(l, name)
 	case *fold.ChannelDeconv[T]:
 		return channelDeconvBuf(l, name)
 	}
@@ -464,10 +437,8 @@ func layerSet[T elem](h *layerHandle, name string, v []T) error {
 	}
 	defer h.release()
 	switch l := h.l.(type) {
-	case *fold.FastDeconv[T]:
-		return fastDeconvSet(l, name, v)
-	case *fold.Delinear[T]:
-		return delinearSet(l, name, v)
+	case weighted[T]: // FastDeconv, Delinear
+		return weightedSet(l, name, v)
 	case *fold.ChannelDeconv[T]:
 		return channelDeconvSet(l, name, v)
 	}
