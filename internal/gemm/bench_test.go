@@ -24,7 +24,7 @@ func BenchmarkFMAPeak(b *testing.B) {
 				var wg sync.WaitGroup
 				for range nt {
 					wg.Add(1)
-					go func() { defer wg.Done(); fmaPeak(f, iters) }()
+					go func() { defer wg.Done(); FMAPeak(f, iters) }()
 				}
 				wg.Wait()
 				flops += float64(nt) * fmaPeakFlops(f, iters)

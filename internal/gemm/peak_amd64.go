@@ -4,10 +4,12 @@ package gemm
 
 import "github.com/netdeconv/deconv/internal/isa"
 
-// fmaPeak runs iters iterations of the register-resident FMA probe of
-// family f and returns the float32 flops it performed (0 if f has none).
-// Benchmarks use it to state GEMM speeds as a fraction of the peak.
-func fmaPeak(f isa.Family, iters int) float64 {
+// FMAPeak runs iters iterations of the register-resident FMA probe of
+// family f (the widest the CPU runs, at most f) and returns the float32
+// flops it performed, 0 if f has none. Run on every core at once and
+// timed, it measures the FMA peak that benchmarks and the report state
+// kernel speeds against.
+func FMAPeak(f isa.Family, iters int) float64 {
 	switch {
 	case f >= isa.AVX512 && isa.Supported(isa.AVX512):
 		fmaPeakAVX512(iters)

@@ -4,5 +4,5 @@ package gemm
 
 import "github.com/netdeconv/deconv/internal/isa"
 
-// fmaPeak has no probe without assembly.
-func fmaPeak(isa.Family, int) float64 { return 0 }
+// FMAPeak has no probe without assembly: it does nothing and returns 0.
+func FMAPeak(isa.Family, int) float64 { return 0 }

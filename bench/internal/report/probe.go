@@ -3,6 +3,9 @@ package report
 import (
 	"sync"
 	"time"
+
+	"github.com/netdeconv/deconv/internal/gemm"
+	"github.com/netdeconv/deconv/internal/isa"
 )
 
 // Machine is what the start-up probes measured.
@@ -21,10 +24,16 @@ type Machine struct {
 // returns the best rate of five tries in GFLOP/s (the machine may be
 // shared: the best try is the least disturbed).
 func measurePeak(threads int, dur time.Duration) (float64, string) {
-	loop, perIter, name := fmaProbe()
-	if loop == nil {
+	f := isa.Detected()
+	perIter := gemm.FMAPeak(f, 1)
+	if perIter == 0 {
 		return 0, "none (no FMA loop for this CPU or build)"
 	}
+	name := "AVX2 FMA"
+	if f >= isa.AVX512 {
+		name = "AVX-512 FMA"
+	}
+	loop := func(iters int) { gemm.FMAPeak(f, iters) }
 	// Calibrate: iterations for about dur/5 on one core.
 	iters := 1 << 16
 	for {
