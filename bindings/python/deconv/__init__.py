@@ -8,6 +8,8 @@ from . import errors
 from ._lib import LIB as _LIB, LIBRARY_PATH as library_path, call as _call
 from ._functional import Stats, col2im, covariance, fold, im2col, isqrt, restore
 from ._layers import ChannelDeconv, Conv2d, Delinear, FastDeconv, Linear
+from ._torch import torch_fold
+from . import distributed
 from .errors import *  # noqa: F401,F403
 
 __version__ = _LIB.deconv_version_string().decode()
@@ -37,5 +39,5 @@ def set_isa(name):
 
 
 __all__ = ["im2col", "col2im", "covariance", "Stats", "isqrt", "fold", "restore", "FastDeconv",
-           "Delinear", "ChannelDeconv", "Conv2d", "Linear", "set_threads", "threads", "isa",
+           "Delinear", "ChannelDeconv", "Conv2d", "Linear", "torch_fold", "distributed", "set_threads", "threads", "isa",
            "set_isa", "library_path", "__version__"] + errors.__all__
