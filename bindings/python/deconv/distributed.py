@@ -15,7 +15,7 @@ def _mean64(stats):
     mean = np.zeros(ms, dtype=np.float64)
     if stats.count > 0:
         cov = np.empty(cs, dtype=np.float64)
-        _lib.call(_lib.fn("deconv_cov_stats_finalize", np.float64), h, ptr(mean), mean.size, ptr(cov),
+        _lib.call(_lib.fn("deconv_cov_stats_finalize", mean.dtype), h, ptr(mean), mean.size, ptr(cov),
                   cov.size)
     return mean.ravel()
 
