@@ -53,9 +53,12 @@ def to_numpy(x, dtype=None, name="x"):
     return np.asarray(x, dtype=dtype, order="C"), tensor
 
 
+_PC = {"f": _P["float32"], "d": _P["float64"]}
+
+
 def ptr(a):
     """A typed pointer to a C-contiguous float32/float64 array (kept alive by the caller)."""
-    return a.ctypes.data_as(_P[a.dtype.name])
+    return ctypes.cast(a.__array_interface__["data"][0], _PC[a.dtype.char])
 
 
 def null(dtype):

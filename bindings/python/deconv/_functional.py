@@ -1,6 +1,8 @@
 """The stateless functions: im2col, col2im, covariance, isqrt, fold, restore."""
 
+import collections
 import ctypes
+import threading
 
 import numpy as np
 
@@ -324,6 +326,30 @@ class _Isqrt(_Handle):
     _free = LIB.deconv_isqrt_free
 
 
+_NULL64 = null(np.float64)
+_ISQRT_CACHE = threading.local()
+_ISQRT_CACHE_SIZE = 8
+
+
+def _isqrt_handle(n, cfg):
+    """A kept handle for (n, cfg), one cache per thread (a handle serves one
+    thread at a time): its workspaces are not rebuilt on every call."""
+    cache = getattr(_ISQRT_CACHE, "handles", None)
+    if cache is None:
+        cache = _ISQRT_CACHE.handles = collections.OrderedDict()
+    key = (n, cfg.method, cfg.iterations, cfg.tol)
+    handle = cache.get(key)
+    if handle is None:
+        h = ctypes.c_void_p()
+        call(LIB.deconv_isqrt_create, n, ctypes.byref(cfg), ctypes.byref(h))
+        handle = cache[key] = _Isqrt(h)
+        while len(cache) > _ISQRT_CACHE_SIZE:
+            cache.popitem(last=False)[1].close()
+    else:
+        cache.move_to_end(key)
+    return handle
+
+
 def isqrt(a, n_iter=5, method="coupled", tol=None, return_trace=False):
     """The inverse square root of the symmetric positive definite a (..., n, n).
 
@@ -350,24 +376,21 @@ def isqrt(a, n_iter=5, method="coupled", tol=None, return_trace=False):
     batch = x.shape[:-2]
     count = int(np.prod(batch)) if batch else 1
     out = np.empty_like(x)
-    h = ctypes.c_void_p()
-    call(LIB.deconv_isqrt_create, n, ctypes.byref(cfg), ctypes.byref(h))
-    with _Isqrt(h) as handle:
-        if return_trace or count == 1:
-            tl = LIB.deconv_isqrt_trace_len(handle.handle)
-            trace = np.full(batch + (tl,), np.nan)
-            flat_t = trace.reshape(count, tl)
-            flat_x, flat_o = x.reshape(count, n, n), out.reshape(count, n, n)
-            compute = fn("deconv_isqrt_compute", x.dtype)
-            for i in range(count):
-                xi, oi = flat_x[i], flat_o[i]
-                ti = flat_t[i]
-                call(compute, handle.handle, ptr(oi), oi.size, ptr(xi), xi.size,
-                     ptr(ti) if return_trace else null(np.float64), tl if return_trace else 0, None)
-                flat_t[i] = ti
-        else:
-            call(fn("deconv_isqrt_compute_batch", x.dtype), handle.handle, count, ptr(out), out.size,
-                 ptr(x), x.size)
+    h = _isqrt_handle(n, cfg).handle
+    if return_trace or count == 1:
+        tl = LIB.deconv_isqrt_trace_len(h) if return_trace else 0
+        trace = np.full(batch + (tl,), np.nan) if return_trace else None
+        flat_x, flat_o = x.reshape(count, n, n), out.reshape(count, n, n)
+        compute = fn("deconv_isqrt_compute", x.dtype)
+        for i in range(count):
+            xi, oi = flat_x[i], flat_o[i]
+            if return_trace:
+                ti = trace.reshape(count, tl)[i]
+                call(compute, h, ptr(oi), oi.size, ptr(xi), xi.size, ptr(ti), tl, None)
+            else:
+                call(compute, h, ptr(oi), oi.size, ptr(xi), xi.size, _NULL64, 0, None)
+    else:
+        call(fn("deconv_isqrt_compute_batch", x.dtype), h, count, ptr(out), out.size, ptr(x), x.size)
     if return_trace:
         return result(out, tensor), result(trace, tensor)
     return result(out, tensor)
