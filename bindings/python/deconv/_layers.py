@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from . import _lib
-from ._arrays import cint, opt_ptr, ptr, require_rank, result, to_numpy
+from ._arrays import cint, is_tensor, opt_ptr, ptr, require_rank, result, to_numpy
 from ._functional import _enum, _geometry, _Handle, _positive
 from ._lib import LIB, call
 from .errors import ParameterError, ShapeError
@@ -17,6 +17,27 @@ def _dtype(dtype):
     if dt not in (np.float32, np.float64):
         raise ParameterError("dtype must be float32 or float64, got %s" % dt)
     return dt
+
+
+def _output(out, shape, dtype, user_shape=None):
+    """(array to write, what to return): a fresh array, or the caller's out
+    (a C-contiguous NumPy array or CPU tensor of the result's shape and dtype,
+    written in place and returned as given)."""
+    if out is None:
+        return np.empty(shape, dtype=dtype), None
+    user_shape = shape if user_shape is None else user_shape
+    a = out
+    if is_tensor(out):
+        if out.device.type != "cpu":
+            raise ParameterError("out: a tensor on %s; only CPU tensors are accepted" % out.device)
+        a = out.detach().numpy()
+    if not isinstance(a, np.ndarray):
+        raise ParameterError("out: expected a NumPy array or a CPU tensor, got %s" % type(out).__name__)
+    if a.dtype != dtype or not a.flags.c_contiguous or not a.flags.writeable:
+        raise ParameterError("out: expected a writable C-contiguous %s array" % dtype)
+    if a.shape != tuple(user_shape):
+        raise ShapeError("out: shape %s, the result's is %s" % (tuple(a.shape), tuple(user_shape)))
+    return a.reshape(shape), out
 
 
 def _init_uniform(rng, shape, fan_in, dtype):
@@ -124,7 +145,9 @@ def _buffer_property(name):
 
 class Conv2d(_Handle):
     """A plain 2-D convolution (cross-correlation, as torch's), immutable:
-    what :meth:`FastDeconv.folded` returns. Callable on NCHW x."""
+    what :meth:`FastDeconv.folded` returns. Callable on NCHW x; ``out=`` (a
+    C-contiguous array or CPU tensor of the result's shape and dtype) is
+    written in place and returned, as for every layer's call."""
 
     _free = LIB.deconv_conv2d_free
 
@@ -149,17 +172,17 @@ class Conv2d(_Handle):
     def bias(self):
         return self._get("bias", (self.out_channels,))
 
-    def __call__(self, x):
+    def __call__(self, x, out=None):
         a, tensor = to_numpy(x, self.dtype)
         require_rank(a, (4,), "x")
         n, _, h, w = a.shape
         oh, ow = ctypes.c_int(), ctypes.c_int()
         call(LIB.deconv_conv2d_output_size, self.handle, cint(h, "height"), cint(w, "width"),
              ctypes.byref(oh), ctypes.byref(ow))
-        out = np.empty((n, self.out_channels, oh.value, ow.value), dtype=self.dtype)
+        out, given = _output(out, (n, self.out_channels, oh.value, ow.value), self.dtype)
         call(_lib.fn("deconv_conv2d_forward", self.dtype), self.handle, ptr(out), out.size, ptr(a),
              a.size, cint(n, "batch"), h, w)
-        return result(out, tensor)
+        return given if given is not None else result(out, tensor)
 
 
 class Linear(_Handle):
@@ -188,16 +211,16 @@ class Linear(_Handle):
     def bias(self):
         return self._get("bias", (self.out_features,))
 
-    def __call__(self, x):
+    def __call__(self, x, out=None):
         a, tensor = to_numpy(x, self.dtype)
         lead = a.shape[:-1]
         if a.ndim < 1 or a.shape[-1] != self.in_features:
             raise ShapeError("x: expected (..., %d), got shape %s" % (self.in_features, tuple(a.shape)))
         a2 = a.reshape(-1, self.in_features)
-        out = np.empty((a2.shape[0], self.out_features), dtype=self.dtype)
+        out, given = _output(out, (a2.shape[0], self.out_features), self.dtype, lead + (self.out_features,))
         call(_lib.fn("deconv_linear_forward", self.dtype), self.handle, ptr(out), out.size, ptr(a2),
              a2.size, cint(a2.shape[0], "batch"))
-        return result(out.reshape(lead + (self.out_features,)), tensor)
+        return given if given is not None else result(out.reshape(lead + (self.out_features,)), tensor)
 
 
 class FastDeconv(_Layer):
@@ -272,7 +295,7 @@ class FastDeconv(_Layer):
     def counter(self, v):
         self._set_int("counter", v)
 
-    def __call__(self, x):
+    def __call__(self, x, out=None):
         a, tensor = to_numpy(x, self.dtype)
         require_rank(a, (4,), "x")
         n, c, h, w = a.shape
@@ -281,10 +304,10 @@ class FastDeconv(_Layer):
         oh, ow = ctypes.c_int(), ctypes.c_int()
         call(self._c("output_size"), self.handle, cint(h, "height"), cint(w, "width"),
              ctypes.byref(oh), ctypes.byref(ow))
-        out = np.empty((n, self.out_channels, oh.value, ow.value), dtype=self.dtype)
+        out, given = _output(out, (n, self.out_channels, oh.value, ow.value), self.dtype)
         call(self._c("forward", self.dtype), self.handle, ptr(out), out.size, ptr(a), a.size,
              cint(n, "batch"), h, w)
-        return result(out, tensor)
+        return given if given is not None else result(out, tensor)
 
     forward = __call__
 
@@ -335,16 +358,16 @@ class Delinear(_Layer):
     running_mean = _buffer_property("running_mean")
     running_deconv = _buffer_property("running_deconv")
 
-    def __call__(self, x):
+    def __call__(self, x, out=None):
         a, tensor = to_numpy(x, self.dtype)
         if a.ndim < 1 or a.shape[-1] != self.in_features:
             raise ShapeError("x: expected (..., %d), got shape %s" % (self.in_features, tuple(a.shape)))
         lead = a.shape[:-1]
         a2 = a.reshape(-1, self.in_features)
-        out = np.empty((a2.shape[0], self.out_features), dtype=self.dtype)
+        out, given = _output(out, (a2.shape[0], self.out_features), self.dtype, lead + (self.out_features,))
         call(self._c("forward", self.dtype), self.handle, ptr(out), out.size, ptr(a2), a2.size,
              cint(a2.shape[0], "batch"))
-        return result(out.reshape(lead + (self.out_features,)), tensor)
+        return given if given is not None else result(out.reshape(lead + (self.out_features,)), tensor)
 
     forward = __call__
 

@@ -234,3 +234,38 @@ def test_stats_accepts_tensors():
     close("stats", mean, wm, 1e-5)
     close("stats", cov, wc, 1e-5)
     assert s.count > 0
+
+
+def test_call_into_out():
+    rng = np.random.default_rng(21)
+    x = rng.standard_normal((2, 4, 6, 6)).astype(np.float32)
+    layer = deconv.FastDeconv(4, 3, 3, padding=1, block=2, seed=0)
+    layer(x)
+    layer.eval()
+    want = layer(x)
+    out = np.full(want.shape, np.nan, np.float32)
+    assert layer(x, out=out) is out
+    close("out", out, want, 0)
+    with layer.folded() as conv:
+        t = torch.empty(want.shape, dtype=torch.float32)
+        assert conv(torch.from_numpy(x), out=t) is t
+        close("out", t, conv(x), 0)
+        with pytest.raises(deconv.ShapeError):
+            conv(x, out=np.empty((2, 3, 6, 5), np.float32))
+        with pytest.raises(deconv.ParameterError):
+            conv(x, out=np.empty(want.shape, np.float64))
+        with pytest.raises(deconv.ParameterError):
+            conv(x, out=np.empty((2, 3, 6, 12), np.float32)[..., ::2])
+    lin = deconv.Delinear(6, 2, block=3, dtype="float64", seed=0)
+    z = rng.standard_normal((2, 5, 6))
+    want = lin(z)
+    o = np.empty((2, 5, 2))
+    assert lin(z, out=o) is o
+    with lin.folded() as f:
+        o2 = np.empty((2, 5, 2))
+        f(z, out=o2)
+    lin.eval()
+    close("out", o, want, 0)
+    close("out", o2, lin(z), 1e-12)
+    with pytest.raises(deconv.ShapeError):
+        lin(z, out=np.empty((10, 2)))
