@@ -331,15 +331,17 @@ _ISQRT_CACHE = threading.local()
 _ISQRT_CACHE_SIZE = 8
 
 
-def _isqrt_handle(n, cfg):
-    """A kept handle for (n, cfg), one cache per thread (a handle serves one
-    thread at a time): its workspaces are not rebuilt on every call."""
+def _isqrt_handle(n, key):
+    """A kept handle for n and key (method, iterations, tol), one cache per
+    thread (a handle serves one thread at a time): its workspaces are not
+    rebuilt on every call."""
     cache = getattr(_ISQRT_CACHE, "handles", None)
     if cache is None:
         cache = _ISQRT_CACHE.handles = collections.OrderedDict()
-    key = (n, cfg.method, cfg.iterations, cfg.tol)
+    key = (n,) + key
     handle = cache.get(key)
     if handle is None:
+        cfg = _lib.IsqrtConfig(method=key[1], iterations=key[2], tol=key[3])
         h = ctypes.c_void_p()
         call(LIB.deconv_isqrt_create, n, ctypes.byref(cfg), ctypes.byref(h))
         handle = cache[key] = _Isqrt(h)
@@ -369,8 +371,7 @@ def isqrt(a, n_iter=5, method="coupled", tol=None, return_trace=False):
     if n == 0:
         raise ShapeError("a: empty matrices")
     n_iter = _positive(n_iter, "n_iter")
-    cfg = _lib.IsqrtConfig(method=_enum(_lib.ISQRT_METHOD, method, "method"), iterations=n_iter,
-                           tol=0.0 if tol is None else float(tol))
+    cfg = (_enum(_lib.ISQRT_METHOD, method, "method"), n_iter, 0.0 if tol is None else float(tol))
     if tol is not None and not tol > 0:
         raise ParameterError("tol must be positive, got %r" % (tol,))
     batch = x.shape[:-2]
