@@ -152,3 +152,31 @@ def test_settings():
         deconv.set_isa("mmx")
     with pytest.raises(deconv.ParameterError):
         deconv.set_threads(-1)
+
+
+def test_isqrt_kept_handles_threads_and_eviction():
+    import threading
+    rng = np.random.default_rng(17)
+    mats = {}
+    for n in range(2, 14):  # more sizes than the per-thread cache keeps
+        m = rng.standard_normal((n, 3 * n))
+        mats[n] = m @ m.T / (3 * n) + 0.1 * np.eye(n)
+    want = {n: oracle.isqrt_coupled(torch.from_numpy(a), 5).numpy() for n, a in mats.items()}
+    errors = []
+
+    def work(order):
+        try:
+            for _ in range(3):
+                for n in order:
+                    close("isqrt kept handles", deconv.isqrt(mats[n]), want[n], 1e-10)
+                    close("isqrt kept handles", deconv.isqrt(mats[n], n_iter=5, method="coupled_reference"),
+                          want[n], 1e-10)
+        except Exception as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(sorted(mats, reverse=r),)) for r in (False, True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
