@@ -126,3 +126,18 @@ def test_cli_round_trip(tmp_path):
     r = subprocess.run([sys.executable, "-m", "deconv"], env=env, capture_output=True, text=True,
                        timeout=120)
     assert r.returncode != 0
+
+
+def test_torch_fold_channel_before_padded_conv():
+    """A padded convolution cannot absorb the whitening (its zero border is not
+    the image of a border of x): the ChannelDeconv becomes a 1x1 convolution."""
+    model = _trained(lambda: nn.Sequential(nn.Conv2d(3, 5, 1), R.ChannelDeconv(2, momentum=0.5),
+                                           nn.Conv2d(5, 3, 3, padding=1)), torch.float64)
+    out = deconv.torch_fold(model)
+    assert isinstance(out[1], nn.Conv2d) and out[1].kernel_size == (1, 1)
+    assert torch.equal(out[2].weight, model[2].weight)
+    x = torch.randn(2, 3, 8, 8)
+    with torch.no_grad():
+        close("torch_fold", out(x), model(x), 1e-10)
+    with pytest.raises(deconv.ParameterError, match="channel count"):
+        deconv.torch_fold(nn.Sequential(nn.Flatten(), R.ChannelDeconv(2), nn.ReLU()))
