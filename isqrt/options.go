@@ -158,6 +158,12 @@ type Options struct {
 	// the input; CoupledReference uses it as given.
 	SymmetryTol float64
 
+	// Grad makes the Plan keep what Plan.Backward and Plan.BackwardBatch
+	// need to differentiate its last InvSqrt or InvSqrtBatch call (the
+	// iterates, or for Eigen the decomposition), in memory the Plan owns
+	// and reuses. Without it Backward is deconv.ErrParam.
+	Grad bool
+
 	// Workers bounds the goroutines one call uses: the products of a
 	// single matrix, or the matrices of a batch, are split over at most
 	// Workers goroutines (products, checks and residuals alike). 0 means
