@@ -246,8 +246,8 @@ func TestBackwardLarge(t *testing.T) {
 		{Batch: 3, Channels: 6, Height: 50, Width: 50, Block: 64, Workers: 3, Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 2, PadW: 2, DilationH: 2, DilationW: 2, StrideH: 2, StrideW: 2}},
 		{Batch: 2, Channels: 8, Height: 33, Width: 30, Groups: 8, Workers: 2, Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}},
 		{Batch: 2, Channels: 8, Height: 33, Width: 30, Groups: 2, Sampling: 3, Workers: 4, Geometry: deconv.Geometry{KernelH: 5, KernelW: 3, PadH: 2, PadW: 2}},
-		{Batch: 5, Channels: 4, Height: 3, Width: 300, Workers: 4, Geometry: deconv.Geometry{KernelH: 3, KernelW: 2, PadH: 1}},  // bands of whole images
-		{Batch: 1, Channels: 3, Height: 200, Width: 5, Workers: 4, Geometry: deconv.Geometry{KernelH: 7, KernelW: 1, PadH: 3}},  // tall overlap
+		{Batch: 5, Channels: 4, Height: 3, Width: 300, Workers: 4, Geometry: deconv.Geometry{KernelH: 3, KernelW: 2, PadH: 1}},                           // bands of whole images
+		{Batch: 1, Channels: 3, Height: 200, Width: 5, Workers: 4, Geometry: deconv.Geometry{KernelH: 7, KernelW: 1, PadH: 3}},                           // tall overlap
 		{Batch: 4, Channels: 16, Height: 30, Width: 30, Block: 4, Workers: 2, Geometry: deconv.Geometry{KernelH: 1, KernelW: 1, StrideH: 2, StrideW: 2}}, // flat k=1 rule
 	} {
 		c, err := convCase(p)
@@ -308,20 +308,20 @@ func TestBackwardFiniteDifferences(t *testing.T) {
 		cases = append(cases, c)
 	}
 	for _, p := range []Params{
-		{Batch: 2, Channels: 3, Height: 5, Width: 6, Sampling: 1, Geometry: g(3, 3, 1, 1, 1, 1, 1, 1)},                                      // overlapping windows, padding
-		{Batch: 2, Channels: 4, Height: 7, Width: 7, Sampling: 3, Block: 2, Geometry: g(3, 3, 1, 1, 1, 1, 1, 1)},                            // the paper's S = 3, interleaved blocks
+		{Batch: 2, Channels: 3, Height: 5, Width: 6, Sampling: 1, Geometry: g(3, 3, 1, 1, 1, 1, 1, 1)},                                        // overlapping windows, padding
+		{Batch: 2, Channels: 4, Height: 7, Width: 7, Sampling: 3, Block: 2, Geometry: g(3, 3, 1, 1, 1, 1, 1, 1)},                              // the paper's S = 3, interleaved blocks
 		{Batch: 2, Channels: 4, Height: 7, Width: 7, Sampling: 2, Block: 2, Grouping: deconv.Contiguous, Geometry: g(3, 3, 1, 1, 1, 1, 1, 1)}, // contiguous blocks
-		{Batch: 1, Channels: 2, Height: 7, Width: 8, Sampling: 1, Geometry: g(2, 3, 2, 1, 1, 0, 1, 2)},                                      // rectangular kernel, stride, dilation
-		{Batch: 1, Channels: 2, Height: 9, Width: 9, Sampling: 2, Geometry: g(3, 3, 1, 2, 2, 1, 2, 1)},                                      // sampling × stride, large padding
-		{Batch: 2, Channels: 4, Height: 5, Width: 5, Groups: 2, Geometry: g(3, 3, 1, 1, 1, 1, 1, 1)},                                        // groups
-		{Batch: 1, Channels: 3, Height: 6, Width: 5, Groups: 3, Sampling: 2, Geometry: g(3, 2, 1, 1, 1, 1, 1, 1)},                           // depthwise
-		{Batch: 1, Channels: 6, Height: 4, Width: 4, Block: 4, Geometry: g(2, 2, 1, 1, 0, 0, 1, 1)},                                         // block rule: gcd(4, 6) = 2
-		{Batch: 1, Channels: 6, Height: 4, Width: 4, Block: 3, Grouping: deconv.Contiguous, Geometry: g(2, 2, 1, 1, 0, 0, 1, 1)},            // block divides C
-		{Batch: 1, Channels: 3, Height: 4, Width: 4, Block: 0, Geometry: g(2, 2, 1, 1, 1, 1, 1, 1)},                                         // default block > C
-		{Batch: 2, Channels: 3, Height: 5, Width: 4, Sampling: 1, Geometry: g(1, 1, 2, 2, 1, 1, 1, 1)},                                      // k = 1 flat rule, padding ignored
-		{Batch: 2, Channels: 4, Height: 3, Width: 3, Block: 2, Geometry: g(1, 1, 1, 1, 0, 0, 1, 1)},                                         // k = 1, blocks
-		{Batch: 2, Channels: 4, Height: 3, Width: 3, Groups: 2, Sampling: 2, Geometry: g(1, 1, 1, 1, 0, 0, 1, 1)},                           // k = 1, groups
-		{Batch: 1, Channels: 2, Height: 3, Width: 4, Geometry: g(5, 6, 1, 1, 1, 1, 1, 1)},                                                   // kernel as large as the padded input
+		{Batch: 1, Channels: 2, Height: 7, Width: 8, Sampling: 1, Geometry: g(2, 3, 2, 1, 1, 0, 1, 2)},                                        // rectangular kernel, stride, dilation
+		{Batch: 1, Channels: 2, Height: 9, Width: 9, Sampling: 2, Geometry: g(3, 3, 1, 2, 2, 1, 2, 1)},                                        // sampling × stride, large padding
+		{Batch: 2, Channels: 4, Height: 5, Width: 5, Groups: 2, Geometry: g(3, 3, 1, 1, 1, 1, 1, 1)},                                          // groups
+		{Batch: 1, Channels: 3, Height: 6, Width: 5, Groups: 3, Sampling: 2, Geometry: g(3, 2, 1, 1, 1, 1, 1, 1)},                             // depthwise
+		{Batch: 1, Channels: 6, Height: 4, Width: 4, Block: 4, Geometry: g(2, 2, 1, 1, 0, 0, 1, 1)},                                           // block rule: gcd(4, 6) = 2
+		{Batch: 1, Channels: 6, Height: 4, Width: 4, Block: 3, Grouping: deconv.Contiguous, Geometry: g(2, 2, 1, 1, 0, 0, 1, 1)},              // block divides C
+		{Batch: 1, Channels: 3, Height: 4, Width: 4, Block: 0, Geometry: g(2, 2, 1, 1, 1, 1, 1, 1)},                                           // default block > C
+		{Batch: 2, Channels: 3, Height: 5, Width: 4, Sampling: 1, Geometry: g(1, 1, 2, 2, 1, 1, 1, 1)},                                        // k = 1 flat rule, padding ignored
+		{Batch: 2, Channels: 4, Height: 3, Width: 3, Block: 2, Geometry: g(1, 1, 1, 1, 0, 0, 1, 1)},                                           // k = 1, blocks
+		{Batch: 2, Channels: 4, Height: 3, Width: 3, Groups: 2, Sampling: 2, Geometry: g(1, 1, 1, 1, 0, 0, 1, 1)},                             // k = 1, groups
+		{Batch: 1, Channels: 2, Height: 3, Width: 4, Geometry: g(5, 6, 1, 1, 1, 1, 1, 1)},                                                     // kernel as large as the padded input
 	} {
 		p.Workers = 2
 		add(convCase(p))
