@@ -118,6 +118,7 @@ func (r *bwdRun[T]) setup(pl *Plan, dmean, dcov, mean []T) error {
 		r.m = m
 	}
 	shift, bias := grow(&r.shift, width), grow(&r.bias, width)
+
 	gf := G * F
 	for t := range width {
 		// Column t is feature t mod F of a block sharing one covariance

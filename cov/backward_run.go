@@ -9,10 +9,14 @@ import (
 )
 
 // bwdPanelRows is the number of data-matrix rows one panel of the
-// backward holds: the gathered rows and their product with M, 2·128·576
-// float32 values (576 KiB) for the paper's layer, stay in L2 while the
-// panel is scattered.
-const bwdPanelRows = 128
+// backward holds, as the forward's panelRows: the gathered rows and their
+// product with M (2·256·576 float32 values, 1.2 MiB, for the paper's
+// layer) stay in a 2 MiB L2 while the panel is scattered. 128 and 512
+// measured no better side by side; below 128 the GEMM's packing of each
+// panel starts to show.
+const bwdPanelRows = 256
+
+var bwdTransposed = true
 
 // bwdRun is the state of one Backward call that its workers share. Runs
 // are pooled, and body is bound once per run, so a call allocates neither
@@ -167,13 +171,14 @@ func (r *bwdRun[T]) work(ws *bwdWS[T]) error {
 		for p0 := s0; p0 < s1; p0 += per {
 			cnt := min(per, s1-p0)
 			if r.m == nil {
-				bwdScatter(pl, r.dx, p0, cnt, nil, r.bias)
+				bwdScatter(pl, r.dx, nil, p0, cnt, r.bias)
 				continue
 			}
 			bwdGather(pl, y, r.x, p0, cnt, r.shift)
+			// M is symmetric, so the rows' gradients are the rows times M.
+			// M is the right operand, which the GEMM reads in place.
 			var err error
 			if G == 1 {
-				// The blocks of each sample are consecutive rows of F.
 				err = gemm.GemmDense(1, gemm.NoTrans, gemm.NoTrans, cnt*pl.sub, F, F, 1, y, F, r.m, F, 0, g, F)
 			} else {
 				for gi := 0; gi < G && err == nil; gi++ {
@@ -183,7 +188,7 @@ func (r *bwdRun[T]) work(ws *bwdWS[T]) error {
 			if err != nil {
 				return err
 			}
-			bwdScatter(pl, r.dx, p0, cnt, g, r.bias)
+			bwdScatter(pl, r.dx, g, p0, cnt, r.bias)
 		}
 	}
 }

@@ -8,16 +8,18 @@ package cov
 // written front to back, and channel planes a power of two apart do not
 // evict each other from the caches.
 
-// bwdGather writes samples s0 … s0+cnt−1 into y (pl.width values each),
-// column t less shift[t]; values in the padding count as zero.
+// bwdGather writes samples s0 … s0+cnt−1 into the panel y, pl.width
+// values each (so with G = 1 the sub blocks of a sample are consecutive
+// rows of F: the panel is cnt·sub rows of the data matrix), column t less
+// shift[t]; values in the padding count as zero.
 func bwdGather[T Float](pl *Plan, y, x []T, s0, cnt int, shift []T) {
 	width := pl.width
 	if pl.kind == flatKind {
 		forFlatRuns(pl, s0, cnt, func(i, base, seg int) {
 			if seg == 1 {
-				row, src := y[i*width:(i+1)*width], x[base:]
+				src := x[base:]
 				for t, o := range pl.off {
-					row[t] = src[o] - shift[t]
+					y[i*width+t] = src[o] - shift[t]
 				}
 				return
 			}
@@ -29,35 +31,30 @@ func bwdGather[T Float](pl *Plan, y, x []T, s0, cnt int, shift []T) {
 	}
 	chw := pl.c * pl.h * pl.w
 	forGridRuns(pl, s0, cnt, func(i, n, oy, ox0, seg int) {
-		img, dst := x[n*chw:(n+1)*chw], y[i*width:]
-		for t := 0; t < width; t++ {
+		img := x[n*chw : (n+1)*chw]
+		for t := 0; t < pl.width; t++ {
 			s := shift[t]
+			dst := y[i*width+t:]
 			iy := oy*pl.stepH - pl.padH + pl.dy[t]
 			if uint(iy) >= uint(pl.h) {
-				for j := 0; j < seg; j++ {
-					dst[j*width+t] = -s
-				}
+				fillConst(dst, width, 0, seg, -s)
 				continue
 			}
 			ix0, jlo, jhi := pl.inRow(t, ox0, seg)
-			for j := 0; j < jlo; j++ {
-				dst[j*width+t] = -s
-			}
-			for j := jhi; j < seg; j++ {
-				dst[j*width+t] = -s
-			}
+			fillConst(dst, width, 0, jlo, -s)
+			fillConst(dst, width, jhi, seg, -s)
 			if jhi > jlo {
 				row := img[pl.coff[t]+iy*pl.w : pl.coff[t]+(iy+1)*pl.w]
-				subRun(dst[jlo*width+t:], width, row[ix0+jlo*pl.stepW:], pl.stepW, jhi-jlo, s)
+				subRun(dst[jlo*width:], width, row[ix0+jlo*pl.stepW:], pl.stepW, jhi-jlo, s)
 			}
 		}
 	})
 }
 
-// bwdScatter adds, for samples s0 … s0+cnt−1, g[i·width + t] + bias[t] to
-// the input value column t of sample s0+i was gathered from (bias[t] alone
-// when g is nil); columns read from the padding are dropped.
-func bwdScatter[T Float](pl *Plan, dx []T, s0, cnt int, g, bias []T) {
+// bwdScatter adds, for samples s0 … s0+cnt−1, g[i·width + t] + bias[t]
+// to the input value column t of sample s0+i was gathered from (bias[t]
+// alone when g is nil); columns read from the padding are dropped.
+func bwdScatter[T Float](pl *Plan, dx, g []T, s0, cnt int, bias []T) {
 	width := pl.width
 	if pl.kind == flatKind {
 		forFlatRuns(pl, s0, cnt, func(i, base, seg int) {
@@ -69,9 +66,8 @@ func bwdScatter[T Float](pl *Plan, dx []T, s0, cnt int, g, bias []T) {
 					}
 					return
 				}
-				row := g[i*width : (i+1)*width]
 				for t, o := range pl.off {
-					dst[o] += row[t] + bias[t]
+					dst[o] += g[i*width+t] + bias[t]
 				}
 				return
 			}
@@ -88,7 +84,7 @@ func bwdScatter[T Float](pl *Plan, dx []T, s0, cnt int, g, bias []T) {
 	chw := pl.c * pl.h * pl.w
 	forGridRuns(pl, s0, cnt, func(i, n, oy, ox0, seg int) {
 		img := dx[n*chw : (n+1)*chw]
-		for t := 0; t < width; t++ {
+		for t := 0; t < pl.width; t++ {
 			iy := oy*pl.stepH - pl.padH + pl.dy[t]
 			if uint(iy) >= uint(pl.h) {
 				continue
@@ -167,8 +163,20 @@ func forFlatRuns(pl *Plan, s0, cnt int, run func(i, base, seg int)) {
 
 // subRun sets dst[j·ld] = src[j·step] − s for j < cnt.
 func subRun[T Float](dst []T, ld int, src []T, step, cnt int, s T) {
+	if cnt <= 0 {
+		return
+	}
 	_ = dst[(cnt-1)*ld]
 	_ = src[(cnt-1)*step]
+	if ld == 1 {
+		dst = dst[:cnt]
+		k := 0
+		for j := range dst {
+			dst[j] = src[k] - s
+			k += step
+		}
+		return
+	}
 	for j := 0; j < cnt; j++ {
 		dst[j*ld] = src[j*step] - s
 	}
@@ -176,8 +184,19 @@ func subRun[T Float](dst []T, ld int, src []T, step, cnt int, s T) {
 
 // addRun adds src[j·ld] + b to dst[j·step] for j < cnt.
 func addRun[T Float](dst []T, step int, src []T, ld, cnt int, b T) {
+	if cnt <= 0 {
+		return
+	}
 	_ = dst[(cnt-1)*step]
 	_ = src[(cnt-1)*ld]
+	if ld == 1 {
+		k := 0
+		for _, v := range src[:cnt] {
+			dst[k] += v + b
+			k += step
+		}
+		return
+	}
 	for j := 0; j < cnt; j++ {
 		dst[j*step] += src[j*ld] + b
 	}
@@ -188,5 +207,12 @@ func addConst[T Float](dst []T, step, cnt int, b T) {
 	_ = dst[(cnt-1)*step]
 	for j := 0; j < cnt; j++ {
 		dst[j*step] += b
+	}
+}
+
+// fillConst sets dst[j·ld] = v for lo ≤ j < hi.
+func fillConst[T Float](dst []T, ld, lo, hi int, v T) {
+	for j := lo; j < hi; j++ {
+		dst[j*ld] = v
 	}
 }
