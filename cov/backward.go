@@ -63,7 +63,7 @@ func Backward[T Float](pl *Plan, dx, dmean, dcov, x, mean []T) error {
 		name string
 		v    []T
 	}{{"dmean", dmean}, {"dcov", dcov}, {"mean", mean}} {
-		if i := firstNonFinite(s.v); i >= 0 {
+		if i := bwdFirstNonFinite(s.v); i >= 0 {
 			return fmt.Errorf("%w: %s[%d] is %v", deconv.ErrNonFinite, s.name, i, s.v[i])
 		}
 	}
@@ -82,8 +82,8 @@ func Backward[T Float](pl *Plan, dx, dmean, dcov, x, mean []T) error {
 	return err
 }
 
-// firstNonFinite returns the index of the first NaN or ±Inf in v, or −1.
-func firstNonFinite[T Float](v []T) int {
+// bwdFirstNonFinite returns the index of the first NaN or ±Inf in v, or −1.
+func bwdFirstNonFinite[T Float](v []T) int {
 	for i, e := range v {
 		if f := float64(e); math.IsNaN(f) || math.IsInf(f, 0) {
 			return i

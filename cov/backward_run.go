@@ -55,8 +55,8 @@ type bwdWS[T Float] struct {
 
 var bwdRunPools, bwdWSPools [2]sync.Pool
 
-// poolIndex returns 0 for float32, 1 for float64.
-func poolIndex[T Float]() int {
+// bwdPoolIndex returns 0 for float32, 1 for float64.
+func bwdPoolIndex[T Float]() int {
 	var z T
 	if _, ok := any(z).(float32); ok {
 		return 0
@@ -65,7 +65,7 @@ func poolIndex[T Float]() int {
 }
 
 func getBwdRun[T Float]() *bwdRun[T] {
-	if r, ok := bwdRunPools[poolIndex[T]()].Get().(*bwdRun[T]); ok {
+	if r, ok := bwdRunPools[bwdPoolIndex[T]()].Get().(*bwdRun[T]); ok {
 		return r
 	}
 	r := new(bwdRun[T])
@@ -73,7 +73,7 @@ func getBwdRun[T Float]() *bwdRun[T] {
 	return r
 }
 
-func putBwdRun[T Float](r *bwdRun[T]) { bwdRunPools[poolIndex[T]()].Put(r) }
+func putBwdRun[T Float](r *bwdRun[T]) { bwdRunPools[bwdPoolIndex[T]()].Put(r) }
 
 // chooseUnits splits the plan's samples into units (see bwdRun).
 func (r *bwdRun[T]) chooseUnits() {
@@ -129,7 +129,7 @@ func (r *bwdRun[T]) execute() error {
 // run is one worker's share: it claims units of the current phase until
 // none are left.
 func (r *bwdRun[T]) run(lo, hi int) {
-	pool := &bwdWSPools[poolIndex[T]()]
+	pool := &bwdWSPools[bwdPoolIndex[T]()]
 	for range hi - lo {
 		ws, _ := pool.Get().(*bwdWS[T])
 		if ws == nil {
