@@ -88,13 +88,15 @@ func (r *bwdRun[T]) chooseUnits() {
 	rows := pl.n * pl.oh // output rows of the whole batch, image after image
 	bandRows := max(1, r.perPanel/pl.ow)
 	if ext := (pl.kh-1)*pl.dilH + 1; ext > pl.stepH {
-		// Rows i and i+d of one image read disjoint input rows when
-		// d·stepH ≥ ext; bands two apart are bandRows+1 rows apart.
-		bandRows = max(bandRows, (ext+pl.stepH-1)/pl.stepH-1)
-		if bandRows >= pl.oh {
+		// Output rows i and i+d of one image read disjoint input rows when
+		// d·stepH ≥ ext, and bands two apart are bandRows+1 rows apart:
+		// so bands of at least need rows (no overflow: ext fits an int).
+		need := (ext - 1) / pl.stepH
+		if need >= pl.oh || bandRows >= pl.oh {
 			// Bands of whole images never share an input value: one phase.
-			bandRows = (bandRows + pl.oh - 1) / pl.oh * pl.oh
+			bandRows = max(1, bandRows/pl.oh) * pl.oh
 		} else {
+			bandRows = max(bandRows, need)
 			r.phases = 2
 		}
 	}
