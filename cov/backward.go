@@ -72,14 +72,15 @@ func Backward[T Float](pl *Plan, dx, dmean, dcov, x, mean []T) error {
 	}
 
 	r := getBwdRun[T]()
-	defer putBwdRun(r)
+	defer func() {
+		r.pl, r.dx, r.x = nil, nil, nil // keep no caller data alive in the pool
+		putBwdRun(r)
+	}()
 	if err := r.setup(pl, dmean, dcov, mean); err != nil {
 		return err
 	}
 	r.dx, r.x = dx, x
-	err := r.execute()
-	r.pl, r.dx, r.x = nil, nil, nil // keep no caller data alive in the pool
-	return err
+	return r.execute()
 }
 
 // bwdFirstNonFinite returns the index of the first NaN or ±Inf in v, or −1.

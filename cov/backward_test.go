@@ -582,3 +582,40 @@ func TestBackwardFloat32PaperInput(t *testing.T) {
 	}
 	t.Logf("float32 gradient: relative error %.2g against float64", gradErr(from32(dx), dx64))
 }
+
+// TestBackwardConcurrent: one plan serves concurrent calls (each with its
+// own dx), which give the serial result.
+func TestBackwardConcurrent(t *testing.T) {
+	rng := rand.New(rand.NewPCG(25, 26))
+	pl, err := NewPlan(Params{Batch: 2, Channels: 6, Height: 20, Width: 20, Sampling: 1, Block: 3, Workers: 2, Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := randData(rng, pl.SrcLen(), 400)
+	mean, cv := make([]float64, pl.MeanLen()), make([]float64, pl.CovLen())
+	if err := Compute(pl, mean, cv, x); err != nil {
+		t.Fatal(err)
+	}
+	dmean, dcov := randGrad(rng, pl.MeanLen()), randGrad(rng, pl.CovLen())
+	want := make([]float64, len(x))
+	if err := Backward(pl, want, dmean, dcov, x, mean); err != nil {
+		t.Fatal(err)
+	}
+	const callers = 4
+	got := make([][]float64, callers)
+	errs := make(chan error, callers)
+	for i := range got {
+		got[i] = make([]float64, len(x))
+		go func() { errs <- Backward(pl, got[i], dmean, dcov, x, mean) }()
+	}
+	for range callers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range got {
+		if !slices.Equal(got[i], want) {
+			t.Fatalf("caller %d: gradient differs from the serial call's", i)
+		}
+	}
+}
