@@ -2,6 +2,7 @@ package cov
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/netdeconv/deconv"
@@ -85,4 +86,32 @@ func TestBackwardHugeGeometryAgreesWithCol2im(t *testing.T) {
 	if done < 10 {
 		t.Errorf("only %d geometries were checked", done)
 	}
+}
+
+// FuzzBackward builds plans from arbitrary rectangular geometry; every
+// valid one's gradient, in float64 and float32, must agree with the
+// oracle's (see checkBackward).
+func FuzzBackward(f *testing.F) {
+	f.Add(uint64(1), 2, 4, 7, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, false)
+	f.Add(uint64(2), 1, 6, 5, 5, 1, 1, 2, 2, 0, 0, 1, 1, 3, 3, 4, 2, true)
+	f.Add(uint64(3), 1, 4, 3, 9, 3, 1, 1, 2, 2, 0, 2, 1, 4, 1, 1, 3, false)
+	f.Add(uint64(4), 3, 2, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 2, false)
+	f.Fuzz(func(t *testing.T, seed uint64, n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, groups, samp, block, workers int, contiguous bool) {
+		p := Params{Batch: n, Channels: c, Height: h, Width: w, Groups: groups, Sampling: samp, Block: block, Workers: workers % 5,
+			Geometry: deconv.Geometry{KernelH: kh, KernelW: kw, StrideH: sh, StrideW: sw, PadH: ph, PadW: pw, DilationH: dh, DilationW: dw},
+		}
+		if contiguous {
+			p.Grouping = deconv.Contiguous
+		}
+		pl, err := NewPlan(p)
+		if err != nil {
+			mustBeSentinel(t, p, err)
+			return
+		}
+		if pl.SrcLen() > 1<<12 || pl.Rows()*pl.CovLen() > 1<<20 {
+			return // keep each case fast
+		}
+		checkBackward(t, bwdCase{name: "fuzz", pl: pl, idx: oracleConvIndex(p), hw: h * w,
+			values: func(x []float64) [][][]float64 { return oracleConvRows(p, x) }}, rand.New(rand.NewPCG(seed, 2)))
+	})
 }
