@@ -38,8 +38,8 @@ import (
 // must not share memory with any other argument (deconv.ErrOverlap).
 // A NaN or ±Inf in dmean, dcov or mean, or a dcov whose symmetrised,
 // scaled value overflows T, is deconv.ErrNonFinite. On any error dx is
-// unchanged. x and mean are taken as the forward's (its finiteness checks
-// already ran): they are not inspected again.
+// unchanged. x is taken as the forward's, whose finiteness Compute
+// already checked: it is not inspected again (a NaN in it would reach dx).
 func Backward[T Float](pl *Plan, dx, dmean, dcov, x, mean []T) error {
 	if pl == nil {
 		return fmt.Errorf("%w: nil plan", deconv.ErrParam)
