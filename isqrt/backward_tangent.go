@@ -48,58 +48,55 @@ func (b *bwork[T]) coupledTangent(m *gradMat[T]) ([]T, error) {
 			}
 			copy(dz, dt)
 		} else {
-			if err := b.upper2(-0.5, dz, y, -0.5, z, dy, dt); err != nil {
+			if err := b.sym2(-0.5, dz, y, -0.5, z, dy, dt); err != nil {
 				return nil, err
 			}
-			b.mirrorB(dt)
-			if err := b.upper2(1, dt, z, 1, t, dz, dz2); err != nil {
+			if err := b.sym2(1, dt, z, 1, t, dz, dz2); err != nil {
 				return nil, err
 			}
-			b.mirrorB(dz2)
 			dz, dz2 = dz2, dz
 		}
 		if k+1 < K {
-			if err := b.upper2(1, dy, t, 1, y, dt, dy2); err != nil {
+			if err := b.sym2(1, dy, t, 1, y, dt, dy2); err != nil {
 				return nil, err
 			}
-			b.mirrorB(dy2)
 			dy, dy2 = dy2, dy
 		}
 	}
 	return dz, nil
 }
 
-// The backward's team operations (bwork.op).
-const (
-	bopUpper2 = iota
-	bopMirror
-)
-
 // bteam splits one matrix's operations of the backward over goroutines
 // (parallel.Parts), as the forward's team does.
 type bteam[T Float] struct {
 	n, nw          int
-	op             int
 	a1, b1, a2, b2 []T
 	al1, al2       T
 	c              []T
 	errs           [maxTeam]error
 }
 
-// upper2 sets the upper triangle of C to α₁·A₁·B₁ + α₂·A₂·B₂ (n×n), by
-// block rows C[i0:i1, i0:n] on the worker's goroutines; the strict lower
-// triangle is left undefined. Small matrices take two full products.
-func (b *bwork[T]) upper2(al1 T, a1, b1 []T, al2 T, a2, b2, c []T) error {
+// sym2 sets C to α₁·A₁·B₁ + α₂·A₂·B₂ (n×n) for a sum that is symmetric in
+// exact arithmetic: it computes the upper triangle, by block rows
+// C[i0:i1, i0:n] on the worker's goroutines, and each block row is mirrored
+// by the goroutine that computed it into the block column below it, which
+// no other goroutine writes, so one synchronisation per sum suffices.
+// Small matrices take two full products, then the mirroring.
+func (b *bwork[T]) sym2(al1 T, a1, b1 []T, al2 T, a2, b2, c []T) error {
 	n := b.p.n
 	if n <= 4*symBlock {
 		if err := b.gemmB(gemm.NoTrans, gemm.NoTrans, al1, a1, b1, 0, c); err != nil {
 			return err
 		}
-		return b.gemmB(gemm.NoTrans, gemm.NoTrans, al2, a2, b2, 1, c)
+		if err := b.gemmB(gemm.NoTrans, gemm.NoTrans, al2, a2, b2, 1, c); err != nil {
+			return err
+		}
+		mirrorUpper(n, c)
+		return nil
 	}
 	tm := &b.team
 	tm.n, tm.nw = n, min(b.threads, maxTeam)
-	tm.op, tm.a1, tm.b1, tm.a2, tm.b2, tm.al1, tm.al2, tm.c = bopUpper2, a1, b1, a2, b2, al1, al2, c
+	tm.a1, tm.b1, tm.a2, tm.b2, tm.al1, tm.al2, tm.c = a1, b1, a2, b2, al1, al2, c
 	parallel.Run(tm, tm.nw)
 	tm.a1, tm.b1, tm.a2, tm.b2, tm.c = nil, nil, nil, nil, nil
 	for _, err := range tm.errs[:tm.nw] {
@@ -110,46 +107,29 @@ func (b *bwork[T]) upper2(al1 T, a1, b1 []T, al2 T, a2, b2, c []T) error {
 	return nil
 }
 
-// mirrorB copies the upper triangle of c into the lower one, on the
-// worker's goroutines.
-func (b *bwork[T]) mirrorB(c []T) {
-	n := b.p.n
-	nw := min(b.threads, maxTeam)
-	if nw <= 1 || n <= 4*symBlock {
-		mirrorUpper(n, c)
-		return
-	}
-	tm := &b.team
-	tm.n, tm.nw, tm.op, tm.c = n, nw, bopMirror, c
-	parallel.Run(tm, nw)
-	tm.c = nil
-}
-
-// RunPart runs part i of the team's operation.
+// RunPart runs part i of sym2: its block rows, each then mirrored.
 func (tm *bteam[T]) RunPart(i int) {
 	n, nw, c := tm.n, tm.nw, tm.c
-	switch tm.op {
-	case bopUpper2:
-		tm.errs[i] = nil
-		for blk, i0 := 0, 0; i0 < n; blk, i0 = blk+1, i0+symBlock {
-			if !snake(blk, i, nw) {
-				continue
-			}
-			h := min(n, i0+symBlock) - i0
-			err := gemmDense(1, gemm.NoTrans, gemm.NoTrans, h, n-i0, n, tm.al1, tm.a1[i0*n:], n, tm.b1[i0:], n, 0, c[i0*n+i0:], n)
-			if err == nil {
-				err = gemmDense(1, gemm.NoTrans, gemm.NoTrans, h, n-i0, n, tm.al2, tm.a2[i0*n:], n, tm.b2[i0:], n, 1, c[i0*n+i0:], n)
-			}
-			if err != nil {
-				tm.errs[i] = err
-				return
-			}
+	tm.errs[i] = nil
+	for blk, i0 := 0, 0; i0 < n; blk, i0 = blk+1, i0+symBlock {
+		if !snake(blk, i, nw) {
+			continue
 		}
-	case bopMirror:
-		nb := (n + mirrorTile - 1) / mirrorTile
-		for blk, i0 := 0, 0; i0 < n; blk, i0 = blk+1, i0+mirrorTile {
-			if snake(nb-1-blk, i, nw) {
-				mirrorTileRow(n, c, i0)
+		i1 := min(n, i0+symBlock)
+		err := gemmDense(1, gemm.NoTrans, gemm.NoTrans, i1-i0, n-i0, n, tm.al1, tm.a1[i0*n:], n, tm.b1[i0:], n, 0, c[i0*n+i0:], n)
+		if err == nil {
+			err = gemmDense(1, gemm.NoTrans, gemm.NoTrans, i1-i0, n-i0, n, tm.al2, tm.a2[i0*n:], n, tm.b2[i0:], n, 1, c[i0*n+i0:], n)
+		}
+		if err != nil {
+			tm.errs[i] = err
+			return
+		}
+		// Row j of the block column gets column j of the block row: one
+		// contiguous write of up to i1 − i0 elements per row.
+		for j := i0 + 1; j < n; j++ {
+			row := c[j*n+i0 : j*n+min(j, i1)]
+			for r := range row {
+				row[r] = c[(i0+r)*n+j]
 			}
 		}
 	}
