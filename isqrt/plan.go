@@ -61,6 +61,7 @@ type work[T Float] struct {
 	op       int
 	opN      int
 	opAlpha  T
+	opSymA   bool // opUpperMul: A is exactly symmetric (see upperMul)
 	opScale  float64
 	opA, opB []T
 	opC      []T

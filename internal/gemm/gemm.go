@@ -165,7 +165,11 @@ func gemmDense[T Float](fam isa.Family, nthreads int, tA, tB Transpose, m, n, k 
 	cl.da = Dense[T]{data: a, rows: m, cols: k, stride: lda, trans: tA == Trans}
 	cl.db = Dense[T]{data: b, rows: k, cols: n, stride: ldb, trans: tB == Trans}
 	cl.setup(m, n, k, alpha, &cl.da, &cl.db, beta, c, ldc, whole, false)
-	cl.run(fam, nthreads)
+	if cl.small(nthreads) {
+		cl.runSmall(fam) // small.go
+	} else {
+		cl.run(fam, nthreads)
+	}
 	putCall(cl)
 	return nil
 }

@@ -1,0 +1,129 @@
+package gemm
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/netdeconv/deconv/internal/isa"
+)
+
+// TestSmallPath checks the small-matrix path against gonum's reference on
+// every family, for square products of every size from 1 to past the
+// small path's bound (where the blocked path takes over), every
+// combination of transposes, α and β (β = 0 with a NaN in C), padded
+// leading dimensions, and a few rectangular shapes around the kernels'
+// tiles. It also checks which path each product takes.
+func TestSmallPath(t *testing.T) {
+	for _, f := range isa.Available() {
+		t.Run(f.String(), func(t *testing.T) {
+			testSmallFamily[float32](t, f)
+			testSmallFamily[float64](t, f)
+		})
+	}
+}
+
+func testSmallFamily[T Float](t *testing.T, f isa.Family) {
+	rng := rand.New(rand.NewPCG(11, uint64(f)))
+	top := smallMaxMN + 9
+	step := 1
+	if testing.Short() {
+		step = 3
+	}
+	for n := 1; n <= top; n += step {
+		g := gemmCase{
+			tA: Transpose(n % 2), tB: Transpose(n / 2 % 2),
+			m: n, n: n, k: n,
+			alpha: scalars[1+n%2], beta: scalars[n%3],
+			padA: n % 3, padB: (n + 1) % 3, padC: (n + 2) % 3,
+			threads: 1 + n%2,
+		}
+		checkGemm[T](t, rng, f, g)
+	}
+	kr := kernelFor[T](f)
+	var dims []int
+	for _, b := range []int{kr.mr, kr.nr, 2 * kr.mr, 2 * kr.nr} {
+		dims = append(dims, b-1, b, b+1)
+	}
+	dims = append(dims, 1, 2, smallMaxMN-1, smallMaxMN, smallMaxMN+1)
+	for it := 0; it < 60; it++ {
+		g := gemmCase{
+			tA: Transpose(rng.IntN(2)), tB: Transpose(rng.IntN(2)),
+			m: dims[rng.IntN(len(dims))], n: dims[rng.IntN(len(dims))],
+			k:     []int{1, 2, 7, 31, smallMaxK - 1, smallMaxK, smallMaxK + 1}[rng.IntN(7)],
+			alpha: scalars[1+rng.IntN(2)], beta: scalars[rng.IntN(3)],
+			padA: rng.IntN(3), padB: rng.IntN(3), padC: rng.IntN(3),
+			threads: 1 + rng.IntN(2),
+		}
+		checkGemm[T](t, rng, f, g)
+	}
+}
+
+// TestSmallDispatch checks the sizes that take the small path.
+func TestSmallDispatch(t *testing.T) {
+	cl := new(call[float32])
+	for _, tc := range []struct {
+		m, n, k, threads int
+		alpha            float32
+		want             bool
+	}{
+		{27, 27, 27, 2, 1, true},
+		{1, 1, 1, 1, 1, true},
+		{smallMaxMN, smallMaxMN, smallMaxK, 1, 1, true},
+		{smallMaxMN + 1, 8, 8, 1, 1, false},
+		{8, smallMaxMN + 1, 8, 1, 1, false},
+		{8, 8, smallMaxK + 1, 1, 1, false},
+		{smallMaxMN, smallMaxMN, smallMaxK, 2, 1, false}, // worth two workers
+		{27, 27, 27, 1, 0, false},                        // β·C only
+		{0, 27, 27, 1, 1, false},
+		{27, 27, 0, 1, 1, false},
+	} {
+		cl.m, cl.n, cl.k, cl.alpha = tc.m, tc.n, tc.k, tc.alpha
+		if got := cl.small(tc.threads); got != tc.want {
+			t.Errorf("%d×%d×%d on %d threads, α=%v: small = %v, want %v", tc.m, tc.n, tc.k, tc.threads, tc.alpha, got, tc.want)
+		}
+	}
+}
+
+// TestSmallNoAllocs: repeated small products allocate nothing.
+func TestSmallNoAllocs(t *testing.T) {
+	const n = 27
+	a, b, c := make([]float32, n*n), make([]float32, n*n), make([]float32, n*n)
+	allocs := testing.AllocsPerRun(20, func() {
+		if err := GemmDense(1, NoTrans, NoTrans, n, n, n, 1, a, n, b, n, 0, c, n); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 0 {
+		t.Errorf("%v allocations per call", allocs)
+	}
+}
+
+// BenchmarkSmallGemm times square float32 products on one goroutine, by
+// the small path and by the blocked one, side by side: where the blocked
+// path wins is where smallMaxMN must stop.
+func BenchmarkSmallGemm(b *testing.B) {
+	fam := isa.Selected()
+	for _, n := range []int{9, 27, 48, 64, 96, 128, 160, 192, 256} {
+		rng := rand.New(rand.NewPCG(3, uint64(n)))
+		x, y := randSlice[float32](rng, n*n), randSlice[float32](rng, n*n)
+		c := make([]float32, n*n)
+		for _, path := range []string{"small", "blocked"} {
+			b.Run(fmt.Sprintf("n=%d/%s", n, path), func(b *testing.B) {
+				for b.Loop() {
+					cl := getCall[float32]()
+					cl.da = Dense[float32]{data: x, rows: n, cols: n, stride: n}
+					cl.db = Dense[float32]{data: y, rows: n, cols: n, stride: n}
+					cl.setup(n, n, n, 1, &cl.da, &cl.db, 0, c, n, whole, false)
+					if path == "small" {
+						cl.runSmall(fam)
+					} else {
+						cl.run(fam, 1)
+					}
+					putCall(cl)
+				}
+				b.ReportMetric(2*float64(n*n*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}

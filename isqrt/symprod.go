@@ -1,0 +1,32 @@
+package isqrt
+
+import "github.com/netdeconv/deconv/internal/gemm"
+
+// Products of the coupled iteration whose left operand is exactly
+// symmetric as stored (Ã, and every iterate the iteration mirrors): asked
+// as op(A) = Aᵀ, which is A, so that the engine packs A's row panels by
+// contiguous copies (see upperMul). The multiply-adds and their order are
+// those of A·B: the results are the same to the bit.
+
+// mulSymA sets C = α·A·B, every element computed, for an exactly symmetric
+// A.
+func (w *work[T]) mulSymA(n int, alpha T, a, b, c []T) error {
+	return gemmDense(w.threads, gemm.Trans, gemm.NoTrans, n, n, n, alpha, a, n, b, n, 0, c, n)
+}
+
+// squareUpdate sets C = C − ½·Ã², Ã in a exactly symmetric, on the whole
+// matrix. Large matrices take a SYRK on the upper triangle and mirror it.
+// Small ones take a full product Ãᵀ·Ã on the engine's small-matrix path:
+// elements (i, j) and (j, i) are then the same products Ã_pi·Ã_pj
+// accumulated in the same order, so the result is exactly symmetric
+// without mirroring, and its upper triangle is the SYRK's to the bit.
+func (w *work[T]) squareUpdate(n int, a, c []T) error {
+	if n <= 4*symBlock {
+		return gemmDense(w.threads, gemm.Trans, gemm.NoTrans, n, n, n, -0.5, a, n, a, n, 1, c, n)
+	}
+	if err := syrkDense(w.threads, gemm.Upper, n, n, -0.5, a, n, 1, c, n); err != nil {
+		return err
+	}
+	w.mirror(n, c)
+	return nil
+}
