@@ -41,7 +41,7 @@ import (
 // that their O(n²·base) scalar work stays a small part, large enough that
 // the products between them are not dominated by their call overhead.
 const (
-	cholBase = 64
+	cholBase = 32
 	trsmBase = 32
 )
 

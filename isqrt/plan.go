@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/netdeconv/deconv"
+	"github.com/netdeconv/deconv/internal/gemm"
 	"github.com/netdeconv/deconv/internal/isa"
 	"github.com/netdeconv/deconv/internal/mem"
 	"github.com/netdeconv/deconv/internal/parallel"
@@ -226,9 +227,11 @@ func (p *Plan[T]) worker(i int) *work[T] {
 }
 
 // grow returns (*buf)[:n], allocating only when the buffer is too small.
+// It allocates gemm.SmallSlack elements of capacity more, so that the
+// engine's small-matrix path reads partial panels of the buffer in place.
 func grow[E any](buf *[]E, n int) []E {
 	if cap(*buf) < n {
-		*buf = make([]E, n)
+		*buf = make([]E, n, n+gemm.SmallSlack)
 	}
 	return (*buf)[:n]
 }

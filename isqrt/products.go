@@ -91,6 +91,9 @@ func (w *work[T]) upperMul(n int, alpha T, a, b, c []T, symA bool) error {
 // block rows over the team like upperMul when it is large enough, else one
 // SYRK of the engine.
 func (w *work[T]) syrk64(m, k int, a []float64, c []float64, ld int) error {
+	if m <= smallSyrk {
+		return w.syrk64Small(m, k, a, c, ld) // symprod.go
+	}
 	if w.nw <= 1 || m <= 4*symBlock {
 		return syrkDense(w.threads, gemm.Upper, m, k, -1, a, ld, 1, c, ld)
 	}
@@ -227,6 +230,10 @@ const mirrorTile = 64
 // are written together from one contiguous read of eight source elements,
 // which is about twice as fast as a plain element-by-element transpose.
 func mirrorUpper[T Float](n int, c []T) {
+	if n <= mirrorSmall {
+		mirrorUpperSmall(n, c) // symprod.go
+		return
+	}
 	for i0 := 0; i0 < n; i0 += mirrorTile {
 		mirrorTileRow(n, c, i0)
 	}

@@ -30,3 +30,33 @@ func (w *work[T]) squareUpdate(n int, a, c []T) error {
 	w.mirror(n, c)
 	return nil
 }
+
+// mirrorSmall is the size up to which mirrorUpper copies element by
+// element: the matrix is in L1, and the tiled copy's set-up per tile row
+// costs more than it saves.
+const mirrorSmall = 64
+
+// mirrorUpperSmall is mirrorUpper for a matrix in L1: row i of the lower
+// triangle is read down column i of the upper one.
+func mirrorUpperSmall[T Float](n int, c []T) {
+	c = c[:n*n]
+	for i := 1; i < n; i++ {
+		row := c[i*n : i*n+i]
+		for j := range row {
+			row[j] = c[j*n+i]
+		}
+	}
+}
+
+// smallSyrk is the size up to which syrk64 updates the whole square
+// instead of one triangle: a full product on the engine's small-matrix
+// path, with Aᵀ read in place, costs less than the blocked SYRK's set-up.
+const smallSyrk = 96
+
+// syrk64Small is syrk64 for m ≤ smallSyrk: C = C − AᵀA on the whole m×m
+// block. The strict lower triangle of the block lies in the strict lower
+// triangle of the matrix the Cholesky factorization works on, which
+// nothing reads; the upper triangle is the SYRK's.
+func (w *work[T]) syrk64Small(m, k int, a, c []float64, ld int) error {
+	return gemmDense(w.threads, gemm.Trans, gemm.NoTrans, m, m, k, -1, a, ld, a, ld, 1, c, ld)
+}

@@ -2,8 +2,12 @@ package gemm
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
+
+	"gonum.org/v1/gonum/blas"
 
 	"github.com/netdeconv/deconv/internal/isa"
 )
@@ -124,6 +128,89 @@ func BenchmarkSmallGemm(b *testing.B) {
 				}
 				b.ReportMetric(2*float64(n*n*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
+		}
+	}
+}
+
+// TestSmallSlack checks the in-place reads of partial panels: operands
+// whose slices have SmallSlack elements of capacity past their end, filled
+// with NaN, which must reach no element of C. Each size is checked against
+// gonum's reference on every family, with a transposed A and a row-major B
+// (the operands read in place).
+func TestSmallSlack(t *testing.T) {
+	for _, f := range isa.Available() {
+		t.Run(f.String(), func(t *testing.T) {
+			testSlack[float32](t, f)
+			testSlack[float64](t, f)
+		})
+	}
+}
+
+func testSlack[T Float](t *testing.T, f isa.Family) {
+	rng := rand.New(rand.NewPCG(13, uint64(f)))
+	withSlack := func(n int) []T {
+		s := make([]T, n+SmallSlack)
+		for i := range s {
+			if i < n {
+				s[i] = T(rng.Float64()*2 - 1)
+			} else {
+				s[i] = T(math.NaN())
+			}
+		}
+		return s[:n]
+	}
+	for n := 1; n <= 70; n++ {
+		m, k := n, n
+		if n%3 == 0 {
+			m, k = n+5, n/3+1
+		}
+		a, b := withSlack(k*m), withSlack(k*n) // A stored k×m (transposed)
+		c := make([]T, m*n)
+		want := make([]float64, m*n)
+		ref.Dgemm(blas.Trans, blas.NoTrans, m, n, k, -1.5, to64(a), m, to64(b), n, 0, want, n)
+		if err := gemmDense(f, 1, Trans, NoTrans, m, n, k, -1.5, a, m, b, n, 0, c, n); err != nil {
+			t.Fatal(err)
+		}
+		tol := tolerance[T](k)
+		for i, w := range want {
+			if got := float64(c[i]); !(math.Abs(got-w) <= tol*(1+math.Abs(w))) {
+				t.Fatalf("m=%d n=%d k=%d: C[%d][%d] = %g, want %g", m, n, k, i/n, i%n, got, w)
+			}
+		}
+	}
+}
+
+// TestStridedKernels checks each strided micro-kernel against its packed
+// twin: with lda = MR the same panel, bitwise; with a wider lda, the
+// panel packed from the strided rows.
+func TestStridedKernels(t *testing.T) {
+	for _, f := range isa.Available() {
+		testStrided[float32](t, f)
+		testStrided[float64](t, f)
+	}
+}
+
+func testStrided[T Float](t *testing.T, f isa.Family) {
+	kr := kernelFor[T](f)
+	fs := stridedKernelFor[T](f)
+	rng := rand.New(rand.NewPCG(17, uint64(f)))
+	for _, k := range []int{1, 2, 3, 4, 5, 9, 27, 64} {
+		for _, lda := range []int{kr.mr, kr.mr + 3} {
+			a := randSlice[T](rng, (k-1)*lda+kr.mr)
+			packed := make([]T, k*kr.mr)
+			for p := 0; p < k; p++ {
+				copy(packed[p*kr.mr:(p+1)*kr.mr], a[p*lda:p*lda+kr.mr])
+			}
+			b := randSlice[T](rng, k*kr.nr)
+			for _, load := range []int{0, 1} {
+				c0 := randSlice[T](rng, kr.mr*kr.nr)
+				c1 := slices.Clone(c0)
+				kr.fn(k, &packed[0], &b[0], kr.nr, &c0[0], kr.nr, -1.5, 0.5, load)
+				fs(k, &a[0], lda, &b[0], kr.nr, &c1[0], kr.nr, -1.5, 0.5, load)
+				if !slices.Equal(c0, c1) {
+					t.Fatalf("%v %T k=%d lda=%d load=%d: strided kernel differs from the packed one", f, c0[0], k, lda, load)
+				}
+			}
 		}
 	}
 }
