@@ -69,7 +69,7 @@ func (w *work[T]) symMul(n int, alpha T, a, b, c []T, symA bool) error {
 // is most of a product's cost. The multiply-adds and their order are
 // those of A·B, so the result is the same to the bit.
 func (w *work[T]) upperMul(n int, alpha T, a, b, c []T, symA bool) error {
-	if n <= 4*symBlock {
+	if n <= upperSplitMin {
 		if symA {
 			return gemmDense(w.threads, gemm.Trans, gemm.NoTrans, n, n, n, alpha, a, n, b, n, 0, c, n)
 		}

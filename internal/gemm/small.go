@@ -29,12 +29,15 @@ import (
 //   - Edge tiles of C are computed into a tile buffer and merged row by
 //     row; full tiles are written by the kernel.
 
-// smallMaxMN bounds the rows and columns of C a product may have to take
-// the small path, and smallMaxK its depth: up to them the operands stay
-// in L2 and one A panel (smallMaxK×MR) in L1, so blocking has nothing to
-// save. BenchmarkSmallGemm compares the two paths side by side.
+// smallMaxMN bounds the rows of C a product may have to take the small
+// path, smallMaxN its columns and smallMaxK its depth: up to them the
+// operands stay in L2 and one A panel (smallMaxK×MR) in L1, so blocking
+// has nothing to save (a block row of a triangular product, 48 rows
+// across a matrix of a few hundred, is such a product).
+// BenchmarkSmallGemm compares the two paths side by side.
 const (
 	smallMaxMN = 128
+	smallMaxN  = 256
 	smallMaxK  = 256
 )
 
@@ -69,7 +72,7 @@ func (cl *call[T]) small(nthreads int) bool {
 	if m == 0 || n == 0 || k == 0 || cl.alpha == 0 {
 		return false // β·C only: the general path's scaleC
 	}
-	if m > smallMaxMN || n > smallMaxMN || k > smallMaxK {
+	if m > smallMaxMN || n > smallMaxN || k > smallMaxK {
 		return false
 	}
 	return nthreads <= 1 || m*n*k < minWorkPerThread

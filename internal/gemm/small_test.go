@@ -49,7 +49,7 @@ func testSmallFamily[T Float](t *testing.T, f isa.Family) {
 	for _, b := range []int{kr.mr, kr.nr, 2 * kr.mr, 2 * kr.nr} {
 		dims = append(dims, b-1, b, b+1)
 	}
-	dims = append(dims, 1, 2, smallMaxMN-1, smallMaxMN, smallMaxMN+1)
+	dims = append(dims, 1, 2, smallMaxMN-1, smallMaxMN, smallMaxMN+1, smallMaxN, smallMaxN+1)
 	for it := 0; it < 60; it++ {
 		g := gemmCase{
 			tA: Transpose(rng.IntN(2)), tB: Transpose(rng.IntN(2)),
@@ -75,7 +75,8 @@ func TestSmallDispatch(t *testing.T) {
 		{1, 1, 1, 1, 1, true},
 		{smallMaxMN, smallMaxMN, smallMaxK, 1, 1, true},
 		{smallMaxMN + 1, 8, 8, 1, 1, false},
-		{8, smallMaxMN + 1, 8, 1, 1, false},
+		{8, smallMaxN, 8, 1, 1, true},
+		{8, smallMaxN + 1, 8, 1, 1, false},
 		{8, 8, smallMaxK + 1, 1, 1, false},
 		{smallMaxMN, smallMaxMN, smallMaxK, 2, 1, false}, // worth two workers
 		{27, 27, 27, 1, 0, false},                        // β·C only
