@@ -11,6 +11,12 @@
 // A is a packed panel; B is a packed panel (ldb = NR) or, when the right
 // operand is stored row-major, the operand itself read in place.
 //
+// Each kernel has a strided twin (name suffix S) with an extra argument lda
+// after a: the A panel's rows are lda elements apart, a[p*lda+i], so the
+// small-matrix path reads a transposed operand where it lies (lda = MR is
+// the packed panel). Its arithmetic is the packed kernel's, operation for
+// operation.
+//
 // The vector dimension runs along the rows of C (NR, contiguous in memory),
 // the broadcast dimension down its columns (MR): each step of p loads NR/V
 // vectors of the packed B panel, broadcasts MR values of the packed A panel
