@@ -179,12 +179,20 @@ func (cl *call[T]) runSmall(fam isa.Family) {
 	}
 }
 
-// raceStrided is raceKernel for a strided A panel.
+// raceStrided is raceKernel for a strided A panel: it tells the race
+// detector what a strided micro-kernel call reads and writes.
 func raceStrided[T Float](k int, a *T, lda, mr int, b *T, ldb, nr int, c *T, ldc, load int) {
 	if k > 0 {
 		race.Read(unsafe.Pointer(a), ((k-1)*lda+mr)*sizeOf[T]())
+		race.Read(unsafe.Pointer(b), ((k-1)*ldb+nr)*sizeOf[T]())
 	}
-	raceKernel(k, b, nr, b, ldb, nr, c, ldc, load) // B and C (B's range covers the first)
+	for i := 0; i < mr; i++ {
+		row := unsafe.Add(unsafe.Pointer(c), i*ldc*sizeOf[T]())
+		if load != 0 {
+			race.Read(row, nr*sizeOf[T]())
+		}
+		race.Write(row, nr*sizeOf[T]())
+	}
 }
 
 // kernGenericS is the portable strided micro-kernel: kernGeneric with A
