@@ -41,7 +41,7 @@ import (
 // that their O(n²·base) scalar work stays a small part, large enough that
 // the products between them are not dominated by their call overhead.
 const (
-	cholBase = 64
+	cholBase = 32
 	trsmBase = 32
 )
 
@@ -79,14 +79,25 @@ func (w *work[T]) cholesky(a []float64, ld, b int, tol float64) (int, float64, e
 			for j := 1; j < len(ri); j++ {
 				ri[j] *= f
 			}
-			for k := 1; k < len(ri); k++ {
-				rk := a[(i+k)*ld+i+k : (i+k)*ld+b]
-				g := ri[k]
-				src := ri[k:]
-				src = src[:len(rk)]
+			// Two rows per pass: each element of row i is loaded once
+			// for both (the updates themselves are those of one row at a
+			// time, in the same order).
+			k := 1
+			for ; k+1 < len(ri); k += 2 {
+				rk0 := a[(i+k)*ld+i+k : (i+k)*ld+b]
+				rk1 := a[(i+k+1)*ld+i+k+1 : (i+k+1)*ld+b]
+				g0, g1 := ri[k], ri[k+1]
+				src := ri[k+1:]
+				rk0[0] -= g0 * ri[k]
+				rk0 = rk0[1:]
+				rk0, rk1 = rk0[:len(src)], rk1[:len(src)]
 				for j, v := range src {
-					rk[j] -= g * v
+					rk0[j] -= g0 * v
+					rk1[j] -= g1 * v
 				}
+			}
+			if k < len(ri) {
+				a[(i+k)*ld+i+k] -= ri[k] * ri[k]
 			}
 		}
 		return -1, 0, nil

@@ -184,6 +184,19 @@
 // goroutine waits on another inside a product and no operand is packed
 // twice; the O(n²) passes between them (mirroring, residual) are split
 // the same way. A batch is spread over goroutines whole matrices at a
-// time. BenchmarkPaperNS5 times the paper's case: 5 iterations on a
-// 576×576 float32 covariance (3×3 kernels, blocks of 64 channels).
+// time; the matrices of a last, partial round, when large, then run one
+// at a time on all of them (batch.go). BenchmarkPaperNS5 times the
+// paper's case: 5 iterations on a 576×576 float32 covariance (3×3
+// kernels, blocks of 64 channels).
+//
+// Small matrices (a layer's groups, 9×9 to about 150×150) cost mostly
+// what surrounds their arithmetic, so their path does without it: their
+// products take the engine's small-matrix path on the calling goroutine,
+// and since every iterate the iteration mirrors is exactly symmetric, the
+// left operand of a product is handed over as its own transpose, which
+// that path reads in place (symprod.go); the buffers carry a little spare
+// capacity so that partial panels are read in place too. The Cholesky
+// check and the O(n²) passes run as plain loops. BenchmarkInvSqrtSmall
+// and BenchmarkInvSqrtBatch time the sizes and batches of the paper's
+// Table 3 (bench/isqrt_compare.py sets them beside PyTorch's recipe).
 package isqrt

@@ -5,7 +5,6 @@ import (
 	"math"
 
 	"github.com/netdeconv/deconv"
-	"github.com/netdeconv/deconv/internal/gemm"
 )
 
 // Divergence detection. In exact arithmetic the residual ‖Z_k²·Ã − I‖_F of
@@ -261,10 +260,9 @@ func (w *work[T]) coupled(p *Plan[T], res *Result) ([]T, error) {
 		w.traceAt(n, 1, z)
 	}
 	if K > 1 || tol > 0 {
-		if err := syrkDense(w.threads, gemm.Upper, n, n, -0.5, y, n, 1, y2, n); err != nil {
+		if err := w.squareUpdate(n, y, y2); err != nil {
 			return nil, err
 		}
-		w.mirror(n, y2)
 		y, y2 = y2, y
 	}
 	for k := 1; ; k++ {
@@ -276,12 +274,12 @@ func (w *work[T]) coupled(p *Plan[T], res *Result) ([]T, error) {
 		half := k <= halfProductIters
 		if half {
 			// Upper triangle only, residual and T from it, then mirrored.
-			if err := w.upperMul(n, 1, z, y, pm); err != nil {
+			if err := w.upperMul(n, 1, z, y, pm, true); err != nil {
 				return nil, err
 			}
 			r = w.residualToT(n, pm)
 		} else {
-			if err := w.mul(n, 1, z, y, pm); err != nil {
+			if err := w.mulSymA(n, 1, z, y, pm); err != nil {
 				return nil, err
 			}
 			r = identityResidual(n, pm)
@@ -307,7 +305,7 @@ func (w *work[T]) coupled(p *Plan[T], res *Result) ([]T, error) {
 			w.gm.keep(k, y, z, pm)
 		}
 		kp.beforeOverwrite(z2, w.best)
-		if err := w.symMul(n, 1, pm, z, z2); err != nil {
+		if err := w.symMul(n, 1, pm, z, z2, half); err != nil {
 			return nil, err
 		}
 		z, z2 = z2, z
@@ -316,7 +314,7 @@ func (w *work[T]) coupled(p *Plan[T], res *Result) ([]T, error) {
 			w.traceAt(n, k+1, z)
 		}
 		if k+1 < K || tol > 0 {
-			if err := w.symMul(n, 1, y, pm, y2); err != nil {
+			if err := w.symMul(n, 1, y, pm, y2, true); err != nil {
 				return nil, err
 			}
 			y, y2 = y2, y

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/netdeconv/deconv"
+	"github.com/netdeconv/deconv/internal/gemm"
 	"github.com/netdeconv/deconv/internal/isa"
 	"github.com/netdeconv/deconv/internal/mem"
 	"github.com/netdeconv/deconv/internal/parallel"
@@ -20,6 +21,7 @@ type Plan[T Float] struct {
 
 	ws      []*work[T] // one per worker of a batched call
 	results []Result
+	bt      batchRun[T] // the batched call in progress (batch.go)
 
 	// keepGoing lets the iterations run past detected growth (never past a
 	// non-finite residual), for tests that follow a divergence.
@@ -65,6 +67,7 @@ type work[T Float] struct {
 	op       int
 	opN      int
 	opAlpha  T
+	opSymA   bool // opUpperMul: A is exactly symmetric (see upperMul)
 	opScale  float64
 	opA, opB []T
 	opC      []T
@@ -137,68 +140,18 @@ func (p *Plan[T]) InvSqrt(dst, a []T) (Result, error) {
 // A negative count is deconv.ErrShape, a count·n·n that overflows
 // deconv.ErrOverflow. The matrices are spread over Options.Workers
 // goroutines, each computing whole matrices with single-threaded
-// products (a single matrix uses them all). It returns one Result per
-// matrix (the slice belongs to the Plan and is overwritten by its next
-// call) and the error of the first matrix that failed, wrapped with its
-// index; the other matrices are still computed.
+// products; matrices left over when the count is not a multiple of the
+// goroutines (a single matrix, or 3 on 2 cores) run one after the other
+// with their products split over all of them, when they are large enough
+// for that to pay (see batch.go). It returns one Result per matrix (the
+// slice belongs to the Plan and is overwritten by its next call) and the
+// error of the first matrix that failed, wrapped with its index; the
+// other matrices are still computed.
 func (p *Plan[T]) InvSqrtBatch(dst, a []T, count int) ([]Result, error) {
 	if err := p.checkSlices(dst, a, count); err != nil {
 		return nil, err
 	}
-	if cap(p.results) < count {
-		p.results = make([]Result, count)
-	}
-	res := p.results[:count]
-	nn := p.n * p.n
-	// Whole matrices per goroutine whenever there are at least two: no
-	// goroutine then waits on another inside a product.
-	threads := parallel.Workers(p.opt.Workers)
-	workers := min(threads, count)
-	// Matrices spread over goroutines each run single-threaded products;
-	// one after the other, each uses all the call's goroutines.
-	if workers > 1 {
-		threads = 1
-	}
-	for i := range workers {
-		p.worker(i).setThreads(threads)
-	}
-	var errs []error
-	if workers > 1 {
-		errs = make([]error, count)
-	}
-	p.gradBegin(count)
-	var first error
-	// One item per worker, so that each owns its workspace.
-	parallel.For(workers, workers, func(lo, hi int) {
-		for wi := lo; wi < hi; wi++ {
-			w := p.ws[wi]
-			for i := wi * count / workers; i < (wi+1)*count/workers; i++ {
-				w.gm = p.gradMatFor(i)
-				r, err := w.run(p, dst[i*nn:(i+1)*nn], a[i*nn:(i+1)*nn])
-				if err != nil {
-					err = fmt.Errorf("matrix %d: %w", i, err)
-				}
-				if errs != nil {
-					errs[i] = err
-				} else if first == nil {
-					first = err
-				}
-				// The trace buffer is per worker; each matrix keeps a copy.
-				if r.Trace != nil {
-					r.Trace = append([]float64(nil), r.Trace...)
-				}
-				res[i] = r
-			}
-		}
-	})
-	for _, err := range errs {
-		if err != nil {
-			first = err
-			break
-		}
-	}
-	p.gradEnd(first)
-	return res, first
+	return p.batch(dst, a, count) // batch.go
 }
 
 // checkSlices checks that dst and a hold exactly count n×n matrices and
@@ -237,9 +190,11 @@ func (p *Plan[T]) worker(i int) *work[T] {
 }
 
 // grow returns (*buf)[:n], allocating only when the buffer is too small.
+// It allocates gemm.SmallSlack elements of capacity more, so that the
+// engine's small-matrix path reads partial panels of the buffer in place.
 func grow[E any](buf *[]E, n int) []E {
 	if cap(*buf) < n {
-		*buf = make([]E, n)
+		*buf = make([]E, n, n+gemm.SmallSlack)
 	}
 	return (*buf)[:n]
 }

@@ -45,8 +45,12 @@ const symBlock = 48
 // mirrored values instead of its own rounding errors. The result is thus
 // within the usual bound |fl(AB) − AB| ≤ γ_n·|A|·|B| elementwise (see the
 // package documentation for what mirroring does to the iteration).
-func (w *work[T]) symMul(n int, alpha T, a, b, c []T) error {
-	if err := w.upperMul(n, alpha, a, b, c); err != nil {
+//
+// symA says that A is exactly symmetric as stored (a mirrored iterate):
+// its rows are then packed as its columns, by contiguous copies (see
+// upperMul).
+func (w *work[T]) symMul(n int, alpha T, a, b, c []T, symA bool) error {
+	if err := w.upperMul(n, alpha, a, b, c, symA); err != nil {
 		return err
 	}
 	w.mirror(n, c)
@@ -57,11 +61,22 @@ func (w *work[T]) symMul(n int, alpha T, a, b, c []T) error {
 // triangle of C undefined. Small matrices take a full product (the
 // triangle would not pay for the extra calls); larger ones are split by
 // block rows over the team, each block row a single-threaded product.
-func (w *work[T]) upperMul(n int, alpha T, a, b, c []T) error {
-	if n <= 4*symBlock {
+//
+// With symA, A is exactly symmetric as stored, so A = Aᵀ and the product
+// is asked as op(A) = Aᵀ: the engine then packs A's row panels by copying
+// runs of contiguous elements instead of gathering each panel element
+// from a different row, which for the small matrices of a layer's groups
+// is most of a product's cost. The multiply-adds and their order are
+// those of A·B, so the result is the same to the bit.
+func (w *work[T]) upperMul(n int, alpha T, a, b, c []T, symA bool) error {
+	if n <= upperSplitMin {
+		if symA {
+			return gemmDense(w.threads, gemm.Trans, gemm.NoTrans, n, n, n, alpha, a, n, b, n, 0, c, n)
+		}
 		return w.mul(n, alpha, a, b, c)
 	}
 	w.op, w.opN, w.opAlpha, w.opA, w.opB, w.opC = opUpperMul, n, alpha, a, b, c
+	w.opSymA = symA
 	w.runOp()
 	for _, err := range w.errs[:w.nw] {
 		if err != nil {
@@ -76,6 +91,9 @@ func (w *work[T]) upperMul(n int, alpha T, a, b, c []T) error {
 // block rows over the team like upperMul when it is large enough, else one
 // SYRK of the engine.
 func (w *work[T]) syrk64(m, k int, a []float64, c []float64, ld int) error {
+	if m <= smallSyrk {
+		return w.syrk64Small(m, k, a, c, ld) // symprod.go
+	}
 	if w.nw <= 1 || m <= 4*symBlock {
 		return syrkDense(w.threads, gemm.Upper, m, k, -1, a, ld, 1, c, ld)
 	}
@@ -136,7 +154,12 @@ func (w *work[T]) RunPart(i int) {
 				continue
 			}
 			i1 := min(n, i0+symBlock)
-			err := gemmDense(1, gemm.NoTrans, gemm.NoTrans, i1-i0, n-i0, n, w.opAlpha, w.opA[i0*n:], n, w.opB[i0:], n, 0, c[i0*n+i0:], n)
+			var err error
+			if w.opSymA {
+				err = gemmDense(1, gemm.Trans, gemm.NoTrans, i1-i0, n-i0, n, w.opAlpha, w.opA[i0:], n, w.opB[i0:], n, 0, c[i0*n+i0:], n)
+			} else {
+				err = gemmDense(1, gemm.NoTrans, gemm.NoTrans, i1-i0, n-i0, n, w.opAlpha, w.opA[i0*n:], n, w.opB[i0:], n, 0, c[i0*n+i0:], n)
+			}
 			if err != nil {
 				w.errs[i] = err
 				return
@@ -207,6 +230,10 @@ const mirrorTile = 64
 // are written together from one contiguous read of eight source elements,
 // which is about twice as fast as a plain element-by-element transpose.
 func mirrorUpper[T Float](n int, c []T) {
+	if n <= mirrorSmall {
+		mirrorUpperSmall(n, c) // symprod.go
+		return
+	}
 	for i0 := 0; i0 < n; i0 += mirrorTile {
 		mirrorTileRow(n, c, i0)
 	}

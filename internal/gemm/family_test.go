@@ -20,7 +20,9 @@ func TestFamilyObeyed(t *testing.T) {
 
 	// Transposed A packs whole MR-row panels with the chunk copier (AVX2
 	// float32: 6 values, 24 bytes; AVX-512: 12 values, 48 bytes).
-	const m, n, k = 60, 40, 50
+	// (m beyond the small-matrix path, which reads a transposed A in
+	// place and packs nothing.)
+	const m, n, k = smallMaxMN + 60, 40, 50
 	a, b, c := make([]float32, k*m), make([]float32, k*n), make([]float32, m*n)
 	for i := range a {
 		a[i] = float32(i % 7)

@@ -57,7 +57,14 @@ func Sgemm(tA, tB Transpose, m, n, k int, alpha float32, a []float32, lda int, b
 // already run products in parallel, one per goroutine, pass 1 so the
 // engine does not split them again.
 func GemmDense[T Float](workers int, tA, tB Transpose, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) error {
-	return gemmDense(isa.Selected(), parallel.Workers(workers), tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	// A product too small for a second worker runs on one whatever the
+	// count (see plan): resolving the count, which reads GOMAXPROCS under
+	// the scheduler's lock, would cost more than a small product.
+	nt := 1
+	if float64(m)*float64(n)*float64(k) >= minWorkPerThread {
+		nt = parallel.Workers(workers)
+	}
+	return gemmDense(isa.Selected(), nt, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // Dgemm is Sgemm in float64.
@@ -165,7 +172,11 @@ func gemmDense[T Float](fam isa.Family, nthreads int, tA, tB Transpose, m, n, k 
 	cl.da = Dense[T]{data: a, rows: m, cols: k, stride: lda, trans: tA == Trans}
 	cl.db = Dense[T]{data: b, rows: k, cols: n, stride: ldb, trans: tB == Trans}
 	cl.setup(m, n, k, alpha, &cl.da, &cl.db, beta, c, ldc, whole, false)
-	cl.run(fam, nthreads)
+	if cl.small(nthreads) {
+		cl.runSmall(fam) // small.go
+	} else {
+		cl.run(fam, nthreads)
+	}
 	putCall(cl)
 	return nil
 }

@@ -24,6 +24,26 @@ func kernF32AVX2(k int, a *float32, b *float32, ldb int, c *float32, ldc int, al
 //go:noescape
 func kernF64AVX2(k int, a *float64, b *float64, ldb int, c *float64, ldc int, alpha float64, beta float64, load int)
 
+// kernF32AVX512S computes one 12×32 tile of C from an A panel whose rows are lda elements apart (see the generator for the contract).
+//
+//go:noescape
+func kernF32AVX512S(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, load int)
+
+// kernF64AVX512S computes one 12×16 tile of C from an A panel whose rows are lda elements apart (see the generator for the contract).
+//
+//go:noescape
+func kernF64AVX512S(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, alpha float64, beta float64, load int)
+
+// kernF32AVX2S computes one 6×16 tile of C from an A panel whose rows are lda elements apart (see the generator for the contract).
+//
+//go:noescape
+func kernF32AVX2S(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, load int)
+
+// kernF64AVX2S computes one 6×8 tile of C from an A panel whose rows are lda elements apart (see the generator for the contract).
+//
+//go:noescape
+func kernF64AVX2S(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, alpha float64, beta float64, load int)
+
 // fmaPeakAVX512 runs n iterations of 24 independent float32 FMA chains (a peak-rate probe).
 func fmaPeakAVX512(n int)
 

@@ -56,9 +56,18 @@ def to_numpy(x, dtype=None, name="x"):
 _PC = {"f": _P["float32"], "d": _P["float64"]}
 
 
+_CT = {"f": ctypes.c_float, "d": ctypes.c_double}
+
+
 def ptr(a):
     """A typed pointer to a C-contiguous float32/float64 array (kept alive by the caller)."""
-    return ctypes.cast(a.__array_interface__["data"][0], _PC[a.dtype.char])
+    c = a.dtype.char
+    try:
+        # Through the buffer protocol: several times cheaper than
+        # ctypes.cast, which matters for calls on small matrices.
+        return _PC[c](_CT[c].from_buffer(a))
+    except (TypeError, ValueError):  # read-only or empty: by address
+        return ctypes.cast(a.__array_interface__["data"][0], _PC[c])
 
 
 def null(dtype):

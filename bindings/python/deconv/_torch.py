@@ -116,12 +116,44 @@ def _channel_count(m, nxt):
     return None
 
 
+_POINTWISE = []
+
+
+def _pointwise_class():
+    """Pointwise: a 1x1 nn.Conv2d that also takes (N, C) input, as (N, C, 1, 1)
+    (what the reference's ChannelDeconv does with 2-D input). Defined when
+    torch is first needed; the module's __getattr__ gives it by name, so a
+    saved model that holds one loads again."""
+    if not _POINTWISE:
+        nn = _torch().nn
+
+        class Pointwise(nn.Conv2d):
+            """A fixed 1x1 convolution y = A x + a0 per pixel, for (N, C, H, W)
+            and (N, C) input alike."""
+
+            def forward(self, x):
+                if x.dim() == 2:
+                    return super().forward(x[:, :, None, None]).flatten(1)
+                return super().forward(x)
+
+        Pointwise.__module__ = __name__
+        Pointwise.__qualname__ = "Pointwise"
+        _POINTWISE.append(Pointwise)
+    return _POINTWISE[0]
+
+
+def __getattr__(name):
+    if name == "Pointwise":
+        return _pointwise_class()
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
+
+
 def _pointwise(m, a, a0):
-    """A fixed 1x1 convolution computing y = A x + a0 per pixel."""
-    nn = _torch().nn
+    """A fixed 1x1 convolution computing y = A x + a0 per pixel (Pointwise, which
+    takes 2-D input too)."""
     like = m.running_deconv
     c = a.shape[0]
-    conv = nn.Conv2d(c, c, 1, bias=True, device=like.device, dtype=like.dtype)
+    conv = _pointwise_class()(c, c, 1, bias=True, device=like.device, dtype=like.dtype)
     with _torch().no_grad():
         conv.weight.copy_(_tensor(a.reshape(c, c, 1, 1), like))
         conv.bias.copy_(_tensor(a0, like))
@@ -170,6 +202,45 @@ def _fold_into(nxt, a, a0):
     return new
 
 
+def _flatten_linear(module, names, i, channels):
+    """The name of the nn.Linear after an nn.Flatten (flattening dimensions 1 ..
+    -1) that follows position i of the Sequential module, when its inputs are
+    whole pixels of channels values, or None."""
+    nn = _torch().nn
+    if i + 2 >= len(names):
+        return None
+    fl, lin = module._modules[names[i + 1]], module._modules[names[i + 2]]
+    if type(fl) is nn.Flatten and fl.start_dim == 1 and fl.end_dim == -1 and type(lin) is nn.Linear \
+            and lin.in_features % channels == 0:
+        return names[i + 2]
+    return None
+
+
+def _fold_through_flatten(lin, a, a0):
+    """lin(flatten(A x + a0)) as one nn.Linear, for x of C = A's side channels
+    and in_features / C pixels each (flatten index c * pixels + s):
+    W'[o, :, s] = W[o, :, s] A, b' = b + sum_s W[o, :, s] a0."""
+    c = a.shape[0]
+    w = _np64(lin.weight)
+    out_f, in_f = w.shape
+    if in_f % c != 0:
+        raise ParameterError("ChannelDeconv of %d channels before Flatten and a Linear of %d inputs"
+                             % (c, in_f))
+    w3 = w.reshape(out_f, c, in_f // c)
+    wf = np.einsum("ocs,cd->ods", w3, a).reshape(out_f, in_f)
+    shift = np.einsum("ocs,c->o", w3, a0)
+    b = _np64(lin.bias)
+    bf = shift if b is None else b + shift
+    nn = _torch().nn
+    new = nn.Linear(lin.in_features, lin.out_features, bias=True, device=lin.weight.device,
+                    dtype=lin.weight.dtype)
+    with _torch().no_grad():
+        new.weight.copy_(_tensor(wf, lin.weight))
+        new.bias.copy_(_tensor(bf, lin.weight))
+    new.train(lin.training)
+    return new
+
+
 def _shape_preserving(m):
     nn = _torch().nn
     return (m.__class__.__module__ == "torch.nn.modules.activation"
@@ -200,7 +271,8 @@ def _convert(module):
             module._modules[name] = _fold_delinear(child)
         elif k is None:
             _convert(child)
-    # ChannelDeconv: into the next layer of a Sequential, else a 1x1 convolution
+    # ChannelDeconv: into the next layer of a Sequential, or the Linear after a
+    # Flatten, else a 1x1 convolution
     names = list(module._modules)
     for i, name in enumerate(names):
         child = module._modules[name]
@@ -208,15 +280,21 @@ def _convert(module):
             continue
         nxt_name = names[i + 1] if i + 1 < len(names) else None
         nxt = module._modules[nxt_name] if nxt_name is not None else None
-        if isinstance(module, nn.Sequential) and nxt is not None and _foldable_into(nxt) \
-                and getattr(nxt, "groups", 1) == 1:
+        seq = isinstance(module, nn.Sequential)
+        channels = getattr(child, "num_features", None)
+        if channels is None and seq:
+            channels = _channels_before(module, names[:i])
+        lin_name = _flatten_linear(module, names, i, int(channels)) if seq and channels is not None else None
+        if seq and nxt is not None and _foldable_into(nxt) and getattr(nxt, "groups", 1) == 1:
             a, a0 = _channel_affine(child, _channel_count(child, nxt))
             module._modules[nxt_name] = _fold_into(nxt, a, a0)
             module._modules[name] = nn.Identity()
+        elif lin_name is not None:
+            # ChannelDeconv -> Flatten -> Linear: into the Linear, pixel by pixel
+            a, a0 = _channel_affine(child, int(channels))
+            module._modules[lin_name] = _fold_through_flatten(module._modules[lin_name], a, a0)
+            module._modules[name] = nn.Identity()
         else:
-            channels = getattr(child, "num_features", None)
-            if channels is None and isinstance(module, nn.Sequential):
-                channels = _channels_before(module, names[:i])
             if channels is None:
                 raise ParameterError("ChannelDeconv %r: its channel count is unknown (no num_features "
                                      "attribute, no layer before it that gives it, no Conv2d/Linear "
@@ -229,9 +307,10 @@ def torch_fold(model):
     torch.nn.Conv2d and every Delinear a torch.nn.Linear, their running
     statistics folded into weight and bias (the copy computes what model
     computes in evaluation mode). A ChannelDeconv followed, in an
-    nn.Sequential, by an unpadded, ungrouped nn.Conv2d or an nn.Linear is folded
-    into that layer (it becomes nn.Identity); any other becomes a fixed 1x1
-    nn.Conv2d (4-D input) whose channel count is taken from a ``num_features``
+    nn.Sequential, by an unpadded, ungrouped nn.Conv2d or an nn.Linear, or by an
+    nn.Flatten and an nn.Linear, is folded into that layer (it becomes
+    nn.Identity); any other becomes a fixed 1x1 convolution (an nn.Conv2d
+    that takes 2-D input too) whose channel count is taken from a ``num_features``
     attribute or the layer before it in the nn.Sequential (past activations).
     model itself is not modified."""
     nn = _torch().nn

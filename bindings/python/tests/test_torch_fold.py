@@ -141,3 +141,58 @@ def test_torch_fold_channel_before_padded_conv():
         close("torch_fold", out(x), model(x), 1e-10)
     with pytest.raises(deconv.ParameterError, match="channel count"):
         deconv.torch_fold(nn.Sequential(nn.Flatten(), R.ChannelDeconv(2), nn.ReLU()))
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["f64", "f32"])
+def test_torch_fold_channel_flatten_linear(dtype):
+    """ChannelDeconv -> Flatten -> Linear: folded into the Linear, pixel by pixel."""
+    model = _trained(lambda: nn.Sequential(
+        nn.Conv2d(3, 7, 3, stride=2), nn.ReLU(),
+        R.ChannelDeconv(3, momentum=0.3, sampling_stride=2),   # 6 whitened, 1 standardised
+        nn.Flatten(), nn.Linear(7 * 3 * 3, 5)), dtype)
+    out = deconv.torch_fold(model)
+    _plain(out)
+    assert isinstance(out[2], nn.Identity) and isinstance(out[3], nn.Flatten)
+    assert type(out[4]) is nn.Linear and out[4].weight.dtype == dtype
+    assert not torch.equal(out[4].weight, model[4].weight)
+    x = torch.randn(5, 3, 8, 8, dtype=dtype) * 1.5 + 0.3
+    with torch.no_grad():
+        close("torch_fold", out(x), model(x), 1e-5)
+
+
+def test_torch_fold_pointwise_2d():
+    """The 1x1 fallback takes 2-D input, as the reference's ChannelDeconv does
+    (N x C as N x C x 1 x 1), and 4-D input still."""
+    torch.manual_seed(2)
+    model = nn.Sequential(nn.Linear(7, 6), R.ChannelDeconv(4, momentum=0.5), nn.ReLU(),
+                          nn.Linear(6, 3)).double()
+    for _ in range(4):
+        model(torch.randn(9, 7, dtype=torch.float64) * 2 + 0.5)
+    model.eval()
+    out = deconv.torch_fold(model)
+    _plain(out)
+    assert isinstance(out[1], nn.Conv2d) and out[1].kernel_size == (1, 1)
+    x = torch.randn(5, 7, dtype=torch.float64)
+    with torch.no_grad():
+        got, want = out(x), model(x)
+    assert got.shape == want.shape == (5, 3)
+    close("torch_fold", got, want, 1e-10)
+    # the same module on 4-D input: per pixel
+    pw, cd = out[1], model[1]
+    z = torch.randn(2, 6, 3, 3, dtype=torch.float64)
+    with torch.no_grad():
+        close("torch_fold", pw(z), cd(z), 1e-10)
+
+
+def test_torch_fold_pointwise_saved(tmp_path):
+    """A model holding the 1x1 fallback saves and loads whole."""
+    model = _trained(lambda: nn.Sequential(nn.Conv2d(3, 5, 1), R.ChannelDeconv(2, momentum=0.5),
+                                           nn.ReLU()), torch.float32)
+    out = deconv.torch_fold(model)
+    path = tmp_path / "m.pt"
+    torch.save(out, path)
+    back = torch.load(path)
+    assert type(back[1]) is type(out[1])
+    x = torch.randn(2, 3, 8, 8, dtype=torch.float32)
+    with torch.no_grad():
+        close("torch_fold", back(x), model(x), 1e-5)

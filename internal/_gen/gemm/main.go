@@ -11,6 +11,12 @@
 // A is a packed panel; B is a packed panel (ldb = NR) or, when the right
 // operand is stored row-major, the operand itself read in place.
 //
+// Each kernel has a strided twin (name suffix S) with an extra argument lda
+// after a: the A panel's rows are lda elements apart, a[p*lda+i], so the
+// small-matrix path reads a transposed operand where it lies (lda = MR is
+// the packed panel). Its arithmetic is the packed kernel's, operation for
+// operation.
+//
 // The vector dimension runs along the rows of C (NR, contiguous in memory),
 // the broadcast dimension down its columns (MR): each step of p loads NR/V
 // vectors of the packed B panel, broadcasts MR values of the packed A panel
@@ -33,6 +39,10 @@ type spec struct {
 	zmm    bool // AVX-512 (else AVX2+FMA)
 	mr, nr int  // tile rows (broadcast) and columns (vector)
 	unroll int  // k-loop unroll factor
+	// strideA: the A panel's rows are lda elements apart (an extra
+	// argument) instead of MR: the small-matrix path reads a transposed
+	// operand where it lies.
+	strideA bool
 }
 
 func (s spec) elem() int {
@@ -106,8 +116,13 @@ func kernel(s spec) {
 	if s.f64 {
 		typ = "float64"
 	}
-	TEXT(s.name, NOSPLIT, fmt.Sprintf("func(k int, a, b *%[1]s, ldb int, c *%[1]s, ldc int, alpha, beta %[1]s, load int)", typ))
-	Doc(fmt.Sprintf("%s computes one %d×%d tile of C from packed panels (see the generator for the contract).", s.name, s.mr, s.nr))
+	if s.strideA {
+		TEXT(s.name, NOSPLIT, fmt.Sprintf("func(k int, a *%[1]s, lda int, b *%[1]s, ldb int, c *%[1]s, ldc int, alpha, beta %[1]s, load int)", typ))
+		Doc(fmt.Sprintf("%s computes one %d×%d tile of C from an A panel whose rows are lda elements apart (see the generator for the contract).", s.name, s.mr, s.nr))
+	} else {
+		TEXT(s.name, NOSPLIT, fmt.Sprintf("func(k int, a, b *%[1]s, ldb int, c *%[1]s, ldc int, alpha, beta %[1]s, load int)", typ))
+		Doc(fmt.Sprintf("%s computes one %d×%d tile of C from packed panels (see the generator for the contract).", s.name, s.mr, s.nr))
+	}
 	Pragma("noescape")
 	lanes := s.lanes()
 	nv := s.nr / lanes // vectors per row of the tile
@@ -133,6 +148,12 @@ func kernel(s spec) {
 	Load(Param("b"), bPtr)
 	Load(Param("ldb"), ldb)
 	SHLQ(shift, ldb)
+	// aStep: bytes from one row of the A panel to the next.
+	aStep := R11
+	if s.strideA {
+		Load(Param("lda"), aStep)
+		SHLQ(shift, aStep)
+	}
 	Load(Param("c"), cPtr)
 	Load(Param("ldc"), ldc)
 	SHLQ(shift, ldc)
@@ -160,6 +181,9 @@ func kernel(s spec) {
 	// source's leading dimension when B is read in place).
 	step := func(u int) {
 		ao := u * s.mr * s.elem()
+		if s.strideA {
+			ao = 0 // aPtr advances by aStep after each step
+		}
 		for v := 0; v < nv; v++ {
 			s.movu(Mem{Base: bPtr, Disp: v * lanes * s.elem()}, bv(v))
 		}
@@ -184,8 +208,13 @@ func kernel(s spec) {
 		}
 		step(u)
 		ADDQ(ldb, bPtr)
+		if s.strideA {
+			ADDQ(aStep, aPtr)
+		}
 	}
-	ADDQ(U32(s.unroll*s.mr*s.elem()), aPtr)
+	if !s.strideA {
+		ADDQ(U32(s.unroll*s.mr*s.elem()), aPtr)
+	}
 	SUBQ(U8(s.unroll), k)
 	JMP(LabelRef(s.name + "_loop"))
 
@@ -194,7 +223,11 @@ func kernel(s spec) {
 	TESTQ(k, k)
 	JE(LabelRef(s.name + "_store"))
 	step(0)
-	ADDQ(U32(s.mr*s.elem()), aPtr)
+	if s.strideA {
+		ADDQ(aStep, aPtr)
+	} else {
+		ADDQ(U32(s.mr*s.elem()), aPtr)
+	}
 	ADDQ(ldb, bPtr)
 	DECQ(k)
 	JMP(LabelRef(s.name + "_tail"))
@@ -266,6 +299,11 @@ func main() {
 		{name: "kernF64AVX512", f64: true, zmm: true, mr: mrF64AVX512, nr: 16, unroll: 4},
 		{name: "kernF32AVX2", mr: 6, nr: 16, unroll: 4},
 		{name: "kernF64AVX2", f64: true, mr: 6, nr: 8, unroll: 4},
+		// The same tiles with a strided A panel, for the small-matrix path.
+		{name: "kernF32AVX512S", zmm: true, mr: mrF32AVX512, nr: 32, unroll: 4, strideA: true},
+		{name: "kernF64AVX512S", f64: true, zmm: true, mr: mrF64AVX512, nr: 16, unroll: 4, strideA: true},
+		{name: "kernF32AVX2S", mr: 6, nr: 16, unroll: 4, strideA: true},
+		{name: "kernF64AVX2S", f64: true, mr: 6, nr: 8, unroll: 4, strideA: true},
 	} {
 		kernel(s)
 	}

@@ -1,0 +1,28 @@
+//go:build amd64 && gc && !purego
+
+package gemm
+
+import "github.com/netdeconv/deconv/internal/isa"
+
+// stridedKernelF32 returns the strided-A twin of kernelF32(f)'s
+// micro-kernel (same tile; see stridedKernel).
+func stridedKernelF32(f isa.Family) stridedKernel[float32] {
+	switch kernelF32(f) {
+	case &avx512F32:
+		return kernF32AVX512S
+	case &avx2F32:
+		return kernF32AVX2S
+	}
+	return kernGenericS[float32]
+}
+
+// stridedKernelF64 is stridedKernelF32 for float64.
+func stridedKernelF64(f isa.Family) stridedKernel[float64] {
+	switch kernelF64(f) {
+	case &avx512F64:
+		return kernF64AVX512S
+	case &avx2F64:
+		return kernF64AVX2S
+	}
+	return kernGenericS[float64]
+}
