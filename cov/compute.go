@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"github.com/netdeconv/deconv/internal/gemm"
+	"github.com/netdeconv/deconv/internal/isa"
 	"github.com/netdeconv/deconv/internal/parallel"
 )
 
@@ -45,6 +46,12 @@ type moments struct {
 type workspace[T Float] struct {
 	y, part    []T
 	s64, sum64 []float64 // sum64: per gathered column, folded by the caller
+
+	// The panel path's A panels (its row panel is y), column tables and
+	// micro-kernel.
+	pa        []T
+	aoff, off []int
+	ps        gemm.Panels[T]
 }
 
 var wsPools [2]sync.Pool
@@ -57,10 +64,18 @@ type batchRun[T Float] struct {
 	x, shift                               []T
 	perPanel, perChunk, chunks, groupFeats int
 	next                                   atomic.Int64
-	mu                                     sync.Mutex
-	firstErr                               error
-	tot                                    workspace[float64] // the float64 sums partials are added into
-	body                                   func(lo, hi int)
+
+	// The panel path (panels set): the kernel family, the column blocks,
+	// and whether each unit owns its matrices' totals (one chunk).
+	panels                       bool
+	fam                          isa.Family
+	blocks, blockCols, blockMats int
+	exclusive                    bool
+	ps                           gemm.Panels[T] // the layout the run decided
+	mu                           sync.Mutex
+	firstErr                     error
+	tot                          workspace[float64] // the float64 sums partials are added into
+	body                         func(lo, hi int)
 }
 
 var runPools [2]sync.Pool
@@ -68,6 +83,11 @@ var runPools [2]sync.Pool
 // testHookWorker, when set (by tests only), is called by every worker of
 // a batch as it starts, on its own goroutine.
 var testHookWorker func()
+
+// testForceDense, when set (by tests and benchmarks only), sends every
+// batch down the dense path (gather, then gemm.SyrkDense), which otherwise
+// serves only samples deeper than a panel.
+var testForceDense bool
 
 func getBatchRun[T Float]() *batchRun[T] {
 	pool := &runPools[1]
@@ -105,7 +125,12 @@ func (r *batchRun[T]) run(lo, hi int) {
 		if ws == nil {
 			ws = new(workspace[T])
 		}
-		err := work(pl, r.x, r.shift, ws, r.perPanel, r.perChunk, r.chunks, &r.next)
+		var err error
+		if r.panels {
+			err = workPanels(r, ws)
+		} else {
+			err = work(pl, r.x, r.shift, ws, r.perPanel, r.perChunk, r.chunks, &r.next)
+		}
 		r.mu.Lock()
 		if err != nil && r.firstErr == nil {
 			r.firstErr = err
@@ -184,10 +209,25 @@ func batchMoments[T Float](pl *Plan, x []T, m *moments) error {
 	panels := (pl.samples + perPanel - 1) / perPanel
 	perChunk := max(1, flushRows/(perPanel*pl.rowsPerSample()))
 	chunks := (panels + perChunk - 1) / perChunk
-	workers := min(parallel.Workers(pl.workers), chunks)
 
 	r := getBatchRun[T]()
 	defer putBatchRun(r)
+	// The panel path, unless a sample alone is deeper than a panel (a
+	// linear layer cut into very many short chunks), where the panels'
+	// lanes would multiply its memory.
+	units := chunks
+	r.panels = pl.sub <= panelRows && !testForceDense
+	if r.panels {
+		ps := &r.ps
+		ps.Init()
+		r.fam = ps.Family()
+		var z T
+		r.blockCols, r.blockMats = blockLayout(pl, perPanel*pl.sub, int(unsafe.Sizeof(z)))
+		r.blocks = (pl.width + r.blockCols - 1) / r.blockCols
+		r.exclusive = chunks == 1
+		units = r.blocks * chunks
+	}
+	workers := min(parallel.Workers(pl.workers), units)
 	tot := &r.tot
 	s64, sum64 := grow(&tot.s64, G*F*F), grow(&tot.sum64, G*F)
 	clear(s64)
