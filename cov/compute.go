@@ -490,7 +490,10 @@ func gatherFast[T Float](dst, src []T, off []int, shift []T, sum []float64) {
 // covariance share their shift.
 func estimateShift[T Float](pl *Plan, x []T, sw *shiftWS[T]) []T {
 	width, F := pl.width, pl.feats
-	runLen := min(pl.samples, shiftSamples/shiftRuns)
+	// At most an eighth of a batch (at least 64 windows): the estimate
+	// needs few samples, and a small batch's gather is most of its cost.
+	want := min(shiftSamples, max(64, pl.samples/8))
+	runLen := min(pl.samples, want/shiftRuns)
 	runs := min(shiftRuns, pl.samples/runLen)
 	zero := grow(&sw.zero, width)
 	clear(zero)

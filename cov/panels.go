@@ -28,8 +28,9 @@ import (
 // at: half of a 1 MiB L2, leaving room for the partial sums.
 const panelBudget = 512 << 10
 
-var prefetchOn = true
-
+// prefetchCols is how many columns ahead of the gather fillPanels asks
+// for the image row a column reads (a few rows, as a column of a 3×3
+// window reads the row of the two before it).
 const prefetchCols = 8
 
 // panelDst says where the gathered value of column l (of its block) and
@@ -212,10 +213,11 @@ func gatherRowPanels[T Float](pl *Plan, d *panelDst[T], i, seg int, img []T, oy,
 		}
 		row := img[pl.coff[t]+iy*pl.w : pl.coff[t]+(iy+1)*pl.w]
 		ix0 := ox0*step - pl.padW + pl.dx[t]
-		if pf := t + prefetchCols; prefetchOn && pf < colHi && (pl.coff[pf] != pl.coff[pf-1] || pl.dy[pf] != pl.dy[pf-1]) {
-			// Column pf starts reading another image row: ask for it now,
-			// a few columns ahead (the hardware prefetcher does not follow
-			// the jumps between channel planes).
+		if pf := t + prefetchCols; pf < colHi && (pl.coff[pf] != pl.coff[pf-1] || pl.dy[pf] != pl.dy[pf-1]) {
+			// Column pf starts reading another image row: ask for it a
+			// few columns ahead. The rows of one window run lie in as
+			// many channel planes, too far apart and too short for the
+			// hardware prefetcher to follow.
 			if py := oy*pl.stepH - pl.padH + pl.dy[pf]; uint(py) < uint(pl.h) {
 				gather.Prefetch(img[pl.coff[pf]+py*pl.w : pl.coff[pf]+(py+1)*pl.w])
 			}

@@ -173,20 +173,37 @@ func Finalize[T Float](s *Stats, mean, cov []T) error {
 			if !finite(float64(mean[g*F+i])) {
 				return fmt.Errorf("%w: mean %d of matrix %d is %g", deconv.ErrNonFinite, i, g, mu[i])
 			}
-			for j := 0; j < F; j++ {
-				v := c[i*F+j] * inv
-				if i == j && v < 0 {
-					v = 0 // rounding: a variance is never negative
+			row, orow := c[i*F:(i+1)*F], out[i*F:(i+1)*F]
+			// v − v is 0 for finite v and NaN otherwise: one test per
+			// row instead of a branch per element.
+			var bad T
+			if s.uncentred {
+				for j, v := range row {
+					o := T(v*inv + mu[i]*mu[j])
+					orow[j] = o
+					bad += o - o
 				}
-				if s.uncentred {
-					v += mu[i] * mu[j]
+			} else {
+				for j, v := range row {
+					o := T(v * inv)
+					orow[j] = o
+					bad += o - o
 				}
-				if i == j {
-					v += s.eps
-				}
-				out[i*F+j] = T(v)
-				if !finite(float64(out[i*F+j])) {
-					return fmt.Errorf("%w: covariance (%d, %d) of matrix %d is %g", deconv.ErrNonFinite, i, j, g, v)
+			}
+			v := row[i] * inv
+			if v < 0 {
+				v = 0 // rounding: a variance is never negative
+			}
+			if s.uncentred {
+				v += mu[i] * mu[i]
+			}
+			orow[i] = T(v + s.eps)
+			bad += orow[i] - orow[i]
+			if bad != 0 {
+				for j := range orow {
+					if !finite(float64(orow[j])) {
+						return fmt.Errorf("%w: covariance (%d, %d) of matrix %d is %g", deconv.ErrNonFinite, i, j, g, row[j]*inv)
+					}
 				}
 			}
 		}
