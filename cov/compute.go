@@ -49,9 +49,9 @@ type workspace[T Float] struct {
 
 	// The panel path's A panels (its row panel is y), column tables and
 	// micro-kernel.
-	pa        []T
-	aoff, off []int
-	ps        gemm.Panels[T]
+	pa                      []T
+	aoff, off, kj, jlo, jhi []int
+	ps                      gemm.Panels[T]
 }
 
 var wsPools [2]sync.Pool

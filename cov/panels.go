@@ -39,6 +39,12 @@ type panelDst[T Float] struct {
 	pa, y     []T
 	aoff, off []int
 	rsA, rs   int
+
+	// Grid windows: the horizontal tap of each column of the block, and,
+	// per tap, the windows of the current run that read inside the image
+	// (jlo … jhi−1), so that a run costs kw divisions, not one per column.
+	kj       []int
+	jlo, jhi []int
 }
 
 // blockLayout decides the column blocks of the panel path: the columns
@@ -83,6 +89,15 @@ func workPanels[T Float](r *batchRun[T], ws *workspace[T]) error {
 		}
 		d.aoff[l] = m*aLen + f/mr*K*mr + bi*mr + f%mr
 		d.off[l] = bi*ld + m*F + f
+	}
+	if pl.kind == gridKind {
+		// Blocks hold whole groups (or the whole window), so a column's
+		// tap is the same in every block: tabled once, by block column.
+		d.kj = grow(&ws.kj, bw)
+		for l := range d.kj {
+			d.kj[l] = pl.dx[l] / pl.dilW
+		}
+		d.jlo, d.jhi = grow(&ws.jlo, pl.kw), grow(&ws.jhi, pl.kw)
 	}
 	part := grow(&ws.part, nm*F*F)
 	sum := grow(&ws.sum64, width)
@@ -183,6 +198,20 @@ func fillPanels[T Float](pl *Plan, x []T, s0, cnt int, d *panelDst[T], colLo, co
 	oy, ox := r/pl.ow, r%pl.ow
 	for i := 0; i < cnt; {
 		seg := min(cnt-i, pl.ow-ox)
+		for kj := range d.jlo {
+			// Windows jlo … jhi−1 of the run read inside the row at tap kj;
+			// the others read padding.
+			ix0 := ox*pl.stepW - pl.padW + kj*pl.dilW
+			jlo := 0
+			if ix0 < 0 {
+				jlo = min(seg, (-ix0-1)/pl.stepW+1) // ⌈−ix0/step⌉ without overflow
+			}
+			jhi := jlo
+			if ix0 < pl.w {
+				jhi = max(jlo, min(seg, (pl.w-1-ix0)/pl.stepW+1))
+			}
+			d.jlo[kj], d.jhi[kj] = jlo, jhi
+		}
 		gatherRowPanels(pl, d, i, seg, x[n*chw:(n+1)*chw], oy, ox, colLo, colHi, shift, sum)
 		i += seg
 		if ox += seg; ox == pl.ow {
@@ -222,15 +251,8 @@ func gatherRowPanels[T Float](pl *Plan, d *panelDst[T], i, seg int, img []T, oy,
 				gather.Prefetch(img[pl.coff[pf]+py*pl.w : pl.coff[pf]+(py+1)*pl.w])
 			}
 		}
-		// Windows jlo … jhi−1 read inside the row; the others read padding.
-		jlo := 0
-		if ix0 < 0 {
-			jlo = min(seg, (-ix0-1)/step+1) // ⌈−ix0/step⌉ without overflow
-		}
-		jhi := jlo
-		if ix0 < pl.w {
-			jhi = max(jlo, min(seg, (pl.w-1-ix0)/step+1))
-		}
+		kj := d.kj[t-colLo]
+		jlo, jhi := d.jlo[kj], d.jhi[kj]
 		for j := 0; j < jlo; j++ {
 			da[j*rsA], dst[j*rs] = -s, -s
 		}
