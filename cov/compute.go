@@ -217,6 +217,7 @@ func batchMoments[T Float](pl *Plan, x []T, m *moments) error {
 	// lanes would multiply its memory.
 	units := chunks
 	r.panels = pl.sub <= panelRows && !testForceDense
+	r.exclusive = false
 	if r.panels {
 		ps := &r.ps
 		ps.Init()
@@ -230,7 +231,11 @@ func batchMoments[T Float](pl *Plan, x []T, m *moments) error {
 	workers := min(parallel.Workers(pl.workers), units)
 	tot := &r.tot
 	s64, sum64 := grow(&tot.s64, G*F*F), grow(&tot.sum64, G*F)
-	clear(s64)
+	if !r.exclusive {
+		// Exclusive units store each matrix's upper triangle once, so
+		// only shared totals need zeros.
+		clear(s64)
+	}
 	clear(sum64)
 	r.pl, r.x, r.shift = pl, x, shift
 	r.perPanel, r.perChunk, r.chunks, r.groupFeats = perPanel, perChunk, chunks, G*F
@@ -257,10 +262,17 @@ func batchMoments[T Float](pl *Plan, x []T, m *moments) error {
 			m.mean[g*F+j] = float64(shift[g*F+j]) + ybar[j]
 		}
 		s, c := s64[g*F*F:(g+1)*F*F], m.m2[g*F*F:(g+1)*F*F]
-		for i := 0; i < F; i++ {
-			for j := i; j < F; j++ {
-				v := s[i*F+j] - n*ybar[i]*ybar[j]
-				c[i*F+j], c[j*F+i] = v, v
+		// In tiles, so that the mirrored writes down columns stay in L1.
+		const tb = 32
+		for i0 := 0; i0 < F; i0 += tb {
+			for j0 := i0; j0 < F; j0 += tb {
+				for i := i0; i < min(F, i0+tb); i++ {
+					yi := n * ybar[i]
+					for j := max(i, j0); j < min(F, j0+tb); j++ {
+						v := s[i*F+j] - yi*ybar[j]
+						c[i*F+j], c[j*F+i] = v, v
+					}
+				}
 			}
 		}
 	}

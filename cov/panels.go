@@ -136,17 +136,18 @@ func workPanels[T Float](r *batchRun[T], ws *workspace[T]) error {
 			}
 			beta = 1
 		}
-		if err := flushPartials(part[:ng*F*F], s64[g0*F*F:(g0+ng)*F*F], F, g0, s0, s1); err != nil {
+		if err := flushPartials(part[:ng*F*F], s64[g0*F*F:(g0+ng)*F*F], F, g0, s0, s1, r.exclusive); err != nil {
 			return err
 		}
 	}
 }
 
 // flushPartials adds the upper triangles of the float32 (or float64)
-// partials of matrices g0, g0+1, … into their float64 sums, checking the
+// partials of matrices g0, g0+1, … into their float64 sums (or, with
+// store, stores them: the sums' only contribution), checking the
 // diagonal: a NaN or ±Inf read from the data makes its square, hence the
 // diagonal, non-finite (so does a finite value whose square overflows T).
-func flushPartials[T Float](part []T, s64 []float64, F, g0, s0, s1 int) error {
+func flushPartials[T Float](part []T, s64 []float64, F, g0, s0, s1 int, store bool) error {
 	for m := 0; m < len(part)/(F*F); m++ {
 		p, s := part[m*F*F:(m+1)*F*F], s64[m*F*F:(m+1)*F*F]
 		for i := 0; i < F; i++ {
@@ -155,6 +156,12 @@ func flushPartials[T Float](part []T, s64 []float64, F, g0, s0, s1 int) error {
 				return fmt.Errorf("%w (or a square overflows %T): feature %d of matrix %d, samples %d…%d", deconv.ErrNonFinite, p[0], i, g0+m, s0, s1-1)
 			}
 			pr, sr := p[i*F+i:(i+1)*F], s[i*F+i:(i+1)*F]
+			if store {
+				for j, v := range pr {
+					sr[j] = float64(v)
+				}
+				continue
+			}
 			for j, v := range pr {
 				sr[j] += float64(v)
 			}
