@@ -14,10 +14,12 @@ import (
 )
 
 // Blocking of the fused im2col + SYRK. A worker gathers a panel of about
-// panelRows rows (shifted by the shift estimate) into a buffer that stays
-// in L2 (256 rows × 576 float32 features = 576 KiB), multiplies it into a
-// float32 (or float64) partial with one SYRK on its own goroutine, and
-// every flushRows rows adds that partial into float64 sums. So no
+// panelRows rows (shifted by the shift estimate) straight into the
+// micro-kernels' layouts, which stay in L2 (256 rows × 576 float32
+// features, twice: about 1.2 MiB; grouped covariances are cut into column
+// blocks of whole groups, see panels.go), multiplies it into a float32
+// (or float64) partial on its own goroutine, and every flushRows rows
+// adds that partial into float64 sums. So no
 // element of the partial accumulates more than flushRows products in the
 // input's precision, whatever the batch size: the error bound depends on
 // flushRows, not on the number of rows (see the package documentation).
@@ -65,17 +67,18 @@ type batchRun[T Float] struct {
 	perPanel, perChunk, chunks, groupFeats int
 	next                                   atomic.Int64
 
+	mu       sync.Mutex
+	firstErr error
+	tot      workspace[float64] // the float64 sums partials are added into
+	body     func(lo, hi int)
+
 	// The panel path (panels set): the kernel family, the column blocks,
 	// and whether each unit owns its matrices' totals (one chunk).
 	panels                       bool
 	fam                          isa.Family
 	blocks, blockCols, blockMats int
 	exclusive                    bool
-	ps                           gemm.Panels[T] // the layout the run decided
-	mu                           sync.Mutex
-	firstErr                     error
-	tot                          workspace[float64] // the float64 sums partials are added into
-	body                         func(lo, hi int)
+	ps                           gemm.Panels[T] // decides fam
 }
 
 var runPools [2]sync.Pool
