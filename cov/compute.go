@@ -15,7 +15,7 @@ import (
 
 // Blocking of the fused im2col + SYRK. A worker gathers a panel of about
 // panelRows rows (shifted by the shift estimate) straight into the
-// micro-kernels' layouts, which stay in L2 (256 rows × 576 float32
+// micro-kernels' packed layouts, which stay in L2 (256 rows × 576 float32
 // features, twice: about 1.2 MiB; grouped covariances are cut into column
 // blocks of whole groups, see panels.go), multiplies it into a float32
 // (or float64) partial on its own goroutine, and every flushRows rows
@@ -49,7 +49,7 @@ type workspace[T Float] struct {
 	y, part    []T
 	s64, sum64 []float64 // sum64: per gathered column, folded by the caller
 
-	// The panel path's A panels (its row panel is y), column tables and
+	// The panel path's A panels (its B panels are y), column tables and
 	// micro-kernel.
 	pa                      []T
 	aoff, off, kj, jlo, jhi []int
@@ -226,7 +226,8 @@ func batchMoments[T Float](pl *Plan, x []T, m *moments) error {
 		ps.Init()
 		r.fam = ps.Family()
 		var z T
-		r.blockCols, r.blockMats = blockLayout(pl, perPanel*pl.sub, int(unsafe.Sizeof(z)))
+		K := perPanel * pl.sub
+		r.blockCols, r.blockMats = blockLayout(pl, (ps.ALen(F, K)+ps.BLen(F, K))*int(unsafe.Sizeof(z)))
 		r.blocks = (pl.width + r.blockCols - 1) / r.blockCols
 		r.exclusive = chunks == 1
 		units = r.blocks * chunks

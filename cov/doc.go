@@ -21,10 +21,10 @@
 // # How: im2col fused with the SYRK
 //
 // The im2col matrix is never built. Each worker gathers a panel of about
-// 256 rows of it straight from the NCHW image into the layouts the SYRK
-// engine's micro-kernels read (gemm.Panels: packed panels for one operand,
-// a row panel read in place for the other), so each value is copied once
-// and nothing is packed afterwards; it multiplies the panel into a partial
+// 256 rows of it straight from the NCHW image into the packed panels the
+// SYRK engine's micro-kernels read (gemm.Panels: each value is stored into
+// the panels of both operands as it is read), so nothing is gathered twice
+// or packed afterwards; it multiplies the panel into a partial
 // XᵀX (upper triangle only) and moves on. Panels are gathered image row
 // by image row, so the image is read front to back. With groups, the
 // columns are cut into blocks of whole groups whose panels fit L2, and the

@@ -10,10 +10,9 @@ import (
 )
 
 // The panel path: each worker gathers the shifted samples of a panel
-// straight into the layouts the micro-kernels read (gemm.Panels): every
-// value read from the image is stored, in the same pass, into its packed
-// A panel and into the row panel the kernels read in place, so nothing is
-// packed afterwards. It multiplies each panel into float32 (or float64)
+// straight into the packed layouts the micro-kernels read (gemm.Panels):
+// every value read from the image is stored, in the same pass, into its A
+// panel and its B panel, so nothing is packed afterwards. It multiplies each panel into float32 (or float64)
 // partials, flushed into float64 sums every flushRows rows as on the
 // dense path.
 //
@@ -24,8 +23,8 @@ import (
 // still in L2 when the micro-kernel reads them, whatever the number of
 // groups. The work units are (column block, chunk of samples) pairs.
 
-// panelBudget is the size in bytes the panel of one column block aims
-// at: half of a 1 MiB L2, leaving room for the partial sums.
+// panelBudget is the size in bytes the A and B panels of one column block
+// aim at: half of a 1 MiB L2, leaving room for the partial sums.
 const panelBudget = 512 << 10
 
 // prefetchCols is how many columns ahead of the gather fillPanels asks
@@ -34,11 +33,11 @@ const panelBudget = 512 << 10
 const prefetchCols = 8
 
 // panelDst says where the gathered value of column l (of its block) and
-// sample r of the panel goes: pa[aoff[l] + r·rsA] and y[off[l] + r·rs].
+// sample r of the panel goes: pa[aoff[l] + r·rsA] and pb[boff[l] + r·rsB].
 type panelDst[T Float] struct {
-	pa, y     []T
-	aoff, off []int
-	rsA, rs   int
+	pa, pb     []T
+	aoff, boff []int
+	rsA, rsB   int
 
 	// Grid windows: the horizontal tap of each column of the block, and,
 	// per tap, the windows of the current run that read inside the image
@@ -48,13 +47,13 @@ type panelDst[T Float] struct {
 }
 
 // blockLayout decides the column blocks of the panel path: the columns
-// per block and the matrices (groups) per block, for panels of K rows of
-// elem bytes per value.
-func blockLayout(pl *Plan, K, elem int) (cols, mats int) {
+// per block and the matrices (groups) per block, for panels of perMat
+// bytes per matrix.
+func blockLayout(pl *Plan, perMat int) (cols, mats int) {
 	if pl.groups == 1 {
 		return pl.width, 1
 	}
-	mats = max(1, min(pl.groups, panelBudget/(2*K*pl.feats*elem)))
+	mats = max(1, min(pl.groups, panelBudget/perMat))
 	return mats * pl.feats, mats
 }
 
@@ -69,18 +68,15 @@ func workPanels[T Float](r *batchRun[T], ws *workspace[T]) error {
 	ps.InitFamily(r.fam)
 	K := r.perPanel * sub
 	bw, nm := r.blockCols, r.blockMats
-	mr, aLen := ps.MR(), ps.ALen(F, K)
+	mr, nr := ps.MR(), ps.NR()
+	aLen, bLen := ps.ALen(F, K), ps.BLen(F, K)
 	// Rows of the panels: one per (sample, block) of a shared covariance,
-	// of F values; one per sample with groups, the block's nm·F values
-	// (matrix m's A panels start at m·aLen).
-	ld := ps.LD(F)
-	if G > 1 {
-		ld = ps.LD(bw)
-	}
+	// one per sample with groups, whose matrix m has its A and B panels
+	// at m·aLen and m·bLen.
 	d := panelDst[T]{
-		pa: grow(&ws.pa, nm*aLen), y: grow(&ws.y, K*ld+ps.BSpan(F)),
-		aoff: grow(&ws.aoff, bw), off: grow(&ws.off, bw),
-		rsA: sub * mr, rs: sub * ld,
+		pa: grow(&ws.pa, nm*aLen), pb: grow(&ws.y, nm*bLen),
+		aoff: grow(&ws.aoff, bw), boff: grow(&ws.off, bw),
+		rsA: sub * mr, rsB: sub * nr,
 	}
 	for l := 0; l < bw; l++ {
 		m, bi, f := 0, l/F, l%F
@@ -88,7 +84,7 @@ func workPanels[T Float](r *batchRun[T], ws *workspace[T]) error {
 			m, bi = l/F, 0
 		}
 		d.aoff[l] = m*aLen + f/mr*K*mr + bi*mr + f%mr
-		d.off[l] = bi*ld + m*F + f
+		d.boff[l] = m*bLen + f/nr*K*nr + bi*nr + f%nr
 	}
 	if pl.kind == gridKind {
 		// Blocks hold whole groups (or the whole window), so a column's
@@ -130,7 +126,7 @@ func workPanels[T Float](r *batchRun[T], ws *workspace[T]) error {
 			cnt := min(r.perPanel, s1-p0)
 			fillPanels(pl, r.x, p0, cnt, &d, colLo, colHi, r.shift, sum)
 			for m := 0; m < ng; m++ {
-				if err := ps.Upper(F, cnt*sub, 1, d.pa[m*aLen:], K, d.y[m*F:], ld, beta, part[m*F*F:(m+1)*F*F], F); err != nil {
+				if err := ps.Upper(F, cnt*sub, K, 1, d.pa[m*aLen:], d.pb[m*bLen:], beta, part[m*F*F:(m+1)*F*F], F); err != nil {
 					return err
 				}
 			}
@@ -187,14 +183,14 @@ func fillPanels[T Float](pl *Plan, x []T, s0, cnt int, d *panelDst[T], colLo, co
 				seg = min(cnt-i, (hw-1-q)/pl.step+1)
 			}
 			for t := colLo; t < colHi; t++ {
-				oa, o := d.aoff[t-colLo]+i*d.rsA, d.off[t-colLo]+i*d.rs
+				oa, ob := d.aoff[t-colLo]+i*d.rsA, d.boff[t-colLo]+i*d.rsB
 				if seg == 1 {
 					v := x[base+pl.off[t]] - shift[t]
-					d.pa[oa], d.y[o] = v, v
+					d.pa[oa], d.pb[ob] = v, v
 					sum[t] += float64(v)
 					continue
 				}
-				sum[t] += stridedRun2(d.pa[oa:], d.rsA, d.y[o:], d.rs, x[base+pl.off[t]:], pl.step, seg, shift[t])
+				sum[t] += stridedRun2(d.pa[oa:], d.rsA, d.pb[ob:], d.rsB, x[base+pl.off[t]:], pl.step, seg, shift[t])
 			}
 			i += seg
 		}
@@ -235,10 +231,10 @@ func fillPanels[T Float](pl *Plan, x []T, s0, cnt int, d *panelDst[T], colLo, co
 // d: column t of window j is img[channel][iy][ix0 + j·step] (zero outside
 // the image) minus shift[t].
 func gatherRowPanels[T Float](pl *Plan, d *panelDst[T], i, seg int, img []T, oy, ox0, colLo, colHi int, shift []T, sum []float64) {
-	step, rsA, rs := pl.stepW, d.rsA, d.rs
+	step, rsA, rs := pl.stepW, d.rsA, d.rsB
 	for t := colLo; t < colHi; t++ {
 		s := shift[t]
-		da, dst := d.pa[d.aoff[t-colLo]+i*rsA:], d.y[d.off[t-colLo]+i*rs:]
+		da, dst := d.pa[d.aoff[t-colLo]+i*rsA:], d.pb[d.boff[t-colLo]+i*rs:]
 		iy := oy*pl.stepH - pl.padH + pl.dy[t]
 		if uint(iy) >= uint(pl.h) {
 			for j := 0; j < seg; j++ {

@@ -2,7 +2,6 @@ package gemm
 
 import (
 	"fmt"
-	"unsafe"
 
 	"github.com/netdeconv/deconv/internal/errs"
 	"github.com/netdeconv/deconv/internal/isa"
@@ -10,25 +9,26 @@ import (
 	"github.com/netdeconv/deconv/internal/size"
 )
 
-// Panels runs SYRKs on a panel of samples that its caller writes itself,
-// directly in the layouts the micro-kernels read, so that data produced on
+// Panels runs SYRKs on operands that its caller writes itself, directly
+// in the packed layouts the micro-kernels read, so that data produced on
 // the fly (the covariance's gathered patches) is copied once, as it is
 // produced, instead of being gathered into a matrix and then packed from
 // it.
 //
-// The operand X has k rows (samples) of n values (features). The caller
-// stores each value twice, in two buffers:
+// For an operand X of k rows (samples) and n columns (features), the
+// caller stores each value twice, in panels ld rows deep (ld ≥ k; a fixed
+// ld lets the last batch of rows be shorter):
 //
-//	A panels, MR() lanes, ka rows deep:  pa[(f/MR)·ka·MR + p·MR + f%MR] = X[p][f]
-//	the row panel y, read in place:      y[p·ldy + f]                    = X[p][f]
+//	A panels, MR() lanes:  pa[(f/MR)·ld·MR + p·MR + f%MR] = X[p][f]
+//	B panels, NR() lanes:  pb[(f/NR)·ld·NR + p·NR + f%NR] = X[p][f]
 //
-// for p < k ≤ ka, f < n. The A panels stay in L1 while the kernels stream
-// the rows of y past them. The kernels read whole tiles: lanes of the last
-// A panel at or beyond n, and the BSpan(n) − n values after each row of y
-// (the next row's, or anything else), may hold anything, NaN included: a
-// lane's products land only in rows or columns of the result tile that are
-// discarded. LD gives a leading dimension for y that keeps its rows spread
-// over all the sets of the L1 cache.
+// for p < k, f < n. Lanes at or beyond n in the last panel of each may hold
+// anything, NaN included: a lane's products land only in rows or columns
+// of the result tile that are discarded. The A panels stay in L1 while the
+// B panels stream past them from L2. Writing a value into both costs the
+// producer one more store, which is less than a packing pass, and a B
+// panel's rows are NR values apart, so the producer's writes of one
+// feature for consecutive samples stay within a few pages.
 //
 // A Panels value is one worker's: it holds the micro-kernel chosen when it
 // was set and a tile buffer for the diagonal and edge tiles. It runs on the
@@ -57,47 +57,36 @@ func (ps *Panels[T]) Family() isa.Family { return ps.kern.fam }
 // MR returns the lanes of an A panel.
 func (ps *Panels[T]) MR() int { return ps.kern.mr }
 
+// NR returns the lanes of a B panel.
+func (ps *Panels[T]) NR() int { return ps.kern.nr }
+
 // KC returns the depth the micro-kernel is blocked for: an A panel of KC
 // rows stays in L1. Deeper panels work, more slowly.
 func (ps *Panels[T]) KC() int { return ps.kern.kc }
 
-// ALen returns the length of the A panels of n features, ka rows deep.
-func (ps *Panels[T]) ALen(n, ka int) int {
-	return (n + ps.kern.mr - 1) / ps.kern.mr * ps.kern.mr * ka
+// ALen returns the length of the A panels of n features, ld rows deep.
+func (ps *Panels[T]) ALen(n, ld int) int {
+	return (n + ps.kern.mr - 1) / ps.kern.mr * ps.kern.mr * ld
 }
 
-// BSpan returns the values the kernels read from the start of each row of
-// y for n features: n rounded up to whole B tiles.
-func (ps *Panels[T]) BSpan(n int) int { return (n + ps.kern.nr - 1) / ps.kern.nr * ps.kern.nr }
-
-// LD returns a leading dimension of at least w values whose rows lie an
-// odd number of cache lines apart, so that the rows of y fall into every
-// set of the L1 cache instead of a few (rows a power of two apart evict
-// each other).
-func (ps *Panels[T]) LD(w int) int {
-	var z T
-	line := 64 / int(unsafe.Sizeof(z))
-	lines := (w + line - 1) / line
-	if lines%2 == 0 {
-		lines++
-	}
-	return lines * line
+// BLen returns the length of the B panels of n features, ld rows deep.
+func (ps *Panels[T]) BLen(n, ld int) int {
+	return (n + ps.kern.nr - 1) / ps.kern.nr * ps.kern.nr * ld
 }
 
 // Upper computes the upper triangle (j ≥ i) of C = α·XᵀX + β·C for the n×n
 // matrix C (row-major, leading dimension ldc) from X of k rows given as A
-// panels ka rows deep and as the row panel y (see Panels). With β = 0, C
-// is not read. Elements below the diagonal are not touched. It returns
-// errs.ErrParam for a negative size or ka < k, errs.ErrShape for ldy < n or
-// a slice too short (pa needs ALen(n, ka) − (ka − k)·MR() values, y needs
-// (k−1)·ldy + BSpan(n)), and errs.ErrOverflow for sizes whose product
-// overflows.
-func (ps *Panels[T]) Upper(n, k int, alpha T, pa []T, ka int, y []T, ldy int, beta T, c []T, ldc int) error {
+// and B panels ld rows deep (see Panels). With β = 0, C is not read.
+// Elements below the diagonal are not touched. It returns errs.ErrParam
+// for a negative size or ld < k, errs.ErrShape for a slice too short (the
+// last panel of each needs only its first k rows), and errs.ErrOverflow for
+// sizes whose product overflows.
+func (ps *Panels[T]) Upper(n, k, ld int, alpha T, pa, pb []T, beta T, c []T, ldc int) error {
 	if ps.kern == nil {
 		return fmt.Errorf("%w: gemm: Panels used before Init", errs.ErrParam)
 	}
-	if n < 0 || k < 0 || ka < k {
-		return fmt.Errorf("%w: gemm: panels of %d×%d, %d rows deep", errs.ErrParam, k, n, ka)
+	if n < 0 || k < 0 || ld < k {
+		return fmt.Errorf("%w: gemm: panels of %d×%d, %d rows deep", errs.ErrParam, k, n, ld)
 	}
 	if err := checkMatrix("C", c, n, n, ldc); err != nil {
 		return err
@@ -107,18 +96,15 @@ func (ps *Panels[T]) Upper(n, k int, alpha T, pa []T, ka int, y []T, ldy int, be
 	}
 	kr := ps.kern
 	mr, nr := kr.mr, kr.nr
-	if ldy < n {
-		return fmt.Errorf("%w: gemm: row panel leading dimension %d < %d features", errs.ErrShape, ldy, n)
-	}
 	if k > 0 {
-		needA, ok := size.MulAdd((n-1)/mr, ka*mr, k*mr)
-		needY, ok2 := size.MulAdd(k-1, ldy, ps.BSpan(n))
-		if !ok || !ok2 {
-			return fmt.Errorf("%w: gemm: panels of %d rows (%d deep), leading dimension %d", errs.ErrOverflow, k, ka, ldy)
+		needA, ok := size.MulAdd((n-1)/mr, ld*mr, k*mr)
+		needB, ok2 := size.MulAdd((n-1)/nr, ld*nr, k*nr)
+		if _, ok3 := size.Mul(ld, max(mr, nr)); !ok || !ok2 || !ok3 {
+			return fmt.Errorf("%w: gemm: panels of %d features, %d rows deep", errs.ErrOverflow, n, ld)
 		}
-		if len(pa) < needA || len(y) < needY {
-			return fmt.Errorf("%w: gemm: panels hold %d and %d values, %d rows of %d features need %d and %d",
-				errs.ErrShape, len(pa), len(y), k, n, needA, needY)
+		if len(pa) < needA || len(pb) < needB {
+			return fmt.Errorf("%w: gemm: panels hold %d and %d values, %d rows of %d features (%d deep) need %d and %d",
+				errs.ErrShape, len(pa), len(pb), k, n, ld, needA, needB)
 		}
 	}
 	if k == 0 || alpha == 0 {
@@ -139,12 +125,12 @@ func (ps *Panels[T]) Upper(n, k int, alpha T, pa []T, ka int, y []T, ldy int, be
 		load = 0
 	}
 	fn, tile := kr.fn, ps.tile
-	// Column blocks of NC stay in L2 while the A panels (L1) pass.
+	// B blocks of NC columns stay in L2 while the A panels (L1) pass.
 	for jc := 0; jc < n; jc += kr.nc {
 		nc := min(kr.nc, n-jc)
 		for gi := 0; gi < min(n, jc+nc); gi += mr {
 			mm := min(mr, n-gi)
-			ap := &pa[gi/mr*ka*mr]
+			ap := &pa[gi/mr*ld*mr]
 			// The first tile of the block that reaches the diagonal.
 			j0 := jc
 			if gi > jc {
@@ -152,21 +138,21 @@ func (ps *Panels[T]) Upper(n, k int, alpha T, pa []T, ka int, y []T, ldy int, be
 			}
 			for gj := j0; gj < jc+nc; gj += nr {
 				nn := min(nr, n-gj)
-				bp := &y[gj]
+				bp := &pb[gj/nr*ld*nr]
 				off := gi*ldc + gj
 				if mm == mr && nn == nr && gj >= gi+mr-1 {
 					if race.Enabled {
-						raceKernel(k, ap, mr, bp, ldy, nr, &c[off], ldc, load)
+						raceKernel(k, ap, mr, bp, nr, nr, &c[off], ldc, load)
 					}
-					fn(k, ap, bp, ldy, &c[off], ldc, alpha, beta, load)
+					fn(k, ap, bp, nr, &c[off], ldc, alpha, beta, load)
 					continue
 				}
 				// Diagonal or edge tile: computed whole, merged where it
 				// belongs (j ≥ i, inside C).
 				if race.Enabled {
-					raceKernel(k, ap, mr, bp, ldy, nr, &tile[0], nr, 0)
+					raceKernel(k, ap, mr, bp, nr, nr, &tile[0], nr, 0)
 				}
-				fn(k, ap, bp, ldy, &tile[0], nr, alpha, 0, 0)
+				fn(k, ap, bp, nr, &tile[0], nr, alpha, 0, 0)
 				for i := 0; i < mm; i++ {
 					jlo := max(0, gi+i-gj)
 					if jlo >= nn {

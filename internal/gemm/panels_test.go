@@ -11,27 +11,26 @@ import (
 	"github.com/netdeconv/deconv/internal/isa"
 )
 
-// panelsOf writes X (k×n row-major) into A panels ka rows deep and a row
-// panel of leading dimension ldy, with NaN in every lane beyond n and
-// every A row beyond k, which the product must never let reach C.
-func panelsOf[T Float](ps *Panels[T], x []T, n, k, ka, ldy int) (pa, y []T) {
-	mr := ps.MR()
+// panelsOf writes X (k×n row-major) into A and B panels ld rows deep,
+// with NaN in every lane beyond n and every row beyond k, which the
+// product must never let reach C.
+func panelsOf[T Float](ps *Panels[T], x []T, n, k, ld int) (pa, pb []T) {
+	mr, nr := ps.MR(), ps.NR()
 	nan := T(math.NaN())
-	pa = make([]T, ps.ALen(n, ka))
-	y = make([]T, max(0, k-1)*ldy+ps.BSpan(n))
+	pa, pb = make([]T, ps.ALen(n, ld)), make([]T, ps.BLen(n, ld))
 	for i := range pa {
 		pa[i] = nan
 	}
-	for i := range y {
-		y[i] = nan
+	for i := range pb {
+		pb[i] = nan
 	}
 	for p := 0; p < k; p++ {
-		copy(y[p*ldy:p*ldy+n], x[p*n:(p+1)*n])
 		for f := 0; f < n; f++ {
-			pa[f/mr*ka*mr+p*mr+f%mr] = x[p*n+f]
+			pa[f/mr*ld*mr+p*mr+f%mr] = x[p*n+f]
+			pb[f/nr*ld*nr+p*nr+f%nr] = x[p*n+f]
 		}
 	}
-	return pa, y
+	return pa, pb
 }
 
 func testPanelsUpper[T Float](t *testing.T, f isa.Family) {
@@ -44,10 +43,7 @@ func testPanelsUpper[T Float](t *testing.T, f isa.Family) {
 	for trial := 0; trial < 40; trial++ {
 		n := ns[rng.IntN(len(ns))]
 		k := ks[rng.IntN(len(ks))]
-		ldy := n + rng.IntN(3)
-		if trial%3 == 0 {
-			ldy = ps.LD(n)
-		}
+		ld := k + rng.IntN(3)
 		ldc := n + rng.IntN(3)
 		alpha := T(1)
 		beta := []T{0, 1, 0.5}[rng.IntN(3)]
@@ -55,8 +51,7 @@ func testPanelsUpper[T Float](t *testing.T, f isa.Family) {
 			alpha = 0.25
 		}
 		x := randSlice[T](rng, k*n)
-		ka := k + rng.IntN(3)
-		pa, y := panelsOf(&ps, x, n, k, ka, ldy)
+		pa, pb := panelsOf(&ps, x, n, k, ld)
 		c := randSlice[T](rng, n*ldc)
 		c0 := to64(c)
 		if beta == 0 {
@@ -64,10 +59,10 @@ func testPanelsUpper[T Float](t *testing.T, f isa.Family) {
 				c[i] = T(math.NaN()) // β = 0 must not read C
 			}
 		}
-		if err := ps.Upper(n, k, alpha, pa, ka, y, ldy, beta, c, ldc); err != nil {
+		if err := ps.Upper(n, k, ld, alpha, pa, pb, beta, c, ldc); err != nil {
 			t.Fatal(err)
 		}
-		name := fmt.Sprintf("%v n=%d k=%d ka=%d ldy=%d ldc=%d α=%v β=%v", f, n, k, ka, ldy, ldc, alpha, beta)
+		name := fmt.Sprintf("%v n=%d k=%d ld=%d ldc=%d α=%v β=%v", f, n, k, ld, ldc, alpha, beta)
 		tol := tolerance[T](k)
 		for i := 0; i < n; i++ {
 			for j := 0; j < ldc; j++ {
@@ -113,34 +108,32 @@ func TestPanelsUpper(t *testing.T) {
 
 func TestPanelsErrors(t *testing.T) {
 	var ps Panels[float32]
-	if err := ps.Upper(1, 1, 1, make([]float32, 64), 1, make([]float32, 64), 64, 0, make([]float32, 1), 1); !errors.Is(err, errs.ErrParam) {
+	if err := ps.Upper(1, 1, 1, 1, make([]float32, 64), make([]float32, 64), 0, make([]float32, 1), 1); !errors.Is(err, errs.ErrParam) {
 		t.Errorf("before Init: %v", err)
 	}
 	ps.Init()
 	n, k := 20, 5
-	ldy := ps.LD(n)
-	pa, y, c := make([]float32, ps.ALen(n, k)), make([]float32, (k-1)*ldy+ps.BSpan(n)), make([]float32, n*n)
+	pa, pb, c := make([]float32, ps.ALen(n, k)), make([]float32, ps.BLen(n, k)), make([]float32, n*n)
 	cases := []struct {
 		name string
 		err  error
 		run  func() error
 	}{
-		{"negative n", errs.ErrParam, func() error { return ps.Upper(-1, k, 1, pa, k, y, ldy, 0, c, n) }},
-		{"negative k", errs.ErrParam, func() error { return ps.Upper(n, -1, 1, pa, k, y, ldy, 0, c, n) }},
-		{"ka < k", errs.ErrParam, func() error { return ps.Upper(n, k, 1, pa, k-1, y, ldy, 0, c, n) }},
-		{"ldy < n", errs.ErrShape, func() error { return ps.Upper(n, k, 1, pa, k, y, n-1, 0, c, n) }},
-		{"short A", errs.ErrShape, func() error { return ps.Upper(n, k, 1, pa[:len(pa)-1], k, y, ldy, 0, c, n) }},
-		{"short panel", errs.ErrShape, func() error { return ps.Upper(n, k, 1, pa, k, y[:len(y)-1], ldy, 0, c, n) }},
-		{"short C", errs.ErrShape, func() error { return ps.Upper(n, k, 1, pa, k, y, ldy, 0, c[:n*n-1], n) }},
-		{"small ldc", errs.ErrShape, func() error { return ps.Upper(n, k, 1, pa, k, y, ldy, 0, c, n-1) }},
-		{"overflow", errs.ErrOverflow, func() error { return ps.Upper(n, k, 1, pa, k, y, math.MaxInt/2, 0, c, n) }},
+		{"negative n", errs.ErrParam, func() error { return ps.Upper(-1, k, k, 1, pa, pb, 0, c, n) }},
+		{"negative k", errs.ErrParam, func() error { return ps.Upper(n, -1, k, 1, pa, pb, 0, c, n) }},
+		{"ld < k", errs.ErrParam, func() error { return ps.Upper(n, k, k-1, 1, pa, pb, 0, c, n) }},
+		{"short A", errs.ErrShape, func() error { return ps.Upper(n, k, k, 1, pa[:len(pa)-1], pb, 0, c, n) }},
+		{"short B", errs.ErrShape, func() error { return ps.Upper(n, k, k, 1, pa, pb[:len(pb)-1], 0, c, n) }},
+		{"short C", errs.ErrShape, func() error { return ps.Upper(n, k, k, 1, pa, pb, 0, c[:n*n-1], n) }},
+		{"small ldc", errs.ErrShape, func() error { return ps.Upper(n, k, k, 1, pa, pb, 0, c, n-1) }},
+		{"overflow", errs.ErrOverflow, func() error { return ps.Upper(n, k, math.MaxInt/2, 1, pa, pb, 0, c, n) }},
 	}
 	for _, tc := range cases {
 		if err := tc.run(); !errors.Is(err, tc.err) {
 			t.Errorf("%s: %v, want %v", tc.name, err, tc.err)
 		}
 	}
-	if err := ps.Upper(n, k, 1, pa, k, y, ldy, 0, c, n); err != nil {
+	if err := ps.Upper(n, k, k, 1, pa, pb, 0, c, n); err != nil {
 		t.Errorf("valid: %v", err)
 	}
 }
@@ -150,11 +143,11 @@ func TestPanelsAllocatesNothing(t *testing.T) {
 	ps.Init()
 	n, k := 100, 64
 	rng := rand.New(rand.NewPCG(1, 1))
-	pa, y := panelsOf(&ps, randSlice[float32](rng, n*k), n, k, k, ps.LD(n))
+	pa, pb := panelsOf(&ps, randSlice[float32](rng, n*k), n, k, k)
 	c := make([]float32, n*n)
 	if a := testing.AllocsPerRun(10, func() {
 		ps.Init()
-		if err := ps.Upper(n, k, 1, pa, k, y, ps.LD(n), 1, c, n); err != nil {
+		if err := ps.Upper(n, k, k, 1, pa, pb, 1, c, n); err != nil {
 			t.Fatal(err)
 		}
 	}); a != 0 {
