@@ -197,8 +197,11 @@ func grow[E any](buf *[]E, n int) []E {
 }
 
 // batchMoments computes the statistics of one batch x into m (whose
-// slices it sizes).
-func batchMoments[T Float](pl *Plan, x []T, m *moments) error {
+// slices it sizes), or, when out is not nil and the plan has neither a
+// rest nor the uncentred quirk, straight into out's mean and covariance
+// (m is then unused): Compute's path, which skips the float64 matrices a
+// mergeable accumulator needs.
+func batchMoments[T Float](pl *Plan, x []T, m *moments, out *finalOut[T]) error {
 	if len(x) != pl.srcLen {
 		return fmt.Errorf("%w: input has %d values, the plan needs %d", deconv.ErrShape, len(x), pl.srcLen)
 	}
@@ -256,6 +259,9 @@ func batchMoments[T Float](pl *Plan, x []T, m *moments) error {
 	// μ = s + ȳ and Σ(x−μ)(x−μ)ᵀ = Σ yyᵀ − n·ȳȳᵀ. The subtraction cancels
 	// little because the shift estimate leaves ȳ small next to σ.
 	n := float64(pl.Rows())
+	if out != nil && pl.rest == 0 && !pl.uncentred {
+		return finalizeSums(out, pl, n, s64, sum64, shift)
+	}
 	m.n = n
 	m.mean = grow(&m.mean, G*F)
 	m.m2 = grow(&m.m2, G*F*F)
@@ -576,5 +582,63 @@ func restMoments[T Float](pl *Plan, x []T, m *moments) error {
 		return fmt.Errorf("%w: in channels %d…%d", deconv.ErrNonFinite, pl.restC0, pl.c-1)
 	}
 	m.restN, m.restMean, m.restM2 = n, mean, m2
+	return nil
+}
+
+// finalOut is where Compute wants its results: μ and Cov + eps·I in T.
+type finalOut[T Float] struct {
+	mean, cov []T
+	eps       float64
+}
+
+// finalizeSums writes μ = s + ȳ and Cov = (Σ yyᵀ − n·ȳȳᵀ)/n + eps·I from
+// the upper triangles of Σ yyᵀ (s64) and the column sums Σ y (sum64,
+// overwritten by ȳ), with the rounding and checks of Finalize: a variance
+// a hair below zero is 0, a value that does not fit T is ErrNonFinite.
+func finalizeSums[T Float](out *finalOut[T], pl *Plan, n float64, s64, sum64 []float64, shift []T) error {
+	F, G := pl.feats, pl.groups
+	inv := 1 / n
+	for g := 0; g < G; g++ {
+		ybar := sum64[g*F : (g+1)*F]
+		for j := range ybar {
+			ybar[j] /= n
+			mu := float64(shift[g*F+j]) + ybar[j]
+			out.mean[g*F+j] = T(mu)
+			if !finite(float64(out.mean[g*F+j])) {
+				return fmt.Errorf("%w: mean %d of matrix %d is %g", deconv.ErrNonFinite, j, g, mu)
+			}
+		}
+		s, c := s64[g*F*F:(g+1)*F*F], out.cov[g*F*F:(g+1)*F*F]
+		// v − v is 0 for finite v and NaN otherwise: one test per matrix.
+		var bad T
+		// In tiles, so that the mirrored writes down columns stay in L1.
+		const tb = 32
+		for i0 := 0; i0 < F; i0 += tb {
+			for j0 := i0; j0 < F; j0 += tb {
+				for i := i0; i < min(F, i0+tb); i++ {
+					yi := n * ybar[i]
+					j := max(i, j0)
+					if j == i {
+						v := (s[i*F+i] - yi*ybar[i]) * inv
+						if v < 0 {
+							v = 0 // rounding: a variance is never negative
+						}
+						o := T(v + out.eps)
+						c[i*F+i] = o
+						bad += o - o
+						j++
+					}
+					for ; j < min(F, j0+tb); j++ {
+						o := T((s[i*F+j] - yi*ybar[j]) * inv)
+						c[i*F+j], c[j*F+i] = o, o
+						bad += o - o
+					}
+				}
+			}
+		}
+		if bad != 0 {
+			return fmt.Errorf("%w: a covariance of matrix %d does not fit %T", deconv.ErrNonFinite, g, bad)
+		}
+	}
 	return nil
 }

@@ -58,7 +58,7 @@ func Accumulate[T Float](pl *Plan, s *Stats, x []T) error {
 	if s == nil || s.groups != pl.groups || s.feats != pl.feats || s.hasRest != (pl.rest > 0) {
 		return fmt.Errorf("%w: accumulator does not match the plan (%d×%d features)", deconv.ErrShape, pl.groups, pl.feats)
 	}
-	if err := batchMoments(pl, x, &s.tmp); err != nil {
+	if err := batchMoments(pl, x, &s.tmp, nil); err != nil {
 		return err
 	}
 	s.m.merge(&s.tmp, s.feats)
@@ -448,13 +448,18 @@ func Compute[T Float](pl *Plan, mean, cov, x []T) error {
 	if mem.Overlap(mean, x) || mem.Overlap(cov, x) || mem.Overlap(mean, cov) {
 		return fmt.Errorf("%w: mean, cov and the input must be distinct memory", deconv.ErrOverlap)
 	}
+	if pl.rest == 0 && !pl.uncentred {
+		// The direct path: the sums become μ and Cov in one pass.
+		out := finalOut[T]{mean: mean, cov: cov, eps: pl.eps}
+		return batchMoments(pl, x, nil, &out)
+	}
 	s, _ := computeStats.Get().(*Stats)
 	if s == nil {
 		s = new(Stats)
 	}
 	defer computeStats.Put(s)
 	s.groups, s.feats, s.eps, s.uncentred, s.hasRest = pl.groups, pl.feats, pl.eps, pl.uncentred, pl.rest > 0
-	if err := batchMoments(pl, x, &s.m); err != nil {
+	if err := batchMoments(pl, x, &s.m, nil); err != nil {
 		return err
 	}
 	return Finalize(s, mean, cov)
