@@ -151,6 +151,40 @@ COMPARISONS = {
 }
 
 
+# Grouped and depthwise covariances: the grouped layers of the paper's
+# Table 3 (3×3, padding 1, S 3) at batch 8 against the reference recipe
+# (unfold, rows, groups, mean, centre, baddbmm), BenchmarkCovGrouped/<row>.
+COV_GROUPED_ROWS = [  # (height = width, input channels, groups)
+    (64, 128, 2), (32, 256, 4), (16, 512, 8),
+    (128, 64, 64), (64, 128, 128), (32, 256, 256), (16, 512, 512),
+    (128, 64, 32), (64, 128, 32), (32, 256, 32), (16, 512, 32),
+]
+
+
+def _torch_cov_grouped(hw, cin, groups):
+    def factory(torch):
+        import torch.nn.functional as F
+        n, k, s, pad, eps = 8, 3, 3, 1, 1e-5
+        feats = k * k * cin // groups
+        x = torch.rand(n, cin, hw, hw) + (torch.rand(1, cin, 1, 1) - 0.5)
+        eye = torch.eye(feats).expand(groups, feats, feats) * eps
+
+        def run():
+            xs = F.unfold(x, k, padding=pad, stride=s).transpose(1, 2).reshape(-1, cin * k * k)
+            xs = xs.reshape(-1, groups, feats).transpose(0, 1)
+            mean = xs.mean(1, keepdim=True)
+            xc = xs - mean
+            return mean, torch.baddbmm(eye, xc.transpose(1, 2), xc, beta=1, alpha=1.0 / xc.shape[1])
+        return run
+    factory.__doc__ = "grouped covariance %dx%d, %d channels, %d groups, batch 8" % (hw, hw, cin, groups)
+    return factory
+
+
+for _hw, _cin, _g in COV_GROUPED_ROWS:
+    COMPARISONS["cov-%dx%d-c%d-g%d" % (_hw, _hw, _cin, _g)] = (
+        "cov", "BenchmarkCovGrouped/%dx%d_c%d_g%d" % (_hw, _hw, _cin, _g), _torch_cov_grouped(_hw, _cin, _g), 5)
+
+
 def cpu_has_avx512f():
     try:
         with open("/proc/cpuinfo") as f:

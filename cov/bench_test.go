@@ -2,9 +2,11 @@ package cov
 
 import (
 	"math/rand/v2"
+	"os"
 	"testing"
 
 	"github.com/netdeconv/deconv"
+	"github.com/netdeconv/deconv/internal/gemm"
 )
 
 // paperParams is the benchmark's layer: x 32×64×128×128, 3×3 kernel,
@@ -97,4 +99,44 @@ func BenchmarkPaperCovBackward(b *testing.B) {
 	// rows·F² multiply-adds.
 	f := float64(pl.Features())
 	b.ReportMetric(2*float64(pl.Rows())*f*f*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// BenchmarkPaperCovPair runs BenchmarkPaperCov's covariance and the plain
+// float32 SYRK of the same 59168×576 product (internal/gemm's
+// BenchmarkPaperSyrk) side by side in one process, so that their ratio,
+// the cost of the fused gather, is measured under the same conditions
+// (with -count n the two alternate).
+func BenchmarkPaperCovPair(b *testing.B) {
+	pl, err := NewPlan(paperParams(32))
+	if err != nil {
+		b.Fatal(err)
+	}
+	x := paperInput(32)
+	rows, f := pl.Rows(), pl.Features()
+	b.Run("cov", func(b *testing.B) {
+		mean, c := make([]float32, pl.MeanLen()), make([]float32, pl.CovLen())
+		testForceDense = os.Getenv("COV_DENSE") != ""
+		defer func() { testForceDense = false }()
+		t0 := cpuTime()
+		for b.Loop() {
+			if err := Compute(pl, mean, c, x); err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportCPU(b, t0)
+	})
+	b.Run("syrk", func(b *testing.B) {
+		// A dense matrix of as many rows, values like the input's.
+		y, c := make([]float32, rows*f), make([]float32, f*f)
+		for i := range y {
+			y[i] = x[i%len(x)]
+		}
+		t0 := cpuTime()
+		for b.Loop() {
+			if err := gemm.SyrkDense(0, gemm.Full, f, rows, 1, y, f, 0, c, f); err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportCPU(b, t0)
+	})
 }

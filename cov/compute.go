@@ -9,14 +9,17 @@ import (
 	"unsafe"
 
 	"github.com/netdeconv/deconv/internal/gemm"
+	"github.com/netdeconv/deconv/internal/isa"
 	"github.com/netdeconv/deconv/internal/parallel"
 )
 
 // Blocking of the fused im2col + SYRK. A worker gathers a panel of about
-// panelRows rows (shifted by the shift estimate) into a buffer that stays
-// in L2 (256 rows × 576 float32 features = 576 KiB), multiplies it into a
-// float32 (or float64) partial with one SYRK on its own goroutine, and
-// every flushRows rows adds that partial into float64 sums. So no
+// panelRows rows (shifted by the shift estimate) straight into the
+// micro-kernels' packed layouts, which stay in L2 (256 rows × 576 float32
+// features, twice: about 1.2 MiB; grouped covariances are cut into column
+// blocks of whole groups, see panels.go), multiplies it into a float32
+// (or float64) partial on its own goroutine, and every flushRows rows
+// adds that partial into float64 sums. So no
 // element of the partial accumulates more than flushRows products in the
 // input's precision, whatever the batch size: the error bound depends on
 // flushRows, not on the number of rows (see the package documentation).
@@ -45,6 +48,12 @@ type moments struct {
 type workspace[T Float] struct {
 	y, part    []T
 	s64, sum64 []float64 // sum64: per gathered column, folded by the caller
+
+	// The panel path's A panels (its B panels are y), column tables and
+	// micro-kernel.
+	pa                      []T
+	aoff, off, kj, jlo, jhi []int
+	ps                      gemm.Panels[T]
 }
 
 var wsPools [2]sync.Pool
@@ -57,10 +66,19 @@ type batchRun[T Float] struct {
 	x, shift                               []T
 	perPanel, perChunk, chunks, groupFeats int
 	next                                   atomic.Int64
-	mu                                     sync.Mutex
-	firstErr                               error
-	tot                                    workspace[float64] // the float64 sums partials are added into
-	body                                   func(lo, hi int)
+
+	mu       sync.Mutex
+	firstErr error
+	tot      workspace[float64] // the float64 sums partials are added into
+	body     func(lo, hi int)
+
+	// The panel path (panels set): the kernel family, the column blocks,
+	// and whether each unit owns its matrices' totals (one chunk).
+	panels                       bool
+	fam                          isa.Family
+	blocks, blockCols, blockMats int
+	exclusive                    bool
+	ps                           gemm.Panels[T] // decides fam
 }
 
 var runPools [2]sync.Pool
@@ -68,6 +86,11 @@ var runPools [2]sync.Pool
 // testHookWorker, when set (by tests only), is called by every worker of
 // a batch as it starts, on its own goroutine.
 var testHookWorker func()
+
+// testForceDense, when set (by tests and benchmarks only), sends every
+// batch down the dense path (gather, then gemm.SyrkDense), which otherwise
+// serves only samples deeper than a panel.
+var testForceDense bool
 
 func getBatchRun[T Float]() *batchRun[T] {
 	pool := &runPools[1]
@@ -105,7 +128,12 @@ func (r *batchRun[T]) run(lo, hi int) {
 		if ws == nil {
 			ws = new(workspace[T])
 		}
-		err := work(pl, r.x, r.shift, ws, r.perPanel, r.perChunk, r.chunks, &r.next)
+		var err error
+		if r.panels {
+			err = workPanels(r, ws)
+		} else {
+			err = work(pl, r.x, r.shift, ws, r.perPanel, r.perChunk, r.chunks, &r.next)
+		}
 		r.mu.Lock()
 		if err != nil && r.firstErr == nil {
 			r.firstErr = err
@@ -169,8 +197,11 @@ func grow[E any](buf *[]E, n int) []E {
 }
 
 // batchMoments computes the statistics of one batch x into m (whose
-// slices it sizes).
-func batchMoments[T Float](pl *Plan, x []T, m *moments) error {
+// slices it sizes), or, when out is not nil and the plan has neither a
+// rest nor the uncentred quirk, straight into out's mean and covariance
+// (m is then unused): Compute's path, which skips the float64 matrices a
+// mergeable accumulator needs.
+func batchMoments[T Float](pl *Plan, x []T, m *moments, out *finalOut[T]) error {
 	if len(x) != pl.srcLen {
 		return fmt.Errorf("%w: input has %d values, the plan needs %d", deconv.ErrShape, len(x), pl.srcLen)
 	}
@@ -184,13 +215,34 @@ func batchMoments[T Float](pl *Plan, x []T, m *moments) error {
 	panels := (pl.samples + perPanel - 1) / perPanel
 	perChunk := max(1, flushRows/(perPanel*pl.rowsPerSample()))
 	chunks := (panels + perChunk - 1) / perChunk
-	workers := min(parallel.Workers(pl.workers), chunks)
 
 	r := getBatchRun[T]()
 	defer putBatchRun(r)
+	// The panel path, unless a sample alone is deeper than a panel (a
+	// linear layer cut into very many short chunks), where the panels'
+	// lanes would multiply its memory.
+	units := chunks
+	r.panels = pl.sub <= panelRows && !testForceDense
+	r.exclusive = false
+	if r.panels {
+		ps := &r.ps
+		ps.Init()
+		r.fam = ps.Family()
+		var z T
+		K := perPanel * pl.sub
+		r.blockCols, r.blockMats = blockLayout(pl, (ps.ALen(F, K)+ps.BLen(F, K))*int(unsafe.Sizeof(z)))
+		r.blocks = (pl.width + r.blockCols - 1) / r.blockCols
+		r.exclusive = chunks == 1
+		units = r.blocks * chunks
+	}
+	workers := min(parallel.Workers(pl.workers), units)
 	tot := &r.tot
 	s64, sum64 := grow(&tot.s64, G*F*F), grow(&tot.sum64, G*F)
-	clear(s64)
+	if !r.exclusive {
+		// Exclusive units store each matrix's upper triangle once, so
+		// only shared totals need zeros.
+		clear(s64)
+	}
 	clear(sum64)
 	r.pl, r.x, r.shift = pl, x, shift
 	r.perPanel, r.perChunk, r.chunks, r.groupFeats = perPanel, perChunk, chunks, G*F
@@ -207,6 +259,9 @@ func batchMoments[T Float](pl *Plan, x []T, m *moments) error {
 	// μ = s + ȳ and Σ(x−μ)(x−μ)ᵀ = Σ yyᵀ − n·ȳȳᵀ. The subtraction cancels
 	// little because the shift estimate leaves ȳ small next to σ.
 	n := float64(pl.Rows())
+	if out != nil && pl.rest == 0 && !pl.uncentred {
+		return finalizeSums(out, pl, n, s64, sum64, shift)
+	}
 	m.n = n
 	m.mean = grow(&m.mean, G*F)
 	m.m2 = grow(&m.m2, G*F*F)
@@ -217,10 +272,17 @@ func batchMoments[T Float](pl *Plan, x []T, m *moments) error {
 			m.mean[g*F+j] = float64(shift[g*F+j]) + ybar[j]
 		}
 		s, c := s64[g*F*F:(g+1)*F*F], m.m2[g*F*F:(g+1)*F*F]
-		for i := 0; i < F; i++ {
-			for j := i; j < F; j++ {
-				v := s[i*F+j] - n*ybar[i]*ybar[j]
-				c[i*F+j], c[j*F+i] = v, v
+		// In tiles, so that the mirrored writes down columns stay in L1.
+		const tb = 32
+		for i0 := 0; i0 < F; i0 += tb {
+			for j0 := i0; j0 < F; j0 += tb {
+				for i := i0; i < min(F, i0+tb); i++ {
+					yi := n * ybar[i]
+					for j := max(i, j0); j < min(F, j0+tb); j++ {
+						v := s[i*F+j] - yi*ybar[j]
+						c[i*F+j], c[j*F+i] = v, v
+					}
+				}
 			}
 		}
 	}
@@ -450,7 +512,10 @@ func gatherFast[T Float](dst, src []T, off []int, shift []T, sum []float64) {
 // covariance share their shift.
 func estimateShift[T Float](pl *Plan, x []T, sw *shiftWS[T]) []T {
 	width, F := pl.width, pl.feats
-	runLen := min(pl.samples, shiftSamples/shiftRuns)
+	// At most an eighth of a batch (at least 64 windows): the estimate
+	// needs few samples, and a small batch's gather is most of its cost.
+	want := min(shiftSamples, max(64, pl.samples/8))
+	runLen := min(pl.samples, want/shiftRuns)
 	runs := min(shiftRuns, pl.samples/runLen)
 	zero := grow(&sw.zero, width)
 	clear(zero)
@@ -517,5 +582,63 @@ func restMoments[T Float](pl *Plan, x []T, m *moments) error {
 		return fmt.Errorf("%w: in channels %d…%d", deconv.ErrNonFinite, pl.restC0, pl.c-1)
 	}
 	m.restN, m.restMean, m.restM2 = n, mean, m2
+	return nil
+}
+
+// finalOut is where Compute wants its results: μ and Cov + eps·I in T.
+type finalOut[T Float] struct {
+	mean, cov []T
+	eps       float64
+}
+
+// finalizeSums writes μ = s + ȳ and Cov = (Σ yyᵀ − n·ȳȳᵀ)/n + eps·I from
+// the upper triangles of Σ yyᵀ (s64) and the column sums Σ y (sum64,
+// overwritten by ȳ), with the rounding and checks of Finalize: a variance
+// a hair below zero is 0, a value that does not fit T is ErrNonFinite.
+func finalizeSums[T Float](out *finalOut[T], pl *Plan, n float64, s64, sum64 []float64, shift []T) error {
+	F, G := pl.feats, pl.groups
+	inv := 1 / n
+	for g := 0; g < G; g++ {
+		ybar := sum64[g*F : (g+1)*F]
+		for j := range ybar {
+			ybar[j] /= n
+			mu := float64(shift[g*F+j]) + ybar[j]
+			out.mean[g*F+j] = T(mu)
+			if !finite(float64(out.mean[g*F+j])) {
+				return fmt.Errorf("%w: mean %d of matrix %d is %g", deconv.ErrNonFinite, j, g, mu)
+			}
+		}
+		s, c := s64[g*F*F:(g+1)*F*F], out.cov[g*F*F:(g+1)*F*F]
+		// v − v is 0 for finite v and NaN otherwise: one test per matrix.
+		var bad T
+		// In tiles, so that the mirrored writes down columns stay in L1.
+		const tb = 32
+		for i0 := 0; i0 < F; i0 += tb {
+			for j0 := i0; j0 < F; j0 += tb {
+				for i := i0; i < min(F, i0+tb); i++ {
+					yi := n * ybar[i]
+					j := max(i, j0)
+					if j == i {
+						v := (s[i*F+i] - yi*ybar[i]) * inv
+						if v < 0 {
+							v = 0 // rounding: a variance is never negative
+						}
+						o := T(v + out.eps)
+						c[i*F+i] = o
+						bad += o - o
+						j++
+					}
+					for ; j < min(F, j0+tb); j++ {
+						o := T((s[i*F+j] - yi*ybar[j]) * inv)
+						c[i*F+j], c[j*F+i] = o, o
+						bad += o - o
+					}
+				}
+			}
+		}
+		if bad != 0 {
+			return fmt.Errorf("%w: a covariance of matrix %d does not fit %T", deconv.ErrNonFinite, g, bad)
+		}
+	}
 	return nil
 }

@@ -21,12 +21,16 @@
 // # How: im2col fused with the SYRK
 //
 // The im2col matrix is never built. Each worker gathers a panel of about
-// 256 rows of it straight from the NCHW image into a buffer that stays in
-// the core's L2 cache, multiplies the panel into a partial XᵀX with the
-// library's SYRK engine (upper triangle only), and moves on; panels are
-// gathered image row by image row, so the image is read front to back.
-// The arithmetic is the SYRK's; the gathering and the bookkeeping are a
-// small fraction of it.
+// 256 rows of it straight from the NCHW image into the packed panels the
+// SYRK engine's micro-kernels read (gemm.Panels: each value is stored into
+// the panels of both operands as it is read), so nothing is gathered twice
+// or packed afterwards; it multiplies the panel into a partial
+// XᵀX (upper triangle only) and moves on. Panels are gathered image row
+// by image row, so the image is read front to back. With groups, the
+// columns are cut into blocks of whole groups whose panels fit L2, and the
+// work units are (block, chunk of samples) pairs, so many small
+// covariances (down to F = 9, depthwise) keep both cores busy and their
+// panels in cache.
 //
 // # Numerics
 //

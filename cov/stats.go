@@ -58,7 +58,7 @@ func Accumulate[T Float](pl *Plan, s *Stats, x []T) error {
 	if s == nil || s.groups != pl.groups || s.feats != pl.feats || s.hasRest != (pl.rest > 0) {
 		return fmt.Errorf("%w: accumulator does not match the plan (%d×%d features)", deconv.ErrShape, pl.groups, pl.feats)
 	}
-	if err := batchMoments(pl, x, &s.tmp); err != nil {
+	if err := batchMoments(pl, x, &s.tmp, nil); err != nil {
 		return err
 	}
 	s.m.merge(&s.tmp, s.feats)
@@ -173,20 +173,37 @@ func Finalize[T Float](s *Stats, mean, cov []T) error {
 			if !finite(float64(mean[g*F+i])) {
 				return fmt.Errorf("%w: mean %d of matrix %d is %g", deconv.ErrNonFinite, i, g, mu[i])
 			}
-			for j := 0; j < F; j++ {
-				v := c[i*F+j] * inv
-				if i == j && v < 0 {
-					v = 0 // rounding: a variance is never negative
+			row, orow := c[i*F:(i+1)*F], out[i*F:(i+1)*F]
+			// v − v is 0 for finite v and NaN otherwise: one test per
+			// row instead of a branch per element.
+			var bad T
+			if s.uncentred {
+				for j, v := range row {
+					o := T(v*inv + mu[i]*mu[j])
+					orow[j] = o
+					bad += o - o
 				}
-				if s.uncentred {
-					v += mu[i] * mu[j]
+			} else {
+				for j, v := range row {
+					o := T(v * inv)
+					orow[j] = o
+					bad += o - o
 				}
-				if i == j {
-					v += s.eps
-				}
-				out[i*F+j] = T(v)
-				if !finite(float64(out[i*F+j])) {
-					return fmt.Errorf("%w: covariance (%d, %d) of matrix %d is %g", deconv.ErrNonFinite, i, j, g, v)
+			}
+			v := row[i] * inv
+			if v < 0 {
+				v = 0 // rounding: a variance is never negative
+			}
+			if s.uncentred {
+				v += mu[i] * mu[i]
+			}
+			orow[i] = T(v + s.eps)
+			bad += orow[i] - orow[i]
+			if bad != 0 {
+				for j := range orow {
+					if !finite(float64(orow[j])) {
+						return fmt.Errorf("%w: covariance (%d, %d) of matrix %d is %g", deconv.ErrNonFinite, i, j, g, row[j]*inv)
+					}
 				}
 			}
 		}
@@ -431,13 +448,18 @@ func Compute[T Float](pl *Plan, mean, cov, x []T) error {
 	if mem.Overlap(mean, x) || mem.Overlap(cov, x) || mem.Overlap(mean, cov) {
 		return fmt.Errorf("%w: mean, cov and the input must be distinct memory", deconv.ErrOverlap)
 	}
+	if pl.rest == 0 && !pl.uncentred {
+		// The direct path: the sums become μ and Cov in one pass.
+		out := finalOut[T]{mean: mean, cov: cov, eps: pl.eps}
+		return batchMoments(pl, x, nil, &out)
+	}
 	s, _ := computeStats.Get().(*Stats)
 	if s == nil {
 		s = new(Stats)
 	}
 	defer computeStats.Put(s)
 	s.groups, s.feats, s.eps, s.uncentred, s.hasRest = pl.groups, pl.feats, pl.eps, pl.uncentred, pl.rest > 0
-	if err := batchMoments(pl, x, &s.m); err != nil {
+	if err := batchMoments(pl, x, &s.m, nil); err != nil {
 		return err
 	}
 	return Finalize(s, mean, cov)

@@ -33,8 +33,10 @@
 //
 // Packing is the extension point: any operand that implements Packer can
 // be multiplied (Gemm, Syrk). The library's own callers pass dense
-// matrices: the covariance (package cov) gathers panels of its samples
-// itself and multiplies them with SyrkDense, and the convolution (package
+// matrices, or write the micro-kernels' layouts themselves: the covariance
+// (package cov) gathers panels of its samples straight into the layouts of
+// Panels (packed A and B panels) and multiplies
+// them with Panels.Upper, and the convolution (package
 // fold) builds blocks of patches with im2col.UnfoldBlock and multiplies
 // them with GemmDense.
 //

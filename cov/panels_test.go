@@ -1,0 +1,111 @@
+package cov
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/netdeconv/deconv"
+)
+
+// panelShapes are convolutions whose covariances have F = 1, 2, 9, 17, 63,
+// 65, 72 and 576 features, with sample counts that are not multiples of a
+// panel (256) or a chunk (4096 rows), groups that fill several column
+// blocks with a partial last one, and shared covariances of one or several
+// blocks per window.
+func panelShapes() []Params {
+	k3 := deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}
+	k1 := deconv.Geometry{KernelH: 1, KernelW: 1}
+	return []Params{
+		{Batch: 2, Channels: 130, Height: 20, Width: 19, Groups: 130, Geometry: k3},            // depthwise, F = 9, 3 blocks
+		{Batch: 3, Channels: 6, Height: 41, Width: 37, Groups: 3, Geometry: k1},                // F = 2, several chunks
+		{Batch: 1, Channels: 5, Height: 30, Width: 30, Groups: 5, Geometry: k1},                // F = 1
+		{Batch: 2, Channels: 34, Height: 13, Width: 11, Groups: 2, Geometry: k1, Sampling: 1},  // F = 17
+		{Batch: 2, Channels: 14, Height: 17, Width: 15, Groups: 2, Geometry: k3, Sampling: 2},  // F = 63
+		{Batch: 1, Channels: 130, Height: 9, Width: 8, Groups: 2, Geometry: k1},                // F = 65
+		{Batch: 2, Channels: 64, Height: 16, Width: 16, Groups: 8, Geometry: k3, Sampling: 3},  // F = 72
+		{Batch: 2, Channels: 64, Height: 24, Width: 24, Block: 64, Geometry: k3, Sampling: 1},  // F = 576, shared
+		{Batch: 3, Channels: 12, Height: 45, Width: 47, Block: 4, Geometry: k3, Sampling: 1},   // 3 blocks per window, several chunks
+		{Batch: 2, Channels: 12, Height: 10, Width: 12, Block: 5, Geometry: k3, Grouping: 1},   // gcd block, contiguous
+		{Batch: 1, Channels: 48, Height: 33, Width: 35, Groups: 16, Geometry: k3, Sampling: 1}, // F = 27, Workers 1 below
+	}
+}
+
+// TestPanelsAgainstOracle checks the panel path, and the dense path it
+// replaced, against the materialized float64 oracle on shapes chosen to
+// exercise the panel path's edges.
+func TestPanelsAgainstOracle(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for i, p := range panelShapes() {
+		p.Eps = 1e-5
+		if i == len(panelShapes())-1 {
+			p.Workers = 1
+		}
+		pl, err := NewPlan(p)
+		if err != nil {
+			t.Fatalf("%+v: %v", p, err)
+		}
+		x := randData(rng, pl.SrcLen(), p.Height*p.Width)
+		rows := oracleConvRows(p, x)
+		var wm, wc [][]float64
+		for _, r := range rows {
+			m, c := oracleMoments(r, p.Eps, false)
+			wm, wc = append(wm, m), append(wc, c)
+		}
+		for _, dense := range []bool{false, true} {
+			testForceDense = dense
+			checkAgainst(t, fmt.Sprintf("F=%d G=%d dense=%v %+v", pl.Features(), pl.Groups(), dense, p), pl, x, wm, wc)
+		}
+		testForceDense = false
+	}
+}
+
+// TestPanelsNonFinite: a NaN or an Inf in any group is reported, by the
+// panel path as by the dense one.
+func TestPanelsNonFinite(t *testing.T) {
+	for _, p := range panelShapes()[:3] {
+		pl, err := NewPlan(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := make([]float32, pl.SrcLen())
+		for i := range x {
+			x[i] = float32(i%7) * 0.25
+		}
+		// The first pixel of the last group's last channel: the first
+		// window reads it, whatever the sampling.
+		x[(p.Channels-1)*p.Height*p.Width] = float32(math.Inf(1))
+		mean, c := make([]float32, pl.MeanLen()), make([]float32, pl.CovLen())
+		if err := Compute(pl, mean, c, x); !errors.Is(err, deconv.ErrNonFinite) {
+			t.Errorf("%+v: %v, want ErrNonFinite", p, err)
+		}
+	}
+}
+
+// TestGroupedAllocatesNothing: grouped plans (blocks of groups, one or
+// several chunks) allocate nothing per call once warm.
+func TestGroupedAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+	for _, p := range panelShapes()[:2] {
+		p.Workers = 2
+		pl, err := NewPlan(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := make([]float32, pl.SrcLen())
+		for i := range x {
+			x[i] = float32(i%11) * 0.3
+		}
+		mean, cv := make([]float32, pl.MeanLen()), make([]float32, pl.CovLen())
+		if err := Compute(pl, mean, cv, x); err != nil {
+			t.Fatal(err)
+		}
+		if a := testing.AllocsPerRun(20, func() { _ = Compute(pl, mean, cv, x) }); a != 0 {
+			t.Errorf("%+v: Compute allocated %v times per call", p, a)
+		}
+	}
+}
