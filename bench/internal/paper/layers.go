@@ -146,6 +146,12 @@ func (b *LayerBench) Conv() error { return b.conv.Forward(b.y, b.x, b.Batch, b.L
 // Work returns the row's useful work per component.
 func (b *LayerBench) Work() Work { return b.work }
 
+// ScalingBatches are the batches at which the scaling runs (the report's
+// and BenchmarkScaling's) time TrainForward with every worker: the cost
+// should grow in proportion to the batch. The worker sweep runs at the
+// first.
+var ScalingBatches = []int{8, 16, 32}
+
 // TrainForward returns one training-mode forward of the paper's layer
 // (FastDeconv 64→128, 3×3, padding 1, on batch×64×side×side, block 64,
 // sampling stride 3, 5 iterations; the paper's side is 128) as a function

@@ -65,12 +65,9 @@ func BenchmarkTable3(b *testing.B) {
 	}
 }
 
-// scalingBatches are the batches of BenchmarkScaling's batch sweep, and
-// scalingWorkers its worker counts at the smallest batch.
-var (
-	scalingBatches = []int{8, 16, 32}
-	scalingWorkers = []int{1, 2}
-)
+// scalingWorkers are BenchmarkScaling's worker counts at the smallest
+// of ScalingBatches.
+var scalingWorkers = []int{1, 2}
 
 // BenchmarkScaling times one training-mode forward of the paper's layer
 // (TrainForward, 128×128) at batch 8 with 1 and 2 workers
@@ -102,9 +99,9 @@ func BenchmarkScaling(b *testing.B) {
 		})
 	}
 	for _, w := range scalingWorkers {
-		run(w, scalingBatches[0])
+		run(w, ScalingBatches[0])
 	}
-	for _, n := range scalingBatches {
+	for _, n := range ScalingBatches {
 		run(0, n)
 	}
 }
