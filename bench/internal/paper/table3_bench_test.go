@@ -15,6 +15,10 @@ const table3BatchDefault = 8
 // of its names can run every row in moments.
 var table3Batch = flag.Int("table3.batch", table3BatchDefault, "batch of BenchmarkTable3")
 
+// table3Shrink divides the rows' height and width (down to 8) in
+// BenchmarkTable3, for the same test: 1 (the default) keeps the paper's.
+var table3Shrink = flag.Int("table3.shrink", 1, "divisor of BenchmarkTable3's heights and widths (tests only)")
+
 // table3Components are the sub-benchmarks of one row, in order, with the
 // LayerBench method each times.
 var table3Components = []struct {
@@ -37,7 +41,11 @@ var table3Components = []struct {
 func BenchmarkTable3(b *testing.B) {
 	for i, row := range Table3 {
 		b.Run(fmt.Sprintf("row=%02d", i+1), func(b *testing.B) {
-			lb, err := NewLayerBench(row.Layer, *table3Batch, 0)
+			l := row.Layer
+			if *table3Shrink > 1 {
+				l.H, l.W = max(l.H / *table3Shrink, 8), max(l.W / *table3Shrink, 8)
+			}
+			lb, err := NewLayerBench(l, *table3Batch, 0)
 			if err != nil {
 				b.Fatal(err)
 			}

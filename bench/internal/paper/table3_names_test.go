@@ -10,16 +10,16 @@ import (
 )
 
 // TestBenchmarkTable3Names runs BenchmarkTable3 once per component over
-// all 22 rows at batch 1 in a child process of this test binary and
-// checks that its results are named exactly row=01/im2col …
-// row=22/conv, in order: bench/compare.py table3 finds them by these
-// names.
+// all 22 rows (batch 1, a quarter of their height and width) in a child
+// process of this test binary and checks that its results are named
+// exactly row=01/im2col … row=22/conv, in order: bench/compare.py table3
+// finds them by these names.
 func TestBenchmarkTable3Names(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short: runs every Table 3 row once")
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$", "-test.bench=^BenchmarkTable3$", "-test.benchtime=1x",
-		"-test.count=1", "-table3.batch=1")
+		"-test.count=1", "-table3.batch=1", "-table3.shrink=4")
 	cmd.Env = append(os.Environ(), "GOMAXPROCS=1") // no -N suffix on the names
 	out, err := cmd.CombinedOutput()
 	if err != nil {
