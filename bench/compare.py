@@ -10,10 +10,17 @@ otherwise falls back to its SSE3 kernels) and torch.set_num_threads(threads).
 Usage (Debian's PyTorch lives in the system interpreter):
 
     /usr/bin/python3 bench/compare.py [--rounds 5] [--threads 2] [name ...]
+    /usr/bin/python3 bench/compare.py table3 [--rows 1,5,9] [--rounds 5] [--threads 2]
+    /usr/bin/python3 bench/compare.py scaling [--rounds 5] [--reps 3]
 
-Names: see COMPARISONS below; default all.
+Names: see COMPARISONS below; default all. `table3` compares every
+component of the paper's Table 3 rows (BenchmarkTable3, batch 8) with the
+reference recipe in PyTorch (bench/internal/report/table3.py); `scaling`
+measures the paper layer's training forward from 1 to 2 workers and at
+batches 8, 16 and 32 (BenchmarkScaling). See the Table 3 block below.
 """
 import argparse
+import math
 import os
 import re
 import statistics
@@ -250,6 +257,8 @@ def run_go(exe, pkg, bench, threads, reps):
 
 
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] in SUBCOMMANDS:
+        return SUBCOMMANDS[sys.argv[1]](sys.argv[2:])
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("names", nargs="*", default=list(COMPARISONS))
     ap.add_argument("--rounds", type=int, default=5)
@@ -268,5 +277,255 @@ def main():
             print("%-10s %12.2f %12.2f %7.2fx" % (name, g * 1e3, t * 1e3, t / g), flush=True)
 
 
+# ---- Table 3 and scaling ----------------------------------------------------
+# `compare.py table3`: per round, one Go process runs BenchmarkTable3 over
+# the chosen rows, then one PyTorch process runs the same rows through
+# table3.py's recipe (row_recipe, shared with the report's -compare); the
+# rounds alternate the two, and the table shows the medians over rounds.
+# Each side builds one row's data at a time, outside its timer, and times
+# each component for about --benchtime seconds after one warm-up run (the
+# mean per run, as `go test -bench` reports it).
+
+PAPER_DIR = "bench/internal/paper"
+REPORT_DIR = os.path.join(ROOT, "bench", "internal", "report")
+TABLE3_COMPONENTS = ("im2col", "cov", "inv", "conv")
+TABLE3_BATCH = 8
+NS_ITERATIONS = 5
+
+_TABLE3_BENCH = re.compile(
+    r"^BenchmarkTable3/row=(\d\d)/(\w+)(?:-\d+)?\s+(\d+)\s+([\d.e+]+) ns/op", re.M)
+_SCALING_BENCH = re.compile(
+    r"^BenchmarkScaling/workers=(\d+)/batch=(\d+)(?:-\d+)?\s+(\d+)\s+([\d.e+]+) ns/op", re.M)
+_LAYER = re.compile(r"Layer\{(\d+), (\d+), (\d+), (\d+), (\d+), (\d+), (\d+)\}")
+
+
+def table3_rows(path=os.path.join(ROOT, PAPER_DIR, "table3.go")):
+    """The 22 rows of Table3 in table3.go, as dicts of H, W, Cin, Cout,
+    Groups, K, Stride (the Go table is the one source of the shapes)."""
+    with open(path) as f:
+        text = f.read()
+    keys = ("H", "W", "Cin", "Cout", "Groups", "K", "Stride")
+    return [dict(zip(keys, map(int, m.groups()))) for m in _LAYER.finditer(text)]
+
+
+def layer_name(row):
+    """A row's shape as paper.Layer.String() writes it."""
+    return "%d×%d %d→%d g%d k%d S%d" % tuple(
+        row[k] for k in ("H", "W", "Cin", "Cout", "Groups", "K", "Stride"))
+
+
+def parse_table3_bench(out):
+    """{(row number, component): seconds per run} from `go test -bench`
+    output of BenchmarkTable3."""
+    return {(int(m.group(1)), m.group(2)): float(m.group(4)) * 1e-9 for m in _TABLE3_BENCH.finditer(out)}
+
+
+def parse_scaling_bench(out):
+    """{(workers, batch): seconds per run} from BenchmarkScaling output."""
+    return {(int(m.group(1)), int(m.group(2))): float(m.group(4)) * 1e-9 for m in _SCALING_BENCH.finditer(out)}
+
+
+def parse_rows(spec, count):
+    """--rows: "all" or comma-separated numbers and ranges from 1, e.g.
+    "1,5-9,22"."""
+    if spec in ("", "all"):
+        return list(range(1, count + 1))
+    rows = []
+    for part in spec.split(","):
+        lo, _, hi = part.partition("-")
+        lo, hi = int(lo), int(hi or lo)
+        if not 1 <= lo <= hi <= count:
+            raise ValueError("row range %r outside 1..%d" % (part, count))
+        rows.extend(range(lo, hi + 1))
+    return sorted(set(rows))
+
+
+def run_go_table3(exe, rows, threads, benchtime, batch):
+    pattern = "^BenchmarkTable3$/^row=(%s)$/" % "|".join("%02d" % r for r in rows)
+    env = dict(os.environ, GOMAXPROCS=str(threads))
+    out = subprocess.run([exe, "-test.run", "^$", "-test.bench", pattern, "-test.benchtime", benchtime,
+                          "-test.count", "1", "-table3.batch", str(batch)],
+                         cwd=os.path.join(ROOT, PAPER_DIR), env=env, check=True,
+                         capture_output=True, text=True).stdout
+    res = parse_table3_bench(out)
+    missing = [(r, c) for r in rows for c in TABLE3_COMPONENTS if (r, c) not in res]
+    if missing:
+        raise RuntimeError("no result for %s in:\n%s" % (missing, out))
+    return res
+
+
+def timed_for(fn, warm, seconds):
+    """Runs fn warm times, then until seconds have passed (at least once);
+    the mean seconds per run."""
+    for _ in range(warm):
+        fn()
+    n, t0 = 0, time.perf_counter()
+    while True:
+        fn()
+        n += 1
+        el = time.perf_counter() - t0
+        if el >= seconds:
+            return el / n
+
+
+def table3_torch_worker(cfg_json):
+    """One PyTorch round over the rows of cfg (run in a child process, so
+    that the environment is set before torch loads); prints JSON
+    {"torch": version, "rows": {number: {component: seconds}}}."""
+    import json
+    import torch
+    sys.path.insert(0, REPORT_DIR)
+    import table3
+    cfg = json.loads(cfg_json)
+    torch.set_num_threads(cfg["threads"])
+    torch.manual_seed(0)
+    out = {}
+    for num, row in zip(cfg["numbers"], cfg["rows"]):
+        out[num] = table3.time_row(torch, row, cfg["batch"], NS_ITERATIONS, 1, cfg["benchtime"], timer=timed_for)
+    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "rows": out}))
+
+
+def torch_env(threads):
+    env = dict(os.environ)
+    if cpu_has_avx512f():
+        env["OPENBLAS_CORETYPE"] = "SKYLAKEX"
+    env.pop("OPENBLAS_L2_SIZE", None)
+    env["OMP_NUM_THREADS"] = str(threads)
+    env["OPENBLAS_NUM_THREADS"] = str(threads)
+    return env
+
+
+def run_torch_table3(python, rows, numbers, threads, benchtime, batch):
+    import json
+    cfg = json.dumps({"rows": rows, "numbers": numbers, "threads": threads, "benchtime": benchtime, "batch": batch})
+    code = "import sys; sys.path.insert(0, %r); import compare; compare.table3_torch_worker(%r)" % (
+        os.path.dirname(os.path.abspath(__file__)), cfg)
+    out = subprocess.run([python, "-c", code], env=torch_env(threads), check=True,
+                         capture_output=True, text=True).stdout
+    res = json.loads(out.strip().splitlines()[-1])
+    return res, {(int(n), c): v for n, comps in res["rows"].items() for c, v in comps.items()}
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
+def format_table3(rows, numbers, go, th):
+    """The side-by-side table: medians (seconds) per (row, component) in
+    go and th; ratio = PyTorch / ours, rows where a component is behind
+    (ratio < 1) marked with its names. Returns (lines, components behind)."""
+    head = "%-4s %-26s" % ("row", "layer")
+    for c in TABLE3_COMPONENTS:
+        head += " | %9s %9s %6s" % (c + " ms", "torch", "ratio")
+    lines = [head + " | behind", "-" * (len(head) + 9)]
+    behind = []
+    for num, row in zip(numbers, rows):
+        line = "%-4s %-26s" % ("%02d" % num, layer_name(row))
+        late = []
+        for c in TABLE3_COMPONENTS:
+            g, t = go[(num, c)], th[(num, c)]
+            line += " | %9.3f %9.3f %5.2fx" % (g * 1e3, t * 1e3, t / g)
+            if t < g:
+                late.append(c)
+        behind.extend((num, c) for c in late)
+        lines.append(line + " | " + (",".join(late) if late else "-"))
+    return lines, behind
+
+
+def table3_main(argv):
+    ap = argparse.ArgumentParser(prog="compare.py table3",
+                                 description="Table 3, every component, BenchmarkTable3 against PyTorch's recipe.")
+    ap.add_argument("--rows", default="all", help='row numbers from 1, e.g. "1,5-9" (default all 22)')
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batch", type=int, default=TABLE3_BATCH)
+    ap.add_argument("--benchtime", type=float, default=0.1, help="seconds per component per round and side")
+    ap.add_argument("--python", default=sys.executable, help="the interpreter with PyTorch")
+    args = ap.parse_args(argv)
+    all_rows = table3_rows()
+    numbers = parse_rows(args.rows, len(all_rows))
+    rows = [all_rows[n - 1] for n in numbers]
+    go_runs, th_runs, info = [], [], {}
+    with tempfile.TemporaryDirectory() as tmp:
+        exe = build_go_test(PAPER_DIR, tmp)
+        for r in range(args.rounds):
+            t0 = time.time()
+            go_runs.append(run_go_table3(exe, numbers, args.threads, "%gs" % args.benchtime, args.batch))
+            info, th = run_torch_table3(args.python, rows, numbers, args.threads, args.benchtime, args.batch)
+            th_runs.append(th)
+            print("round %d/%d: %.0f s" % (r + 1, args.rounds, time.time() - t0), file=sys.stderr, flush=True)
+    med = lambda runs, key: statistics.median(run[key] for run in runs)
+    keys = [(n, c) for n in numbers for c in TABLE3_COMPONENTS]
+    go = {k: med(go_runs, k) for k in keys}
+    th = {k: med(th_runs, k) for k in keys}
+    print("Table 3, batch %d: this library (BenchmarkTable3) against PyTorch %s (table3.py's recipe), "
+          "%d threads each, OPENBLAS_CORETYPE=%s; %s; medians of %d alternating rounds; ratio = PyTorch / ours."
+          % (args.batch, info.get("torch", "?"), args.threads, torch_env(args.threads).get("OPENBLAS_CORETYPE", "unset"),
+             cpu_model(), args.rounds))
+    lines, behind = format_table3(rows, numbers, go, th)
+    print("\n".join(lines))
+    for c in TABLE3_COMPONENTS:
+        ratios = [th[(n, c)] / go[(n, c)] for n in numbers]
+        print("%-7s ratio: min %.2fx, median %.2fx, geometric mean %.2fx" % (
+            c, min(ratios), statistics.median(ratios), math.exp(statistics.mean(math.log(v) for v in ratios))))
+    print("components behind PyTorch: %d of %d%s" % (
+        len(behind), len(keys), "" if not behind else " (" + ", ".join("%02d/%s" % b for b in behind) + ")"))
+    return 0
+
+
+def scaling_report(res):
+    """Lines on BenchmarkScaling medians {(workers, batch): seconds}:
+    parallel efficiency from 1 to 2 workers at the smallest batch, and the
+    time per image at each batch relative to the largest."""
+    batches = sorted(b for (w, b) in res if w == 0)
+    small, large = batches[0], batches[-1]
+    t1, t2 = res[(1, small)], res[(2, small)]
+    lines = ["training forward of the paper layer (128×128, 64→128, k 3, S 3, 5 iterations):",
+             "  batch %d: 1 worker %.1f ms, 2 workers %.1f ms: speed-up %.2fx, parallel efficiency %.1f%%"
+             % (small, t1 * 1e3, t2 * 1e3, t1 / t2, 100 * t1 / (2 * t2))]
+    per = res[(0, large)] / large
+    for b in batches:
+        lines.append("  batch %2d, all workers: %.1f ms, %.2f ms per image, %.3f of batch %d's time per image"
+                     % (b, res[(0, b)] * 1e3, res[(0, b)] / b * 1e3, res[(0, b)] / b / per, large))
+    return lines
+
+
+def scaling_main(argv):
+    ap = argparse.ArgumentParser(prog="compare.py scaling",
+                                 description="Parallel efficiency and batch proportionality of the paper layer's training forward.")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--reps", type=int, default=3, help="runs per point per round")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args(argv)
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        exe = build_go_test(PAPER_DIR, tmp)
+        for r in range(args.rounds):
+            env = dict(os.environ, GOMAXPROCS=str(args.threads))
+            out = subprocess.run([exe, "-test.run", "^$", "-test.bench", "^BenchmarkScaling$",
+                                  "-test.benchtime", "%dx" % args.reps, "-test.count", "1"],
+                                 cwd=os.path.join(ROOT, PAPER_DIR), env=env, check=True,
+                                 capture_output=True, text=True).stdout
+            res = parse_scaling_bench(out)
+            if not res:
+                raise RuntimeError("no BenchmarkScaling results in:\n" + out)
+            runs.append(res)
+            print("round %d/%d" % (r + 1, args.rounds), file=sys.stderr, flush=True)
+    med = {k: statistics.median(run[k] for run in runs) for k in runs[0]}
+    print("%s; GOMAXPROCS %d; medians of %d rounds of %d runs" % (cpu_model(), args.threads, args.rounds, args.reps))
+    print("\n".join(scaling_report(med)))
+    return 0
+
+
+SUBCOMMANDS = {"table3": table3_main, "scaling": scaling_main}
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

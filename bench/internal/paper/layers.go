@@ -93,7 +93,7 @@ func NewLayerBench(l Layer, batch, iters int) (*LayerBench, error) {
 		return nil, fmt.Errorf("%v: isqrt: %w", l, err)
 	}
 	b.d = make([]float32, len(b.cv))
-	g := fold.ConvGeom{InChannels: l.Cin, OutChannels: l.Cout, Geometry: deconv.Geometry{KernelH: l.K, KernelW: l.K, PadH: pad, PadW: pad}}
+	g := fold.ConvGeom{InChannels: l.Cin, OutChannels: l.Cout, Groups: l.Groups, Geometry: deconv.Geometry{KernelH: l.K, KernelW: l.K, PadH: pad, PadW: pad}}
 	wt := make([]float32, g.WeightLen())
 	for i := range wt {
 		wt[i] = (rng.Float32() - 0.5) * 0.1
@@ -117,7 +117,7 @@ func NewLayerBench(l Layer, batch, iters int) (*LayerBench, error) {
 		CovBytes:    in + 4*float64(len(b.cv)),
 		InvFlops:    groups * float64(iters) * 3 * 2 * ff * ff * ff,
 		InvBytes:    2 * 4 * float64(len(b.cv)),
-		ConvFlops:   2 * float64(batch*l.Cout*oh*ow) * float64(l.Cin*l.K*l.K),
+		ConvFlops:   2 * float64(batch*l.Cout*oh*ow) * float64(g.Features()),
 		ConvBytes:   in + 4*float64(len(b.y)+len(wt)),
 		Features:    f,
 		Matrices:    b.cpl.Groups(),
@@ -139,11 +139,18 @@ func (b *LayerBench) Inv() error {
 	return err
 }
 
-// Conv runs the layer's plain (dense) convolution.
+// Conv runs the layer's plain convolution, grouped as the row is (the
+// reference's FastDeconv convolves with groups = its groups).
 func (b *LayerBench) Conv() error { return b.conv.Forward(b.y, b.x, b.Batch, b.L.H, b.L.W) }
 
 // Work returns the row's useful work per component.
 func (b *LayerBench) Work() Work { return b.work }
+
+// ScalingBatches are the batches at which the scaling runs (the report's
+// and BenchmarkScaling's) time TrainForward with every worker: the cost
+// should grow in proportion to the batch. The worker sweep runs at the
+// first.
+var ScalingBatches = []int{8, 16, 32}
 
 // TrainForward returns one training-mode forward of the paper's layer
 // (FastDeconv 64→128, 3×3, padding 1, on batch×64×side×side, block 64,

@@ -3,10 +3,13 @@ package paper
 import "fmt"
 
 // Layer is one row of the paper's Table 3: an H×W input of Cin channels,
-// a k×k convolution to Cout channels (padding k/2, stride 1, dense), the
-// deconvolution's channel groups (one covariance per group of Cin/Groups
-// channels; with one group, blocks of 64 channels share one covariance,
-// as the reference's FastDeconv does) and the sampling stride S.
+// a k×k convolution to Cout channels (padding k/2, stride 1) in Groups
+// groups, the deconvolution's channel groups (one covariance per group of
+// Cin/Groups channels; with one group, blocks of 64 channels share one
+// covariance, as the reference's FastDeconv does) and the sampling stride
+// S. The convolution of a grouped row is grouped as the reference's
+// FastDeconv(groups=Groups) runs it: 512→512 in 512 groups is a depthwise
+// convolution.
 type Layer struct {
 	H, W, Cin, Cout, Groups, K, Stride int
 }
@@ -72,6 +75,6 @@ type Work struct {
 	Im2colBytes          float64 // the im2col matrix written, and as much input read
 	CovFlops, CovBytes   float64 // the upper triangle of XᵀX per group; input read, covariances written
 	InvFlops, InvBytes   float64 // 3 full products per iteration (the reference's count); matrices in and out
-	ConvFlops, ConvBytes float64 // 2·N·Cout·H·W·Cin·k²; input, output and weights
+	ConvFlops, ConvBytes float64 // 2·N·Cout·H·W·(Cin/Groups)·k²; input, output and weights
 	Features, Matrices   int     // the covariances' size and count
 }

@@ -293,7 +293,7 @@ func (r *results) scalingPNG(w io.Writer) error {
 	pb.Legend.Top, pb.Legend.Left = true, true
 	pb.Y.Min = 0
 	pb.Y.Max *= 1.4
-	pw := newPlot(fmt.Sprintf("Parallel efficiency, batch %d", r.opt.Batch), "workers", "T₁ / (p·T_p)")
+	pw := newPlot(fmt.Sprintf("Parallel efficiency, batch %d", r.thrScal[0].Batch), "workers", "T₁ / (p·T_p)")
 	xy = nil
 	t1 := r.thrScal[0].Seconds
 	for _, p := range r.thrScal {

@@ -22,15 +22,15 @@ import (
 	"github.com/netdeconv/deconv/bench/internal/paper"
 )
 
-// DefaultBatch is the batch of Table 3 and of the scaling runs when
-// neither -batch nor -full is given: small enough for the whole report to
-// finish in about a minute on two cores.
+// DefaultBatch is the batch of Table 3 when neither -batch nor -full is
+// given: small enough for the whole report to finish in about a minute on
+// two cores. The scaling runs use paper.ScalingBatches.
 const DefaultBatch = 4
 
 // Options are the report's flags.
 type Options struct {
 	Out     string // output folder
-	Batch   int    // Table 3 batch
+	Batch   int    // Table 3 batch (the scaling runs use paper.ScalingBatches)
 	Full    bool   // the paper's batch, 128
 	Compare bool   // run the rows through PyTorch too
 	Image   string // PNG/JPEG file or folder; "" is the embedded photograph
@@ -105,7 +105,7 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&o.Out, "out", "report", "output `folder`")
-	fs.IntVar(&o.Batch, "batch", 0, fmt.Sprintf("batch size of Table 3 and the scaling runs (default %d)", DefaultBatch))
+	fs.IntVar(&o.Batch, "batch", 0, fmt.Sprintf("batch size of Table 3 (default %d)", DefaultBatch))
 	fs.BoolVar(&o.Full, "full", false, "the paper's batch size, 128 (minutes, several GiB)")
 	fs.BoolVar(&o.Compare, "compare", false, "run the same rows through PyTorch (/usr/bin/python3) and add ratio columns")
 	fs.StringVar(&o.Image, "image", "", "a PNG or JPEG `file`, or a folder of them, instead of the embedded photograph")
@@ -252,32 +252,12 @@ func Run(opt Options, logw io.Writer) ([]string, error) {
 	b.finish()
 
 	// 6. Scaling.
-	batches := []int{}
-	for n := 1; n < opt.Batch; n *= 2 {
-		batches = append(batches, n)
-	}
-	batches = append(batches, opt.Batch)
-	b = pg.part("scaling", len(batches)+opt.Threads)
-	for _, n := range batches {
-		p, err := scaleRun(n, opt.Threads, r.reps, r.side())
-		if err != nil {
-			return nil, err
-		}
-		r.batchScal = append(r.batchScal, p)
-		b.step(fmt.Sprintf("batch %d: %.0f ms", n, 1e3*p.Seconds))
-	}
-	for w := 1; w <= opt.Threads; w++ {
-		p, err := scaleRun(opt.Batch, w, r.reps, r.side())
-		if err != nil {
-			return nil, err
-		}
-		r.thrScal = append(r.thrScal, p)
-		b.step(fmt.Sprintf("%d workers: %.0f ms", w, 1e3*p.Seconds))
+	if err := r.scaling(pg); err != nil {
+		return nil, err
 	}
 	if err := paper.SetThreads(opt.Threads); err != nil {
 		return nil, err
 	}
-	b.finish()
 
 	// 7. PyTorch.
 	if opt.Compare {
@@ -365,25 +345,79 @@ func (r *results) side() int {
 	return 128
 }
 
-// scaleRun times the paper layer's training forward at one batch size
-// and worker count.
-func scaleRun(batch, workers, reps, side int) (scalePoint, error) {
-	if err := paper.SetThreads(workers); err != nil {
-		return scalePoint{}, err
+// scalingBatches are the batch sweep's batches (all workers); the worker
+// sweep (1 … Threads workers) runs at the first.
+func (r *results) scalingBatches() []int {
+	if r.opt.Quick {
+		return []int{1, 2, 4}
 	}
-	f, flops, err := paper.TrainForward(batch, side)
-	if err != nil {
-		return scalePoint{}, err
+	return paper.ScalingBatches
+}
+
+// scalingRounds is how many times the scaling runs visit every point.
+func (r *results) scalingRounds() int {
+	if r.opt.Quick {
+		return 1
 	}
-	warm := 1
-	if reps == 1 {
-		warm = 0
+	return 5
+}
+
+// scaling times one training-mode forward of the paper layer at every
+// point of the batch sweep and of the worker sweep, in rounds that visit
+// each point once, so that the shared machine's drift touches every point
+// alike; a point's time is its median over the rounds.
+func (r *results) scaling(pg *progress) error {
+	batches, rounds := r.scalingBatches(), r.scalingRounds()
+	b := pg.part("scaling", rounds)
+	type point struct {
+		scalePoint
+		f     func() error
+		flops float64
+		ts    []float64
 	}
-	s, err := timeIt(f, warm, reps)
-	if err != nil {
-		return scalePoint{}, err
+	layers := map[int]*point{}
+	var pts []*point
+	for _, n := range batches {
+		f, flops, err := paper.TrainForward(n, r.side())
+		if err != nil {
+			return err
+		}
+		p := &point{scalePoint: scalePoint{Batch: n, Workers: r.opt.Threads}, f: f, flops: flops}
+		layers[n] = p
+		pts = append(pts, p)
 	}
-	return scalePoint{Batch: batch, Workers: workers, Seconds: s, GFlops: flops / s / 1e9}, nil
+	for w := 1; w <= r.opt.Threads; w++ {
+		l := layers[batches[0]]
+		pts = append(pts, &point{scalePoint: scalePoint{Batch: batches[0], Workers: w}, f: l.f, flops: l.flops})
+	}
+	for i := range rounds + 1 { // round 0 warms every layer up, untimed
+		for _, p := range pts {
+			if err := paper.SetThreads(p.Workers); err != nil {
+				return err
+			}
+			t0 := time.Now()
+			if err := p.f(); err != nil {
+				return err
+			}
+			if i > 0 {
+				p.ts = append(p.ts, time.Since(t0).Seconds())
+			}
+		}
+		if i > 0 {
+			b.step(fmt.Sprintf("round %d", i))
+		}
+	}
+	for i, p := range pts {
+		p.Seconds = median(p.ts)
+		p.GFlops = p.flops / p.Seconds / 1e9
+		if i < len(batches) {
+			r.batchScal = append(r.batchScal, p.scalePoint)
+		} else {
+			r.thrScal = append(r.thrScal, p.scalePoint)
+		}
+	}
+	b.finish()
+	return nil
 }
 
 // cpuModel names the CPU: cpuid's brand string, or /proc/cpuinfo's

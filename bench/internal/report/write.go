@@ -255,6 +255,7 @@ func (r *results) summary() [][]string {
 	ub, uat := paper.Best(d64.Uncoupled)
 	tb := r.thrScal[len(r.thrScal)-1]
 	eff := r.thrScal[0].Seconds / (float64(tb.Workers) * tb.Seconds)
+	bs, bl := r.batchScal[0], r.batchScal[len(r.batchScal)-1]
 	rows := [][]string{
 		{"machine", fmt.Sprintf("%s; %d threads of %d logical CPUs; kernels %s", m.CPU, m.Threads, m.Cores, m.ISA)},
 		{"probes", fmt.Sprintf("FMA peak %.0f GFLOP/s (%s), copy bandwidth %.1f GB/s", m.PeakGF, m.PeakProbe, m.BandGB)},
@@ -262,7 +263,8 @@ func (r *results) summary() [][]string {
 		{"deconvolution overhead, median of 22 rows", fmt.Sprintf("(Cov + Inv) / Conv = %.3f (paper: (Im2Col + Cov + Inv) / Conv = %.3f)", median(ours), median(paperOv))},
 		{"paper layer " + r.table[paper.PaperLayer].Layer.String(), fmt.Sprintf("Im2Col %s ms, Cov %s ms, Inv %s ms, Conv %s ms (%.0f GFLOP/s)",
 			ms(pl.Ours.Im2col), ms(pl.Ours.Cov), ms(pl.Ours.Inv), ms(pl.Ours.Conv), pl.Work.ConvFlops/pl.Ours.Conv/1e9)},
-		{"training forward, paper layer", fmt.Sprintf("batch %d: %s ms; %d workers: parallel efficiency %.0f%%", tb.Batch, ms(tb.Seconds), tb.Workers, 100*eff)},
+		{"training forward, paper layer", fmt.Sprintf("batch %d: %s ms; %d workers: parallel efficiency %.0f%%; time per image, batch %d / batch %d: %.3f",
+			tb.Batch, ms(tb.Seconds), tb.Workers, 100*eff, bs.Batch, bl.Batch, bs.Seconds/float64(bs.Batch)/(bl.Seconds/float64(bl.Batch)))},
 		{"Figure 7 (27×27, κ = " + fmt.Sprintf("%.2g", d64.Condition()) + ")", fmt.Sprintf(
 			"coupled residual at iteration %d: %.1e (float64), %.1e (float32); uncoupled: best %.1e at iteration %d, then exceeds 1 at iteration %d (float64; float32: %d)",
 			last, d64.Coupled[last], d32.Coupled[last], ub, uat, paper.DivergesAt(d64.Uncoupled, 1), paper.DivergesAt(d32.Uncoupled, 1))},
@@ -284,6 +286,24 @@ func (r *results) summary() [][]string {
 			median(ratios[0]), median(ratios[1]), median(ratios[2]), median(ratios[3]), r.torch.Torch, r.torch.Threads, orNone(r.torch.CoreType))})
 	}
 	return rows
+}
+
+// behind names the components where PyTorch (p) is faster than this
+// library (o), or "–".
+func behind(o, p paper.Seconds) string {
+	var late []string
+	for _, c := range []struct {
+		name      string
+		ours, ref float64
+	}{{"Im2Col", o.Im2col, p.Im2col}, {"Cov", o.Cov, p.Cov}, {"Inv", o.Inv, p.Inv}, {"Conv", o.Conv, p.Conv}} {
+		if c.ref < c.ours {
+			late = append(late, c.name)
+		}
+	}
+	if len(late) == 0 {
+		return "–"
+	}
+	return strings.Join(late, ", ")
 }
 
 func orNone(s string) string {
@@ -338,8 +358,9 @@ func (r *results) markdown(w io.Writer) error {
 	fmt.Fprintf(w, "Per layer: this library's median time of %d run(s) at batch **%d** for the subsampled im2col matrix "+
 		"(`im2col.Im2col`, unfold layout as `F.unfold` writes it, padding k/2, every S-th position), the covariance (`cov.Compute`: im2col fused, "+
 		"blocks of 64 channels when groups = 1, one covariance per group otherwise, eps 1e-5), the inverse square root "+
-		"(%d coupled Newton–Schulz iterations, `isqrt`, batched over the groups) and the dense k×k convolution "+
-		"(`fold.Conv2d`, padding k/2); the overhead is (Cov + Inv) / Conv. "+
+		"(%d coupled Newton–Schulz iterations, `isqrt`, batched over the groups) and the k×k convolution "+
+		"(`fold.Conv2d`, padding k/2), grouped as the row is, as the reference's FastDeconv(groups=…) convolves: "+
+		"a row of g groups convolves in g groups (512→512 in 512 groups is a depthwise convolution); the overhead is (Cov + Inv) / Conv. "+
 		"The paper's columns are its own numbers: batch %d on the authors' CPU, in seconds; its Cov starts from "+
 		"the im2col matrix, so its overhead counts Im2Col too. Times scale with the batch; the overheads are comparable.\n\n",
 		r.reps, r.opt.Batch, r.iters(), paper.PaperBatch)
@@ -357,8 +378,11 @@ func (r *results) markdown(w io.Writer) error {
 	if r.torch != nil {
 		fmt.Fprintf(w, "### Against PyTorch\n\n")
 		fmt.Fprintf(w, "The same rows, batch %d, through the reference recipe in PyTorch %s in the same run "+
-			"(`F.unfold`; unfold, rows, mean and `addmm`; coupled Newton–Schulz as batched matmuls; `F.conv2d`), "+
-			"%d threads on both sides, `OPENBLAS_CORETYPE=%s`. Ratio = PyTorch time / this library's time.\n\n",
+			"(`F.unfold`; unfold, rows, mean and `addmm`; coupled Newton–Schulz as batched matmuls; "+
+			"`F.conv2d` with the row's groups, as this library's Conv), "+
+			"%d threads on both sides, `OPENBLAS_CORETYPE=%s`, after this library's rows (not alternating: on a shared machine, "+
+			"`bench/compare.py table3` alternates the two sides over rounds at batch 8). Ratio = PyTorch time / this library's time; "+
+			"the last column names the components where PyTorch is faster.\n\n",
 			r.opt.Batch, r.torch.Torch, r.torch.Threads, orNone(r.torch.CoreType))
 		rows = nil
 		for _, t := range r.table {
@@ -368,16 +392,16 @@ func (r *results) markdown(w io.Writer) error {
 				ms(o.Cov), ms(p.Cov), ratio(p.Cov, o.Cov),
 				ms(o.Inv), ms(p.Inv), ratio(p.Inv, o.Inv),
 				ms(o.Conv), ms(p.Conv), ratio(p.Conv, o.Conv),
-				fmt.Sprintf("%.3f", o.Overhead()), fmt.Sprintf("%.3f", p.Overhead())})
+				fmt.Sprintf("%.3f", o.Overhead()), fmt.Sprintf("%.3f", p.Overhead()), behind(o, p)})
 		}
 		mdTable(w, []string{"layer", "Im2Col ms", "PyTorch", "ratio", "Cov ms", "PyTorch", "ratio",
-			"Inv ms", "PyTorch", "ratio", "Conv ms", "PyTorch", "ratio", "overhead", "PyTorch overhead"}, rows)
+			"Inv ms", "PyTorch", "ratio", "Conv ms", "PyTorch", "ratio", "overhead", "PyTorch overhead", "behind PyTorch"}, rows)
 	}
 
 	fmt.Fprintf(w, "## Roofline\n\n")
 	fmt.Fprintf(w, "Start-up probes: float32 FMA peak **%.0f GFLOP/s** (%s, %d goroutines, register-resident chains), "+
 		"copy bandwidth **%.1f GB/s** (bytes read + written, %d goroutines). Flops count a multiply-add as 2: "+
-		"Cov the upper triangle of XᵀX, Inv 3 full products per iteration (the reference's count; the library's fast iteration does fewer), Conv 2·N·C_out·H·W·C_in·k². "+
+		"Cov the upper triangle of XᵀX, Inv 3 full products per iteration (the reference's count; the library's fast iteration does fewer), Conv 2·N·C_out·H·W·(C_in/groups)·k². "+
 		"Bytes are the compulsory traffic (input read, result written). Rows of Table 3's paper layer (%v) and the "+
 		"median over all 22 rows; every row is in `roofline.csv`.\n\n",
 		m.PeakGF, m.PeakProbe, m.Threads, m.BandGB, m.Threads, r.table[paper.PaperLayer].Layer)
@@ -401,14 +425,17 @@ func (r *results) markdown(w io.Writer) error {
 
 	fmt.Fprintf(w, "## Scaling\n\n")
 	fmt.Fprintf(w, "One training-mode forward of the paper's layer (`fold.FastDeconv` 64→128, 3×3, padding 1, %d×%d, "+
-		"statistics, 5 iterations, fold and convolution), median of %d run(s).\n\n", r.side(), r.side(), r.reps)
+		"statistics, 5 iterations, fold and convolution), median of %d round(s) that visit every point once, in turn "+
+		"(`go test -bench BenchmarkScaling ./bench/internal/paper` and `bench/compare.py scaling` time the same points). "+
+		"The cost should be proportional to the batch (time per image within 5%% of the largest batch's) "+
+		"and the parallel efficiency time(1) / (w·time(w)) at least 90%% from 1 to 2 workers.\n\n", r.side(), r.side(), r.scalingRounds())
 	rows = nil
-	b1 := r.batchScal[0]
+	bl := r.batchScal[len(r.batchScal)-1]
 	for _, p := range r.batchScal {
-		rows = append(rows, []string{fmt.Sprint(p.Batch), fmt.Sprint(p.Workers), ms(p.Seconds),
-			fmt.Sprintf("%.2f", p.Seconds/(b1.Seconds*float64(p.Batch)/float64(b1.Batch))), fmt.Sprintf("%.0f", p.GFlops)})
+		rows = append(rows, []string{fmt.Sprint(p.Batch), fmt.Sprint(p.Workers), ms(p.Seconds), ms(p.Seconds / float64(p.Batch)),
+			fmt.Sprintf("%.3f", p.Seconds/float64(p.Batch)/(bl.Seconds/float64(bl.Batch))), fmt.Sprintf("%.0f", p.GFlops)})
 	}
-	mdTable(w, []string{"batch", "workers", "ms", "time / linear", "conv GFLOP/s"}, rows)
+	mdTable(w, []string{"batch", "workers", "ms", "ms per image", fmt.Sprintf("per image / batch %d's", bl.Batch), "conv GFLOP/s"}, rows)
 	rows = nil
 	t1 := r.thrScal[0].Seconds
 	for _, p := range r.thrScal {
