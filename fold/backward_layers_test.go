@@ -2,6 +2,7 @@ package fold
 
 import (
 	"errors"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -289,6 +290,16 @@ func TestLayerBackwardErrors(t *testing.T) {
 	if err := l.Backward(dx, dw, nil, y, x, 2, 5, 5); err != nil {
 		t.Errorf("valid call: %v", err)
 	}
+	bad := append([]float32(nil), x...)
+	bad[17] = float32(math.NaN())
+	if err := l.Backward(dx, dw, nil, y, bad, 2, 5, 5); !errors.Is(err, deconv.ErrNonFinite) {
+		t.Errorf("NaN in x: %v", err)
+	}
+	y[3] = float32(math.Inf(-1))
+	if err := l.Backward(dx, nil, nil, y, x, 2, 5, 5); !errors.Is(err, deconv.ErrNonFinite) {
+		t.Errorf("infinite dy: %v", err)
+	}
+	y[3] = 0
 	// SetRunningStats invalidates an evaluation-mode Forward.
 	if err := l.SetRunningStats(l.RunningMean(), l.RunningDeconv()); err != nil {
 		t.Fatal(err)
