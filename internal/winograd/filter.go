@@ -1,0 +1,42 @@
+package winograd
+
+// FilterTransform writes U = G g Gᵀ of every kernel g of a weight tensor
+// w (cout × cin × r × r, row-major) into dst (α² × cout × cin): U_ξ for
+// position ξ = a·α+b is the cout×cin matrix at dst[ξ·cout·cin:], row-major,
+// so for grouped weights (cin per group) group k's block starts at row
+// k·cout/groups of it. The arithmetic is float64, rounded once at the end,
+// so float32 filters carry one rounding. len(w) must be cout·cin·r² and
+// len(dst) α²·cout·cin.
+func FilterTransform[T Float](t *Tile, dst, w []T, cout, cin int) {
+	r, a := t.R, t.Alpha
+	a2 := a * a
+	var g [8 * 8]float64  // one kernel (r ≤ 8)
+	var gg [16 * 8]float64 // G·g, α×r (α ≤ 16)
+	_ = dst[a2*cout*cin-1]
+	for co := 0; co < cout; co++ {
+		for ci := 0; ci < cin; ci++ {
+			k := w[(co*cin+ci)*r*r : (co*cin+ci+1)*r*r]
+			for i, v := range k {
+				g[i] = float64(v)
+			}
+			for i := 0; i < a; i++ {
+				for l := 0; l < r; l++ {
+					s := 0.0
+					for j := 0; j < r; j++ {
+						s += t.G[i][j] * g[j*r+l]
+					}
+					gg[i*r+l] = s
+				}
+			}
+			for i := 0; i < a; i++ {
+				for j := 0; j < a; j++ {
+					s := 0.0
+					for l := 0; l < r; l++ {
+						s += gg[i*r+l] * t.G[j][l]
+					}
+					dst[((i*a+j)*cout+co)*cin+ci] = T(s)
+				}
+			}
+		}
+	}
+}

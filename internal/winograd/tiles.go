@@ -1,0 +1,123 @@
+package winograd
+
+// Tiling of a convolution's output into m×m tiles: a batch of n images
+// has n·TilesH rows of TilesW tiles each, numbered image-major, and a
+// span of tile rows [row0, row1) holds (row1−row0)·TilesW tiles, numbered
+// row by row. The buffers of the stages hold, for each of the α² (or m²)
+// positions k, one row of ld tiles per channel: element (k, channel c,
+// tile t) is at k·rs + c·ld + t, so the tiles are contiguous, channels are
+// ld apart and positions rs apart.
+
+// Tiles returns the number of tile rows and columns that cover an oh×ow
+// output.
+func Tiles(t *Tile, oh, ow int) (th, tw int) {
+	return (oh + t.M - 1) / t.M, (ow + t.M - 1) / t.M
+}
+
+// Gather writes the α×α input tiles of tile rows [row0, row1) of the NCHW
+// batch x (c channels of h×w, padding padH×padW) into dst: position
+// k = u·α+v of channel ci's tile t at dst[k·rs + ci·ld + t], with zeros
+// where the tile reaches into the padding or past the image. The
+// columns from the span's tile count to ld are zeroed.
+func Gather[T Float](t *Tile, dst []T, rs, ld int, x []T, c, h, w, padH, padW, th, tw, row0, row1 int) {
+	m, a := t.M, t.Alpha
+	nt := (row1 - row0) * tw
+	for ci := 0; ci < c; ci++ {
+		for row := row0; row < row1; row++ {
+			img, ty := row/th, row%th
+			plane := x[(img*c+ci)*h*w : (img*c+ci+1)*h*w]
+			col0 := (row - row0) * tw
+			for u := 0; u < a; u++ {
+				iy := ty*m - padH + u
+				for v := 0; v < a; v++ {
+					d := dst[(u*a+v)*rs+ci*ld+col0 : (u*a+v)*rs+ci*ld+col0+tw]
+					if iy < 0 || iy >= h {
+						clear(d)
+						continue
+					}
+					// Tile tx reads column tx·m+off, inside the image for
+					// lo ≤ tx < hi.
+					off := v - padW
+					lo, hi := 0, 0
+					if off < 0 {
+						lo = (-off + m - 1) / m
+					}
+					if w-1-off >= 0 {
+						hi = min(tw, (w-1-off)/m+1)
+					}
+					lo = min(lo, hi)
+					clear(d[:lo])
+					if hi > lo {
+						strided(d[lo:hi], plane[iy*w+lo*m+off:iy*w+(hi-1)*m+off+1], m)
+					}
+					clear(d[hi:])
+				}
+			}
+		}
+		for k := 0; k < a*a; k++ {
+			clear(dst[k*rs+ci*ld+nt : k*rs+ci*ld+ld])
+		}
+	}
+}
+
+// strided sets d[i] = s[i·step].
+func strided[T Float](d, s []T, step int) {
+	if step == 4 {
+		i := 0
+		for ; i+4 <= len(d); i += 4 {
+			q := s[i*4 : i*4+13 : i*4+13]
+			e := d[i : i+4 : i+4]
+			e[0], e[1], e[2], e[3] = q[0], q[4], q[8], q[12]
+		}
+		for ; i < len(d); i++ {
+			d[i] = s[i*4]
+		}
+		return
+	}
+	for i := range d {
+		d[i] = s[i*step]
+	}
+}
+
+// Scatter writes the m×m output tiles of tile rows [row0, row1) from y
+// (position k = i·m+j of output channel co's tile t at y[k·rs + co·ld + t])
+// into the NCHW output dst (cout channels of oh×ow), adding bias[co]
+// (nil: none). Tile parts past the output's edge are dropped.
+func Scatter[T Float](t *Tile, dst, y []T, rs, ld int, bias []T, cout, oh, ow, th, tw, row0, row1 int) {
+	m := t.M
+	full := ow / m // tiles wholly inside a row
+	for co := 0; co < cout; co++ {
+		var b T
+		if bias != nil {
+			b = bias[co]
+		}
+		for row := row0; row < row1; row++ {
+			img, ty := row/th, row%th
+			col0 := (row - row0) * tw
+			plane := dst[(img*cout+co)*oh*ow : (img*cout+co+1)*oh*ow]
+			for i := 0; i < m && ty*m+i < oh; i++ {
+				out := plane[(ty*m+i)*ow : (ty*m+i+1)*ow]
+				base := i*m*rs + co*ld + col0
+				if m == 4 {
+					s0 := y[base : base+tw]
+					s1 := y[base+rs : base+rs+tw]
+					s2 := y[base+2*rs : base+2*rs+tw]
+					s3 := y[base+3*rs : base+3*rs+tw]
+					for tx := 0; tx < full; tx++ {
+						o := out[tx*4 : tx*4+4 : tx*4+4]
+						o[0], o[1], o[2], o[3] = s0[tx]+b, s1[tx]+b, s2[tx]+b, s3[tx]+b
+					}
+				} else {
+					for tx := 0; tx < full; tx++ {
+						for j := 0; j < m; j++ {
+							out[tx*m+j] = y[base+j*rs+tx] + b
+						}
+					}
+				}
+				for j := 0; full*m+j < ow; j++ {
+					out[full*m+j] = y[base+j*rs+full] + b
+				}
+			}
+		}
+	}
+}
