@@ -10,7 +10,7 @@ package winograd
 func FilterTransform[T Float](t *Tile, dst, w []T, cout, cin int) {
 	r, a := t.R, t.Alpha
 	a2 := a * a
-	var g [8 * 8]float64  // one kernel (r ≤ 8)
+	var g [8 * 8]float64   // one kernel (r ≤ 8)
 	var gg [16 * 8]float64 // G·g, α×r (α ≤ 16)
 	_ = dst[a2*cout*cin-1]
 	for co := 0; co < cout; co++ {
