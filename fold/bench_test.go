@@ -113,3 +113,32 @@ func BenchmarkConv2dPaper(b *testing.B) {
 	}
 	b.ReportMetric(2*float64(paperN*128*paperH*paperW*576)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
+
+// BenchmarkConv2dPaperAlgorithms runs the paper layer's convolution by
+// each path, side by side in one process.
+func BenchmarkConv2dPaperAlgorithms(b *testing.B) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	wt := make([]float32, paperGeom.WeightLen())
+	for i := range wt {
+		wt[i] = rng.Float32() - 0.5
+	}
+	bias := make([]float32, paperGeom.OutChannels)
+	x := paperInput()
+	dst := make([]float32, paperN*128*paperH*paperW)
+	for _, alg := range []ConvAlgorithm{ConvDirect, ConvWinograd} {
+		g := paperGeom
+		g.Algorithm = alg
+		c, err := NewConv2d(g, wt, bias)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(alg.String(), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if err := c.Forward(dst, x, paperN, paperH, paperW); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportConvRate(b)
+		})
+	}
+}

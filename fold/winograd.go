@@ -38,7 +38,7 @@ import (
 // winoBudget is the number of elements of one stage's buffer per work
 // item: 1 MiB of float32, so that a position's operands of stage 3 stay
 // in L2 and the item's buffers in the shared L3.
-const winoBudget = 1 << 18
+var winoBudget = 1 << 18
 
 // mayUseWinograd reports whether calls may take the Winograd path, so the
 // transformed weights are worth keeping.
@@ -152,8 +152,10 @@ func (r *winoRun[T]) items(lo, hi int) {
 	C, Cout := g.InChannels, g.OutChannels
 	cg, coutg := C/g.Groups, Cout/g.Groups
 	b1, b2 := getScratch[T](r.size1), getScratch[T](r.size2)
+	b3 := getScratch[T](winograd.LineLen(tl, r.tw))
 	defer putScratch(b1)
 	defer putScratch(b2)
+	defer putScratch(b3)
 	buf1, buf2 := *b1, *b2
 	kin, kout := winograd.InputMatrix[T](tl), winograd.OutputMatrix[T](tl)
 	rows := r.n * r.th
@@ -172,15 +174,15 @@ func (r *winoRun[T]) items(lo, hi int) {
 				}
 			}
 		}
-		winograd.Gather(tl, buf1, r.rsIn, r.ld, r.x, C, r.h, r.w, g.PadH, g.PadW, r.th, r.tw, row0, row1)
+		winograd.Gather(tl, buf1, r.rsIn, r.ld, r.x, C, r.h, r.w, g.PadH, g.PadW, r.th, r.tw, row0, row1, *b3)
 		if err := gemm.GemmDense(1, gemm.NoTrans, gemm.NoTrans, a2, C*r.ld, a2, 1, kin, a2, buf1, r.rsIn, 0, buf2, r.rsIn); err != nil {
 			r.fe.set(err)
 			return
 		}
 		for xi := 0; xi < a2; xi++ {
 			for grp := 0; grp < g.Groups; grp++ {
-				if err := gemm.GemmDense(1, gemm.NoTrans, gemm.NoTrans, coutg, nt, cg,
-					1, r.u[(xi*Cout+grp*coutg)*cg:], cg, buf2[xi*r.rsIn+grp*cg*r.ld:], r.ld,
+				if err := gemm.GemmDense(1, gemm.Trans, gemm.NoTrans, coutg, nt, cg,
+					1, r.u[xi*cg*Cout+grp*coutg:], Cout, buf2[xi*r.rsIn+grp*cg*r.ld:], r.ld,
 					0, buf1[xi*r.rsOut+grp*coutg*r.ld:], r.ld); err != nil {
 					r.fe.set(err)
 					return

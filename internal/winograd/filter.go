@@ -1,10 +1,11 @@
 package winograd
 
 // FilterTransform writes U = G g Gᵀ of every kernel g of a weight tensor
-// w (cout × cin × r × r, row-major) into dst (α² × cout × cin): U_ξ for
-// position ξ = a·α+b is the cout×cin matrix at dst[ξ·cout·cin:], row-major,
-// so for grouped weights (cin per group) group k's block starts at row
-// k·cout/groups of it. The arithmetic is float64, rounded once at the end,
+// w (cout × cin × r × r, row-major) into dst (α² × cin × cout): U_ξ for
+// position ξ = a·α+b is the cout×cin matrix stored transposed (column
+// co of row ci at dst[(ξ·cin+ci)·cout+co]), so that packing it for the
+// micro-kernels copies contiguous runs of output channels. For grouped
+// weights (cin per group) group k's block starts at column k·cout/groups. The arithmetic is float64, rounded once at the end,
 // so float32 filters carry one rounding. len(w) must be cout·cin·r² and
 // len(dst) α²·cout·cin.
 func FilterTransform[T Float](t *Tile, dst, w []T, cout, cin int) {
@@ -34,7 +35,7 @@ func FilterTransform[T Float](t *Tile, dst, w []T, cout, cin int) {
 					for l := 0; l < r; l++ {
 						s += gg[i*r+l] * t.G[j][l]
 					}
-					dst[((i*a+j)*cout+co)*cin+ci] = T(s)
+					dst[((i*a+j)*cin+ci)*cout+co] = T(s)
 				}
 			}
 		}

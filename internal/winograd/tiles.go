@@ -18,39 +18,49 @@ func Tiles(t *Tile, oh, ow int) (th, tw int) {
 // batch x (c channels of h×w, padding padH×padW) into dst: position
 // k = u·α+v of channel ci's tile t at dst[k·rs + ci·ld + t], with zeros
 // where the tile reaches into the padding or past the image. The
-// columns from the span's tile count to ld are zeroed.
-func Gather[T Float](t *Tile, dst []T, rs, ld int, x []T, c, h, w, padH, padW, th, tw, row0, row1 int) {
+// columns from the span's tile count to ld are zeroed. line is scratch of
+// at least LineLen(t, tw) elements.
+func Gather[T Float](t *Tile, dst []T, rs, ld int, x []T, c, h, w, padH, padW, th, tw, row0, row1 int, line []T) {
 	m, a := t.M, t.Alpha
 	nt := (row1 - row0) * tw
+	// line holds one input row as the tiles see it: padW zeros, the row,
+	// zeros to the last tile's end, so the copy loops need no edge cases.
+	line = line[:LineLen(t, tw)]
+	clear(line)
+	inner := min(w, len(line)-padW)
 	for ci := 0; ci < c; ci++ {
 		for row := row0; row < row1; row++ {
 			img, ty := row/th, row%th
 			plane := x[(img*c+ci)*h*w : (img*c+ci+1)*h*w]
-			col0 := (row - row0) * tw
+			col0 := ci*ld + (row-row0)*tw
 			for u := 0; u < a; u++ {
 				iy := ty*m - padH + u
-				for v := 0; v < a; v++ {
-					d := dst[(u*a+v)*rs+ci*ld+col0 : (u*a+v)*rs+ci*ld+col0+tw]
-					if iy < 0 || iy >= h {
-						clear(d)
-						continue
+				if iy < 0 || iy >= h {
+					for v := 0; v < a; v++ {
+						clear(dst[(u*a+v)*rs+col0 : (u*a+v)*rs+col0+tw])
 					}
-					// Tile tx reads column tx·m+off, inside the image for
-					// lo ≤ tx < hi.
-					off := v - padW
-					lo, hi := 0, 0
-					if off < 0 {
-						lo = (-off + m - 1) / m
+					continue
+				}
+				copy(line[padW:padW+inner], plane[iy*w:iy*w+inner])
+				if a == 6 && m == 4 {
+					base := u * a * rs
+					d0 := dst[base+col0 : base+col0+tw]
+					d1 := dst[base+rs+col0 : base+rs+col0+tw]
+					d2 := dst[base+2*rs+col0 : base+2*rs+col0+tw]
+					d3 := dst[base+3*rs+col0 : base+3*rs+col0+tw]
+					d4 := dst[base+4*rs+col0 : base+4*rs+col0+tw]
+					d5 := dst[base+5*rs+col0 : base+5*rs+col0+tw]
+					for tx := range d0 {
+						q := line[tx*4 : tx*4+6 : tx*4+6]
+						d0[tx], d1[tx], d2[tx], d3[tx], d4[tx], d5[tx] = q[0], q[1], q[2], q[3], q[4], q[5]
 					}
-					if w-1-off >= 0 {
-						hi = min(tw, (w-1-off)/m+1)
+				} else {
+					for v := 0; v < a; v++ {
+						d := dst[(u*a+v)*rs+col0 : (u*a+v)*rs+col0+tw]
+						for tx := range d {
+							d[tx] = line[tx*m+v]
+						}
 					}
-					lo = min(lo, hi)
-					clear(d[:lo])
-					if hi > lo {
-						strided(d[lo:hi], plane[iy*w+lo*m+off:iy*w+(hi-1)*m+off+1], m)
-					}
-					clear(d[hi:])
 				}
 			}
 		}
@@ -60,24 +70,8 @@ func Gather[T Float](t *Tile, dst []T, rs, ld int, x []T, c, h, w, padH, padW, t
 	}
 }
 
-// strided sets d[i] = s[i·step].
-func strided[T Float](d, s []T, step int) {
-	if step == 4 {
-		i := 0
-		for ; i+4 <= len(d); i += 4 {
-			q := s[i*4 : i*4+13 : i*4+13]
-			e := d[i : i+4 : i+4]
-			e[0], e[1], e[2], e[3] = q[0], q[4], q[8], q[12]
-		}
-		for ; i < len(d); i++ {
-			d[i] = s[i*4]
-		}
-		return
-	}
-	for i := range d {
-		d[i] = s[i*step]
-	}
-}
+// LineLen is the length of Gather's scratch line for tw tiles per row.
+func LineLen(t *Tile, tw int) int { return tw*t.M + t.Alpha - t.M }
 
 // Scatter writes the m×m output tiles of tile rows [row0, row1) from y
 // (position k = i·m+j of output channel co's tile t at y[k·rs + co·ld + t])
