@@ -229,6 +229,7 @@ type convWork[T Float] struct {
 	next int // the entry the next new shape replaces
 	run  convRun[T]
 	wino winoRun[T]
+	taps tapsRun[T]
 }
 
 // plan returns the workspace's im2col plan for an h×w input of the layer,
@@ -261,10 +262,14 @@ func (c *Conv2d[T]) forward(dst, x []T, n, h, w, oh, ow int, weight, bias []T, w
 		wk = new(convWork[T])
 		wk.run.body = wk.run.items
 		wk.wino.body = wk.wino.items
+		wk.taps.body = wk.taps.items
 	}
 	defer c.works.Put(wk)
 	if g.useWinograd(oh, ow) {
 		return c.forwardWinograd(wk, dst, x, n, h, w, oh, ow, weight, bias, workers)
+	}
+	if g.useTaps() {
+		return c.forwardTaps(wk, dst, x, n, h, w, oh, ow, weight, bias, workers)
 	}
 	pl, err := wk.plan(g, h, w)
 	if err != nil {
