@@ -3,6 +3,8 @@ package fold
 import (
 	"fmt"
 	"syscall"
+
+	"github.com/netdeconv/deconv"
 	"math/rand/v2"
 	"testing"
 )
@@ -41,4 +43,60 @@ func cpuTime() int64 {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+func BenchmarkGroupedTune(b *testing.B) {
+	const n = 8
+	for _, r := range groupedRows {
+		for _, alg := range []ConvAlgorithm{ConvDirect, ConvAuto, ConvWinograd} {
+			g := ConvGeom{InChannels: r.cin, OutChannels: r.cout, Groups: r.groups, Algorithm: alg,
+				Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}}
+			wt := make([]float32, g.WeightLen())
+			for i := range wt {
+				wt[i] = float32(i%7) - 3
+			}
+			c, err := NewConv2d(g, wt, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			x := make([]float32, n*r.cin*r.h*r.h)
+			dst := make([]float32, n*r.cout*r.h*r.h)
+			b.Run(r.name+"/"+alg.String(), func(b *testing.B) {
+				t0 := cpuTime()
+				for i := 0; i < b.N; i++ {
+					if err := c.Forward(dst, x, n, r.h, r.h); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(cpuTime()-t0)/float64(b.N)/1e6, "cpu-ms/op")
+			})
+		}
+	}
+}
+
+func BenchmarkDenseTune(b *testing.B) {
+	const n = 8
+	for _, r := range []struct {
+		name           string
+		h, cin, cout   int
+	}{
+		{"32_64-64", 32, 64, 64}, {"64_64-128", 64, 64, 128}, {"32_128-256", 32, 128, 256},
+		{"16_256-512", 16, 256, 512}, {"16_32-32", 16, 32, 32}, {"8_64-64", 8, 64, 64},
+	} {
+		for _, alg := range []ConvAlgorithm{ConvDirect, ConvWinograd} {
+			g := ConvGeom{InChannels: r.cin, OutChannels: r.cout, Algorithm: alg,
+				Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}}
+			wt := make([]float32, g.WeightLen())
+			c, _ := NewConv2d(g, wt, nil)
+			x := make([]float32, n*r.cin*r.h*r.h)
+			dst := make([]float32, n*r.cout*r.h*r.h)
+			b.Run(r.name+"/"+alg.String(), func(b *testing.B) {
+				t0 := cpuTime()
+				for i := 0; i < b.N; i++ {
+					c.Forward(dst, x, n, r.h, r.h)
+				}
+				b.ReportMetric(float64(cpuTime()-t0)/float64(b.N)/1e6, "cpu-ms/op")
+			})
+		}
+	}
 }

@@ -38,7 +38,7 @@ import (
 // winoBudget is the number of elements of one stage's buffer per work
 // item: 1 MiB of float32, so that a position's operands of stage 3 stay
 // in L2 and the item's buffers in the shared L3.
-var winoBudget = 1 << 18
+var winoBudget = 1 << 19
 
 // mayUseWinograd reports whether calls may take the Winograd path, so the
 // transformed weights are worth keeping.
@@ -66,8 +66,8 @@ func (c *Conv2d[T]) tile() *winograd.Tile {
 func (c *Conv2d[T]) store(p *weights[T]) {
 	if g := c.geom; g.mayUseWinograd() {
 		tl := c.tile()
-		p.wino = make([]T, tl.Alpha*tl.Alpha*g.WeightLen()/9)
-		winograd.FilterTransform(tl, p.wino, p.weight, g.OutChannels, g.InChannels/g.Groups)
+		p.wino = make([]T, winoFilterLen[T](g, tl))
+		winograd.FilterTransform(tl, p.wino, p.weight, g.OutChannels, g.InChannels/g.Groups, padStride[T](g.OutChannels))
 	}
 	c.p.Store(p)
 }
@@ -80,13 +80,19 @@ func (c *Conv2d[T]) winoFilters(wk *convWork[T], weight []T) []T {
 		return p.wino
 	}
 	g, tl := c.geom, c.tile()
-	n := tl.Alpha * tl.Alpha * g.WeightLen() / 9
+	n := winoFilterLen[T](g, tl)
 	if cap(wk.wino.ubuf) < n {
 		wk.wino.ubuf = make([]T, n)
 	}
 	u := wk.wino.ubuf[:n]
-	winograd.FilterTransform(tl, u, weight, g.OutChannels, g.InChannels/g.Groups)
+	winograd.FilterTransform(tl, u, weight, g.OutChannels, g.InChannels/g.Groups, padStride[T](g.OutChannels))
 	return u
+}
+
+// winoFilterLen is the length of the transformed filters: α² blocks of
+// InChannels/Groups rows of padStride(OutChannels).
+func winoFilterLen[T Float](g ConvGeom, tl *winograd.Tile) int {
+	return tl.Alpha * tl.Alpha * g.InChannels / g.Groups * padStride[T](g.OutChannels)
 }
 
 // winoRun is the state one Winograd forward shares with its workers; it
@@ -97,6 +103,7 @@ type winoRun[T Float] struct {
 	dst, x, u, bias          []T
 	n, h, w, oh, ow, th, tw  int
 	rowsPer, ld, rsIn, rsOut int
+	ldu, ldm                 int
 	size1, size2             int
 	finite                   gather.FiniteFunc[T]
 	fe                       firstError
@@ -111,7 +118,7 @@ func (c *Conv2d[T]) forwardWinograd(wk *convWork[T], dst, x []T, n, h, w, oh, ow
 	r.tile = c.tile()
 	r.u = c.winoFilters(wk, weight)
 	workers = parallel.Workers(workers)
-	a2, m2 := r.tile.Alpha*r.tile.Alpha, r.tile.M*r.tile.M
+	a2, m2 := r.tile.Alpha*r.tile.Alpha, winograd.OutputRows(r.tile)
 	r.geom, r.dst, r.x, r.bias = g, dst, x, bias
 	r.n, r.h, r.w, r.oh, r.ow = n, h, w, oh, ow
 	r.th, r.tw = winograd.Tiles(r.tile, oh, ow)
@@ -119,10 +126,12 @@ func (c *Conv2d[T]) forwardWinograd(wk *convWork[T], dst, x []T, n, h, w, oh, ow
 	// Tiles per item: the budget, but small enough that every worker
 	// gets several items.
 	per := max(16, winoBudget/(a2*max(g.InChannels, g.OutChannels)))
-	r.rowsPer = max(1, min(per/r.tw, (rows+4*workers-1)/(4*workers)))
+	r.rowsPer = winoRows(max(1, min(per/r.tw, (rows+4*workers-1)/(4*workers))), r.tw)
 	r.ld = padStride[T](r.rowsPer * r.tw)
 	r.rsIn = padStride[T](g.InChannels * r.ld)
-	r.rsOut = padStride[T](g.OutChannels * r.ld)
+	r.ldu = padStride[T](g.OutChannels)
+	r.ldm = r.ldu
+	r.rsOut = padStride[T](r.rowsPer * r.tw * r.ldm)
 	r.size1 = max(a2*r.rsIn, a2*r.rsOut)
 	r.size2 = max(a2*r.rsIn, m2*r.rsOut)
 	r.finite = gather.FiniteFor[T](isa.Selected())
@@ -131,6 +140,22 @@ func (c *Conv2d[T]) forwardWinograd(wk *convWork[T], dst, x []T, n, h, w, oh, ow
 	err := r.fe.err
 	r.dst, r.x, r.u, r.bias, r.fe.err = nil, nil, nil, nil, nil // keep no caller data alive
 	return err
+}
+
+// winoRows returns the tile rows per item, at most limit: the count
+// whose tiles (rows·tw, the row count of the products) waste the least of
+// the micro-kernels' 12-row panels, preferring more rows on ties. A
+// partial panel costs a third of a panel's time again in its merge.
+func winoRows(limit, tw int) int {
+	best, bestWaste := 1, 2.0
+	for rows := 1; rows <= limit; rows++ {
+		nt := rows * tw
+		waste := float64((nt+11)/12*12-nt) / float64(nt)
+		if waste <= bestWaste {
+			best, bestWaste = rows, waste
+		}
+	}
+	return best
 }
 
 // padStride rounds a row length up to a multiple of 16 elements that is
@@ -148,7 +173,7 @@ func padStride[T Float](n int) int {
 // items runs work items [lo, hi): spans of rowsPer tile rows.
 func (r *winoRun[T]) items(lo, hi int) {
 	g, tl := r.geom, r.tile
-	a2, m2 := tl.Alpha*tl.Alpha, tl.M*tl.M
+	a2, m2 := tl.Alpha*tl.Alpha, winograd.OutputRows(tl)
 	C, Cout := g.InChannels, g.OutChannels
 	cg, coutg := C/g.Groups, Cout/g.Groups
 	b1, b2 := getScratch[T](r.size1), getScratch[T](r.size2)
@@ -181,19 +206,19 @@ func (r *winoRun[T]) items(lo, hi int) {
 		}
 		for xi := 0; xi < a2; xi++ {
 			for grp := 0; grp < g.Groups; grp++ {
-				if err := gemm.GemmDense(1, gemm.Trans, gemm.NoTrans, coutg, nt, cg,
-					1, r.u[xi*cg*Cout+grp*coutg:], Cout, buf2[xi*r.rsIn+grp*cg*r.ld:], r.ld,
-					0, buf1[xi*r.rsOut+grp*coutg*r.ld:], r.ld); err != nil {
+				if err := gemm.GemmDense(1, gemm.Trans, gemm.NoTrans, nt, coutg, cg,
+					1, buf2[xi*r.rsIn+grp*cg*r.ld:], r.ld, r.u[xi*cg*r.ldu+grp*coutg:], r.ldu,
+					0, buf1[xi*r.rsOut+grp*coutg:], r.ldm); err != nil {
 					r.fe.set(err)
 					return
 				}
 			}
 		}
-		if err := gemm.GemmDense(1, gemm.NoTrans, gemm.NoTrans, m2, Cout*r.ld, a2, 1, kout, a2, buf1, r.rsOut, 0, buf2, r.rsOut); err != nil {
+		if err := gemm.GemmDense(1, gemm.NoTrans, gemm.NoTrans, m2, nt*r.ldm, a2, 1, kout, a2, buf1, r.rsOut, 0, buf2, r.rsOut); err != nil {
 			r.fe.set(err)
 			return
 		}
-		winograd.Scatter(tl, r.dst, buf2, r.rsOut, r.ld, r.bias, Cout, r.oh, r.ow, r.th, r.tw, row0, row1)
+		winograd.Scatter(tl, r.dst, buf2, r.rsOut, 1, r.ldm, r.bias, Cout, r.oh, r.ow, r.th, r.tw, row0, row1)
 		// Finite inputs and weights can still overflow in the products.
 		for row := row0; row < row1; row++ {
 			img, ty := row/r.th, row%r.th

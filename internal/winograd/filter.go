@@ -1,19 +1,21 @@
 package winograd
 
 // FilterTransform writes U = G g Gᵀ of every kernel g of a weight tensor
-// w (cout × cin × r × r, row-major) into dst (α² × cin × cout): U_ξ for
-// position ξ = a·α+b is the cout×cin matrix stored transposed (column
-// co of row ci at dst[(ξ·cin+ci)·cout+co]), so that packing it for the
-// micro-kernels copies contiguous runs of output channels. For grouped
-// weights (cin per group) group k's block starts at column k·cout/groups. The arithmetic is float64, rounded once at the end,
-// so float32 filters carry one rounding. len(w) must be cout·cin·r² and
-// len(dst) α²·cout·cin.
-func FilterTransform[T Float](t *Tile, dst, w []T, cout, cin int) {
+// w (cout × cin × r × r, row-major) into dst (α² × cin rows of ldu): U_ξ
+// for position ξ = a·α+b is stored transposed, the weight of output
+// channel co on input channel ci at dst[(ξ·cin+ci)·ldu+co], so that the
+// micro-kernels read its rows of output channels in place as the right
+// operand of M_ξᵀ = V_ξᵀ·U_ξᵀ. For grouped weights (cin per group) group
+// k's block starts at column k·cout/groups. The arithmetic is float64,
+// rounded once at the end, so float32 filters carry one rounding.
+// len(w) must be cout·cin·r², ldu ≥ cout and len(dst) ≥ α²·cin·ldu;
+// columns cout … ldu−1 are left as they are.
+func FilterTransform[T Float](t *Tile, dst, w []T, cout, cin, ldu int) {
 	r, a := t.R, t.Alpha
 	a2 := a * a
 	var g [8 * 8]float64   // one kernel (r ≤ 8)
 	var gg [16 * 8]float64 // G·g, α×r (α ≤ 16)
-	_ = dst[a2*cout*cin-1]
+	_ = dst[(a2*cin-1)*ldu+cout-1]
 	for co := 0; co < cout; co++ {
 		for ci := 0; ci < cin; ci++ {
 			k := w[(co*cin+ci)*r*r : (co*cin+ci+1)*r*r]
@@ -35,7 +37,7 @@ func FilterTransform[T Float](t *Tile, dst, w []T, cout, cin int) {
 					for l := 0; l < r; l++ {
 						s += gg[i*r+l] * t.G[j][l]
 					}
-					dst[((i*a+j)*cin+ci)*cout+co] = T(s)
+					dst[((i*a+j)*cin+ci)*ldu+co] = T(s)
 				}
 			}
 		}

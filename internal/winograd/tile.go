@@ -76,7 +76,7 @@ func New(m, r int, points []float64) (*Tile, error) {
 	t.G[alpha-1][r-1] = 1
 	copy(t.BT[alpha-1], polyFromRoots(points))
 
-	a2, m2 := alpha*alpha, m*m
+	a2 := alpha * alpha
 	t.in64 = make([]float64, a2*a2)
 	for a := 0; a < alpha; a++ {
 		for b := 0; b < alpha; b++ {
@@ -87,7 +87,7 @@ func New(m, r int, points []float64) (*Tile, error) {
 			}
 		}
 	}
-	t.out64 = make([]float64, m2*a2)
+	t.out64 = make([]float64, OutputRows(t)*a2) // rows past m² stay zero
 	for i := 0; i < m; i++ {
 		for j := 0; j < m; j++ {
 			for a := 0; a < alpha; a++ {
@@ -128,10 +128,17 @@ func mustNew(m, r int, points []float64) *Tile {
 // The slice is shared and must not be modified.
 func InputMatrix[T Float](t *Tile) []T { return pick[T](t.in32, t.in64) }
 
-// OutputMatrix returns Aᵀ⊗Aᵀ (m²×α², row-major): row i·m+j maps the α²
-// products of a tile to the output Y[i][j]. The slice is shared and must
-// not be modified.
+// OutputMatrix returns Aᵀ⊗Aᵀ (m²×α², row-major) followed by zero rows up
+// to OutputRows: row i·m+j maps the α² products of a tile to the output
+// Y[i][j]. The zero rows make the row count a multiple of 12, so a GEMM
+// by the micro-kernels' panels of 4, 6 or 12 rows has no partial panel
+// (whose results go through a slower merge). The slice is shared and
+// must not be modified.
 func OutputMatrix[T Float](t *Tile) []T { return pick[T](t.out32, t.out64) }
+
+// OutputRows is the number of rows of OutputMatrix: m² rounded up to a
+// multiple of 12.
+func OutputRows(t *Tile) int { return (t.M*t.M + 11) / 12 * 12 }
 
 // Float is the set of element types the transforms handle.
 type Float interface{ float32 | float64 }

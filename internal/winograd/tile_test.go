@@ -26,7 +26,7 @@ func TestTileIsCorrelation(t *testing.T) {
 				g[i] = rng.NormFloat64()
 			}
 			u := make([]float64, a*a)
-			FilterTransform(tl, u, g, 1, 1)
+			FilterTransform(tl, u, g, 1, 1, 1)
 			in, out := InputMatrix[float64](tl), OutputMatrix[float64](tl)
 			prod := make([]float64, a*a)
 			for k := range prod {

@@ -74,42 +74,44 @@ func Gather[T Float](t *Tile, dst []T, rs, ld int, x []T, c, h, w, padH, padW, t
 func LineLen(t *Tile, tw int) int { return tw*t.M + t.Alpha - t.M }
 
 // Scatter writes the m×m output tiles of tile rows [row0, row1) from y
-// (position k = i·m+j of output channel co's tile t at y[k·rs + co·ld + t])
-// into the NCHW output dst (cout channels of oh×ow), adding bias[co]
-// (nil: none). Tile parts past the output's edge are dropped.
-func Scatter[T Float](t *Tile, dst, y []T, rs, ld int, bias []T, cout, oh, ow, th, tw, row0, row1 int) {
+// (position k = i·m+j of output channel co's tile t at
+// y[k·rs + co·cs + t·ts]) into the NCHW output dst (cout channels of
+// oh×ow), adding bias[co] (nil: none). Tile parts past the output's edge
+// are dropped.
+func Scatter[T Float](t *Tile, dst, y []T, rs, cs, ts int, bias []T, cout, oh, ow, th, tw, row0, row1 int) {
 	m := t.M
 	full := ow / m // tiles wholly inside a row
-	for co := 0; co < cout; co++ {
-		var b T
-		if bias != nil {
-			b = bias[co]
-		}
-		for row := row0; row < row1; row++ {
-			img, ty := row/th, row%th
-			col0 := (row - row0) * tw
+	for row := row0; row < row1; row++ {
+		img, ty := row/th, row%th
+		t0 := (row - row0) * tw
+		for co := 0; co < cout; co++ {
+			var b T
+			if bias != nil {
+				b = bias[co]
+			}
 			plane := dst[(img*cout+co)*oh*ow : (img*cout+co+1)*oh*ow]
 			for i := 0; i < m && ty*m+i < oh; i++ {
 				out := plane[(ty*m+i)*ow : (ty*m+i+1)*ow]
-				base := i*m*rs + co*ld + col0
-				if m == 4 {
-					s0 := y[base : base+tw]
-					s1 := y[base+rs : base+rs+tw]
-					s2 := y[base+2*rs : base+2*rs+tw]
-					s3 := y[base+3*rs : base+3*rs+tw]
+				base := i*m*rs + co*cs + t0*ts
+				if m == 4 && full > 0 {
+					n := (full-1)*ts + 1
+					s0 := y[base : base+n]
+					s1 := y[base+rs : base+rs+n]
+					s2 := y[base+2*rs : base+2*rs+n]
+					s3 := y[base+3*rs : base+3*rs+n]
 					for tx := 0; tx < full; tx++ {
 						o := out[tx*4 : tx*4+4 : tx*4+4]
-						o[0], o[1], o[2], o[3] = s0[tx]+b, s1[tx]+b, s2[tx]+b, s3[tx]+b
+						o[0], o[1], o[2], o[3] = s0[tx*ts]+b, s1[tx*ts]+b, s2[tx*ts]+b, s3[tx*ts]+b
 					}
 				} else {
 					for tx := 0; tx < full; tx++ {
 						for j := 0; j < m; j++ {
-							out[tx*m+j] = y[base+j*rs+tx] + b
+							out[tx*m+j] = y[base+j*rs+tx*ts] + b
 						}
 					}
 				}
 				for j := 0; full*m+j < ow; j++ {
-					out[full*m+j] = y[base+j*rs+full] + b
+					out[full*m+j] = y[base+j*rs+full*ts] + b
 				}
 			}
 		}
