@@ -3,8 +3,8 @@ package fold
 import (
 	"errors"
 	"fmt"
-	"math"
 	"image/png"
+	"math"
 	"math/rand/v2"
 	"os"
 	"sync"
