@@ -155,6 +155,11 @@ def torch_grouped(row):
 
 for _row in GROUPED_ROWS:
     COMPARISONS["grouped-" + _row] = ("fold", "BenchmarkGroupedConv/" + _row, torch_grouped(_row), 20)
+
+# The paper layer's convolution by each of fold's paths (ConvDirect,
+# ConvWinograd) against the same F.conv2d as "eval".
+COMPARISONS["eval-direct"] = ("fold", "BenchmarkConv2dPaperAlgorithms/direct", torch_fastdeconv_eval, 2)
+COMPARISONS["eval-winograd"] = ("fold", "BenchmarkConv2dPaperAlgorithms/winograd", torch_fastdeconv_eval, 2)
 # ---- end of the grouped block ----
 
 
