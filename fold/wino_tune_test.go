@@ -100,3 +100,4 @@ func BenchmarkDenseTune(b *testing.B) {
 		}
 	}
 }
+

@@ -106,6 +106,7 @@ type winoRun[T Float] struct {
 	ldu, ldm                 int
 	size1, size2             int
 	finite                   gather.FiniteFunc[T]
+	strided                  gather.Strided2DFunc[T]
 	fe                       firstError
 	body                     func(lo, hi int)
 	ubuf                     []T // transformed filters of unpublished weights
@@ -135,6 +136,7 @@ func (c *Conv2d[T]) forwardWinograd(wk *convWork[T], dst, x []T, n, h, w, oh, ow
 	r.size1 = max(a2*r.rsIn, a2*r.rsOut)
 	r.size2 = max(a2*r.rsIn, m2*r.rsOut)
 	r.finite = gather.FiniteFor[T](isa.Selected())
+	r.strided = gather.Strided2DFor[T](isa.Selected())
 	r.fe.err = nil
 	parallel.For((rows+r.rowsPer-1)/r.rowsPer, workers, r.body)
 	err := r.fe.err
@@ -177,7 +179,7 @@ func (r *winoRun[T]) items(lo, hi int) {
 	C, Cout := g.InChannels, g.OutChannels
 	cg, coutg := C/g.Groups, Cout/g.Groups
 	b1, b2 := getScratch[T](r.size1), getScratch[T](r.size2)
-	b3 := getScratch[T](winograd.LineLen(tl, r.tw))
+	b3 := getScratch[T](winograd.BandLen(tl, r.tw))
 	defer putScratch(b1)
 	defer putScratch(b2)
 	defer putScratch(b3)
@@ -199,7 +201,7 @@ func (r *winoRun[T]) items(lo, hi int) {
 				}
 			}
 		}
-		winograd.Gather(tl, buf1, r.rsIn, r.ld, r.x, C, r.h, r.w, g.PadH, g.PadW, r.th, r.tw, row0, row1, *b3)
+		winograd.Gather(tl, buf1, r.rsIn, r.ld, r.x, C, r.h, r.w, g.PadH, g.PadW, r.th, r.tw, row0, row1, *b3, r.strided)
 		if err := gemm.GemmDense(1, gemm.NoTrans, gemm.NoTrans, a2, C*r.ld, a2, 1, kin, a2, buf1, r.rsIn, 0, buf2, r.rsIn); err != nil {
 			r.fe.set(err)
 			return

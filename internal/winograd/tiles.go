@@ -1,5 +1,7 @@
 package winograd
 
+import "github.com/netdeconv/deconv/internal/gather"
+
 // Tiling of a convolution's output into m×m tiles: a batch of n images
 // has n·TilesH rows of TilesW tiles each, numbered image-major, and a
 // span of tile rows [row0, row1) holds (row1−row0)·TilesW tiles, numbered
@@ -18,50 +20,39 @@ func Tiles(t *Tile, oh, ow int) (th, tw int) {
 // batch x (c channels of h×w, padding padH×padW) into dst: position
 // k = u·α+v of channel ci's tile t at dst[k·rs + ci·ld + t], with zeros
 // where the tile reaches into the padding or past the image. The
-// columns from the span's tile count to ld are zeroed. line is scratch of
-// at least LineLen(t, tw) elements.
-func Gather[T Float](t *Tile, dst []T, rs, ld int, x []T, c, h, w, padH, padW, th, tw, row0, row1 int, line []T) {
+// columns from the span's tile count to ld are zeroed. band is scratch of
+// at least BandLen(t, tw) elements; strided is the strided gather to use
+// (gather.Strided2DFor of the selected family).
+//
+// For each channel and tile row, the α input rows the tiles read are
+// copied, padded, into band; then position (u, v) of all the row's tiles
+// is every m-th element of band row u from v on: α vectorised strided
+// gathers of α rows each.
+func Gather[T Float](t *Tile, dst []T, rs, ld int, x []T, c, h, w, padH, padW, th, tw, row0, row1 int, band []T, strided gather.Strided2DFunc[T]) {
 	m, a := t.M, t.Alpha
 	nt := (row1 - row0) * tw
-	// line holds one input row as the tiles see it: padW zeros, the row,
-	// zeros to the last tile's end, so the copy loops need no edge cases.
-	line = line[:LineLen(t, tw)]
-	clear(line)
-	inner := min(w, len(line)-padW)
+	ll := LineLen(t, tw)
+	band = band[:BandLen(t, tw)]
+	clear(band[a*ll:]) // read by whole vectors past the last row, never used
+	inner := min(w, ll-padW)
 	for ci := 0; ci < c; ci++ {
 		for row := row0; row < row1; row++ {
 			img, ty := row/th, row%th
 			plane := x[(img*c+ci)*h*w : (img*c+ci+1)*h*w]
 			col0 := ci*ld + (row-row0)*tw
 			for u := 0; u < a; u++ {
+				line := band[u*ll : (u+1)*ll]
 				iy := ty*m - padH + u
 				if iy < 0 || iy >= h {
-					for v := 0; v < a; v++ {
-						clear(dst[(u*a+v)*rs+col0 : (u*a+v)*rs+col0+tw])
-					}
+					clear(line)
 					continue
 				}
+				clear(line[:padW])
 				copy(line[padW:padW+inner], plane[iy*w:iy*w+inner])
-				if a == 6 && m == 4 {
-					base := u * a * rs
-					d0 := dst[base+col0 : base+col0+tw]
-					d1 := dst[base+rs+col0 : base+rs+col0+tw]
-					d2 := dst[base+2*rs+col0 : base+2*rs+col0+tw]
-					d3 := dst[base+3*rs+col0 : base+3*rs+col0+tw]
-					d4 := dst[base+4*rs+col0 : base+4*rs+col0+tw]
-					d5 := dst[base+5*rs+col0 : base+5*rs+col0+tw]
-					for tx := range d0 {
-						q := line[tx*4 : tx*4+6 : tx*4+6]
-						d0[tx], d1[tx], d2[tx], d3[tx], d4[tx], d5[tx] = q[0], q[1], q[2], q[3], q[4], q[5]
-					}
-				} else {
-					for v := 0; v < a; v++ {
-						d := dst[(u*a+v)*rs+col0 : (u*a+v)*rs+col0+tw]
-						for tx := range d {
-							d[tx] = line[tx*m+v]
-						}
-					}
-				}
+				clear(line[padW+inner:])
+			}
+			for v := 0; v < a; v++ {
+				strided(dst[v*rs+col0:], a*rs, band[v:], ll, a, tw, m)
 			}
 		}
 		for k := 0; k < a*a; k++ {
@@ -70,8 +61,16 @@ func Gather[T Float](t *Tile, dst []T, rs, ld int, x []T, c, h, w, padH, padW, t
 	}
 }
 
-// LineLen is the length of Gather's scratch line for tw tiles per row.
+// LineLen is the length of one padded input row of tw tiles.
 func LineLen(t *Tile, tw int) int { return tw*t.M + t.Alpha - t.M }
+
+// BandLen is the length of Gather's scratch band for tw tiles per row:
+// α padded rows and room for the strided gathers' whole-vector reads.
+func BandLen(t *Tile, tw int) int { return t.Alpha*LineLen(t, tw) + bandSlack }
+
+// bandSlack covers the window a vectorised strided gather reads past its
+// last element: one vector of 16 elements times the step (m ≤ 7).
+const bandSlack = 16 * 8
 
 // Scatter writes the m×m output tiles of tile rows [row0, row1) from y
 // (position k = i·m+j of output channel co's tile t at
