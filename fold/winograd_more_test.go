@@ -220,11 +220,11 @@ func TestTapsMatchesNaive(t *testing.T) {
 	}
 	for i := 0; i < trials; i++ {
 		groups := 1 + rng.IntN(6)
-		cg := 1 + rng.IntN(tapsMaxChannels)
+		cg := 1 + rng.IntN(12)
 		if rng.IntN(2) == 0 {
 			cg = 1
 		}
-		g := ConvGeom{InChannels: groups * cg, OutChannels: groups * (1 + rng.IntN(3)), Groups: groups,
+		g := ConvGeom{InChannels: groups * cg, OutChannels: groups * (1 + rng.IntN(9)), Groups: groups,
 			Geometry: deconv.Geometry{KernelH: 1 + rng.IntN(5), KernelW: 1 + rng.IntN(5), StrideH: 1 + rng.IntN(2), StrideW: 1 + rng.IntN(2),
 				PadH: rng.IntN(3), PadW: rng.IntN(3), DilationH: 1 + rng.IntN(2), DilationW: 1 + rng.IntN(2)}}
 		if groups == 1 {

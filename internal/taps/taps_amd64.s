@@ -106,6 +106,185 @@ tapsF32AVX512_end:
 	VZEROUPPER
 	RET
 
+// func tapsCoF32AVX512(dst *float32, src *float32, rows int, vecs int, ldd int, lds int, ldc int, tab *int64, nbytes int)
+// Requires: AVX, AVX512F
+TEXT ·tapsCoF32AVX512(SB), NOSPLIT, $0-72
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ rows+16(FP), DX
+	MOVQ ldd+32(FP), BX
+	MOVQ lds+40(FP), SI
+	MOVQ tab+56(FP), DI
+
+tapsCoF32AVX512_blocks:
+	CMPQ  DX, $0x04
+	JL    tapsCoF32AVX512_single
+	MOVQ  CX, R8
+	LEAQ  (R8)(SI*1), R9
+	LEAQ  (R9)(SI*1), R10
+	LEAQ  (R10)(SI*1), R11
+	MOVQ  AX, R12
+	MOVQ  vecs+24(FP), R13
+	TESTQ R13, R13
+	JZ    tapsCoF32AVX512_b4_done
+
+tapsCoF32AVX512_b4_vec:
+	MOVQ    R12, R14
+	VMOVUPS (R14), Z0
+	VMOVUPS (R14)(BX*1), Z4
+	LEAQ    (R14)(BX*2), R15
+	VMOVUPS (R15), Z8
+	VMOVUPS (R15)(BX*1), Z12
+	ADDQ    ldc+48(FP), R14
+	VMOVUPS (R14), Z1
+	VMOVUPS (R14)(BX*1), Z5
+	LEAQ    (R14)(BX*2), R15
+	VMOVUPS (R15), Z9
+	VMOVUPS (R15)(BX*1), Z13
+	ADDQ    ldc+48(FP), R14
+	VMOVUPS (R14), Z2
+	VMOVUPS (R14)(BX*1), Z6
+	LEAQ    (R14)(BX*2), R15
+	VMOVUPS (R15), Z10
+	VMOVUPS (R15)(BX*1), Z14
+	ADDQ    ldc+48(FP), R14
+	VMOVUPS (R14), Z3
+	VMOVUPS (R14)(BX*1), Z7
+	LEAQ    (R14)(BX*2), R15
+	VMOVUPS (R15), Z11
+	VMOVUPS (R15)(BX*1), Z15
+	XORQ    R14, R14
+
+tapsCoF32AVX512_b4_tap:
+	MOVQ         (DI)(R14*1), R15
+	VBROADCASTSS 8(DI)(R14*1), Z16
+	VBROADCASTSS 16(DI)(R14*1), Z17
+	VBROADCASTSS 24(DI)(R14*1), Z18
+	VBROADCASTSS 32(DI)(R14*1), Z19
+	VMOVUPS      (R8)(R15*1), Z20
+	VFMADD231PS  Z20, Z16, Z0
+	VFMADD231PS  Z20, Z17, Z1
+	VFMADD231PS  Z20, Z18, Z2
+	VFMADD231PS  Z20, Z19, Z3
+	VMOVUPS      (R9)(R15*1), Z20
+	VFMADD231PS  Z20, Z16, Z4
+	VFMADD231PS  Z20, Z17, Z5
+	VFMADD231PS  Z20, Z18, Z6
+	VFMADD231PS  Z20, Z19, Z7
+	VMOVUPS      (R10)(R15*1), Z20
+	VFMADD231PS  Z20, Z16, Z8
+	VFMADD231PS  Z20, Z17, Z9
+	VFMADD231PS  Z20, Z18, Z10
+	VFMADD231PS  Z20, Z19, Z11
+	VMOVUPS      (R11)(R15*1), Z20
+	VFMADD231PS  Z20, Z16, Z12
+	VFMADD231PS  Z20, Z17, Z13
+	VFMADD231PS  Z20, Z18, Z14
+	VFMADD231PS  Z20, Z19, Z15
+	ADDQ         $0x28, R14
+	CMPQ         R14, nbytes+64(FP)
+	JL           tapsCoF32AVX512_b4_tap
+	MOVQ         R12, R14
+	VMOVUPS      Z0, (R14)
+	VMOVUPS      Z4, (R14)(BX*1)
+	LEAQ         (R14)(BX*2), R15
+	VMOVUPS      Z8, (R15)
+	VMOVUPS      Z12, (R15)(BX*1)
+	ADDQ         ldc+48(FP), R14
+	VMOVUPS      Z1, (R14)
+	VMOVUPS      Z5, (R14)(BX*1)
+	LEAQ         (R14)(BX*2), R15
+	VMOVUPS      Z9, (R15)
+	VMOVUPS      Z13, (R15)(BX*1)
+	ADDQ         ldc+48(FP), R14
+	VMOVUPS      Z2, (R14)
+	VMOVUPS      Z6, (R14)(BX*1)
+	LEAQ         (R14)(BX*2), R15
+	VMOVUPS      Z10, (R15)
+	VMOVUPS      Z14, (R15)(BX*1)
+	ADDQ         ldc+48(FP), R14
+	VMOVUPS      Z3, (R14)
+	VMOVUPS      Z7, (R14)(BX*1)
+	LEAQ         (R14)(BX*2), R15
+	VMOVUPS      Z11, (R15)
+	VMOVUPS      Z15, (R15)(BX*1)
+	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000040, R9
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R11
+	ADDQ         $0x00000040, R12
+	DECQ         R13
+	JNZ          tapsCoF32AVX512_b4_vec
+
+tapsCoF32AVX512_b4_done:
+	ADDQ BX, AX
+	ADDQ SI, CX
+	ADDQ BX, AX
+	ADDQ SI, CX
+	ADDQ BX, AX
+	ADDQ SI, CX
+	ADDQ BX, AX
+	ADDQ SI, CX
+	SUBQ $0x04, DX
+	JMP  tapsCoF32AVX512_blocks
+
+tapsCoF32AVX512_single:
+	TESTQ DX, DX
+	JZ    tapsCoF32AVX512_end
+	MOVQ  CX, R8
+	MOVQ  AX, R9
+	MOVQ  vecs+24(FP), R10
+	TESTQ R10, R10
+	JZ    tapsCoF32AVX512_b1_done
+
+tapsCoF32AVX512_b1_vec:
+	MOVQ    R9, R11
+	VMOVUPS (R11), Z0
+	ADDQ    ldc+48(FP), R11
+	VMOVUPS (R11), Z1
+	ADDQ    ldc+48(FP), R11
+	VMOVUPS (R11), Z2
+	ADDQ    ldc+48(FP), R11
+	VMOVUPS (R11), Z3
+	XORQ    R11, R11
+
+tapsCoF32AVX512_b1_tap:
+	MOVQ         (DI)(R11*1), R12
+	VBROADCASTSS 8(DI)(R11*1), Z4
+	VBROADCASTSS 16(DI)(R11*1), Z5
+	VBROADCASTSS 24(DI)(R11*1), Z6
+	VBROADCASTSS 32(DI)(R11*1), Z7
+	VMOVUPS      (R8)(R12*1), Z8
+	VFMADD231PS  Z8, Z4, Z0
+	VFMADD231PS  Z8, Z5, Z1
+	VFMADD231PS  Z8, Z6, Z2
+	VFMADD231PS  Z8, Z7, Z3
+	ADDQ         $0x28, R11
+	CMPQ         R11, nbytes+64(FP)
+	JL           tapsCoF32AVX512_b1_tap
+	MOVQ         R9, R11
+	VMOVUPS      Z0, (R11)
+	ADDQ         ldc+48(FP), R11
+	VMOVUPS      Z1, (R11)
+	ADDQ         ldc+48(FP), R11
+	VMOVUPS      Z2, (R11)
+	ADDQ         ldc+48(FP), R11
+	VMOVUPS      Z3, (R11)
+	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000040, R9
+	DECQ         R10
+	JNZ          tapsCoF32AVX512_b1_vec
+
+tapsCoF32AVX512_b1_done:
+	ADDQ BX, AX
+	ADDQ SI, CX
+	DECQ DX
+	JMP  tapsCoF32AVX512_single
+
+tapsCoF32AVX512_end:
+	VZEROUPPER
+	RET
+
 // func tapsF64AVX512(dst *float64, src *float64, rows int, vecs int, ldd int, lds int, tab *int64, nbytes int, bias float64)
 // Requires: AVX, AVX512F, SSE2
 TEXT ·tapsF64AVX512(SB), NOSPLIT, $0-72
@@ -205,6 +384,185 @@ tapsF64AVX512_b1_done:
 	JMP  tapsF64AVX512_single
 
 tapsF64AVX512_end:
+	VZEROUPPER
+	RET
+
+// func tapsCoF64AVX512(dst *float64, src *float64, rows int, vecs int, ldd int, lds int, ldc int, tab *int64, nbytes int)
+// Requires: AVX, AVX512F
+TEXT ·tapsCoF64AVX512(SB), NOSPLIT, $0-72
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ rows+16(FP), DX
+	MOVQ ldd+32(FP), BX
+	MOVQ lds+40(FP), SI
+	MOVQ tab+56(FP), DI
+
+tapsCoF64AVX512_blocks:
+	CMPQ  DX, $0x04
+	JL    tapsCoF64AVX512_single
+	MOVQ  CX, R8
+	LEAQ  (R8)(SI*1), R9
+	LEAQ  (R9)(SI*1), R10
+	LEAQ  (R10)(SI*1), R11
+	MOVQ  AX, R12
+	MOVQ  vecs+24(FP), R13
+	TESTQ R13, R13
+	JZ    tapsCoF64AVX512_b4_done
+
+tapsCoF64AVX512_b4_vec:
+	MOVQ    R12, R14
+	VMOVUPD (R14), Z0
+	VMOVUPD (R14)(BX*1), Z4
+	LEAQ    (R14)(BX*2), R15
+	VMOVUPD (R15), Z8
+	VMOVUPD (R15)(BX*1), Z12
+	ADDQ    ldc+48(FP), R14
+	VMOVUPD (R14), Z1
+	VMOVUPD (R14)(BX*1), Z5
+	LEAQ    (R14)(BX*2), R15
+	VMOVUPD (R15), Z9
+	VMOVUPD (R15)(BX*1), Z13
+	ADDQ    ldc+48(FP), R14
+	VMOVUPD (R14), Z2
+	VMOVUPD (R14)(BX*1), Z6
+	LEAQ    (R14)(BX*2), R15
+	VMOVUPD (R15), Z10
+	VMOVUPD (R15)(BX*1), Z14
+	ADDQ    ldc+48(FP), R14
+	VMOVUPD (R14), Z3
+	VMOVUPD (R14)(BX*1), Z7
+	LEAQ    (R14)(BX*2), R15
+	VMOVUPD (R15), Z11
+	VMOVUPD (R15)(BX*1), Z15
+	XORQ    R14, R14
+
+tapsCoF64AVX512_b4_tap:
+	MOVQ         (DI)(R14*1), R15
+	VBROADCASTSD 8(DI)(R14*1), Z16
+	VBROADCASTSD 16(DI)(R14*1), Z17
+	VBROADCASTSD 24(DI)(R14*1), Z18
+	VBROADCASTSD 32(DI)(R14*1), Z19
+	VMOVUPD      (R8)(R15*1), Z20
+	VFMADD231PD  Z20, Z16, Z0
+	VFMADD231PD  Z20, Z17, Z1
+	VFMADD231PD  Z20, Z18, Z2
+	VFMADD231PD  Z20, Z19, Z3
+	VMOVUPD      (R9)(R15*1), Z20
+	VFMADD231PD  Z20, Z16, Z4
+	VFMADD231PD  Z20, Z17, Z5
+	VFMADD231PD  Z20, Z18, Z6
+	VFMADD231PD  Z20, Z19, Z7
+	VMOVUPD      (R10)(R15*1), Z20
+	VFMADD231PD  Z20, Z16, Z8
+	VFMADD231PD  Z20, Z17, Z9
+	VFMADD231PD  Z20, Z18, Z10
+	VFMADD231PD  Z20, Z19, Z11
+	VMOVUPD      (R11)(R15*1), Z20
+	VFMADD231PD  Z20, Z16, Z12
+	VFMADD231PD  Z20, Z17, Z13
+	VFMADD231PD  Z20, Z18, Z14
+	VFMADD231PD  Z20, Z19, Z15
+	ADDQ         $0x28, R14
+	CMPQ         R14, nbytes+64(FP)
+	JL           tapsCoF64AVX512_b4_tap
+	MOVQ         R12, R14
+	VMOVUPD      Z0, (R14)
+	VMOVUPD      Z4, (R14)(BX*1)
+	LEAQ         (R14)(BX*2), R15
+	VMOVUPD      Z8, (R15)
+	VMOVUPD      Z12, (R15)(BX*1)
+	ADDQ         ldc+48(FP), R14
+	VMOVUPD      Z1, (R14)
+	VMOVUPD      Z5, (R14)(BX*1)
+	LEAQ         (R14)(BX*2), R15
+	VMOVUPD      Z9, (R15)
+	VMOVUPD      Z13, (R15)(BX*1)
+	ADDQ         ldc+48(FP), R14
+	VMOVUPD      Z2, (R14)
+	VMOVUPD      Z6, (R14)(BX*1)
+	LEAQ         (R14)(BX*2), R15
+	VMOVUPD      Z10, (R15)
+	VMOVUPD      Z14, (R15)(BX*1)
+	ADDQ         ldc+48(FP), R14
+	VMOVUPD      Z3, (R14)
+	VMOVUPD      Z7, (R14)(BX*1)
+	LEAQ         (R14)(BX*2), R15
+	VMOVUPD      Z11, (R15)
+	VMOVUPD      Z15, (R15)(BX*1)
+	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000040, R9
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R11
+	ADDQ         $0x00000040, R12
+	DECQ         R13
+	JNZ          tapsCoF64AVX512_b4_vec
+
+tapsCoF64AVX512_b4_done:
+	ADDQ BX, AX
+	ADDQ SI, CX
+	ADDQ BX, AX
+	ADDQ SI, CX
+	ADDQ BX, AX
+	ADDQ SI, CX
+	ADDQ BX, AX
+	ADDQ SI, CX
+	SUBQ $0x04, DX
+	JMP  tapsCoF64AVX512_blocks
+
+tapsCoF64AVX512_single:
+	TESTQ DX, DX
+	JZ    tapsCoF64AVX512_end
+	MOVQ  CX, R8
+	MOVQ  AX, R9
+	MOVQ  vecs+24(FP), R10
+	TESTQ R10, R10
+	JZ    tapsCoF64AVX512_b1_done
+
+tapsCoF64AVX512_b1_vec:
+	MOVQ    R9, R11
+	VMOVUPD (R11), Z0
+	ADDQ    ldc+48(FP), R11
+	VMOVUPD (R11), Z1
+	ADDQ    ldc+48(FP), R11
+	VMOVUPD (R11), Z2
+	ADDQ    ldc+48(FP), R11
+	VMOVUPD (R11), Z3
+	XORQ    R11, R11
+
+tapsCoF64AVX512_b1_tap:
+	MOVQ         (DI)(R11*1), R12
+	VBROADCASTSD 8(DI)(R11*1), Z4
+	VBROADCASTSD 16(DI)(R11*1), Z5
+	VBROADCASTSD 24(DI)(R11*1), Z6
+	VBROADCASTSD 32(DI)(R11*1), Z7
+	VMOVUPD      (R8)(R12*1), Z8
+	VFMADD231PD  Z8, Z4, Z0
+	VFMADD231PD  Z8, Z5, Z1
+	VFMADD231PD  Z8, Z6, Z2
+	VFMADD231PD  Z8, Z7, Z3
+	ADDQ         $0x28, R11
+	CMPQ         R11, nbytes+64(FP)
+	JL           tapsCoF64AVX512_b1_tap
+	MOVQ         R9, R11
+	VMOVUPD      Z0, (R11)
+	ADDQ         ldc+48(FP), R11
+	VMOVUPD      Z1, (R11)
+	ADDQ         ldc+48(FP), R11
+	VMOVUPD      Z2, (R11)
+	ADDQ         ldc+48(FP), R11
+	VMOVUPD      Z3, (R11)
+	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000040, R9
+	DECQ         R10
+	JNZ          tapsCoF64AVX512_b1_vec
+
+tapsCoF64AVX512_b1_done:
+	ADDQ BX, AX
+	ADDQ SI, CX
+	DECQ DX
+	JMP  tapsCoF64AVX512_single
+
+tapsCoF64AVX512_end:
 	VZEROUPPER
 	RET
 
@@ -310,6 +668,139 @@ tapsF32AVX2_end:
 	VZEROUPPER
 	RET
 
+// func tapsCoF32AVX2(dst *float32, src *float32, rows int, vecs int, ldd int, lds int, ldc int, tab *int64, nbytes int)
+// Requires: AVX, FMA3
+TEXT ·tapsCoF32AVX2(SB), NOSPLIT, $0-72
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ rows+16(FP), DX
+	MOVQ ldd+32(FP), BX
+	MOVQ lds+40(FP), SI
+	MOVQ tab+56(FP), DI
+
+tapsCoF32AVX2_blocks:
+	CMPQ  DX, $0x04
+	JL    tapsCoF32AVX2_single
+	MOVQ  CX, R8
+	LEAQ  (R8)(SI*1), R9
+	LEAQ  (R9)(SI*1), R10
+	LEAQ  (R10)(SI*1), R11
+	MOVQ  AX, R12
+	MOVQ  vecs+24(FP), R13
+	TESTQ R13, R13
+	JZ    tapsCoF32AVX2_b4_done
+
+tapsCoF32AVX2_b4_vec:
+	MOVQ    R12, R14
+	VMOVUPS (R14), Y0
+	VMOVUPS (R14)(BX*1), Y2
+	LEAQ    (R14)(BX*2), R15
+	VMOVUPS (R15), Y4
+	VMOVUPS (R15)(BX*1), Y6
+	ADDQ    ldc+48(FP), R14
+	VMOVUPS (R14), Y1
+	VMOVUPS (R14)(BX*1), Y3
+	LEAQ    (R14)(BX*2), R15
+	VMOVUPS (R15), Y5
+	VMOVUPS (R15)(BX*1), Y7
+	XORQ    R14, R14
+
+tapsCoF32AVX2_b4_tap:
+	MOVQ         (DI)(R14*1), R15
+	VBROADCASTSS 8(DI)(R14*1), Y8
+	VBROADCASTSS 16(DI)(R14*1), Y9
+	VMOVUPS      (R8)(R15*1), Y10
+	VFMADD231PS  Y10, Y8, Y0
+	VFMADD231PS  Y10, Y9, Y1
+	VMOVUPS      (R9)(R15*1), Y10
+	VFMADD231PS  Y10, Y8, Y2
+	VFMADD231PS  Y10, Y9, Y3
+	VMOVUPS      (R10)(R15*1), Y10
+	VFMADD231PS  Y10, Y8, Y4
+	VFMADD231PS  Y10, Y9, Y5
+	VMOVUPS      (R11)(R15*1), Y10
+	VFMADD231PS  Y10, Y8, Y6
+	VFMADD231PS  Y10, Y9, Y7
+	ADDQ         $0x18, R14
+	CMPQ         R14, nbytes+64(FP)
+	JL           tapsCoF32AVX2_b4_tap
+	MOVQ         R12, R14
+	VMOVUPS      Y0, (R14)
+	VMOVUPS      Y2, (R14)(BX*1)
+	LEAQ         (R14)(BX*2), R15
+	VMOVUPS      Y4, (R15)
+	VMOVUPS      Y6, (R15)(BX*1)
+	ADDQ         ldc+48(FP), R14
+	VMOVUPS      Y1, (R14)
+	VMOVUPS      Y3, (R14)(BX*1)
+	LEAQ         (R14)(BX*2), R15
+	VMOVUPS      Y5, (R15)
+	VMOVUPS      Y7, (R15)(BX*1)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, R9
+	ADDQ         $0x00000020, R10
+	ADDQ         $0x00000020, R11
+	ADDQ         $0x00000020, R12
+	DECQ         R13
+	JNZ          tapsCoF32AVX2_b4_vec
+
+tapsCoF32AVX2_b4_done:
+	ADDQ BX, AX
+	ADDQ SI, CX
+	ADDQ BX, AX
+	ADDQ SI, CX
+	ADDQ BX, AX
+	ADDQ SI, CX
+	ADDQ BX, AX
+	ADDQ SI, CX
+	SUBQ $0x04, DX
+	JMP  tapsCoF32AVX2_blocks
+
+tapsCoF32AVX2_single:
+	TESTQ DX, DX
+	JZ    tapsCoF32AVX2_end
+	MOVQ  CX, R8
+	MOVQ  AX, R9
+	MOVQ  vecs+24(FP), R10
+	TESTQ R10, R10
+	JZ    tapsCoF32AVX2_b1_done
+
+tapsCoF32AVX2_b1_vec:
+	MOVQ    R9, R11
+	VMOVUPS (R11), Y0
+	ADDQ    ldc+48(FP), R11
+	VMOVUPS (R11), Y1
+	XORQ    R11, R11
+
+tapsCoF32AVX2_b1_tap:
+	MOVQ         (DI)(R11*1), R12
+	VBROADCASTSS 8(DI)(R11*1), Y2
+	VBROADCASTSS 16(DI)(R11*1), Y3
+	VMOVUPS      (R8)(R12*1), Y4
+	VFMADD231PS  Y4, Y2, Y0
+	VFMADD231PS  Y4, Y3, Y1
+	ADDQ         $0x18, R11
+	CMPQ         R11, nbytes+64(FP)
+	JL           tapsCoF32AVX2_b1_tap
+	MOVQ         R9, R11
+	VMOVUPS      Y0, (R11)
+	ADDQ         ldc+48(FP), R11
+	VMOVUPS      Y1, (R11)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, R9
+	DECQ         R10
+	JNZ          tapsCoF32AVX2_b1_vec
+
+tapsCoF32AVX2_b1_done:
+	ADDQ BX, AX
+	ADDQ SI, CX
+	DECQ DX
+	JMP  tapsCoF32AVX2_single
+
+tapsCoF32AVX2_end:
+	VZEROUPPER
+	RET
+
 // func tapsF64AVX2(dst *float64, src *float64, rows int, vecs int, ldd int, lds int, tab *int64, nbytes int, bias float64)
 // Requires: AVX, AVX2, FMA3, SSE2
 TEXT ·tapsF64AVX2(SB), NOSPLIT, $0-72
@@ -409,5 +900,138 @@ tapsF64AVX2_b1_done:
 	JMP  tapsF64AVX2_single
 
 tapsF64AVX2_end:
+	VZEROUPPER
+	RET
+
+// func tapsCoF64AVX2(dst *float64, src *float64, rows int, vecs int, ldd int, lds int, ldc int, tab *int64, nbytes int)
+// Requires: AVX, FMA3
+TEXT ·tapsCoF64AVX2(SB), NOSPLIT, $0-72
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ rows+16(FP), DX
+	MOVQ ldd+32(FP), BX
+	MOVQ lds+40(FP), SI
+	MOVQ tab+56(FP), DI
+
+tapsCoF64AVX2_blocks:
+	CMPQ  DX, $0x04
+	JL    tapsCoF64AVX2_single
+	MOVQ  CX, R8
+	LEAQ  (R8)(SI*1), R9
+	LEAQ  (R9)(SI*1), R10
+	LEAQ  (R10)(SI*1), R11
+	MOVQ  AX, R12
+	MOVQ  vecs+24(FP), R13
+	TESTQ R13, R13
+	JZ    tapsCoF64AVX2_b4_done
+
+tapsCoF64AVX2_b4_vec:
+	MOVQ    R12, R14
+	VMOVUPD (R14), Y0
+	VMOVUPD (R14)(BX*1), Y2
+	LEAQ    (R14)(BX*2), R15
+	VMOVUPD (R15), Y4
+	VMOVUPD (R15)(BX*1), Y6
+	ADDQ    ldc+48(FP), R14
+	VMOVUPD (R14), Y1
+	VMOVUPD (R14)(BX*1), Y3
+	LEAQ    (R14)(BX*2), R15
+	VMOVUPD (R15), Y5
+	VMOVUPD (R15)(BX*1), Y7
+	XORQ    R14, R14
+
+tapsCoF64AVX2_b4_tap:
+	MOVQ         (DI)(R14*1), R15
+	VBROADCASTSD 8(DI)(R14*1), Y8
+	VBROADCASTSD 16(DI)(R14*1), Y9
+	VMOVUPD      (R8)(R15*1), Y10
+	VFMADD231PD  Y10, Y8, Y0
+	VFMADD231PD  Y10, Y9, Y1
+	VMOVUPD      (R9)(R15*1), Y10
+	VFMADD231PD  Y10, Y8, Y2
+	VFMADD231PD  Y10, Y9, Y3
+	VMOVUPD      (R10)(R15*1), Y10
+	VFMADD231PD  Y10, Y8, Y4
+	VFMADD231PD  Y10, Y9, Y5
+	VMOVUPD      (R11)(R15*1), Y10
+	VFMADD231PD  Y10, Y8, Y6
+	VFMADD231PD  Y10, Y9, Y7
+	ADDQ         $0x18, R14
+	CMPQ         R14, nbytes+64(FP)
+	JL           tapsCoF64AVX2_b4_tap
+	MOVQ         R12, R14
+	VMOVUPD      Y0, (R14)
+	VMOVUPD      Y2, (R14)(BX*1)
+	LEAQ         (R14)(BX*2), R15
+	VMOVUPD      Y4, (R15)
+	VMOVUPD      Y6, (R15)(BX*1)
+	ADDQ         ldc+48(FP), R14
+	VMOVUPD      Y1, (R14)
+	VMOVUPD      Y3, (R14)(BX*1)
+	LEAQ         (R14)(BX*2), R15
+	VMOVUPD      Y5, (R15)
+	VMOVUPD      Y7, (R15)(BX*1)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, R9
+	ADDQ         $0x00000020, R10
+	ADDQ         $0x00000020, R11
+	ADDQ         $0x00000020, R12
+	DECQ         R13
+	JNZ          tapsCoF64AVX2_b4_vec
+
+tapsCoF64AVX2_b4_done:
+	ADDQ BX, AX
+	ADDQ SI, CX
+	ADDQ BX, AX
+	ADDQ SI, CX
+	ADDQ BX, AX
+	ADDQ SI, CX
+	ADDQ BX, AX
+	ADDQ SI, CX
+	SUBQ $0x04, DX
+	JMP  tapsCoF64AVX2_blocks
+
+tapsCoF64AVX2_single:
+	TESTQ DX, DX
+	JZ    tapsCoF64AVX2_end
+	MOVQ  CX, R8
+	MOVQ  AX, R9
+	MOVQ  vecs+24(FP), R10
+	TESTQ R10, R10
+	JZ    tapsCoF64AVX2_b1_done
+
+tapsCoF64AVX2_b1_vec:
+	MOVQ    R9, R11
+	VMOVUPD (R11), Y0
+	ADDQ    ldc+48(FP), R11
+	VMOVUPD (R11), Y1
+	XORQ    R11, R11
+
+tapsCoF64AVX2_b1_tap:
+	MOVQ         (DI)(R11*1), R12
+	VBROADCASTSD 8(DI)(R11*1), Y2
+	VBROADCASTSD 16(DI)(R11*1), Y3
+	VMOVUPD      (R8)(R12*1), Y4
+	VFMADD231PD  Y4, Y2, Y0
+	VFMADD231PD  Y4, Y3, Y1
+	ADDQ         $0x18, R11
+	CMPQ         R11, nbytes+64(FP)
+	JL           tapsCoF64AVX2_b1_tap
+	MOVQ         R9, R11
+	VMOVUPD      Y0, (R11)
+	ADDQ         ldc+48(FP), R11
+	VMOVUPD      Y1, (R11)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, R9
+	DECQ         R10
+	JNZ          tapsCoF64AVX2_b1_vec
+
+tapsCoF64AVX2_b1_done:
+	ADDQ BX, AX
+	ADDQ SI, CX
+	DECQ DX
+	JMP  tapsCoF64AVX2_single
+
+tapsCoF64AVX2_end:
 	VZEROUPPER
 	RET

@@ -9,17 +9,37 @@ package taps
 //go:noescape
 func tapsF32AVX512(dst *float32, src *float32, rows int, vecs int, ldd int, lds int, tab *int64, nbytes int, bias float32)
 
+// tapsCoF32AVX512 adds the taps in tab to rows×vecs vectors of 4 output channels (see the generator for the contract).
+//
+//go:noescape
+func tapsCoF32AVX512(dst *float32, src *float32, rows int, vecs int, ldd int, lds int, ldc int, tab *int64, nbytes int)
+
 // tapsF64AVX512 computes rows×vecs vectors of a stride-1 direct convolution from the taps in tab (see the generator for the contract).
 //
 //go:noescape
 func tapsF64AVX512(dst *float64, src *float64, rows int, vecs int, ldd int, lds int, tab *int64, nbytes int, bias float64)
+
+// tapsCoF64AVX512 adds the taps in tab to rows×vecs vectors of 4 output channels (see the generator for the contract).
+//
+//go:noescape
+func tapsCoF64AVX512(dst *float64, src *float64, rows int, vecs int, ldd int, lds int, ldc int, tab *int64, nbytes int)
 
 // tapsF32AVX2 computes rows×vecs vectors of a stride-1 direct convolution from the taps in tab (see the generator for the contract).
 //
 //go:noescape
 func tapsF32AVX2(dst *float32, src *float32, rows int, vecs int, ldd int, lds int, tab *int64, nbytes int, bias float32)
 
+// tapsCoF32AVX2 adds the taps in tab to rows×vecs vectors of 2 output channels (see the generator for the contract).
+//
+//go:noescape
+func tapsCoF32AVX2(dst *float32, src *float32, rows int, vecs int, ldd int, lds int, ldc int, tab *int64, nbytes int)
+
 // tapsF64AVX2 computes rows×vecs vectors of a stride-1 direct convolution from the taps in tab (see the generator for the contract).
 //
 //go:noescape
 func tapsF64AVX2(dst *float64, src *float64, rows int, vecs int, ldd int, lds int, tab *int64, nbytes int, bias float64)
+
+// tapsCoF64AVX2 adds the taps in tab to rows×vecs vectors of 2 output channels (see the generator for the contract).
+//
+//go:noescape
+func tapsCoF64AVX2(dst *float64, src *float64, rows int, vecs int, ldd int, lds int, ldc int, tab *int64, nbytes int)

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 
 	"github.com/netdeconv/deconv/internal/isa"
 )
@@ -116,6 +117,128 @@ func TestRowsSelected(t *testing.T) {
 	for x, v := range dst {
 		if v != 3 {
 			t.Fatalf("no taps: dst[%d] = %v, want the bias", x, v)
+		}
+	}
+}
+
+func checkCo[T Float](t *testing.T, rng *rand.Rand, fam isa.Family, tol float64) {
+	nco := coBlock(fam)
+	if nco == 0 {
+		nco = 1 + rng.IntN(4)
+	}
+	for trial := 0; trial < 200; trial++ {
+		rows, cols := 1+rng.IntN(9), 1+rng.IntN(70)
+		ldd := cols + rng.IntN(5)
+		ldc := rows*ldd + rng.IntN(7)
+		var p CoTaps[T]
+		p.Reset(nco)
+		var offs []int
+		var ws [][]T
+		for range 1 + rng.IntN(30) {
+			off := rng.IntN(40)
+			w := make([]T, nco)
+			for c := range w {
+				w[c] = T(rng.NormFloat64())
+			}
+			p.Add(off, w)
+			offs, ws = append(offs, off), append(ws, w)
+		}
+		maxOff := 0
+		for _, o := range offs {
+			maxOff = max(maxOff, o)
+		}
+		lds := cols + rng.IntN(10)
+		src := make([]T, (rows-1)*lds+maxOff+cols)
+		for i := range src {
+			src[i] = T(rng.NormFloat64())
+		}
+		dst := make([]T, (nco-1)*ldc+(rows-1)*ldd+cols)
+		init := make([]T, len(dst))
+		for i := range dst {
+			init[i] = T(rng.NormFloat64())
+		}
+		copy(dst, init)
+		done := vectorCo(fam, dst, ldd, ldc, src, lds, rows, cols, &p)
+		if fam != isa.Generic && coBlock(fam) == nco && cols >= 64/int(unsafe.Sizeof(T(0))) && done == 0 {
+			t.Fatalf("%v: the kernel computed no columns of %d", fam, cols)
+		}
+		// The rest as RowsCo does it, through the exported entry with the
+		// columns the kernel left.
+		if done < cols {
+			for c := 0; c < nco; c++ {
+				for r := 0; r < rows; r++ {
+					for x := done; x < cols; x++ {
+						s := dst[c*ldc+r*ldd+x]
+						for ti, off := range offs {
+							s += ws[ti][c] * src[r*lds+off+x]
+						}
+						dst[c*ldc+r*ldd+x] = s
+					}
+				}
+			}
+		}
+		scale := 1.0
+		for _, w := range ws {
+			for _, v := range w {
+				scale += math.Abs(float64(v)) * 4
+			}
+		}
+		for i := range dst {
+			c, rem := i/ldc, i%ldc
+			r, x := rem/ldd, rem%ldd
+			if c >= nco || r >= rows || x >= cols {
+				if dst[i] != init[i] {
+					t.Fatalf("%v: element %d outside the output changed", fam, i)
+				}
+				continue
+			}
+			want := float64(init[i])
+			for ti, off := range offs {
+				want += float64(ws[ti][c]) * float64(src[r*lds+off+x])
+			}
+			if d := math.Abs(float64(dst[i]) - want); d > tol*scale {
+				t.Fatalf("%v nco %d rows %d cols %d: (%d,%d,%d) = %v, want %v", fam, nco, rows, cols, c, r, x, dst[i], want)
+			}
+		}
+	}
+}
+
+// TestRowsCoMatchesNaive: the multi-channel kernels of every family this
+// CPU has against float64 sums (the part they leave to the portable loop
+// done naively).
+func TestRowsCoMatchesNaive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, fam := range []isa.Family{isa.AVX2, isa.AVX512} {
+		if !isa.Supported(fam) {
+			t.Logf("%v: not on this CPU", fam)
+			continue
+		}
+		checkCo[float32](t, rng, fam, 1e-5)
+		checkCo[float64](t, rng, fam, 1e-13)
+	}
+}
+
+// TestRowsCoPortable: RowsCo's portable loop (a block the selected family
+// has no kernel for) against float64 sums.
+func TestRowsCoPortable(t *testing.T) {
+	var p CoTaps[float64]
+	p.Reset(3)
+	p.Add(0, []float64{1, 2, 3})
+	p.Add(2, []float64{-1, 0.5, 4})
+	src := make([]float64, 40)
+	for i := range src {
+		src[i] = float64(i)
+	}
+	dst := make([]float64, 3*10)
+	RowsCo(dst, 5, 10, src, 8, 2, 5, &p)
+	for c, w := range [][2]float64{{1, -1}, {2, 0.5}, {3, 4}} {
+		for r := 0; r < 2; r++ {
+			for x := 0; x < 5; x++ {
+				want := w[0]*src[r*8+x] + w[1]*src[r*8+x+2]
+				if got := dst[c*10+r*5+x]; got != want {
+					t.Fatalf("(%d,%d,%d) = %v, want %v", c, r, x, got, want)
+				}
+			}
 		}
 	}
 }
