@@ -107,6 +107,7 @@ type winoRun[T Float] struct {
 	size1, size2             int
 	finite                   gather.FiniteFunc[T]
 	strided                  gather.Strided2DFunc[T]
+	stridedFam               isa.Family
 	fe                       firstError
 	body                     func(lo, hi int)
 	ubuf                     []T // transformed filters of unpublished weights
@@ -136,7 +137,10 @@ func (c *Conv2d[T]) forwardWinograd(wk *convWork[T], dst, x []T, n, h, w, oh, ow
 	r.size1 = max(a2*r.rsIn, a2*r.rsOut)
 	r.size2 = max(a2*r.rsIn, m2*r.rsOut)
 	r.finite = gather.FiniteFor[T](isa.Selected())
-	r.strided = gather.Strided2DFor[T](isa.Selected())
+	if fam := isa.Selected(); r.strided == nil || r.stridedFam != fam {
+		// Looked up once per family: a generic function value allocates.
+		r.strided, r.stridedFam = gather.Strided2DFor[T](fam), fam
+	}
 	r.fe.err = nil
 	parallel.For((rows+r.rowsPer-1)/r.rowsPer, workers, r.body)
 	err := r.fe.err
