@@ -17,7 +17,7 @@ const (
 	//     one group, at least 16 input and output channels and an output of
 	//     at least 32×32 pixels;
 	//   - the taps path (direct loops vectorised over the output's
-	//     columns) for grouped layers of at most 64 input channels per
+	//     columns) for grouped layers of at most 16 input channels per
 	//     group, depthwise ones included;
 	//   - the direct path (im2col blocks and GEMM) otherwise.
 	//
@@ -28,9 +28,9 @@ const (
 	// edge tiles and per-item overheads dominate; on grouped layers
 	// (256→512 in 4 groups at 32×32, 512→512 in 8 at 16×16) it lost
 	// (0.7×): their transformed filters are re-read for every span of
-	// tiles. The taps path ran 1.1–8× faster than the direct path on all
-	// the grouped rows of Table 3 (1 to 64 channels per group; see
-	// tapsMaxChannels).
+	// tiles. The taps path ran 2.5–8× faster than the direct path on the
+	// grouped rows of Table 3 with 1 to 8 channels per group and tied at
+	// 16 (see tapsMaxChannels).
 	ConvAuto ConvAlgorithm = iota
 	// ConvDirect multiplies the weights by blocks of patches (im2col in
 	// cache-sized pieces, then GEMM); it handles every geometry.

@@ -128,7 +128,7 @@ func BenchmarkTapsTune(b *testing.B) {
 			dst := make([]float32, n*r.cout*r.h*r.h)
 			b.Run(fmt.Sprint(r.name, "/", lim), func(b *testing.B) {
 				tapsMaxChannels = lim
-				defer func() { tapsMaxChannels = 64 }()
+				defer func() { tapsMaxChannels = 16 }()
 				t0 := cpuTime()
 				for i := 0; i < b.N; i++ {
 					c.Forward(dst, x, n, r.h, r.h)

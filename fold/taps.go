@@ -2,6 +2,7 @@ package fold
 
 import (
 	"sync"
+	"unsafe"
 
 	"github.com/netdeconv/deconv/internal/gather"
 	"github.com/netdeconv/deconv/internal/isa"
@@ -21,13 +22,18 @@ import (
 
 // tapsMaxChannels is the largest number of input channels per group for
 // which ConvAuto takes the taps path. Measured at batch 8 on the grouped
-// rows of Table 3 (CPU time, both paths in one run), the taps path beat
-// the direct one everywhere from 1 to 64 channels per group: 1.3× at 64
-// (256→512 in 4 groups, 32×32), 1.1× at 64 (512→512 in 8, 16×16),
-// 2.5× at 8 (256→512 in 32, 32×32), 1.2× at 16 (512→512 in 32, 16×16)
-// and 6–8× at 1 (depthwise, channel multiplier 1 and 2). Larger groups
-// were not measured and keep the direct path.
-var tapsMaxChannels = 64
+// rows of Table 3 (CPU time, both paths in one run, repeated): the taps
+// path ran 2.5× faster than the direct one at 8 channels per group
+// (256→512 in 32 groups, 32×32) and 6–8× at 1 (depthwise, channel
+// multiplier 1 and 2); at 16 (512→512 in 32 groups, 16×16) the two tied
+// within the noise of the measurement; at 64 (4 and 8 groups) the direct
+// path was as fast or up to 1.4× faster, so those keep it.
+var tapsMaxChannels = 16
+
+// tapsChunkBytes bounds the padded input rows one pass of the
+// multi-channel kernel reads (a chunk of input channels): they stay in the
+// 32–48 KiB L1 cache while each block of output channels reads them.
+const tapsChunkBytes = 16 << 10
 
 // useTaps reports whether a call takes the taps path.
 func (g ConvGeom) useTaps() bool {
@@ -127,6 +133,7 @@ func (r *tapsRun[T]) items(lo, hi int) {
 	defer putCoTaps(cp)
 	nco := taps.CoBlock()
 	var wbuf [8]T // one tap's weights for a block of channels
+	var b0 T
 	pad := *buf
 	L := r.oh * r.ow
 	for item := lo; item < hi; item++ {
@@ -155,35 +162,45 @@ func (r *tapsRun[T]) items(lo, hi int) {
 		}
 		co := 0
 		// Blocks of nco output channels share each input load (stride-1
-		// columns only: the kernels read contiguous vectors).
-		for ; nco > 0 && g.StrideW == 1 && co+nco <= coutg; co += nco {
-			oc := grp*coutg + co
-			cp.Reset(nco)
-			for ci := 0; ci < cg; ci++ {
-				for ki := 0; ki < kh; ki++ {
-					for kj := 0; kj < kw; kj++ {
-						for c := 0; c < nco; c++ {
-							wbuf[c] = r.weight[(((oc+c)*cg+ci)*kh+ki)*kw+kj]
-						}
-						cp.Add(ci*plane+ki*g.DilationH*r.wp+kj*g.DilationW, wbuf[:nco])
-					}
-				}
-			}
-			base := (img*g.OutChannels+oc)*L + oy0*r.ow
-			for c := 0; c < nco; c++ {
+		// columns only: the kernels read contiguous vectors). The kernel
+		// accumulates, so the input channels go in chunks whose padded
+		// rows stay in L1 while every block of output channels reads them.
+		if nblk := coutg / max(nco, 1); nco > 0 && g.StrideW == 1 && nblk > 0 {
+			base := (img*g.OutChannels+grp*coutg)*L + oy0*r.ow
+			rowsLen := (oy1 - oy0) * r.ow
+			for c := 0; c < nblk*nco; c++ {
 				var b T
 				if r.bias != nil {
-					b = r.bias[oc+c]
+					b = r.bias[grp*coutg+c]
 				}
-				fill(r.dst[base+c*L:base+c*L+(oy1-oy0)*r.ow], b)
+				fill(r.dst[base+c*L:base+c*L+rowsLen], b)
 			}
-			taps.RowsCo(r.dst[base:], r.ow, L, pad, g.StrideH*r.wp, oy1-oy0, r.ow, cp)
-			for c := 0; c < nco; c++ {
-				if out := r.dst[base+c*L : base+c*L+(oy1-oy0)*r.ow]; !r.finite(out) {
+			chunk := max(1, min(cg, tapsChunkBytes/(plane*int(unsafe.Sizeof(b0)))))
+			for c0 := 0; c0 < cg; c0 += chunk {
+				c1 := min(c0+chunk, cg)
+				for blk := 0; blk < nblk; blk++ {
+					oc := grp*coutg + blk*nco
+					cp.Reset(nco)
+					for ci := c0; ci < c1; ci++ {
+						for ki := 0; ki < kh; ki++ {
+							for kj := 0; kj < kw; kj++ {
+								for c := 0; c < nco; c++ {
+									wbuf[c] = r.weight[(((oc+c)*cg+ci)*kh+ki)*kw+kj]
+								}
+								cp.Add(ci*plane+ki*g.DilationH*r.wp+kj*g.DilationW, wbuf[:nco])
+							}
+						}
+					}
+					taps.RowsCo(r.dst[base+blk*nco*L:], r.ow, L, pad, g.StrideH*r.wp, oy1-oy0, r.ow, cp)
+				}
+			}
+			for c := 0; c < nblk*nco; c++ {
+				if out := r.dst[base+c*L : base+c*L+rowsLen]; !r.finite(out) {
 					r.fe.set(nonFinite(out, "output", base+c*L))
 					return
 				}
 			}
+			co = nblk * nco
 		}
 		for ; co < coutg; co++ {
 			oc := grp*coutg + co
