@@ -7,10 +7,12 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"sync"
 	"testing"
 
 	"github.com/netdeconv/deconv"
+	"github.com/netdeconv/deconv/internal/parallel"
 )
 
 // photoActivations decodes the report's photograph (a cat, 451×300 RGB),
@@ -299,6 +301,37 @@ func TestWinogradAndTapsErrors(t *testing.T) {
 		}
 		if err := c.Forward(dst, x, n, h, w); !errors.Is(err, deconv.ErrNonFinite) {
 			t.Errorf("%+v: overflowing output: %v", g, err)
+		}
+	}
+}
+
+// TestWinogradAndTapsWorkersObeyed: the Winograd and taps paths spread
+// their work over at most Workers goroutines.
+func TestWinogradAndTapsWorkersObeyed(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("one CPU: every call runs on one worker whatever is asked")
+	}
+	k3 := deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}
+	n, h, w := 2, 24, 24
+	for _, g := range []ConvGeom{
+		{InChannels: 8, OutChannels: 8, Geometry: k3, Algorithm: ConvWinograd},
+		{InChannels: 8, OutChannels: 16, Groups: 8, Geometry: k3},
+	} {
+		c, err := NewConv2d(g, make([]float32, g.WeightLen()), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := make([]float32, n*g.InChannels*h*w)
+		y := make([]float32, n*g.OutChannels*h*w)
+		for _, workers := range []int{1, 2} {
+			c.Workers = workers
+			parallel.ResetWidest()
+			if err := c.Forward(y, x, n, h, w); err != nil {
+				t.Fatal(err)
+			}
+			if p := parallel.Widest(); p != workers {
+				t.Errorf("%+v, Workers = %d: the widest call used %d goroutines", g, workers, p)
+			}
 		}
 	}
 }
