@@ -49,11 +49,9 @@ type workspace[T Float] struct {
 	y, part    []T
 	s64, sum64 []float64 // sum64: per gathered column, folded by the caller
 
-	// The panel path's A panels (its B panels are y), column tables and
-	// micro-kernel.
-	pa                      []T
-	aoff, off, kj, jlo, jhi []int
-	ps                      gemm.Panels[T]
+	// The panel path's column tables and micro-kernel (its panels are y).
+	off, kj, jlo, jhi []int
+	ps                gemm.Panels[T]
 }
 
 var wsPools [2]sync.Pool
@@ -230,7 +228,7 @@ func batchMoments[T Float](pl *Plan, x []T, m *moments, out *finalOut[T]) error 
 		r.fam = ps.Family()
 		var z T
 		K := perPanel * pl.sub
-		r.blockCols, r.blockMats = blockLayout(pl, (ps.ALen(F, K)+ps.BLen(F, K))*int(unsafe.Sizeof(z)))
+		r.blockCols, r.blockMats = blockLayout(pl, ps.Len(F, K)*int(unsafe.Sizeof(z)))
 		r.blocks = (pl.width + r.blockCols - 1) / r.blockCols
 		r.exclusive = chunks == 1
 		units = r.blocks * chunks

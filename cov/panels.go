@@ -3,16 +3,16 @@ package cov
 import (
 	"fmt"
 	"math"
-	"unsafe"
 
 	"github.com/netdeconv/deconv"
 	"github.com/netdeconv/deconv/internal/gather"
 )
 
 // The panel path: each worker gathers the shifted samples of a panel
-// straight into the packed layouts the micro-kernels read (gemm.Panels):
-// every value read from the image is stored, in the same pass, into its A
-// panel and its B panel, so nothing is packed afterwards. It multiplies each panel into float32 (or float64)
+// straight into the packed layout the micro-kernels read (gemm.Panels):
+// every value read from the image is stored once, in the same pass, into
+// the one panel layout whose lanes the kernels read as both operands, so
+// nothing is packed afterwards. It multiplies each panel into float32 (or float64)
 // partials, flushed into float64 sums every flushRows rows as on the
 // dense path.
 //
@@ -23,8 +23,7 @@ import (
 // still in L2 when the micro-kernel reads them, whatever the number of
 // groups. The work units are (column block, chunk of samples) pairs.
 
-// panelBudget is the size in bytes the A and B panels of one column block
-// aim at: half of a 1 MiB L2, leaving room for the partial sums.
+// panelBudget is the size in bytes the panels of one column block aim at: half of a 1 MiB L2, leaving room for the partial sums.
 const panelBudget = 512 << 10
 
 // prefetchCols is how many columns ahead of the gather fillPanels asks
@@ -33,11 +32,11 @@ const panelBudget = 512 << 10
 const prefetchCols = 8
 
 // panelDst says where the gathered value of column l (of its block) and
-// sample r of the panel goes: pa[aoff[l] + r·rsA] and pb[boff[l] + r·rsB].
+// sample r of the panel goes: pb[boff[l] + r·rsB].
 type panelDst[T Float] struct {
-	pa, pb     []T
-	aoff, boff []int
-	rsA, rsB   int
+	pb   []T
+	boff []int
+	rsB  int
 
 	// Grid windows: the horizontal tap of each column of the block, and,
 	// per tap, the windows of the current run that read inside the image
@@ -68,22 +67,20 @@ func workPanels[T Float](r *batchRun[T], ws *workspace[T]) error {
 	ps.InitFamily(r.fam)
 	K := r.perPanel * sub
 	bw, nm := r.blockCols, r.blockMats
-	mr, nr := ps.MR(), ps.NR()
-	aLen, bLen := ps.ALen(F, K), ps.BLen(F, K)
+	nr := ps.NR()
+	bLen := ps.Len(F, K)
 	// Rows of the panels: one per (sample, block) of a shared covariance,
-	// one per sample with groups, whose matrix m has its A and B panels
-	// at m·aLen and m·bLen.
+	// one per sample with groups, whose matrix m has its panels at m·bLen.
 	d := panelDst[T]{
-		pa: grow(&ws.pa, nm*aLen), pb: grow(&ws.y, nm*bLen),
-		aoff: grow(&ws.aoff, bw), boff: grow(&ws.off, bw),
-		rsA: sub * mr, rsB: sub * nr,
+		pb:   grow(&ws.y, nm*bLen),
+		boff: grow(&ws.off, bw),
+		rsB:  sub * nr,
 	}
 	for l := 0; l < bw; l++ {
 		m, bi, f := 0, l/F, l%F
 		if G > 1 {
 			m, bi = l/F, 0
 		}
-		d.aoff[l] = m*aLen + f/mr*K*mr + bi*mr + f%mr
 		d.boff[l] = m*bLen + f/nr*K*nr + bi*nr + f%nr
 	}
 	if pl.kind == gridKind {
@@ -126,7 +123,7 @@ func workPanels[T Float](r *batchRun[T], ws *workspace[T]) error {
 			cnt := min(r.perPanel, s1-p0)
 			fillPanels(pl, r.x, p0, cnt, &d, colLo, colHi, r.shift, sum)
 			for m := 0; m < ng; m++ {
-				if err := ps.Upper(F, cnt*sub, K, 1, d.pa[m*aLen:], d.pb[m*bLen:], beta, part[m*F*F:(m+1)*F*F], F); err != nil {
+				if err := ps.Upper(F, cnt*sub, K, 1, d.pb[m*bLen:], beta, part[m*F*F:(m+1)*F*F], F); err != nil {
 					return err
 				}
 			}
@@ -183,14 +180,14 @@ func fillPanels[T Float](pl *Plan, x []T, s0, cnt int, d *panelDst[T], colLo, co
 				seg = min(cnt-i, (hw-1-q)/pl.step+1)
 			}
 			for t := colLo; t < colHi; t++ {
-				oa, ob := d.aoff[t-colLo]+i*d.rsA, d.boff[t-colLo]+i*d.rsB
+				ob := d.boff[t-colLo] + i*d.rsB
 				if seg == 1 {
 					v := x[base+pl.off[t]] - shift[t]
-					d.pa[oa], d.pb[ob] = v, v
+					d.pb[ob] = v
 					sum[t] += float64(v)
 					continue
 				}
-				sum[t] += stridedRun2(d.pa[oa:], d.rsA, d.pb[ob:], d.rsB, x[base+pl.off[t]:], pl.step, seg, shift[t])
+				sum[t] += stridedRun(d.pb[ob:], d.rsB, x[base+pl.off[t]:], pl.step, seg, shift[t])
 			}
 			i += seg
 		}
@@ -231,14 +228,14 @@ func fillPanels[T Float](pl *Plan, x []T, s0, cnt int, d *panelDst[T], colLo, co
 // d: column t of window j is img[channel][iy][ix0 + j·step] (zero outside
 // the image) minus shift[t].
 func gatherRowPanels[T Float](pl *Plan, d *panelDst[T], i, seg int, img []T, oy, ox0, colLo, colHi int, shift []T, sum []float64) {
-	step, rsA, rs := pl.stepW, d.rsA, d.rsB
+	step, rs := pl.stepW, d.rsB
 	for t := colLo; t < colHi; t++ {
 		s := shift[t]
-		da, dst := d.pa[d.aoff[t-colLo]+i*rsA:], d.pb[d.boff[t-colLo]+i*rs:]
+		dst := d.pb[d.boff[t-colLo]+i*rs:]
 		iy := oy*pl.stepH - pl.padH + pl.dy[t]
 		if uint(iy) >= uint(pl.h) {
 			for j := 0; j < seg; j++ {
-				da[j*rsA], dst[j*rs] = -s, -s
+				dst[j*rs] = -s
 			}
 			sum[t] -= float64(s) * float64(seg)
 			continue
@@ -257,69 +254,14 @@ func gatherRowPanels[T Float](pl *Plan, d *panelDst[T], i, seg int, img []T, oy,
 		kj := d.kj[t-colLo]
 		jlo, jhi := d.jlo[kj], d.jhi[kj]
 		for j := 0; j < jlo; j++ {
-			da[j*rsA], dst[j*rs] = -s, -s
+			dst[j*rs] = -s
 		}
 		for j := jhi; j < seg; j++ {
-			da[j*rsA], dst[j*rs] = -s, -s
+			dst[j*rs] = -s
 		}
 		sum[t] -= float64(s) * float64(seg-(jhi-jlo))
 		if jhi > jlo {
-			sum[t] += stridedRun2(da[jlo*rsA:], rsA, dst[jlo*rs:], rs, row[ix0+jlo*step:], step, jhi-jlo, s)
+			sum[t] += stridedRun(dst[jlo*rs:], rs, row[ix0+jlo*step:], step, jhi-jlo, s)
 		}
 	}
-}
-
-// stridedRun2 is stridedRun with two destinations: for j < cnt,
-//
-//	da[j·lda] = db[j·ldb] = src[j·step] − s
-//
-// and it returns the sum of the stored values in float64. The pointers
-// advance by additions: indexing would cost two multiplies per value.
-func stridedRun2[T Float](da []T, lda int, db []T, ldb int, src []T, step, cnt int, s T) float64 {
-	// The checks bound every access below (see stridedRun).
-	_ = da[(cnt-1)*lda]
-	_ = db[(cnt-1)*ldb]
-	_ = src[(cnt-1)*step]
-	sz := unsafe.Sizeof(s)
-	al, bl, sl := uintptr(lda)*sz, uintptr(ldb)*sz, uintptr(step)*sz
-	pa, pb, ps := unsafe.Pointer(&da[0]), unsafe.Pointer(&db[0]), unsafe.Pointer(&src[0])
-	var total float64
-	// Blocks of at most 64 values are summed in T, then in float64.
-	for j0 := 0; j0 < cnt; j0 += 64 {
-		n := min(64, cnt-j0)
-		var a0, a1, a2, a3 T
-		j := 0
-		for ; j+4 <= n; j += 4 {
-			v0 := *(*T)(ps) - s
-			v1 := *(*T)(unsafe.Add(ps, sl)) - s
-			v2 := *(*T)(unsafe.Add(ps, 2*sl)) - s
-			v3 := *(*T)(unsafe.Add(ps, 3*sl)) - s
-			*(*T)(pa) = v0
-			*(*T)(pb) = v0
-			*(*T)(unsafe.Add(pa, al)) = v1
-			*(*T)(unsafe.Add(pb, bl)) = v1
-			*(*T)(unsafe.Add(pa, 2*al)) = v2
-			*(*T)(unsafe.Add(pb, 2*bl)) = v2
-			*(*T)(unsafe.Add(pa, 3*al)) = v3
-			*(*T)(unsafe.Add(pb, 3*bl)) = v3
-			a0 += v0
-			a1 += v1
-			a2 += v2
-			a3 += v3
-			if j+4 < cnt-j0 { // no address past the last element is formed
-				ps, pa, pb = unsafe.Add(ps, 4*sl), unsafe.Add(pa, 4*al), unsafe.Add(pb, 4*bl)
-			}
-		}
-		for ; j < n; j++ {
-			v := *(*T)(ps) - s
-			*(*T)(pa) = v
-			*(*T)(pb) = v
-			a0 += v
-			if j+1 < cnt-j0 {
-				ps, pa, pb = unsafe.Add(ps, sl), unsafe.Add(pa, al), unsafe.Add(pb, bl)
-			}
-		}
-		total += (float64(a0) + float64(a1)) + (float64(a2) + float64(a3))
-	}
-	return total
 }
