@@ -234,3 +234,47 @@ func finiteAsm[T Float](s []T, block int, kernel func(p *T, n int) bool) bool {
 	}
 	return Finite(s[n:])
 }
+
+// The strips kernels, as package-level values so that looking one up
+// allocates nothing.
+var (
+	stripsF32 = StripsFunc[float32](func(dst []float32, ldd int, src []float32, lds, n int, shift []float32, sum []float64) {
+		stripsAsm(dst, ldd, src, lds, n, shift, sum, stripsF32AVX512)
+	})
+	stripsF64 = StripsFunc[float64](func(dst []float64, ldd int, src []float64, lds, n int, shift []float64, sum []float64) {
+		stripsAsm(dst, ldd, src, lds, n, shift, sum, stripsF64AVX512)
+	})
+)
+
+func stripsKernel[T Float](f isa.Family) StripsFunc[T] {
+	if f != isa.AVX512 || !isa.Supported(isa.AVX512) {
+		return nil
+	}
+	var zero T
+	if _, ok := any(zero).(float32); ok {
+		return any(stripsF32).(StripsFunc[T])
+	}
+	return any(stripsF64).(StripsFunc[T])
+}
+
+// stripsAsm checks the call and runs the kernel.
+func stripsAsm[T Float](dst []T, ldd int, src []T, lds, n int, shift []T, sum []float64,
+	kernel func(dst *T, ldd int, src *T, lds, n, lanes int, shift *T, sum *float64)) {
+	if n <= 0 {
+		return
+	}
+	lanes := len(shift)
+	checkStrips(len(dst), ldd, len(src), lds, n, lanes, len(sum))
+	if race.Enabled {
+		var z T
+		size := int(unsafe.Sizeof(z))
+		for j := 0; j < n; j++ {
+			race.Read(unsafe.Pointer(&src[j*lds]), lanes*size)
+			race.Write(unsafe.Pointer(&dst[j*ldd]), lanes*size)
+		}
+		race.Read(unsafe.Pointer(&shift[0]), lanes*size)
+		race.Read(unsafe.Pointer(&sum[0]), lanes*8)
+		race.Write(unsafe.Pointer(&sum[0]), lanes*8)
+	}
+	kernel(&dst[0], ldd, &src[0], lds, n, lanes, &shift[0], &sum[0])
+}

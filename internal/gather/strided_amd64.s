@@ -841,6 +841,119 @@ prefetchT0_loop:
 	JB         prefetchT0_loop
 	RET
 
+// func stripsF32AVX512(dst *float32, ldd int, src *float32, lds int, n int, lanes int, shift *float32, sum *float64)
+// Requires: AVX, AVX512F, AVX512VL, BMI2
+TEXT ·stripsF32AVX512(SB), NOSPLIT, $0-64
+	MOVQ      dst+0(FP), AX
+	MOVQ      ldd+8(FP), CX
+	MOVQ      src+16(FP), DX
+	MOVQ      lds+24(FP), BX
+	MOVQ      n+32(FP), SI
+	MOVQ      lanes+40(FP), DI
+	MOVQ      shift+48(FP), R8
+	MOVQ      sum+56(FP), R9
+	SHLQ      $0x02, CX
+	SHLQ      $0x02, BX
+	MOVL      $0x00000001, R10
+	SHLXL     DI, R10, R10
+	DECL      R10
+	KMOVW     R10, K1
+	VMOVUPD.Z (R9), K1, Z2
+	VPXORQ    Z3, Z3, Z3
+	VMOVUPS.Z (R8), K1, Y1
+
+stripsF32AVX512_pair:
+	CMPQ      SI, $0x02
+	JL        stripsF32AVX512_last
+	VMOVUPS.Z (DX), K1, Y4
+	VSUBPS    Y1, Y4, Y4
+	VMOVUPS   Y4, K1, (AX)
+	VCVTPS2PD Y4, Z6
+	VADDPD    Z6, Z2, Z2
+	ADDQ      BX, DX
+	ADDQ      CX, AX
+	VMOVUPS.Z (DX), K1, Y5
+	VSUBPS    Y1, Y5, Y5
+	VMOVUPS   Y5, K1, (AX)
+	VCVTPS2PD Y5, Z7
+	VADDPD    Z7, Z3, Z3
+	ADDQ      BX, DX
+	ADDQ      CX, AX
+	SUBQ      $0x02, SI
+	JMP       stripsF32AVX512_pair
+
+stripsF32AVX512_last:
+	TESTQ     SI, SI
+	JZ        stripsF32AVX512_done
+	VMOVUPS.Z (DX), K1, Y4
+	VSUBPS    Y1, Y4, Y4
+	VMOVUPS   Y4, K1, (AX)
+	VCVTPS2PD Y4, Z6
+	VADDPD    Z6, Z2, Z2
+	ADDQ      BX, DX
+	ADDQ      CX, AX
+
+stripsF32AVX512_done:
+	VADDPD  Z3, Z2, Z2
+	VMOVUPD Z2, K1, (R9)
+	VZEROUPPER
+	RET
+
+// func stripsF64AVX512(dst *float64, ldd int, src *float64, lds int, n int, lanes int, shift *float64, sum *float64)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·stripsF64AVX512(SB), NOSPLIT, $0-64
+	MOVQ      dst+0(FP), AX
+	MOVQ      ldd+8(FP), CX
+	MOVQ      src+16(FP), DX
+	MOVQ      lds+24(FP), BX
+	MOVQ      n+32(FP), SI
+	MOVQ      lanes+40(FP), DI
+	MOVQ      shift+48(FP), R8
+	MOVQ      sum+56(FP), R9
+	SHLQ      $0x03, CX
+	SHLQ      $0x03, BX
+	MOVL      $0x00000001, R10
+	SHLXL     DI, R10, R10
+	DECL      R10
+	KMOVW     R10, K1
+	VMOVUPD.Z (R9), K1, Z2
+	VPXORQ    Z3, Z3, Z3
+	VMOVUPD.Z (R8), K1, Z1
+
+stripsF64AVX512_pair:
+	CMPQ      SI, $0x02
+	JL        stripsF64AVX512_last
+	VMOVUPD.Z (DX), K1, Z4
+	VSUBPD    Z1, Z4, Z4
+	VMOVUPD   Z4, K1, (AX)
+	VADDPD    Z4, Z2, Z2
+	ADDQ      BX, DX
+	ADDQ      CX, AX
+	VMOVUPD.Z (DX), K1, Z5
+	VSUBPD    Z1, Z5, Z5
+	VMOVUPD   Z5, K1, (AX)
+	VADDPD    Z5, Z3, Z3
+	ADDQ      BX, DX
+	ADDQ      CX, AX
+	SUBQ      $0x02, SI
+	JMP       stripsF64AVX512_pair
+
+stripsF64AVX512_last:
+	TESTQ     SI, SI
+	JZ        stripsF64AVX512_done
+	VMOVUPD.Z (DX), K1, Z4
+	VSUBPD    Z1, Z4, Z4
+	VMOVUPD   Z4, K1, (AX)
+	VADDPD    Z4, Z2, Z2
+	ADDQ      BX, DX
+	ADDQ      CX, AX
+
+stripsF64AVX512_done:
+	VADDPD  Z3, Z2, Z2
+	VMOVUPD Z2, K1, (R9)
+	VZEROUPPER
+	RET
+
 // func finiteF32AVX512(p *float32, n int) bool
 // Requires: AVX, AVX512F
 TEXT ·finiteF32AVX512(SB), NOSPLIT, $0-17

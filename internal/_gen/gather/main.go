@@ -29,6 +29,8 @@ func main() {
 	stream("streamAVX512", []VecPhysical{Z0, Z1, Z2, Z3}, 64)
 	stream("streamAVX2", []VecPhysical{Y0, Y1, Y2, Y3}, 32)
 	prefetch()
+	strips(false)
+	strips(true)
 	for _, avx512 := range []bool{true, false} {
 		for _, size := range []int{4, 8} {
 			finite(avx512, size)
@@ -303,6 +305,107 @@ func finite(avx512 bool, size int) {
 	res := GP8()
 	SETEQ(res)
 	Store(res, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+}
+
+// maxStripLanes is the widest strip the strips kernels copy: eight
+// float64 partial sums fill one vector.
+const maxStripLanes = 8
+
+// strips emits
+//
+//	func strips<F32|F64>AVX512(dst *T, ldd int, src *T, lds, n, lanes int, shift *T, sum *float64)
+//
+// which, for j < n (n ≥ 1) and u < lanes (1 ≤ lanes ≤ 8), computes
+//
+//	v := src[j·lds+u] − shift[u];  dst[j·ldd+u] = v;  sum[u] += float64(v)
+//
+// (ldd and lds in elements). A strip is a few values that are neighbours
+// in the source row and in the destination row alike (the taps of a
+// window row, which land in consecutive lanes of a panel): each is moved
+// by one masked load, subtraction and store, where a value at a time
+// costs a load and a store each. Masked-off lanes are neither read nor
+// written, so a strip may end at the last element of a slice.
+func strips(f64 bool) {
+	name, elem := "stripsF32AVX512", "float32"
+	if f64 {
+		name, elem = "stripsF64AVX512", "float64"
+	}
+	TEXT(name, NOSPLIT, fmt.Sprintf("func(dst *%[1]s, ldd int, src *%[1]s, lds, n, lanes int, shift *%[1]s, sum *float64)", elem))
+	Doc(fmt.Sprintf("%s copies n strips of lanes ≤ %d values from src (lds apart) to dst (ldd apart), minus shift, adding them into sum.", name, maxStripLanes))
+	dst := Load(Param("dst"), GP64())
+	ldd := Load(Param("ldd"), GP64())
+	src := Load(Param("src"), GP64())
+	lds := Load(Param("lds"), GP64())
+	n := Load(Param("n"), GP64())
+	lanes := GP64()
+	Load(Param("lanes"), lanes)
+	shiftPtr := Load(Param("shift"), GP64())
+	sumPtr := Load(Param("sum"), GP64())
+	sh := U8(2)
+	if f64 {
+		sh = U8(3)
+	}
+	SHLQ(sh, ldd)
+	SHLQ(sh, lds)
+	// K1 = (1 << lanes) − 1.
+	t := GP32()
+	MOVL(U32(1), t)
+	SHLXL(lanes.As32(), t, t)
+	DECL(t)
+	KMOVW(t, K1)
+
+	// The value registers are Y (eight float32) or Z (eight float64); two
+	// float64 accumulators halve the chain of additions.
+	val := []VecPhysical{Y4, Y5}
+	wide := []VecPhysical{Z6, Z7}
+	shiftV := VecPhysical(Y1)
+	if f64 {
+		val = []VecPhysical{Z4, Z5}
+		shiftV = Z1
+	}
+	acc := []VecPhysical{Z2, Z3}
+	movz := func(m Mem, r VecPhysical) {
+		if f64 {
+			VMOVUPD_Z(m, K1, r)
+		} else {
+			VMOVUPS_Z(m, K1, r)
+		}
+	}
+	VMOVUPD_Z(Mem{Base: sumPtr}, K1, acc[0])
+	VPXORQ(acc[1], acc[1], acc[1])
+	movz(Mem{Base: shiftPtr}, shiftV)
+
+	one := func(i int) {
+		movz(Mem{Base: src}, val[i])
+		if f64 {
+			VSUBPD(shiftV, val[i], val[i])
+			VMOVUPD(val[i], K1, Mem{Base: dst})
+			VADDPD(val[i], acc[i], acc[i])
+		} else {
+			VSUBPS(shiftV, val[i], val[i])
+			VMOVUPS(val[i], K1, Mem{Base: dst})
+			VCVTPS2PD(val[i], wide[i])
+			VADDPD(wide[i], acc[i], acc[i])
+		}
+		ADDQ(lds, src)
+		ADDQ(ldd, dst)
+	}
+	Label(name + "_pair")
+	CMPQ(n, U8(2))
+	JL(LabelRef(name + "_last"))
+	one(0)
+	one(1)
+	SUBQ(U8(2), n)
+	JMP(LabelRef(name + "_pair"))
+	Label(name + "_last")
+	TESTQ(n, n)
+	JZ(LabelRef(name + "_done"))
+	one(0)
+	Label(name + "_done")
+	VADDPD(acc[1], acc[0], acc[0])
+	VMOVUPD(acc[0], K1, Mem{Base: sumPtr})
 	VZEROUPPER()
 	RET()
 }
