@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/netdeconv/deconv/internal/gather"
 	"github.com/netdeconv/deconv/internal/gemm"
 	"github.com/netdeconv/deconv/internal/isa"
 	"github.com/netdeconv/deconv/internal/parallel"
@@ -15,8 +16,8 @@ import (
 
 // Blocking of the fused im2col + SYRK. A worker gathers a panel of about
 // panelRows rows (shifted by the shift estimate) straight into the
-// micro-kernels' packed layouts, which stay in L2 (256 rows × 576 float32
-// features, twice: about 1.2 MiB; grouped covariances are cut into column
+// micro-kernels' packed layout, which stays in L2 (256 rows × 576 float32
+// features: about 590 KiB; grouped covariances are cut into column
 // blocks of whole groups, see panels.go), multiplies it into a float32
 // (or float64) partial on its own goroutine, and every flushRows rows
 // adds that partial into float64 sums. So no
@@ -51,6 +52,10 @@ type workspace[T Float] struct {
 
 	// The panel path's column tables and micro-kernel (its panels are y).
 	off, kj, jlo, jhi []int
+	strips            []gather.Strip
+	classes           []stripClass
+	masks             []uint16
+	stripSums         []float64
 	ps                gemm.Panels[T]
 }
 

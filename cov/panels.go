@@ -26,11 +26,6 @@ import (
 // panelBudget is the size in bytes the panels of one column block aim at: half of a 1 MiB L2, leaving room for the partial sums.
 const panelBudget = 512 << 10
 
-// prefetchCols is how many columns ahead of the gather fillPanels asks
-// for the image row a column reads (a few rows, as a column of a 3×3
-// window reads the row of the two before it).
-const prefetchCols = 8
-
 // panelDst says where the gathered value of column l (of its block) and
 // sample r of the panel goes: pb[boff[l] + r·rsB].
 type panelDst[T Float] struct {
@@ -43,6 +38,71 @@ type panelDst[T Float] struct {
 	// (jlo … jhi−1), so that a run costs kw divisions, not one per column.
 	kj       []int
 	jlo, jhi []int
+
+	// The block's columns cut into strips (for the block that starts at
+	// column stripsFor): runs of columns that read neighbouring pixels of
+	// one image row (one channel and tap row, consecutive taps) and land
+	// in neighbouring lanes of one panel, each moved a window at a time
+	// by one masked load and store of copyRows. Strips of one class (tap
+	// row dy, first tap kj, lanes) share their windows' load masks:
+	// masks[class·ow + j], recomputed for each run of windows. Each strip
+	// adds its values into its own eight float64 sums (sums[8k …]),
+	// folded into the columns' sums by foldStrips.
+	strips    []gather.Strip
+	classes   []stripClass
+	masks     []uint16
+	sums      []float64
+	stripsFor int
+	copyRows  gather.StripRowsFunc[T]
+}
+
+// stripClass is what decides a strip's load masks.
+type stripClass struct{ dy, kj, lanes int }
+
+// cutStrips cuts the columns colLo … colHi−1 into strips (see panelDst).
+func cutStrips[T Float](pl *Plan, d *panelDst[T], colLo, colHi int) {
+	d.strips, d.classes = d.strips[:0], d.classes[:0]
+	for t := colLo; t < colHi; {
+		n := 1
+		for n < gather.MaxStripLanes && t+n < colHi {
+			a, b := t+n-1, t+n
+			if pl.coff[b] != pl.coff[a] || pl.dy[b] != pl.dy[a] || pl.dx[b] != pl.dx[a]+1 ||
+				d.boff[b-colLo] != d.boff[a-colLo]+1 {
+				break
+			}
+			n++
+		}
+		c := stripClass{pl.dy[t], d.kj[t-colLo], n}
+		ci := 0
+		for ci < len(d.classes) && d.classes[ci] != c {
+			ci++
+		}
+		if ci == len(d.classes) {
+			d.classes = append(d.classes, c)
+		}
+		d.strips = append(d.strips, gather.Strip{
+			Src:   pl.coff[t] + (pl.dy[t]-pl.padH)*pl.w + pl.dx[t] - pl.padW,
+			Dst:   d.boff[t-colLo],
+			Col:   t,
+			Lanes: n,
+			Masks: ci * pl.ow,
+		})
+		t += n
+	}
+	d.masks = d.masks[:len(d.classes)*pl.ow]
+	d.sums = d.sums[:8*len(d.strips)]
+	clear(d.sums)
+	d.stripsFor = colLo
+}
+
+// foldStrips adds the strips' sums into the columns' sums and clears them.
+func foldStrips[T Float](d *panelDst[T], sum []float64) {
+	for k, st := range d.strips {
+		for u := 0; u < st.Lanes; u++ {
+			sum[st.Col+u] += d.sums[8*k+u]
+		}
+	}
+	clear(d.sums)
 }
 
 // blockLayout decides the column blocks of the panel path: the columns
@@ -75,6 +135,8 @@ func workPanels[T Float](r *batchRun[T], ws *workspace[T]) error {
 		pb:   grow(&ws.y, nm*bLen),
 		boff: grow(&ws.off, bw),
 		rsB:  sub * nr,
+
+		stripsFor: -1,
 	}
 	for l := 0; l < bw; l++ {
 		m, bi, f := 0, l/F, l%F
@@ -91,6 +153,12 @@ func workPanels[T Float](r *batchRun[T], ws *workspace[T]) error {
 			d.kj[l] = pl.dx[l] / pl.dilW
 		}
 		d.jlo, d.jhi = grow(&ws.jlo, pl.kw), grow(&ws.jhi, pl.kw)
+		// At most one strip and one class per column: appends never
+		// reallocate.
+		d.strips, d.classes, d.stripsFor = grow(&ws.strips, bw)[:0], grow(&ws.classes, bw)[:0], -1
+		d.masks = grow(&ws.masks, bw*pl.ow)
+		d.sums = grow(&ws.stripSums, 8*bw)
+		d.copyRows = gather.StripRowsFor[T](r.fam)
 	}
 	part := grow(&ws.part, nm*F*F)
 	sum := grow(&ws.sum64, width)
@@ -107,6 +175,9 @@ func workPanels[T Float](r *batchRun[T], ws *workspace[T]) error {
 	for {
 		u := int(r.next.Add(1)) - 1
 		if u >= units {
+			if d.stripsFor >= 0 {
+				foldStrips(&d, sum)
+			}
 			return nil
 		}
 		b, ci := u/r.chunks, u%r.chunks
@@ -121,6 +192,12 @@ func workPanels[T Float](r *batchRun[T], ws *workspace[T]) error {
 		var beta T // the chunk's first panel overwrites the partials
 		for p0 := s0; p0 < s1; p0 += r.perPanel {
 			cnt := min(r.perPanel, s1-p0)
+			if pl.kind == gridKind && d.stripsFor != colLo {
+				if d.stripsFor >= 0 {
+					foldStrips(&d, sum)
+				}
+				cutStrips(pl, &d, colLo, colHi)
+			}
 			fillPanels(pl, r.x, p0, cnt, &d, colLo, colHi, r.shift, sum)
 			for m := 0; m < ng; m++ {
 				if err := ps.Upper(F, cnt*sub, K, 1, d.pb[m*bLen:], beta, part[m*F*F:(m+1)*F*F], F); err != nil {
@@ -226,42 +303,25 @@ func fillPanels[T Float](pl *Plan, x []T, s0, cnt int, d *panelDst[T], colLo, co
 
 // gatherRowPanels is gatherRow writing samples i … i+seg−1 of the panel
 // d: column t of window j is img[channel][iy][ix0 + j·step] (zero outside
-// the image) minus shift[t].
+// the image) minus shift[t]. The whole run goes to the strip kernel at
+// once: each window's load mask says which taps of a strip read inside
+// the image.
 func gatherRowPanels[T Float](pl *Plan, d *panelDst[T], i, seg int, img []T, oy, ox0, colLo, colHi int, shift []T, sum []float64) {
-	step, rs := pl.stepW, d.rsB
-	for t := colLo; t < colHi; t++ {
-		s := shift[t]
-		dst := d.pb[d.boff[t-colLo]+i*rs:]
-		iy := oy*pl.stepH - pl.padH + pl.dy[t]
-		if uint(iy) >= uint(pl.h) {
-			for j := 0; j < seg; j++ {
-				dst[j*rs] = -s
-			}
-			sum[t] -= float64(s) * float64(seg)
+	for ci, c := range d.classes {
+		m := d.masks[ci*pl.ow : ci*pl.ow+seg]
+		if uint(oy*pl.stepH-pl.padH+c.dy) >= uint(pl.h) {
+			clear(m) // the tap row lies outside the image
 			continue
 		}
-		row := img[pl.coff[t]+iy*pl.w : pl.coff[t]+(iy+1)*pl.w]
-		ix0 := ox0*step - pl.padW + pl.dx[t]
-		if pf := t + prefetchCols; pf < colHi && (pl.coff[pf] != pl.coff[pf-1] || pl.dy[pf] != pl.dy[pf-1]) {
-			// Column pf starts reading another image row: ask for it a
-			// few columns ahead. The rows of one window run lie in as
-			// many channel planes, too far apart and too short for the
-			// hardware prefetcher to follow.
-			if py := oy*pl.stepH - pl.padH + pl.dy[pf]; uint(py) < uint(pl.h) {
-				gather.Prefetch(img[pl.coff[pf]+py*pl.w : pl.coff[pf]+(py+1)*pl.w])
+		for j := range m {
+			var b uint16
+			for u := 0; u < c.lanes; u++ {
+				if kj := c.kj + u; d.jlo[kj] <= j && j < d.jhi[kj] {
+					b |= 1 << u
+				}
 			}
-		}
-		kj := d.kj[t-colLo]
-		jlo, jhi := d.jlo[kj], d.jhi[kj]
-		for j := 0; j < jlo; j++ {
-			dst[j*rs] = -s
-		}
-		for j := jhi; j < seg; j++ {
-			dst[j*rs] = -s
-		}
-		sum[t] -= float64(s) * float64(seg-(jhi-jlo))
-		if jhi > jlo {
-			sum[t] += stridedRun(dst[jlo*rs:], rs, row[ix0+jlo*step:], step, jhi-jlo, s)
+			m[j] = b
 		}
 	}
+	d.copyRows(d.pb[i*d.rsB:], d.rsB, img, oy*pl.stepH*pl.w+ox0*pl.stepW, pl.stepW, seg, d.strips, d.masks, shift, d.sums)
 }

@@ -18,4 +18,4 @@ func prefetch(unsafe.Pointer, int) {}
 
 func finiteKernel[T Float](isa.Family) FiniteFunc[T] { return nil }
 
-func stripsKernel[T Float](isa.Family) StripsFunc[T] { return nil }
+func stripRowsKernel[T Float](isa.Family) StripRowsFunc[T] { return nil }

@@ -29,8 +29,8 @@ func main() {
 	stream("streamAVX512", []VecPhysical{Z0, Z1, Z2, Z3}, 64)
 	stream("streamAVX2", []VecPhysical{Y0, Y1, Y2, Y3}, 32)
 	prefetch()
-	strips(false)
-	strips(true)
+	stripRows(false)
+	stripRows(true)
 	for _, avx512 := range []bool{true, false} {
 		for _, size := range []int{4, 8} {
 			finite(avx512, size)
@@ -309,103 +309,183 @@ func finite(avx512 bool, size int) {
 	RET()
 }
 
-// maxStripLanes is the widest strip the strips kernels copy: eight
+// maxStripLanes is the widest strip the strip kernels copy: eight
 // float64 partial sums fill one vector.
 const maxStripLanes = 8
 
-// strips emits
-//
-//	func strips<F32|F64>AVX512(dst *T, ldd int, src *T, lds, n, lanes int, shift *T, sum *float64)
-//
-// which, for j < n (n ≥ 1) and u < lanes (1 ≤ lanes ≤ 8), computes
-//
-//	v := src[j·lds+u] − shift[u];  dst[j·ldd+u] = v;  sum[u] += float64(v)
-//
-// (ldd and lds in elements). A strip is a few values that are neighbours
-// in the source row and in the destination row alike (the taps of a
-// window row, which land in consecutive lanes of a panel): each is moved
-// by one masked load, subtraction and store, where a value at a time
-// costs a load and a store each. Masked-off lanes are neither read nor
-// written, so a strip may end at the last element of a slice.
-func strips(f64 bool) {
-	name, elem := "stripsF32AVX512", "float32"
-	if f64 {
-		name, elem = "stripsF64AVX512", "float64"
-	}
-	TEXT(name, NOSPLIT, fmt.Sprintf("func(dst *%[1]s, ldd int, src *%[1]s, lds, n, lanes int, shift *%[1]s, sum *float64)", elem))
-	Doc(fmt.Sprintf("%s copies n strips of lanes ≤ %d values from src (lds apart) to dst (ldd apart), minus shift, adding them into sum.", name, maxStripLanes))
-	dst := Load(Param("dst"), GP64())
-	ldd := Load(Param("ldd"), GP64())
-	src := Load(Param("src"), GP64())
-	lds := Load(Param("lds"), GP64())
-	n := Load(Param("n"), GP64())
-	lanes := GP64()
-	Load(Param("lanes"), lanes)
-	shiftPtr := Load(Param("shift"), GP64())
-	sumPtr := Load(Param("sum"), GP64())
-	sh := U8(2)
-	if f64 {
-		sh = U8(3)
-	}
-	SHLQ(sh, ldd)
-	SHLQ(sh, lds)
-	// K1 = (1 << lanes) − 1.
-	t := GP32()
-	MOVL(U32(1), t)
-	SHLXL(lanes.As32(), t, t)
-	DECL(t)
-	KMOVW(t, K1)
+// stripWords is the size of one strip descriptor (gather.Strip) in
+// 8-byte words: Src, Dst, Col, Lanes, Masks.
+const stripWords = 5
 
-	// The value registers are Y (eight float32) or Z (eight float64); two
-	// float64 accumulators halve the chain of additions.
+// stripRows emits
+//
+//	func stripRows<F32|F64>AVX512(dst *T, ldd int, src *T, delta, step, n int, strips *Strip, count int, masks *uint8, shift *T, sum *float64)
+//
+// which runs count ≥ 1 strips (see gather.StripRows for the contract; n ≥
+// 1). A strip is a few values that are neighbours in the source row and
+// in the destination row alike (the taps of a window row, which land in
+// neighbouring lanes of a panel): each window of a strip is moved by one
+// masked load, subtraction and store, where a value at a time costs a
+// load and a store each. The load's mask is the window's byte of masks:
+// lanes that read padding (or a row outside the image) load nothing and
+// store −shift. Masked-off lanes are neither read nor written, so their
+// addresses may lie anywhere.
+func stripRows(f64 bool) {
+	name, elem, sh := "stripRowsF32AVX512", "float32", U8(2)
+	if f64 {
+		name, elem, sh = "stripRowsF64AVX512", "float64", U8(3)
+	}
+	TEXT(name, NOSPLIT, fmt.Sprintf("func(dst *%[1]s, ldd int, src *%[1]s, delta, step, n int, strips *int, count int, masks *uint16, shift *%[1]s, sums *float64)", elem))
+	Doc(fmt.Sprintf("%s copies count strips of n windows of at most %d lanes from src to dst under per-window load masks, minus shift, adding them into sums.", name, maxStripLanes))
+	dst0 := Load(Param("dst"), GP64())
+	ldd := Load(Param("ldd"), GP64())
+	src0 := Load(Param("src"), GP64())
+	step := Load(Param("step"), GP64())
+	mb := Load(Param("masks"), GP64())
+	t := GP64()
+	Load(Param("delta"), t)
+	SHLQ(sh, t)
+	ADDQ(t, src0)
+	SHLQ(sh, ldd)
+	SHLQ(sh, step)
+	// end: past the last strip descriptor.
+	end := Load(Param("count"), GP64())
+	IMUL3Q(U32(stripWords*8), end, end)
+	sp := Load(Param("strips"), GP64())
+	ADDQ(sp, end)
+
+	// The loop body stays in Y registers for float32 (port 1 then works
+	// too); the float32 block sums are widened once per block.
 	val := []VecPhysical{Y4, Y5}
-	wide := []VecPhysical{Z6, Z7}
+	acc := []VecPhysical{Y2, Y3}
 	shiftV := VecPhysical(Y1)
 	if f64 {
 		val = []VecPhysical{Z4, Z5}
+		acc = []VecPhysical{Z2, Z3}
 		shiftV = Z1
 	}
-	acc := []VecPhysical{Z2, Z3}
-	movz := func(m Mem, r VecPhysical) {
-		if f64 {
-			VMOVUPD_Z(m, K1, r)
-		} else {
-			VMOVUPS_Z(m, K1, r)
-		}
+
+	// The windows go in blocks of 1<<stripBlockLog, all strips over one
+	// block before the next: the block's destination rows stay in L1
+	// while every strip writes its lanes into them, so each line is
+	// fetched once, not once per strip. A strip's float64 sums live in
+	// its own 64 bytes of sums, read and written whole: a block's load of
+	// them never waits on a store still in flight (a masked store cannot
+	// forward), as the previous block's is long done.
+	srcp, dstp, mp, j := GP64(), GP64(), GP64(), GP64()
+	Label(name + "_block")
+	Load(Param("strips"), sp)
+	Load(Param("sums"), j)
+	sums := GP64()
+	MOVQ(j, sums)
+
+	Label(name + "_strip")
+	// K1: the strip's lanes.
+	MOVQ(Mem{Base: sp, Disp: 3 * 8}, t)
+	MOVL(U32(1), mp.As32())
+	SHLXL(t.As32(), mp.As32(), mp.As32())
+	DECL(mp.As32())
+	KMOVW(mp.As32(), K1)
+	// Its source, destination and masks for this block.
+	MOVQ(Mem{Base: sp}, srcp)
+	SHLQ(sh, srcp)
+	ADDQ(src0, srcp)
+	MOVQ(Mem{Base: sp, Disp: 8}, dstp)
+	SHLQ(sh, dstp)
+	ADDQ(dst0, dstp)
+	MOVQ(Mem{Base: sp, Disp: 4 * 8}, mp)
+	SHLQ(U8(1), mp)
+	ADDQ(mb, mp)
+	// Ask for the source of the strip's next block now.
+	MOVQ(step, t)
+	SHLQ(U8(stripBlockLog), t)
+	PREFETCHT0(Mem{Base: srcp, Index: t, Scale: 1})
+	PREFETCHT0(Mem{Base: srcp, Index: t, Scale: 1, Disp: 64})
+	// Its shift.
+	MOVQ(Mem{Base: sp, Disp: 2 * 8}, t)
+	Load(Param("shift"), j)
+	if f64 {
+		VMOVUPD_Z(Mem{Base: j, Index: t, Scale: 8}, K1, shiftV)
+		VPXORQ(acc[0], acc[0], acc[0])
+		VPXORQ(acc[1], acc[1], acc[1])
+	} else {
+		VMOVUPS_Z(Mem{Base: j, Index: t, Scale: 4}, K1, shiftV)
+		VXORPS(acc[0], acc[0], acc[0])
+		VXORPS(acc[1], acc[1], acc[1])
 	}
-	VMOVUPD_Z(Mem{Base: sumPtr}, K1, acc[0])
-	VPXORQ(acc[1], acc[1], acc[1])
-	movz(Mem{Base: shiftPtr}, shiftV)
+	// j = min(block, windows left).
+	Load(Param("n"), j)
+	MOVQ(U32(1<<stripBlockLog), t)
+	CMPQ(j, t)
+	CMOVQGT(t, j)
 
 	one := func(i int) {
-		movz(Mem{Base: src}, val[i])
+		KMOVW(Mem{Base: mp}, K2)
+		KANDW(K1, K2, K2)
 		if f64 {
+			VMOVUPD_Z(Mem{Base: srcp}, K2, val[i])
 			VSUBPD(shiftV, val[i], val[i])
-			VMOVUPD(val[i], K1, Mem{Base: dst})
+			VMOVUPD(val[i], K1, Mem{Base: dstp})
 			VADDPD(val[i], acc[i], acc[i])
 		} else {
+			VMOVUPS_Z(Mem{Base: srcp}, K2, val[i])
 			VSUBPS(shiftV, val[i], val[i])
-			VMOVUPS(val[i], K1, Mem{Base: dst})
-			VCVTPS2PD(val[i], wide[i])
-			VADDPD(wide[i], acc[i], acc[i])
+			VMOVUPS(val[i], K1, Mem{Base: dstp})
+			VADDPS(val[i], acc[i], acc[i])
 		}
-		ADDQ(lds, src)
-		ADDQ(ldd, dst)
+		ADDQ(step, srcp)
+		ADDQ(ldd, dstp)
+		ADDQ(U8(2), mp)
 	}
 	Label(name + "_pair")
-	CMPQ(n, U8(2))
+	CMPQ(j, U8(2))
 	JL(LabelRef(name + "_last"))
 	one(0)
 	one(1)
-	SUBQ(U8(2), n)
+	SUBQ(U8(2), j)
 	JMP(LabelRef(name + "_pair"))
 	Label(name + "_last")
-	TESTQ(n, n)
+	TESTQ(j, j)
 	JZ(LabelRef(name + "_done"))
 	one(0)
 	Label(name + "_done")
-	VADDPD(acc[1], acc[0], acc[0])
-	VMOVUPD(acc[0], K1, Mem{Base: sumPtr})
+	if f64 {
+		VADDPD(acc[1], acc[0], Z2)
+	} else {
+		VADDPS(acc[1], acc[0], Y2)
+		VCVTPS2PD(Y2, Z2)
+	}
+	VADDPD(Mem{Base: sums}, Z2, Z2)
+	VMOVUPD(Z2, Mem{Base: sums})
+	ADDQ(U8(64), sums)
+	ADDQ(U32(stripWords*8), sp)
+	CMPQ(sp, end)
+	JB(LabelRef(name + "_strip"))
+
+	// The next block of windows.
+	MOVQ(step, t)
+	SHLQ(U8(stripBlockLog), t)
+	ADDQ(t, src0)
+	MOVQ(ldd, t)
+	SHLQ(U8(stripBlockLog), t)
+	ADDQ(t, dst0)
+	ADDQ(U8(2<<stripBlockLog), mb)
+	SUBQ(U8(1<<stripBlockLog), paramAddr("n"))
+	JG(LabelRef(name + "_block"))
 	VZEROUPPER()
 	RET()
+}
+
+// stripBlockLog is log₂ of the windows per block of stripRows: eight
+// windows of a 576-feature panel row are 18 KiB of destination.
+const stripBlockLog = 3
+
+// paramAddr is the stack address of an argument, for instructions that
+// work on it in memory.
+func paramAddr(name string) Mem {
+	b, err := Param(name).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return b.Addr
 }
