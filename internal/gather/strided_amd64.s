@@ -858,11 +858,18 @@ TEXT ·stripRowsF32AVX512(SB), NOSPLIT, $0-88
 	IMUL3Q $0x00000028, R8, R8
 	MOVQ   strips+48(FP), R9
 	ADDQ   R9, R8
+	MOVQ   BX, R14
+	SHLQ   $0x03, R14
 
 stripRowsF32AVX512_block:
-	MOVQ strips+48(FP), R9
-	MOVQ sums+80(FP), R13
-	MOVQ R13, R14
+	MOVQ    strips+48(FP), R9
+	MOVQ    sums+80(FP), R13
+	MOVQ    R13, R15
+	MOVQ    n+40(FP), R13
+	MOVQ    $0x00000008, DI
+	CMPQ    R13, DI
+	CMOVQGT DI, R13
+	MOVQ    R13, count+56(FP)
 
 stripRowsF32AVX512_strip:
 	MOVQ       24(R9), DI
@@ -879,19 +886,89 @@ stripRowsF32AVX512_strip:
 	MOVQ       32(R9), R12
 	SHLQ       $0x01, R12
 	ADDQ       SI, R12
-	MOVQ       BX, DI
-	SHLQ       $0x03, DI
-	PREFETCHT0 (R10)(DI*1)
-	PREFETCHT0 64(R10)(DI*1)
+	PREFETCHT0 (R10)(R14*1)
+	PREFETCHT0 64(R10)(R14*1)
 	MOVQ       16(R9), DI
 	MOVQ       shift+72(FP), R13
 	VMOVUPS.Z  (R13)(DI*4), K1, Y1
 	VXORPS     Y2, Y2, Y2
 	VXORPS     Y3, Y3, Y3
-	MOVQ       n+40(FP), R13
-	MOVQ       $0x00000008, DI
-	CMPQ       R13, DI
-	CMOVQGT    DI, R13
+	MOVQ       count+56(FP), R13
+	CMPQ       R13, $0x08
+	JNE        stripRowsF32AVX512_pair
+	KMOVW      (R12), K2
+	KANDW      K1, K2, K2
+	VMOVUPS.Z  (R10), K2, Y4
+	VSUBPS     Y1, Y4, Y4
+	VMOVUPS    Y4, K1, (R11)
+	VADDPS     Y4, Y2, Y2
+	ADDQ       BX, R10
+	ADDQ       CX, R11
+	ADDQ       $0x02, R12
+	KMOVW      (R12), K2
+	KANDW      K1, K2, K2
+	VMOVUPS.Z  (R10), K2, Y5
+	VSUBPS     Y1, Y5, Y5
+	VMOVUPS    Y5, K1, (R11)
+	VADDPS     Y5, Y3, Y3
+	ADDQ       BX, R10
+	ADDQ       CX, R11
+	ADDQ       $0x02, R12
+	KMOVW      (R12), K2
+	KANDW      K1, K2, K2
+	VMOVUPS.Z  (R10), K2, Y4
+	VSUBPS     Y1, Y4, Y4
+	VMOVUPS    Y4, K1, (R11)
+	VADDPS     Y4, Y2, Y2
+	ADDQ       BX, R10
+	ADDQ       CX, R11
+	ADDQ       $0x02, R12
+	KMOVW      (R12), K2
+	KANDW      K1, K2, K2
+	VMOVUPS.Z  (R10), K2, Y5
+	VSUBPS     Y1, Y5, Y5
+	VMOVUPS    Y5, K1, (R11)
+	VADDPS     Y5, Y3, Y3
+	ADDQ       BX, R10
+	ADDQ       CX, R11
+	ADDQ       $0x02, R12
+	KMOVW      (R12), K2
+	KANDW      K1, K2, K2
+	VMOVUPS.Z  (R10), K2, Y4
+	VSUBPS     Y1, Y4, Y4
+	VMOVUPS    Y4, K1, (R11)
+	VADDPS     Y4, Y2, Y2
+	ADDQ       BX, R10
+	ADDQ       CX, R11
+	ADDQ       $0x02, R12
+	KMOVW      (R12), K2
+	KANDW      K1, K2, K2
+	VMOVUPS.Z  (R10), K2, Y5
+	VSUBPS     Y1, Y5, Y5
+	VMOVUPS    Y5, K1, (R11)
+	VADDPS     Y5, Y3, Y3
+	ADDQ       BX, R10
+	ADDQ       CX, R11
+	ADDQ       $0x02, R12
+	KMOVW      (R12), K2
+	KANDW      K1, K2, K2
+	VMOVUPS.Z  (R10), K2, Y4
+	VSUBPS     Y1, Y4, Y4
+	VMOVUPS    Y4, K1, (R11)
+	VADDPS     Y4, Y2, Y2
+	ADDQ       BX, R10
+	ADDQ       CX, R11
+	ADDQ       $0x02, R12
+	KMOVW      (R12), K2
+	KANDW      K1, K2, K2
+	VMOVUPS.Z  (R10), K2, Y5
+	VSUBPS     Y1, Y5, Y5
+	VMOVUPS    Y5, K1, (R11)
+	VADDPS     Y5, Y3, Y3
+	ADDQ       BX, R10
+	ADDQ       CX, R11
+	ADDQ       $0x02, R12
+	JMP        stripRowsF32AVX512_done
 
 stripRowsF32AVX512_pair:
 	CMPQ      R13, $0x02
@@ -933,15 +1010,13 @@ stripRowsF32AVX512_last:
 stripRowsF32AVX512_done:
 	VADDPS    Y3, Y2, Y2
 	VCVTPS2PD Y2, Z2
-	VADDPD    (R14), Z2, Z2
-	VMOVUPD   Z2, (R14)
-	ADDQ      $0x40, R14
+	VADDPD    (R15), Z2, Z2
+	VMOVUPD   Z2, (R15)
+	ADDQ      $0x40, R15
 	ADDQ      $0x00000028, R9
 	CMPQ      R9, R8
 	JB        stripRowsF32AVX512_strip
-	MOVQ      BX, DI
-	SHLQ      $0x03, DI
-	ADDQ      DI, DX
+	ADDQ      R14, DX
 	MOVQ      CX, DI
 	SHLQ      $0x03, DI
 	ADDQ      DI, AX
@@ -968,11 +1043,18 @@ TEXT ·stripRowsF64AVX512(SB), NOSPLIT, $0-88
 	IMUL3Q $0x00000028, R8, R8
 	MOVQ   strips+48(FP), R9
 	ADDQ   R9, R8
+	MOVQ   BX, R14
+	SHLQ   $0x03, R14
 
 stripRowsF64AVX512_block:
-	MOVQ strips+48(FP), R9
-	MOVQ sums+80(FP), R13
-	MOVQ R13, R14
+	MOVQ    strips+48(FP), R9
+	MOVQ    sums+80(FP), R13
+	MOVQ    R13, R15
+	MOVQ    n+40(FP), R13
+	MOVQ    $0x00000008, DI
+	CMPQ    R13, DI
+	CMOVQGT DI, R13
+	MOVQ    R13, count+56(FP)
 
 stripRowsF64AVX512_strip:
 	MOVQ       24(R9), DI
@@ -989,19 +1071,89 @@ stripRowsF64AVX512_strip:
 	MOVQ       32(R9), R12
 	SHLQ       $0x01, R12
 	ADDQ       SI, R12
-	MOVQ       BX, DI
-	SHLQ       $0x03, DI
-	PREFETCHT0 (R10)(DI*1)
-	PREFETCHT0 64(R10)(DI*1)
+	PREFETCHT0 (R10)(R14*1)
+	PREFETCHT0 64(R10)(R14*1)
 	MOVQ       16(R9), DI
 	MOVQ       shift+72(FP), R13
 	VMOVUPD.Z  (R13)(DI*8), K1, Z1
 	VPXORQ     Z2, Z2, Z2
 	VPXORQ     Z3, Z3, Z3
-	MOVQ       n+40(FP), R13
-	MOVQ       $0x00000008, DI
-	CMPQ       R13, DI
-	CMOVQGT    DI, R13
+	MOVQ       count+56(FP), R13
+	CMPQ       R13, $0x08
+	JNE        stripRowsF64AVX512_pair
+	KMOVW      (R12), K2
+	KANDW      K1, K2, K2
+	VMOVUPD.Z  (R10), K2, Z4
+	VSUBPD     Z1, Z4, Z4
+	VMOVUPD    Z4, K1, (R11)
+	VADDPD     Z4, Z2, Z2
+	ADDQ       BX, R10
+	ADDQ       CX, R11
+	ADDQ       $0x02, R12
+	KMOVW      (R12), K2
+	KANDW      K1, K2, K2
+	VMOVUPD.Z  (R10), K2, Z5
+	VSUBPD     Z1, Z5, Z5
+	VMOVUPD    Z5, K1, (R11)
+	VADDPD     Z5, Z3, Z3
+	ADDQ       BX, R10
+	ADDQ       CX, R11
+	ADDQ       $0x02, R12
+	KMOVW      (R12), K2
+	KANDW      K1, K2, K2
+	VMOVUPD.Z  (R10), K2, Z4
+	VSUBPD     Z1, Z4, Z4
+	VMOVUPD    Z4, K1, (R11)
+	VADDPD     Z4, Z2, Z2
+	ADDQ       BX, R10
+	ADDQ       CX, R11
+	ADDQ       $0x02, R12
+	KMOVW      (R12), K2
+	KANDW      K1, K2, K2
+	VMOVUPD.Z  (R10), K2, Z5
+	VSUBPD     Z1, Z5, Z5
+	VMOVUPD    Z5, K1, (R11)
+	VADDPD     Z5, Z3, Z3
+	ADDQ       BX, R10
+	ADDQ       CX, R11
+	ADDQ       $0x02, R12
+	KMOVW      (R12), K2
+	KANDW      K1, K2, K2
+	VMOVUPD.Z  (R10), K2, Z4
+	VSUBPD     Z1, Z4, Z4
+	VMOVUPD    Z4, K1, (R11)
+	VADDPD     Z4, Z2, Z2
+	ADDQ       BX, R10
+	ADDQ       CX, R11
+	ADDQ       $0x02, R12
+	KMOVW      (R12), K2
+	KANDW      K1, K2, K2
+	VMOVUPD.Z  (R10), K2, Z5
+	VSUBPD     Z1, Z5, Z5
+	VMOVUPD    Z5, K1, (R11)
+	VADDPD     Z5, Z3, Z3
+	ADDQ       BX, R10
+	ADDQ       CX, R11
+	ADDQ       $0x02, R12
+	KMOVW      (R12), K2
+	KANDW      K1, K2, K2
+	VMOVUPD.Z  (R10), K2, Z4
+	VSUBPD     Z1, Z4, Z4
+	VMOVUPD    Z4, K1, (R11)
+	VADDPD     Z4, Z2, Z2
+	ADDQ       BX, R10
+	ADDQ       CX, R11
+	ADDQ       $0x02, R12
+	KMOVW      (R12), K2
+	KANDW      K1, K2, K2
+	VMOVUPD.Z  (R10), K2, Z5
+	VSUBPD     Z1, Z5, Z5
+	VMOVUPD    Z5, K1, (R11)
+	VADDPD     Z5, Z3, Z3
+	ADDQ       BX, R10
+	ADDQ       CX, R11
+	ADDQ       $0x02, R12
+	JMP        stripRowsF64AVX512_done
 
 stripRowsF64AVX512_pair:
 	CMPQ      R13, $0x02
@@ -1042,15 +1194,13 @@ stripRowsF64AVX512_last:
 
 stripRowsF64AVX512_done:
 	VADDPD  Z3, Z2, Z2
-	VADDPD  (R14), Z2, Z2
-	VMOVUPD Z2, (R14)
-	ADDQ    $0x40, R14
+	VADDPD  (R15), Z2, Z2
+	VMOVUPD Z2, (R15)
+	ADDQ    $0x40, R15
 	ADDQ    $0x00000028, R9
 	CMPQ    R9, R8
 	JB      stripRowsF64AVX512_strip
-	MOVQ    BX, DI
-	SHLQ    $0x03, DI
-	ADDQ    DI, DX
+	ADDQ    R14, DX
 	MOVQ    CX, DI
 	SHLQ    $0x03, DI
 	ADDQ    DI, AX

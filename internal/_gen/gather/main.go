@@ -373,11 +373,22 @@ func stripRows(f64 bool) {
 	// them never waits on a store still in flight (a masked store cannot
 	// forward), as the previous block's is long done.
 	srcp, dstp, mp, j := GP64(), GP64(), GP64(), GP64()
+	// pf: bytes from a window's source to the next block's.
+	pf := GP64()
+	MOVQ(step, pf)
+	SHLQ(U8(stripBlockLog), pf)
 	Label(name + "_block")
 	Load(Param("strips"), sp)
 	Load(Param("sums"), j)
 	sums := GP64()
 	MOVQ(j, sums)
+	// The block's windows, min(block, windows left), kept in count's
+	// slot (count is spent: end marks the last strip).
+	Load(Param("n"), j)
+	MOVQ(U32(1<<stripBlockLog), t)
+	CMPQ(j, t)
+	CMOVQGT(t, j)
+	MOVQ(j, paramAddr("count"))
 
 	Label(name + "_strip")
 	// K1: the strip's lanes.
@@ -397,10 +408,8 @@ func stripRows(f64 bool) {
 	SHLQ(U8(1), mp)
 	ADDQ(mb, mp)
 	// Ask for the source of the strip's next block now.
-	MOVQ(step, t)
-	SHLQ(U8(stripBlockLog), t)
-	PREFETCHT0(Mem{Base: srcp, Index: t, Scale: 1})
-	PREFETCHT0(Mem{Base: srcp, Index: t, Scale: 1, Disp: 64})
+	PREFETCHT0(Mem{Base: srcp, Index: pf, Scale: 1})
+	PREFETCHT0(Mem{Base: srcp, Index: pf, Scale: 1, Disp: 64})
 	// Its shift.
 	MOVQ(Mem{Base: sp, Disp: 2 * 8}, t)
 	Load(Param("shift"), j)
@@ -413,11 +422,8 @@ func stripRows(f64 bool) {
 		VXORPS(acc[0], acc[0], acc[0])
 		VXORPS(acc[1], acc[1], acc[1])
 	}
-	// j = min(block, windows left).
-	Load(Param("n"), j)
-	MOVQ(U32(1<<stripBlockLog), t)
-	CMPQ(j, t)
-	CMOVQGT(t, j)
+	// j: the block's windows.
+	MOVQ(paramAddr("count"), j)
 
 	one := func(i int) {
 		KMOVW(Mem{Base: mp}, K2)
@@ -437,6 +443,13 @@ func stripRows(f64 bool) {
 		ADDQ(ldd, dstp)
 		ADDQ(U8(2), mp)
 	}
+	// A whole block, straight through.
+	CMPQ(j, U8(1<<stripBlockLog))
+	JNE(LabelRef(name + "_pair"))
+	for u := 0; u < 1<<stripBlockLog; u++ {
+		one(u % 2)
+	}
+	JMP(LabelRef(name + "_done"))
 	Label(name + "_pair")
 	CMPQ(j, U8(2))
 	JL(LabelRef(name + "_last"))
@@ -463,9 +476,7 @@ func stripRows(f64 bool) {
 	JB(LabelRef(name + "_strip"))
 
 	// The next block of windows.
-	MOVQ(step, t)
-	SHLQ(U8(stripBlockLog), t)
-	ADDQ(t, src0)
+	ADDQ(pf, src0)
 	MOVQ(ldd, t)
 	SHLQ(U8(stripBlockLog), t)
 	ADDQ(t, dst0)
