@@ -894,81 +894,209 @@ stripRowsF32AVX512_strip:
 	VXORPS     Y2, Y2, Y2
 	VXORPS     Y3, Y3, Y3
 	MOVQ       count+56(FP), R13
+	MOVQ       24(R9), DI
+	CMPQ       DI, $0x04
+	JA         stripRowsF32AVX512_wide
 	CMPQ       R13, $0x08
-	JNE        stripRowsF32AVX512_pair
+	JNE        stripRowsF32AVX512_narrow_pair
 	KMOVW      (R12), K2
 	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, Y4
-	VSUBPS     Y1, Y4, Y4
-	VMOVUPS    Y4, K1, (R11)
-	VADDPS     Y4, Y2, Y2
+	VMOVUPS.Z  (R10), K2, X4
+	VSUBPS     X1, X4, X4
+	VMOVUPS    X4, K1, (R11)
+	VADDPS     X4, X2, X2
 	ADDQ       BX, R10
 	ADDQ       CX, R11
 	ADDQ       $0x02, R12
 	KMOVW      (R12), K2
 	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, Y5
-	VSUBPS     Y1, Y5, Y5
-	VMOVUPS    Y5, K1, (R11)
-	VADDPS     Y5, Y3, Y3
+	VMOVUPS.Z  (R10), K2, X5
+	VSUBPS     X1, X5, X5
+	VMOVUPS    X5, K1, (R11)
+	VADDPS     X5, X3, X3
 	ADDQ       BX, R10
 	ADDQ       CX, R11
 	ADDQ       $0x02, R12
 	KMOVW      (R12), K2
 	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, Y4
-	VSUBPS     Y1, Y4, Y4
-	VMOVUPS    Y4, K1, (R11)
-	VADDPS     Y4, Y2, Y2
+	VMOVUPS.Z  (R10), K2, X4
+	VSUBPS     X1, X4, X4
+	VMOVUPS    X4, K1, (R11)
+	VADDPS     X4, X2, X2
 	ADDQ       BX, R10
 	ADDQ       CX, R11
 	ADDQ       $0x02, R12
 	KMOVW      (R12), K2
 	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, Y5
-	VSUBPS     Y1, Y5, Y5
-	VMOVUPS    Y5, K1, (R11)
-	VADDPS     Y5, Y3, Y3
+	VMOVUPS.Z  (R10), K2, X5
+	VSUBPS     X1, X5, X5
+	VMOVUPS    X5, K1, (R11)
+	VADDPS     X5, X3, X3
 	ADDQ       BX, R10
 	ADDQ       CX, R11
 	ADDQ       $0x02, R12
 	KMOVW      (R12), K2
 	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, Y4
-	VSUBPS     Y1, Y4, Y4
-	VMOVUPS    Y4, K1, (R11)
-	VADDPS     Y4, Y2, Y2
+	VMOVUPS.Z  (R10), K2, X4
+	VSUBPS     X1, X4, X4
+	VMOVUPS    X4, K1, (R11)
+	VADDPS     X4, X2, X2
 	ADDQ       BX, R10
 	ADDQ       CX, R11
 	ADDQ       $0x02, R12
 	KMOVW      (R12), K2
 	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, Y5
-	VSUBPS     Y1, Y5, Y5
-	VMOVUPS    Y5, K1, (R11)
-	VADDPS     Y5, Y3, Y3
+	VMOVUPS.Z  (R10), K2, X5
+	VSUBPS     X1, X5, X5
+	VMOVUPS    X5, K1, (R11)
+	VADDPS     X5, X3, X3
 	ADDQ       BX, R10
 	ADDQ       CX, R11
 	ADDQ       $0x02, R12
 	KMOVW      (R12), K2
 	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, Y4
-	VSUBPS     Y1, Y4, Y4
-	VMOVUPS    Y4, K1, (R11)
-	VADDPS     Y4, Y2, Y2
+	VMOVUPS.Z  (R10), K2, X4
+	VSUBPS     X1, X4, X4
+	VMOVUPS    X4, K1, (R11)
+	VADDPS     X4, X2, X2
 	ADDQ       BX, R10
 	ADDQ       CX, R11
 	ADDQ       $0x02, R12
 	KMOVW      (R12), K2
 	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, Y5
-	VSUBPS     Y1, Y5, Y5
-	VMOVUPS    Y5, K1, (R11)
-	VADDPS     Y5, Y3, Y3
+	VMOVUPS.Z  (R10), K2, X5
+	VSUBPS     X1, X5, X5
+	VMOVUPS    X5, K1, (R11)
+	VADDPS     X5, X3, X3
 	ADDQ       BX, R10
 	ADDQ       CX, R11
 	ADDQ       $0x02, R12
-	JMP        stripRowsF32AVX512_done
+	JMP        stripRowsF32AVX512_narrow_done
+
+stripRowsF32AVX512_narrow_pair:
+	CMPQ      R13, $0x02
+	JL        stripRowsF32AVX512_narrow_last
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, X4
+	VSUBPS    X1, X4, X4
+	VMOVUPS   X4, K1, (R11)
+	VADDPS    X4, X2, X2
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, X5
+	VSUBPS    X1, X5, X5
+	VMOVUPS   X5, K1, (R11)
+	VADDPS    X5, X3, X3
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	SUBQ      $0x02, R13
+	JMP       stripRowsF32AVX512_narrow_pair
+
+stripRowsF32AVX512_narrow_last:
+	TESTQ     R13, R13
+	JZ        stripRowsF32AVX512_narrow_done
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, X4
+	VSUBPS    X1, X4, X4
+	VMOVUPS   X4, K1, (R11)
+	VADDPS    X4, X2, X2
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+
+stripRowsF32AVX512_narrow_done:
+	VADDPS    X3, X2, X2
+	VCVTPS2PD X2, Y2
+	VADDPD    (R15), Y2, Y2
+	VMOVUPD   Y2, (R15)
+	ADDQ      $0x40, R15
+	ADDQ      $0x00000028, R9
+	CMPQ      R9, R8
+	JB        stripRowsF32AVX512_strip
+	JMP       stripRowsF32AVX512_nextBlock
+
+stripRowsF32AVX512_wide:
+	CMPQ      R13, $0x08
+	JNE       stripRowsF32AVX512_pair
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, Y4
+	VSUBPS    Y1, Y4, Y4
+	VMOVUPS   Y4, K1, (R11)
+	VADDPS    Y4, Y2, Y2
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, Y5
+	VSUBPS    Y1, Y5, Y5
+	VMOVUPS   Y5, K1, (R11)
+	VADDPS    Y5, Y3, Y3
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, Y4
+	VSUBPS    Y1, Y4, Y4
+	VMOVUPS   Y4, K1, (R11)
+	VADDPS    Y4, Y2, Y2
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, Y5
+	VSUBPS    Y1, Y5, Y5
+	VMOVUPS   Y5, K1, (R11)
+	VADDPS    Y5, Y3, Y3
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, Y4
+	VSUBPS    Y1, Y4, Y4
+	VMOVUPS   Y4, K1, (R11)
+	VADDPS    Y4, Y2, Y2
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, Y5
+	VSUBPS    Y1, Y5, Y5
+	VMOVUPS   Y5, K1, (R11)
+	VADDPS    Y5, Y3, Y3
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, Y4
+	VSUBPS    Y1, Y4, Y4
+	VMOVUPS   Y4, K1, (R11)
+	VADDPS    Y4, Y2, Y2
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, Y5
+	VSUBPS    Y1, Y5, Y5
+	VMOVUPS   Y5, K1, (R11)
+	VADDPS    Y5, Y3, Y3
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	JMP       stripRowsF32AVX512_done
 
 stripRowsF32AVX512_pair:
 	CMPQ      R13, $0x02
@@ -1016,13 +1144,15 @@ stripRowsF32AVX512_done:
 	ADDQ      $0x00000028, R9
 	CMPQ      R9, R8
 	JB        stripRowsF32AVX512_strip
-	ADDQ      R14, DX
-	MOVQ      CX, DI
-	SHLQ      $0x03, DI
-	ADDQ      DI, AX
-	ADDQ      $0x10, SI
-	SUBQ      $0x08, n+40(FP)
-	JG        stripRowsF32AVX512_block
+
+stripRowsF32AVX512_nextBlock:
+	ADDQ R14, DX
+	MOVQ CX, DI
+	SHLQ $0x03, DI
+	ADDQ DI, AX
+	ADDQ $0x10, SI
+	SUBQ $0x08, n+40(FP)
+	JG   stripRowsF32AVX512_block
 	VZEROUPPER
 	RET
 

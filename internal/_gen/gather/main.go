@@ -425,56 +425,83 @@ func stripRows(f64 bool) {
 	// j: the block's windows.
 	MOVQ(paramAddr("count"), j)
 
-	one := func(i int) {
-		KMOVW(Mem{Base: mp}, K2)
-		KANDW(K1, K2, K2)
-		if f64 {
-			VMOVUPD_Z(Mem{Base: srcp}, K2, val[i])
-			VSUBPD(shiftV, val[i], val[i])
-			VMOVUPD(val[i], K1, Mem{Base: dstp})
-			VADDPD(val[i], acc[i], acc[i])
-		} else {
-			VMOVUPS_Z(Mem{Base: srcp}, K2, val[i])
-			VSUBPS(shiftV, val[i], val[i])
-			VMOVUPS(val[i], K1, Mem{Base: dstp})
-			VADDPS(val[i], acc[i], acc[i])
+	// body emits the window loop and the fold into sums for vectors of
+	// the given registers; label prefixes its labels.
+	body := func(label string, val, acc []VecPhysical, shiftV VecPhysical, fold func()) {
+		one := func(i int) {
+			KMOVW(Mem{Base: mp}, K2)
+			KANDW(K1, K2, K2)
+			if f64 {
+				VMOVUPD_Z(Mem{Base: srcp}, K2, val[i])
+				VSUBPD(shiftV, val[i], val[i])
+				VMOVUPD(val[i], K1, Mem{Base: dstp})
+				VADDPD(val[i], acc[i], acc[i])
+			} else {
+				VMOVUPS_Z(Mem{Base: srcp}, K2, val[i])
+				VSUBPS(shiftV, val[i], val[i])
+				VMOVUPS(val[i], K1, Mem{Base: dstp})
+				VADDPS(val[i], acc[i], acc[i])
+			}
+			ADDQ(step, srcp)
+			ADDQ(ldd, dstp)
+			ADDQ(U8(2), mp)
 		}
-		ADDQ(step, srcp)
-		ADDQ(ldd, dstp)
-		ADDQ(U8(2), mp)
+		// A whole block, straight through.
+		CMPQ(j, U8(1<<stripBlockLog))
+		JNE(LabelRef(label + "_pair"))
+		for u := 0; u < 1<<stripBlockLog; u++ {
+			one(u % 2)
+		}
+		JMP(LabelRef(label + "_done"))
+		Label(label + "_pair")
+		CMPQ(j, U8(2))
+		JL(LabelRef(label + "_last"))
+		one(0)
+		one(1)
+		SUBQ(U8(2), j)
+		JMP(LabelRef(label + "_pair"))
+		Label(label + "_last")
+		TESTQ(j, j)
+		JZ(LabelRef(label + "_done"))
+		one(0)
+		Label(label + "_done")
+		fold()
 	}
-	// A whole block, straight through.
-	CMPQ(j, U8(1<<stripBlockLog))
-	JNE(LabelRef(name + "_pair"))
-	for u := 0; u < 1<<stripBlockLog; u++ {
-		one(u % 2)
+	next := func() {
+		ADDQ(U8(64), sums)
+		ADDQ(U32(stripWords*8), sp)
+		CMPQ(sp, end)
+		JB(LabelRef(name + "_strip"))
+		JMP(LabelRef(name + "_nextBlock"))
 	}
-	JMP(LabelRef(name + "_done"))
-	Label(name + "_pair")
-	CMPQ(j, U8(2))
-	JL(LabelRef(name + "_last"))
-	one(0)
-	one(1)
-	SUBQ(U8(2), j)
-	JMP(LabelRef(name + "_pair"))
-	Label(name + "_last")
-	TESTQ(j, j)
-	JZ(LabelRef(name + "_done"))
-	one(0)
-	Label(name + "_done")
-	if f64 {
-		VADDPD(acc[1], acc[0], Z2)
-	} else {
-		VADDPS(acc[1], acc[0], Y2)
-		VCVTPS2PD(Y2, Z2)
+	if !f64 {
+		// Strips of at most four lanes (the taps of a 3-wide window row)
+		// move in X registers: the narrower masked accesses cost less.
+		MOVQ(Mem{Base: sp, Disp: 3 * 8}, t)
+		CMPQ(t, U8(4))
+		JA(LabelRef(name + "_wide"))
+		body(name+"_narrow", []VecPhysical{X4, X5}, []VecPhysical{X2, X3}, X1, func() {
+			VADDPS(X3, X2, X2)
+			VCVTPS2PD(X2, Y2)
+			VADDPD(Mem{Base: sums}, Y2, Y2)
+			VMOVUPD(Y2, Mem{Base: sums})
+		})
+		next()
+		Label(name + "_wide")
 	}
-	VADDPD(Mem{Base: sums}, Z2, Z2)
-	VMOVUPD(Z2, Mem{Base: sums})
-	ADDQ(U8(64), sums)
-	ADDQ(U32(stripWords*8), sp)
-	CMPQ(sp, end)
-	JB(LabelRef(name + "_strip"))
+	body(name, val, acc, shiftV, func() {
+		if f64 {
+			VADDPD(acc[1], acc[0], Z2)
+		} else {
+			VADDPS(acc[1], acc[0], Y2)
+			VCVTPS2PD(Y2, Z2)
+		}
+		VADDPD(Mem{Base: sums}, Z2, Z2)
+		VMOVUPD(Z2, Mem{Base: sums})
+	})
+	next()
 
+	Label(name + "_nextBlock")
 	// The next block of windows.
 	ADDQ(pf, src0)
 	MOVQ(ldd, t)
