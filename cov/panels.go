@@ -23,7 +23,8 @@ import (
 // still in L2 when the micro-kernel reads them, whatever the number of
 // groups. The work units are (column block, chunk of samples) pairs.
 
-// panelBudget is the size in bytes the panels of one column block aim at: half of a 1 MiB L2, leaving room for the partial sums.
+// panelBudget is the size in bytes the panels of one column block aim
+// at: half of a 1 MiB L2, leaving room for the partial sums.
 const panelBudget = 512 << 10
 
 // panelDst says where the gathered value of column l (of its block) and
