@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/netdeconv/deconv/internal/gather"
 	"github.com/netdeconv/deconv/internal/gemm"
 	"github.com/netdeconv/deconv/internal/isa"
 	"github.com/netdeconv/deconv/internal/parallel"
@@ -15,8 +16,8 @@ import (
 
 // Blocking of the fused im2col + SYRK. A worker gathers a panel of about
 // panelRows rows (shifted by the shift estimate) straight into the
-// micro-kernels' packed layouts, which stay in L2 (256 rows × 576 float32
-// features, twice: about 1.2 MiB; grouped covariances are cut into column
+// micro-kernels' packed layout, which stays in L2 (256 rows × 576 float32
+// features: about 590 KiB; grouped covariances are cut into column
 // blocks of whole groups, see panels.go), multiplies it into a float32
 // (or float64) partial on its own goroutine, and every flushRows rows
 // adds that partial into float64 sums. So no
@@ -49,11 +50,13 @@ type workspace[T Float] struct {
 	y, part    []T
 	s64, sum64 []float64 // sum64: per gathered column, folded by the caller
 
-	// The panel path's A panels (its B panels are y), column tables and
-	// micro-kernel.
-	pa                      []T
-	aoff, off, kj, jlo, jhi []int
-	ps                      gemm.Panels[T]
+	// The panel path's column tables and micro-kernel (its panels are y).
+	off, kj, jlo, jhi []int
+	strips            []gather.Strip
+	classes           []stripClass
+	masks             []uint16
+	stripSums         []float64
+	ps                gemm.Panels[T]
 }
 
 var wsPools [2]sync.Pool
@@ -230,7 +233,7 @@ func batchMoments[T Float](pl *Plan, x []T, m *moments, out *finalOut[T]) error 
 		r.fam = ps.Family()
 		var z T
 		K := perPanel * pl.sub
-		r.blockCols, r.blockMats = blockLayout(pl, (ps.ALen(F, K)+ps.BLen(F, K))*int(unsafe.Sizeof(z)))
+		r.blockCols, r.blockMats = blockLayout(pl, ps.Len(F, K)*int(unsafe.Sizeof(z)))
 		r.blocks = (pl.width + r.blockCols - 1) / r.blockCols
 		r.exclusive = chunks == 1
 		units = r.blocks * chunks

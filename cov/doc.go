@@ -22,9 +22,11 @@
 //
 // The im2col matrix is never built. Each worker gathers a panel of about
 // 256 rows of it straight from the NCHW image into the packed panels the
-// SYRK engine's micro-kernels read (gemm.Panels: each value is stored into
-// the panels of both operands as it is read), so nothing is gathered twice
-// or packed afterwards; it multiplies the panel into a partial
+// SYRK engine's micro-kernels read (gemm.Panels: each value is stored once,
+// in the one layout the kernels read as both operands), so nothing is
+// gathered twice or packed afterwards. The taps of a window row that land
+// in neighbouring lanes go together, a window at a time, by one masked
+// vector load and store (gather.StripRows); it multiplies the panel into a partial
 // XᵀX (upper triangle only) and moves on. Panels are gathered image row
 // by image row, so the image is read front to back. With groups, the
 // columns are cut into blocks of whole groups whose panels fit L2, and the

@@ -3,16 +3,16 @@ package cov
 import (
 	"fmt"
 	"math"
-	"unsafe"
 
 	"github.com/netdeconv/deconv"
 	"github.com/netdeconv/deconv/internal/gather"
 )
 
 // The panel path: each worker gathers the shifted samples of a panel
-// straight into the packed layouts the micro-kernels read (gemm.Panels):
-// every value read from the image is stored, in the same pass, into its A
-// panel and its B panel, so nothing is packed afterwards. It multiplies each panel into float32 (or float64)
+// straight into the packed layout the micro-kernels read (gemm.Panels):
+// every value read from the image is stored once, in the same pass, into
+// the one panel layout whose lanes the kernels read as both operands, so
+// nothing is packed afterwards. It multiplies each panel into float32 (or float64)
 // partials, flushed into float64 sums every flushRows rows as on the
 // dense path.
 //
@@ -23,27 +23,87 @@ import (
 // still in L2 when the micro-kernel reads them, whatever the number of
 // groups. The work units are (column block, chunk of samples) pairs.
 
-// panelBudget is the size in bytes the A and B panels of one column block
-// aim at: half of a 1 MiB L2, leaving room for the partial sums.
+// panelBudget is the size in bytes the panels of one column block aim
+// at: half of a 1 MiB L2, leaving room for the partial sums.
 const panelBudget = 512 << 10
 
-// prefetchCols is how many columns ahead of the gather fillPanels asks
-// for the image row a column reads (a few rows, as a column of a 3×3
-// window reads the row of the two before it).
-const prefetchCols = 8
-
 // panelDst says where the gathered value of column l (of its block) and
-// sample r of the panel goes: pa[aoff[l] + r·rsA] and pb[boff[l] + r·rsB].
+// sample r of the panel goes: pb[boff[l] + r·rsB].
 type panelDst[T Float] struct {
-	pa, pb     []T
-	aoff, boff []int
-	rsA, rsB   int
+	pb   []T
+	boff []int
+	rsB  int
 
 	// Grid windows: the horizontal tap of each column of the block, and,
 	// per tap, the windows of the current run that read inside the image
 	// (jlo … jhi−1), so that a run costs kw divisions, not one per column.
 	kj       []int
 	jlo, jhi []int
+
+	// The block's columns cut into strips (for the block that starts at
+	// column stripsFor): runs of columns that read neighbouring pixels of
+	// one image row (one channel and tap row, consecutive taps) and land
+	// in neighbouring lanes of one panel, each moved a window at a time
+	// by one masked load and store of copyRows. Strips of one class (tap
+	// row dy, first tap kj, lanes) share their windows' load masks:
+	// masks[class·ow + j], recomputed for each run of windows. Each strip
+	// adds its values into its own eight float64 sums (sums[8k …]),
+	// folded into the columns' sums by foldStrips.
+	strips    []gather.Strip
+	classes   []stripClass
+	masks     []uint16
+	sums      []float64
+	stripsFor int
+	copyRows  gather.StripRowsFunc[T]
+}
+
+// stripClass is what decides a strip's load masks.
+type stripClass struct{ dy, kj, lanes int }
+
+// cutStrips cuts the columns colLo … colHi−1 into strips (see panelDst).
+func cutStrips[T Float](pl *Plan, d *panelDst[T], colLo, colHi int) {
+	d.strips, d.classes = d.strips[:0], d.classes[:0]
+	for t := colLo; t < colHi; {
+		n := 1
+		for n < gather.MaxStripLanes && t+n < colHi {
+			a, b := t+n-1, t+n
+			if pl.coff[b] != pl.coff[a] || pl.dy[b] != pl.dy[a] || pl.dx[b] != pl.dx[a]+1 ||
+				d.boff[b-colLo] != d.boff[a-colLo]+1 {
+				break
+			}
+			n++
+		}
+		c := stripClass{pl.dy[t], d.kj[t-colLo], n}
+		ci := 0
+		for ci < len(d.classes) && d.classes[ci] != c {
+			ci++
+		}
+		if ci == len(d.classes) {
+			d.classes = append(d.classes, c)
+		}
+		d.strips = append(d.strips, gather.Strip{
+			Src:   pl.coff[t] + (pl.dy[t]-pl.padH)*pl.w + pl.dx[t] - pl.padW,
+			Dst:   d.boff[t-colLo],
+			Col:   t,
+			Lanes: n,
+			Masks: ci * pl.ow,
+		})
+		t += n
+	}
+	d.masks = d.masks[:len(d.classes)*pl.ow]
+	d.sums = d.sums[:8*len(d.strips)]
+	clear(d.sums)
+	d.stripsFor = colLo
+}
+
+// foldStrips adds the strips' sums into the columns' sums and clears them.
+func foldStrips[T Float](d *panelDst[T], sum []float64) {
+	for k, st := range d.strips {
+		for u := 0; u < st.Lanes; u++ {
+			sum[st.Col+u] += d.sums[8*k+u]
+		}
+	}
+	clear(d.sums)
 }
 
 // blockLayout decides the column blocks of the panel path: the columns
@@ -68,22 +128,22 @@ func workPanels[T Float](r *batchRun[T], ws *workspace[T]) error {
 	ps.InitFamily(r.fam)
 	K := r.perPanel * sub
 	bw, nm := r.blockCols, r.blockMats
-	mr, nr := ps.MR(), ps.NR()
-	aLen, bLen := ps.ALen(F, K), ps.BLen(F, K)
+	nr := ps.NR()
+	bLen := ps.Len(F, K)
 	// Rows of the panels: one per (sample, block) of a shared covariance,
-	// one per sample with groups, whose matrix m has its A and B panels
-	// at m·aLen and m·bLen.
+	// one per sample with groups, whose matrix m has its panels at m·bLen.
 	d := panelDst[T]{
-		pa: grow(&ws.pa, nm*aLen), pb: grow(&ws.y, nm*bLen),
-		aoff: grow(&ws.aoff, bw), boff: grow(&ws.off, bw),
-		rsA: sub * mr, rsB: sub * nr,
+		pb:   grow(&ws.y, nm*bLen),
+		boff: grow(&ws.off, bw),
+		rsB:  sub * nr,
+
+		stripsFor: -1,
 	}
 	for l := 0; l < bw; l++ {
 		m, bi, f := 0, l/F, l%F
 		if G > 1 {
 			m, bi = l/F, 0
 		}
-		d.aoff[l] = m*aLen + f/mr*K*mr + bi*mr + f%mr
 		d.boff[l] = m*bLen + f/nr*K*nr + bi*nr + f%nr
 	}
 	if pl.kind == gridKind {
@@ -94,6 +154,12 @@ func workPanels[T Float](r *batchRun[T], ws *workspace[T]) error {
 			d.kj[l] = pl.dx[l] / pl.dilW
 		}
 		d.jlo, d.jhi = grow(&ws.jlo, pl.kw), grow(&ws.jhi, pl.kw)
+		// At most one strip and one class per column: appends never
+		// reallocate.
+		d.strips, d.classes, d.stripsFor = grow(&ws.strips, bw)[:0], grow(&ws.classes, bw)[:0], -1
+		d.masks = grow(&ws.masks, bw*pl.ow)
+		d.sums = grow(&ws.stripSums, 8*bw)
+		d.copyRows = gather.StripRowsFor[T](r.fam)
 	}
 	part := grow(&ws.part, nm*F*F)
 	sum := grow(&ws.sum64, width)
@@ -110,6 +176,9 @@ func workPanels[T Float](r *batchRun[T], ws *workspace[T]) error {
 	for {
 		u := int(r.next.Add(1)) - 1
 		if u >= units {
+			if d.stripsFor >= 0 {
+				foldStrips(&d, sum)
+			}
 			return nil
 		}
 		b, ci := u/r.chunks, u%r.chunks
@@ -124,9 +193,15 @@ func workPanels[T Float](r *batchRun[T], ws *workspace[T]) error {
 		var beta T // the chunk's first panel overwrites the partials
 		for p0 := s0; p0 < s1; p0 += r.perPanel {
 			cnt := min(r.perPanel, s1-p0)
+			if pl.kind == gridKind && d.stripsFor != colLo {
+				if d.stripsFor >= 0 {
+					foldStrips(&d, sum)
+				}
+				cutStrips(pl, &d, colLo, colHi)
+			}
 			fillPanels(pl, r.x, p0, cnt, &d, colLo, colHi, r.shift, sum)
 			for m := 0; m < ng; m++ {
-				if err := ps.Upper(F, cnt*sub, K, 1, d.pa[m*aLen:], d.pb[m*bLen:], beta, part[m*F*F:(m+1)*F*F], F); err != nil {
+				if err := ps.Upper(F, cnt*sub, K, 1, d.pb[m*bLen:], beta, part[m*F*F:(m+1)*F*F], F); err != nil {
 					return err
 				}
 			}
@@ -183,14 +258,14 @@ func fillPanels[T Float](pl *Plan, x []T, s0, cnt int, d *panelDst[T], colLo, co
 				seg = min(cnt-i, (hw-1-q)/pl.step+1)
 			}
 			for t := colLo; t < colHi; t++ {
-				oa, ob := d.aoff[t-colLo]+i*d.rsA, d.boff[t-colLo]+i*d.rsB
+				ob := d.boff[t-colLo] + i*d.rsB
 				if seg == 1 {
 					v := x[base+pl.off[t]] - shift[t]
-					d.pa[oa], d.pb[ob] = v, v
+					d.pb[ob] = v
 					sum[t] += float64(v)
 					continue
 				}
-				sum[t] += stridedRun2(d.pa[oa:], d.rsA, d.pb[ob:], d.rsB, x[base+pl.off[t]:], pl.step, seg, shift[t])
+				sum[t] += stridedRun(d.pb[ob:], d.rsB, x[base+pl.off[t]:], pl.step, seg, shift[t])
 			}
 			i += seg
 		}
@@ -229,97 +304,25 @@ func fillPanels[T Float](pl *Plan, x []T, s0, cnt int, d *panelDst[T], colLo, co
 
 // gatherRowPanels is gatherRow writing samples i … i+seg−1 of the panel
 // d: column t of window j is img[channel][iy][ix0 + j·step] (zero outside
-// the image) minus shift[t].
+// the image) minus shift[t]. The whole run goes to the strip kernel at
+// once: each window's load mask says which taps of a strip read inside
+// the image.
 func gatherRowPanels[T Float](pl *Plan, d *panelDst[T], i, seg int, img []T, oy, ox0, colLo, colHi int, shift []T, sum []float64) {
-	step, rsA, rs := pl.stepW, d.rsA, d.rsB
-	for t := colLo; t < colHi; t++ {
-		s := shift[t]
-		da, dst := d.pa[d.aoff[t-colLo]+i*rsA:], d.pb[d.boff[t-colLo]+i*rs:]
-		iy := oy*pl.stepH - pl.padH + pl.dy[t]
-		if uint(iy) >= uint(pl.h) {
-			for j := 0; j < seg; j++ {
-				da[j*rsA], dst[j*rs] = -s, -s
-			}
-			sum[t] -= float64(s) * float64(seg)
+	for ci, c := range d.classes {
+		m := d.masks[ci*pl.ow : ci*pl.ow+seg]
+		if uint(oy*pl.stepH-pl.padH+c.dy) >= uint(pl.h) {
+			clear(m) // the tap row lies outside the image
 			continue
 		}
-		row := img[pl.coff[t]+iy*pl.w : pl.coff[t]+(iy+1)*pl.w]
-		ix0 := ox0*step - pl.padW + pl.dx[t]
-		if pf := t + prefetchCols; pf < colHi && (pl.coff[pf] != pl.coff[pf-1] || pl.dy[pf] != pl.dy[pf-1]) {
-			// Column pf starts reading another image row: ask for it a
-			// few columns ahead. The rows of one window run lie in as
-			// many channel planes, too far apart and too short for the
-			// hardware prefetcher to follow.
-			if py := oy*pl.stepH - pl.padH + pl.dy[pf]; uint(py) < uint(pl.h) {
-				gather.Prefetch(img[pl.coff[pf]+py*pl.w : pl.coff[pf]+(py+1)*pl.w])
+		for j := range m {
+			var b uint16
+			for u := 0; u < c.lanes; u++ {
+				if kj := c.kj + u; d.jlo[kj] <= j && j < d.jhi[kj] {
+					b |= 1 << u
+				}
 			}
-		}
-		kj := d.kj[t-colLo]
-		jlo, jhi := d.jlo[kj], d.jhi[kj]
-		for j := 0; j < jlo; j++ {
-			da[j*rsA], dst[j*rs] = -s, -s
-		}
-		for j := jhi; j < seg; j++ {
-			da[j*rsA], dst[j*rs] = -s, -s
-		}
-		sum[t] -= float64(s) * float64(seg-(jhi-jlo))
-		if jhi > jlo {
-			sum[t] += stridedRun2(da[jlo*rsA:], rsA, dst[jlo*rs:], rs, row[ix0+jlo*step:], step, jhi-jlo, s)
+			m[j] = b
 		}
 	}
-}
-
-// stridedRun2 is stridedRun with two destinations: for j < cnt,
-//
-//	da[j·lda] = db[j·ldb] = src[j·step] − s
-//
-// and it returns the sum of the stored values in float64. The pointers
-// advance by additions: indexing would cost two multiplies per value.
-func stridedRun2[T Float](da []T, lda int, db []T, ldb int, src []T, step, cnt int, s T) float64 {
-	// The checks bound every access below (see stridedRun).
-	_ = da[(cnt-1)*lda]
-	_ = db[(cnt-1)*ldb]
-	_ = src[(cnt-1)*step]
-	sz := unsafe.Sizeof(s)
-	al, bl, sl := uintptr(lda)*sz, uintptr(ldb)*sz, uintptr(step)*sz
-	pa, pb, ps := unsafe.Pointer(&da[0]), unsafe.Pointer(&db[0]), unsafe.Pointer(&src[0])
-	var total float64
-	// Blocks of at most 64 values are summed in T, then in float64.
-	for j0 := 0; j0 < cnt; j0 += 64 {
-		n := min(64, cnt-j0)
-		var a0, a1, a2, a3 T
-		j := 0
-		for ; j+4 <= n; j += 4 {
-			v0 := *(*T)(ps) - s
-			v1 := *(*T)(unsafe.Add(ps, sl)) - s
-			v2 := *(*T)(unsafe.Add(ps, 2*sl)) - s
-			v3 := *(*T)(unsafe.Add(ps, 3*sl)) - s
-			*(*T)(pa) = v0
-			*(*T)(pb) = v0
-			*(*T)(unsafe.Add(pa, al)) = v1
-			*(*T)(unsafe.Add(pb, bl)) = v1
-			*(*T)(unsafe.Add(pa, 2*al)) = v2
-			*(*T)(unsafe.Add(pb, 2*bl)) = v2
-			*(*T)(unsafe.Add(pa, 3*al)) = v3
-			*(*T)(unsafe.Add(pb, 3*bl)) = v3
-			a0 += v0
-			a1 += v1
-			a2 += v2
-			a3 += v3
-			if j+4 < cnt-j0 { // no address past the last element is formed
-				ps, pa, pb = unsafe.Add(ps, 4*sl), unsafe.Add(pa, 4*al), unsafe.Add(pb, 4*bl)
-			}
-		}
-		for ; j < n; j++ {
-			v := *(*T)(ps) - s
-			*(*T)(pa) = v
-			*(*T)(pb) = v
-			a0 += v
-			if j+1 < cnt-j0 {
-				ps, pa, pb = unsafe.Add(ps, sl), unsafe.Add(pa, al), unsafe.Add(pb, bl)
-			}
-		}
-		total += (float64(a0) + float64(a1)) + (float64(a2) + float64(a3))
-	}
-	return total
+	d.copyRows(d.pb[i*d.rsB:], d.rsB, img, oy*pl.stepH*pl.w+ox0*pl.stepW, pl.stepW, seg, d.strips, d.masks, shift, d.sums)
 }

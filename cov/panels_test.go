@@ -19,17 +19,27 @@ func panelShapes() []Params {
 	k3 := deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}
 	k1 := deconv.Geometry{KernelH: 1, KernelW: 1}
 	return []Params{
-		{Batch: 2, Channels: 130, Height: 20, Width: 19, Groups: 130, Geometry: k3},            // depthwise, F = 9, 3 blocks
-		{Batch: 3, Channels: 6, Height: 41, Width: 37, Groups: 3, Geometry: k1},                // F = 2, several chunks
-		{Batch: 1, Channels: 5, Height: 30, Width: 30, Groups: 5, Geometry: k1},                // F = 1
-		{Batch: 2, Channels: 34, Height: 13, Width: 11, Groups: 2, Geometry: k1, Sampling: 1},  // F = 17
-		{Batch: 2, Channels: 14, Height: 17, Width: 15, Groups: 2, Geometry: k3, Sampling: 2},  // F = 63
-		{Batch: 1, Channels: 130, Height: 9, Width: 8, Groups: 2, Geometry: k1},                // F = 65
-		{Batch: 2, Channels: 64, Height: 16, Width: 16, Groups: 8, Geometry: k3, Sampling: 3},  // F = 72
-		{Batch: 2, Channels: 64, Height: 24, Width: 24, Block: 64, Geometry: k3, Sampling: 1},  // F = 576, shared
-		{Batch: 3, Channels: 12, Height: 45, Width: 47, Block: 4, Geometry: k3, Sampling: 1},   // 3 blocks per window, several chunks
-		{Batch: 2, Channels: 12, Height: 10, Width: 12, Block: 5, Geometry: k3, Grouping: 1},   // gcd block, contiguous
-		{Batch: 1, Channels: 48, Height: 33, Width: 35, Groups: 16, Geometry: k3, Sampling: 1}, // F = 27, Workers 1 below
+		{Batch: 2, Channels: 130, Height: 20, Width: 19, Groups: 130, Geometry: k3},           // depthwise, F = 9, 3 blocks
+		{Batch: 3, Channels: 6, Height: 41, Width: 37, Groups: 3, Geometry: k1},               // F = 2, several chunks
+		{Batch: 1, Channels: 5, Height: 30, Width: 30, Groups: 5, Geometry: k1},               // F = 1
+		{Batch: 2, Channels: 34, Height: 13, Width: 11, Groups: 2, Geometry: k1, Sampling: 1}, // F = 17
+		{Batch: 2, Channels: 14, Height: 17, Width: 15, Groups: 2, Geometry: k3, Sampling: 2}, // F = 63
+		{Batch: 1, Channels: 130, Height: 9, Width: 8, Groups: 2, Geometry: k1},               // F = 65
+		{Batch: 2, Channels: 64, Height: 16, Width: 16, Groups: 8, Geometry: k3, Sampling: 3}, // F = 72
+		{Batch: 2, Channels: 64, Height: 24, Width: 24, Block: 64, Geometry: k3, Sampling: 1}, // F = 576, shared
+		{Batch: 3, Channels: 12, Height: 45, Width: 47, Block: 4, Geometry: k3, Sampling: 1},  // 3 blocks per window, several chunks
+		{Batch: 2, Channels: 12, Height: 10, Width: 12, Block: 5, Geometry: k3, Grouping: 1},  // gcd block, contiguous
+		// The strips of the gather: taps that read neighbouring pixels and
+		// land in neighbouring lanes move together, under per-window
+		// masks where some read padding.
+		{Batch: 2, Channels: 6, Height: 19, Width: 23, Block: 6, Geometry: deconv.Square(5, 1, 2, 1), Sampling: 2},                         // strips of 5, two padded windows per side
+		{Batch: 1, Channels: 4, Height: 21, Width: 22, Block: 2, Geometry: deconv.Square(9, 1, 4, 1), Sampling: 1},                         // strips of 8 and 1 (a 9-wide row)
+		{Batch: 2, Channels: 8, Height: 17, Width: 18, Groups: 2, Geometry: deconv.Square(3, 1, 2, 2), Sampling: 1},                        // dilation: strips of 1
+		{Batch: 2, Channels: 10, Height: 15, Width: 16, Block: 10, Geometry: deconv.Square(3, 2, 1, 1), Sampling: 2},                       // conv stride 2: step 4
+		{Batch: 1, Channels: 7, Height: 12, Width: 40, Block: 7, Geometry: deconv.Geometry{KernelH: 1, KernelW: 4, PadW: 3}, Sampling: 1},  // 1×4, padding wider than half
+		{Batch: 2, Channels: 24, Height: 11, Width: 13, Block: 8, Geometry: deconv.Geometry{KernelH: 3, KernelW: 2, PadH: 1}, Sampling: 3}, // 3×2, interleaved blocks (strips of 1)
+		{Batch: 3, Channels: 4, Height: 5, Width: 3, Block: 4, Geometry: deconv.Square(3, 1, 1, 1), Sampling: 1},                           // a row narrower than the kernel with padding
+		{Batch: 1, Channels: 48, Height: 33, Width: 35, Groups: 16, Geometry: k3, Sampling: 1},                                             // F = 27, Workers 1 below
 	}
 }
 

@@ -234,3 +234,52 @@ func finiteAsm[T Float](s []T, block int, kernel func(p *T, n int) bool) bool {
 	}
 	return Finite(s[n:])
 }
+
+// The strip kernels, as package-level values so that looking one up
+// allocates nothing.
+var (
+	stripRowsF32 = StripRowsFunc[float32](func(dst []float32, ldd int, src []float32, delta, step, n int, strips []Strip, masks []uint16, shift []float32, sums []float64) {
+		stripRowsAsm(dst, ldd, src, delta, step, n, strips, masks, shift, sums, stripRowsF32AVX512)
+	})
+	stripRowsF64 = StripRowsFunc[float64](func(dst []float64, ldd int, src []float64, delta, step, n int, strips []Strip, masks []uint16, shift []float64, sums []float64) {
+		stripRowsAsm(dst, ldd, src, delta, step, n, strips, masks, shift, sums, stripRowsF64AVX512)
+	})
+)
+
+func stripRowsKernel[T Float](f isa.Family) StripRowsFunc[T] {
+	if f != isa.AVX512 || !isa.Supported(isa.AVX512) {
+		return nil
+	}
+	var zero T
+	if _, ok := any(zero).(float32); ok {
+		return any(stripRowsF32).(StripRowsFunc[T])
+	}
+	return any(stripRowsF64).(StripRowsFunc[T])
+}
+
+// stripRowsAsm checks the call and runs the kernel.
+func stripRowsAsm[T Float](dst []T, ldd int, src []T, delta, step, n int, strips []Strip, masks []uint16, shift []T, sums []float64,
+	kernel func(dst *T, ldd int, src *T, delta, step, n int, strips *int, count int, masks *uint16, shift *T, sums *float64)) {
+	if n <= 0 || len(strips) == 0 {
+		return
+	}
+	checkStripRows(len(dst), ldd, len(src), delta, step, n, strips, masks, len(shift), len(sums))
+	if race.Enabled {
+		var z T
+		size := int(unsafe.Sizeof(z))
+		for k, s := range strips {
+			for j := 0; j < n; j++ {
+				for u := 0; u < s.Lanes; u++ {
+					if masks[s.Masks+j]>>u&1 != 0 {
+						race.Read(unsafe.Pointer(&src[delta+s.Src+j*step+u]), size)
+					}
+				}
+				race.Write(unsafe.Pointer(&dst[s.Dst+j*ldd]), s.Lanes*size)
+			}
+			race.Read(unsafe.Pointer(&shift[s.Col]), s.Lanes*size)
+			race.Read(unsafe.Pointer(&sums[8*k]), 64)
+			race.Write(unsafe.Pointer(&sums[8*k]), 64)
+		}
+	}
+	kernel(&dst[0], ldd, &src[0], delta, step, n, &strips[0].Src, len(strips), &masks[0], &shift[0], &sums[0])
+}

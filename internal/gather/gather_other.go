@@ -17,3 +17,5 @@ func streamCopy[T Float](isa.Family) CopyFunc[T] { return nil }
 func prefetch(unsafe.Pointer, int) {}
 
 func finiteKernel[T Float](isa.Family) FiniteFunc[T] { return nil }
+
+func stripRowsKernel[T Float](isa.Family) StripRowsFunc[T] { return nil }

@@ -841,6 +841,505 @@ prefetchT0_loop:
 	JB         prefetchT0_loop
 	RET
 
+// func stripRowsF32AVX512(dst *float32, ldd int, src *float32, delta int, step int, n int, strips *int, count int, masks *uint16, shift *float32, sums *float64)
+// Requires: AVX, AVX512F, AVX512VL, BMI2, CMOV, MMX+
+TEXT ·stripRowsF32AVX512(SB), NOSPLIT, $0-88
+	MOVQ   dst+0(FP), AX
+	MOVQ   ldd+8(FP), CX
+	MOVQ   src+16(FP), DX
+	MOVQ   step+32(FP), BX
+	MOVQ   masks+64(FP), SI
+	MOVQ   delta+24(FP), DI
+	SHLQ   $0x02, DI
+	ADDQ   DI, DX
+	SHLQ   $0x02, CX
+	SHLQ   $0x02, BX
+	MOVQ   count+56(FP), R8
+	IMUL3Q $0x00000028, R8, R8
+	MOVQ   strips+48(FP), R9
+	ADDQ   R9, R8
+	MOVQ   BX, R14
+	SHLQ   $0x03, R14
+
+stripRowsF32AVX512_block:
+	MOVQ    strips+48(FP), R9
+	MOVQ    sums+80(FP), R13
+	MOVQ    R13, R15
+	MOVQ    n+40(FP), R13
+	MOVQ    $0x00000008, DI
+	CMPQ    R13, DI
+	CMOVQGT DI, R13
+	MOVQ    R13, count+56(FP)
+
+stripRowsF32AVX512_strip:
+	MOVQ       24(R9), DI
+	MOVL       $0x00000001, R12
+	SHLXL      DI, R12, R12
+	DECL       R12
+	KMOVW      R12, K1
+	MOVQ       (R9), R10
+	SHLQ       $0x02, R10
+	ADDQ       DX, R10
+	MOVQ       8(R9), R11
+	SHLQ       $0x02, R11
+	ADDQ       AX, R11
+	MOVQ       32(R9), R12
+	SHLQ       $0x01, R12
+	ADDQ       SI, R12
+	PREFETCHT0 (R10)(R14*1)
+	PREFETCHT0 64(R10)(R14*1)
+	MOVQ       16(R9), DI
+	MOVQ       shift+72(FP), R13
+	VMOVUPS.Z  (R13)(DI*4), K1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	MOVQ       count+56(FP), R13
+	MOVQ       24(R9), DI
+	CMPQ       DI, $0x04
+	JA         stripRowsF32AVX512_wide
+	CMPQ       R13, $0x08
+	JNE        stripRowsF32AVX512_narrow_pair
+	KMOVW      (R12), K2
+	KANDW      K1, K2, K2
+	VMOVUPS.Z  (R10), K2, X4
+	VSUBPS     X1, X4, X4
+	VMOVUPS    X4, K1, (R11)
+	VADDPS     X4, X2, X2
+	ADDQ       BX, R10
+	ADDQ       CX, R11
+	ADDQ       $0x02, R12
+	KMOVW      (R12), K2
+	KANDW      K1, K2, K2
+	VMOVUPS.Z  (R10), K2, X5
+	VSUBPS     X1, X5, X5
+	VMOVUPS    X5, K1, (R11)
+	VADDPS     X5, X3, X3
+	ADDQ       BX, R10
+	ADDQ       CX, R11
+	ADDQ       $0x02, R12
+	KMOVW      (R12), K2
+	KANDW      K1, K2, K2
+	VMOVUPS.Z  (R10), K2, X4
+	VSUBPS     X1, X4, X4
+	VMOVUPS    X4, K1, (R11)
+	VADDPS     X4, X2, X2
+	ADDQ       BX, R10
+	ADDQ       CX, R11
+	ADDQ       $0x02, R12
+	KMOVW      (R12), K2
+	KANDW      K1, K2, K2
+	VMOVUPS.Z  (R10), K2, X5
+	VSUBPS     X1, X5, X5
+	VMOVUPS    X5, K1, (R11)
+	VADDPS     X5, X3, X3
+	ADDQ       BX, R10
+	ADDQ       CX, R11
+	ADDQ       $0x02, R12
+	KMOVW      (R12), K2
+	KANDW      K1, K2, K2
+	VMOVUPS.Z  (R10), K2, X4
+	VSUBPS     X1, X4, X4
+	VMOVUPS    X4, K1, (R11)
+	VADDPS     X4, X2, X2
+	ADDQ       BX, R10
+	ADDQ       CX, R11
+	ADDQ       $0x02, R12
+	KMOVW      (R12), K2
+	KANDW      K1, K2, K2
+	VMOVUPS.Z  (R10), K2, X5
+	VSUBPS     X1, X5, X5
+	VMOVUPS    X5, K1, (R11)
+	VADDPS     X5, X3, X3
+	ADDQ       BX, R10
+	ADDQ       CX, R11
+	ADDQ       $0x02, R12
+	KMOVW      (R12), K2
+	KANDW      K1, K2, K2
+	VMOVUPS.Z  (R10), K2, X4
+	VSUBPS     X1, X4, X4
+	VMOVUPS    X4, K1, (R11)
+	VADDPS     X4, X2, X2
+	ADDQ       BX, R10
+	ADDQ       CX, R11
+	ADDQ       $0x02, R12
+	KMOVW      (R12), K2
+	KANDW      K1, K2, K2
+	VMOVUPS.Z  (R10), K2, X5
+	VSUBPS     X1, X5, X5
+	VMOVUPS    X5, K1, (R11)
+	VADDPS     X5, X3, X3
+	ADDQ       BX, R10
+	ADDQ       CX, R11
+	ADDQ       $0x02, R12
+	JMP        stripRowsF32AVX512_narrow_done
+
+stripRowsF32AVX512_narrow_pair:
+	CMPQ      R13, $0x02
+	JL        stripRowsF32AVX512_narrow_last
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, X4
+	VSUBPS    X1, X4, X4
+	VMOVUPS   X4, K1, (R11)
+	VADDPS    X4, X2, X2
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, X5
+	VSUBPS    X1, X5, X5
+	VMOVUPS   X5, K1, (R11)
+	VADDPS    X5, X3, X3
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	SUBQ      $0x02, R13
+	JMP       stripRowsF32AVX512_narrow_pair
+
+stripRowsF32AVX512_narrow_last:
+	TESTQ     R13, R13
+	JZ        stripRowsF32AVX512_narrow_done
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, X4
+	VSUBPS    X1, X4, X4
+	VMOVUPS   X4, K1, (R11)
+	VADDPS    X4, X2, X2
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+
+stripRowsF32AVX512_narrow_done:
+	VADDPS    X3, X2, X2
+	VCVTPS2PD X2, Y2
+	VADDPD    (R15), Y2, Y2
+	VMOVUPD   Y2, (R15)
+	ADDQ      $0x40, R15
+	ADDQ      $0x00000028, R9
+	CMPQ      R9, R8
+	JB        stripRowsF32AVX512_strip
+	JMP       stripRowsF32AVX512_nextBlock
+
+stripRowsF32AVX512_wide:
+	CMPQ      R13, $0x08
+	JNE       stripRowsF32AVX512_pair
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, Y4
+	VSUBPS    Y1, Y4, Y4
+	VMOVUPS   Y4, K1, (R11)
+	VADDPS    Y4, Y2, Y2
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, Y5
+	VSUBPS    Y1, Y5, Y5
+	VMOVUPS   Y5, K1, (R11)
+	VADDPS    Y5, Y3, Y3
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, Y4
+	VSUBPS    Y1, Y4, Y4
+	VMOVUPS   Y4, K1, (R11)
+	VADDPS    Y4, Y2, Y2
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, Y5
+	VSUBPS    Y1, Y5, Y5
+	VMOVUPS   Y5, K1, (R11)
+	VADDPS    Y5, Y3, Y3
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, Y4
+	VSUBPS    Y1, Y4, Y4
+	VMOVUPS   Y4, K1, (R11)
+	VADDPS    Y4, Y2, Y2
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, Y5
+	VSUBPS    Y1, Y5, Y5
+	VMOVUPS   Y5, K1, (R11)
+	VADDPS    Y5, Y3, Y3
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, Y4
+	VSUBPS    Y1, Y4, Y4
+	VMOVUPS   Y4, K1, (R11)
+	VADDPS    Y4, Y2, Y2
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, Y5
+	VSUBPS    Y1, Y5, Y5
+	VMOVUPS   Y5, K1, (R11)
+	VADDPS    Y5, Y3, Y3
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	JMP       stripRowsF32AVX512_done
+
+stripRowsF32AVX512_pair:
+	CMPQ      R13, $0x02
+	JL        stripRowsF32AVX512_last
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, Y4
+	VSUBPS    Y1, Y4, Y4
+	VMOVUPS   Y4, K1, (R11)
+	VADDPS    Y4, Y2, Y2
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, Y5
+	VSUBPS    Y1, Y5, Y5
+	VMOVUPS   Y5, K1, (R11)
+	VADDPS    Y5, Y3, Y3
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	SUBQ      $0x02, R13
+	JMP       stripRowsF32AVX512_pair
+
+stripRowsF32AVX512_last:
+	TESTQ     R13, R13
+	JZ        stripRowsF32AVX512_done
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, Y4
+	VSUBPS    Y1, Y4, Y4
+	VMOVUPS   Y4, K1, (R11)
+	VADDPS    Y4, Y2, Y2
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+
+stripRowsF32AVX512_done:
+	VADDPS    Y3, Y2, Y2
+	VCVTPS2PD Y2, Z2
+	VADDPD    (R15), Z2, Z2
+	VMOVUPD   Z2, (R15)
+	ADDQ      $0x40, R15
+	ADDQ      $0x00000028, R9
+	CMPQ      R9, R8
+	JB        stripRowsF32AVX512_strip
+
+stripRowsF32AVX512_nextBlock:
+	ADDQ R14, DX
+	MOVQ CX, DI
+	SHLQ $0x03, DI
+	ADDQ DI, AX
+	ADDQ $0x10, SI
+	SUBQ $0x08, n+40(FP)
+	JG   stripRowsF32AVX512_block
+	VZEROUPPER
+	RET
+
+// func stripRowsF64AVX512(dst *float64, ldd int, src *float64, delta int, step int, n int, strips *int, count int, masks *uint16, shift *float64, sums *float64)
+// Requires: AVX, AVX512F, BMI2, CMOV, MMX+
+TEXT ·stripRowsF64AVX512(SB), NOSPLIT, $0-88
+	MOVQ   dst+0(FP), AX
+	MOVQ   ldd+8(FP), CX
+	MOVQ   src+16(FP), DX
+	MOVQ   step+32(FP), BX
+	MOVQ   masks+64(FP), SI
+	MOVQ   delta+24(FP), DI
+	SHLQ   $0x03, DI
+	ADDQ   DI, DX
+	SHLQ   $0x03, CX
+	SHLQ   $0x03, BX
+	MOVQ   count+56(FP), R8
+	IMUL3Q $0x00000028, R8, R8
+	MOVQ   strips+48(FP), R9
+	ADDQ   R9, R8
+	MOVQ   BX, R14
+	SHLQ   $0x03, R14
+
+stripRowsF64AVX512_block:
+	MOVQ    strips+48(FP), R9
+	MOVQ    sums+80(FP), R13
+	MOVQ    R13, R15
+	MOVQ    n+40(FP), R13
+	MOVQ    $0x00000008, DI
+	CMPQ    R13, DI
+	CMOVQGT DI, R13
+	MOVQ    R13, count+56(FP)
+
+stripRowsF64AVX512_strip:
+	MOVQ       24(R9), DI
+	MOVL       $0x00000001, R12
+	SHLXL      DI, R12, R12
+	DECL       R12
+	KMOVW      R12, K1
+	MOVQ       (R9), R10
+	SHLQ       $0x03, R10
+	ADDQ       DX, R10
+	MOVQ       8(R9), R11
+	SHLQ       $0x03, R11
+	ADDQ       AX, R11
+	MOVQ       32(R9), R12
+	SHLQ       $0x01, R12
+	ADDQ       SI, R12
+	PREFETCHT0 (R10)(R14*1)
+	PREFETCHT0 64(R10)(R14*1)
+	MOVQ       16(R9), DI
+	MOVQ       shift+72(FP), R13
+	VMOVUPD.Z  (R13)(DI*8), K1, Z1
+	VPXORQ     Z2, Z2, Z2
+	VPXORQ     Z3, Z3, Z3
+	MOVQ       count+56(FP), R13
+	CMPQ       R13, $0x08
+	JNE        stripRowsF64AVX512_pair
+	KMOVW      (R12), K2
+	KANDW      K1, K2, K2
+	VMOVUPD.Z  (R10), K2, Z4
+	VSUBPD     Z1, Z4, Z4
+	VMOVUPD    Z4, K1, (R11)
+	VADDPD     Z4, Z2, Z2
+	ADDQ       BX, R10
+	ADDQ       CX, R11
+	ADDQ       $0x02, R12
+	KMOVW      (R12), K2
+	KANDW      K1, K2, K2
+	VMOVUPD.Z  (R10), K2, Z5
+	VSUBPD     Z1, Z5, Z5
+	VMOVUPD    Z5, K1, (R11)
+	VADDPD     Z5, Z3, Z3
+	ADDQ       BX, R10
+	ADDQ       CX, R11
+	ADDQ       $0x02, R12
+	KMOVW      (R12), K2
+	KANDW      K1, K2, K2
+	VMOVUPD.Z  (R10), K2, Z4
+	VSUBPD     Z1, Z4, Z4
+	VMOVUPD    Z4, K1, (R11)
+	VADDPD     Z4, Z2, Z2
+	ADDQ       BX, R10
+	ADDQ       CX, R11
+	ADDQ       $0x02, R12
+	KMOVW      (R12), K2
+	KANDW      K1, K2, K2
+	VMOVUPD.Z  (R10), K2, Z5
+	VSUBPD     Z1, Z5, Z5
+	VMOVUPD    Z5, K1, (R11)
+	VADDPD     Z5, Z3, Z3
+	ADDQ       BX, R10
+	ADDQ       CX, R11
+	ADDQ       $0x02, R12
+	KMOVW      (R12), K2
+	KANDW      K1, K2, K2
+	VMOVUPD.Z  (R10), K2, Z4
+	VSUBPD     Z1, Z4, Z4
+	VMOVUPD    Z4, K1, (R11)
+	VADDPD     Z4, Z2, Z2
+	ADDQ       BX, R10
+	ADDQ       CX, R11
+	ADDQ       $0x02, R12
+	KMOVW      (R12), K2
+	KANDW      K1, K2, K2
+	VMOVUPD.Z  (R10), K2, Z5
+	VSUBPD     Z1, Z5, Z5
+	VMOVUPD    Z5, K1, (R11)
+	VADDPD     Z5, Z3, Z3
+	ADDQ       BX, R10
+	ADDQ       CX, R11
+	ADDQ       $0x02, R12
+	KMOVW      (R12), K2
+	KANDW      K1, K2, K2
+	VMOVUPD.Z  (R10), K2, Z4
+	VSUBPD     Z1, Z4, Z4
+	VMOVUPD    Z4, K1, (R11)
+	VADDPD     Z4, Z2, Z2
+	ADDQ       BX, R10
+	ADDQ       CX, R11
+	ADDQ       $0x02, R12
+	KMOVW      (R12), K2
+	KANDW      K1, K2, K2
+	VMOVUPD.Z  (R10), K2, Z5
+	VSUBPD     Z1, Z5, Z5
+	VMOVUPD    Z5, K1, (R11)
+	VADDPD     Z5, Z3, Z3
+	ADDQ       BX, R10
+	ADDQ       CX, R11
+	ADDQ       $0x02, R12
+	JMP        stripRowsF64AVX512_done
+
+stripRowsF64AVX512_pair:
+	CMPQ      R13, $0x02
+	JL        stripRowsF64AVX512_last
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPD.Z (R10), K2, Z4
+	VSUBPD    Z1, Z4, Z4
+	VMOVUPD   Z4, K1, (R11)
+	VADDPD    Z4, Z2, Z2
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPD.Z (R10), K2, Z5
+	VSUBPD    Z1, Z5, Z5
+	VMOVUPD   Z5, K1, (R11)
+	VADDPD    Z5, Z3, Z3
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	SUBQ      $0x02, R13
+	JMP       stripRowsF64AVX512_pair
+
+stripRowsF64AVX512_last:
+	TESTQ     R13, R13
+	JZ        stripRowsF64AVX512_done
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPD.Z (R10), K2, Z4
+	VSUBPD    Z1, Z4, Z4
+	VMOVUPD   Z4, K1, (R11)
+	VADDPD    Z4, Z2, Z2
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+
+stripRowsF64AVX512_done:
+	VADDPD  Z3, Z2, Z2
+	VADDPD  (R15), Z2, Z2
+	VMOVUPD Z2, (R15)
+	ADDQ    $0x40, R15
+	ADDQ    $0x00000028, R9
+	CMPQ    R9, R8
+	JB      stripRowsF64AVX512_strip
+	ADDQ    R14, DX
+	MOVQ    CX, DI
+	SHLQ    $0x03, DI
+	ADDQ    DI, AX
+	ADDQ    $0x10, SI
+	SUBQ    $0x08, n+40(FP)
+	JG      stripRowsF64AVX512_block
+	VZEROUPPER
+	RET
+
 // func finiteF32AVX512(p *float32, n int) bool
 // Requires: AVX, AVX512F
 TEXT ·finiteF32AVX512(SB), NOSPLIT, $0-17

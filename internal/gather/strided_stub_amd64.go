@@ -49,6 +49,12 @@ func streamAVX2(dst *byte, src *byte, n int)
 // prefetchT0 prefetches every cache line of the n > 0 bytes at p.
 func prefetchT0(p *byte, n int)
 
+// stripRowsF32AVX512 copies count strips of n windows of at most 8 lanes from src to dst under per-window load masks, minus shift, adding them into sums.
+func stripRowsF32AVX512(dst *float32, ldd int, src *float32, delta int, step int, n int, strips *int, count int, masks *uint16, shift *float32, sums *float64)
+
+// stripRowsF64AVX512 copies count strips of n windows of at most 8 lanes from src to dst under per-window load masks, minus shift, adding them into sums.
+func stripRowsF64AVX512(dst *float64, ldd int, src *float64, delta int, step int, n int, strips *int, count int, masks *uint16, shift *float64, sums *float64)
+
 // finiteF32AVX512 reports whether the n values at p, a positive multiple of 64, are all finite.
 func finiteF32AVX512(p *float32, n int) bool
 

@@ -35,7 +35,7 @@
 // be multiplied (Gemm, Syrk). The library's own callers pass dense
 // matrices, or write the micro-kernels' layouts themselves: the covariance
 // (package cov) gathers panels of its samples straight into the layouts of
-// Panels (packed A and B panels) and multiplies
+// Panels (one packed layout, read as both operands) and multiplies
 // them with Panels.Upper, and the convolution (package
 // fold) builds blocks of patches with im2col.UnfoldBlock and multiplies
 // them with GemmDense.

@@ -33,22 +33,20 @@ func Example() {
 
 func ExamplePanels() {
 	// XᵀX of 3 samples of 2 features, written straight into the kernels'
-	// packed layouts as they are produced: each value goes to its A panel
-	// and to its B panel.
+	// packed layout as they are produced: each value is stored once, in
+	// its panel.
 	var ps gemm.Panels[float32]
 	ps.Init()
 	const n, k = 2, 3
-	mr, nr := ps.MR(), ps.NR()
-	pa, pb := make([]float32, ps.ALen(n, k)), make([]float32, ps.BLen(n, k))
+	nr := ps.NR()
+	pb := make([]float32, ps.Len(n, k))
 	for p := 0; p < k; p++ {
 		for f := 0; f < n; f++ {
-			v := float32(p*n + f + 1) // X = [1 2; 3 4; 5 6]
-			pa[f/mr*k*mr+p*mr+f%mr] = v
-			pb[f/nr*k*nr+p*nr+f%nr] = v
+			pb[f/nr*k*nr+p*nr+f%nr] = float32(p*n + f + 1) // X = [1 2; 3 4; 5 6]
 		}
 	}
 	c := make([]float32, n*n)
-	if err := ps.Upper(n, k, k, 1, pa, pb, 0, c, n); err != nil {
+	if err := ps.Upper(n, k, k, 1, pb, 0, c, n); err != nil {
 		fmt.Println(err)
 		return
 	}

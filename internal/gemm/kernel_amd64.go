@@ -44,6 +44,26 @@ func kernF32AVX2S(k int, a *float32, lda int, b *float32, ldb int, c *float32, l
 //go:noescape
 func kernF64AVX2S(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, alpha float64, beta float64, load int)
 
+// kernF32AVX512P computes one 8×48 tile of C from an A panel whose rows are lda elements apart (see the generator for the contract).
+//
+//go:noescape
+func kernF32AVX512P(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, load int)
+
+// kernF64AVX512P computes one 8×24 tile of C from an A panel whose rows are lda elements apart (see the generator for the contract).
+//
+//go:noescape
+func kernF64AVX512P(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, alpha float64, beta float64, load int)
+
+// kernF32AVX2P computes one 4×16 tile of C from an A panel whose rows are lda elements apart (see the generator for the contract).
+//
+//go:noescape
+func kernF32AVX2P(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, load int)
+
+// kernF64AVX2P computes one 4×8 tile of C from an A panel whose rows are lda elements apart (see the generator for the contract).
+//
+//go:noescape
+func kernF64AVX2P(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, alpha float64, beta float64, load int)
+
 // fmaPeakAVX512 runs n iterations of 24 independent float32 FMA chains (a peak-rate probe).
 func fmaPeakAVX512(n int)
 

@@ -19,6 +19,36 @@ var (
 	avx2F64   = kernel[float64]{fam: isa.AVX2, mr: 6, nr: 8, kc: 256, mc: 504, nc: 256, fn: kernF64AVX2}
 )
 
+// The single-layout panel kernels (Panels): A tiles of mr lanes read from
+// the B panels, nr apart; nc columns of a B block, a multiple of nr, keep
+// the block near half of L2 at the panels' usual 256 rows.
+var (
+	avx512PanelF32 = panelKernel[float32]{fam: isa.AVX512, mr: 8, nr: 48, nc: 480, fn: kernF32AVX512P}
+	avx512PanelF64 = panelKernel[float64]{fam: isa.AVX512, mr: 8, nr: 24, nc: 240, fn: kernF64AVX512P}
+	avx2PanelF32   = panelKernel[float32]{fam: isa.AVX2, mr: 4, nr: 16, nc: 512, fn: kernF32AVX2P}
+	avx2PanelF64   = panelKernel[float64]{fam: isa.AVX2, mr: 4, nr: 8, nc: 256, fn: kernF64AVX2P}
+)
+
+func panelKernelF32(f isa.Family) *panelKernel[float32] {
+	switch {
+	case f >= isa.AVX512 && isa.Supported(isa.AVX512):
+		return &avx512PanelF32
+	case f >= isa.AVX2 && isa.Supported(isa.AVX2):
+		return &avx2PanelF32
+	}
+	return &genericPanelF32
+}
+
+func panelKernelF64(f isa.Family) *panelKernel[float64] {
+	switch {
+	case f >= isa.AVX512 && isa.Supported(isa.AVX512):
+		return &avx512PanelF64
+	case f >= isa.AVX2 && isa.Supported(isa.AVX2):
+		return &avx2PanelF64
+	}
+	return &genericPanelF64
+}
+
 func kernelF32(f isa.Family) *kernel[float32] {
 	switch {
 	case f >= isa.AVX512 && isa.Supported(isa.AVX512):

@@ -9,34 +9,60 @@ import (
 	"github.com/netdeconv/deconv/internal/size"
 )
 
-// Panels runs SYRKs on operands that its caller writes itself, directly
-// in the packed layouts the micro-kernels read, so that data produced on
+// Panels runs SYRKs on an operand that its caller writes itself, directly
+// in the packed layout the micro-kernels read, so that data produced on
 // the fly (the covariance's gathered patches) is copied once, as it is
 // produced, instead of being gathered into a matrix and then packed from
 // it.
 //
 // For an operand X of k rows (samples) and n columns (features), the
-// caller stores each value twice, in panels ld rows deep (ld ≥ k; a fixed
-// ld lets the last batch of rows be shorter):
+// caller stores each value once, in panels of NR() lanes, ld rows deep
+// (ld ≥ k; a fixed ld lets the last batch of rows be shorter):
 //
-//	A panels, MR() lanes:  pa[(f/MR)·ld·MR + p·MR + f%MR] = X[p][f]
-//	B panels, NR() lanes:  pb[(f/NR)·ld·NR + p·NR + f%NR] = X[p][f]
+//	p[(f/NR)·ld·NR + r·NR + f%NR] = X[r][f]
 //
-// for p < k, f < n. Lanes at or beyond n in the last panel of each may hold
+// for r < k, f < n. Lanes at or beyond n in the last panel may hold
 // anything, NaN included: a lane's products land only in rows or columns
-// of the result tile that are discarded. The A panels stay in L1 while the
-// B panels stream past them from L2. Writing a value into both costs the
-// producer one more store, which is less than a packing pass, and a B
-// panel's rows are NR values apart, so the producer's writes of one
-// feature for consecutive samples stay within a few pages.
+// of the result tile that are discarded. The micro-kernel reads both
+// operands of XᵀX from these panels: a B tile is a panel's NR lanes, an A
+// tile MR() of them (NR is a multiple of MR, so a tile never straddles two
+// panels), broadcast from the rows NR apart. One layout costs the producer
+// one store per value, where separate A and B panels cost two; the tiles
+// are a little narrower than the general GEMM's (see the generator).
 //
 // A Panels value is one worker's: it holds the micro-kernel chosen when it
 // was set and a tile buffer for the diagonal and edge tiles. It runs on the
 // calling goroutine; callers parallelise over independent products. The
 // zero value is unusable: call Init or InitFamily first.
 type Panels[T Float] struct {
-	kern *kernel[T]
+	kern *panelKernel[T]
 	tile []T
+}
+
+// panelKernel is the micro-kernel of the single-layout panels and its
+// blocking: an mr×nr tile whose A rows are read lda = nr apart, B blocks
+// of nc columns.
+type panelKernel[T Float] struct {
+	fam        isa.Family
+	mr, nr, nc int
+	fn         stridedKernel[T]
+}
+
+var (
+	genericPanelF32 = panelKernel[float32]{fam: isa.Generic, mr: genericMR, nr: genericNR, nc: 512, fn: kernGenericS[float32]}
+	genericPanelF64 = panelKernel[float64]{fam: isa.Generic, mr: genericMR, nr: genericNR, nc: 256, fn: kernGenericS[float64]}
+)
+
+// panelKernelFor returns the panel kernel of family f for element type T,
+// falling back to lower families that this build or CPU lacks.
+func panelKernelFor[T Float](f isa.Family) *panelKernel[T] {
+	var z T
+	switch any(z).(type) {
+	case float32:
+		return any(panelKernelF32(f)).(*panelKernel[T])
+	default:
+		return any(panelKernelF64(f)).(*panelKernel[T])
+	}
 }
 
 // Init selects the micro-kernel of the process's kernel family
@@ -47,41 +73,32 @@ func (ps *Panels[T]) Init() { ps.InitFamily(isa.Selected()) }
 // InitFamily selects the micro-kernel of family f (or of the best family
 // below it that this build and CPU have).
 func (ps *Panels[T]) InitFamily(f isa.Family) {
-	ps.kern = kernelFor[T](f)
+	ps.kern = panelKernelFor[T](f)
 	ps.tile = grow(&ps.tile, ps.kern.mr*ps.kern.nr)
 }
 
 // Family returns the kernel family selected.
 func (ps *Panels[T]) Family() isa.Family { return ps.kern.fam }
 
-// MR returns the lanes of an A panel.
+// MR returns the rows of a tile of C (a divisor of NR).
 func (ps *Panels[T]) MR() int { return ps.kern.mr }
 
-// NR returns the lanes of a B panel.
+// NR returns the lanes of a panel.
 func (ps *Panels[T]) NR() int { return ps.kern.nr }
 
-// KC returns the depth the micro-kernel is blocked for: an A panel of KC
-// rows stays in L1. Deeper panels work, more slowly.
-func (ps *Panels[T]) KC() int { return ps.kern.kc }
-
-// ALen returns the length of the A panels of n features, ld rows deep.
-func (ps *Panels[T]) ALen(n, ld int) int {
-	return (n + ps.kern.mr - 1) / ps.kern.mr * ps.kern.mr * ld
-}
-
-// BLen returns the length of the B panels of n features, ld rows deep.
-func (ps *Panels[T]) BLen(n, ld int) int {
+// Len returns the length of the panels of n features, ld rows deep.
+func (ps *Panels[T]) Len(n, ld int) int {
 	return (n + ps.kern.nr - 1) / ps.kern.nr * ps.kern.nr * ld
 }
 
 // Upper computes the upper triangle (j ≥ i) of C = α·XᵀX + β·C for the n×n
-// matrix C (row-major, leading dimension ldc) from X of k rows given as A
-// and B panels ld rows deep (see Panels). With β = 0, C is not read.
-// Elements below the diagonal are not touched. It returns errs.ErrParam
-// for a negative size or ld < k, errs.ErrShape for a slice too short (the
-// last panel of each needs only its first k rows), and errs.ErrOverflow for
-// sizes whose product overflows.
-func (ps *Panels[T]) Upper(n, k, ld int, alpha T, pa, pb []T, beta T, c []T, ldc int) error {
+// matrix C (row-major, leading dimension ldc) from X of k rows given as
+// panels ld rows deep (see Panels). With β = 0, C is not read. Elements
+// below the diagonal are not touched. It returns errs.ErrParam for a
+// negative size or ld < k, errs.ErrShape for a slice too short (the last
+// panel needs only its first k rows), and errs.ErrOverflow for sizes whose
+// product overflows.
+func (ps *Panels[T]) Upper(n, k, ld int, alpha T, p []T, beta T, c []T, ldc int) error {
 	if ps.kern == nil {
 		return fmt.Errorf("%w: gemm: Panels used before Init", errs.ErrParam)
 	}
@@ -97,14 +114,13 @@ func (ps *Panels[T]) Upper(n, k, ld int, alpha T, pa, pb []T, beta T, c []T, ldc
 	kr := ps.kern
 	mr, nr := kr.mr, kr.nr
 	if k > 0 {
-		needA, ok := size.MulAdd((n-1)/mr, ld*mr, k*mr)
-		needB, ok2 := size.MulAdd((n-1)/nr, ld*nr, k*nr)
-		if _, ok3 := size.Mul(ld, max(mr, nr)); !ok || !ok2 || !ok3 {
+		need, ok := size.MulAdd((n-1)/nr, ld*nr, k*nr)
+		if _, ok2 := size.Mul(ld, nr); !ok || !ok2 {
 			return fmt.Errorf("%w: gemm: panels of %d features, %d rows deep", errs.ErrOverflow, n, ld)
 		}
-		if len(pa) < needA || len(pb) < needB {
-			return fmt.Errorf("%w: gemm: panels hold %d and %d values, %d rows of %d features (%d deep) need %d and %d",
-				errs.ErrShape, len(pa), len(pb), k, n, ld, needA, needB)
+		if len(p) < need {
+			return fmt.Errorf("%w: gemm: panels hold %d values, %d rows of %d features (%d deep) need %d",
+				errs.ErrShape, len(p), k, n, ld, need)
 		}
 	}
 	if k == 0 || alpha == 0 {
@@ -125,12 +141,14 @@ func (ps *Panels[T]) Upper(n, k, ld int, alpha T, pa, pb []T, beta T, c []T, ldc
 		load = 0
 	}
 	fn, tile := kr.fn, ps.tile
-	// B blocks of NC columns stay in L2 while the A panels (L1) pass.
+	// B blocks of NC columns stay in L2 while the A tiles (L1) pass.
 	for jc := 0; jc < n; jc += kr.nc {
 		nc := min(kr.nc, n-jc)
 		for gi := 0; gi < min(n, jc+nc); gi += mr {
 			mm := min(mr, n-gi)
-			ap := &pa[gi/mr*ld*mr]
+			// Rows gi … gi+mr−1 are lanes of one panel (nr is a multiple
+			// of mr), read nr apart.
+			ap := &p[gi/nr*ld*nr+gi%nr]
 			// The first tile of the block that reaches the diagonal.
 			j0 := jc
 			if gi > jc {
@@ -138,21 +156,21 @@ func (ps *Panels[T]) Upper(n, k, ld int, alpha T, pa, pb []T, beta T, c []T, ldc
 			}
 			for gj := j0; gj < jc+nc; gj += nr {
 				nn := min(nr, n-gj)
-				bp := &pb[gj/nr*ld*nr]
+				bp := &p[gj/nr*ld*nr]
 				off := gi*ldc + gj
 				if mm == mr && nn == nr && gj >= gi+mr-1 {
 					if race.Enabled {
-						raceKernel(k, ap, mr, bp, nr, nr, &c[off], ldc, load)
+						raceStrided(k, ap, nr, mr, bp, nr, nr, &c[off], ldc, load)
 					}
-					fn(k, ap, bp, nr, &c[off], ldc, alpha, beta, load)
+					fn(k, ap, nr, bp, nr, &c[off], ldc, alpha, beta, load)
 					continue
 				}
 				// Diagonal or edge tile: computed whole, merged where it
 				// belongs (j ≥ i, inside C).
 				if race.Enabled {
-					raceKernel(k, ap, mr, bp, nr, nr, &tile[0], nr, 0)
+					raceStrided(k, ap, nr, mr, bp, nr, nr, &tile[0], nr, 0)
 				}
-				fn(k, ap, bp, nr, &tile[0], nr, alpha, 0, 0)
+				fn(k, ap, nr, bp, nr, &tile[0], nr, alpha, 0, 0)
 				for i := 0; i < mm; i++ {
 					jlo := max(0, gi+i-gj)
 					if jlo >= nn {

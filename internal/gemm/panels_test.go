@@ -11,26 +11,22 @@ import (
 	"github.com/netdeconv/deconv/internal/isa"
 )
 
-// panelsOf writes X (k×n row-major) into A and B panels ld rows deep,
-// with NaN in every lane beyond n and every row beyond k, which the
-// product must never let reach C.
-func panelsOf[T Float](ps *Panels[T], x []T, n, k, ld int) (pa, pb []T) {
-	mr, nr := ps.MR(), ps.NR()
+// panelsOf writes X (k×n row-major) into panels ld rows deep, with NaN
+// in every lane beyond n and every row beyond k, which the product must
+// never let reach C.
+func panelsOf[T Float](ps *Panels[T], x []T, n, k, ld int) []T {
+	nr := ps.NR()
 	nan := T(math.NaN())
-	pa, pb = make([]T, ps.ALen(n, ld)), make([]T, ps.BLen(n, ld))
-	for i := range pa {
-		pa[i] = nan
-	}
+	pb := make([]T, ps.Len(n, ld))
 	for i := range pb {
 		pb[i] = nan
 	}
 	for p := 0; p < k; p++ {
 		for f := 0; f < n; f++ {
-			pa[f/mr*ld*mr+p*mr+f%mr] = x[p*n+f]
 			pb[f/nr*ld*nr+p*nr+f%nr] = x[p*n+f]
 		}
 	}
-	return pa, pb
+	return pb
 }
 
 func testPanelsUpper[T Float](t *testing.T, f isa.Family) {
@@ -38,8 +34,11 @@ func testPanelsUpper[T Float](t *testing.T, f isa.Family) {
 	var ps Panels[T]
 	ps.InitFamily(f)
 	kr := ps.kern
-	ns := []int{1, 2, 9, 17, 63, 65, kr.mr - 1, kr.mr, kr.mr + 1, kr.nr - 1, kr.nr, kr.nr + 1, kr.nc - 1, kr.nc + 1, 150}
-	ks := []int{1, 3, 17, kr.kc - 1, kr.kc, kr.kc + 5}
+	if kr.nr%kr.mr != 0 {
+		t.Fatalf("%v: NR %d is not a multiple of MR %d", f, kr.nr, kr.mr)
+	}
+	ns := []int{1, 2, 9, 17, 63, 65, kr.mr - 1, kr.mr, kr.mr + 1, kr.nr - 1, kr.nr, kr.nr + 1, 2*kr.nr + kr.mr, kr.nc - 1, kr.nc + 1, 150, 576}
+	ks := []int{1, 3, 17, 255, 256, 261}
 	for trial := 0; trial < 40; trial++ {
 		n := ns[rng.IntN(len(ns))]
 		k := ks[rng.IntN(len(ks))]
@@ -51,7 +50,7 @@ func testPanelsUpper[T Float](t *testing.T, f isa.Family) {
 			alpha = 0.25
 		}
 		x := randSlice[T](rng, k*n)
-		pa, pb := panelsOf(&ps, x, n, k, ld)
+		pb := panelsOf(&ps, x, n, k, ld)
 		c := randSlice[T](rng, n*ldc)
 		c0 := to64(c)
 		if beta == 0 {
@@ -59,7 +58,7 @@ func testPanelsUpper[T Float](t *testing.T, f isa.Family) {
 				c[i] = T(math.NaN()) // β = 0 must not read C
 			}
 		}
-		if err := ps.Upper(n, k, ld, alpha, pa, pb, beta, c, ldc); err != nil {
+		if err := ps.Upper(n, k, ld, alpha, pb, beta, c, ldc); err != nil {
 			t.Fatal(err)
 		}
 		name := fmt.Sprintf("%v n=%d k=%d ld=%d ldc=%d α=%v β=%v", f, n, k, ld, ldc, alpha, beta)
@@ -108,32 +107,31 @@ func TestPanelsUpper(t *testing.T) {
 
 func TestPanelsErrors(t *testing.T) {
 	var ps Panels[float32]
-	if err := ps.Upper(1, 1, 1, 1, make([]float32, 64), make([]float32, 64), 0, make([]float32, 1), 1); !errors.Is(err, errs.ErrParam) {
+	if err := ps.Upper(1, 1, 1, 1, make([]float32, 64), 0, make([]float32, 1), 1); !errors.Is(err, errs.ErrParam) {
 		t.Errorf("before Init: %v", err)
 	}
 	ps.Init()
 	n, k := 20, 5
-	pa, pb, c := make([]float32, ps.ALen(n, k)), make([]float32, ps.BLen(n, k)), make([]float32, n*n)
+	pb, c := make([]float32, ps.Len(n, k)), make([]float32, n*n)
 	cases := []struct {
 		name string
 		err  error
 		run  func() error
 	}{
-		{"negative n", errs.ErrParam, func() error { return ps.Upper(-1, k, k, 1, pa, pb, 0, c, n) }},
-		{"negative k", errs.ErrParam, func() error { return ps.Upper(n, -1, k, 1, pa, pb, 0, c, n) }},
-		{"ld < k", errs.ErrParam, func() error { return ps.Upper(n, k, k-1, 1, pa, pb, 0, c, n) }},
-		{"short A", errs.ErrShape, func() error { return ps.Upper(n, k, k, 1, pa[:len(pa)-1], pb, 0, c, n) }},
-		{"short B", errs.ErrShape, func() error { return ps.Upper(n, k, k, 1, pa, pb[:len(pb)-1], 0, c, n) }},
-		{"short C", errs.ErrShape, func() error { return ps.Upper(n, k, k, 1, pa, pb, 0, c[:n*n-1], n) }},
-		{"small ldc", errs.ErrShape, func() error { return ps.Upper(n, k, k, 1, pa, pb, 0, c, n-1) }},
-		{"overflow", errs.ErrOverflow, func() error { return ps.Upper(n, k, math.MaxInt/2, 1, pa, pb, 0, c, n) }},
+		{"negative n", errs.ErrParam, func() error { return ps.Upper(-1, k, k, 1, pb, 0, c, n) }},
+		{"negative k", errs.ErrParam, func() error { return ps.Upper(n, -1, k, 1, pb, 0, c, n) }},
+		{"ld < k", errs.ErrParam, func() error { return ps.Upper(n, k, k-1, 1, pb, 0, c, n) }},
+		{"short panels", errs.ErrShape, func() error { return ps.Upper(n, k, k, 1, pb[:len(pb)-1], 0, c, n) }},
+		{"short C", errs.ErrShape, func() error { return ps.Upper(n, k, k, 1, pb, 0, c[:n*n-1], n) }},
+		{"small ldc", errs.ErrShape, func() error { return ps.Upper(n, k, k, 1, pb, 0, c, n-1) }},
+		{"overflow", errs.ErrOverflow, func() error { return ps.Upper(n, k, math.MaxInt/2, 1, pb, 0, c, n) }},
 	}
 	for _, tc := range cases {
 		if err := tc.run(); !errors.Is(err, tc.err) {
 			t.Errorf("%s: %v, want %v", tc.name, err, tc.err)
 		}
 	}
-	if err := ps.Upper(n, k, k, 1, pa, pb, 0, c, n); err != nil {
+	if err := ps.Upper(n, k, k, 1, pb, 0, c, n); err != nil {
 		t.Errorf("valid: %v", err)
 	}
 }
@@ -143,11 +141,11 @@ func TestPanelsAllocatesNothing(t *testing.T) {
 	ps.Init()
 	n, k := 100, 64
 	rng := rand.New(rand.NewPCG(1, 1))
-	pa, pb := panelsOf(&ps, randSlice[float32](rng, n*k), n, k, k)
+	pb := panelsOf(&ps, randSlice[float32](rng, n*k), n, k, k)
 	c := make([]float32, n*n)
 	if a := testing.AllocsPerRun(10, func() {
 		ps.Init()
-		if err := ps.Upper(n, k, k, 1, pa, pb, 1, c, n); err != nil {
+		if err := ps.Upper(n, k, k, 1, pb, 1, c, n); err != nil {
 			t.Fatal(err)
 		}
 	}); a != 0 {

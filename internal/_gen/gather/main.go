@@ -29,6 +29,8 @@ func main() {
 	stream("streamAVX512", []VecPhysical{Z0, Z1, Z2, Z3}, 64)
 	stream("streamAVX2", []VecPhysical{Y0, Y1, Y2, Y3}, 32)
 	prefetch()
+	stripRows(false)
+	stripRows(true)
 	for _, avx512 := range []bool{true, false} {
 		for _, size := range []int{4, 8} {
 			finite(avx512, size)
@@ -305,4 +307,223 @@ func finite(avx512 bool, size int) {
 	Store(res, ReturnIndex(0))
 	VZEROUPPER()
 	RET()
+}
+
+// maxStripLanes is the widest strip the strip kernels copy: eight
+// float64 partial sums fill one vector.
+const maxStripLanes = 8
+
+// stripWords is the size of one strip descriptor (gather.Strip) in
+// 8-byte words: Src, Dst, Col, Lanes, Masks.
+const stripWords = 5
+
+// stripRows emits
+//
+//	func stripRows<F32|F64>AVX512(dst *T, ldd int, src *T, delta, step, n int, strips *Strip, count int, masks *uint8, shift *T, sum *float64)
+//
+// which runs count ≥ 1 strips (see gather.StripRows for the contract; n ≥
+// 1). A strip is a few values that are neighbours in the source row and
+// in the destination row alike (the taps of a window row, which land in
+// neighbouring lanes of a panel): each window of a strip is moved by one
+// masked load, subtraction and store, where a value at a time costs a
+// load and a store each. The load's mask is the window's byte of masks:
+// lanes that read padding (or a row outside the image) load nothing and
+// store −shift. Masked-off lanes are neither read nor written, so their
+// addresses may lie anywhere.
+func stripRows(f64 bool) {
+	name, elem, sh := "stripRowsF32AVX512", "float32", U8(2)
+	if f64 {
+		name, elem, sh = "stripRowsF64AVX512", "float64", U8(3)
+	}
+	TEXT(name, NOSPLIT, fmt.Sprintf("func(dst *%[1]s, ldd int, src *%[1]s, delta, step, n int, strips *int, count int, masks *uint16, shift *%[1]s, sums *float64)", elem))
+	Doc(fmt.Sprintf("%s copies count strips of n windows of at most %d lanes from src to dst under per-window load masks, minus shift, adding them into sums.", name, maxStripLanes))
+	dst0 := Load(Param("dst"), GP64())
+	ldd := Load(Param("ldd"), GP64())
+	src0 := Load(Param("src"), GP64())
+	step := Load(Param("step"), GP64())
+	mb := Load(Param("masks"), GP64())
+	t := GP64()
+	Load(Param("delta"), t)
+	SHLQ(sh, t)
+	ADDQ(t, src0)
+	SHLQ(sh, ldd)
+	SHLQ(sh, step)
+	// end: past the last strip descriptor.
+	end := Load(Param("count"), GP64())
+	IMUL3Q(U32(stripWords*8), end, end)
+	sp := Load(Param("strips"), GP64())
+	ADDQ(sp, end)
+
+	// The loop body stays in Y registers for float32 (port 1 then works
+	// too); the float32 block sums are widened once per block.
+	val := []VecPhysical{Y4, Y5}
+	acc := []VecPhysical{Y2, Y3}
+	shiftV := VecPhysical(Y1)
+	if f64 {
+		val = []VecPhysical{Z4, Z5}
+		acc = []VecPhysical{Z2, Z3}
+		shiftV = Z1
+	}
+
+	// The windows go in blocks of 1<<stripBlockLog, all strips over one
+	// block before the next: the block's destination rows stay in L1
+	// while every strip writes its lanes into them, so each line is
+	// fetched once, not once per strip. A strip's float64 sums live in
+	// its own 64 bytes of sums, read and written whole: a block's load of
+	// them never waits on a store still in flight (a masked store cannot
+	// forward), as the previous block's is long done.
+	srcp, dstp, mp, j := GP64(), GP64(), GP64(), GP64()
+	// pf: bytes from a window's source to the next block's.
+	pf := GP64()
+	MOVQ(step, pf)
+	SHLQ(U8(stripBlockLog), pf)
+	Label(name + "_block")
+	Load(Param("strips"), sp)
+	Load(Param("sums"), j)
+	sums := GP64()
+	MOVQ(j, sums)
+	// The block's windows, min(block, windows left), kept in count's
+	// slot (count is spent: end marks the last strip).
+	Load(Param("n"), j)
+	MOVQ(U32(1<<stripBlockLog), t)
+	CMPQ(j, t)
+	CMOVQGT(t, j)
+	MOVQ(j, paramAddr("count"))
+
+	Label(name + "_strip")
+	// K1: the strip's lanes.
+	MOVQ(Mem{Base: sp, Disp: 3 * 8}, t)
+	MOVL(U32(1), mp.As32())
+	SHLXL(t.As32(), mp.As32(), mp.As32())
+	DECL(mp.As32())
+	KMOVW(mp.As32(), K1)
+	// Its source, destination and masks for this block.
+	MOVQ(Mem{Base: sp}, srcp)
+	SHLQ(sh, srcp)
+	ADDQ(src0, srcp)
+	MOVQ(Mem{Base: sp, Disp: 8}, dstp)
+	SHLQ(sh, dstp)
+	ADDQ(dst0, dstp)
+	MOVQ(Mem{Base: sp, Disp: 4 * 8}, mp)
+	SHLQ(U8(1), mp)
+	ADDQ(mb, mp)
+	// Ask for the source of the strip's next block now.
+	PREFETCHT0(Mem{Base: srcp, Index: pf, Scale: 1})
+	PREFETCHT0(Mem{Base: srcp, Index: pf, Scale: 1, Disp: 64})
+	// Its shift.
+	MOVQ(Mem{Base: sp, Disp: 2 * 8}, t)
+	Load(Param("shift"), j)
+	if f64 {
+		VMOVUPD_Z(Mem{Base: j, Index: t, Scale: 8}, K1, shiftV)
+		VPXORQ(acc[0], acc[0], acc[0])
+		VPXORQ(acc[1], acc[1], acc[1])
+	} else {
+		VMOVUPS_Z(Mem{Base: j, Index: t, Scale: 4}, K1, shiftV)
+		VXORPS(acc[0], acc[0], acc[0])
+		VXORPS(acc[1], acc[1], acc[1])
+	}
+	// j: the block's windows.
+	MOVQ(paramAddr("count"), j)
+
+	// body emits the window loop and the fold into sums for vectors of
+	// the given registers; label prefixes its labels.
+	body := func(label string, val, acc []VecPhysical, shiftV VecPhysical, fold func()) {
+		one := func(i int) {
+			KMOVW(Mem{Base: mp}, K2)
+			KANDW(K1, K2, K2)
+			if f64 {
+				VMOVUPD_Z(Mem{Base: srcp}, K2, val[i])
+				VSUBPD(shiftV, val[i], val[i])
+				VMOVUPD(val[i], K1, Mem{Base: dstp})
+				VADDPD(val[i], acc[i], acc[i])
+			} else {
+				VMOVUPS_Z(Mem{Base: srcp}, K2, val[i])
+				VSUBPS(shiftV, val[i], val[i])
+				VMOVUPS(val[i], K1, Mem{Base: dstp})
+				VADDPS(val[i], acc[i], acc[i])
+			}
+			ADDQ(step, srcp)
+			ADDQ(ldd, dstp)
+			ADDQ(U8(2), mp)
+		}
+		// A whole block, straight through.
+		CMPQ(j, U8(1<<stripBlockLog))
+		JNE(LabelRef(label + "_pair"))
+		for u := 0; u < 1<<stripBlockLog; u++ {
+			one(u % 2)
+		}
+		JMP(LabelRef(label + "_done"))
+		Label(label + "_pair")
+		CMPQ(j, U8(2))
+		JL(LabelRef(label + "_last"))
+		one(0)
+		one(1)
+		SUBQ(U8(2), j)
+		JMP(LabelRef(label + "_pair"))
+		Label(label + "_last")
+		TESTQ(j, j)
+		JZ(LabelRef(label + "_done"))
+		one(0)
+		Label(label + "_done")
+		fold()
+	}
+	next := func() {
+		ADDQ(U8(64), sums)
+		ADDQ(U32(stripWords*8), sp)
+		CMPQ(sp, end)
+		JB(LabelRef(name + "_strip"))
+		JMP(LabelRef(name + "_nextBlock"))
+	}
+	if !f64 {
+		// Strips of at most four lanes (the taps of a 3-wide window row)
+		// move in X registers: the narrower masked accesses cost less.
+		MOVQ(Mem{Base: sp, Disp: 3 * 8}, t)
+		CMPQ(t, U8(4))
+		JA(LabelRef(name + "_wide"))
+		body(name+"_narrow", []VecPhysical{X4, X5}, []VecPhysical{X2, X3}, X1, func() {
+			VADDPS(X3, X2, X2)
+			VCVTPS2PD(X2, Y2)
+			VADDPD(Mem{Base: sums}, Y2, Y2)
+			VMOVUPD(Y2, Mem{Base: sums})
+		})
+		next()
+		Label(name + "_wide")
+	}
+	body(name, val, acc, shiftV, func() {
+		if f64 {
+			VADDPD(acc[1], acc[0], Z2)
+		} else {
+			VADDPS(acc[1], acc[0], Y2)
+			VCVTPS2PD(Y2, Z2)
+		}
+		VADDPD(Mem{Base: sums}, Z2, Z2)
+		VMOVUPD(Z2, Mem{Base: sums})
+	})
+	next()
+
+	Label(name + "_nextBlock")
+	// The next block of windows.
+	ADDQ(pf, src0)
+	MOVQ(ldd, t)
+	SHLQ(U8(stripBlockLog), t)
+	ADDQ(t, dst0)
+	ADDQ(U8(2<<stripBlockLog), mb)
+	SUBQ(U8(1<<stripBlockLog), paramAddr("n"))
+	JG(LabelRef(name + "_block"))
+	VZEROUPPER()
+	RET()
+}
+
+// stripBlockLog is log₂ of the windows per block of stripRows: eight
+// windows of a 576-feature panel row are 18 KiB of destination.
+const stripBlockLog = 3
+
+// paramAddr is the stack address of an argument, for instructions that
+// work on it in memory.
+func paramAddr(name string) Mem {
+	b, err := Param(name).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return b.Addr
 }

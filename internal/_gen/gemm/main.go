@@ -304,6 +304,17 @@ func main() {
 		{name: "kernF64AVX512S", f64: true, zmm: true, mr: mrF64AVX512, nr: 16, unroll: 4, strideA: true},
 		{name: "kernF32AVX2S", mr: 6, nr: 16, unroll: 4, strideA: true},
 		{name: "kernF64AVX2S", f64: true, mr: 6, nr: 8, unroll: 4, strideA: true},
+		// The single-layout panel kernels (gemm.Panels): A is read from the
+		// B panels themselves (lda = NR), so NR is a multiple of MR and a
+		// tile's rows never straddle two panels. A producer that writes
+		// its operand once, in one layout, saves a store per value; the
+		// tiles are as wide as the registers allow with MR = 8 (AVX-512:
+		// 24 accumulators, 3 B vectors). NR = 48 (float32) also keeps the
+		// three taps of a 3-wide window row in one panel.
+		{name: "kernF32AVX512P", zmm: true, mr: 8, nr: 48, unroll: 4, strideA: true},
+		{name: "kernF64AVX512P", f64: true, zmm: true, mr: 8, nr: 24, unroll: 4, strideA: true},
+		{name: "kernF32AVX2P", mr: 4, nr: 16, unroll: 4, strideA: true},
+		{name: "kernF64AVX2P", f64: true, mr: 4, nr: 8, unroll: 4, strideA: true},
 	} {
 		kernel(s)
 	}
