@@ -67,3 +67,44 @@ func TestPrepareSymmetricY(t *testing.T) {
 		}
 	}
 }
+
+// TestCholeskyFirstFailedPivot: for A = L·diag(p)·Lᵀ, L unit lower
+// triangular, the pivots of the factorization are p; with p_k the first
+// not above the threshold, the factorization (the base case for n ≤
+// cholBase, the recursion above it) reports pivot k with value p_k.
+func TestCholeskyFirstFailedPivot(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 9))
+	for _, n := range []int{1, 2, 3, 5, 16, 27, cholBase, cholBase + 1, 47, 80} {
+		for _, k := range []int{0, n / 3, n / 2, n - 1} {
+			l := make([]float64, n*n)
+			for i := 0; i < n; i++ {
+				l[i*n+i] = 1
+				for j := 0; j < i; j++ {
+					l[i*n+j] = (rng.Float64() - 0.5) * 0.5
+				}
+			}
+			piv := make([]float64, n)
+			for i := range piv {
+				piv[i] = 0.5 + rng.Float64()
+			}
+			piv[k] = -0.25
+			a := make([]float64, n*n)
+			for i := 0; i < n; i++ {
+				for j := 0; j < n; j++ {
+					s := 0.0
+					for q := 0; q <= min(i, j); q++ {
+						s += l[i*n+q] * piv[q] * l[j*n+q]
+					}
+					a[i*n+j] = s
+				}
+			}
+			p := mustPlan[float64](t, n, Options{})
+			w := p.worker(0)
+			w.setThreads(1)
+			got, d, err := w.cholesky(a, n, n, 1e-12)
+			if err != nil || got != k || math.Abs(d-piv[k]) > 1e-9 {
+				t.Fatalf("n=%d: first failed pivot %d = %v (%v), want %d = %v", n, got, d, err, k, piv[k])
+			}
+		}
+	}
+}
