@@ -51,9 +51,8 @@ const (
 func pdTol(n int) float64 { return 4 * float64(n+1) * 0x1p-53 }
 
 // cholesky factors the symmetric b×b matrix whose upper triangle is in a
-// (row-major, leading dimension ld; the strict lower triangle is scratch:
-// its input is not read, and it is left holding Rᵀ where the base case ran)
-// as RᵀR, R overwriting the upper triangle, and returns the index of the
+// (row-major, leading dimension ld; the strict lower triangle is neither
+// read nor written) as RᵀR, R overwriting it, and returns the index of the
 // first pivot (the square of a diagonal element of R) that is not above
 // tol, and that pivot, or -1 when every pivot is.
 //
@@ -66,8 +65,42 @@ func pdTol(n int) float64 { return 4 * float64(n+1) * 0x1p-53 }
 // panel.
 func (w *work[T]) cholesky(a []float64, ld, b int, tol float64) (int, float64, error) {
 	if b <= cholBase {
-		k, d := cholBaseCase(a, ld, b, tol)
-		return k, d, nil
+		// By rows, right-looking: row i scaled by 1/√pivot, its outer
+		// product subtracted from the rows below.
+		for i := 0; i < b; i++ {
+			d := a[i*ld+i]
+			if !(d > tol) {
+				return i, d, nil
+			}
+			r := math.Sqrt(d)
+			ri := a[i*ld+i : i*ld+b]
+			ri[0] = r
+			f := 1 / r
+			for j := 1; j < len(ri); j++ {
+				ri[j] *= f
+			}
+			// Two rows per pass: each element of row i is loaded once
+			// for both (the updates themselves are those of one row at a
+			// time, in the same order).
+			k := 1
+			for ; k+1 < len(ri); k += 2 {
+				rk0 := a[(i+k)*ld+i+k : (i+k)*ld+b]
+				rk1 := a[(i+k+1)*ld+i+k+1 : (i+k+1)*ld+b]
+				g0, g1 := ri[k], ri[k+1]
+				src := ri[k+1:]
+				rk0[0] -= g0 * ri[k]
+				rk0 = rk0[1:]
+				rk0, rk1 = rk0[:len(src)], rk1[:len(src)]
+				for j, v := range src {
+					rk0[j] -= g0 * v
+					rk1[j] -= g1 * v
+				}
+			}
+			if k < len(ri) {
+				a[(i+k)*ld+i+k] -= ri[k] * ri[k]
+			}
+		}
+		return -1, 0, nil
 	}
 	h := (b/2 + 7) &^ 7
 	if k, d, err := w.cholesky(a, ld, h, tol); k >= 0 || err != nil {
@@ -181,53 +214,4 @@ func (w *work[T]) checkDefinite(n int, a []T, sNormal bool, c float64) error {
 			deconv.ErrNotPositiveDefinite, k, d/maxDiag, pdTol(n))
 	}
 	return nil
-}
-
-// cholBaseCase factors the b×b block at a (b ≤ cholBase) as cholesky
-// does and returns the index of the first pivot not above tol and that
-// pivot, or -1.
-//
-// Column by column of R (Cholesky–Crout): R_ij = (S_ij − Σ_{p<i} R_pi·R_pj)/R_ii
-// and R_jj² = S_jj − Σ_{p<j} R_pj². The sums run down columns of R, so each
-// column is also kept as a row of Rᵀ in the strict lower triangle (scratch
-// to the caller), where the sums are dot products of two contiguous rows:
-// loads and multiply-adds in independent chains, no stores, which is about
-// twice as fast as the right-looking update of the trailing rows.
-func cholBaseCase(a []float64, ld, b int, tol float64) (int, float64) {
-	var inv [cholBase]float64 // 1/R_ii
-	for j := 0; j < b; j++ {
-		lj := a[j*ld : j*ld+j+1] // row j of Rᵀ: R_0j … R_jj
-		for i := 0; i < j; i++ {
-			li := a[i*ld : i*ld+i]
-			r := (a[i*ld+j] - dot(li, lj[:i])) * inv[i]
-			lj[i] = r
-			a[i*ld+j] = r
-		}
-		d := lj[j] - dot(lj[:j], lj[:j])
-		if !(d > tol) {
-			return j, d
-		}
-		r := math.Sqrt(d)
-		lj[j] = r
-		inv[j] = 1 / r
-	}
-	return -1, 0
-}
-
-// dot returns Σ x_i·y_i (len(y) ≥ len(x)) in four independent sums, so that
-// the additions do not wait on each other.
-func dot(x, y []float64) float64 {
-	y = y[:len(x)]
-	var s0, s1, s2, s3 float64
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		s0 += x[i] * y[i]
-		s1 += x[i+1] * y[i+1]
-		s2 += x[i+2] * y[i+2]
-		s3 += x[i+3] * y[i+3]
-	}
-	for ; i < len(x); i++ {
-		s0 += x[i] * y[i]
-	}
-	return (s0 + s1) + (s2 + s3)
 }
