@@ -73,8 +73,9 @@ check-generate: generate
 # make ctest runs the C tests (plain, AddressSanitizer + UBSan, valgrind
 # memcheck, the README's example against an installed copy); make cbench
 # times the folded paper layer's forward through the C interface, to set
-# beside `go test -run '^$' -bench PaperFastDeconvEval ./fold/` (not part
-# of make test).
+# beside `go test -run '^$' -bench PaperFastDeconvEval ./fold/`, and one
+# 27x27 isqrt per call, beside BenchmarkInvSqrtSmall/n=27 (not part of
+# make test).
 
 .PHONY: lib install uninstall ctest cbench
 
@@ -167,6 +168,8 @@ cbench: lib
 	@mkdir -p $(CTEST)
 	$(CC) -std=c99 -O2 -Wall -Wextra -Werror -Iinclude capi/ctest/bench_folded.c -o $(CTEST)/bench_folded $(CTEST_LINK)
 	$(CTEST)/bench_folded
+	$(CC) -std=c99 -O2 -Wall -Wextra -Werror -Iinclude capi/ctest/bench_isqrt.c -o $(CTEST)/bench_isqrt $(CTEST_LINK)
+	$(CTEST)/bench_isqrt
 
 # ---- The Python binding: bindings/python (ctypes over build/libdeconv.so) ----
 # make pytest builds the library and runs the binding's tests with Debian's

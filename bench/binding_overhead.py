@@ -9,14 +9,19 @@
    with a preallocated output and prebuilt pointers. A new output's first
    touch (page faults on 256 MiB) is the whole difference of the first row.
 2. ``deconv.isqrt`` of a 27x27 matrix (a 3x3 kernel with block 3): the
-   whole call (a handle created and freed each time) against
-   ``deconv_isqrt_compute_f32`` on a kept handle.
+   whole call (argument checks, the per-thread kept handle, a new output)
+   against ``deconv_isqrt_compute_f32`` called through ctypes on a kept
+   handle with prebuilt pointers. Wall time and the process's CPU time
+   (every thread) per call; on a loaded machine the CPU time is the figure
+   that can be compared from one run to the next.
 
 Medians of several runs, interleaved so that drift hits both sides alike.
+Set beside it: ``go test -run '^$' -bench 'InvSqrtSmall/n=27$' ./isqrt``
+(the Go call) and ``make cbench`` (the C call without Python).
 
 Usage (after make lib):
 
-    /usr/bin/python3 bench/binding_overhead.py [--runs 7] [--batch 32]
+    /usr/bin/python3 bench/binding_overhead.py [--runs 7] [--batch 32] [--isqrt-only]
 """
 import argparse
 import ctypes
@@ -25,7 +30,11 @@ import statistics
 import sys
 import time
 
-import numpy as np
+# NumPy's own BLAS (one small product below) would otherwise leave its
+# threads spinning, which the CPU-time figures would count.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "bindings", "python"))
@@ -97,32 +106,37 @@ def bench_isqrt(runs, calls=2000):
         return deconv.isqrt(a)
 
     assert np.allclose(binding(), (direct(), out)[1], rtol=1e-5, atol=1e-5)
-    tb, td = [], []
+    tb, td, cb, cd = [], [], [], []
     for _ in range(runs):
-        for f, acc in ((binding, tb), (direct, td)):
-            t = time.perf_counter()
+        for f, acc, cpu in ((binding, tb, cb), (direct, td, cd)):
+            t, c = time.perf_counter(), time.process_time()
             for _ in range(calls):
                 f()
+            cpu.append((time.process_time() - c) / calls)
             acc.append((time.perf_counter() - t) / calls)
     _lib.LIB.deconv_isqrt_free(handle)
-    return statistics.median(tb), statistics.median(td)
+    return tuple(statistics.median(x) for x in (tb, td, cb, cd))
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--runs", type=int, default=7)
     p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--isqrt-only", action="store_true", help="skip the layer (minutes on a loaded machine)")
     args = p.parse_args()
     print("libdeconv %s, isa %s, %d threads" % (deconv.__version__, deconv.isa(), deconv.threads()))
-    lb, lo, ld = bench_layer(args.runs, args.batch)
-    ib, idr = bench_isqrt(args.runs)
     row = "%-52s %10.2f %s %10.2f %s %8.2f%%"
     print("%-52s %13s %13s %9s" % ("", "binding", "C ABI", "overhead"))
-    name = "folded paper layer, batch %d, median of %d" % (args.batch, args.runs)
-    print(row % (name + ", new output", lb * 1e3, "ms", ld * 1e3, "ms", 100 * (lb - ld) / ld))
-    print(row % (name + ", out=", lo * 1e3, "ms", ld * 1e3, "ms", 100 * (lo - ld) / ld))
-    print(row % ("isqrt 27x27 float32, 5 iterations, per call", ib * 1e6, "us", idr * 1e6, "us",
+    if not args.isqrt_only:
+        lb, lo, ld = bench_layer(args.runs, args.batch)
+        name = "folded paper layer, batch %d, median of %d" % (args.batch, args.runs)
+        print(row % (name + ", new output", lb * 1e3, "ms", ld * 1e3, "ms", 100 * (lb - ld) / ld))
+        print(row % (name + ", out=", lo * 1e3, "ms", ld * 1e3, "ms", 100 * (lo - ld) / ld))
+    ib, idr, cb, cd = bench_isqrt(args.runs)
+    print(row % ("isqrt 27x27 float32, 5 iterations, per call, wall", ib * 1e6, "us", idr * 1e6, "us",
                  100 * (ib - idr) / idr))
+    print(row % ("isqrt 27x27 float32, 5 iterations, per call, CPU", cb * 1e6, "us", cd * 1e6, "us",
+                 100 * (cb - cd) / cd))
 
 
 if __name__ == "__main__":

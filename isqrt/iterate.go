@@ -273,11 +273,11 @@ func (w *work[T]) coupled(p *Plan[T], res *Result) ([]T, error) {
 		// P_k = Z_k·Y_k; its distance to I is Z_k's residual.
 		half := k <= halfProductIters
 		if half {
-			// Upper triangle only, residual and T from it, then mirrored.
+			// Upper triangle only, residual and T from it, mirrored.
 			if err := w.upperMul(n, 1, z, y, pm, true); err != nil {
 				return nil, err
 			}
-			r = w.residualToT(n, pm)
+			r = w.residualToTSym(n, pm)
 		} else {
 			if err := w.mulSymA(n, 1, z, y, pm); err != nil {
 				return nil, err
@@ -295,10 +295,8 @@ func (w *work[T]) coupled(p *Plan[T], res *Result) ([]T, error) {
 		if done, err := w.checkTol(p, res, z, k, r, last); done {
 			return z, err
 		}
-		// T = ½(3I − P).
-		if half {
-			w.mirror(n, pm)
-		} else {
+		// T = ½(3I − P) (a half product's is there already).
+		if !half {
 			threeHalvesMinusHalf(n, pm)
 		}
 		if w.gm != nil {

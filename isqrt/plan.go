@@ -279,9 +279,7 @@ func (w *work[T]) prepare(p *Plan[T], a []T, asIs bool) (c, cy float64, err erro
 	}
 	if asIs {
 		copy(y, a[:n*n])
-	} else {
-		w.mirror(n, y)
-	}
+	} // (else the pass wrote S to both triangles of y)
 	if o.Scaling == ScaleSpectral {
 		c = min(c, w.spectralBound(n, y))
 	}
@@ -335,8 +333,11 @@ const minorTol = 1 + 1e-4
 
 // checkTileRow validates the pairs (i, j), (j, i) with i in the tile row
 // at i0 and j > i: symmetric within tolerance, no 2×2 principal minor
-// clearly negative. It writes the upper triangle of S = (a + aᵀ)/2 there to
-// w.y and returns the sum of squares of those elements of a (both
+// clearly negative. It writes S = (a + aᵀ)/2 there to both triangles of
+// w.y (the lower one from the values of the upper, so w.y is exactly
+// symmetric and needs no mirroring pass; the writes below the diagonal stay
+// in the tile the pass reads anyway) and S's upper triangle in float64 to
+// w.chol, and returns the sum of squares of those elements of a (both
 // triangles: for a symmetric input that is S's; for another, the
 // reference's norm). A NaN passes the comparisons but not the sum, which
 // the caller checks. It needs w.spec[:n] to hold √a_ii and w.symTol set.
@@ -370,6 +371,7 @@ func (w *work[T]) checkTileRow(n int, a []T, i0 int) (float64, error) {
 				s0 += x * x
 				s1 += z * z
 				yi[j] = T(s)
+				y[j*n+i] = T(s)
 				ci[j] = s
 			}
 			sum += s0 + s1

@@ -133,6 +133,21 @@ func (w *work[T]) residualToT(n int, p []T) float64 {
 	return math.Sqrt(diag + 2*off)
 }
 
+// residualToTSym is residualToT followed by mirror: it returns ‖P − I‖_F
+// and overwrites P with T = ½(3I − P), exactly symmetric, from P's upper
+// triangle. A matrix in L1 (n ≤ mirrorSmall) takes one pass that writes
+// each element of T to both triangles; a larger one the team's two passes,
+// whose tiled mirror keeps its column writes in cache.
+func (w *work[T]) residualToTSym(n int, p []T) float64 {
+	if n <= mirrorSmall {
+		diag, off := residualToTMirroredRows(n, p)
+		return math.Sqrt(diag + 2*off)
+	}
+	r := w.residualToT(n, p)
+	w.mirror(n, p)
+	return r
+}
+
 // runOp runs the operation set in w on w.nw parts.
 func (w *work[T]) runOp() {
 	parallel.Run(w, w.nw)
@@ -338,6 +353,30 @@ func residualToTRows[T Float](n int, p []T, i0, i1 int) (diag, off float64) {
 			row[j] *= -0.5
 		}
 		row[0] += 1.5
+	}
+	return diag, off
+}
+
+// residualToTMirroredRows is residualToTRows on all rows that also writes
+// each element of T's strict upper triangle to its mirror place: the sums
+// and the upper triangle are residualToTRows's to the bit, and the lower
+// triangle is mirrorUpper's.
+func residualToTMirroredRows[T Float](n int, p []T) (diag, off float64) {
+	p = p[:n*n]
+	for i := 0; i < n; i++ {
+		row := p[i*n+i : i*n+n]
+		d := float64(row[0]) - 1
+		diag += d * d
+		off += sumSquares(row[1:])
+		row[0] *= -0.5
+		row[0] += 1.5
+		// Column i below the diagonal, n apart from (i+1, i).
+		col := p[i*n+i:]
+		for j := 1; j < len(row); j++ {
+			t := row[j] * -0.5
+			row[j] = t
+			col[j*n] = t
+		}
 	}
 	return diag, off
 }

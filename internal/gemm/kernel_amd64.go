@@ -64,6 +64,16 @@ func kernF32AVX2P(k int, a *float32, lda int, b *float32, ldb int, c *float32, l
 //go:noescape
 func kernF64AVX2P(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, alpha float64, beta float64, load int)
 
+// kernF32AVX512M12 computes one 12×32 tile of C from an A panel whose rows are lda elements apart and stores its first rows rows, the columns set in mask (see the generator for the contract).
+//
+//go:noescape
+func kernF32AVX512M12(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, load int, rows int, mask uint32)
+
+// kernF32AVX512M14 computes one 14×32 tile of C from an A panel whose rows are lda elements apart and stores its first rows rows, the columns set in mask (see the generator for the contract).
+//
+//go:noescape
+func kernF32AVX512M14(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, load int, rows int, mask uint32)
+
 // fmaPeakAVX512 runs n iterations of 24 independent float32 FMA chains (a peak-rate probe).
 func fmaPeakAVX512(n int)
 

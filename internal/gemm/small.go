@@ -84,10 +84,50 @@ func readable[T Float](data []T, off, w int) bool {
 	return off+w <= cap(data)
 }
 
+// maskedKernel is a stridedKernel that stores only the first rows rows of
+// its tile, and of each the columns whose bit is set in mask (the low
+// bits, one per column); B is read under the mask too. See the generator.
+type maskedKernel[T Float] func(k int, a *T, lda int, b *T, ldb int, c *T, ldc int, alpha, beta T, load, rows int, mask uint32)
+
+// maskedKernels returns family fam's masked kernels for T, 12 and 14 rows
+// high and 32 columns wide, or nils when it has none (only AVX-512 float32
+// has them).
+func maskedKernels[T Float](fam isa.Family) (m12, m14 maskedKernel[T]) {
+	var z T
+	if _, ok := any(z).(float32); !ok {
+		return nil, nil
+	}
+	a, b := maskedKernelsF32(fam)
+	if a == nil {
+		return nil, nil
+	}
+	return any(a).(maskedKernel[T]), any(b).(maskedKernel[T])
+}
+
+// maskedNR is the width of the masked kernels' tiles.
+const maskedNR = 32
+
+// maskedMR returns the tile height, 12 or 14, that cuts m rows into the
+// fewest padded rows (12 on a tie: its panels are the packed kernel's).
+func maskedMR(m int) int {
+	if (m+13)/14*14 < (m+11)/12*12 {
+		return 14
+	}
+	return 12
+}
+
 // runSmall computes C = α·A·B + β·C for the dense operands cl.da and cl.db
 // with the kernels of family fam, on the calling goroutine; the call must
 // pass small.
 func (cl *call[T]) runSmall(fam isa.Family) {
+	if m12, m14 := maskedKernels[T](fam); m12 != nil {
+		fn := m12
+		if maskedMR(cl.m) == 14 {
+			fn = m14
+		}
+		cl.runSmallMasked(fam, fn, maskedMR(cl.m))
+		return
+	}
 	kr := kernelFor[T](fam)
 	fn := stridedKernelFor[T](fam)
 	mr, nr := kr.mr, kr.nr
@@ -176,6 +216,89 @@ func (cl *call[T]) runSmall(fam isa.Family) {
 				}
 			}
 		}
+	}
+}
+
+// runSmallMasked is runSmall with a masked kernel fn of mr rows: every
+// tile, full or not, is stored by the kernel straight into C, and B is read
+// in place whenever it is row-major (its loads are masked).
+func (cl *call[T]) runSmallMasked(fam isa.Family, fn maskedKernel[T], mr int) {
+	const nr = maskedNR
+	m, n, k := cl.m, cl.n, cl.k
+	alpha, beta := cl.alpha, cl.beta
+	c, ldc := cl.c, cl.ldc
+	if len(cl.ws) == 0 {
+		cl.ws = append(cl.ws, new(workspace[T]))
+	}
+	ws := cl.ws[0]
+	a, b := &cl.da, &cl.db
+	a.fam, b.fam = fam, fam
+
+	// A: in place when transposed, the last panel too if its reads (all mr
+	// rows of it) fit the capacity; else packed.
+	var pa []T
+	inA := 0
+	if a.trans {
+		inA = m / mr * mr
+		if inA < m && readable(a.data, (k-1)*a.stride+inA, mr) {
+			inA = m
+		}
+	}
+	if inA < m {
+		pa = grow(&ws.a, (m-inA+mr-1)/mr*mr*k)
+		a.PackRows(pa, inA, m-inA, 0, k, mr)
+	}
+	// B: in place when row-major (the masked loads read only its
+	// columns), else packed into nr-column panels.
+	var pb []T
+	if b.trans {
+		pb = grow(&ws.b, (n+nr-1)/nr*nr*k)
+		b.PackCols(pb, 0, k, 0, n, nr)
+	}
+	load := 0
+	if beta != 0 {
+		load = 1
+	}
+	for i0 := 0; i0 < m; i0 += mr {
+		mm := min(mr, m-i0)
+		var ap *T
+		lda := mr
+		if i0 < inA {
+			ap, lda = &a.data[i0], a.stride
+		} else {
+			ap = &pa[(i0-inA)*k]
+		}
+		for j0 := 0; j0 < n; j0 += nr {
+			nn := min(nr, n-j0)
+			var bp *T
+			ldb := nr
+			if pb == nil {
+				bp, ldb = &b.data[j0], b.stride
+			} else {
+				bp = &pb[j0*k]
+			}
+			off := i0*ldc + j0
+			if race.Enabled {
+				raceMasked(k, ap, lda, mr, bp, ldb, nn, &c[off], ldc, mm, load)
+			}
+			fn(k, ap, lda, bp, ldb, &c[off], ldc, alpha, beta, load, mm, uint32(uint64(1)<<nn-1))
+		}
+	}
+}
+
+// raceMasked tells the race detector what a masked kernel call reads (mr
+// rows of the A panel, nn columns of B) and reads and writes (mm×nn of C).
+func raceMasked[T Float](k int, a *T, lda, mr int, b *T, ldb, nn int, c *T, ldc, mm, load int) {
+	if k > 0 {
+		race.Read(unsafe.Pointer(a), ((k-1)*lda+mr)*sizeOf[T]())
+		race.Read(unsafe.Pointer(b), ((k-1)*ldb+nn)*sizeOf[T]())
+	}
+	for i := 0; i < mm; i++ {
+		row := unsafe.Add(unsafe.Pointer(c), i*ldc*sizeOf[T]())
+		if load != 0 {
+			race.Read(row, nn*sizeOf[T]())
+		}
+		race.Write(row, nn*sizeOf[T]())
 	}
 }
 

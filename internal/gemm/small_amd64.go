@@ -26,3 +26,12 @@ func stridedKernelF64(f isa.Family) stridedKernel[float64] {
 	}
 	return kernGenericS[float64]
 }
+
+// maskedKernelsF32 returns the masked strided kernels of family f, 12 and
+// 14 rows high, or nils when f does not run the AVX-512 float32 kernel.
+func maskedKernelsF32(f isa.Family) (m12, m14 maskedKernel[float32]) {
+	if kernelF32(f) == &avx512F32 {
+		return kernF32AVX512M12, kernF32AVX512M14
+	}
+	return nil, nil
+}

@@ -50,6 +50,10 @@ func testSmallFamily[T Float](t *testing.T, f isa.Family) {
 	for _, b := range []int{kr.mr, kr.nr, 2 * kr.mr, 2 * kr.nr} {
 		dims = append(dims, b-1, b, b+1)
 	}
+	// The masked kernels' heights (14: 27 = 2·14 − 1).
+	for _, b := range []int{14, 28, 42} {
+		dims = append(dims, b-1, b, b+1)
+	}
 	dims = append(dims, 1, 2, smallMaxMN-1, smallMaxMN, smallMaxMN+1, smallMaxN, smallMaxN+1)
 	for it := 0; it < 60; it++ {
 		g := gemmCase{
@@ -216,6 +220,96 @@ func testStrided[T Float](t *testing.T, f isa.Family) {
 					t.Fatalf("%v %T k=%d lda=%d load=%d: strided kernel differs from the packed one", f, c0[0], k, lda, load)
 				}
 			}
+		}
+	}
+}
+
+// TestMaskedKernels checks each masked kernel, for every row count and
+// column count of its tile, both with and without β, against the strided
+// 12×32 kernel of the same family, bitwise (each element is the same
+// sequence of multiply-adds): the elements in the rows and columns asked
+// for are the strided kernel's, and nothing else of C (sentinels around
+// the tile, a leading dimension wider than the tile) is written; B's
+// columns past the mask are NaN and must not reach C. Families without
+// masked kernels have nothing to check.
+func TestMaskedKernels(t *testing.T) {
+	for _, f := range isa.Available() {
+		m12, m14 := maskedKernels[float32](f)
+		if m12 == nil {
+			if f == isa.AVX512 && isa.Supported(isa.AVX512) {
+				t.Fatalf("%v: no masked kernels", f)
+			}
+			continue
+		}
+		fs := stridedKernelFor[float32](f)
+		rng := rand.New(rand.NewPCG(19, uint64(f)))
+		const nr, ldc, lda = maskedNR, maskedNR + 5, 14 + 3
+		for _, mk := range []struct {
+			mr int
+			fn maskedKernel[float32]
+		}{{12, m12}, {14, m14}} {
+			for _, k := range []int{1, 3, 4, 5, 27} {
+				a := randSlice[float32](rng, (k-1)*lda+mk.mr+2)
+				for rows := 1; rows <= mk.mr; rows++ {
+					for cols := 1; cols <= nr; cols++ {
+						b := randSlice[float32](rng, k*nr)
+						for p := 0; p < k; p++ {
+							for j := cols; j < nr; j++ {
+								b[p*nr+j] = float32(math.NaN())
+							}
+						}
+						for _, load := range []int{0, 1} {
+							// C: the tile at row 1, column 2 of a
+							// (mr+2)×ldc sentinel frame.
+							c := make([]float32, (mk.mr+2)*ldc)
+							for i := range c {
+								c[i] = sentinel
+							}
+							init := randSlice[float32](rng, mk.mr*nr)
+							for i := 0; i < rows; i++ {
+								copy(c[(i+1)*ldc+2:(i+1)*ldc+2+cols], init[i*nr:i*nr+cols])
+							}
+							mk.fn(k, &a[0], lda, &b[0], nr, &c[ldc+2], ldc, -1.5, 0.5, load, rows, uint32(uint64(1)<<cols-1))
+							// The reference: the strided 12-row kernel on
+							// rows r0…r0+11 of the panel, for each row.
+							for i := 0; i < mk.mr+2; i++ {
+								for j := 0; j < ldc; j++ {
+									got := c[i*ldc+j]
+									ti, tj := i-1, j-2
+									if ti < 0 || ti >= rows || tj < 0 || tj >= cols {
+										if got != sentinel {
+											t.Fatalf("%v M%d k=%d rows=%d cols=%d load=%d: wrote (%d,%d) outside the tile", f, mk.mr, k, rows, cols, load, ti, tj)
+										}
+										continue
+									}
+									r0 := min(ti, mk.mr-12)
+									ref := slices.Clone(init[r0*nr : (r0+12)*nr])
+									for x := range ref {
+										if math.IsNaN(float64(ref[x])) {
+											ref[x] = 0
+										}
+									}
+									fs(k, &a[r0], lda, &b[0], nr, &ref[0], nr, -1.5, 0.5, load)
+									if want := ref[(ti-r0)*nr+tj]; got != want {
+										t.Fatalf("%v M%d k=%d rows=%d cols=%d load=%d: C[%d][%d] = %v, want %v", f, mk.mr, k, rows, cols, load, ti, tj, got, want)
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestMaskedMR checks the choice of tile height for the masked kernels.
+func TestMaskedMR(t *testing.T) {
+	for _, tc := range []struct{ m, want int }{
+		{1, 12}, {9, 12}, {12, 12}, {13, 14}, {14, 14}, {24, 12}, {27, 14}, {28, 14}, {36, 12}, {48, 12}, {56, 14}, {128, 12},
+	} {
+		if got := maskedMR(tc.m); got != tc.want {
+			t.Errorf("maskedMR(%d) = %d, want %d", tc.m, got, tc.want)
 		}
 	}
 }

@@ -354,6 +354,72 @@ def _isqrt_handle(n, key):
 
 _ISQRT_COMPUTE = {"f": LIB.deconv_isqrt_compute_f32, "d": LIB.deconv_isqrt_compute_f64}
 
+# The one-matrix call of the fast path below, typed to take addresses as
+# integers (see _lib.raw): handle, dst, dst_len, a, a_len, trace, trace_len,
+# result, err.
+_VP, _SZ = ctypes.c_void_p, ctypes.c_size_t
+_ISQRT_RAW = {np.dtype(np.float32): _lib.raw("deconv_isqrt_compute_f32",
+                                             [_VP, _VP, _SZ, _VP, _SZ, _VP, _SZ, _VP, _VP]),
+              np.dtype(np.float64): _lib.raw("deconv_isqrt_compute_f64",
+                                             [_VP, _VP, _SZ, _VP, _SZ, _VP, _SZ, _VP, _VP])}
+
+# (n_iter, method, tol) as given -> the validated configuration, for the
+# fast path: validation is a function of the values alone, so arguments
+# equal to ones validated before need no second look. Bounded: cleared
+# when it grows past _ISQRT_KEYS_MAX (only arguments that passed enter).
+_ISQRT_KEYS = {}
+_ISQRT_KEYS_MAX = 64
+
+
+def _isqrt_config(n_iter, method, tol):
+    """(method code, iterations, tol) from isqrt's arguments, validated."""
+    n_iter = _positive(n_iter, "n_iter")
+    cfg = (_enum(_lib.ISQRT_METHOD, method, "method"), n_iter, 0.0 if tol is None else float(tol))
+    if tol is not None and not tol > 0:
+        raise ParameterError("tol must be positive, got %r" % (tol,))
+    return cfg
+
+
+def _address(x):
+    """The address of the C-contiguous array x's first element."""
+    try:
+        return ctypes.addressof(ctypes.c_char.from_buffer(x))  # the cheapest way, for writable arrays
+    except (TypeError, ValueError):  # read-only
+        return x.__array_interface__["data"][0]
+
+
+def _isqrt_one(x, n_iter, method, tol):
+    """isqrt of one C-contiguous, native float32/float64 NumPy matrix
+    (n, n), n > 0, without a trace: the call whose cost is mostly the
+    binding's own for small n. The checks are the general path's; what it
+    saves is their repetition (the configuration is validated once per
+    distinct arguments), the typed-pointer conversions and a fresh error
+    structure per call (each thread keeps one, which every call rewrites)."""
+    try:
+        cfg = _ISQRT_KEYS[(n_iter, method, tol)]
+    except (KeyError, TypeError):
+        cfg = _isqrt_config(n_iter, method, tol)
+        try:
+            if len(_ISQRT_KEYS) >= _ISQRT_KEYS_MAX:
+                _ISQRT_KEYS.clear()
+            _ISQRT_KEYS[(n_iter, method, tol)] = cfg
+        except TypeError:  # unhashable arguments: validated every time
+            pass
+    n = x.shape[0]
+    handle = _isqrt_handle(n, cfg)
+    h = handle.handle
+    err = getattr(_ISQRT_CACHE, "err", None)
+    if err is None:
+        err = _ISQRT_CACHE.err = _lib.Error()
+        _ISQRT_CACHE.err_addr = ctypes.addressof(err)
+    out = np.empty((n, n), x.dtype)
+    nn = n * n
+    st = _ISQRT_RAW[x.dtype](h.value, _address(out), nn, _address(x), nn, None, 0, None,
+                             _ISQRT_CACHE.err_addr)
+    if st:
+        _lib.check(st, err)
+    return out
+
 
 def isqrt(a, n_iter=5, method="coupled", tol=None, return_trace=False):
     """The inverse square root of the symmetric positive definite a (..., n, n).
@@ -367,16 +433,16 @@ def isqrt(a, n_iter=5, method="coupled", tol=None, return_trace=False):
     ||Z_k Z_k A/c - I||_F of every iterate, shape (..., n_iter + 1), NaN
     where not reached.
     """
+    if (type(a) is np.ndarray and not return_trace and a.ndim == 2 and a.dtype in _ISQRT_RAW
+            and a.shape[0] == a.shape[1] and a.shape[0] > 0 and a.flags.c_contiguous):
+        return _isqrt_one(a, n_iter, method, tol)
     x, tensor = to_numpy(a)
     if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
         raise ShapeError("a: expected (..., n, n), got shape %s" % (tuple(x.shape),))
     n = x.shape[-1]
     if n == 0:
         raise ShapeError("a: empty matrices")
-    n_iter = _positive(n_iter, "n_iter")
-    cfg = (_enum(_lib.ISQRT_METHOD, method, "method"), n_iter, 0.0 if tol is None else float(tol))
-    if tol is not None and not tol > 0:
-        raise ParameterError("tol must be positive, got %r" % (tol,))
+    cfg = _isqrt_config(n_iter, method, tol)
     batch = x.shape[:-2]
     count = int(np.prod(batch)) if batch else 1
     out = np.empty_like(x)

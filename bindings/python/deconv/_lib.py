@@ -391,6 +391,19 @@ def call(fn, *args):
     check(fn(*args, ctypes.byref(err)), err)
 
 
+def raw(name, argtypes, restype=c_int):
+    """A second function object for name, with its own argument types, for
+    hot paths that pass addresses as plain integers (ctypes.c_void_p)
+    instead of typed pointers, which cost a conversion each per call. LIB's
+    object for name keeps its declared types."""
+    if name not in _PROTOS:
+        raise AttributeError(name)
+    f = LIB._dll[name]  # a new function object each time, unlike getattr
+    f.restype = restype
+    f.argtypes = argtypes
+    return f
+
+
 def fn(name, dtype):
     """The _f32 or _f64 variant of a function for a NumPy dtype."""
     return getattr(LIB, "%s_%s" % (name, "f64" if dtype == "float64" else "f32"))

@@ -180,3 +180,40 @@ def test_isqrt_kept_handles_threads_and_eviction():
     for t in threads:
         t.join(60)
     assert not errors, errors
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_isqrt_one_matrix_fast_path(dtype):
+    # One native C-contiguous matrix takes the fast path; a batch of one,
+    # a read-only, a Fortran-ordered or a byte-swapped copy of it the
+    # general one or the fast one with another address route: every route
+    # gives the same bits, and the oracle's values.
+    for n in (1, 2, 27, 33):
+        m = RNG.standard_normal((n, 3 * n))
+        a = (m @ m.T / (3 * n) + 0.1 * np.eye(n)).astype(dtype)
+        got = deconv.isqrt(a)
+        assert got.dtype == dtype and got.shape == (n, n) and got.flags.c_contiguous
+        close("isqrt fast path", got, oracle.isqrt_coupled(torch.from_numpy(a.astype(np.float64)), 5),
+              3 * TOL[dtype] if dtype == np.float32 else 1e-9)
+        assert np.array_equal(deconv.isqrt(a[None])[0], got)
+        ro = a.copy()
+        ro.setflags(write=False)
+        assert np.array_equal(deconv.isqrt(ro), got)
+        assert np.array_equal(deconv.isqrt(np.asfortranarray(a)), got)
+        # (A byte-swapped array is converted to native float32, as any
+        # dtype other than native float32/float64 is.)
+        swapped = a.astype(a.dtype.newbyteorder())
+        assert np.array_equal(deconv.isqrt(swapped), deconv.isqrt(a.astype(np.float32)))
+        # Equal arguments of other types validate alike.
+        assert np.array_equal(deconv.isqrt(a, n_iter=5.0, tol=None), got)
+    a = np.eye(4, dtype=dtype)
+    for bad in ({"n_iter": 0}, {"method": "newton"}, {"tol": 0}, {"tol": -1.0}):
+        for _ in range(2):  # a rejected argument is rejected again
+            with pytest.raises(deconv.ParameterError):
+                deconv.isqrt(a, **bad)
+    with pytest.raises(deconv.NotSymmetricError, match=r"a\[0,1\]"):
+        deconv.isqrt(np.array([[2.0, 1.0], [0.0, 2.0]], dtype=dtype))
+    with pytest.raises(deconv.NotPositiveDefiniteError):
+        deconv.isqrt(np.array([[1.0, 2.0], [2.0, 1.0]], dtype=dtype))
+    # The error structure a failed call filled is rewritten by the next.
+    assert np.array_equal(deconv.isqrt(a), deconv.isqrt(a[None])[0])

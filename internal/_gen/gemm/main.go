@@ -17,6 +17,14 @@
 // the packed panel). Its arithmetic is the packed kernel's, operation for
 // operation.
 //
+// The masked kernels (name suffix M, AVX-512 float32, strided A) take two
+// more arguments, rows and mask, and write only rows 0…rows−1 and the
+// columns whose bit is set in mask (bit j for column j, the low ones set):
+// B is loaded under the mask (columns past the operand's end are never
+// read) and C loaded and stored under it, so the small-matrix path writes
+// an edge tile straight into C. The rows past rows are computed from
+// whatever the A panel holds there and dropped.
+//
 // The vector dimension runs along the rows of C (NR, contiguous in memory),
 // the broadcast dimension down its columns (MR): each step of p loads NR/V
 // vectors of the packed B panel, broadcasts MR values of the packed A panel
@@ -43,6 +51,9 @@ type spec struct {
 	// argument) instead of MR: the small-matrix path reads a transposed
 	// operand where it lies.
 	strideA bool
+	// masked: the rows and mask arguments bound what is stored (see the
+	// package comment); AVX-512 float32 with strideA only.
+	masked bool
 }
 
 func (s spec) elem() int {
@@ -116,7 +127,13 @@ func kernel(s spec) {
 	if s.f64 {
 		typ = "float64"
 	}
-	if s.strideA {
+	if s.masked && (!s.strideA || !s.zmm || s.f64) {
+		panic(s.name + ": masked kernels are AVX-512 float32 with a strided A")
+	}
+	if s.masked {
+		TEXT(s.name, NOSPLIT, fmt.Sprintf("func(k int, a *%[1]s, lda int, b *%[1]s, ldb int, c *%[1]s, ldc int, alpha, beta %[1]s, load, rows int, mask uint32)", typ))
+		Doc(fmt.Sprintf("%s computes one %d×%d tile of C from an A panel whose rows are lda elements apart and stores its first rows rows, the columns set in mask (see the generator for the contract).", s.name, s.mr, s.nr))
+	} else if s.strideA {
 		TEXT(s.name, NOSPLIT, fmt.Sprintf("func(k int, a *%[1]s, lda int, b *%[1]s, ldb int, c *%[1]s, ldc int, alpha, beta %[1]s, load int)", typ))
 		Doc(fmt.Sprintf("%s computes one %d×%d tile of C from an A panel whose rows are lda elements apart (see the generator for the contract).", s.name, s.mr, s.nr))
 	} else {
@@ -161,6 +178,21 @@ func kernel(s spec) {
 	MOVQ(ldb, ldb8)
 	SHLQ(U8(3), ldb8)
 
+	// The column masks of the tile's vectors (16 lanes each), and the rows
+	// to store.
+	kmask := []Op{K1, K2}
+	rows := R12
+	if s.masked {
+		if nv != 2 {
+			panic(s.name + ": masked kernels are two vectors wide")
+		}
+		Load(Param("mask"), R13L)
+		KMOVW(R13L, K1)
+		SHRL(U8(16), R13L)
+		KMOVW(R13L, K2)
+		Load(Param("rows"), rows)
+	}
+
 	Comment("Warm the C tile while the k loop runs.")
 	row := R8
 	MOVQ(cPtr, row)
@@ -185,6 +217,10 @@ func kernel(s spec) {
 			ao = 0 // aPtr advances by aStep after each step
 		}
 		for v := 0; v < nv; v++ {
+			if s.masked {
+				VMOVUPS_Z(Mem{Base: bPtr, Disp: v * lanes * s.elem()}, kmask[v], bv(v))
+				continue
+			}
 			s.movu(Mem{Base: bPtr, Disp: v * lanes * s.elem()}, bv(v))
 		}
 		for i := 0; i < s.mr; i++ {
@@ -247,6 +283,40 @@ func kernel(s spec) {
 	Comment("C = alpha*acc + beta*C.")
 	be := bc(1)
 	s.bcast(paramAddr("beta"), be)
+	if s.masked {
+		// Row by row, under the column masks, until rows are stored.
+		for i := 0; i < s.mr; i++ {
+			if i > 0 {
+				CMPQ(rows, U8(i))
+				JE(LabelRef(s.name + "_done"))
+			}
+			for v := 0; v < nv; v++ {
+				m := Mem{Base: cPtr, Disp: v * lanes * s.elem()}
+				VMOVUPS_Z(m, kmask[v], bv(v))
+				s.fma(bv(v), be, acc(i, v))
+				VMOVUPS(acc(i, v), kmask[v], m)
+			}
+			ADDQ(ldc, cPtr)
+		}
+		VZEROUPPER()
+		RET()
+		Comment("C = alpha*acc; C is not read.")
+		Label(s.name + "_overwrite")
+		for i := 0; i < s.mr; i++ {
+			if i > 0 {
+				CMPQ(rows, U8(i))
+				JE(LabelRef(s.name + "_done"))
+			}
+			for v := 0; v < nv; v++ {
+				VMOVUPS(acc(i, v), kmask[v], Mem{Base: cPtr, Disp: v * lanes * s.elem()})
+			}
+			ADDQ(ldc, cPtr)
+		}
+		Label(s.name + "_done")
+		VZEROUPPER()
+		RET()
+		return
+	}
 	for i := 0; i < s.mr; i++ {
 		for v := 0; v < nv; v++ {
 			m := Mem{Base: cPtr, Disp: v * lanes * s.elem()}
@@ -315,6 +385,12 @@ func main() {
 		{name: "kernF64AVX512P", f64: true, zmm: true, mr: 8, nr: 24, unroll: 4, strideA: true},
 		{name: "kernF32AVX2P", mr: 4, nr: 16, unroll: 4, strideA: true},
 		{name: "kernF64AVX2P", f64: true, mr: 4, nr: 8, unroll: 4, strideA: true},
+
+		// Masked strided tiles for the small-matrix path in float32: two
+		// heights, so that the rows of a small product are cut with less
+		// waste (27 = 2·14 − 1, 48 = 4·12).
+		{name: "kernF32AVX512M12", zmm: true, mr: 12, nr: 32, unroll: 4, strideA: true, masked: true},
+		{name: "kernF32AVX512M14", zmm: true, mr: 14, nr: 32, unroll: 4, strideA: true, masked: true},
 	} {
 		kernel(s)
 	}
