@@ -204,7 +204,6 @@ class _Module(nn.Module):
         return tuple(None if g is None else torch.from_numpy(np.ascontiguousarray(g)) for g in grads)
 
     def _apply_function(self, x, weight, bias):
-        _check_input(x, self._module_dtype(), "x")
         if torch.is_grad_enabled() and (x.requires_grad or any(
                 p is not None and p.requires_grad for p in (weight, bias))):
             return _LibraryFunction.apply(self, x, weight, bias)
@@ -236,19 +235,21 @@ class FastDeconv(_Module, nn.Conv2d):
                  groups=1, bias=True, eps=1e-5, n_iter=5, momentum=0.1, block=64, sampling_stride=3,
                  freeze=False, freeze_iter=100, dtype=None, grouping="reference", seed=None):
         dt = _dtype_arg(dtype)
+        config = dict(in_channels=in_channels, out_channels=out_channels, kernel_size=kernel_size,
+                      stride=stride, padding=padding, dilation=dilation, groups=groups, bias=bias,
+                      eps=eps, n_iter=n_iter, momentum=momentum, block=block,
+                      sampling_stride=sampling_stride, freeze=freeze, freeze_iter=freeze_iter,
+                      grouping=grouping)
+        # The library checks the configuration first: a bad one is a DeconvError.
+        lib = _layers.FastDeconv(dtype=_NP[dt], **config)
         nn.Conv2d.__init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation,
                            groups, bias, dtype=dt)
         if seed is not None:
             with torch.random.fork_rng():
                 torch.manual_seed(seed)
                 self.reset_parameters()
-        self._config = dict(in_channels=in_channels, out_channels=out_channels, kernel_size=kernel_size,
-                            stride=stride, padding=padding, dilation=dilation, groups=groups,
-                            bias=bias, eps=eps, n_iter=n_iter, momentum=momentum, block=block,
-                            sampling_stride=sampling_stride, freeze=freeze, freeze_iter=freeze_iter,
-                            grouping=grouping)
+        self._config = config
         self._init_library(dt)
-        lib = self._make_layer(_NP[dt])
         self.eps, self.n_iter, self.momentum = float(eps), int(n_iter), float(momentum)
         self.block, self.num_features = lib.block, lib.num_features
         self.sampling_stride = int(sampling_stride) * self.stride[0]
@@ -271,6 +272,7 @@ class FastDeconv(_Module, nn.Conv2d):
         return lib.backward(dy, _np(x), need_dx, need_dw, need_db)
 
     def forward(self, x):
+        _check_input(x, self._module_dtype(), "x")
         if x.dim() != 4:
             raise ShapeError("x: expected (N, C, H, W), got shape %s" % (tuple(x.shape),))
         return self._apply_function(x, self.weight, self.bias)
@@ -295,15 +297,16 @@ class Delinear(_Module, nn.Linear):
     def __init__(self, in_features, out_features, bias=True, eps=1e-5, n_iter=5, momentum=0.1,
                  block=512, dtype=None, seed=None):
         dt = _dtype_arg(dtype)
+        config = dict(in_features=in_features, out_features=out_features, bias=bias, eps=eps,
+                      n_iter=n_iter, momentum=momentum, block=block)
+        lib = _layers.Delinear(dtype=_NP[dt], **config)
         nn.Linear.__init__(self, in_features, out_features, bias, dtype=dt)
         if seed is not None:
             with torch.random.fork_rng():
                 torch.manual_seed(seed)
                 self.reset_parameters()
-        self._config = dict(in_features=in_features, out_features=out_features, bias=bias, eps=eps,
-                            n_iter=n_iter, momentum=momentum, block=block)
+        self._config = config
         self._init_library(dt)
-        lib = self._make_layer(_NP[dt])
         self.eps, self.n_iter, self.momentum, self.block = float(eps), int(n_iter), float(momentum), lib.block
         self.register_buffer("running_mean", torch.from_numpy(lib.running_mean.copy()).to(dt))
         self.register_buffer("running_deconv", torch.from_numpy(lib.running_deconv.copy()).to(dt))
@@ -322,6 +325,7 @@ class Delinear(_Module, nn.Linear):
         return lib.backward(dy, _np(x), need_dx, need_dw, need_db)
 
     def forward(self, x):
+        _check_input(x, self._module_dtype(), "x")
         if x.dim() < 1 or x.shape[-1] != self.in_features:
             raise ShapeError("x: expected (..., %d), got shape %s" % (self.in_features, tuple(x.shape)))
         return self._apply_function(x, self.weight, self.bias)
@@ -374,6 +378,7 @@ class ChannelDeconv(_Module):
         return (lib.backward(dy, _np(x)) if need_dx else None), None, None
 
     def forward(self, x):
+        _check_input(x, self._module_dtype(), "x")
         if x.dim() not in (2, 4):
             raise ShapeError("x: expected (N, C, H, W) or (N, C), got shape %s" % (tuple(x.shape),))
         return self._apply_function(x, None, None)
