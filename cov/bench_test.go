@@ -65,3 +65,36 @@ func BenchmarkPaperCov(b *testing.B) {
 	// Reported in units of 1e-9 (benchmark metrics print few digits).
 	b.ReportMetric(relFrob(c, c64)*1e9, "cov-relerr-e-9")
 }
+
+// BenchmarkPaperCovBackward: the gradient of BenchmarkPaperCov's μ and
+// Cov with respect to x, on the same layer and data, for random dmean and
+// dcov; compare its time with BenchmarkPaperCov's from the same run.
+func BenchmarkPaperCovBackward(b *testing.B) {
+	pl, err := NewPlan(paperParams(32))
+	if err != nil {
+		b.Fatal(err)
+	}
+	x := paperInput(32)
+	mean, c := make([]float32, pl.MeanLen()), make([]float32, pl.CovLen())
+	if err := Compute(pl, mean, c, x); err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(2020, 5))
+	dmean, dcov := make([]float32, pl.MeanLen()), make([]float32, pl.CovLen())
+	for i := range dmean {
+		dmean[i] = float32(rng.NormFloat64())
+	}
+	for i := range dcov {
+		dcov[i] = float32(rng.NormFloat64())
+	}
+	dx := make([]float32, pl.SrcLen())
+	for b.Loop() {
+		if err := Backward(pl, dx, dmean, dcov, x, mean); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// Useful work: the product of the rows with the F×F matrix,
+	// rows·F² multiply-adds.
+	f := float64(pl.Features())
+	b.ReportMetric(2*float64(pl.Rows())*f*f*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}

@@ -4,45 +4,45 @@ import (
 	"fmt"
 
 	"github.com/netdeconv/deconv"
+	"github.com/netdeconv/deconv/internal/mem"
 )
 
-var errNoBackward = fmt.Errorf("%w: backward is not built yet", deconv.ErrUnsupported)
+// The backward passes: each differentiates its forward in reverse mode,
+// given the gradient of a scalar loss with respect to the forward's
+// output. Destinations come first and are overwritten, never accumulated
+// into; a nil destination is a gradient that is not wanted, and the work
+// that only it needs is skipped.
 
-// FoldBackward differentiates Fold: given dwOut and dbiasOut, the
-// gradients of a loss with respect to W' and b', it writes the gradients
-// with respect to W (dw), b (dbias), D (dd) and μ (dmean). Destinations
-// that are nil are not computed.
-func FoldBackward[T Float](dw, dbias, dd, dmean, dwOut, dbiasOut, w []T, rows int, bl Blocking, d, mean []T) error {
-	return errNoBackward
+// errNoForward is returned by a layer's Backward when there is no forward
+// to differentiate: none ran yet, or the state it kept was replaced
+// (SetWeights, SetRunningStats and friends).
+var errNoForward = fmt.Errorf("%w: Backward needs a successful Forward first (and no change of weights or buffers since)", deconv.ErrParam)
+
+// checkDest checks that a destination, unless nil, has exactly n values.
+func checkDest[T Float](d []T, n int, what string) error {
+	if d != nil && len(d) != n {
+		return fmt.Errorf("%w: %s has %d values, want %d", deconv.ErrShape, what, len(d), n)
+	}
+	return nil
 }
 
-// Backward computes the gradients of a loss with respect to the input
-// (dx), the weights (dw) and the bias (db) of the convolution y = conv(x),
-// given dy. Destinations that are nil are not computed; they are
-// overwritten, not accumulated.
-func (c *Conv2d[T]) Backward(dx, dw, db, dy, x []T, n, h, w int) error {
-	return errNoBackward
-}
-
-// Backward is Conv2d.Backward for the fully-connected layer.
-func (l *Linear[T]) Backward(dx, dw, db, dy, x []T, batch int) error {
-	return errNoBackward
-}
-
-// Backward differentiates the layer's last Forward, which must have been
-// called on the same x: in training mode through the batch statistics
-// (mean and deconvolution matrix), as autograd of the reference does; in
-// evaluation mode or frozen with the running buffers as constants.
-func (l *FastDeconv[T]) Backward(dx, dw, db, dy, x []T, n, h, w int) error {
-	return errNoBackward
-}
-
-// Backward is FastDeconv.Backward for the fully-connected layer.
-func (l *Delinear[T]) Backward(dx, dw, db, dy, x []T, batch int) error {
-	return errNoBackward
-}
-
-// Backward is FastDeconv.Backward for the weightless channel whitening.
-func (l *ChannelDeconv[T]) Backward(dx, dy, x []T, n, c, h, w int) error {
-	return errNoBackward
+// checkNoOverlap returns deconv.ErrOverlap when a destination overlaps
+// another destination or any input.
+func checkNoOverlap[T Float](dsts, ins [][]T) error {
+	for i, d := range dsts {
+		if len(d) == 0 {
+			continue
+		}
+		for _, e := range dsts[i+1:] {
+			if mem.Overlap(d, e) {
+				return fmt.Errorf("%w: two gradient destinations share memory", deconv.ErrOverlap)
+			}
+		}
+		for _, in := range ins {
+			if mem.Overlap(d, in) {
+				return fmt.Errorf("%w: a gradient destination overlaps an input", deconv.ErrOverlap)
+			}
+		}
+	}
+	return nil
 }

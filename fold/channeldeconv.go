@@ -70,6 +70,8 @@ type ChannelDeconv[T Float] struct {
 	planShape                          [4]int
 	isq                                *isqrt.Plan[T]
 	run                                channelRun[T]
+	saved                              fwdState[T] // what Backward differentiates
+	back                               channelBack[T]
 }
 
 // NewChannelDeconv builds the layer in training mode with the reference's
@@ -87,7 +89,7 @@ func NewChannelDeconv[T Float](cfg ChannelDeconvConfig) (*ChannelDeconv[T], erro
 	if err := checkFeatures("ChannelDeconv", cfg.Block, 1); err != nil {
 		return nil, err
 	}
-	isq, err := isqrt.NewPlan[T](cfg.Block, isqrt.Options{Iterations: cfg.NIter, Workers: cfg.Workers})
+	isq, err := isqrt.NewPlan[T](cfg.Block, isqrt.Options{Iterations: cfg.NIter, Workers: cfg.Workers, Grad: true})
 	if err != nil {
 		return nil, fmt.Errorf("ChannelDeconv: %w", err)
 	}
@@ -144,6 +146,8 @@ func (l *ChannelDeconv[T]) SetRunningStats(mean1, deconvMatrix []T, mean2, varia
 		return err
 	}
 	l.runningMean2, l.runningVar = mean2, variance
+	// A Forward that used the old buffers is no longer differentiable.
+	l.saved.ok = l.saved.ok && l.saved.batch
 	return nil
 }
 
@@ -197,6 +201,7 @@ func (l *ChannelDeconv[T]) Forward(dst, x []T, n, c, h, w int) error {
 	if err := checkFinite(x, "input"); err != nil {
 		return err
 	}
+	l.saved.ok = false // the workspaces Backward reads are about to change
 	whole := c / B * B
 	mean1, dm, mean2, variance := l.runningMean1, l.runningDeconv, l.runningMean2, l.runningVar
 	if l.training {
@@ -240,10 +245,13 @@ func (l *ChannelDeconv[T]) Forward(dst, x []T, n, c, h, w int) error {
 	parallel.For(n, l.cfg.Workers, r.body)
 	err := r.fe.err
 	r.dst, r.x, r.fe.err = nil, nil, nil // keep no caller data alive
-	if err != nil || !l.training {
-		return err
+	if err == nil && l.training {
+		err = l.commit(whole < c, mean2, variance)
 	}
-	return l.commit(whole < c, mean2, variance)
+	if err == nil {
+		l.saved = fwdState[T]{ok: true, batch: l.training, shape: [4]int{n, c, h, w}, mean2: mean2, variance: variance}
+	}
+	return err
 }
 
 // commit folds the batch statistics in l.mean1, l.dm and (with rest

@@ -59,6 +59,8 @@ type Delinear[T Float] struct {
 	covPlan                   *cov.Plan
 	covBatch                  int
 	isq                       *isqrt.Plan[T]
+	saved                     fwdState[T] // what Backward differentiates
+	grad                      gradWork[T]
 }
 
 // NewDelinear builds the layer in training mode with copies of weight
@@ -88,7 +90,7 @@ func NewDelinear[T Float](cfg DelinearConfig, weight, bias []T) (*Delinear[T], e
 	if err := checkFeatures("Delinear", block, 1); err != nil {
 		return nil, err
 	}
-	isq, err := isqrt.NewPlan[T](block, isqrt.Options{Iterations: cfg.NIter, Workers: cfg.Workers})
+	isq, err := isqrt.NewPlan[T](block, isqrt.Options{Iterations: cfg.NIter, Workers: cfg.Workers, Grad: true})
 	if err != nil {
 		return nil, fmt.Errorf("Delinear: %w", err)
 	}
@@ -160,7 +162,12 @@ func (l *Delinear[T]) SetRunningStats(mean, dm []T) error {
 		return err
 	}
 	defer l.busy.release()
-	return setRunning(l.runningMean, l.runningDeconv, mean, dm, l.block)
+	if err := setRunning(l.runningMean, l.runningDeconv, mean, dm, l.block); err != nil {
+		return err
+	}
+	// A Forward that used the old buffers is no longer differentiable.
+	l.saved.ok = l.saved.ok && l.saved.batch
+	return nil
 }
 
 // Forward computes the layer on batch rows of InFeatures values into dst
@@ -178,6 +185,7 @@ func (l *Delinear[T]) Forward(dst, x []T, batch int) error {
 	if err := checkFinite(x, "input"); err != nil {
 		return err
 	}
+	l.saved.ok = false // the workspaces Backward reads are about to change
 	mean, dm := l.runningMean, l.runningDeconv
 	if l.training {
 		if l.covPlan == nil || l.covBatch != batch {
@@ -213,6 +221,7 @@ func (l *Delinear[T]) Forward(dst, x []T, batch int) error {
 		copy(l.runningMean, l.newMean)
 		copy(l.runningDeconv, l.covBuf)
 	}
+	l.saved = fwdState[T]{ok: true, batch: l.training, shape: [4]int{batch}, p: p}
 	return nil
 }
 

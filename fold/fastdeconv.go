@@ -94,6 +94,8 @@ type FastDeconv[T Float] struct {
 	covPlan          *cov.Plan
 	covN, covH, covW int
 	isq              *isqrt.Plan[T]
+	saved            fwdState[T] // what Backward differentiates
+	grad             gradWork[T]
 }
 
 // validate checks every field of a FastDeconv configuration and returns
@@ -157,7 +159,7 @@ func NewFastDeconv[T Float](cfg FastDeconvConfig, weight, bias []T) (*FastDeconv
 	if cfg.Bias != (bias != nil) {
 		return nil, fmt.Errorf("%w: Bias is %v but a bias of %d values was given", deconv.ErrParam, cfg.Bias, len(bias))
 	}
-	isq, err := isqrt.NewPlan[T](F, isqrt.Options{Iterations: cfg.NIter, Workers: cfg.Workers})
+	isq, err := isqrt.NewPlan[T](F, isqrt.Options{Iterations: cfg.NIter, Workers: cfg.Workers, Grad: true})
 	if err != nil {
 		return nil, fmt.Errorf("FastDeconv: %w", err)
 	}
@@ -272,7 +274,12 @@ func (l *FastDeconv[T]) SetRunningStats(mean, dm []T) error {
 		return err
 	}
 	defer l.busy.release()
-	return setRunning(l.runningMean, l.runningDeconv, mean, dm, l.features)
+	if err := setRunning(l.runningMean, l.runningDeconv, mean, dm, l.features); err != nil {
+		return err
+	}
+	// A Forward that used the old buffers is no longer differentiable.
+	l.saved.ok = l.saved.ok && l.saved.batch
+	return nil
 }
 
 // OutputSize returns the output height and width for an h×w input.
@@ -304,6 +311,7 @@ func (l *FastDeconv[T]) Forward(dst, x []T, n, h, w int) error {
 	if err != nil {
 		return err
 	}
+	l.saved.ok = false // the workspaces Backward reads are about to change
 	frozen := l.cfg.Freeze && l.counter > l.cfg.FreezeIter
 	counter := l.counter
 	if l.training {
@@ -342,6 +350,7 @@ func (l *FastDeconv[T]) Forward(dst, x []T, n, h, w int) error {
 		copy(l.runningDeconv, l.covBuf)
 	}
 	l.counter = counter
+	l.saved = fwdState[T]{ok: true, batch: batch, shape: [4]int{n, h, w}, p: p}
 	return nil
 }
 

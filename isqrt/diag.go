@@ -90,9 +90,13 @@ func (w *work[T]) eigen(p *Plan[T], dst, a []T) (Result, error) {
 			s[i*n+j] = (0.5*float64(a[i*n+j]) + 0.5*float64(a[j*n+i])) / c
 		}
 	}
-	d, err := invSqrtEigen(w.threads, n, s)
+	d, vals, vec, err := invSqrtEigen(w.threads, n, s)
 	if err != nil {
 		return res, err
+	}
+	if w.gm != nil {
+		w.gm.c = c
+		w.gm.keepEigen(n, vals, c, vec)
 	}
 	f := 1 / math.Sqrt(c)
 	for i, v := range d {
@@ -118,27 +122,28 @@ func (w *work[T]) eigen(p *Plan[T], dst, a []T) (Result, error) {
 // result UᵀU = V·Λ^{-1/2}·Vᵀ is computed as a symmetric rank-n product on
 // threads goroutines, so it is exactly symmetric. It fails when an
 // eigenvalue is not positive.
-func invSqrtEigen(threads, n int, s []float64) ([]float64, error) {
+// It also returns the eigenvalues and eigenvectors, which Backward keeps.
+func invSqrtEigen(threads, n int, s []float64) (d, vals []float64, v *mat.Dense, err error) {
 	var es mat.EigenSym
 	if !es.Factorize(mat.NewSymDense(n, s), true) {
-		return nil, fmt.Errorf("%w: eigendecomposition did not converge", deconv.ErrNonFinite)
+		return nil, nil, nil, fmt.Errorf("%w: eigendecomposition did not converge", deconv.ErrNonFinite)
 	}
-	vals := es.Values(nil)
-	var v mat.Dense
-	es.VectorsTo(&v)
+	vals = es.Values(nil)
+	v = new(mat.Dense)
+	es.VectorsTo(v)
 	u := make([]float64, n*n)
 	for k, l := range vals {
 		if !(l > 0) {
-			return nil, fmt.Errorf("%w: eigenvalue %d is %v", deconv.ErrNotPositiveDefinite, k, l)
+			return nil, nil, nil, fmt.Errorf("%w: eigenvalue %d is %v", deconv.ErrNotPositiveDefinite, k, l)
 		}
 		f := math.Pow(l, -0.25)
 		for j := 0; j < n; j++ {
 			u[k*n+j] = v.At(j, k) * f
 		}
 	}
-	d := make([]float64, n*n)
+	d = make([]float64, n*n)
 	if err := syrkDense(threads, gemm.Full, n, n, 1, u, n, 0, d, n); err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	return d, nil
+	return d, vals, v, nil
 }

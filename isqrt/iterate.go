@@ -62,10 +62,13 @@ func (m *monitor) observe(k int, r float64, keepGoing bool) bool {
 
 // run computes one inverse square root with the plan's method.
 func (w *work[T]) run(p *Plan[T], dst, a []T) (Result, error) {
+	n := p.n
+	if w.gm != nil {
+		w.gm.reset(n, a) // before dst is written: dst may be a
+	}
 	if p.opt.Method == Eigen {
 		return w.eigen(p, dst, a)
 	}
-	n := p.n
 	c, cy, err := w.prepare(p, a, p.opt.Method == CoupledReference)
 	if err != nil {
 		return Result{Residual: math.NaN()}, err
@@ -107,6 +110,10 @@ func (w *work[T]) run(p *Plan[T], dst, a []T) (Result, error) {
 		res.Residual = w.outputResidual(n, z, c)
 	}
 	if w.finish(n, dst, z, c) {
+		if w.gm != nil {
+			w.gm.c, w.gm.iters = c, res.Iterations
+			copy(grow(&w.gm.last, nn), z)
+		}
 		return res, err
 	}
 	// The result is not finite, whatever the residuals said (an iterate
@@ -235,6 +242,9 @@ func (w *work[T]) coupled(p *Plan[T], res *Result) ([]T, error) {
 	}
 	r := math.Sqrt(sq)
 	mon.observe(0, r, false)
+	if w.gm != nil {
+		w.gm.keep(0, y, nil, z2) // Y₀ = Ã, Z₀ = I, T₀ = Z₁
+	}
 	setIdentity(n, z)
 	kp.improved(0, z)
 	if p.opt.Trace {
@@ -293,6 +303,9 @@ func (w *work[T]) coupled(p *Plan[T], res *Result) ([]T, error) {
 		} else {
 			threeHalvesMinusHalf(n, pm)
 		}
+		if w.gm != nil {
+			w.gm.keep(k, y, z, pm)
+		}
 		kp.beforeOverwrite(z2, w.best)
 		if err := w.symMul(n, 1, pm, z, z2); err != nil {
 			return nil, err
@@ -343,6 +356,9 @@ func (w *work[T]) coupledReference(p *Plan[T], res *Result) ([]T, error) {
 			return z, nil
 		}
 		threeHalvesMinusHalf(n, pm)
+		if w.gm != nil {
+			w.gm.keep(k, y, z, pm)
+		}
 		if err := w.mul(n, 1, y, pm, y2); err != nil {
 			return nil, err
 		}
@@ -375,6 +391,9 @@ func (w *work[T]) uncoupled(p *Plan[T], res *Result) ([]T, error) {
 	mon := &w.mon
 	kp := keeper[T]{iter: -1}
 	setIdentity(n, x)
+	if w.gm != nil {
+		copy(grow(&w.gm.at, n*n), y)
+	}
 	if p.opt.Trace {
 		w.traceAt(n, 0, x)
 	}
@@ -412,6 +431,13 @@ func (w *work[T]) uncoupled(p *Plan[T], res *Result) ([]T, error) {
 				row[j] = -row[j]
 			}
 			row[i] += 3
+		}
+		if w.gm != nil {
+			if k == 0 {
+				w.gm.keep(0, nil, nil, r3)
+			} else {
+				w.gm.keep(k, x, s, r3)
+			}
 		}
 		kp.beforeOverwrite(x2, w.best)
 		if err := w.mul(n, 0.5, x, r3, x2); err != nil {

@@ -24,6 +24,8 @@ type Plan[T Float] struct {
 	// keepGoing lets the iterations run past detected growth (never past a
 	// non-finite residual), for tests that follow a divergence.
 	keepGoing bool
+
+	grad *gradState[T] // what Backward needs (Options.Grad), else nil
 }
 
 // work is one worker's memory: the iterates and the scratch of the
@@ -40,6 +42,8 @@ type work[T Float] struct {
 	spec          []float64 // power-step vectors of ScaleSpectral
 
 	mon monitor // residuals of the current run
+
+	gm *gradMat[T] // where the run keeps what Backward needs, or nil
 
 	// cy divides w.y to give Ã (see prepare); bestBuf is where the
 	// iterate with the smallest monitored residual is, for the fallback
@@ -119,7 +123,11 @@ func (p *Plan[T]) InvSqrt(dst, a []T) (Result, error) {
 	}
 	w := p.worker(0)
 	w.setThreads(parallel.Workers(p.opt.Workers))
-	return w.run(p, dst, a)
+	p.gradBegin(1)
+	w.gm = p.gradMatFor(0)
+	r, err := w.run(p, dst, a)
+	p.gradEnd(err)
+	return r, err
 }
 
 // InvSqrtBatch computes the inverse square roots of count n×n matrices
@@ -158,12 +166,14 @@ func (p *Plan[T]) InvSqrtBatch(dst, a []T, count int) ([]Result, error) {
 	if workers > 1 {
 		errs = make([]error, count)
 	}
+	p.gradBegin(count)
 	var first error
 	// One item per worker, so that each owns its workspace.
 	parallel.For(workers, workers, func(lo, hi int) {
 		for wi := lo; wi < hi; wi++ {
 			w := p.ws[wi]
 			for i := wi * count / workers; i < (wi+1)*count/workers; i++ {
+				w.gm = p.gradMatFor(i)
 				r, err := w.run(p, dst[i*nn:(i+1)*nn], a[i*nn:(i+1)*nn])
 				if err != nil {
 					err = fmt.Errorf("matrix %d: %w", i, err)
@@ -183,9 +193,11 @@ func (p *Plan[T]) InvSqrtBatch(dst, a []T, count int) ([]Result, error) {
 	})
 	for _, err := range errs {
 		if err != nil {
-			return res, err
+			first = err
+			break
 		}
 	}
+	p.gradEnd(first)
 	return res, first
 }
 

@@ -1,0 +1,145 @@
+package isqrt
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// gradInput returns an n×n SPD test matrix, made slightly unsymmetric
+// (well within DefaultSymmetryTol) so that the reference's transposes and
+// the symmetrisation of the others are exercised.
+func gradInput(n int, seed uint64, skew float64) []float64 {
+	a := append([]float64(nil), newSPD(n, 10, 0.05, seed).a...)
+	rng := rand.New(rand.NewPCG(seed, 99))
+	for i := 0; i < n; i++ {
+		for j := 0; j < n; j++ {
+			if i != j {
+				a[i*n+j] += skew * rng.NormFloat64() * math.Sqrt(a[i*n+i]*a[j*n+j])
+			}
+		}
+	}
+	return a
+}
+
+func randMat(n int, rng *rand.Rand) []float64 {
+	x := make([]float64, n)
+	for i := range x {
+		x[i] = rng.NormFloat64()
+	}
+	return x
+}
+
+// lossAt returns Σ g∘D for D the plan's result on a (count matrices).
+func lossAt(t *testing.T, p *Plan[float64], a, g []float64, count int) float64 {
+	t.Helper()
+	d := make([]float64, len(a))
+	if _, err := p.InvSqrtBatch(d, a, count); err != nil {
+		t.Fatal(err)
+	}
+	s := 0.0
+	for i := range d {
+		s += g[i] * d[i]
+	}
+	return s
+}
+
+// gradOptions lists every method × scaling, with and without Tol, at
+// iterations k.
+func gradOptions(k int) []Options {
+	var os []Options
+	for _, m := range []Method{Coupled, CoupledReference, Uncoupled, Eigen} {
+		if m == Eigen && k > 1 {
+			continue
+		}
+		for _, sc := range []Scaling{ScaleFrobenius, ScaleSpectral} {
+			os = append(os, Options{Method: m, Scaling: sc, Iterations: k, Grad: true})
+		}
+	}
+	// Tol: the iterations performed are differentiated.
+	tol := math.Pow(0.3, float64(k))
+	os = append(os, Options{Method: Coupled, Iterations: 60, Tol: tol, Grad: true},
+		Options{Method: CoupledReference, Scaling: ScaleSpectral, Iterations: 60, Tol: tol, Grad: true})
+	return os
+}
+
+// TestBackwardFiniteDifferences checks every backward against central
+// finite differences of the forward in float64, along random directions
+// (unsymmetric ones included), for every method, scaling, iteration
+// count 1 … 8, size and batch count.
+func TestBackwardFiniteDifferences(t *testing.T) {
+	sizes := []int{1, 2, 3, 5, 8, 13}
+	if testing.Short() {
+		sizes = []int{1, 3, 8}
+	}
+	for _, n := range sizes {
+		for k := 1; k <= 8; k++ {
+			for _, o := range gradOptions(k) {
+				for _, count := range []int{1, 3} {
+					name := fmt.Sprintf("n=%d/k=%d/%v/%v/tol=%g/count=%d", n, k, o.Method, o.Scaling, o.Tol, count)
+					checkFiniteDifferences(t, name, n, o, count, uint64(n*100+k))
+				}
+			}
+		}
+	}
+}
+
+func checkFiniteDifferences(t *testing.T, name string, n int, o Options, count int, seed uint64) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, 5))
+	nn := n * n
+	a := make([]float64, 0, count*nn)
+	for i := range count {
+		a = append(a, gradInput(n, seed+uint64(i), 1e-5)...)
+	}
+	g := randMat(count*nn, rng)
+	p := mustPlan[float64](t, n, o)
+	d := make([]float64, len(a))
+	if _, err := p.InvSqrtBatch(d, a, count); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	da := make([]float64, len(a))
+	if err := p.BackwardBatch(da, g, count); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	q := mustPlan[float64](t, n, o)
+	norm := 0.0
+	for _, v := range da {
+		norm += v * v
+	}
+	norm = math.Sqrt(norm)
+	for dir := range 3 {
+		e := randMat(count*nn, rng)
+		if dir == 0 {
+			// A symmetric direction: the one that matters to a covariance.
+			for m := range count {
+				em := e[m*nn : (m+1)*nn]
+				for i := 0; i < n; i++ {
+					for j := 0; j < i; j++ {
+						em[i*n+j] = em[j*n+i]
+					}
+				}
+			}
+		}
+		en := 0.0
+		for _, v := range e {
+			en += v * v
+		}
+		en = math.Sqrt(en)
+		const h = 1e-6
+		plus, minus := make([]float64, len(a)), make([]float64, len(a))
+		for i := range a {
+			plus[i] = a[i] + h*e[i]/en
+			minus[i] = a[i] - h*e[i]/en
+		}
+		fd := (lossAt(t, q, plus, g, count) - lossAt(t, q, minus, g, count)) / (2 * h)
+		an := 0.0
+		for i := range da {
+			an += da[i] * e[i] / en
+		}
+		if err := math.Abs(fd - an); err > 2e-6*(norm+math.Abs(fd)) {
+			t.Errorf("%s, direction %d: finite difference %.12g, backward %.12g (|dA| %.3g)", name, dir, fd, an, norm)
+		}
+	}
+}
