@@ -14,8 +14,11 @@ deps: system-deps
 # What the tests need from Debian, installed only when missing: PyTorch and
 # NumPy for /usr/bin/python3 (the comparisons and cross-validation; with
 # OpenBLAS, without which Debian's PyTorch multiplies with the reference
-# BLAS), pytest, valgrind and pkg-config for the C tests.
-SYSTEM_PACKAGES = python3-torch python3-numpy python3-pytest libopenblas0-pthread valgrind pkg-config
+# BLAS), pytest, valgrind and pkg-config for the C tests, scikit-learn (its
+# bundled 8x8 digits, no download) and matplotlib for the training example
+# bench/train_digits.py.
+SYSTEM_PACKAGES = python3-torch python3-numpy python3-pytest libopenblas0-pthread valgrind pkg-config \
+	python3-sklearn python3-matplotlib
 system-deps:
 	@if ! dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1; then \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $(SYSTEM_PACKAGES); fi
@@ -133,9 +136,13 @@ ctest: system-deps lib
 	$(CXX) -x c++ -Wall -Wextra -Werror -fsyntax-only include/deconv.h
 	$(CC) $(CTEST_CFLAGS) -Iinclude -I$(CTEST) capi/ctest/test_deconv.c -o $(CTEST)/test_deconv $(CTEST_LINK)
 	$(CTEST)/test_deconv
+	$(CC) $(CTEST_CFLAGS) -Iinclude capi/ctest/test_backward.c -o $(CTEST)/test_backward $(CTEST_LINK)
+	$(CTEST)/test_backward
 	@echo '# AddressSanitizer and UndefinedBehaviorSanitizer'
 	$(CC) $(CTEST_CFLAGS) $(SANITIZE) -Iinclude -I$(CTEST) capi/ctest/test_deconv.c -o $(CTEST)/test_deconv_asan $(CTEST_LINK)
 	$(ASAN_ENV) $(CTEST)/test_deconv_asan
+	$(CC) $(CTEST_CFLAGS) $(SANITIZE) -Iinclude capi/ctest/test_backward.c -o $(CTEST)/test_backward_asan $(CTEST_LINK)
+	$(ASAN_ENV) $(CTEST)/test_backward_asan
 	$(CC) $(CTEST_CFLAGS) $(SANITIZE) -Iinclude capi/ctest/leak_canary.c -o $(CTEST)/leak_canary_asan $(CTEST_LINK)
 	@if $(ASAN_ENV) $(CTEST)/leak_canary_asan >$(CTEST)/leak_canary_asan.log 2>&1; then \
 		echo 'LeakSanitizer did not report the leaked handle of leak_canary'; exit 1; \
@@ -145,6 +152,7 @@ ctest: system-deps lib
 	$(GO) build -tags valgrind -buildmode=c-shared $(CAPI_LDFLAGS) -o build/valgrind/libdeconv.so ./capi
 	ln -sf libdeconv.so build/valgrind/libdeconv.so.$(DECONV_MAJOR)
 	LD_LIBRARY_PATH=build/valgrind $(VALGRIND) $(CTEST)/test_deconv
+	LD_LIBRARY_PATH=build/valgrind $(VALGRIND) $(CTEST)/test_backward
 	$(CC) $(CTEST_CFLAGS) -Iinclude capi/ctest/leak_canary.c -o $(CTEST)/leak_canary $(CTEST_LINK)
 	@if LD_LIBRARY_PATH=build/valgrind $(VALGRIND) $(CTEST)/leak_canary >$(CTEST)/leak_canary.log 2>&1; then \
 		echo 'valgrind did not report the leaked handle of leak_canary: the suppressions hide real leaks'; exit 1; \

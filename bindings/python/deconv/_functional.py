@@ -492,7 +492,10 @@ def isqrt_backward(a, dd, n_iter=5, method="coupled"):
     """da: the gradient with respect to a (..., n, n) of a loss whose
     gradient with respect to :func:`isqrt` (a, n_iter, method) is dd, as
     reverse-mode differentiation of the iteration itself (not of the exact
-    inverse square root it approximates)."""
+    inverse square root it approximates). "coupled_reference" gives
+    autograd's gradient of the reference's iteration exactly; "coupled"
+    computes with the symmetric part (a + a^T)/2 of its input, so its
+    gradient is the symmetric part of that one."""
     x, tensor = to_numpy(a)
     if x.ndim < 2 or x.shape[-1] != x.shape[-2] or x.shape[-1] == 0:
         raise ShapeError("a: expected (..., n, n), got shape %s" % (tuple(x.shape),))

@@ -12,11 +12,12 @@ calls the library's backward (in training through the batch statistics,
 exactly as autograd of the reference; in evaluation or frozen with the
 running buffers as constants). CPU tensors only.
 
-State. The torch buffers are the truth: before a forward, every buffer
-changed since the library last saw it (by an optimizer, load_state_dict,
-an in-place edit) is copied into the library's layer; after a training
-forward the library's updated running statistics are copied back into the
-buffers (in place, so optimizers and references to them stay valid).
+State. The torch tensors are the truth: before a forward the weight and
+bias are copied into the library's layer, and every running buffer whose
+values differ from what the library holds (after load_state_dict, an
+edit in place or through ``.data``) too; after a training forward the
+library's updated running statistics are copied back into the buffers (in
+place, so references to them stay valid).
 
 Several forwards before a backward. The library's layer keeps the saved
 state of its last forward only. Each autograd call records which forward
@@ -103,7 +104,7 @@ class _Module(nn.Module):
 
     def _init_library(self, dtype):
         self._lib = None
-        self._seen = {}   # name -> (data_ptr, version) of what the library holds
+        self._seen = {}   # buffer name -> a copy of the values the library holds
         self._token = 0   # forwards run by the library layer, for backward's check
         self._lib_dtype = dtype
 
@@ -138,10 +139,17 @@ class _Module(nn.Module):
             self._seen = {}
         lib = self._lib
         for name, t in self._tensors(weight, bias).items():
-            key = (t.data_ptr(), t._version)
-            if self._seen.get(name) != key:
-                lib._set(name, _np(t))
-                self._seen[name] = key
+            v = _np(t)
+            if name in ("weight", "bias"):
+                lib._set(name, v)  # changes every step; nothing to save by comparing
+                continue
+            # Buffers: compared by value (an edit through .data leaves no
+            # version behind), set only when changed: the library checks a
+            # deconvolution matrix it is given (a factorization).
+            seen = self._seen.get(name)
+            if seen is None or seen.shape != v.shape or not np.array_equal(seen, v):
+                lib._set(name, v)
+                self._seen[name] = v.copy()
         for prop, v in self._ints().items():
             if lib._get_int(prop) != v:
                 lib._set_int(prop, v)
@@ -155,14 +163,14 @@ class _Module(nn.Module):
         with torch.no_grad():
             for name in self._buffer_names:
                 t = getattr(self, name)
-                t.copy_(torch.from_numpy(lib._get(name)).reshape(t.shape))
-                self._seen[name] = (t.data_ptr(), t._version)
+                v = lib._get(name)
+                t.copy_(torch.from_numpy(v).reshape(t.shape))
+                self._seen[name] = _np(t).copy()
         for attr, prop in self._int_state:
             v = lib._get_int(prop)
             cur = getattr(self, attr)
             if isinstance(cur, torch.Tensor):
                 cur.fill_(v)
-                self._seen.pop(attr, None)
             else:
                 setattr(self, attr, v)
 
