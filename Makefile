@@ -52,7 +52,9 @@ bench:
 
 # The paper's Table 3 and Figures 2, 7 and 10, a roofline and scaling, as
 # a Markdown report with CSV tables and PNG figures in report/. Flags go in
-# ARGS, e.g. make report ARGS=-compare (PyTorch side by side).
+# ARGS, e.g. make report ARGS=-compare (PyTorch side by side), or
+# ARGS=-train (after make lib: the digits training example,
+# bench/train_digits.py, deconvolution against batch normalization).
 report:
 	$(GO) run ./bench/cmd/report $(ARGS)
 
