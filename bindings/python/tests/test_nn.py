@@ -5,6 +5,8 @@ evaluation mode and frozen, float32 to 1e-4 and float64 to 1e-9 relative;
 torch.autograd.gradcheck of the library's autograd functions; a small CNN
 trained with SGD giving the oracle network's parameters; errors."""
 
+import os
+
 import pytest
 import torch
 
@@ -340,3 +342,26 @@ def test_functional_backward():
     dw, db, dm, ddd = deconv.fold_backward(gw, gb, w.detach(), m.detach(), d.detach(), 2)
     for name, got, want in (("dW", dw, w.grad), ("db", db, b.grad), ("dmean", dm, m.grad), ("dD", ddd, d.grad)):
         check("fold_backward " + name, F64, got, want)
+
+
+def test_readme_example_runs():
+    from test_errors import PKG, run_python
+    text = open(os.path.join(PKG, "..", "..", "README.md")).read().split("<!-- nn-example -->", 1)[1]
+    code = text.split("```python", 1)[1].split("```", 1)[0]
+    r = run_python(code)
+    assert r.returncode == 0, r.stderr
+
+
+def test_import_needs_torch():
+    # deconv.nn needs PyTorch (the core binding does not): a clear ImportError.
+    from test_errors import run_python
+    r = run_python("""
+        import sys
+        sys.modules["torch"] = None
+        import deconv
+        try:
+            import deconv.nn
+        except ImportError as e:
+            print("ImportError", e)
+    """)
+    assert r.returncode == 0 and "ImportError" in r.stdout, r.stderr
