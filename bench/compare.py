@@ -100,6 +100,36 @@ def torch_fastdeconv_train(torch):
     return run
 
 
+def torch_train_step(torch):
+    """One training step of the reference FastDeconv on the paper layer:
+    the training forward as in torch_fastdeconv_train, with autograd on x,
+    the weight and the bias, then loss = (y * g).sum(); loss.backward(),
+    which differentiates through the convolution, the fold, the
+    Newton–Schulz iterations, the covariance and the unfold."""
+    import torch.nn.functional as F
+    x, w, b = _paper_layer(torch)
+    x.requires_grad_(True)
+    w.requires_grad_(True)
+    b.requires_grad_(True)
+    g = torch.rand(32, 128, 128, 128) - 0.5
+    eye = torch.eye(576)
+
+    def run():
+        x.grad = w.grad = b.grad = None
+        rows = F.unfold(x, 3, padding=1, stride=3).transpose(1, 2).contiguous().view(-1, 576)
+        mean = rows.mean(0)
+        xc = rows - mean.unsqueeze(0)
+        cov = torch.addmm(eye, xc.t(), xc, beta=1e-5, alpha=1.0 / xc.shape[0])
+        d = _isqrt_ns(torch, cov, 5)
+        wf = w.view(-1, 576, 1).transpose(1, 2).contiguous().view(-1, 576) @ d
+        bf = b - (wf @ mean.unsqueeze(1)).view(128, -1).sum(1)
+        wf = wf.view(-1, 1, 576).transpose(1, 2).contiguous().view(w.shape)
+        y = F.conv2d(x, wf, bf, 1, 1)
+        loss = (y * g).sum()
+        loss.backward()
+    return run
+
+
 def torch_fastdeconv_eval(torch):
     """F.conv2d (oneDNN) on the paper layer with folded weights."""
     import torch.nn.functional as F
@@ -123,6 +153,7 @@ COMPARISONS = {
     "cov": ("cov", "BenchmarkPaperCov", torch_cov, 3),
     "train": ("fold", "BenchmarkPaperFastDeconvTrain", torch_fastdeconv_train, 2),
     "eval": ("fold", "BenchmarkPaperFastDeconvEval", torch_fastdeconv_eval, 2),
+    "trainstep": ("fold", "BenchmarkPaperFastDeconvTrainStep", torch_train_step, 1),
     "ns5": ("isqrt", "BenchmarkPaperNS5", torch_ns5, 10),
 }
 

@@ -106,7 +106,7 @@ func (wk *convBackWork[T]) plan(g ConvGeom, h, w int) (*im2col.Plan, error) {
 type convBackRun[T Float] struct {
 	geom                  ConvGeom
 	plan                  *im2col.Plan
-	dx, dw, dy, x, weight []T
+	dx, dw, dy, x, weight []T // weight: Wᵀ per group (feats × coutg), when dx is wanted
 	n, h, w, oh, ow       int
 	rowsPer, chunks, ld   int
 	slots, phase          int
@@ -162,6 +162,16 @@ func (c *Conv2d[T]) backward(dx, dw, db, dy, x []T, n, h, w, oh, ow int, weight 
 	}
 	if dx != nil {
 		parallel.For(n*g.InChannels, workers, r.clearBody)
+		// Wᵀ per group, once: the products dcols = Wᵀ·dy then pack a
+		// contiguous operand instead of gathering W's columns per block.
+		coutg, feats := g.OutChannels/g.Groups, g.Features()
+		wt := getScratch[T](len(weight))
+		defer putScratch(wt)
+		for grp := 0; grp < g.Groups; grp++ {
+			off := grp * coutg * feats
+			gather.Transpose((*wt)[off:], coutg, weight[off:], feats, coutg, feats)
+		}
+		r.weight = *wt
 	}
 	for r.phase = 0; r.phase < 2; r.phase++ {
 		parallel.For(r.slots, r.slots, r.body)
@@ -275,8 +285,8 @@ func (r *convBackRun[T]) items(lo, hi int) {
 				}
 			}
 			if r.dx != nil {
-				if err := gemm.GemmDense(1, gemm.Trans, gemm.NoTrans, feats, width, coutg,
-					1, r.weight[grp*coutg*feats:], feats, dyp, L, 0, *buf, r.ld); err != nil {
+				if err := gemm.GemmDense(1, gemm.NoTrans, gemm.NoTrans, feats, width, coutg,
+					1, r.weight[grp*coutg*feats:], coutg, dyp, L, 0, *buf, r.ld); err != nil {
 					r.fe.set(err)
 					return
 				}

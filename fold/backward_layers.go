@@ -42,7 +42,7 @@ func checkSaved[T Float](s *fwdState[T], shape [4]int) error {
 		return errNoForward
 	}
 	if s.shape != shape {
-		return fmt.Errorf("%w: Backward on an input of shape %v, the last Forward's was %v", deconv.ErrShape, shape[:], s.shape[:])
+		return fmt.Errorf("%w: Backward on an input of shape %v, the last Forward's was %v", deconv.ErrShape, shape, s.shape)
 	}
 	return nil
 }

@@ -66,7 +66,7 @@ func prepareFastDeconv(t *testing.T, rng *rand.Rand, l *FastDeconv[float64], mod
 func TestFastDeconvBackwardFiniteDifferences(t *testing.T) {
 	rng := rand.New(rand.NewPCG(81, 82))
 	for ci, cfg := range fastDeconvCases() {
-		for _, mode := range []layerMode{modeEval, modeFrozen} {
+		for _, mode := range []layerMode{modeTrain, modeEval, modeFrozen} {
 			if mode == modeFrozen {
 				cfg.Freeze, cfg.FreezeIter = true, 2
 			}
@@ -143,7 +143,7 @@ func TestFastDeconvBackwardCounterWrap(t *testing.T) {
 	prepareFastDeconv(t, rng, l, modeTrain, n, h, w, 2)
 	x, gy := randVec(rng, n*4*h*w), randVec(rng, n*3*h*w)
 	y := make([]float64, len(gy))
-	for _, start := range []int{9} { // 9 → frozen, wraps to 0; 0 → batch
+	for _, start := range []int{9, 0} { // 9 → frozen, wraps to 0; 0 → batch
 		loss := func() float64 {
 			l.SetWeights(wt, bias)
 			l.SetCounter(start)
@@ -168,7 +168,7 @@ func TestFastDeconvBackwardCounterWrap(t *testing.T) {
 func TestDelinearBackwardFiniteDifferences(t *testing.T) {
 	rng := rand.New(rand.NewPCG(85, 86))
 	for ci, c := range []struct{ in, out, block int }{{6, 4, 3}, {6, 2, 6}, {8, 3, 4}, {5, 3, 512}} {
-		for _, mode := range []layerMode{modeEval} {
+		for _, mode := range []layerMode{modeTrain, modeEval} {
 			for _, hasBias := range []bool{true, false} {
 				cfg := NewDelinearConfig(c.in, c.out)
 				cfg.Block, cfg.Eps, cfg.Bias, cfg.Workers = c.block, 0.05, hasBias, 1+ci%2
@@ -222,7 +222,7 @@ func TestChannelDeconvBackwardFiniteDifferences(t *testing.T) {
 		block, ch, h, w, s int
 		uncentred          bool
 	}{{2, 4, 5, 5, 1, false}, {3, 7, 6, 6, 2, false}, {2, 5, 4, 4, 3, true}, {3, 3, 2, 2, 3, false}, {2, 7, 1, 1, 3, false}} {
-		for _, mode := range []layerMode{modeEval} {
+		for _, mode := range []layerMode{modeTrain, modeEval} {
 			cfg := NewChannelDeconvConfig(c.block)
 			cfg.SamplingStride, cfg.Uncentred, cfg.Workers, cfg.Eps = c.s, c.uncentred, 1+ci%2, 0.05
 			l, err := NewChannelDeconv[float64](cfg)

@@ -77,3 +77,56 @@ func ExampleConv2d() {
 	fmt.Println(y)
 	// Output: [4 6 4 6 9 6 4 6 4]
 }
+
+// A training step: the forward in training mode keeps what the backward
+// needs; Backward returns the gradients of a loss with respect to the
+// input, the weights and the bias, and an SGD update goes back through
+// SetWeights.
+func ExampleFastDeconv_Backward() {
+	cfg := fold.NewFastDeconvConfig(4, 8, 3)
+	cfg.PadH, cfg.PadW = 1, 1
+	weight := make([]float32, 8*4*3*3)
+	for i := range weight {
+		weight[i] = float32(i%5)*0.02 - 0.04
+	}
+	bias := make([]float32, 8)
+	layer, err := fold.NewFastDeconv(cfg, weight, bias)
+	if err != nil {
+		panic(err)
+	}
+	n, h, w := 2, 8, 8
+	x := make([]float32, n*4*h*w)
+	for i := range x {
+		x[i] = float32((i*7919)%101)*0.02 - 1 // varied enough for a well-conditioned covariance
+	}
+	y := make([]float32, n*8*h*w)
+	dx, dw, db := make([]float32, len(x)), make([]float32, len(weight)), make([]float32, len(bias))
+	for step := 0; step < 3; step++ {
+		if err := layer.Forward(y, x, n, h, w); err != nil {
+			panic(err)
+		}
+		// The loss ½‖y‖², whose gradient with respect to y is y itself.
+		loss := 0.0
+		for _, v := range y {
+			loss += 0.5 * float64(v) * float64(v)
+		}
+		if err := layer.Backward(dx, dw, db, y, x, n, h, w); err != nil {
+			panic(err)
+		}
+		const lr = 0.002
+		for i := range weight {
+			weight[i] -= lr * dw[i]
+		}
+		for i := range bias {
+			bias[i] -= lr * db[i]
+		}
+		if err := layer.SetWeights(weight, bias); err != nil {
+			panic(err)
+		}
+		fmt.Printf("step %d: loss %.2f\n", step, loss)
+	}
+	// Output:
+	// step 0: loss 11.43
+	// step 1: loss 5.45
+	// step 2: loss 3.36
+}
