@@ -88,6 +88,7 @@ class _LibraryFunction(torch.autograd.Function):
         return y
 
     @staticmethod
+    @torch.autograd.function.once_differentiable  # the library's backward is not itself differentiable
     def backward(ctx, dy):
         x, weight, bias = ctx.saved_tensors
         need = ctx.needs_input_grad
@@ -216,6 +217,17 @@ class _Module(nn.Module):
                 p is not None and p.requires_grad for p in (weight, bias))):
             return _LibraryFunction.apply(self, x, weight, bias)
         return self._lib_forward(x, weight, bias)
+
+    def __getstate__(self):
+        # The library layer is a C handle: copies and pickles leave it out
+        # and make their own from the tensors at their first forward.
+        state = super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__.copy()
+        state = dict(state)
+        state["_lib"], state["_seen"], state["_token"] = None, {}, 0
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
 
     def _apply(self, fn):
         # .float(), .double(), .to(): the tensors are replaced, so the library

@@ -365,3 +365,34 @@ def test_import_needs_torch():
             print("ImportError", e)
     """)
     assert r.returncode == 0 and "ImportError" in r.stdout, r.stderr
+
+
+def test_copies_and_pickles():
+    # copy.deepcopy and torch.save/load give modules with their own library
+    # layer, computing what the original computes.
+    import copy
+    import io
+    ours, oracle = make_fd(FD_CASES["3x3 pad 1, two blocks"], F64)
+    step("FastDeconv", F64, ours, oracle, batch((4, 4, 6, 6), 90))
+    twin = copy.deepcopy(ours)
+    assert twin._lib is None or twin._lib is not ours._lib
+    buf = io.BytesIO()
+    torch.save(ours, buf)
+    buf.seek(0)
+    loaded = torch.load(buf)
+    for m in (ours, twin, loaded):
+        m.eval()
+    x = batch((2, 4, 6, 6), 91)
+    assert torch.equal(twin(x), ours(x)) and torch.equal(loaded(x), ours(x))
+    twin.train()
+    y = twin(x)
+    assert not torch.equal(twin.running_mean, ours.running_mean)  # its own buffers
+    assert y.shape == (2, 6, 6, 6)
+
+
+def test_no_double_backward():
+    fd = dnn.FastDeconv(2, 3, 3, padding=1, dtype=F64)
+    x = torch.randn(2, 2, 5, 5, requires_grad=True)
+    (gx,) = torch.autograd.grad(fd(x).square().sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError):
+        gx.sum().backward()
