@@ -10,6 +10,7 @@
  * memcheck and with -fsanitize=address,undefined. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,6 +252,8 @@ static void test_conv2d(void) {
     EXPECT(deconv_conv2d_backward_f64(c, dx, nx, dw, nw, NULL, 0, dy, ny, x, nx, -1, CH, CW, ERR), DECONV_E_SHAPE);
     EXPECT(deconv_conv2d_backward_f64(c, dx, nx, dx + 1, nw, NULL, 0, dy, ny, x, nx, CN, CH, CW, ERR), DECONV_E_OVERLAP);
     EXPECT(deconv_conv2d_backward_f64(c, dx, nx, dw, nw, NULL, 0, dy, ny, dx, nx, CN, CH, CW, ERR), DECONV_E_OVERLAP);
+    EXPECT(deconv_conv2d_backward_f64(c, dx, (size_t)1 << 62, dw, nw, NULL, 0, dy, ny, x, nx, CN, CH, CW, ERR),
+           DECONV_E_OVERFLOW);
     CHECK(all64(dx, nx, GUARD64) && all64(dw, nw, GUARD64));
     EXPECT(deconv_conv2d_backward_f32(c, dx32, nx, NULL, 0, NULL, 0, dy32, ny, x32, nx, CN, CH, CW, ERR), DECONV_E_PARAM);
 
@@ -469,6 +472,15 @@ static void test_isqrt(void) {
     EXPECT(deconv_isqrt_backward_f64(plain, da, IN * IN, dd, IN * IN, ERR), DECONV_E_PARAM);
     EXPECT(deconv_isqrt_backward_batch_f64(plain, 1, da, IN * IN, dd, IN * IN, ERR), DECONV_E_PARAM);
     CHECK(all64(da, IN * IN, GUARD64));
+    deconv_isqrt_free(plain);
+    /* A 0.1 caller's struct, which ends before grad: accepted, grad 0. */
+    plain = NULL;
+    deconv_isqrt_config_default(&cfg);
+    cfg.grad = 1;
+    cfg.struct_size = offsetof(deconv_isqrt_config, grad);
+    EXPECT(deconv_isqrt_create(IN, &cfg, &plain, ERR), DECONV_OK);
+    EXPECT(deconv_isqrt_compute_f64(plain, d, IN * IN, a, IN * IN, NULL, 0, NULL, ERR), DECONV_OK);
+    EXPECT(deconv_isqrt_backward_f64(plain, da, IN * IN, dd, IN * IN, ERR), DECONV_E_PARAM);
     deconv_isqrt_free(plain);
     free(dd);
 }

@@ -396,3 +396,40 @@ def test_no_double_backward():
     (gx,) = torch.autograd.grad(fd(x).square().sum(), x, create_graph=True)
     with pytest.raises(RuntimeError):
         gx.sum().backward()
+
+
+def test_plain_layers_backward():
+    # The folded (plain) convolution and linear layers' backward against
+    # autograd of torch's own.
+    import torch.nn.functional as F
+    torch.manual_seed(6)
+    fd = deconv.FastDeconv(4, 6, 3, stride=2, padding=1, dtype="float64", seed=3)
+    x = torch.randn(3, 4, 7, 7)
+    fd(x)
+    fd.eval()
+    conv = fd.folded()
+    w, b = torch.from_numpy(conv.weight).requires_grad_(), torch.from_numpy(conv.bias).requires_grad_()
+    xr = x.clone().requires_grad_()
+    y = F.conv2d(xr, w, b, 2, 1)
+    dy = torch.randn(y.shape)
+    (y * dy).sum().backward()
+    dx, dw, db = conv.backward(dy, x)
+    for name, got, want in (("dx", dx, xr.grad), ("dW", dw, w.grad), ("db", db, b.grad)):
+        check("conv2d backward " + name, F64, got, want)
+    dx_only = conv.backward(dy, x, dw=False, db=False)
+    assert dx_only[1] is None and dx_only[2] is None and torch.equal(dx_only[0], dx)
+    dl = deconv.Delinear(10, 4, dtype="float64", seed=4)
+    x = torch.randn(16, 10)
+    dl(x)
+    dl.eval()
+    lin = dl.folded()
+    w, b = torch.from_numpy(lin.weight).requires_grad_(), torch.from_numpy(lin.bias).requires_grad_()
+    xr = x.clone().requires_grad_()
+    y = F.linear(xr, w, b)
+    dy = torch.randn(y.shape)
+    (y * dy).sum().backward()
+    dx, dw, db = lin.backward(dy, x)
+    for name, got, want in (("dx", dx, xr.grad), ("dW", dw, w.grad), ("db", db, b.grad)):
+        check("linear backward " + name, F64, got, want)
+    with pytest.raises(ShapeError):
+        lin.backward(dy[:, :3], x)
