@@ -103,11 +103,10 @@ class _Module(nn.Module):
     _names = ()      # buffers and parameters mirrored in the library layer
     _int_state = ()  # (module attribute or buffer, library integer property)
 
-    def _init_library(self, dtype):
+    def _init_library(self):
         self._lib = None
         self._seen = {}   # buffer name -> a copy of the values the library holds
         self._token = 0   # forwards run by the library layer, for backward's check
-        self._lib_dtype = dtype
 
     # -- the library layer ------------------------------------------------
 
@@ -269,7 +268,7 @@ class FastDeconv(_Module, nn.Conv2d):
                 torch.manual_seed(seed)
                 self.reset_parameters()
         self._config = config
-        self._init_library(dt)
+        self._init_library()
         self.eps, self.n_iter, self.momentum = float(eps), int(n_iter), float(momentum)
         self.block, self.num_features = lib.block, lib.num_features
         self.sampling_stride = int(sampling_stride) * self.stride[0]
@@ -326,7 +325,7 @@ class Delinear(_Module, nn.Linear):
                 torch.manual_seed(seed)
                 self.reset_parameters()
         self._config = config
-        self._init_library(dt)
+        self._init_library()
         self.eps, self.n_iter, self.momentum, self.block = float(eps), int(n_iter), float(momentum), lib.block
         self.register_buffer("running_mean", torch.from_numpy(lib.running_mean.copy()).to(dt))
         self.register_buffer("running_deconv", torch.from_numpy(lib.running_deconv.copy()).to(dt))
@@ -376,7 +375,7 @@ class ChannelDeconv(_Module):
         dt = _dtype_arg(dtype)
         self._config = dict(block=block, eps=eps, n_iter=n_iter, momentum=momentum,
                             sampling_stride=sampling_stride, uncentred=uncentred)
-        self._init_library(dt)
+        self._init_library()
         lib = self._make_layer(_NP[dt])
         self.block, self.eps, self.n_iter, self.momentum = int(block), float(eps), int(n_iter), float(momentum)
         self.sampling_stride, self.uncentred = int(sampling_stride), bool(uncentred)
