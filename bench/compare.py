@@ -145,6 +145,29 @@ def torch_ns5(torch):
     return lambda: _isqrt_ns(torch, cov, 5)
 
 
+def torch_isqrt_backward(torch):
+    """The backward of the reference's 5 coupled Newton–Schulz iterations
+    (norm and final scaling included) on a 576×576 covariance plus 1e-5·I
+    with requires_grad: (d * g).sum().backward() through the float32 torch
+    matmuls. The forward runs untimed before each timed backward (setup),
+    as BenchmarkPaperIsqrtBackward times the backward alone."""
+    x = torch.randn(8192, 576) @ (torch.randn(576, 576) / 24.0)
+    cov = torch.addmm(torch.eye(576), x.t(), x, beta=1e-5, alpha=1.0 / x.shape[0])
+    g = (torch.arange(576 * 576) % 7 - 3).float().view(576, 576)
+    state = {}
+
+    def setup():
+        a = cov.clone().requires_grad_(True)
+        state["a"] = a
+        state["loss"] = (_isqrt_ns(torch, a, 5) * g).sum()
+
+    def run():
+        state["loss"].backward()
+        return state["a"].grad
+    run.setup = setup
+    return run
+
+
 # name -> (Go package dir, Go benchmark, PyTorch factory, repetitions per round)
 COMPARISONS = {
     "im2col": ("im2col", "BenchmarkPaperIm2col", torch_im2col, 5),
@@ -155,6 +178,7 @@ COMPARISONS = {
     "eval": ("fold", "BenchmarkPaperFastDeconvEval", torch_fastdeconv_eval, 2),
     "trainstep": ("fold", "BenchmarkPaperFastDeconvTrainStep", torch_train_step, 1),
     "ns5": ("isqrt", "BenchmarkPaperNS5", torch_ns5, 10),
+    "isqrt-bwd": ("isqrt", "BenchmarkPaperIsqrtBackward", torch_isqrt_backward, 10),
 }
 
 
@@ -171,11 +195,16 @@ def torch_worker(name, threads, reps, rounds):
     import torch
     torch.set_num_threads(threads)
     fn = COMPARISONS[name][2](torch)
+    setup = getattr(fn, "setup", None)  # untimed work before each call
+    if setup:
+        setup()
     fn()  # warm up: first-touch page faults, thread start
     out = []
     for _ in range(rounds):
         ts = []
         for _ in range(reps):
+            if setup:
+                setup()
             t0 = time.perf_counter()
             fn()
             ts.append(time.perf_counter() - t0)

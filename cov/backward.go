@@ -38,8 +38,8 @@ import (
 // must not share memory with any other argument (deconv.ErrOverlap).
 // A NaN or ±Inf in dmean, dcov or mean, or a dcov whose symmetrised,
 // scaled value overflows T, is deconv.ErrNonFinite. On any error dx is
-// unchanged. x and mean are taken as the forward's (its finiteness checks
-// already ran): they are not inspected again.
+// unchanged. x is taken as the forward's, whose finiteness Compute
+// already checked: it is not inspected again (a NaN in it would reach dx).
 func Backward[T Float](pl *Plan, dx, dmean, dcov, x, mean []T) error {
 	if pl == nil {
 		return fmt.Errorf("%w: nil plan", deconv.ErrParam)
@@ -63,7 +63,7 @@ func Backward[T Float](pl *Plan, dx, dmean, dcov, x, mean []T) error {
 		name string
 		v    []T
 	}{{"dmean", dmean}, {"dcov", dcov}, {"mean", mean}} {
-		if i := firstNonFinite(s.v); i >= 0 {
+		if i := bwdFirstNonFinite(s.v); i >= 0 {
 			return fmt.Errorf("%w: %s[%d] is %v", deconv.ErrNonFinite, s.name, i, s.v[i])
 		}
 	}
@@ -72,18 +72,19 @@ func Backward[T Float](pl *Plan, dx, dmean, dcov, x, mean []T) error {
 	}
 
 	r := getBwdRun[T]()
-	defer putBwdRun(r)
+	defer func() {
+		r.pl, r.dx, r.x = nil, nil, nil // keep no caller data alive in the pool
+		putBwdRun(r)
+	}()
 	if err := r.setup(pl, dmean, dcov, mean); err != nil {
 		return err
 	}
 	r.dx, r.x = dx, x
-	err := r.execute()
-	r.pl, r.dx, r.x = nil, nil, nil // keep no caller data alive in the pool
-	return err
+	return r.execute()
 }
 
-// firstNonFinite returns the index of the first NaN or ±Inf in v, or −1.
-func firstNonFinite[T Float](v []T) int {
+// bwdFirstNonFinite returns the index of the first NaN or ±Inf in v, or −1.
+func bwdFirstNonFinite[T Float](v []T) int {
 	for i, e := range v {
 		if f := float64(e); math.IsNaN(f) || math.IsInf(f, 0) {
 			return i
@@ -118,6 +119,7 @@ func (r *bwdRun[T]) setup(pl *Plan, dmean, dcov, mean []T) error {
 		r.m = m
 	}
 	shift, bias := grow(&r.shift, width), grow(&r.bias, width)
+
 	gf := G * F
 	for t := range width {
 		// Column t is feature t mod F of a block sharing one covariance

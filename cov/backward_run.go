@@ -9,10 +9,14 @@ import (
 )
 
 // bwdPanelRows is the number of data-matrix rows one panel of the
-// backward holds: the gathered rows and their product with M, 2·128·576
-// float32 values (576 KiB) for the paper's layer, stay in L2 while the
-// panel is scattered.
-const bwdPanelRows = 128
+// backward holds, as the forward's panelRows: the gathered rows and their
+// product with M (2·256·576 float32 values, 1.2 MiB, for the paper's
+// layer) stay in a 2 MiB L2 while the panel is scattered. 128 and 512
+// measured no better side by side; below 128 the GEMM's packing of each
+// panel starts to show.
+const bwdPanelRows = 256
+
+var bwdTransposed = true
 
 // bwdRun is the state of one Backward call that its workers share. Runs
 // are pooled, and body is bound once per run, so a call allocates neither
@@ -51,8 +55,8 @@ type bwdWS[T Float] struct {
 
 var bwdRunPools, bwdWSPools [2]sync.Pool
 
-// poolIndex returns 0 for float32, 1 for float64.
-func poolIndex[T Float]() int {
+// bwdPoolIndex returns 0 for float32, 1 for float64.
+func bwdPoolIndex[T Float]() int {
 	var z T
 	if _, ok := any(z).(float32); ok {
 		return 0
@@ -61,7 +65,7 @@ func poolIndex[T Float]() int {
 }
 
 func getBwdRun[T Float]() *bwdRun[T] {
-	if r, ok := bwdRunPools[poolIndex[T]()].Get().(*bwdRun[T]); ok {
+	if r, ok := bwdRunPools[bwdPoolIndex[T]()].Get().(*bwdRun[T]); ok {
 		return r
 	}
 	r := new(bwdRun[T])
@@ -69,7 +73,7 @@ func getBwdRun[T Float]() *bwdRun[T] {
 	return r
 }
 
-func putBwdRun[T Float](r *bwdRun[T]) { bwdRunPools[poolIndex[T]()].Put(r) }
+func putBwdRun[T Float](r *bwdRun[T]) { bwdRunPools[bwdPoolIndex[T]()].Put(r) }
 
 // chooseUnits splits the plan's samples into units (see bwdRun).
 func (r *bwdRun[T]) chooseUnits() {
@@ -84,13 +88,15 @@ func (r *bwdRun[T]) chooseUnits() {
 	rows := pl.n * pl.oh // output rows of the whole batch, image after image
 	bandRows := max(1, r.perPanel/pl.ow)
 	if ext := (pl.kh-1)*pl.dilH + 1; ext > pl.stepH {
-		// Rows i and i+d of one image read disjoint input rows when
-		// d·stepH ≥ ext; bands two apart are bandRows+1 rows apart.
-		bandRows = max(bandRows, (ext+pl.stepH-1)/pl.stepH-1)
-		if bandRows >= pl.oh {
+		// Output rows i and i+d of one image read disjoint input rows when
+		// d·stepH ≥ ext, and bands two apart are bandRows+1 rows apart:
+		// so bands of at least need rows (no overflow: ext fits an int).
+		need := (ext - 1) / pl.stepH
+		if need >= pl.oh || bandRows >= pl.oh {
 			// Bands of whole images never share an input value: one phase.
-			bandRows = (bandRows + pl.oh - 1) / pl.oh * pl.oh
+			bandRows = max(1, bandRows/pl.oh) * pl.oh
 		} else {
+			bandRows = max(bandRows, need)
 			r.phases = 2
 		}
 	}
@@ -125,7 +131,7 @@ func (r *bwdRun[T]) execute() error {
 // run is one worker's share: it claims units of the current phase until
 // none are left.
 func (r *bwdRun[T]) run(lo, hi int) {
-	pool := &bwdWSPools[poolIndex[T]()]
+	pool := &bwdWSPools[bwdPoolIndex[T]()]
 	for range hi - lo {
 		ws, _ := pool.Get().(*bwdWS[T])
 		if ws == nil {
@@ -167,13 +173,14 @@ func (r *bwdRun[T]) work(ws *bwdWS[T]) error {
 		for p0 := s0; p0 < s1; p0 += per {
 			cnt := min(per, s1-p0)
 			if r.m == nil {
-				bwdScatter(pl, r.dx, p0, cnt, nil, r.bias)
+				bwdScatter(pl, r.dx, nil, p0, cnt, r.bias)
 				continue
 			}
 			bwdGather(pl, y, r.x, p0, cnt, r.shift)
+			// M is symmetric, so the rows' gradients are the rows times M.
+			// M is the right operand, which the GEMM reads in place.
 			var err error
 			if G == 1 {
-				// The blocks of each sample are consecutive rows of F.
 				err = gemm.GemmDense(1, gemm.NoTrans, gemm.NoTrans, cnt*pl.sub, F, F, 1, y, F, r.m, F, 0, g, F)
 			} else {
 				for gi := 0; gi < G && err == nil; gi++ {
@@ -183,7 +190,7 @@ func (r *bwdRun[T]) work(ws *bwdWS[T]) error {
 			if err != nil {
 				return err
 			}
-			bwdScatter(pl, r.dx, p0, cnt, g, r.bias)
+			bwdScatter(pl, r.dx, g, p0, cnt, r.bias)
 		}
 	}
 }

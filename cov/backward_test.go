@@ -548,3 +548,74 @@ func TestBackwardWorkersObeyed(t *testing.T) {
 		}
 	}
 }
+
+// TestBackwardFloat32PaperInput: on the paper's layer (one image; feature
+// means up to 2 away from zero next to a spread of 0.29, so the centring
+// matters), the float32 gradient agrees with the float64 one to about
+// float32 precision.
+func TestBackwardFloat32PaperInput(t *testing.T) {
+	pl, err := NewPlan(paperParams(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := paperInput(1)
+	x64 := from32(x)
+	mean, cv := make([]float32, pl.MeanLen()), make([]float32, pl.CovLen())
+	m64, c64 := make([]float64, pl.MeanLen()), make([]float64, pl.CovLen())
+	if err := Compute(pl, mean, cv, x); err != nil {
+		t.Fatal(err)
+	}
+	if err := Compute(pl, m64, c64, x64); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(23, 24))
+	dmean, dcov := randGrad(rng, pl.MeanLen()), randGrad(rng, pl.CovLen())
+	dx, dx64 := make([]float32, len(x)), make([]float64, len(x))
+	if err := Backward(pl, dx, to32(dmean), to32(dcov), x, mean); err != nil {
+		t.Fatal(err)
+	}
+	if err := Backward(pl, dx64, dmean, dcov, x64, m64); err != nil {
+		t.Fatal(err)
+	}
+	if e := gradErr(from32(dx), dx64); !(e <= 1e-5) {
+		t.Fatalf("float32 gradient: relative error %g against float64", e)
+	}
+	t.Logf("float32 gradient: relative error %.2g against float64", gradErr(from32(dx), dx64))
+}
+
+// TestBackwardConcurrent: one plan serves concurrent calls (each with its
+// own dx), which give the serial result.
+func TestBackwardConcurrent(t *testing.T) {
+	rng := rand.New(rand.NewPCG(25, 26))
+	pl, err := NewPlan(Params{Batch: 2, Channels: 6, Height: 20, Width: 20, Sampling: 1, Block: 3, Workers: 2, Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := randData(rng, pl.SrcLen(), 400)
+	mean, cv := make([]float64, pl.MeanLen()), make([]float64, pl.CovLen())
+	if err := Compute(pl, mean, cv, x); err != nil {
+		t.Fatal(err)
+	}
+	dmean, dcov := randGrad(rng, pl.MeanLen()), randGrad(rng, pl.CovLen())
+	want := make([]float64, len(x))
+	if err := Backward(pl, want, dmean, dcov, x, mean); err != nil {
+		t.Fatal(err)
+	}
+	const callers = 4
+	got := make([][]float64, callers)
+	errs := make(chan error, callers)
+	for i := range got {
+		got[i] = make([]float64, len(x))
+		go func() { errs <- Backward(pl, got[i], dmean, dcov, x, mean) }()
+	}
+	for range callers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range got {
+		if !slices.Equal(got[i], want) {
+			t.Fatalf("caller %d: gradient differs from the serial call's", i)
+		}
+	}
+}

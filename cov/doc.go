@@ -112,4 +112,15 @@
 // statistics and Finalize gives every replica the same μ and Cov. With r
 // near μ the sums stay of the size of M2 and lose nothing; r = 0 (raw
 // moments) is accurate only for data centred near zero.
+//
+// # Gradient
+//
+// Backward is the adjoint of Compute for training: from the gradients of
+// a loss with respect to μ and Cov it adds the gradient with respect to
+// the input, dmean/n + (dCov + dCovᵀ)(x_r − μ)/n per data-matrix row,
+// scattered back to the input values the row was gathered from (the
+// adjoint of the gather, as im2col.Col2im is of im2col.Im2col). Like
+// Compute it streams panels of rows (gather, one GEMM, scatter) and never
+// builds the data matrix; its workers own disjoint parts of the input
+// gradient, so no two write one value.
 package cov

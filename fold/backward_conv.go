@@ -41,7 +41,7 @@ func (c *Conv2d[T]) Backward(dx, dw, db, dy, x []T, n, h, w int) error {
 	if err := checkFinite(x, "input"); err != nil {
 		return err
 	}
-	return c.backward(dx, dw, db, dy, x, n, h, w, oh, ow, c.p.Load().weight, c.Workers)
+	return c.backward(dx, dw, db, dy, x, n, h, w, oh, ow, c.p.Load().weight, c.Workers, true)
 }
 
 // checkBackward checks the destinations of a backward whose dy and x are
@@ -120,8 +120,10 @@ type convBackRun[T Float] struct {
 }
 
 // backward runs the validated backward with the given weights on workers
-// goroutines (0: the process default).
-func (c *Conv2d[T]) backward(dx, dw, db, dy, x []T, n, h, w, oh, ow int, weight []T, workers int) error {
+// goroutines (0: the process default). checkDx asks for dx to be checked
+// for NaN and infinities; a caller that adds more into dx and checks it
+// afterwards passes false and saves a pass over it.
+func (c *Conv2d[T]) backward(dx, dw, db, dy, x []T, n, h, w, oh, ow int, weight []T, workers int, checkDx bool) error {
 	g := c.geom
 	pool := backPool[T]()
 	wk, _ := pool.Get().(*convBackWork[T])
@@ -195,7 +197,7 @@ func (c *Conv2d[T]) backward(dx, dw, db, dy, x []T, n, h, w, oh, ow int, weight 
 		}
 		err = checkFinite(db, "bias gradient")
 	}
-	if err == nil && dx != nil {
+	if err == nil && dx != nil && checkDx {
 		parallel.For(n, workers, r.checkBody)
 		err = r.fe.err
 	}

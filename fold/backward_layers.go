@@ -109,9 +109,9 @@ func (l *FastDeconv[T]) Backward(dx, dw, db, dy, x []T, n, h, w int) error {
 	if db != nil && !l.cfg.Bias {
 		return fmt.Errorf("%w: a bias gradient for a layer without a bias", deconv.ErrParam)
 	}
-	if err := checkFinite(x, "input"); err != nil {
-		return err
-	}
+	// x is not scanned here: the Forward checked it, and a different x
+	// holding a NaN or an infinity makes dW or dx non-finite, which the
+	// checks of the results report.
 	g := l.conv.Geom()
 	gw := &l.grad
 	gw.ensure(g.WeightLen(), g.OutChannels, len(l.runningDeconv), len(l.runningMean))
@@ -124,7 +124,7 @@ func (l *FastDeconv[T]) Backward(dx, dw, db, dy, x []T, n, h, w int) error {
 	if dw != nil || stats {
 		dwf = gw.dwf
 	}
-	if err := l.conv.backward(dx, dwf, gw.dbf, dy, x, n, h, w, oh, ow, l.wFolded, l.cfg.Workers); err != nil {
+	if err := l.conv.backward(dx, dwf, gw.dbf, dy, x, n, h, w, oh, ow, l.wFolded, l.cfg.Workers, !stats); err != nil {
 		return err
 	}
 	var dd, dmean []T

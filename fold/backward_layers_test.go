@@ -2,6 +2,7 @@ package fold
 
 import (
 	"errors"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -289,6 +290,16 @@ func TestLayerBackwardErrors(t *testing.T) {
 	if err := l.Backward(dx, dw, nil, y, x, 2, 5, 5); err != nil {
 		t.Errorf("valid call: %v", err)
 	}
+	bad := append([]float32(nil), x...)
+	bad[17] = float32(math.NaN())
+	if err := l.Backward(dx, dw, nil, y, bad, 2, 5, 5); !errors.Is(err, deconv.ErrNonFinite) {
+		t.Errorf("NaN in x: %v", err)
+	}
+	y[3] = float32(math.Inf(-1))
+	if err := l.Backward(dx, nil, nil, y, x, 2, 5, 5); !errors.Is(err, deconv.ErrNonFinite) {
+		t.Errorf("infinite dy: %v", err)
+	}
+	y[3] = 0
 	// SetRunningStats invalidates an evaluation-mode Forward.
 	if err := l.SetRunningStats(l.RunningMean(), l.RunningDeconv()); err != nil {
 		t.Fatal(err)
@@ -304,5 +315,65 @@ func TestLayerBackwardErrors(t *testing.T) {
 	cd, _ := NewChannelDeconv[float32](NewChannelDeconvConfig(2))
 	if err := cd.Backward(make([]float32, 16), make([]float32, 16), make([]float32, 16), 1, 4, 2, 2); !errors.Is(err, deconv.ErrParam) {
 		t.Errorf("ChannelDeconv before Forward: %v", err)
+	}
+}
+
+// TestFastDeconvBackwardRandomLayers: finite differences on layers drawn
+// at random over every option the forward's oracle test covers (block
+// rules with C not a multiple of B, groups and depthwise, rectangular
+// geometry, 1×1 kernels, sampling strides, no bias, both groupings,
+// freezing), in training mode after a few steps and in evaluation mode.
+func TestFastDeconvBackwardRandomLayers(t *testing.T) {
+	rng := rand.New(rand.NewPCG(89, 90))
+	trials := 24
+	if testing.Short() {
+		trials = 8
+	}
+	for trial := 0; trial < trials; trial++ {
+		cfg, n, h, w := randomFastDeconv(rng)
+		n = max(n, 2)
+		cfg.Eps = max(cfg.Eps, 0.05) // keep D moderate, so differences stay accurate
+		cfg.Workers = 1 + trial%3
+		g := ConvGeom{InChannels: cfg.InChannels, OutChannels: cfg.OutChannels, Geometry: cfg.Geometry, Groups: cfg.Groups}
+		wt := randVec(rng, g.WeightLen())
+		var bias []float64
+		if cfg.Bias {
+			bias = randVec(rng, cfg.OutChannels)
+		}
+		l, err := NewFastDeconv(cfg, wt, bias)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mode := layerMode(trial % 2) // training or evaluation
+		prepareFastDeconv(t, rng, l, mode, n, h, w, 2)
+		counter := l.Counter()
+		oh, ow, _ := l.OutputSize(h, w)
+		x, gy := randVec(rng, n*cfg.InChannels*h*w), randVec(rng, n*cfg.OutChannels*oh*ow)
+		y := make([]float64, len(gy))
+		loss := func() float64 {
+			l.SetWeights(wt, bias)
+			l.SetCounter(counter)
+			if err := l.Forward(y, x, n, h, w); err != nil {
+				t.Fatal(err)
+			}
+			return dot(y, gy)
+		}
+		loss()
+		dx, dw := make([]float64, len(x)), make([]float64, len(wt))
+		var db []float64
+		if cfg.Bias {
+			db = make([]float64, cfg.OutChannels)
+		}
+		if err := l.Backward(dx, dw, db, gy, x, n, h, w); err != nil {
+			t.Fatalf("trial %d %+v: %v", trial, cfg, err)
+		}
+		fdCheck(t, rng, "dx", x, dx, 25, loss)
+		fdCheck(t, rng, "dW", wt, dw, 25, loss)
+		if cfg.Bias {
+			fdCheck(t, rng, "db", bias, db, 10, loss)
+		}
+		if t.Failed() {
+			t.Fatalf("trial %d (%v, n=%d h=%d w=%d): %+v", trial, mode, n, h, w, cfg)
+		}
 	}
 }

@@ -55,6 +55,12 @@ func TestLayerBackwardFloat32MatchesFloat64(t *testing.T) {
 				if err := l32.Backward(dx32, dw32, db32, to32(gy), to32(x), n, h, w); err != nil {
 					t.Fatalf("case %d %v: %v", ci, mode, err)
 				}
+				// A second Backward of the same Forward gives the same
+				// gradients: Backward changes nothing it reads.
+				again := make([]float64, len(x))
+				if err := l64.Backward(again, nil, nil, gy, x, n, h, w); err != nil || relErr(again, dx) > 1e-14 {
+					t.Fatalf("case %d %v: second Backward: %v, relative difference %g", ci, mode, err, relErr(again, dx))
+				}
 				for _, c := range []struct {
 					name string
 					got  []float32

@@ -139,12 +139,20 @@ func convGeoms() []ConvGeom {
 
 func TestConv2dBackwardFiniteDifferences(t *testing.T) {
 	rng := rand.New(rand.NewPCG(73, 74))
-	for gi, g := range convGeoms() {
+	geoms := convGeoms()
+	for len(geoms) < 25 { // and random ones, depthwise and rectangular included
+		g, _, _, _ := randomGeom(rng)
+		if _, _, err := g.OutputSize(7, 4); err == nil {
+			geoms = append(geoms, g)
+		}
+	}
+	for gi, g := range geoms {
 		for _, hasBias := range []bool{true, false} {
-			n, h, w := 2, 5+rng.IntN(4), 4+rng.IntN(5)
+			n, h, w := 2, 7+rng.IntN(4), 4+rng.IntN(5)
+			g, _ = g.normalize()
 			oh, ow, err := g.OutputSize(h, w)
 			if err != nil {
-				t.Fatal(err)
+				t.Fatalf("%+v %d×%d: %v", g, h, w, err)
 			}
 			x, wt := randVec(rng, n*g.InChannels*h*w), randVec(rng, g.WeightLen())
 			var bias []float64

@@ -21,6 +21,20 @@
 //   - the layers FastDeconv, Delinear and ChannelDeconv, mirroring the
 //     reference modules' parameters, buffers and defaults.
 //
+// # Training
+//
+// Every forward has its backward: FoldBackward (to W, b, D and μ),
+// Conv2d.Backward and Linear.Backward (dx, dW, db), and the layers'
+// Backward, which differentiates the layer's last Forward. In training
+// mode the gradient flows through the batch statistics as autograd of the
+// reference does (paper, Appendix A.8): the convolution's backward with
+// the folded weights, FoldBackward, the isqrt Plan's backward through the
+// Newton–Schulz iterations, and cov.Backward into dx. In evaluation mode,
+// or frozen, the running buffers are constants. The forward keeps what
+// the backward needs in the layer's workspaces, so a training step at a
+// fixed shape allocates nothing; an SGD or other update goes back through
+// SetWeights.
+//
 // # Errors
 //
 // Every error carries one of the root package's sentinels (deconv.ErrShape,

@@ -100,10 +100,11 @@ type bwork[T Float] struct {
 	b              [5][]T    // the reverse iteration's cotangents
 	f0, f1         []float64 // float64 scratch (Eigen, ScaleSpectral)
 	u, v           []float64 // power steps of ScaleSpectral
-	ub, vb, ub2    []float64 // their cotangents
+	ub, vb         []float64 // their cotangents
 	idx, top       [spectralSteps]int
 	tops, ratios   [spectralSteps]float64
 	bestStep       int
+	team           bteam[T] // splits one matrix's products
 }
 
 // RunPart differentiates the matrices of worker b.wi; the index is
@@ -151,7 +152,11 @@ func (b *bwork[T]) one(m *gradMat[T], da, dd []T) error {
 		at = m.at
 		atb, err = b.uncoupledReverse(m)
 	} else {
-		atb, err = b.coupledReverse(m)
+		if p.opt.Method == Coupled {
+			atb, err = b.coupledTangent(m)
+		} else {
+			atb, err = b.coupledReverse(m)
+		}
 		if m.iters > 0 {
 			at = m.slot(0, 0)
 		}

@@ -9,10 +9,11 @@ func (b *bwork[T]) gemmB(tA, tB gemm.Transpose, alpha T, x, y []T, beta T, c []T
 	return gemmDense(b.threads, tA, tB, n, n, n, alpha, x, n, y, n, beta, c, n)
 }
 
-// coupledReverse runs the coupled iteration backwards from Z̄_K in b.b[0]
-// (Ȳ_K = 0: Y_K is not used) and returns Ā, the gradient with respect to
-// Ã = Y₀. Iteration k computed P = Z·Y, T = ½(3I − P), Y' = Y·T,
-// Z' = T·Z, so its reverse, from the cotangents Ȳ', Z̄' of Y', Z', is
+// coupledReverse runs CoupledReference's iteration backwards from Z̄_K in
+// b.b[0] (Ȳ_K = 0: Y_K is not used) and returns Ā, the gradient with
+// respect to Ã = Y₀. Iteration k computed P = Z·Y, T = ½(3I − P),
+// Y' = Y·T, Z' = T·Z, so its reverse, from the cotangents Ȳ', Z̄' of Y',
+// Z', is
 //
 //	T̄ = Yᵀ·Ȳ' + Z̄'·Zᵀ
 //	Ȳ = Ȳ'·Tᵀ − ½·Zᵀ·T̄
@@ -20,11 +21,10 @@ func (b *bwork[T]) gemmB(tA, tB gemm.Transpose, alpha T, x, y []T, beta T, c []T
 //
 // six products, with the terms of a zero Ȳ' (the last iteration) and of
 // Z₀ = I (the first, where Z̄₀ is not needed either) left out: K
-// iterations cost 6K − 6 products (K ≥ 2). The transposes are those of the
-// stored iterates, so for CoupledReference this is reverse-mode
-// differentiation of its products exactly; Coupled's iterates are
-// symmetric, its products mirrored, and the result is then symmetrised
-// (see finishGrad and the package documentation).
+// iterations cost 6K − 6 products (K ≥ 2). The transposes are those of
+// the stored iterates (the reference's are not symmetric for an
+// unsymmetric input), so this is reverse-mode differentiation of its
+// products exactly. (Coupled uses coupledTangent instead.)
 func (b *bwork[T]) coupledReverse(m *gradMat[T]) ([]T, error) {
 	yb, zb, tb, yb2, zb2 := b.b[4], b.b[0], b.b[1], b.b[2], b.b[3]
 	yZero := true

@@ -144,7 +144,7 @@ func TestBackwardReferenceOracle(t *testing.T) {
 // fast method's gradient is the symmetric part of the reference's.
 func TestBackwardCoupledIsSymmetrisedReference(t *testing.T) {
 	for _, n := range []int{2, 5, 13, 200} {
-		for _, K := range []int{1, 3, 6} {
+		for _, K := range []int{1, 3, 6, 30} {
 			a := gradInput(n, uint64(7*n+K), 0)
 			g := randMat(n*n, rand.New(rand.NewPCG(uint64(n), 3)))
 			grad := func(m Method) []float64 {

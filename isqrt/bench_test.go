@@ -94,3 +94,40 @@ func BenchmarkCholesky576(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPaperIsqrtBackward: float32, the gradient of 5 coupled
+// iterations on the 576×576 matrix of BenchmarkPaperNS5 (the default
+// method, Frobenius pre-scaling), given the gradient of the result. The
+// forward is not timed (BenchmarkPaperNS5Grad times it). ref-GFLOP/s
+// counts what reverse-mode differentiation of the reference's 15 products
+// costs: two products per product, 30 in all.
+func BenchmarkPaperIsqrtBackward(b *testing.B) {
+	const n = 576
+	cov := to32(layerCovariance(64, 1e-5, 1))
+	p := mustPlan[float32](b, n, Options{Grad: true})
+	d := make([]float32, n*n)
+	if _, err := p.InvSqrt(d, cov); err != nil {
+		b.Fatal(err)
+	}
+	g := make([]float32, n*n)
+	for i := range g {
+		g[i] = float32(i%7) - 3
+	}
+	da := make([]float32, n*n)
+	if err := p.Backward(da, g); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := p.Backward(da, g); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(30*2*float64(n)*float64(n)*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "ref-GFLOP/s")
+}
+
+// BenchmarkPaperNS5Grad is BenchmarkPaperNS5 with Options.Grad: the
+// difference is the cost of keeping the iterates for the backward.
+func BenchmarkPaperNS5Grad(b *testing.B) {
+	benchInvSqrt(b, 576, Options{Grad: true}, to32(layerCovariance(64, 1e-5, 1)))
+}

@@ -125,6 +125,56 @@
 // the GEMM engine's own setting, except that the Eigen method's
 // decomposition is gonum's.
 //
+// # Gradients
+//
+// For training, a Plan built with Options.Grad keeps what the backward
+// needs of its last InvSqrt or InvSqrtBatch call, in memory it owns and
+// reuses (for the iterations: every iteration's Y_k, Z_k and T_k, the
+// final Z_K, the input and the scale, per matrix; for Eigen the
+// eigendecomposition): after a forward call that succeeded, Backward(da,
+// dd) (or BackwardBatch with the forward's count) turns dd = ∂loss/∂D into
+// da = ∂loss/∂A, and may be called again on the same forward. A failed
+// forward leaves nothing to differentiate (deconv.ErrParam). Typical use:
+//
+//	p, _ := isqrt.NewPlan[float32](n, isqrt.Options{Grad: true})
+//	_, err := p.InvSqrt(d, cov)    // forward, keeps the iterates
+//	...                            // dd = ∂loss/∂D from the layers above
+//	err = p.Backward(dcov, dd)     // dcov = ∂loss/∂cov
+//
+// What is differentiated is the computation the forward performed, the
+// iterations it ran (Result.Iterations, so with Tol the ones performed;
+// the stopping decision has no derivative) and the pre-scaling c
+// included: D = Z_K/√c, Ã = S/c, c = ‖A‖_F of A as given.
+//
+//   - CoupledReference: reverse-mode differentiation of its recipe,
+//     product by product (six products per iteration, fewer in the first
+//     and the last), on A as given: the same numbers, up to rounding, as
+//     PyTorch's autograd of the reference.
+//   - Coupled: the forward works on S = (A + Aᵀ)/2 with symmetric
+//     iterates, so its gradient is the symmetric part of the reference's
+//     on S (plus the norm's term c̄·A/c). It is computed as the Fréchet
+//     derivative of the iteration along sym(D̄), which equals the reverse
+//     mode gradient exactly (the derivative of a matrix polynomial at a
+//     symmetric matrix is self-adjoint) and keeps every tangent
+//     symmetric, so each product is a half product: about half the work
+//     of the reverse recursion.
+//   - Uncoupled: reverse mode through X ← ½·X·(3I − X·X·Ã), then the
+//     symmetric part.
+//   - Eigen: D = S^{-1/2} exactly (c cancels), differentiated with the
+//     Daleckii–Krein formula in the kept eigenbasis (four float64
+//     products) rather than through a Lyapunov equation, which would need
+//     the same decomposition or an iterative solver.
+//   - ScaleSpectral: when the spectral bound is the scale, its gradient is
+//     that of the bound as computed: the power steps on |S| and their
+//     Collatz–Wielandt ratios differentiated at the maxima and signs the
+//     forward took (the derivative wherever it exists, one one-sided value
+//     at a tie or a zero element).
+//
+// The tests check every method, scaling and iteration count against
+// central finite differences in float64, CoupledReference against an
+// independent plain-loop reverse mode, and float32 against float64.
+// BenchmarkPaperIsqrtBackward times the paper's case.
+//
 // # Performance
 //
 // A Plan holds the workspaces for one size, so repeated calls allocate

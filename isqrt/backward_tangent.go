@@ -1,0 +1,136 @@
+package isqrt
+
+import (
+	"github.com/netdeconv/deconv/internal/gemm"
+	"github.com/netdeconv/deconv/internal/parallel"
+)
+
+// coupledTangent computes Coupled's gradient with respect to Ã, given
+// Z̄_K in b.b[0], as the Fréchet derivative L(Ã, E) of the map Ã ↦ Z_K in
+// the direction E = sym(Z̄_K), by propagating tangents forward through the
+// kept iterations:
+//
+//	dT = −½·(dZ·Y + Z·dY),  dY' = dY·T + Y·dT,  dZ' = dT·Z + T·dZ,
+//
+// from dY₀ = E, dZ₀ = 0. This is the reverse-mode gradient, not an
+// approximation of it: Z_K is a polynomial p in Ã (every iterate is), the
+// adjoint of L_p(Ã, ·) is L_p(Ãᵀ, ·), which at the symmetric Ã of Coupled
+// is L_p(Ã, ·) itself, and L_p(Ã, ·) commutes with transposition, so
+// sym(L_p(Ã, ·)*[Z̄]) = L_p(Ã, sym Z̄). What it gains: every tangent is then
+// the derivative of a polynomial in a symmetric matrix along a symmetric
+// direction, hence symmetric, and each of the three sums above is computed
+// on its upper triangle only and mirrored, as the forward computes its
+// products. An iteration costs six half products, three full ones,
+// against the six full products of the reverse recursion; K iterations
+// cost 3K − 3 full products' worth (K ≥ 2).
+func (b *bwork[T]) coupledTangent(m *gradMat[T]) ([]T, error) {
+	n := b.p.n
+	dy, dz, dt, dy2, dz2 := b.b[1], b.b[2], b.b[3], b.b[4], b.b[0]
+	K := m.iters
+	if K == 0 {
+		clear(dz2)
+		return dz2, nil
+	}
+	// dY₀ = E = sym(Z̄_K).
+	zb := b.b[0]
+	for i := 0; i < n; i++ {
+		for j := i; j < n; j++ {
+			v := 0.5*zb[i*n+j] + 0.5*zb[j*n+i]
+			dy[i*n+j], dy[j*n+i] = v, v
+		}
+	}
+	for k := 0; k < K; k++ {
+		y, z, t := m.slot(k, 0), m.slot(k, 1), m.slot(k, 2)
+		if z == nil {
+			// Z₀ = I, dZ₀ = 0: dT = −½·dY = dZ₁.
+			for i, v := range dy {
+				dt[i] = -0.5 * v
+			}
+			copy(dz, dt)
+		} else {
+			if err := b.sym2(-0.5, dz, y, -0.5, z, dy, dt); err != nil {
+				return nil, err
+			}
+			if err := b.sym2(1, dt, z, 1, t, dz, dz2); err != nil {
+				return nil, err
+			}
+			dz, dz2 = dz2, dz
+		}
+		if k+1 < K {
+			if err := b.sym2(1, dy, t, 1, y, dt, dy2); err != nil {
+				return nil, err
+			}
+			dy, dy2 = dy2, dy
+		}
+	}
+	return dz, nil
+}
+
+// bteam splits one matrix's operations of the backward over goroutines
+// (parallel.Parts), as the forward's team does.
+type bteam[T Float] struct {
+	n, nw          int
+	a1, b1, a2, b2 []T
+	al1, al2       T
+	c              []T
+	errs           [maxTeam]error
+}
+
+// sym2 sets C to α₁·A₁·B₁ + α₂·A₂·B₂ (n×n) for a sum that is symmetric in
+// exact arithmetic: it computes the upper triangle, by block rows
+// C[i0:i1, i0:n] on the worker's goroutines, and each block row is mirrored
+// by the goroutine that computed it into the block column below it, which
+// no other goroutine writes, so one synchronisation per sum suffices.
+// Small matrices take two full products, then the mirroring.
+func (b *bwork[T]) sym2(al1 T, a1, b1 []T, al2 T, a2, b2, c []T) error {
+	n := b.p.n
+	if n <= 4*symBlock {
+		if err := b.gemmB(gemm.NoTrans, gemm.NoTrans, al1, a1, b1, 0, c); err != nil {
+			return err
+		}
+		if err := b.gemmB(gemm.NoTrans, gemm.NoTrans, al2, a2, b2, 1, c); err != nil {
+			return err
+		}
+		mirrorUpper(n, c)
+		return nil
+	}
+	tm := &b.team
+	tm.n, tm.nw = n, min(b.threads, maxTeam)
+	tm.a1, tm.b1, tm.a2, tm.b2, tm.al1, tm.al2, tm.c = a1, b1, a2, b2, al1, al2, c
+	parallel.Run(tm, tm.nw)
+	tm.a1, tm.b1, tm.a2, tm.b2, tm.c = nil, nil, nil, nil, nil
+	for _, err := range tm.errs[:tm.nw] {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RunPart runs part i of sym2: its block rows, each then mirrored.
+func (tm *bteam[T]) RunPart(i int) {
+	n, nw, c := tm.n, tm.nw, tm.c
+	tm.errs[i] = nil
+	for blk, i0 := 0, 0; i0 < n; blk, i0 = blk+1, i0+symBlock {
+		if !snake(blk, i, nw) {
+			continue
+		}
+		i1 := min(n, i0+symBlock)
+		err := gemmDense(1, gemm.NoTrans, gemm.NoTrans, i1-i0, n-i0, n, tm.al1, tm.a1[i0*n:], n, tm.b1[i0:], n, 0, c[i0*n+i0:], n)
+		if err == nil {
+			err = gemmDense(1, gemm.NoTrans, gemm.NoTrans, i1-i0, n-i0, n, tm.al2, tm.a2[i0*n:], n, tm.b2[i0:], n, 1, c[i0*n+i0:], n)
+		}
+		if err != nil {
+			tm.errs[i] = err
+			return
+		}
+		// Row j of the block column gets column j of the block row: one
+		// contiguous write of up to i1 − i0 elements per row.
+		for j := i0 + 1; j < n; j++ {
+			row := c[j*n+i0 : j*n+min(j, i1)]
+			for r := range row {
+				row[r] = c[(i0+r)*n+j]
+			}
+		}
+	}
+}
