@@ -21,6 +21,12 @@ const (
 // read; a smaller struct means grad 0.
 const isqrtGradEnd = unsafe.Offsetof(C.deconv_isqrt_config{}.grad) + unsafe.Sizeof(C.int(0))
 
+// isqrtConfigLayout is sizeof(deconv_isqrt_config) and the offset of its
+// grad field, for the test that grad sits in the 0.1 struct's tail padding.
+func isqrtConfigLayout() (size, gradOffset uintptr) {
+	return C.sizeof_deconv_isqrt_config, unsafe.Offsetof(C.deconv_isqrt_config{}.grad)
+}
+
 func isqrtOf(p *C.deconv__cisqrt) (*isqrtHandle, error) {
 	return handleValue[*isqrtHandle]((*C.deconv__handle)(unsafe.Pointer(p)), C.DECONV__MAGIC_ISQRT, "deconv_isqrt")
 }
