@@ -689,8 +689,9 @@ DECONV_API int deconv_conv2d_forward_f64(const deconv_conv2d *c, double *dst, si
 
 /* The gradients of deconv_conv2d_forward for the batch x (n x in_channels
  * x h x w) given dy (n x out_channels x out_h x out_w): dx (x's length),
- * dw (the weight's length) and db (out_channels values; a convolution
- * without bias takes NULL with length 0). Thread-safe on a shared handle. */
+ * dw (the weight's length) and db (out_channels values, for a convolution
+ * without bias the gradient of the bias it does not have). Thread-safe on
+ * a shared handle. */
 DECONV_API int deconv_conv2d_backward_f32(const deconv_conv2d *c, float *dx, size_t dx_len,
                                           float *dw, size_t dw_len, float *db, size_t db_len,
                                           const float *dy, size_t dy_len, const float *x,
@@ -741,7 +742,8 @@ DECONV_API int deconv_linear_forward_f64(const deconv_linear *l, double *dst, si
 
 /* The gradients of deconv_linear_forward given dy (batch x out_features):
  * dx (batch x in_features), dw (out_features x in_features), db
- * (out_features, or NULL with length 0). Thread-safe on a shared handle. */
+ * (out_features, as for deconv_conv2d_backward_f32). Thread-safe on a
+ * shared handle. */
 DECONV_API int deconv_linear_backward_f32(const deconv_linear *l, float *dx, size_t dx_len,
                                           float *dw, size_t dw_len, float *db, size_t db_len,
                                           const float *dy, size_t dy_len, const float *x,
