@@ -634,7 +634,9 @@ DECONV_API int deconv_fold_backward_f64(double *dw, size_t dw_len, double *dbias
  * the running buffers as constants. Between the forward and its backward
  * the handle must not run another forward or change a buffer, a property
  * or the mode; callers that need several forwards in flight (a module
- * applied twice in one graph) keep one handle per forward. Destinations
+ * applied twice in one graph) keep one handle per forward. A handle with
+ * no forward to differentiate (none yet, or the last one failed, or its
+ * running buffers were set since) answers DECONV_E_PARAM. Destinations
  * must not overlap each other or the inputs (DECONV_E_OVERLAP). Shapes are
  * checked before anything is written; DECONV_E_NONFINITE is found while
  * computing, so the destinations may then be partly written (as for the

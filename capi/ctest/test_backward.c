@@ -716,6 +716,20 @@ static void test_delinear(void) {
     EXPECT(deconv_delinear_backward_f64(l, dx, DN * DI, dx, DO * DI, NULL, 0, dy, DN * DO, x, DN * DI, DN, ERR), DECONV_E_OVERLAP);
     EXPECT(deconv_delinear_backward_f32(l, dx32, DN * DI, NULL, 0, NULL, 0, NULL, 0, NULL, 0, DN, ERR), DECONV_E_PARAM);
     CHECK(all64(dx, DN * DI, GUARD64) && all64(dw, DO * DI, GUARD64));
+    /* Nothing to differentiate: running buffers set after the forward, or
+     * a new handle. */
+    {
+        double rm[DK];
+        deconv_delinear *fresh = NULL;
+        EXPECT(deconv_delinear_get_f64(l, "running_mean", rm, DK, ERR), DECONV_OK);
+        EXPECT(deconv_delinear_set_f64(l, "running_mean", rm, DK, ERR), DECONV_OK);
+        EXPECT(deconv_delinear_backward_f64(l, dx, DN * DI, NULL, 0, NULL, 0, dy, DN * DO, x, DN * DI, DN, ERR), DECONV_E_PARAM);
+        EXPECT(deconv_delinear_create_f64(&cfg, w, DO * DI, b, DO, &fresh, ERR), DECONV_OK);
+        EXPECT(deconv_delinear_backward_f64(fresh, dx, DN * DI, NULL, 0, NULL, 0, dy, DN * DO, x, DN * DI, DN, ERR),
+               DECONV_E_PARAM);
+        CHECK(all64(dx, DN * DI, GUARD64));
+        deconv_delinear_free(fresh);
+    }
     deconv_delinear_free(l);
     free(x), free(y), free(dy), free(w), free(b);
 }
