@@ -62,6 +62,9 @@ def _dtype_arg(dtype):
 
 
 def _check_input(x, dtype, what):
+    if dtype not in _NP:
+        raise ParameterError("the module is %s; the library computes in float32 or float64 (use "
+                             ".float() or .double())" % dtype)
     if not isinstance(x, torch.Tensor):
         raise ParameterError("%s: expected a torch.Tensor, got %s" % (what, type(x).__name__))
     if x.device.type != "cpu":

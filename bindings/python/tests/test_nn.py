@@ -298,6 +298,9 @@ def test_errors():
         dnn.Delinear(12, 5, dtype=torch.int32)
     with pytest.raises(DeconvError):
         dnn.FastDeconv(4, 6, 3, groups=3)
+    half = dnn.Delinear(4, 2, dtype=torch.float32).half()
+    with pytest.raises(ParameterError, match="float32 or float64"):
+        half(torch.randn(3, 4).half())
     # A failing forward leaves the module's state as it was.
     before = {k: v.clone() for k, v in fd.state_dict().items()}
     with pytest.raises(DeconvError):
