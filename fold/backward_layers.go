@@ -87,8 +87,9 @@ func statsBackward[T Float](isq *isqrt.Plan[T], pl *cov.Plan, dx, dcov, dd, dmea
 // failed, or SetRunningStats since), or for db given to a layer without a
 // bias; deconv.ErrShape for a shape other than the Forward's or
 // destinations of the wrong length; deconv.ErrOverlap; deconv.ErrNonFinite
-// for a NaN or infinity in dy or x, or a gradient that overflows (the
-// destinations are then partly written); deconv.ErrBusy while another
+// for a NaN or infinity in dy, or in x (through the gradients computed
+// from it), or a gradient that overflows (the destinations are then
+// partly written); deconv.ErrBusy while another
 // call on the layer is in progress.
 func (l *FastDeconv[T]) Backward(dx, dw, db, dy, x []T, n, h, w int) error {
 	if err := l.busy.acquire(); err != nil {

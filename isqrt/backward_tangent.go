@@ -47,58 +47,80 @@ func (b *bwork[T]) coupledTangent(m *gradMat[T]) ([]T, error) {
 				dt[i] = -0.5 * v
 			}
 			copy(dz, dt)
-		} else {
-			if err := b.sym2(-0.5, dz, y, -0.5, z, dy, dt); err != nil {
-				return nil, err
+			if k+1 < K {
+				if err := b.sym2(sum2[T]{1, dy, t, 1, y, dt, dy2}, sum2[T]{}); err != nil {
+					return nil, err
+				}
+				dy, dy2 = dy2, dy
 			}
-			if err := b.sym2(1, dt, z, 1, t, dz, dz2); err != nil {
-				return nil, err
-			}
-			dz, dz2 = dz2, dz
+			continue
 		}
+		if err := b.sym2(sum2[T]{-0.5, dz, y, -0.5, z, dy, dt}, sum2[T]{}); err != nil {
+			return nil, err
+		}
+		// dZ' and dY' both need dT only: one pass over the team.
+		second := sum2[T]{}
 		if k+1 < K {
-			if err := b.sym2(1, dy, t, 1, y, dt, dy2); err != nil {
-				return nil, err
-			}
+			second = sum2[T]{1, dy, t, 1, y, dt, dy2}
+		}
+		if err := b.sym2(sum2[T]{1, dt, z, 1, t, dz, dz2}, second); err != nil {
+			return nil, err
+		}
+		dz, dz2 = dz2, dz
+		if k+1 < K {
 			dy, dy2 = dy2, dy
 		}
 	}
 	return dz, nil
 }
 
+// sum2 is one symmetric sum C = α₁·A₁·B₁ + α₂·A₂·B₂ for sym2; a zero
+// sum2 (nil C) is none.
+type sum2[T Float] struct {
+	al1    T
+	a1, b1 []T
+	al2    T
+	a2, b2 []T
+	c      []T
+}
+
 // bteam splits one matrix's operations of the backward over goroutines
 // (parallel.Parts), as the forward's team does.
 type bteam[T Float] struct {
-	n, nw          int
-	a1, b1, a2, b2 []T
-	al1, al2       T
-	c              []T
-	errs           [maxTeam]error
+	n, nw int
+	sums  [2]sum2[T]
+	errs  [maxTeam]error
 }
 
-// sym2 sets C to α₁·A₁·B₁ + α₂·A₂·B₂ (n×n) for a sum that is symmetric in
-// exact arithmetic: it computes the upper triangle, by block rows
-// C[i0:i1, i0:n] on the worker's goroutines, and each block row is mirrored
-// by the goroutine that computed it into the block column below it, which
-// no other goroutine writes, so one synchronisation per sum suffices.
-// Small matrices take two full products, then the mirroring.
-func (b *bwork[T]) sym2(al1 T, a1, b1 []T, al2 T, a2, b2, c []T) error {
+// sym2 computes one or two sums that are symmetric in exact arithmetic
+// (the second may be the zero sum2): for each, the upper triangle by block
+// rows C[i0:i1, i0:n] on the worker's goroutines, each block row then
+// mirrored by the goroutine that computed it into the block column below
+// it, which no other goroutine writes, so one synchronisation serves both
+// sums. Small matrices take two full products per sum, then the
+// mirroring.
+func (b *bwork[T]) sym2(s0, s1 sum2[T]) error {
 	n := b.p.n
 	if n <= 4*symBlock {
-		if err := b.gemmB(gemm.NoTrans, gemm.NoTrans, al1, a1, b1, 0, c); err != nil {
-			return err
+		for _, s := range [2]sum2[T]{s0, s1} {
+			if s.c == nil {
+				continue
+			}
+			if err := b.gemmB(gemm.NoTrans, gemm.NoTrans, s.al1, s.a1, s.b1, 0, s.c); err != nil {
+				return err
+			}
+			if err := b.gemmB(gemm.NoTrans, gemm.NoTrans, s.al2, s.a2, s.b2, 1, s.c); err != nil {
+				return err
+			}
+			mirrorUpper(n, s.c)
 		}
-		if err := b.gemmB(gemm.NoTrans, gemm.NoTrans, al2, a2, b2, 1, c); err != nil {
-			return err
-		}
-		mirrorUpper(n, c)
 		return nil
 	}
 	tm := &b.team
 	tm.n, tm.nw = n, min(b.threads, maxTeam)
-	tm.a1, tm.b1, tm.a2, tm.b2, tm.al1, tm.al2, tm.c = a1, b1, a2, b2, al1, al2, c
+	tm.sums = [2]sum2[T]{s0, s1}
 	parallel.Run(tm, tm.nw)
-	tm.a1, tm.b1, tm.a2, tm.b2, tm.c = nil, nil, nil, nil, nil
+	tm.sums = [2]sum2[T]{}
 	for _, err := range tm.errs[:tm.nw] {
 		if err != nil {
 			return err
@@ -107,29 +129,36 @@ func (b *bwork[T]) sym2(al1 T, a1, b1 []T, al2 T, a2, b2, c []T) error {
 	return nil
 }
 
-// RunPart runs part i of sym2: its block rows, each then mirrored.
+// RunPart runs part i of sym2: its block rows of each sum, each then
+// mirrored.
 func (tm *bteam[T]) RunPart(i int) {
-	n, nw, c := tm.n, tm.nw, tm.c
+	n, nw := tm.n, tm.nw
 	tm.errs[i] = nil
 	for blk, i0 := 0, 0; i0 < n; blk, i0 = blk+1, i0+symBlock {
 		if !snake(blk, i, nw) {
 			continue
 		}
 		i1 := min(n, i0+symBlock)
-		err := gemmDense(1, gemm.NoTrans, gemm.NoTrans, i1-i0, n-i0, n, tm.al1, tm.a1[i0*n:], n, tm.b1[i0:], n, 0, c[i0*n+i0:], n)
-		if err == nil {
-			err = gemmDense(1, gemm.NoTrans, gemm.NoTrans, i1-i0, n-i0, n, tm.al2, tm.a2[i0*n:], n, tm.b2[i0:], n, 1, c[i0*n+i0:], n)
-		}
-		if err != nil {
-			tm.errs[i] = err
-			return
-		}
-		// Row j of the block column gets column j of the block row: one
-		// contiguous write of up to i1 − i0 elements per row.
-		for j := i0 + 1; j < n; j++ {
-			row := c[j*n+i0 : j*n+min(j, i1)]
-			for r := range row {
-				row[r] = c[(i0+r)*n+j]
+		for _, s := range tm.sums {
+			c := s.c
+			if c == nil {
+				continue
+			}
+			err := gemmDense(1, gemm.NoTrans, gemm.NoTrans, i1-i0, n-i0, n, s.al1, s.a1[i0*n:], n, s.b1[i0:], n, 0, c[i0*n+i0:], n)
+			if err == nil {
+				err = gemmDense(1, gemm.NoTrans, gemm.NoTrans, i1-i0, n-i0, n, s.al2, s.a2[i0*n:], n, s.b2[i0:], n, 1, c[i0*n+i0:], n)
+			}
+			if err != nil {
+				tm.errs[i] = err
+				return
+			}
+			// Row j of the block column gets column j of the block row:
+			// one contiguous write of up to i1 − i0 elements per row.
+			for j := i0 + 1; j < n; j++ {
+				row := c[j*n+i0 : j*n+min(j, i1)]
+				for r := range row {
+					row[r] = c[(i0+r)*n+j]
+				}
 			}
 		}
 	}
