@@ -127,9 +127,9 @@ def test_fastdeconv_frozen(dtype):
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-@pytest.mark.parametrize("block", [4, 512])
-def test_delinear_train_then_eval(block, dtype):
-    ours, oracle = make_dl(dict(in_features=12, out_features=5, block=block), dtype)
+@pytest.mark.parametrize("block,bias", [(4, True), (512, True), (6, False)])
+def test_delinear_train_then_eval(block, bias, dtype):
+    ours, oracle = make_dl(dict(in_features=12, out_features=5, block=block, bias=bias), dtype)
     for i in range(3):
         step("Delinear", dtype, ours, oracle, batch((40, 12), 30 + i))
     ours.eval()
