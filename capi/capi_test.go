@@ -118,6 +118,30 @@ func TestStructSize(t *testing.T) {
 	}
 }
 
+// deconv_isqrt_config.grad (0.2) lies in what was the 0.1 struct's tail
+// padding: sizeof did not change, so a 0.1 caller's struct_size is still
+// accepted and deconv_isqrt_config_default writes no byte beyond a 0.1
+// struct. (On a target whose doubles align to 4 bytes the struct would
+// grow; the library is built for 64-bit targets only.)
+func TestIsqrtConfigGrowth(t *testing.T) {
+	size, grad := isqrtConfigLayout()
+	v1 := (grad + 7) &^ 7 // the 0.1 struct: workers, then padding to the doubles' alignment
+	if size != v1 || isqrtConfigV1 != uint64(grad) {
+		t.Errorf("sizeof %d, grad at %d: the 0.1 struct had %d bytes", size, grad, v1)
+	}
+	h, err := newIsqrt(3, isqrtConfig{Method: 0, Iterations: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := []float64{2, 0.1, 0, 0.1, 2, 0.1, 0, 0.1, 2}
+	if _, err := isqrtCompute(h, make([]float64, 9), a, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := isqrtBackward(h, make([]float64, 9), a, false, 1); !errors.Is(err, deconv.ErrParam) {
+		t.Errorf("backward without grad: %v", err)
+	}
+}
+
 // A stats or isqrt handle in use answers DECONV_E_BUSY and changes nothing.
 func TestBusy(t *testing.T) {
 	pl, err := newCovLinearPlan(covLinearParams{Batch: 4, Features: 3, Block: 3})

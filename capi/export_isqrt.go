@@ -10,9 +10,22 @@ import (
 )
 
 const (
-	isqrtConfigV1 = C.sizeof_deconv_isqrt_config
+	// 0.2 added grad in what was the 0.1 struct's tail padding, so the
+	// first version's size is where grad begins (rounded up by the
+	// compiler to the same sizeof on the 64-bit targets).
+	isqrtConfigV1 = uint64(unsafe.Offsetof(C.deconv_isqrt_config{}.grad))
 	isqrtResultV1 = C.sizeof_deconv_isqrt_result
 )
+
+// isqrtGradEnd is the struct_size from which deconv_isqrt_config.grad is
+// read; a smaller struct means grad 0.
+const isqrtGradEnd = unsafe.Offsetof(C.deconv_isqrt_config{}.grad) + unsafe.Sizeof(C.int(0))
+
+// isqrtConfigLayout is sizeof(deconv_isqrt_config) and the offset of its
+// grad field, for the test that grad sits in the 0.1 struct's tail padding.
+func isqrtConfigLayout() (size, gradOffset uintptr) {
+	return C.sizeof_deconv_isqrt_config, unsafe.Offsetof(C.deconv_isqrt_config{}.grad)
+}
 
 func isqrtOf(p *C.deconv__cisqrt) (*isqrtHandle, error) {
 	return handleValue[*isqrtHandle]((*C.deconv__handle)(unsafe.Pointer(p)), C.DECONV__MAGIC_ISQRT, "deconv_isqrt")
@@ -27,7 +40,7 @@ func deconv_isqrt_config_default(c *C.deconv_isqrt_config) {
 	d := defaultIsqrtConfig()
 	*c = C.deconv_isqrt_config{struct_size: C.sizeof_deconv_isqrt_config, method: C.int(d.Method),
 		iterations: C.int(d.Iterations), scaling: C.int(d.Scaling), tol: C.double(d.Tol),
-		symmetry_tol: C.double(d.SymmetryTol), workers: C.int(d.Workers)}
+		symmetry_tol: C.double(d.SymmetryTol), workers: C.int(d.Workers), grad: C.int(b2i(d.Grad))}
 }
 
 //export deconv_isqrt_create
@@ -44,6 +57,9 @@ func deconv_isqrt_create(n C.size_t, cfg *C.deconv__cisqrt_config, out **C.decon
 		}
 		c = isqrtConfig{Method: int(cfg.method), Iterations: int(cfg.iterations), Scaling: int(cfg.scaling),
 			Tol: float64(cfg.tol), SymmetryTol: float64(cfg.symmetry_tol), Workers: int(cfg.workers)}
+		if uint64(cfg.struct_size) >= uint64(isqrtGradEnd) {
+			c.Grad = cfg.grad != 0
+		}
 	}
 	size, err := intArg("n", uint64(n))
 	if err != nil {

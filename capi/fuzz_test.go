@@ -127,6 +127,9 @@ func FuzzCov(f *testing.F) {
 		}
 		mean, cv, x := buffer[float32](msel, sz[1], 0), buffer[float32](csel, sz[2], 0), buffer[float32](xsel, sz[0], 2)
 		checkStatus(t, "compute", covCompute(pl, mean, cv, x))
+		// The backward with arbitrary (nil, short, long) gradients and dx.
+		checkStatus(t, "backward", covBackward(pl, buffer[float32](xsel>>3, sz[0], 4), buffer[float32](msel>>3, sz[1], 5),
+			buffer[float32](csel>>3, sz[2], 6), x, mean))
 		st, other := newCovStats(pl), newCovStats(pl)
 		for i, op := range ops {
 			var err error
@@ -162,7 +165,9 @@ func FuzzIsqrt(f *testing.F) {
 	f.Add(2, 3, 0, 0, 0.0, 0.0, 1, uint8(0), false, []byte{})
 	f.Add(0, 9, -1, 7, math.NaN(), math.Inf(1), -1, uint8(3), true, []byte{0})
 	f.Fuzz(func(t *testing.T, n, method, iters, scaling int, tol, symTol float64, count int, tsel uint8, f64 bool, data []byte) {
-		h, err := newIsqrt(n, isqrtConfig{Method: method, Iterations: iters % 64, Scaling: scaling, Tol: tol, SymmetryTol: symTol, Workers: 2})
+		grad := tsel&8 != 0
+		h, err := newIsqrt(n, isqrtConfig{Method: method, Iterations: iters % 64, Scaling: scaling, Tol: tol, SymmetryTol: symTol, Workers: 2,
+			Grad: grad})
 		checkStatus(t, "create", err)
 		if err != nil || n > 64 {
 			return
@@ -189,6 +194,10 @@ func FuzzIsqrt(f *testing.F) {
 			_, err = isqrtCompute(h, make([]float32, n*n), a32, trace)
 		}
 		checkStatus(t, "compute", err)
+		// Both element types' backward, whichever the forward was (the
+		// other is a parameter error), with arbitrary lengths.
+		checkStatus(t, "backward", isqrtBackward(h, buffer[float64](tsel>>4, n*n, 1), buffer[float64](tsel>>2, n*n, 2), false, 1))
+		checkStatus(t, "backward", isqrtBackward(h, buffer[float32](tsel>>4, n*n, 1), buffer[float32](tsel>>2, n*n, 2), false, 1))
 		count %= 4
 		if count < 0 {
 			return
@@ -198,6 +207,8 @@ func FuzzIsqrt(f *testing.F) {
 			batch[i] = a[i%(n*n)]
 		}
 		checkStatus(t, "batch", isqrtComputeBatch(h, count, make([]float64, len(batch)), batch))
+		checkStatus(t, "backward batch", isqrtBackward(h, buffer[float64](tsel>>4, len(batch), 1), buffer[float64](tsel, len(batch), 3),
+			true, count+int(tsel>>6)%2))
 	})
 }
 
@@ -298,24 +309,33 @@ func exerciseLayer[T elem](t *testing.T, kind uint8, l *layerHandle, in, out, n,
 		switch kind % 5 {
 		case 0:
 			checkStatus(t, "forward", fastDeconvForward(l, dst, x, n, h, w))
+			wl, _ := layerLen(l, "weight")
+			bl, _ := layerLen(l, "bias")
+			dx, dw, db := buffer[T](xsel>>5, inLen, 4), buffer[T](xsel>>6, wl, 5), buffer[T](xsel>>7, bl, 6)
+			checkStatus(t, "backward", fastDeconvBackward(l, dx, dw, db, dst, x, n, h, w))
 			if step == 1 {
 				c, err := fastDeconvFolded(l)
 				checkStatus(t, "folded", err)
 				if err == nil {
 					checkStatus(t, "conv forward", convForward(c, dst, x, n, h, w))
+					checkStatus(t, "conv backward", convBackward(c, dx, dw, db, dst, x, n, h, w))
 				}
 			}
 		case 1:
 			checkStatus(t, "forward", delinearForward(l, dst, x, n))
+			dx, dw, db := buffer[T](xsel>>5, inLen, 4), buffer[T](xsel>>6, in*out, 5), buffer[T](xsel>>7, out, 6)
+			checkStatus(t, "backward", delinearBackward(l, dx, dw, db, dst, x, n))
 			if step == 1 {
 				f, err := delinearFolded(l)
 				checkStatus(t, "folded", err)
 				if err == nil {
 					checkStatus(t, "linear forward", linearForward(f, dst, x, n))
+					checkStatus(t, "linear backward", linearBackward(f, dx, dw, db, dst, x, n))
 				}
 			}
 		case 2:
 			checkStatus(t, "forward", channelDeconvForward(l, dst, x, n, in, h, w))
+			checkStatus(t, "backward", channelDeconvBackward(l, buffer[T](xsel>>5, inLen, 4), dst, x, n, in, h, w))
 		}
 		checkStatus(t, "training", layerSetInt(l, "training", int64(step%2)))
 	}
@@ -358,6 +378,11 @@ func FuzzFold(f *testing.F) {
 		}
 		if f64 {
 			checkStatus(t, "fold", foldRun(wOut, bOut, w, bias, rows, bp, d, mean))
+			// The backward, with the folded outputs as the incoming
+			// gradients and arbitrary destinations (nil: not computed).
+			checkStatus(t, "fold backward", foldBackwardRun(buffer[float64](wsel>>3, len(w), 4), buffer[float64](bsel>>3, len(bias), 5),
+				buffer[float64](dsel>>3, len(d), 6), buffer[float64](dsel>>5, len(mean), 7), wOut, bOut,
+				w, rows, bp, d, mean))
 			checkStatus(t, "restore", restoreRun(wOut, bOut, wOut, bOut, rows, bp, d, mean))
 			return
 		}

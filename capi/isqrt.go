@@ -15,6 +15,7 @@ type isqrtConfig struct {
 	Method, Iterations, Scaling int
 	Tol, SymmetryTol            float64
 	Workers                     int
+	Grad                        bool // since 0.2: keep what Backward needs
 }
 
 // defaultIsqrtConfig is what deconv_isqrt_config_default writes.
@@ -41,6 +42,18 @@ type isqrtHandle struct {
 	p64, t64  *isqrt.Plan[float64]
 	scratch32 []float32
 	scratch64 []float64
+	// last is the computation a backward differentiates: set by every
+	// successful compute, cleared by a failed one (whose plan may have
+	// overwritten part of what it kept).
+	last isqrtLast
+}
+
+// isqrtLast records the handle's last successful computation: the plan
+// that ran it (its element type is the plan's), and for a batch its count.
+type isqrtLast struct {
+	plan  any // *isqrt.Plan[float32] or [float64]; nil: none
+	batch bool
+	count int
 }
 
 func newIsqrt(n int, c isqrtConfig) (*isqrtHandle, error) {
@@ -57,7 +70,7 @@ func newIsqrt(n int, c isqrtConfig) (*isqrtHandle, error) {
 		return nil, fmt.Errorf("%w: tolerance %v", deconv.ErrParam, c.Tol)
 	}
 	opt := isqrt.Options{Method: isqrt.Method(c.Method), Iterations: c.Iterations, Scaling: isqrt.Scaling(c.Scaling),
-		Tol: c.Tol, SymmetryTol: c.SymmetryTol, Workers: c.Workers}
+		Tol: c.Tol, SymmetryTol: c.SymmetryTol, Workers: c.Workers, Grad: c.Grad}
 	p32, err := isqrt.NewPlan[float32](n, opt)
 	if err != nil {
 		return nil, err
@@ -154,10 +167,12 @@ func isqrtCompute[T elem](h *isqrtHandle, dst, a []T, trace []float64) (isqrtRes
 	// after a serial validation pass), and dst is written only on success.
 	tmp := isqrtScratch[T](h, nn)
 	copy(tmp, a)
+	h.last = isqrtLast{}
 	r, err := p.InvSqrt(tmp, tmp)
 	if err != nil {
 		return isqrtResult{}, err
 	}
+	h.last = isqrtLast{plan: p}
 	res := isqrtResult{Iterations: r.Iterations, Scale: r.Scale, Residual: r.Residual}
 	if trace != nil {
 		res.TraceWritten = copy(trace, r.Trace)
@@ -194,9 +209,11 @@ func isqrtComputeBatch[T elem](h *isqrtHandle, count int, dst, a []T) error {
 	}
 	tmp := make([]T, count*nn) // not kept: a batch may be large
 	copy(tmp, a)               // as in isqrtCompute: the plan sees Go memory only
+	h.last = isqrtLast{}
 	if _, err := p.InvSqrtBatch(tmp, tmp, count); err != nil {
 		return err
 	}
+	h.last = isqrtLast{plan: p, batch: true, count: count}
 	copy(dst, tmp)
 	return nil
 }

@@ -69,7 +69,7 @@ extern "C" {
 /* ---- Version ------------------------------------------------------------ */
 
 #define DECONV_VERSION_MAJOR 0
-#define DECONV_VERSION_MINOR 1
+#define DECONV_VERSION_MINOR 2
 #define DECONV_VERSION_PATCH 0
 #define DECONV_VERSION_NUMBER \
     (DECONV_VERSION_MAJOR * 10000 + DECONV_VERSION_MINOR * 100 + DECONV_VERSION_PATCH)
@@ -84,7 +84,9 @@ extern "C" {
 /* The version of the library loaded at run time, to compare with
  * DECONV_VERSION_NUMBER of the header a program was compiled with: the
  * major versions must be equal and the library's minor version at least
- * the header's. */
+ * the header's. Minor versions add functions and struct fields, never
+ * change them: 0.2 added the backward passes (the *_backward_* functions)
+ * and deconv_isqrt_config.grad. */
 DECONV_API unsigned deconv_version_number(void);
 /* The same as a string, "MAJOR.MINOR.PATCH" (static storage). */
 DECONV_API const char *deconv_version_string(void);
@@ -329,6 +331,22 @@ DECONV_API int deconv_cov_compute_f64(const deconv_cov_plan *plan, double *mean,
                                       double *cov, size_t cov_len, const double *x, size_t x_len,
                                       deconv_error *err);
 
+/* Differentiates deconv_cov_compute: given dmean (mean_len values) and
+ * dcov (cov_len values), the gradients of a scalar loss with respect to
+ * the mean and the covariances that deconv_cov_compute returned for x, and
+ * mean, that call's mean, ADDS the gradient with respect to x into dx
+ * (src_len values), so that the gradients of several uses of x add up.
+ * dmean or dcov may be NULL with length 0: a zero gradient. dx must not
+ * overlap any input. On failure dx is unchanged. */
+DECONV_API int deconv_cov_backward_f32(const deconv_cov_plan *plan, float *dx, size_t dx_len,
+                                       const float *dmean, size_t dmean_len, const float *dcov,
+                                       size_t dcov_len, const float *x, size_t x_len,
+                                       const float *mean, size_t mean_len, deconv_error *err);
+DECONV_API int deconv_cov_backward_f64(const deconv_cov_plan *plan, double *dx, size_t dx_len,
+                                       const double *dmean, size_t dmean_len, const double *dcov,
+                                       size_t dcov_len, const double *x, size_t x_len,
+                                       const double *mean, size_t mean_len, deconv_error *err);
+
 /* An empty accumulator of the plan's statistics (count, mean and centred
  * cross-products, in double). It does not keep the plan: the plan may be
  * freed first. */
@@ -418,9 +436,18 @@ typedef struct deconv_isqrt_config {
     double tol;          /* > 0: stop at this residual, DECONV_E_NOT_CONVERGED if never */
     double symmetry_tol; /* accepted asymmetry (0 means 1e-3, negative: no check) */
     int workers;         /* threads of a batched call; 0: deconv_threads() */
+    /* Since 0.2. Nonzero: the handle keeps what deconv_isqrt_backward_*
+     * needs to differentiate its last computation (the iterates), in memory
+     * it owns and reuses. On x86-64 and arm64 this field takes what was the
+     * tail padding of the 0.1 struct, so struct_size does not change: a 0.1
+     * caller that filled the struct with deconv_isqrt_config_default or
+     * zeroed it reads as grad 0, and a nonzero value there only costs
+     * memory, it never changes a result. */
+    int grad;
 } deconv_isqrt_config;
 
-/* The reference's behaviour: coupled, 5 iterations, Frobenius scaling. */
+/* The reference's behaviour: coupled, 5 iterations, Frobenius scaling,
+ * no gradient. */
 DECONV_API void deconv_isqrt_config_default(deconv_isqrt_config *cfg);
 
 /* What one inverse square root took. The caller sets struct_size. */
@@ -470,6 +497,30 @@ DECONV_API int deconv_isqrt_compute_batch_f64(deconv_isqrt *h, size_t count, dou
                                               size_t dst_len, const double *a, size_t a_len,
                                               deconv_error *err);
 
+/* Differentiates the handle's last successful deconv_isqrt_compute_* call
+ * (of the same element type): given dd, the gradient of a scalar loss with
+ * respect to the result D (n*n values), writes da, the gradient with
+ * respect to the input A (n*n values), exactly as reverse-mode automatic
+ * differentiation of the iteration the forward ran (every iteration and
+ * the pre-scaling). The handle must have been created with cfg->grad set;
+ * otherwise, before any computation, after one of the other element type
+ * or after a batch, DECONV_E_PARAM. da must not overlap dd. The handle
+ * keeps its forward state, so backward may be called again with another
+ * dd. */
+DECONV_API int deconv_isqrt_backward_f32(deconv_isqrt *h, float *da, size_t da_len,
+                                         const float *dd, size_t dd_len, deconv_error *err);
+DECONV_API int deconv_isqrt_backward_f64(deconv_isqrt *h, double *da, size_t da_len,
+                                         const double *dd, size_t dd_len, deconv_error *err);
+
+/* The same for the last successful deconv_isqrt_compute_batch_* call of
+ * count matrices (count must be that call's), stored one after another. */
+DECONV_API int deconv_isqrt_backward_batch_f32(deconv_isqrt *h, size_t count, float *da,
+                                               size_t da_len, const float *dd, size_t dd_len,
+                                               deconv_error *err);
+DECONV_API int deconv_isqrt_backward_batch_f64(deconv_isqrt *h, size_t count, double *da,
+                                               size_t da_len, const double *dd, size_t dd_len,
+                                               deconv_error *err);
+
 /* ---- Folding -----------------------------------------------------------------
  *
  * Whitening folded into weights: for `rows` weight rows of
@@ -515,6 +566,30 @@ DECONV_API int deconv_restore_f64(double *w, size_t w_len, double *bias, size_t 
                                   const deconv_blocking *blocking, const double *d, size_t d_len,
                                   const double *mean, size_t mean_len, deconv_error *err);
 
+/* Differentiates deconv_fold: given dw_out and dbias_out, the gradients of
+ * a scalar loss with respect to W' and b' (dbias_out NULL with length 0:
+ * a zero gradient), writes the gradients with respect to W (dw, rows *
+ * features), b (dbias, rows), D (dd, as d) and mu (dmean, as mean).
+ * Destinations that are NULL (length 0) are not computed; the others are
+ * overwritten. w, d and mean are the forward's inputs. No destination may
+ * overlap another or an input. */
+DECONV_API int deconv_fold_backward_f32(float *dw, size_t dw_len, float *dbias, size_t dbias_len,
+                                        float *dd, size_t dd_len, float *dmean, size_t dmean_len,
+                                        const float *dw_out, size_t dw_out_len,
+                                        const float *dbias_out, size_t dbias_out_len,
+                                        const float *w, size_t w_len, size_t rows,
+                                        const deconv_blocking *blocking, const float *d,
+                                        size_t d_len, const float *mean, size_t mean_len,
+                                        deconv_error *err);
+DECONV_API int deconv_fold_backward_f64(double *dw, size_t dw_len, double *dbias, size_t dbias_len,
+                                        double *dd, size_t dd_len, double *dmean, size_t dmean_len,
+                                        const double *dw_out, size_t dw_out_len,
+                                        const double *dbias_out, size_t dbias_out_len,
+                                        const double *w, size_t w_len, size_t rows,
+                                        const deconv_blocking *blocking, const double *d,
+                                        size_t d_len, const double *mean, size_t mean_len,
+                                        deconv_error *err);
+
 /* ---- Layers: common rules ------------------------------------------------------
  *
  * Element type. Every layer handle holds float or double values, fixed by
@@ -544,6 +619,28 @@ DECONV_API int deconv_restore_f64(double *w, size_t w_len, double *bias, size_t 
  * use each from one thread at a time; a call made while another call on
  * the same handle is in progress fails with DECONV_E_BUSY and changes
  * nothing. Distinct handles may be used concurrently.
+ *
+ * Backward passes (since 0.2). deconv_*_backward_* compute, from dy (the
+ * gradient of a scalar loss with respect to a forward's output, of the
+ * output's length), the gradients with respect to the input (dx, of x's
+ * length), the weights (dw) and the bias (db). A destination that is NULL
+ * with length 0 is not computed; the others are overwritten, never
+ * accumulated. x is the forward's input, given again: the library keeps
+ * no pointer to it. For deconv_fastdeconv, deconv_delinear and
+ * deconv_channeldeconv the backward differentiates the handle's last
+ * forward, which must have been called with that same x: in training mode
+ * through the batch statistics (the mean and the deconvolution matrix,
+ * exactly as autograd of the reference), in evaluation mode or frozen with
+ * the running buffers as constants. Between the forward and its backward
+ * the handle must not run another forward or change a buffer, a property
+ * or the mode; callers that need several forwards in flight (a module
+ * applied twice in one graph) keep one handle per forward. A handle with
+ * no forward to differentiate (none yet, or the last one failed, or its
+ * running buffers were set since) answers DECONV_E_PARAM. Destinations
+ * must not overlap each other or the inputs (DECONV_E_OVERLAP). Shapes are
+ * checked before anything is written; DECONV_E_NONFINITE is found while
+ * computing, so the destinations may then be partly written (as for the
+ * forward passes); the handle itself never changes.
  */
 typedef enum deconv_dtype {
     DECONV_DTYPE_F32 = 0,
@@ -592,6 +689,20 @@ DECONV_API int deconv_conv2d_forward_f64(const deconv_conv2d *c, double *dst, si
                                          const double *x, size_t x_len, int n, int h, int w,
                                          deconv_error *err);
 
+/* The gradients of deconv_conv2d_forward for the batch x (n x in_channels
+ * x h x w) given dy (n x out_channels x out_h x out_w): dx (x's length),
+ * dw (the weight's length) and db (out_channels values, for a convolution
+ * without bias the gradient of the bias it does not have). Thread-safe on
+ * a shared handle. */
+DECONV_API int deconv_conv2d_backward_f32(const deconv_conv2d *c, float *dx, size_t dx_len,
+                                          float *dw, size_t dw_len, float *db, size_t db_len,
+                                          const float *dy, size_t dy_len, const float *x,
+                                          size_t x_len, int n, int h, int w, deconv_error *err);
+DECONV_API int deconv_conv2d_backward_f64(const deconv_conv2d *c, double *dx, size_t dx_len,
+                                          double *dw, size_t dw_len, double *db, size_t db_len,
+                                          const double *dy, size_t dy_len, const double *x,
+                                          size_t x_len, int n, int h, int w, deconv_error *err);
+
 /* The buffers "weight" and "bias". */
 DECONV_API int deconv_conv2d_len(const deconv_conv2d *c, const char *name, size_t *len,
                                  deconv_error *err);
@@ -630,6 +741,19 @@ DECONV_API int deconv_linear_forward_f32(const deconv_linear *l, float *dst, siz
 DECONV_API int deconv_linear_forward_f64(const deconv_linear *l, double *dst, size_t dst_len,
                                          const double *x, size_t x_len, int batch,
                                          deconv_error *err);
+
+/* The gradients of deconv_linear_forward given dy (batch x out_features):
+ * dx (batch x in_features), dw (out_features x in_features), db
+ * (out_features, as for deconv_conv2d_backward_f32). Thread-safe on a
+ * shared handle. */
+DECONV_API int deconv_linear_backward_f32(const deconv_linear *l, float *dx, size_t dx_len,
+                                          float *dw, size_t dw_len, float *db, size_t db_len,
+                                          const float *dy, size_t dy_len, const float *x,
+                                          size_t x_len, int batch, deconv_error *err);
+DECONV_API int deconv_linear_backward_f64(const deconv_linear *l, double *dx, size_t dx_len,
+                                          double *dw, size_t dw_len, double *db, size_t db_len,
+                                          const double *dy, size_t dy_len, const double *x,
+                                          size_t x_len, int batch, deconv_error *err);
 
 /* The buffers "weight" and "bias". */
 DECONV_API int deconv_linear_len(const deconv_linear *l, const char *name, size_t *len,
@@ -707,6 +831,21 @@ DECONV_API int deconv_fastdeconv_forward_f64(deconv_fastdeconv *l, double *dst, 
                                              const double *x, size_t x_len, int n, int h, int w,
                                              deconv_error *err);
 
+/* The gradients of the layer's last forward (on this x, n x in_channels x
+ * h x w) given dy (n x out_channels x out_h x out_w): dx (x's length), dw
+ * ("weight"'s length), db ("bias"'s length; NULL with length 0 for none or
+ * when not wanted). See "Backward passes" above. */
+DECONV_API int deconv_fastdeconv_backward_f32(deconv_fastdeconv *l, float *dx, size_t dx_len,
+                                              float *dw, size_t dw_len, float *db, size_t db_len,
+                                              const float *dy, size_t dy_len, const float *x,
+                                              size_t x_len, int n, int h, int w,
+                                              deconv_error *err);
+DECONV_API int deconv_fastdeconv_backward_f64(deconv_fastdeconv *l, double *dx, size_t dx_len,
+                                              double *dw, size_t dw_len, double *db, size_t db_len,
+                                              const double *dy, size_t dy_len, const double *x,
+                                              size_t x_len, int n, int h, int w,
+                                              deconv_error *err);
+
 /* A new convolution computing what the layer computes in evaluation mode
  * (the running statistics folded into its weights): immutable and safe
  * to share between threads; free it with deconv_conv2d_free. */
@@ -769,6 +908,17 @@ DECONV_API int deconv_delinear_forward_f32(deconv_delinear *l, float *dst, size_
 DECONV_API int deconv_delinear_forward_f64(deconv_delinear *l, double *dst, size_t dst_len,
                                            const double *x, size_t x_len, int batch,
                                            deconv_error *err);
+/* The gradients of the layer's last forward (on this x, batch x
+ * in_features) given dy (batch x out_features): dx, dw, db as for
+ * deconv_fastdeconv_backward_f32. */
+DECONV_API int deconv_delinear_backward_f32(deconv_delinear *l, float *dx, size_t dx_len,
+                                            float *dw, size_t dw_len, float *db, size_t db_len,
+                                            const float *dy, size_t dy_len, const float *x,
+                                            size_t x_len, int batch, deconv_error *err);
+DECONV_API int deconv_delinear_backward_f64(deconv_delinear *l, double *dx, size_t dx_len,
+                                            double *dw, size_t dw_len, double *db, size_t db_len,
+                                            const double *dy, size_t dy_len, const double *x,
+                                            size_t x_len, int batch, deconv_error *err);
 /* The evaluation-mode layer as an immutable deconv_linear. */
 DECONV_API int deconv_delinear_folded(deconv_delinear *l, deconv_linear **out, deconv_error *err);
 DECONV_API int deconv_delinear_len(deconv_delinear *l, const char *name, size_t *len,
@@ -826,6 +976,16 @@ DECONV_API int deconv_channeldeconv_forward_f32(deconv_channeldeconv *l, float *
 DECONV_API int deconv_channeldeconv_forward_f64(deconv_channeldeconv *l, double *dst,
                                                 size_t dst_len, const double *x, size_t x_len,
                                                 int n, int c, int h, int w, deconv_error *err);
+/* dx (x's length) from dy (the output's, which is x's) for the layer's
+ * last forward on this x. See "Backward passes" above. */
+DECONV_API int deconv_channeldeconv_backward_f32(deconv_channeldeconv *l, float *dx,
+                                                 size_t dx_len, const float *dy, size_t dy_len,
+                                                 const float *x, size_t x_len, int n, int c,
+                                                 int h, int w, deconv_error *err);
+DECONV_API int deconv_channeldeconv_backward_f64(deconv_channeldeconv *l, double *dx,
+                                                 size_t dx_len, const double *dy, size_t dy_len,
+                                                 const double *x, size_t x_len, int n, int c,
+                                                 int h, int w, deconv_error *err);
 DECONV_API int deconv_channeldeconv_len(deconv_channeldeconv *l, const char *name, size_t *len,
                                         deconv_error *err);
 DECONV_API int deconv_channeldeconv_get_f32(deconv_channeldeconv *l, const char *name, float *buf,

@@ -58,4 +58,13 @@ const deconv_any_fn deconv_abi_functions[] = {
     F(deconv_channeldeconv_get_f32), F(deconv_channeldeconv_get_f64),
     F(deconv_channeldeconv_set_f32), F(deconv_channeldeconv_set_f64),
     F(deconv_channeldeconv_get_int), F(deconv_channeldeconv_set_int),
+    /* 0.2: the backward passes */
+    F(deconv_cov_backward_f32), F(deconv_cov_backward_f64), F(deconv_isqrt_backward_f32),
+    F(deconv_isqrt_backward_f64), F(deconv_isqrt_backward_batch_f32),
+    F(deconv_isqrt_backward_batch_f64), F(deconv_fold_backward_f32), F(deconv_fold_backward_f64),
+    F(deconv_conv2d_backward_f32), F(deconv_conv2d_backward_f64), F(deconv_linear_backward_f32),
+    F(deconv_linear_backward_f64), F(deconv_fastdeconv_backward_f32),
+    F(deconv_fastdeconv_backward_f64), F(deconv_delinear_backward_f32),
+    F(deconv_delinear_backward_f64), F(deconv_channeldeconv_backward_f32),
+    F(deconv_channeldeconv_backward_f64),
 };

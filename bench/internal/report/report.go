@@ -36,7 +36,10 @@ type Options struct {
 	Image   string // PNG/JPEG file or folder; "" is the embedded photograph
 	Threads int    // kernel goroutines (and PyTorch threads); 0: all cores
 	Quick   bool   // a few seconds: batch 1, one timed run, smaller Figure 2
-	Python  string // interpreter for -compare
+	Python  string // interpreter for -compare and -train
+	Train   bool   // run the training example (bench/train_digits.py)
+	// TrainScript is the example's path (from the repository's root).
+	TrainScript string
 }
 
 // results gathers everything the report writes.
@@ -53,6 +56,7 @@ type results struct {
 	fig10     *paper.Figure10Data
 	table     []tableRow
 	torch     *torchResult
+	train     *trainResult
 	batchScal []scalePoint
 	thrScal   []scalePoint
 	elapsed   time.Duration
@@ -111,7 +115,9 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	fs.StringVar(&o.Image, "image", "", "a PNG or JPEG `file`, or a folder of them, instead of the embedded photograph")
 	fs.IntVar(&o.Threads, "threads", 0, "goroutines of the kernels and PyTorch threads (default: all cores)")
 	fs.BoolVar(&o.Quick, "quick", false, "a few seconds, for tests: batch 1, layers of a quarter of the height and width, one Newton–Schulz iteration, one timed run, 9×9 Figure 2 kernels")
-	fs.StringVar(&o.Python, "python", "/usr/bin/python3", "the Python with PyTorch, for -compare")
+	fs.StringVar(&o.Python, "python", "/usr/bin/python3", "the Python with PyTorch, for -compare and -train")
+	fs.BoolVar(&o.Train, "train", false, "train the digits example (bench/train_digits.py: deconv.nn against batch normalization and neither; needs make lib, python3-sklearn, python3-matplotlib)")
+	fs.StringVar(&o.TrainScript, "train-script", "bench/train_digits.py", "the training example, for -train")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stderr)
@@ -188,6 +194,9 @@ func Run(opt Options, logw io.Writer) ([]string, error) {
 
 	parts := 7
 	if opt.Compare {
+		parts++
+	}
+	if opt.Train {
 		parts++
 	}
 	pg := newProgress(logw, parts)
@@ -271,6 +280,22 @@ func Run(opt Options, logw io.Writer) ([]string, error) {
 		}
 		for i := range r.table {
 			r.table[i].Torch = &r.torch.Rows[i]
+		}
+		b.finish()
+	}
+
+	// 8. The training example.
+	if opt.Train {
+		epochs := trainEpochs
+		if opt.Quick {
+			epochs = 2
+		}
+		b = pg.part("training", epochs)
+		if r.train, err = runTrain(opt, r.machine.AVX512F, stage, b); err != nil {
+			return nil, err
+		}
+		if err := trainFigureOK(stage); err != nil {
+			return nil, err
 		}
 		b.finish()
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -28,10 +29,10 @@ func TestQuickReport(t *testing.T) {
 			t.Errorf("no progress for %q", part)
 		}
 	}
-	checkReport(t, out, stdout.String(), false)
+	checkReport(t, out, stdout.String(), false, false)
 }
 
-func checkReport(t *testing.T, out, stdout string, compare bool) {
+func checkReport(t *testing.T, out, stdout string, compare, train bool) {
 	t.Helper()
 	csvs := map[string]int{ // name → rows (0: any)
 		"table3.csv": 22, "roofline.csv": 88, "scaling.csv": 0, "figure7.csv": 101, "figure2.csv": 0, "figure10.csv": 121,
@@ -113,6 +114,12 @@ func checkReport(t *testing.T, out, stdout string, compare bool) {
 	if compare {
 		want++
 	}
+	if train {
+		want++
+	}
+	if train != strings.Contains(text, "![Figure 8(b)](train_digits.png)") {
+		t.Errorf("training section present: %v, want %v", !train, train)
+	}
 	if tables != want {
 		t.Errorf("%d Markdown tables, want %d", tables, want)
 	}
@@ -183,5 +190,47 @@ func TestCompare(t *testing.T) {
 	if rc := Main([]string{"-quick", "-compare", "-out", out}, &stdout, &stderr); rc != 0 {
 		t.Fatalf("exit %d\n%s", rc, stderr.String())
 	}
-	checkReport(t, out, stdout.String(), true)
+	checkReport(t, out, stdout.String(), true, false)
+}
+
+// TestTrain runs -quick -train against a library built for the test.
+// PyTorch, scikit-learn and matplotlib are test dependencies (make test
+// installs them): without them this test fails.
+func TestTrain(t *testing.T) {
+	if testing.Short() || os.Getenv("DECONV_ISA") != "" {
+		t.Skip("short, or a rerun of the suite with a kernel family forced: the example's side does not change")
+	}
+	root, err := filepath.Abs(filepath.Join("..", "..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lib := filepath.Join(t.TempDir(), "libdeconv.so")
+	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-buildmode=c-shared", "-o", lib, "./capi")
+	build.Dir = root
+	if msg, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the library: %v\n%s", err, msg)
+	}
+	t.Setenv("DECONV_LIBRARY", lib)
+	out := filepath.Join(t.TempDir(), "rep")
+	var stdout, stderr bytes.Buffer
+	args := []string{"-quick", "-train", "-train-script", filepath.Join(root, "bench", "train_digits.py"), "-out", out}
+	if rc := Main(args, &stdout, &stderr); rc != 0 {
+		t.Fatalf("exit %d\n%s", rc, stderr.String())
+	}
+	checkReport(t, out, stdout.String(), false, true)
+	f, err := os.Open(filepath.Join(out, "train_digits.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(f).ReadAll()
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2*(1437/64)+1 || len(recs[0]) != 4 {
+		t.Errorf("train_digits.csv: %d rows of %d columns", len(recs), len(recs[0]))
+	}
+	if fi, err := os.Stat(filepath.Join(out, "train_digits.png")); err != nil || fi.Size() < 10000 {
+		t.Errorf("train_digits.png: %v", err)
+	}
 }

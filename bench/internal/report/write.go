@@ -53,8 +53,15 @@ func (r *results) write(dir string) ([]string, error) {
 		{"figure10.png", r.figure10PNG},
 		{"roofline.png", r.rooflinePNG},
 		{"scaling.png", r.scalingPNG},
+		{"train_digits.csv", r.trainCSV},
 		{"README.md", r.markdown},
 	} {
+		if f.name == "train_digits.csv" {
+			if r.train == nil {
+				continue
+			}
+			names = append(names, "train_digits.png") // written by the example itself
+		}
 		if err := add(f.name, f.fn); err != nil {
 			return nil, err
 		}
@@ -485,10 +492,15 @@ func (r *results) markdown(w io.Writer) error {
 	})
 	fmt.Fprintf(w, "![Figure 10](figure10.png)\n\n")
 
+	if r.train != nil {
+		r.trainMarkdown(w)
+	}
+
 	fmt.Fprintf(w, "## Files and rerunning\n\n")
 	fmt.Fprintf(w, "Tables: `table3.csv`, `roofline.csv`, `scaling.csv`, `figure7.csv`, `figure2.csv`, `figure10.csv`. "+
 		"Rerun with `make report`; `make report ARGS=-compare` adds PyTorch (Debian's `python3-torch`), "+
-		"`ARGS='-image photo.jpg'` uses another photograph, `-full` the paper's batch of 128, `-threads N` fewer threads.\n")
+		"`ARGS='-image photo.jpg'` uses another photograph, `-full` the paper's batch of 128, `-threads N` fewer threads, "+
+		"`-train` adds the training example (after `make lib`; `bench/train_digits.py` runs alone too).\n")
 	return nil
 }
 

@@ -6,7 +6,8 @@ arrays or CPU torch tensors; results come back as the input's kind.
 
 from . import errors
 from ._lib import LIB as _LIB, LIBRARY_PATH as library_path, call as _call
-from ._functional import Stats, col2im, covariance, fold, im2col, isqrt, restore
+from ._functional import (Stats, col2im, covariance, covariance_backward, fold, fold_backward, im2col,
+                          isqrt, isqrt_backward, restore)
 from ._layers import ChannelDeconv, Conv2d, Delinear, FastDeconv, Linear
 from ._torch import torch_fold
 from . import distributed
@@ -38,6 +39,7 @@ def set_isa(name):
     _call(_LIB.deconv_set_isa, name.encode())
 
 
-__all__ = ["im2col", "col2im", "covariance", "Stats", "isqrt", "fold", "restore", "FastDeconv",
+__all__ = ["im2col", "col2im", "covariance", "covariance_backward", "Stats", "isqrt",
+           "isqrt_backward", "fold", "fold_backward", "restore", "FastDeconv",
            "Delinear", "ChannelDeconv", "Conv2d", "Linear", "torch_fold", "distributed", "set_threads", "threads", "isa",
            "set_isa", "library_path", "__version__"] + errors.__all__

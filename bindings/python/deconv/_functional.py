@@ -528,3 +528,88 @@ def restore(weight, bias, mean, deconv, block, groups=1, grouping="reference"):
     call(fn("deconv_restore", w.dtype), ptr(w_out), w_out.size, bop, bol, ptr(w), w.size, bp, bl,
          rows, ctypes.byref(blocking), ptr(d), d.size, ptr(m), m.size)
     return result(w_out, tensor), result(b_out, tensor)
+
+
+# ---- Backward passes (the library's own, not autograd's) ---------------------
+
+
+def covariance_backward(x, dmean, dcov, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                        block=64, eps=1e-5, sampling_stride=3, grouping="reference"):
+    """dx: the gradient with respect to x of a loss whose gradients with
+    respect to :func:`covariance`'s (mean, cov) for x (same arguments) are
+    dmean and dcov (either may be None: zero)."""
+    a, tensor = to_numpy(x)
+    require_rank(a, (4,), "x")
+    p = _cov_params(*a.shape, _geometry(kernel_size, stride, padding, dilation), groups, block, eps,
+                    sampling_stride, grouping)
+    with _CovPlan(_create(LIB.deconv_cov_plan_create, p)) as plan:
+        ms, cs = _cov_shapes(plan.handle)
+        mean = np.empty(ms, dtype=a.dtype)
+        cov = np.empty(cs, dtype=a.dtype)
+        call(fn("deconv_cov_compute", a.dtype), plan.handle, ptr(mean), mean.size, ptr(cov), cov.size,
+             ptr(a), a.size)
+        gm = None if dmean is None else to_numpy(dmean, a.dtype, "dmean")[0]
+        gc = None if dcov is None else to_numpy(dcov, a.dtype, "dcov")[0]
+        for g, want, name in ((gm, ms, "dmean"), (gc, cs, "dcov")):
+            if g is not None and g.shape != want:
+                raise ShapeError("%s: shape %s, expected %s" % (name, tuple(g.shape), want))
+        dx = np.zeros_like(a)
+        pm, lm = opt_ptr(gm, a.dtype)
+        pc, lc = opt_ptr(gc, a.dtype)
+        call(fn("deconv_cov_backward", a.dtype), plan.handle, ptr(dx), dx.size, pm, lm, pc, lc,
+             ptr(a), a.size, ptr(mean), mean.size)
+    return result(dx, tensor)
+
+
+def isqrt_backward(a, dd, n_iter=5, method="coupled"):
+    """da: the gradient with respect to a (..., n, n) of a loss whose
+    gradient with respect to :func:`isqrt` (a, n_iter, method) is dd, as
+    reverse-mode differentiation of the iteration itself (not of the exact
+    inverse square root it approximates). "coupled_reference" gives
+    autograd's gradient of the reference's iteration exactly; "coupled"
+    computes with the symmetric part (a + a^T)/2 of its input, so its
+    gradient is the symmetric part of that one."""
+    x, tensor = to_numpy(a)
+    if x.ndim < 2 or x.shape[-1] != x.shape[-2] or x.shape[-1] == 0:
+        raise ShapeError("a: expected (..., n, n), got shape %s" % (tuple(x.shape),))
+    g = to_numpy(dd, x.dtype, "dd")[0]
+    if g.shape != x.shape:
+        raise ShapeError("dd: shape %s, a's is %s" % (tuple(g.shape), tuple(x.shape)))
+    n = x.shape[-1]
+    count = int(np.prod(x.shape[:-2])) if x.ndim > 2 else 1
+    cfg = _lib.IsqrtConfig(method=_enum(_lib.ISQRT_METHOD, method, "method"),
+                           iterations=_positive(n_iter, "n_iter"), grad=1)
+    d = np.empty_like(x)
+    da = np.empty_like(x)
+    with _Isqrt(_create_isqrt(n, cfg)) as h:
+        call(fn("deconv_isqrt_compute_batch", x.dtype), h.handle, count, ptr(d), d.size, ptr(x), x.size)
+        call(fn("deconv_isqrt_backward_batch", x.dtype), h.handle, count, ptr(da), da.size, ptr(g),
+             g.size)
+    return result(da, tensor)
+
+
+def _create_isqrt(n, cfg):
+    h = ctypes.c_void_p()
+    call(LIB.deconv_isqrt_create, n, ctypes.byref(cfg), ctypes.byref(h))
+    return h
+
+
+def fold_backward(dweight, dbias, weight, mean, deconv, block, groups=1, grouping="reference"):
+    """(dW, db, dmean, ddeconv): the gradients with respect to :func:`fold`'s
+    weight, bias, mean and deconv of a loss whose gradients with respect to
+    its (weight', bias') are dweight and dbias (None: zero)."""
+    w, _, m, d, rows, blocking, tensor = _fold_args(weight, None, mean, deconv, block, groups,
+                                                    grouping, "weight")
+    gw = to_numpy(dweight, w.dtype, "dweight")[0]
+    if gw.shape != w.shape:
+        raise ShapeError("dweight: shape %s, weight's is %s" % (tuple(gw.shape), tuple(w.shape)))
+    gb = None if dbias is None else to_numpy(dbias, w.dtype, "dbias")[0]
+    if gb is not None and gb.size != rows:
+        raise ShapeError("dbias: %d values for %d output rows" % (gb.size, rows))
+    dw, db = np.empty_like(w), np.empty(rows, dtype=w.dtype)
+    dm, dd = np.empty_like(m), np.empty_like(d)
+    pb, lb = opt_ptr(gb, w.dtype)
+    call(fn("deconv_fold_backward", w.dtype), ptr(dw), dw.size, ptr(db), db.size, ptr(dd), dd.size,
+         ptr(dm), dm.size, ptr(gw), gw.size, pb, lb, ptr(w), w.size, rows, ctypes.byref(blocking),
+         ptr(d), d.size, ptr(m), m.size)
+    return tuple(result(v, tensor) for v in (dw, db, dm, dd))

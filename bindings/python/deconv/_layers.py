@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from . import _lib
-from ._arrays import cint, is_tensor, opt_ptr, ptr, require_rank, result, to_numpy
+from ._arrays import cint, is_tensor, null, opt_ptr, ptr, require_rank, result, to_numpy
 from ._functional import _enum, _geometry, _Handle, _positive
 from ._lib import LIB, call
 from .errors import ParameterError, ShapeError
@@ -38,6 +38,23 @@ def _output(out, shape, dtype, user_shape=None):
     if a.shape != tuple(user_shape):
         raise ShapeError("out: shape %s, the result's is %s" % (tuple(a.shape), tuple(user_shape)))
     return a.reshape(shape), out
+
+
+def _grad(want, shape, dtype):
+    """(array or None, pointer, length) of a gradient destination: NULL and
+    0 (not computed) when not wanted."""
+    if not want:
+        return None, null(dtype), 0
+    a = np.empty(shape, dtype=dtype)
+    return a, ptr(a), a.size
+
+
+def _dy(dy, dtype, shape):
+    """dy as a C-contiguous array of dtype, with the output's shape."""
+    g = to_numpy(dy, dtype, "dy")[0]
+    if g.shape != tuple(shape):
+        raise ShapeError("dy: shape %s, the output's is %s" % (tuple(g.shape), tuple(shape)))
+    return g
 
 
 def _init_uniform(rng, shape, fan_in, dtype):
@@ -184,6 +201,26 @@ class Conv2d(_Handle):
              a.size, cint(n, "batch"), h, w)
         return given if given is not None else result(out, tensor)
 
+    def backward(self, dy, x, dx=True, dw=True, db=True):
+        """(dx, dw, db): the gradients of a loss with respect to x, the
+        weight and the bias given dy, its gradient with respect to self(x);
+        those not wanted (or the bias of a layer without one) are None."""
+        a, tensor = to_numpy(x, self.dtype)
+        require_rank(a, (4,), "x")
+        n, _, h, w = a.shape
+        oh, ow = ctypes.c_int(), ctypes.c_int()
+        call(LIB.deconv_conv2d_output_size, self.handle, cint(h, "height"), cint(w, "width"),
+             ctypes.byref(oh), ctypes.byref(ow))
+        g = _dy(dy, self.dtype, (n, self.out_channels, oh.value, ow.value))
+        gx, px, lx = _grad(dx, a.shape, self.dtype)
+        gw, pw, lw = _grad(dw, self._wshape, self.dtype)
+        nb = ctypes.c_size_t()
+        call(LIB.deconv_conv2d_len, self.handle, b"bias", ctypes.byref(nb))
+        gb, pb, lb = _grad(db and nb.value > 0, (self.out_channels,), self.dtype)
+        call(_lib.fn("deconv_conv2d_backward", self.dtype), self.handle, px, lx, pw, lw, pb, lb,
+             ptr(g), g.size, ptr(a), a.size, cint(n, "batch"), h, w)
+        return tuple(result(v, tensor) for v in (gx, gw, gb))
+
 
 class Linear(_Handle):
     """A plain fully-connected layer y = x W^T + b, immutable: what
@@ -221,6 +258,22 @@ class Linear(_Handle):
         call(_lib.fn("deconv_linear_forward", self.dtype), self.handle, ptr(out), out.size, ptr(a2),
              a2.size, cint(a2.shape[0], "batch"))
         return given if given is not None else result(out.reshape(lead + (self.out_features,)), tensor)
+
+    def backward(self, dy, x, dx=True, dw=True, db=True):
+        """(dx, dw, db) given dy, as :meth:`Conv2d.backward`."""
+        a, tensor = to_numpy(x, self.dtype)
+        if a.ndim < 1 or a.shape[-1] != self.in_features:
+            raise ShapeError("x: expected (..., %d), got shape %s" % (self.in_features, tuple(a.shape)))
+        a2 = a.reshape(-1, self.in_features)
+        g = _dy(dy, self.dtype, a.shape[:-1] + (self.out_features,))
+        gx, px, lx = _grad(dx, a.shape, self.dtype)
+        gw, pw, lw = _grad(dw, (self.out_features, self.in_features), self.dtype)
+        nb = ctypes.c_size_t()
+        call(LIB.deconv_linear_len, self.handle, b"bias", ctypes.byref(nb))
+        gb, pb, lb = _grad(db and nb.value > 0, (self.out_features,), self.dtype)
+        call(_lib.fn("deconv_linear_backward", self.dtype), self.handle, px, lx, pw, lw, pb, lb,
+             ptr(g), g.size, ptr(a2), a2.size, cint(a2.shape[0], "batch"))
+        return tuple(result(v, tensor) for v in (gx, gw, gb))
 
 
 class FastDeconv(_Layer):
@@ -311,6 +364,31 @@ class FastDeconv(_Layer):
 
     forward = __call__
 
+    def backward(self, dy, x, dx=True, dw=True, db=True):
+        """(dx, dw, db): the gradients of a loss with respect to x, the
+        weight and the bias, given dy, its gradient with respect to the
+        output of the layer's last forward, which must have been on this x
+        (in training mode through the batch statistics, as autograd of the
+        reference; in evaluation mode or frozen with the running buffers as
+        constants). Those not wanted (or the bias of a layer without one)
+        are None. The layer keeps no other forward's state: see deconv.nn
+        for several forwards in flight."""
+        a, tensor = to_numpy(x, self.dtype)
+        require_rank(a, (4,), "x")
+        n, c, h, w = a.shape
+        if c != self.in_channels:
+            raise ShapeError("x: %d channels, the layer takes %d" % (c, self.in_channels))
+        oh, ow = ctypes.c_int(), ctypes.c_int()
+        call(self._c("output_size"), self.handle, cint(h, "height"), cint(w, "width"),
+             ctypes.byref(oh), ctypes.byref(ow))
+        g = _dy(dy, self.dtype, (n, self.out_channels, oh.value, ow.value))
+        gx, px, lx = _grad(dx, a.shape, self.dtype)
+        gw, pw, lw = _grad(dw, self._buffers["weight"](self), self.dtype)
+        gb, pb, lb = _grad(db and self._has_bias, (self.out_channels,), self.dtype)
+        call(self._c("backward", self.dtype), self.handle, px, lx, pw, lw, pb, lb, ptr(g), g.size,
+             ptr(a), a.size, cint(n, "batch"), h, w)
+        return tuple(result(v, tensor) for v in (gx, gw, gb))
+
     def folded(self):
         """A :class:`Conv2d` computing what this layer computes in evaluation mode."""
         h = ctypes.c_void_p()
@@ -370,6 +448,21 @@ class Delinear(_Layer):
         return given if given is not None else result(out.reshape(lead + (self.out_features,)), tensor)
 
     forward = __call__
+
+    def backward(self, dy, x, dx=True, dw=True, db=True):
+        """(dx, dw, db) of the layer's last forward on x, as
+        :meth:`FastDeconv.backward`."""
+        a, tensor = to_numpy(x, self.dtype)
+        if a.ndim < 1 or a.shape[-1] != self.in_features:
+            raise ShapeError("x: expected (..., %d), got shape %s" % (self.in_features, tuple(a.shape)))
+        a2 = a.reshape(-1, self.in_features)
+        g = _dy(dy, self.dtype, a.shape[:-1] + (self.out_features,))
+        gx, px, lx = _grad(dx, a.shape, self.dtype)
+        gw, pw, lw = _grad(dw, (self.out_features, self.in_features), self.dtype)
+        gb, pb, lb = _grad(db and self._has_bias, (self.out_features,), self.dtype)
+        call(self._c("backward", self.dtype), self.handle, px, lx, pw, lw, pb, lb, ptr(g), g.size,
+             ptr(a2), a2.size, cint(a2.shape[0], "batch"))
+        return tuple(result(v, tensor) for v in (gx, gw, gb))
 
     def folded(self):
         """A :class:`Linear` computing what this layer computes in evaluation mode."""
@@ -431,3 +524,17 @@ class ChannelDeconv(_Layer):
         return result(out, tensor)
 
     forward = __call__
+
+    def backward(self, dy, x):
+        """dx: the gradient with respect to x of a loss whose gradient with
+        respect to the output of the layer's last forward (on this x) is dy,
+        as :meth:`FastDeconv.backward`."""
+        a, tensor = to_numpy(x, self.dtype)
+        require_rank(a, (2, 4), "x")
+        n, c, h, w = a.shape if a.ndim == 4 else a.shape + (1, 1)
+        g = _dy(dy, self.dtype, a.shape)
+        out = np.empty(a.shape, dtype=self.dtype)
+        call(self._c("backward", self.dtype), self.handle, ptr(out), out.size, ptr(g), g.size,
+             ptr(a), a.size, cint(n, "batch"), cint(c, "channels"), cint(h, "height"),
+             cint(w, "width"))
+        return result(out, tensor)

@@ -15,7 +15,7 @@ from .errors import error_for_status
 # The header version this binding was written against. Kept in sync with
 # DECONV_VERSION_MAJOR/MINOR/PATCH of include/deconv.h; when the package
 # runs from a checkout, the header itself is read instead.
-HEADER_VERSION = (0, 1, 0)
+HEADER_VERSION = (0, 2, 0)
 
 _LIBNAMES = ("libdeconv.so", "libdeconv.so.0", "libdeconv.dylib", "deconv.dll")
 
@@ -145,7 +145,7 @@ class CovChannelParams(_Sized):
 class IsqrtConfig(_Sized):
     _fields_ = [("struct_size", c_size_t), ("method", c_int), ("iterations", c_int),
                 ("scaling", c_int), ("tol", c_double), ("symmetry_tol", c_double),
-                ("workers", c_int)]
+                ("workers", c_int), ("grad", c_int)]
 
 
 class IsqrtResult(_Sized):
@@ -320,6 +320,24 @@ _TYPED = {
                                         c_int, P_err],
     "deconv_channeldeconv_get_%s": [vp, c_char_p, "T", c_size_t, P_err],
     "deconv_channeldeconv_set_%s": [vp, c_char_p, "T", c_size_t, P_err],
+    # The backward passes (0.2).
+    "deconv_cov_backward_%s": [vp, "T", c_size_t, "T", c_size_t, "T", c_size_t, "T", c_size_t,
+                               "T", c_size_t, P_err],
+    "deconv_isqrt_backward_%s": [vp, "T", c_size_t, "T", c_size_t, P_err],
+    "deconv_isqrt_backward_batch_%s": [vp, c_size_t, "T", c_size_t, "T", c_size_t, P_err],
+    "deconv_fold_backward_%s": ["T", c_size_t, "T", c_size_t, "T", c_size_t, "T", c_size_t,
+                                "T", c_size_t, "T", c_size_t, "T", c_size_t, c_size_t,
+                                ctypes.POINTER(Blocking), "T", c_size_t, "T", c_size_t, P_err],
+    "deconv_conv2d_backward_%s": [vp, "T", c_size_t, "T", c_size_t, "T", c_size_t, "T", c_size_t,
+                                  "T", c_size_t, c_int, c_int, c_int, P_err],
+    "deconv_linear_backward_%s": [vp, "T", c_size_t, "T", c_size_t, "T", c_size_t, "T", c_size_t,
+                                  "T", c_size_t, c_int, P_err],
+    "deconv_fastdeconv_backward_%s": [vp, "T", c_size_t, "T", c_size_t, "T", c_size_t, "T",
+                                      c_size_t, "T", c_size_t, c_int, c_int, c_int, P_err],
+    "deconv_delinear_backward_%s": [vp, "T", c_size_t, "T", c_size_t, "T", c_size_t, "T", c_size_t,
+                                    "T", c_size_t, c_int, P_err],
+    "deconv_channeldeconv_backward_%s": [vp, "T", c_size_t, "T", c_size_t, "T", c_size_t, c_int,
+                                         c_int, c_int, c_int, P_err],
 }
 
 for _pat, _sig in _TYPED.items():

@@ -80,10 +80,12 @@ class Delinear(nn.Linear):
 
 
 class ChannelDeconv(nn.Module):
-    """The reference's ChannelDeconv (its uncentred covariance)."""
+    """The reference's ChannelDeconv (its uncentred covariance; uncentred=False
+    gives the centred one the library computes by default)."""
 
-    def __init__(self, block, eps=1e-2, n_iter=5, momentum=0.1, sampling_stride=3):
+    def __init__(self, block, eps=1e-2, n_iter=5, momentum=0.1, sampling_stride=3, uncentred=True):
         super().__init__()
+        self.uncentred = uncentred
         self.block, self.eps, self.n_iter, self.momentum = block, eps, n_iter, momentum
         self.sampling_stride = sampling_stride
         self.register_buffer("running_mean1", torch.zeros(block, 1))
@@ -94,7 +96,7 @@ class ChannelDeconv(nn.Module):
 
     def forward(self, x):
         o = oracle.ChannelDeconv(self.block, self.eps, self.n_iter, self.momentum, self.sampling_stride,
-                                 uncentred=True)
+                                 uncentred=self.uncentred)
         o.training = self.training
         for name in ("running_mean1", "running_deconv", "running_mean2", "running_var"):
             setattr(o, name, getattr(self, name))

@@ -122,7 +122,10 @@ def test_version_handshake():
     assert _lib.header_version()[:2] == _lib.LIBRARY_VERSION[:2]
     assert _lib.HEADER_VERSION == _lib.header_version()  # the constant is kept in sync
     _lib.check_version((0, 1, 0), (0, 1, 0), "lib")
+    _lib.check_version((0, 2, 0), (0, 2, 0), "lib")
     _lib.check_version((0, 2, 0), (0, 1, 0), "lib")
+    with pytest.raises(ImportError, match="0.2.x"):  # a 0.1 library lacks the backward passes
+        _lib.check_version((0, 1, 0), (0, 2, 0), "lib")
     for got in [(1, 1, 0), (0, 0, 9)]:
         with pytest.raises(ImportError, match="0.1.x"):
             _lib.check_version(got, (0, 1, 0), "lib")
