@@ -25,7 +25,7 @@ func testResidualToTMirrored[T Float](t *testing.T) {
 		}
 		want := slices.Clone(p)
 		rw := upperResidualToT(n, want)
-		mirrorUpper(n, want)
+		naiveMirror(n, want)
 		got := slices.Clone(p)
 		w := new(work[T])
 		w.setThreads(1)
@@ -104,6 +104,81 @@ func TestCholeskyFirstFailedPivot(t *testing.T) {
 			got, d, err := w.cholesky(a, n, n, 1e-12)
 			if err != nil || got != k || math.Abs(d-piv[k]) > 1e-9 {
 				t.Fatalf("n=%d: first failed pivot %d = %v (%v), want %d = %v", n, got, d, err, k, piv[k])
+			}
+		}
+	}
+}
+
+// naiveMirror copies the strict upper triangle of the n×n c to the lower,
+// element by element: the reference of the mirroring passes.
+func naiveMirror[T Float](n int, c []T) {
+	for i := 0; i < n; i++ {
+		for j := 0; j < i; j++ {
+			c[i*n+j] = c[j*n+i]
+		}
+	}
+}
+
+// TestMirrorUpper checks mirrorUpper (the blocked small-matrix copy below
+// mirrorSmall, the tiled one above) against naiveMirror, bitwise, for
+// every size up to past mirrorSmall and a few larger ones.
+func TestMirrorUpper(t *testing.T) {
+	testMirrorUpper[float32](t)
+	testMirrorUpper[float64](t)
+}
+
+func testMirrorUpper[T Float](t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 11))
+	sizes := []int{}
+	for n := 1; n <= mirrorSmall+9; n++ {
+		sizes = append(sizes, n)
+	}
+	sizes = append(sizes, 127, 200)
+	for _, n := range sizes {
+		c := make([]T, n*n)
+		for i := range c {
+			c[i] = T(rng.NormFloat64())
+		}
+		want := slices.Clone(c)
+		naiveMirror(n, want)
+		mirrorUpper(n, c)
+		if !slices.Equal(c, want) {
+			t.Fatalf("%T n=%d: mirrorUpper differs from the plain copy", c[0], n)
+		}
+	}
+}
+
+// TestCholeskyBaseBitwise checks the unrolled base case of cholesky
+// against the plain right-looking loop (one row of the update at a time),
+// bitwise on the upper triangle, for every size up to cholBase.
+func TestCholeskyBaseBitwise(t *testing.T) {
+	w := new(work[float32])
+	w.setThreads(1)
+	for n := 1; n <= cholBase; n++ {
+		m := newSPD(n, 1e3, 1e-3, uint64(100+n))
+		a := m.apply(func(x float64) float64 { return x })
+		want := slices.Clone(a)
+		for i := 0; i < n; i++ {
+			r := math.Sqrt(want[i*n+i])
+			want[i*n+i] = r
+			for j := i + 1; j < n; j++ {
+				want[i*n+j] *= 1 / r
+			}
+			for k := i + 1; k < n; k++ {
+				for j := k; j < n; j++ {
+					want[k*n+j] -= want[i*n+k] * want[i*n+j]
+				}
+			}
+		}
+		got := slices.Clone(a)
+		if k, _, err := w.cholesky(got, n, n, 0); k >= 0 || err != nil {
+			t.Fatalf("n=%d: pivot %d failed, err %v", n, k, err)
+		}
+		for i := 0; i < n; i++ {
+			for j := i; j < n; j++ {
+				if math.Float64bits(got[i*n+j]) != math.Float64bits(want[i*n+j]) {
+					t.Fatalf("n=%d: R[%d,%d] = %v, want %v", n, i, j, got[i*n+j], want[i*n+j])
+				}
 			}
 		}
 	}
