@@ -79,47 +79,25 @@ func (w *work[T]) cholesky(a []float64, ld, b int, tol float64) (int, float64, e
 			for j := 1; j < len(ri); j++ {
 				ri[j] *= f
 			}
-			// Four rows per pass: each element of row i is loaded once
-			// for all of them (the updates themselves are those of one row
-			// at a time, each element updated once per i, so the rounding
-			// is that of the plain loop). The rows are short (n ≤ cholBase)
-			// and the loop overhead per row is what this saves.
+			// Two rows per pass: each element of row i is loaded once
+			// for both (the updates themselves are those of one row at a
+			// time, in the same order).
 			k := 1
-			for ; k+3 < len(ri); k += 4 {
-				g0, g1, g2, g3 := ri[k], ri[k+1], ri[k+2], ri[k+3]
-				src := ri[k+4:]
+			for ; k+1 < len(ri); k += 2 {
 				rk0 := a[(i+k)*ld+i+k : (i+k)*ld+b]
 				rk1 := a[(i+k+1)*ld+i+k+1 : (i+k+1)*ld+b]
-				rk2 := a[(i+k+2)*ld+i+k+2 : (i+k+2)*ld+b]
-				rk3 := a[(i+k+3)*ld+i+k+3 : (i+k+3)*ld+b]
-				// The triangle at the head of the four rows.
-				rk0[0] -= g0 * g0
-				rk0[1] -= g0 * g1
-				rk0[2] -= g0 * g2
-				rk0[3] -= g0 * g3
-				rk1[0] -= g1 * g1
-				rk1[1] -= g1 * g2
-				rk1[2] -= g1 * g3
-				rk2[0] -= g2 * g2
-				rk2[1] -= g2 * g3
-				rk3[0] -= g3 * g3
-				rk0, rk1, rk2, rk3 = rk0[4:], rk1[3:], rk2[2:], rk3[1:]
-				rk0, rk1, rk2, rk3 = rk0[:len(src)], rk1[:len(src)], rk2[:len(src)], rk3[:len(src)]
+				g0, g1 := ri[k], ri[k+1]
+				src := ri[k+1:]
+				rk0[0] -= g0 * ri[k]
+				rk0 = rk0[1:]
+				rk0, rk1 = rk0[:len(src)], rk1[:len(src)]
 				for j, v := range src {
 					rk0[j] -= g0 * v
 					rk1[j] -= g1 * v
-					rk2[j] -= g2 * v
-					rk3[j] -= g3 * v
 				}
 			}
-			for ; k < len(ri); k++ {
-				g := ri[k]
-				src := ri[k:]
-				rk := a[(i+k)*ld+i+k : (i+k)*ld+b]
-				rk = rk[:len(src)]
-				for j, v := range src {
-					rk[j] -= g * v
-				}
+			if k < len(ri) {
+				a[(i+k)*ld+i+k] -= ri[k] * ri[k]
 			}
 		}
 		return -1, 0, nil

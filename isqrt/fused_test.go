@@ -148,7 +148,7 @@ func testMirrorUpper[T Float](t *testing.T) {
 	}
 }
 
-// TestCholeskyBaseBitwise checks the unrolled base case of cholesky
+// TestCholeskyBaseBitwise checks the base case of cholesky (two rows per pass)
 // against the plain right-looking loop (one row of the update at a time),
 // bitwise on the upper triangle, for every size up to cholBase.
 func TestCholeskyBaseBitwise(t *testing.T) {
@@ -182,4 +182,94 @@ func TestCholeskyBaseBitwise(t *testing.T) {
 			}
 		}
 	}
+}
+
+// checkTileRowPlain is the validation pass of one tile row one pair at a
+// time, row by row: the reference of checkTileRow's blocked loops (the
+// same sums in the same order, the same writes, the same first error).
+func checkTileRowPlain[T Float](w *work[T], n int, a []T, i0 int) (float64, error) {
+	root := w.spec[:n]
+	i1 := min(n, i0+checkTile)
+	sum := 0.0
+	for j0 := i0; j0 < n; j0 += checkTile {
+		j1 := min(n, j0+checkTile)
+		for i := i0; i < i1; i++ {
+			s0, s1 := 0.0, 0.0
+			for j := max(j0, i+1); j < j1; j++ {
+				x, z := float64(a[i*n+j]), float64(a[j*n+i])
+				if err := pairError(i, j, x, z, root[i]*root[j], w.symTol, minorTol); err != nil {
+					return 0, err
+				}
+				s := 0.5*x + 0.5*z
+				s0 += x * x
+				s1 += z * z
+				w.y[i*n+j], w.y[j*n+i] = T(s), T(s)
+				w.chol[i*n+j] = s
+			}
+			sum += s0 + s1
+		}
+	}
+	return sum, nil
+}
+
+// TestCheckTileRow checks the validation pass against checkTileRowPlain:
+// sums bitwise, S in both triangles of w.y and in the upper one of
+// w.chol, and the error of the first failing pair, on asymmetric inputs
+// within the tolerance and with one or two pairs beyond it, for every
+// size up to past two tiles.
+func TestCheckTileRow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 17))
+	failed := 0
+	for n := 1; n <= 2*checkTile+7; n++ {
+		for trial := range 4 {
+			m := newSPD(n, 100, 1e-5, uint64(7*n+trial))
+			a := to32(m.apply(func(x float64) float64 { return x }))
+			for i := 0; i < n; i++ {
+				for j := i + 1; j < n; j++ {
+					a[i*n+j] *= 1 + float32(1e-6*rng.Float64())
+				}
+			}
+			for range trial / 2 * (1 + rng.IntN(2)) { // trials 2, 3: bad pairs
+				if n > 1 {
+					i, j := rng.IntN(n), rng.IntN(n)
+					if i != j {
+						a[i*n+j] += 1
+					}
+				}
+			}
+			ws := [2]*work[float32]{new(work[float32]), new(work[float32])}
+			var sums [2]float64
+			var errs [2]error
+			for k, w := range ws {
+				w.spec = make([]float64, n)
+				for i := range n {
+					w.spec[i] = math.Sqrt(float64(a[i*n+i]))
+				}
+				w.y, w.chol, w.symTol = make([]float32, n*n), make([]float64, n*n), 1e-4
+				for i0 := 0; i0 < n && errs[k] == nil; i0 += checkTile {
+					var s float64
+					if k == 0 {
+						s, errs[k] = w.checkTileRow(n, a, i0)
+					} else {
+						s, errs[k] = checkTileRowPlain(w, n, a, i0)
+					}
+					sums[k] += s
+				}
+			}
+			if (errs[0] == nil) != (errs[1] == nil) || errs[0] != nil && errs[0].Error() != errs[1].Error() {
+				t.Fatalf("n=%d trial %d: error %v, want %v", n, trial, errs[0], errs[1])
+			}
+			if errs[0] != nil {
+				failed++
+				continue
+			}
+			if math.Float64bits(sums[0]) != math.Float64bits(sums[1]) || !slices.Equal(ws[0].y, ws[1].y) || !slices.Equal(ws[0].chol, ws[1].chol) {
+				t.Fatalf("n=%d trial %d: sum %v, want %v, or S differs", n, trial, sums[0], sums[1])
+			}
+		}
+	}
+	if failed < 2*checkTile {
+		t.Fatalf("only %d inputs failed the checks: the bad pairs do not test the error path", failed)
+	}
+	t.Logf("%d inputs failed the checks", failed)
 }

@@ -363,44 +363,11 @@ func residualToTRows[T Float](n int, p []T, i0, i1 int) (diag, off float64) {
 // triangle is mirrorUpper's.
 func residualToTMirroredRows[T Float](n int, p []T) (diag, off float64) {
 	p = p[:n*n]
-	// The sums first, row by row in residualToTRows's order (the rows are
-	// in L1 for the pass that follows).
 	for i := 0; i < n; i++ {
 		row := p[i*n+i : i*n+n]
 		d := float64(row[0]) - 1
 		diag += d * d
 		off += sumSquares(row[1:])
-	}
-	// Then T, four rows at a time: each element of the four rows' upper
-	// part right of their diagonal block is halved and negated, and its
-	// mirror goes to p[j, i..i+3], four adjacent elements, rather than one
-	// element down a column at a time.
-	i := 0
-	for ; i+4 <= n; i += 4 {
-		// The diagonal block: its upper triangle and mirror.
-		for m := 0; m < 4; m++ {
-			d := &p[(i+m)*n+i+m]
-			*d *= -0.5
-			*d += 1.5
-			for q := m + 1; q < 4; q++ {
-				t := p[(i+m)*n+i+q] * -0.5
-				p[(i+m)*n+i+q] = t
-				p[(i+q)*n+i+m] = t
-			}
-		}
-		r0 := p[i*n+i+4 : i*n+n]
-		r1 := p[(i+1)*n+i+4 : (i+1)*n+n][:len(r0)]
-		r2 := p[(i+2)*n+i+4 : (i+2)*n+n][:len(r0)]
-		r3 := p[(i+3)*n+i+4 : (i+3)*n+n][:len(r0)]
-		for j := range r0 {
-			t0, t1, t2, t3 := r0[j]*-0.5, r1[j]*-0.5, r2[j]*-0.5, r3[j]*-0.5
-			r0[j], r1[j], r2[j], r3[j] = t0, t1, t2, t3
-			dst := p[(i+4+j)*n+i : (i+4+j)*n+i+4]
-			dst[0], dst[1], dst[2], dst[3] = t0, t1, t2, t3
-		}
-	}
-	for ; i < n; i++ {
-		row := p[i*n+i : i*n+n]
 		row[0] *= -0.5
 		row[0] += 1.5
 		// Column i below the diagonal, n apart from (i+1, i).
