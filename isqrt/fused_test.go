@@ -25,7 +25,7 @@ func testResidualToTMirrored[T Float](t *testing.T) {
 		}
 		want := slices.Clone(p)
 		rw := upperResidualToT(n, want)
-		mirrorUpper(n, want)
+		naiveMirror(n, want)
 		got := slices.Clone(p)
 		w := new(work[T])
 		w.setThreads(1)
@@ -107,4 +107,169 @@ func TestCholeskyFirstFailedPivot(t *testing.T) {
 			}
 		}
 	}
+}
+
+// naiveMirror copies the strict upper triangle of the n×n c to the lower,
+// element by element: the reference of the mirroring passes.
+func naiveMirror[T Float](n int, c []T) {
+	for i := 0; i < n; i++ {
+		for j := 0; j < i; j++ {
+			c[i*n+j] = c[j*n+i]
+		}
+	}
+}
+
+// TestMirrorUpper checks mirrorUpper (the blocked small-matrix copy below
+// mirrorSmall, the tiled one above) against naiveMirror, bitwise, for
+// every size up to past mirrorSmall and a few larger ones.
+func TestMirrorUpper(t *testing.T) {
+	testMirrorUpper[float32](t)
+	testMirrorUpper[float64](t)
+}
+
+func testMirrorUpper[T Float](t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 11))
+	sizes := []int{}
+	for n := 1; n <= mirrorSmall+9; n++ {
+		sizes = append(sizes, n)
+	}
+	sizes = append(sizes, 127, 200)
+	for _, n := range sizes {
+		c := make([]T, n*n)
+		for i := range c {
+			c[i] = T(rng.NormFloat64())
+		}
+		want := slices.Clone(c)
+		naiveMirror(n, want)
+		mirrorUpper(n, c)
+		if !slices.Equal(c, want) {
+			t.Fatalf("%T n=%d: mirrorUpper differs from the plain copy", c[0], n)
+		}
+	}
+}
+
+// TestCholeskyBaseBitwise checks the base case of cholesky (two rows per pass)
+// against the plain right-looking loop (one row of the update at a time),
+// bitwise on the upper triangle, for every size up to cholBase.
+func TestCholeskyBaseBitwise(t *testing.T) {
+	w := new(work[float32])
+	w.setThreads(1)
+	for n := 1; n <= cholBase; n++ {
+		m := newSPD(n, 1e3, 1e-3, uint64(100+n))
+		a := m.apply(func(x float64) float64 { return x })
+		want := slices.Clone(a)
+		for i := 0; i < n; i++ {
+			r := math.Sqrt(want[i*n+i])
+			want[i*n+i] = r
+			for j := i + 1; j < n; j++ {
+				want[i*n+j] *= 1 / r
+			}
+			for k := i + 1; k < n; k++ {
+				for j := k; j < n; j++ {
+					want[k*n+j] -= want[i*n+k] * want[i*n+j]
+				}
+			}
+		}
+		got := slices.Clone(a)
+		if k, _, err := w.cholesky(got, n, n, 0); k >= 0 || err != nil {
+			t.Fatalf("n=%d: pivot %d failed, err %v", n, k, err)
+		}
+		for i := 0; i < n; i++ {
+			for j := i; j < n; j++ {
+				if math.Float64bits(got[i*n+j]) != math.Float64bits(want[i*n+j]) {
+					t.Fatalf("n=%d: R[%d,%d] = %v, want %v", n, i, j, got[i*n+j], want[i*n+j])
+				}
+			}
+		}
+	}
+}
+
+// checkTileRowPlain is the validation pass of one tile row one pair at a
+// time, row by row: the reference of checkTileRow's blocked loops (the
+// same sums in the same order, the same writes, the same first error).
+func checkTileRowPlain[T Float](w *work[T], n int, a []T, i0 int) (float64, error) {
+	root := w.spec[:n]
+	i1 := min(n, i0+checkTile)
+	sum := 0.0
+	for j0 := i0; j0 < n; j0 += checkTile {
+		j1 := min(n, j0+checkTile)
+		for i := i0; i < i1; i++ {
+			s0, s1 := 0.0, 0.0
+			for j := max(j0, i+1); j < j1; j++ {
+				x, z := float64(a[i*n+j]), float64(a[j*n+i])
+				if err := pairError(i, j, x, z, root[i]*root[j], w.symTol, minorTol); err != nil {
+					return 0, err
+				}
+				s := 0.5*x + 0.5*z
+				s0 += x * x
+				s1 += z * z
+				w.y[i*n+j], w.y[j*n+i] = T(s), T(s)
+				w.chol[i*n+j] = s
+			}
+			sum += s0 + s1
+		}
+	}
+	return sum, nil
+}
+
+// TestCheckTileRow checks the validation pass against checkTileRowPlain:
+// sums bitwise, S in both triangles of w.y and in the upper one of
+// w.chol, and the error of the first failing pair, on asymmetric inputs
+// within the tolerance and with one or two pairs beyond it, for every
+// size up to past two tiles.
+func TestCheckTileRow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 17))
+	failed := 0
+	for n := 1; n <= 2*checkTile+7; n++ {
+		for trial := range 4 {
+			m := newSPD(n, 100, 1e-5, uint64(7*n+trial))
+			a := to32(m.apply(func(x float64) float64 { return x }))
+			for i := 0; i < n; i++ {
+				for j := i + 1; j < n; j++ {
+					a[i*n+j] *= 1 + float32(1e-6*rng.Float64())
+				}
+			}
+			for range trial / 2 * (1 + rng.IntN(2)) { // trials 2, 3: bad pairs
+				if n > 1 {
+					i, j := rng.IntN(n), rng.IntN(n)
+					if i != j {
+						a[i*n+j] += 1
+					}
+				}
+			}
+			ws := [2]*work[float32]{new(work[float32]), new(work[float32])}
+			var sums [2]float64
+			var errs [2]error
+			for k, w := range ws {
+				w.spec = make([]float64, n)
+				for i := range n {
+					w.spec[i] = math.Sqrt(float64(a[i*n+i]))
+				}
+				w.y, w.chol, w.symTol = make([]float32, n*n), make([]float64, n*n), 1e-4
+				for i0 := 0; i0 < n && errs[k] == nil; i0 += checkTile {
+					var s float64
+					if k == 0 {
+						s, errs[k] = w.checkTileRow(n, a, i0)
+					} else {
+						s, errs[k] = checkTileRowPlain(w, n, a, i0)
+					}
+					sums[k] += s
+				}
+			}
+			if (errs[0] == nil) != (errs[1] == nil) || errs[0] != nil && errs[0].Error() != errs[1].Error() {
+				t.Fatalf("n=%d trial %d: error %v, want %v", n, trial, errs[0], errs[1])
+			}
+			if errs[0] != nil {
+				failed++
+				continue
+			}
+			if math.Float64bits(sums[0]) != math.Float64bits(sums[1]) || !slices.Equal(ws[0].y, ws[1].y) || !slices.Equal(ws[0].chol, ws[1].chol) {
+				t.Fatalf("n=%d trial %d: sum %v, want %v, or S differs", n, trial, sums[0], sums[1])
+			}
+		}
+	}
+	if failed < 2*checkTile {
+		t.Fatalf("only %d inputs failed the checks: the bad pairs do not test the error path", failed)
+	}
+	t.Logf("%d inputs failed the checks", failed)
 }

@@ -36,11 +36,31 @@ func (w *work[T]) squareUpdate(n int, a, c []T) error {
 // costs more than it saves.
 const mirrorSmall = 64
 
-// mirrorUpperSmall is mirrorUpper for a matrix in L1: row i of the lower
-// triangle is read down column i of the upper one.
+// mirrorUpperSmall is mirrorUpper for a matrix in L1: rows i..i+3 of the
+// lower triangle are read four at a time from the rows above them (c[j,
+// i..i+3], four adjacent elements), so that every load is of a short
+// contiguous run instead of one element down a column; the 4×4 blocks on
+// the diagonal and the last rows go element by element.
 func mirrorUpperSmall[T Float](n int, c []T) {
 	c = c[:n*n]
-	for i := 1; i < n; i++ {
+	i := 0
+	for ; i+4 <= n; i += 4 {
+		r0 := c[i*n : i*n+i]
+		r1 := c[(i+1)*n : (i+1)*n+i]
+		r2 := c[(i+2)*n : (i+2)*n+i]
+		r3 := c[(i+3)*n : (i+3)*n+i]
+		for j := range r0 {
+			src := c[j*n+i : j*n+i+4]
+			r0[j], r1[j], r2[j], r3[j] = src[0], src[1], src[2], src[3]
+		}
+		// The strict lower triangle of the diagonal block.
+		for m := 1; m < 4; m++ {
+			for q := 0; q < m; q++ {
+				c[(i+m)*n+i+q] = c[(i+q)*n+i+m]
+			}
+		}
+	}
+	for ; i < n; i++ {
 		row := c[i*n : i*n+i]
 		for j := range row {
 			row[j] = c[j*n+i]
