@@ -1,10 +1,6 @@
 package gemm
 
-import (
-	"unsafe"
-
-	"github.com/netdeconv/deconv/internal/isa"
-)
+import "github.com/netdeconv/deconv/internal/isa"
 
 // Float is the set of element types the engine multiplies.
 type Float interface {
@@ -60,51 +56,6 @@ func kernelFor[T Float](f isa.Family) *kernel[T] {
 // microKernel contract. It is compiled on every platform so that tests
 // compare it with the assembly kernels in one binary.
 func kernGeneric[T Float](k int, a, b *T, ldb int, c *T, ldc int, alpha, beta T, load int) {
-	var c00, c01, c02, c03 T
-	var c10, c11, c12, c13 T
-	var c20, c21, c22, c23 T
-	var c30, c31, c32, c33 T
-	if k > 0 {
-		pa := unsafe.Slice(a, k*genericMR)
-		pb := unsafe.Slice(b, (k-1)*ldb+genericNR)
-		for p := 0; p < k; p++ {
-			av := pa[p*genericMR : p*genericMR+genericMR : p*genericMR+genericMR]
-			bv := pb[p*ldb : p*ldb+genericNR : p*ldb+genericNR]
-			a0, a1, a2, a3 := av[0], av[1], av[2], av[3]
-			b0, b1, b2, b3 := bv[0], bv[1], bv[2], bv[3]
-			c00 += a0 * b0
-			c01 += a0 * b1
-			c02 += a0 * b2
-			c03 += a0 * b3
-			c10 += a1 * b0
-			c11 += a1 * b1
-			c12 += a1 * b2
-			c13 += a1 * b3
-			c20 += a2 * b0
-			c21 += a2 * b1
-			c22 += a2 * b2
-			c23 += a2 * b3
-			c30 += a3 * b0
-			c31 += a3 * b1
-			c32 += a3 * b2
-			c33 += a3 * b3
-		}
-	}
-	cs := unsafe.Slice(c, 3*ldc+genericNR)
-	rows := [genericMR][genericNR]T{
-		{c00, c01, c02, c03},
-		{c10, c11, c12, c13},
-		{c20, c21, c22, c23},
-		{c30, c31, c32, c33},
-	}
-	for i := range rows {
-		row := cs[i*ldc : i*ldc+genericNR : i*ldc+genericNR]
-		for j, v := range rows[i] {
-			if load != 0 {
-				row[j] = alpha*v + beta*row[j]
-			} else {
-				row[j] = alpha * v
-			}
-		}
-	}
+	// A packed panel is the strided case with rows genericMR apart.
+	kernGenericS(k, a, genericMR, b, ldb, c, ldc, alpha, beta, load)
 }

@@ -318,8 +318,9 @@ func raceStrided[T Float](k int, a *T, lda, mr int, b *T, ldb, nr int, c *T, ldc
 	}
 }
 
-// kernGenericS is the portable strided micro-kernel: kernGeneric with A
-// panel rows lda apart.
+// kernGenericS is the portable strided micro-kernel: the microKernel
+// contract with A's panel rows lda apart (kernGeneric is the packed case,
+// lda = genericMR).
 func kernGenericS[T Float](k int, a *T, lda int, b *T, ldb int, c *T, ldc int, alpha, beta T, load int) {
 	var c00, c01, c02, c03 T
 	var c10, c11, c12, c13 T
