@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/netdeconv/deconv"
 
@@ -171,32 +170,6 @@ func (c *Conv2d[T]) Bias() []T {
 // between being written and being read by the product.
 const blockPositions = 1024
 
-// blockBytes bounds a block of patches built for a product with at most
-// fewOutChannels output channels per group. Such a product reuses each
-// patch column for few rows of weights, so the block must stay in the L2
-// cache while the micro-kernel sweeps it: measured on the first layers of Table 3 (3→64 channels,
-// 256×256, batch 2), an 11×11 kernel's 363 features ran 1.3× faster in
-// blocks of 512 positions (0.7 MiB) than of 1024 (1.5 MiB), while a 7×7
-// kernel's 147 features were fastest at 1024 (0.6 MiB). Products with
-// more output channels keep the blockPositions rule, tuned on them. A
-// variable so that BenchmarkConv2dFirstLayer can compare bounds.
-var blockBytes = 1 << 20
-
-// fewOutChannels is the largest number of output channels per group for
-// which blockBytes applies.
-const fewOutChannels = 64
-
-// blockPositionsFor returns the number of output positions of one block
-// of patches for the geometry g: blockPositions, fewer where a product
-// with few output channels would build a block of over blockBytes.
-func blockPositionsFor[T Float](g ConvGeom) int {
-	if g.OutChannels/g.Groups > fewOutChannels {
-		return blockPositions
-	}
-	var z T
-	return max(1, min(blockPositions, blockBytes/(g.Features()*int(unsafe.Sizeof(z)))))
-}
-
 // Forward computes dst = conv(x) + bias for the NCHW batch x of n images of
 // h×w; dst receives n × OutChannels × oh × ow values (see OutputSize).
 // It returns deconv.ErrNonFinite when x holds a NaN or an infinity, or
@@ -308,7 +281,7 @@ func (c *Conv2d[T]) forward(dst, x []T, n, h, w, oh, ow int, weight, bias []T, w
 	r.n, r.h, r.w, r.oh, r.ow = n, h, w, oh, ow
 	// Rows of output per work item: about blockPositions positions, but
 	// small enough that every worker gets several items.
-	r.rowsPer = max(1, min(blockPositionsFor[T](g)/ow, (n*g.Groups*oh+4*workers-1)/(4*workers)))
+	r.rowsPer = max(1, min(blockPositions/ow, (n*g.Groups*oh+4*workers-1)/(4*workers)))
 	r.chunks = (oh + r.rowsPer - 1) / r.rowsPer
 	r.ld = leadingDim(r.rowsPer * ow)
 	r.finite = gather.FiniteFor[T](isa.Selected())
