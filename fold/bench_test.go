@@ -1,6 +1,7 @@
 package fold
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -245,6 +246,38 @@ func BenchmarkGroupedConv(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+		})
+	}
+}
+
+// BenchmarkConv2dFirstLayer is the direct path on the first layer of
+// Table 3's 256×256 rows (3→64 channels, 7×7 and 11×11 kernels, padding
+// k/2), at batch 2.
+func BenchmarkConv2dFirstLayer(b *testing.B) {
+	const n, h, w, cout = 2, 256, 256, 64
+	for _, k := range []int{7, 11} {
+		g := ConvGeom{InChannels: 3, OutChannels: cout, Geometry: deconv.Geometry{KernelH: k, KernelW: k, PadH: k / 2, PadW: k / 2}}
+		rng := rand.New(rand.NewPCG(5, 6))
+		wt := make([]float32, g.WeightLen())
+		for i := range wt {
+			wt[i] = rng.Float32() - 0.5
+		}
+		x := make([]float32, n*3*h*w)
+		for i := range x {
+			x[i] = rng.Float32()
+		}
+		c, err := NewConv2d(g, wt, make([]float32, cout))
+		if err != nil {
+			b.Fatal(err)
+		}
+		dst := make([]float32, n*cout*h*w)
+		b.Run(fmt.Sprintf("k=%d", k), func(b *testing.B) {
+			for b.Loop() {
+				if err := c.Forward(dst, x, n, h, w); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(2*float64(n*cout*h*w*g.Features())*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
 	}
 }
