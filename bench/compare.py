@@ -222,6 +222,41 @@ for _hw, _cin, _g in COV_GROUPED_ROWS:
     COMPARISONS["cov-%dx%d-c%d-g%d" % (_hw, _hw, _cin, _g)] = (
         "cov", "BenchmarkCovGrouped/%dx%d_c%d_g%d" % (_hw, _hw, _cin, _g), _torch_cov_grouped(_hw, _cin, _g), 5)
 
+# ---- Grouped and depthwise convolutions (fold's taps and grouped paths) ----
+# Batch 8, 3×3, padding 1: the grouped shapes of Table 3, against
+# F.conv2d(groups=...). Go side: fold's BenchmarkGroupedConv/<name>.
+GROUPED_ROWS = {
+    "32x32_256-512_g4": (32, 256, 512, 4),
+    "16x16_512-512_g8": (16, 512, 512, 8),
+    "32x32_256-512_g32": (32, 256, 512, 32),
+    "16x16_512-512_g32": (16, 512, 512, 32),
+    "16x16_512-512_g512": (16, 512, 512, 512),
+    "32x32_256-512_g256": (32, 256, 512, 256),
+    "64x64_128-256_g128": (64, 128, 256, 128),
+}
+
+
+def torch_grouped(row):
+    def factory(torch):
+        """F.conv2d with groups on a batch of 8 (3×3, padding 1)."""
+        import torch.nn.functional as F
+        h, cin, cout, groups = GROUPED_ROWS[row]
+        x = torch.rand(8, cin, h, h)
+        w = torch.rand(cout, cin // groups, 3, 3) - 0.5
+        b = torch.zeros(cout)
+        return lambda: F.conv2d(x, w, b, 1, 1, 1, groups)
+    return factory
+
+
+for _row in GROUPED_ROWS:
+    COMPARISONS["grouped-" + _row] = ("fold", "BenchmarkGroupedConv/" + _row, torch_grouped(_row), 20)
+
+# The paper layer's convolution by each of fold's paths (ConvDirect,
+# ConvWinograd) against the same F.conv2d as "eval".
+COMPARISONS["eval-direct"] = ("fold", "BenchmarkConv2dPaperAlgorithms/direct", torch_fastdeconv_eval, 2)
+COMPARISONS["eval-winograd"] = ("fold", "BenchmarkConv2dPaperAlgorithms/winograd", torch_fastdeconv_eval, 2)
+# ---- end of the grouped block ----
+
 
 def cpu_has_avx512f():
     try:

@@ -1,6 +1,11 @@
 package fold
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+
+	"github.com/netdeconv/deconv"
+)
 
 // TestForwardsAllocateNothing: at a fixed shape, every layer's forward
 // reuses its workspaces and allocates nothing after the first call.
@@ -51,6 +56,28 @@ func TestForwardsAllocateNothing(t *testing.T) {
 		}
 		return c.Forward(y[:n*16*12*10], x2, n, 12, 10)
 	})
+	// The Winograd path, the taps path, and a FastDeconv on the Winograd
+	// path in training (transformed filters made per fold, in the
+	// workspace).
+	for _, g := range []ConvGeom{
+		{InChannels: 8, OutChannels: 16, Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}, Algorithm: ConvWinograd},
+		{InChannels: 8, OutChannels: 16, Groups: 8, Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}},
+	} {
+		cg, err := NewConv2d(g, make([]float32, g.WeightLen()), make([]float32, 16))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cg.Workers = 2
+		check(fmt.Sprintf("Conv2d (%d groups, %v)", g.Groups, g.Algorithm), func() error { return cg.Forward(y, x, n, h, w) })
+	}
+	wcfg := cfg
+	wcfg.Algorithm = ConvWinograd
+	wl, err := NewFastDeconv(wcfg, wt, make([]float32, 16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("FastDeconv (training, Winograd)", func() error { return wl.Forward(y, x, n, h, w) })
+
 	lin, err := NewLinear(64, 10, make([]float32, 640), make([]float32, 10))
 	if err != nil {
 		t.Fatal(err)

@@ -172,3 +172,79 @@ func BenchmarkConv2dBackwardPaper(b *testing.B) {
 	}
 	b.ReportMetric(4*float64(paperN*128*paperH*paperW*576)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
+
+// BenchmarkConv2dPaperAlgorithms runs the paper layer's convolution by
+// each path, side by side in one process.
+func BenchmarkConv2dPaperAlgorithms(b *testing.B) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	wt := make([]float32, paperGeom.WeightLen())
+	for i := range wt {
+		wt[i] = rng.Float32() - 0.5
+	}
+	bias := make([]float32, paperGeom.OutChannels)
+	x := paperInput()
+	dst := make([]float32, paperN*128*paperH*paperW)
+	for _, alg := range []ConvAlgorithm{ConvDirect, ConvWinograd} {
+		g := paperGeom
+		g.Algorithm = alg
+		c, err := NewConv2d(g, wt, bias)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(alg.String(), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if err := c.Forward(dst, x, paperN, paperH, paperW); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportConvRate(b)
+		})
+	}
+}
+
+// groupedRows are the grouped convolutions of the paper's Table 3 shapes
+// (3×3, padding 1, batch 8), as bench/compare.py names them.
+var groupedRows = []struct {
+	name                 string
+	h, cin, cout, groups int
+}{
+	{"32x32_256-512_g4", 32, 256, 512, 4},
+	{"16x16_512-512_g8", 16, 512, 512, 8},
+	{"32x32_256-512_g32", 32, 256, 512, 32},
+	{"16x16_512-512_g32", 16, 512, 512, 32},
+	{"16x16_512-512_g512", 16, 512, 512, 512},
+	{"32x32_256-512_g256", 32, 256, 512, 256},
+	{"64x64_128-256_g128", 64, 128, 256, 128},
+}
+
+// BenchmarkGroupedConv is one forward of each grouped row at batch 8
+// (ConvAuto's path).
+func BenchmarkGroupedConv(b *testing.B) {
+	const n = 8
+	for _, r := range groupedRows {
+		g := ConvGeom{InChannels: r.cin, OutChannels: r.cout, Groups: r.groups,
+			Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}}
+		rng := rand.New(rand.NewPCG(uint64(r.h), uint64(r.groups)))
+		wt := make([]float32, g.WeightLen())
+		for i := range wt {
+			wt[i] = rng.Float32() - 0.5
+		}
+		bias := make([]float32, r.cout)
+		c, err := NewConv2d(g, wt, bias)
+		if err != nil {
+			b.Fatal(err)
+		}
+		x := make([]float32, n*r.cin*r.h*r.h)
+		for i := range x {
+			x[i] = rng.Float32()
+		}
+		dst := make([]float32, n*r.cout*r.h*r.h)
+		b.Run(r.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if err := c.Forward(dst, x, n, r.h, r.h); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/netdeconv/deconv/internal/mem"
 	"github.com/netdeconv/deconv/internal/parallel"
 	"github.com/netdeconv/deconv/internal/size"
+	"github.com/netdeconv/deconv/internal/winograd"
 )
 
 // ConvGeom is the geometry of a 2-D convolution layer, as torch.nn.Conv2d
@@ -23,6 +24,9 @@ type ConvGeom struct {
 	InChannels, OutChannels int
 	deconv.Geometry
 	Groups int
+	// Algorithm chooses the direct or the Winograd path (see
+	// ConvAlgorithm); the zero value, ConvAuto, decides by shape.
+	Algorithm ConvAlgorithm
 }
 
 // normalize fills defaults and validates the geometry.
@@ -44,6 +48,9 @@ func (g ConvGeom) normalize() (ConvGeom, error) {
 	}
 	if _, ok := size.Mul(g.OutChannels, g.InChannels, g.KernelH, g.KernelW); !ok {
 		return g, fmt.Errorf("%w: weight size overflows int", deconv.ErrOverflow)
+	}
+	if err := g.checkAlgorithm(); err != nil {
+		return g, err
 	}
 	return g, nil
 }
@@ -86,10 +93,13 @@ type Conv2d[T Float] struct {
 	Workers int
 
 	works sync.Pool // *convWork[T]: per-call plans and run state
+
+	wtile *winograd.Tile // the Winograd algorithm; nil: F(4,3) (tests set others)
 }
 
-// weights is one immutable set of a layer's weights and bias (nil: none).
-type weights[T Float] struct{ weight, bias []T }
+// weights is one immutable set of a layer's weights and bias (nil: none),
+// with the Winograd-transformed weights when the layer may use them.
+type weights[T Float] struct{ weight, bias, wino []T }
 
 // NewConv2d returns a convolution with copies of weight (OutChannels ×
 // InChannels/Groups × KernelH × KernelW) and bias (OutChannels values, or
@@ -118,7 +128,7 @@ func (c *Conv2d[T]) SetWeights(weight, bias []T) error {
 	if err != nil {
 		return err
 	}
-	c.p.Store(p)
+	c.store(p)
 	return nil
 }
 
@@ -218,6 +228,8 @@ type convWork[T Float] struct {
 	}
 	next int // the entry the next new shape replaces
 	run  convRun[T]
+	wino winoRun[T]
+	taps tapsRun[T]
 }
 
 // plan returns the workspace's im2col plan for an h×w input of the layer,
@@ -249,8 +261,16 @@ func (c *Conv2d[T]) forward(dst, x []T, n, h, w, oh, ow int, weight, bias []T, w
 	if wk == nil {
 		wk = new(convWork[T])
 		wk.run.body = wk.run.items
+		wk.wino.body = wk.wino.items
+		wk.taps.body = wk.taps.items
 	}
 	defer c.works.Put(wk)
+	if g.useWinograd(oh, ow) {
+		return c.forwardWinograd(wk, dst, x, n, h, w, oh, ow, weight, bias, workers)
+	}
+	if g.useTaps() {
+		return c.forwardTaps(wk, dst, x, n, h, w, oh, ow, weight, bias, workers)
+	}
 	pl, err := wk.plan(g, h, w)
 	if err != nil {
 		return err

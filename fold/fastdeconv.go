@@ -38,6 +38,10 @@ type FastDeconvConfig struct {
 	// Workers bounds the goroutines a forward pass uses; 0 means the
 	// process default (deconv.SetThreads).
 	Workers int
+
+	// Algorithm chooses the convolution's path (see ConvAlgorithm); the
+	// folded model inherits it.
+	Algorithm ConvAlgorithm
 }
 
 // NewFastDeconvConfig returns the reference's defaults for a layer of
@@ -117,7 +121,7 @@ func (cfg FastDeconvConfig) validate() (g ConvGeom, block, F int, err error) {
 	if err := cfg.Grouping.Validate(); err != nil {
 		return g, 0, 0, err
 	}
-	g, err = ConvGeom{InChannels: cfg.InChannels, OutChannels: cfg.OutChannels, Geometry: cfg.Geometry, Groups: cfg.Groups}.normalize()
+	g, err = ConvGeom{InChannels: cfg.InChannels, OutChannels: cfg.OutChannels, Geometry: cfg.Geometry, Groups: cfg.Groups, Algorithm: cfg.Algorithm}.normalize()
 	if err != nil {
 		return g, 0, 0, err
 	}
@@ -411,6 +415,6 @@ func (l *FastDeconv[T]) Folded() (*Conv2d[T], error) {
 		return nil, err
 	}
 	c := &Conv2d[T]{geom: g, Workers: l.cfg.Workers}
-	c.p.Store(&weights[T]{weight: wf, bias: bf})
+	c.store(&weights[T]{weight: wf, bias: bf})
 	return c, nil
 }

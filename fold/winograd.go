@@ -1,0 +1,241 @@
+package fold
+
+import (
+	"unsafe"
+
+	"github.com/netdeconv/deconv/internal/gather"
+	"github.com/netdeconv/deconv/internal/gemm"
+	"github.com/netdeconv/deconv/internal/isa"
+	"github.com/netdeconv/deconv/internal/parallel"
+	"github.com/netdeconv/deconv/internal/winograd"
+)
+
+// The Winograd path of Conv2d: F(4×4, 3×3) (package internal/winograd).
+//
+// Why F(4,3): it needs 36 products per 16 outputs (4× fewer than the
+// direct 144), and its float32 error is about 2e-6 relative (Frobenius),
+// a factor 5 inside the 1e-5 the path promises (TestWinogradErrorGrows-
+// WithTileSize measured direct 2.7e-7, F(2,3) 2.6e-7, F(4,3) 1.8e-6 and
+// F(6,3) 3.8e-6 on a 64→64 layer). F(6,3) would save another 1.26× in
+// the products, but its transforms, run as 64×64 and 36×64 Kronecker
+// GEMMs, cost more than that saving (per output and per 64→128 layer
+// about 235 multiply-adds against F(4,3)'s 220), its edge tiles waste more
+// of small images, and it halves the accuracy margin; F(2,3) saves only
+// 2.25× in the products. The transforms run as GEMMs with the 36×36 and
+// 16×36 Kronecker matrices on the same micro-kernels as the products.
+
+// One work item takes a span of tile rows (of one image or several small
+// ones) and runs four stages in two pooled buffers that stay in the L2
+// and L3 caches:
+//
+//  1. gather the 6×6 input tiles, tiles innermost (buffer 1);
+//  2. V = (Bᵀ⊗Bᵀ)·D for all channels at once (buffer 2);
+//  3. for each of the 36 positions and each group, M_ξ = U_ξ·V_ξ
+//     (buffer 1; V_ξ is read in place by the micro-kernels);
+//  4. Y = (Aᵀ⊗Aᵀ)·M (buffer 2), scattered into the output with the bias,
+//     then the output rows are checked for overflow while in cache.
+
+// winoBudget is the number of elements of one stage's buffer per work
+// item: 1 MiB of float32, so that a position's operands of stage 3 stay
+// in L2 and the item's buffers in the shared L3.
+var winoBudget = 1 << 19
+
+// mayUseWinograd reports whether calls may take the Winograd path, so the
+// transformed weights are worth keeping.
+func (g ConvGeom) mayUseWinograd() bool {
+	switch g.Algorithm {
+	case ConvWinograd:
+		return true
+	case ConvDirect:
+		return false
+	}
+	return g.useWinograd(winogradMinOutput, winogradMinOutput)
+}
+
+// tile returns the layer's Winograd algorithm (F(4,3) unless a test set
+// another).
+func (c *Conv2d[T]) tile() *winograd.Tile {
+	if c.wtile != nil {
+		return c.wtile
+	}
+	return winograd.F43
+}
+
+// store publishes a weight set, with its Winograd transform when the
+// layer may use it, computed once per weight change.
+func (c *Conv2d[T]) store(p *weights[T]) {
+	if g := c.geom; g.mayUseWinograd() {
+		tl := c.tile()
+		p.wino = make([]T, winoFilterLen[T](g, tl))
+		winograd.FilterTransform(tl, p.wino, p.weight, g.OutChannels, g.InChannels/g.Groups, padStride[T](g.OutChannels))
+	}
+	c.p.Store(p)
+}
+
+// winoFilters returns the transformed filters of weight: the published
+// ones when weight is the published weight set, or a transform computed
+// into the workspace (a FastDeconv's batch-folded weights in training).
+func (c *Conv2d[T]) winoFilters(wk *convWork[T], weight []T) []T {
+	if p := c.p.Load(); p.wino != nil && len(p.weight) > 0 && &p.weight[0] == &weight[0] {
+		return p.wino
+	}
+	g, tl := c.geom, c.tile()
+	n := winoFilterLen[T](g, tl)
+	if cap(wk.wino.ubuf) < n {
+		wk.wino.ubuf = make([]T, n)
+	}
+	u := wk.wino.ubuf[:n]
+	winograd.FilterTransform(tl, u, weight, g.OutChannels, g.InChannels/g.Groups, padStride[T](g.OutChannels))
+	return u
+}
+
+// winoFilterLen is the length of the transformed filters: α² blocks of
+// InChannels/Groups rows of padStride(OutChannels).
+func winoFilterLen[T Float](g ConvGeom, tl *winograd.Tile) int {
+	return tl.Alpha * tl.Alpha * g.InChannels / g.Groups * padStride[T](g.OutChannels)
+}
+
+// winoRun is the state one Winograd forward shares with its workers; it
+// lives in the pooled workspace and its body is bound once.
+type winoRun[T Float] struct {
+	tile                     *winograd.Tile
+	geom                     ConvGeom
+	dst, x, u, bias          []T
+	n, h, w, oh, ow, th, tw  int
+	rowsPer, ld, rsIn, rsOut int
+	ldu, ldm                 int
+	size1, size2             int
+	finite                   gather.FiniteFunc[T]
+	strided                  gather.Strided2DFunc[T]
+	stridedFam               isa.Family
+	fe                       firstError
+	body                     func(lo, hi int)
+	ubuf                     []T // transformed filters of unpublished weights
+}
+
+// forwardWinograd is forward's Winograd path, for validated shapes.
+func (c *Conv2d[T]) forwardWinograd(wk *convWork[T], dst, x []T, n, h, w, oh, ow int, weight, bias []T, workers int) error {
+	g := c.geom
+	r := &wk.wino
+	r.tile = c.tile()
+	r.u = c.winoFilters(wk, weight)
+	workers = parallel.Workers(workers)
+	a2, m2 := r.tile.Alpha*r.tile.Alpha, winograd.OutputRows(r.tile)
+	r.geom, r.dst, r.x, r.bias = g, dst, x, bias
+	r.n, r.h, r.w, r.oh, r.ow = n, h, w, oh, ow
+	r.th, r.tw = winograd.Tiles(r.tile, oh, ow)
+	rows := n * r.th
+	// Tiles per item: the budget, but small enough that every worker
+	// gets several items.
+	per := max(16, winoBudget/(a2*max(g.InChannels, g.OutChannels)))
+	r.rowsPer = winoRows(max(1, min(per/r.tw, (rows+4*workers-1)/(4*workers))), r.tw)
+	r.ld = padStride[T](r.rowsPer * r.tw)
+	r.rsIn = padStride[T](g.InChannels * r.ld)
+	r.ldu = padStride[T](g.OutChannels)
+	r.ldm = r.ldu
+	r.rsOut = padStride[T](r.rowsPer * r.tw * r.ldm)
+	r.size1 = max(a2*r.rsIn, a2*r.rsOut)
+	r.size2 = max(a2*r.rsIn, m2*r.rsOut)
+	r.finite = gather.FiniteFor[T](isa.Selected())
+	if fam := isa.Selected(); r.strided == nil || r.stridedFam != fam {
+		// Looked up once per family: a generic function value allocates.
+		r.strided, r.stridedFam = gather.Strided2DFor[T](fam), fam
+	}
+	r.fe.err = nil
+	parallel.For((rows+r.rowsPer-1)/r.rowsPer, workers, r.body)
+	err := r.fe.err
+	r.dst, r.x, r.u, r.bias, r.fe.err = nil, nil, nil, nil, nil // keep no caller data alive
+	return err
+}
+
+// winoRows returns the tile rows per item, at most limit: the count
+// whose tiles (rows·tw, the row count of the products) waste the least of
+// the micro-kernels' 12-row panels, preferring more rows on ties. A
+// partial panel costs a third of a panel's time again in its merge.
+func winoRows(limit, tw int) int {
+	best, bestWaste := 1, 2.0
+	for rows := 1; rows <= limit; rows++ {
+		nt := rows * tw
+		waste := float64((nt+11)/12*12-nt) / float64(nt)
+		if waste <= bestWaste {
+			best, bestWaste = rows, waste
+		}
+	}
+	return best
+}
+
+// padStride rounds a row length up to a multiple of 16 elements that is
+// not a multiple of 1 KiB, so the micro-kernels can read the rows in
+// place without cache-set conflicts.
+func padStride[T Float](n int) int {
+	var z T
+	ld := (n + 15) &^ 15
+	if ld*int(unsafe.Sizeof(z))%1024 == 0 {
+		ld += 16
+	}
+	return ld
+}
+
+// items runs work items [lo, hi): spans of rowsPer tile rows.
+func (r *winoRun[T]) items(lo, hi int) {
+	g, tl := r.geom, r.tile
+	a2, m2 := tl.Alpha*tl.Alpha, winograd.OutputRows(tl)
+	C, Cout := g.InChannels, g.OutChannels
+	cg, coutg := C/g.Groups, Cout/g.Groups
+	b1, b2 := getScratch[T](r.size1), getScratch[T](r.size2)
+	b3 := getScratch[T](winograd.BandLen(tl, r.tw))
+	defer putScratch(b1)
+	defer putScratch(b2)
+	defer putScratch(b3)
+	buf1, buf2 := *b1, *b2
+	kin, kout := winograd.InputMatrix[T](tl), winograd.OutputMatrix[T](tl)
+	rows := r.n * r.th
+	plane := r.h * r.w
+	for item := lo; item < hi; item++ {
+		row0 := item * r.rowsPer
+		row1 := min(row0+r.rowsPer, rows)
+		nt := (row1 - row0) * r.tw
+		// Each image's input is checked by the item holding its first
+		// tile row.
+		for row := row0; row < row1; row++ {
+			if img := row / r.th; row%r.th == 0 {
+				if src := r.x[img*C*plane : (img+1)*C*plane]; !r.finite(src) {
+					r.fe.set(nonFinite(src, "input", img*C*plane))
+					return
+				}
+			}
+		}
+		winograd.Gather(tl, buf1, r.rsIn, r.ld, r.x, C, r.h, r.w, g.PadH, g.PadW, r.th, r.tw, row0, row1, *b3, r.strided)
+		if err := gemm.GemmDense(1, gemm.NoTrans, gemm.NoTrans, a2, C*r.ld, a2, 1, kin, a2, buf1, r.rsIn, 0, buf2, r.rsIn); err != nil {
+			r.fe.set(err)
+			return
+		}
+		for xi := 0; xi < a2; xi++ {
+			for grp := 0; grp < g.Groups; grp++ {
+				if err := gemm.GemmDense(1, gemm.Trans, gemm.NoTrans, nt, coutg, cg,
+					1, buf2[xi*r.rsIn+grp*cg*r.ld:], r.ld, r.u[xi*cg*r.ldu+grp*coutg:], r.ldu,
+					0, buf1[xi*r.rsOut+grp*coutg:], r.ldm); err != nil {
+					r.fe.set(err)
+					return
+				}
+			}
+		}
+		if err := gemm.GemmDense(1, gemm.NoTrans, gemm.NoTrans, m2, nt*r.ldm, a2, 1, kout, a2, buf1, r.rsOut, 0, buf2, r.rsOut); err != nil {
+			r.fe.set(err)
+			return
+		}
+		winograd.Scatter(tl, r.dst, buf2, r.rsOut, 1, r.ldm, r.bias, Cout, r.oh, r.ow, r.th, r.tw, row0, row1)
+		// Finite inputs and weights can still overflow in the products.
+		for row := row0; row < row1; row++ {
+			img, ty := row/r.th, row%r.th
+			y0, y1 := ty*tl.M, min(ty*tl.M+tl.M, r.oh)
+			for co := 0; co < Cout; co++ {
+				off := (img*Cout+co)*r.oh*r.ow + y0*r.ow
+				if o := r.dst[off : off+(y1-y0)*r.ow]; !r.finite(o) {
+					r.fe.set(nonFinite(o, "output", off))
+					return
+				}
+			}
+		}
+	}
+}
