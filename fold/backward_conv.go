@@ -20,9 +20,11 @@ import (
 //
 // The work is split like the forward's: blocks of a few output rows of
 // one image and group, whose patches are built in a cache-sized buffer;
-// dW accumulates dy·patchesᵀ per worker, and dx is Wᵀ·dy scattered back
-// onto the input (the adjoint of im2col), blocks of even and odd index in
-// two passes so that no two workers add into the same pixel.
+// dW accumulates dy·patchesᵀ per worker. dx of a stride-1 convolution
+// is the forward convolution of dy with the flipped, channel-swapped
+// weights (backward_dx.go); otherwise it is Wᵀ·dy scattered back onto
+// the input (the adjoint of im2col), blocks of even and odd index in two
+// passes so that no two workers add into the same pixel.
 //
 // Errors: the forward's shape errors (dy has the output's shape),
 // deconv.ErrShape for a destination of the wrong length,
@@ -138,6 +140,12 @@ func (c *Conv2d[T]) backward(dx, dw, db, dy, x []T, n, h, w, oh, ow int, weight 
 		return err
 	}
 	workers = parallel.Workers(workers)
+	// dx by the forward engine runs after the pass below, which checks dy.
+	fwdDx := dx != nil && !c.scatterDx && g.dxByForward()
+	dxFwd := dx
+	if fwdDx {
+		dx = nil
+	}
 	r := &wk.run
 	r.geom, r.plan, r.dx, r.dw, r.dy, r.x, r.weight = g, pl, dx, dw, dy, x, weight
 	r.n, r.h, r.w, r.oh, r.ow = n, h, w, oh, ow
@@ -196,6 +204,9 @@ func (c *Conv2d[T]) backward(dx, dw, db, dy, x []T, n, h, w, oh, ow int, weight 
 			db[co] = T(s)
 		}
 		err = checkFinite(db, "bias gradient")
+	}
+	if err == nil && fwdDx {
+		err = c.dxForward(dxFwd, dy, n, h, w, oh, ow, weight, workers)
 	}
 	if err == nil && dx != nil && checkDx {
 		parallel.For(n, workers, r.checkBody)
