@@ -2,6 +2,7 @@ package fold
 
 import (
 	"fmt"
+	"math"
 	"sync"
 
 	"github.com/netdeconv/deconv"
@@ -111,7 +112,7 @@ type convBackRun[T Float] struct {
 	dx, dw, dy, x, weight []T // weight: Wᵀ per group (feats × coutg), when dx is wanted
 	n, h, w, oh, ow       int
 	rowsPer, chunks, ld   int
-	slots, phase          int
+	slots, phase, step    int       // step: 2 phases (even and odd blocks) when dx is scattered, else 1
 	acc                   []T       // dW accumulators of slots 1…slots−1
 	dbAcc                 []float64 // per slot, OutChannels sums of dy
 	wantDB                bool
@@ -151,7 +152,11 @@ func (c *Conv2d[T]) backward(dx, dw, db, dy, x []T, n, h, w, oh, ow int, weight 
 	r.n, r.h, r.w, r.oh, r.ow = n, h, w, oh, ow
 	// Blocks of rows as the forward's, but at least as tall as the kernel's
 	// reach, so that blocks two apart scatter into disjoint input rows.
-	halo := ((g.KernelH-1)*g.DilationH + g.StrideH - 1) / g.StrideH
+	halo := 0
+	r.step = 1
+	if dx != nil {
+		halo, r.step = ((g.KernelH-1)*g.DilationH+g.StrideH-1)/g.StrideH, 2
+	}
 	r.rowsPer = max(1, halo, min(blockPositions/ow, (n*g.Groups*oh+4*workers-1)/(4*workers)))
 	r.chunks = (oh + r.rowsPer - 1) / r.rowsPer
 	r.ld = leadingDim(r.rowsPer * ow)
@@ -183,7 +188,7 @@ func (c *Conv2d[T]) backward(dx, dw, db, dy, x []T, n, h, w, oh, ow int, weight 
 		}
 		r.weight = *wt
 	}
-	for r.phase = 0; r.phase < 2; r.phase++ {
+	for r.phase = 0; r.phase < r.step; r.phase++ {
 		parallel.For(r.slots, r.slots, r.body)
 	}
 	err = r.fe.err
@@ -251,7 +256,7 @@ func (r *convBackRun[T]) items(lo, hi int) {
 	cg, coutg := g.InChannels/groups, g.OutChannels/groups
 	feats := g.Features()
 	L := r.oh * r.ow
-	per := (r.chunks + 1 - r.phase) / 2 // blocks of this parity per image and group
+	per := (r.chunks + r.step - 1 - r.phase) / r.step // blocks of this phase per image and group
 	total := r.n * groups * per
 	buf := getScratch[T]((feats-1)*r.ld + r.rowsPer*r.ow)
 	defer putScratch(buf)
@@ -266,23 +271,28 @@ func (r *convBackRun[T]) items(lo, hi int) {
 		for item := s * total / r.slots; item < (s+1)*total/r.slots; item++ {
 			ig, k := item/per, item%per
 			img, grp := ig/groups, ig%groups
-			chunk := 2*k + r.phase
+			chunk := r.step*k + r.phase
 			oh0, oh1 := chunk*r.rowsPer, min((chunk+1)*r.rowsPer, r.oh)
 			width := (oh1 - oh0) * r.ow
 			base := (img*g.OutChannels + grp*coutg) * L
 			dyp := r.dy[base+oh0*r.ow:]
 			for co := 0; co < coutg; co++ {
 				row := dyp[co*L : co*L+width]
-				if !r.finite(row) {
+				// A float64 sum of finite values is finite unless
+				// float64 values overflow it, so db's sum doubles as
+				// the check; a non-finite sum of finite values (an
+				// overflow of db) is reported by db's check later.
+				var ok bool
+				if r.wantDB {
+					sum := rowSum(row)
+					ok = (!math.IsNaN(sum) && !math.IsInf(sum, 0)) || r.finite(row)
+					r.dbAcc[s*g.OutChannels+grp*coutg+co] += sum
+				} else {
+					ok = r.finite(row)
+				}
+				if !ok {
 					r.fe.set(nonFinite(row, "output gradient", base+co*L+oh0*r.ow))
 					return
-				}
-				if r.wantDB {
-					var sum float64
-					for _, v := range row {
-						sum += float64(v)
-					}
-					r.dbAcc[s*g.OutChannels+grp*coutg+co] += sum
 				}
 			}
 			if r.dw != nil {
@@ -338,6 +348,24 @@ func scatterBlock[T Float](dst, cols []T, ld int, g ConvGeom, cg, h, w, oh0, oh1
 			}
 		}
 	}
+}
+
+// rowSum returns the sum of s in float64, in four independent chains so
+// that the additions' latency overlaps.
+func rowSum[T Float](s []T) float64 {
+	var a, b, c, d float64
+	i := 0
+	for ; i+4 <= len(s); i += 4 {
+		e := s[i : i+4 : i+4]
+		a += float64(e[0])
+		b += float64(e[1])
+		c += float64(e[2])
+		d += float64(e[3])
+	}
+	for ; i < len(s); i++ {
+		a += float64(s[i])
+	}
+	return (a + b) + (c + d)
 }
 
 // validSpan returns the output columns [lo, hi) of [0, out) whose input

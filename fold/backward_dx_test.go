@@ -1,7 +1,10 @@
 package fold
 
 import (
+	"errors"
+	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/netdeconv/deconv"
@@ -123,5 +126,37 @@ func TestFlipWeights(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestConv2dBackwardDyCheckWithBias checks that a NaN or an infinity in
+// dy is reported as the output gradient's when db's sums double as the
+// check, for each gradient subset, and that finite float64 values whose
+// sum overflows are reported as an overflow of db, not of dy.
+func TestConv2dBackwardDyCheckWithBias(t *testing.T) {
+	g := ConvGeom{InChannels: 2, OutChannels: 3, Geometry: deconv.Square(3, 1, 1, 1)}
+	c, _ := NewConv2d(g, make([]float32, g.WeightLen()), make([]float32, 3))
+	x := make([]float32, 2*2*5*5)
+	dx, dw, db := make([]float32, len(x)), make([]float32, g.WeightLen()), make([]float32, 3)
+	for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(-1))} {
+		for _, pos := range []int{0, 37, 2*3*25 - 1} {
+			dy := make([]float32, 2*3*5*5)
+			dy[pos] = bad
+			for _, dst := range [][3][]float32{{dx, dw, db}, {nil, nil, db}, {dx, nil, db}, {nil, dw, nil}} {
+				err := c.Backward(dst[0], dst[1], dst[2], dy, x, 2, 5, 5)
+				if !errors.Is(err, deconv.ErrNonFinite) || !strings.Contains(err.Error(), "output gradient") {
+					t.Errorf("%v at %d: %v", bad, pos, err)
+				}
+			}
+		}
+	}
+	c64, _ := NewConv2d(g, make([]float64, g.WeightLen()), make([]float64, 3))
+	dy := make([]float64, 3*5*5)
+	for i := range dy {
+		dy[i] = math.MaxFloat64 / 4
+	}
+	err := c64.Backward(nil, nil, make([]float64, 3), dy, make([]float64, 2*5*5), 1, 5, 5)
+	if !errors.Is(err, deconv.ErrNonFinite) || !strings.Contains(err.Error(), "bias gradient") {
+		t.Errorf("overflowing db: %v", err)
 	}
 }
