@@ -113,7 +113,7 @@ type convBackRun[T Float] struct {
 	n, h, w, oh, ow       int
 	rowsPer, chunks, ld   int
 	slots, phase, step    int       // step: 2 phases (even and odd blocks) when dx is scattered, else 1
-	acc                   []T       // dW accumulators of slots 1…slots−1
+	acc                   []T       // dWᵀ accumulators (per group Features × OutChannels/Groups), one per slot
 	dbAcc                 []float64 // per slot, OutChannels sums of dy
 	wantDB                bool
 	finite                gather.FiniteFunc[T]
@@ -165,8 +165,7 @@ func (c *Conv2d[T]) backward(dx, dw, db, dy, x []T, n, h, w, oh, ow int, weight 
 	r.finite = gather.FiniteFor[T](isa.Selected())
 	r.fe.err = nil
 	if dw != nil {
-		clear(dw)
-		acc := getScratch[T]((r.slots - 1) * len(dw))
+		acc := getScratch[T](r.slots * len(dw))
 		defer putScratch(acc)
 		r.acc = *acc
 		clear(r.acc)
@@ -193,10 +192,16 @@ func (c *Conv2d[T]) backward(dx, dw, db, dy, x []T, n, h, w, oh, ow int, weight 
 	}
 	err = r.fe.err
 	if err == nil && dw != nil {
+		sum := r.acc[:len(dw)]
 		for s := 1; s < r.slots; s++ {
-			for i, v := range r.acc[(s-1)*len(dw) : s*len(dw)] {
-				dw[i] += v
+			for i, v := range r.acc[s*len(dw) : (s+1)*len(dw)] {
+				sum[i] += v
 			}
+		}
+		coutg, feats := g.OutChannels/g.Groups, g.Features()
+		for grp := 0; grp < g.Groups; grp++ {
+			off := grp * coutg * feats
+			gather.Transpose(dw[off:], feats, sum[off:], coutg, feats, coutg)
 		}
 		err = checkFinite(dw, "weight gradient")
 	}
@@ -263,10 +268,7 @@ func (r *convBackRun[T]) items(lo, hi int) {
 	for s := lo; s < hi; s++ {
 		var acc []T
 		if r.dw != nil {
-			acc = r.dw
-			if s > 0 {
-				acc = r.acc[(s-1)*len(r.dw) : s*len(r.dw)]
-			}
+			acc = r.acc[s*len(r.dw) : (s+1)*len(r.dw)]
 		}
 		for item := s * total / r.slots; item < (s+1)*total/r.slots; item++ {
 			ig, k := item/per, item%per
@@ -301,8 +303,14 @@ func (r *convBackRun[T]) items(lo, hi int) {
 					r.fe.set(err)
 					return
 				}
-				if err := gemm.GemmDense(1, gemm.NoTrans, gemm.Trans, coutg, feats, width,
-					1, dyp, L, *buf, r.ld, 1, acc[grp*coutg*feats:], feats); err != nil {
+				// dWᵀ += patches·dyᵀ rather than dW += dy·patchesᵀ: the
+				// engine repacks its left operand for every panel of
+				// columns of the right one, so the output channels go
+				// right (the paper layer's 128 fit one panel, its 576
+				// features would take two) and each operand is packed
+				// once; the features also fill whole row micro-panels.
+				if err := gemm.GemmDense(1, gemm.NoTrans, gemm.Trans, feats, coutg, width,
+					1, *buf, r.ld, dyp, L, 1, acc[grp*coutg*feats:], coutg); err != nil {
 					r.fe.set(err)
 					return
 				}
