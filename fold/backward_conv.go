@@ -2,6 +2,7 @@ package fold
 
 import (
 	"fmt"
+	"math"
 	"sync"
 
 	"github.com/netdeconv/deconv"
@@ -20,9 +21,11 @@ import (
 //
 // The work is split like the forward's: blocks of a few output rows of
 // one image and group, whose patches are built in a cache-sized buffer;
-// dW accumulates dy·patchesᵀ per worker, and dx is Wᵀ·dy scattered back
-// onto the input (the adjoint of im2col), blocks of even and odd index in
-// two passes so that no two workers add into the same pixel.
+// dW accumulates dy·patchesᵀ per worker. dx of a stride-1 convolution
+// is the forward convolution of dy with the flipped, channel-swapped
+// weights (backward_dx.go); otherwise it is Wᵀ·dy scattered back onto
+// the input (the adjoint of im2col), blocks of even and odd index in two
+// passes so that no two workers add into the same pixel.
 //
 // Errors: the forward's shape errors (dy has the output's shape),
 // deconv.ErrShape for a destination of the wrong length,
@@ -109,8 +112,8 @@ type convBackRun[T Float] struct {
 	dx, dw, dy, x, weight []T // weight: Wᵀ per group (feats × coutg), when dx is wanted
 	n, h, w, oh, ow       int
 	rowsPer, chunks, ld   int
-	slots, phase          int
-	acc                   []T       // dW accumulators of slots 1…slots−1
+	slots, phase, step    int       // step: 2 phases (even and odd blocks) when dx is scattered, else 1
+	acc                   []T       // dWᵀ accumulators (per group Features × OutChannels/Groups), one per slot
 	dbAcc                 []float64 // per slot, OutChannels sums of dy
 	wantDB                bool
 	finite                gather.FiniteFunc[T]
@@ -138,12 +141,22 @@ func (c *Conv2d[T]) backward(dx, dw, db, dy, x []T, n, h, w, oh, ow int, weight 
 		return err
 	}
 	workers = parallel.Workers(workers)
+	// dx by the forward engine runs after the pass below, which checks dy.
+	fwdDx := dx != nil && !c.scatterDx && g.dxByForward()
+	dxFwd := dx
+	if fwdDx {
+		dx = nil
+	}
 	r := &wk.run
 	r.geom, r.plan, r.dx, r.dw, r.dy, r.x, r.weight = g, pl, dx, dw, dy, x, weight
 	r.n, r.h, r.w, r.oh, r.ow = n, h, w, oh, ow
 	// Blocks of rows as the forward's, but at least as tall as the kernel's
 	// reach, so that blocks two apart scatter into disjoint input rows.
-	halo := ((g.KernelH-1)*g.DilationH + g.StrideH - 1) / g.StrideH
+	halo := 0
+	r.step = 1
+	if dx != nil {
+		halo, r.step = ((g.KernelH-1)*g.DilationH+g.StrideH-1)/g.StrideH, 2
+	}
 	r.rowsPer = max(1, halo, min(blockPositions/ow, (n*g.Groups*oh+4*workers-1)/(4*workers)))
 	r.chunks = (oh + r.rowsPer - 1) / r.rowsPer
 	r.ld = leadingDim(r.rowsPer * ow)
@@ -152,8 +165,7 @@ func (c *Conv2d[T]) backward(dx, dw, db, dy, x []T, n, h, w, oh, ow int, weight 
 	r.finite = gather.FiniteFor[T](isa.Selected())
 	r.fe.err = nil
 	if dw != nil {
-		clear(dw)
-		acc := getScratch[T]((r.slots - 1) * len(dw))
+		acc := getScratch[T](r.slots * len(dw))
 		defer putScratch(acc)
 		r.acc = *acc
 		clear(r.acc)
@@ -175,15 +187,21 @@ func (c *Conv2d[T]) backward(dx, dw, db, dy, x []T, n, h, w, oh, ow int, weight 
 		}
 		r.weight = *wt
 	}
-	for r.phase = 0; r.phase < 2; r.phase++ {
+	for r.phase = 0; r.phase < r.step; r.phase++ {
 		parallel.For(r.slots, r.slots, r.body)
 	}
 	err = r.fe.err
 	if err == nil && dw != nil {
+		sum := r.acc[:len(dw)]
 		for s := 1; s < r.slots; s++ {
-			for i, v := range r.acc[(s-1)*len(dw) : s*len(dw)] {
-				dw[i] += v
+			for i, v := range r.acc[s*len(dw) : (s+1)*len(dw)] {
+				sum[i] += v
 			}
+		}
+		coutg, feats := g.OutChannels/g.Groups, g.Features()
+		for grp := 0; grp < g.Groups; grp++ {
+			off := grp * coutg * feats
+			gather.Transpose(dw[off:], feats, sum[off:], coutg, feats, coutg)
 		}
 		err = checkFinite(dw, "weight gradient")
 	}
@@ -196,6 +214,9 @@ func (c *Conv2d[T]) backward(dx, dw, db, dy, x []T, n, h, w, oh, ow int, weight 
 			db[co] = T(s)
 		}
 		err = checkFinite(db, "bias gradient")
+	}
+	if err == nil && fwdDx {
+		err = c.dxForward(dxFwd, dy, n, h, w, oh, ow, weight, workers)
 	}
 	if err == nil && dx != nil && checkDx {
 		parallel.For(n, workers, r.checkBody)
@@ -240,38 +261,40 @@ func (r *convBackRun[T]) items(lo, hi int) {
 	cg, coutg := g.InChannels/groups, g.OutChannels/groups
 	feats := g.Features()
 	L := r.oh * r.ow
-	per := (r.chunks + 1 - r.phase) / 2 // blocks of this parity per image and group
+	per := (r.chunks + r.step - 1 - r.phase) / r.step // blocks of this phase per image and group
 	total := r.n * groups * per
 	buf := getScratch[T]((feats-1)*r.ld + r.rowsPer*r.ow)
 	defer putScratch(buf)
 	for s := lo; s < hi; s++ {
 		var acc []T
 		if r.dw != nil {
-			acc = r.dw
-			if s > 0 {
-				acc = r.acc[(s-1)*len(r.dw) : s*len(r.dw)]
-			}
+			acc = r.acc[s*len(r.dw) : (s+1)*len(r.dw)]
 		}
 		for item := s * total / r.slots; item < (s+1)*total/r.slots; item++ {
 			ig, k := item/per, item%per
 			img, grp := ig/groups, ig%groups
-			chunk := 2*k + r.phase
+			chunk := r.step*k + r.phase
 			oh0, oh1 := chunk*r.rowsPer, min((chunk+1)*r.rowsPer, r.oh)
 			width := (oh1 - oh0) * r.ow
 			base := (img*g.OutChannels + grp*coutg) * L
 			dyp := r.dy[base+oh0*r.ow:]
 			for co := 0; co < coutg; co++ {
 				row := dyp[co*L : co*L+width]
-				if !r.finite(row) {
+				// A float64 sum of finite values is finite unless
+				// float64 values overflow it, so db's sum doubles as
+				// the check; a non-finite sum of finite values (an
+				// overflow of db) is reported by db's check later.
+				var ok bool
+				if r.wantDB {
+					sum := rowSum(row)
+					ok = (!math.IsNaN(sum) && !math.IsInf(sum, 0)) || r.finite(row)
+					r.dbAcc[s*g.OutChannels+grp*coutg+co] += sum
+				} else {
+					ok = r.finite(row)
+				}
+				if !ok {
 					r.fe.set(nonFinite(row, "output gradient", base+co*L+oh0*r.ow))
 					return
-				}
-				if r.wantDB {
-					var sum float64
-					for _, v := range row {
-						sum += float64(v)
-					}
-					r.dbAcc[s*g.OutChannels+grp*coutg+co] += sum
 				}
 			}
 			if r.dw != nil {
@@ -280,8 +303,14 @@ func (r *convBackRun[T]) items(lo, hi int) {
 					r.fe.set(err)
 					return
 				}
-				if err := gemm.GemmDense(1, gemm.NoTrans, gemm.Trans, coutg, feats, width,
-					1, dyp, L, *buf, r.ld, 1, acc[grp*coutg*feats:], feats); err != nil {
+				// dWᵀ += patches·dyᵀ rather than dW += dy·patchesᵀ: the
+				// engine repacks its left operand for every panel of
+				// columns of the right one, so the output channels go
+				// right (the paper layer's 128 fit one panel, its 576
+				// features would take two) and each operand is packed
+				// once; the features also fill whole row micro-panels.
+				if err := gemm.GemmDense(1, gemm.NoTrans, gemm.Trans, feats, coutg, width,
+					1, *buf, r.ld, dyp, L, 1, acc[grp*coutg*feats:], coutg); err != nil {
 					r.fe.set(err)
 					return
 				}
@@ -327,6 +356,24 @@ func scatterBlock[T Float](dst, cols []T, ld int, g ConvGeom, cg, h, w, oh0, oh1
 			}
 		}
 	}
+}
+
+// rowSum returns the sum of s in float64, in four independent chains so
+// that the additions' latency overlaps.
+func rowSum[T Float](s []T) float64 {
+	var a, b, c, d float64
+	i := 0
+	for ; i+4 <= len(s); i += 4 {
+		e := s[i : i+4 : i+4]
+		a += float64(e[0])
+		b += float64(e[1])
+		c += float64(e[2])
+		d += float64(e[3])
+	}
+	for ; i < len(s); i++ {
+		a += float64(s[i])
+	}
+	return (a + b) + (c + d)
 }
 
 // validSpan returns the output columns [lo, hi) of [0, out) whose input

@@ -116,6 +116,27 @@ func TestTrainStepAllocatesNothing(t *testing.T) {
 	l.Train(false)
 	check("FastDeconv evaluation step", step)
 
+	// A layer whose forward and input gradient take the Winograd path
+	// (16→16 channels, 32×32): the gradient's transformed filters are
+	// made per step in the pooled workspace.
+	wcfg := NewFastDeconvConfig(16, 16, 3)
+	wcfg.PadH, wcfg.PadW, wcfg.Workers = 1, 1, 2
+	wl, err := NewFastDeconv(wcfg, to32(randVec(rng, 16*16*9)), make([]float32, 16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := wl.conv.Geom(); !g.dxGeom().useWinograd(32, 32) || !g.dxByForward() {
+		t.Fatal("the 16→16 layer's input gradient does not take the Winograd path")
+	}
+	xw, gyw := to32(randVec(rng, 16*32*32)), to32(randVec(rng, 16*32*32))
+	yw, dxw, dww, dbw := make([]float32, len(gyw)), make([]float32, len(xw)), make([]float32, 16*16*9), make([]float32, 16)
+	check("FastDeconv training step (Winograd)", func() error {
+		if err := wl.Forward(yw, xw, 1, 32, 32); err != nil {
+			return err
+		}
+		return wl.Backward(dxw, dww, dbw, gyw, xw, 1, 32, 32)
+	})
+
 	dl, _ := NewDelinear(NewDelinearConfig(64, 10), to32(randVec(rng, 640)), make([]float32, 10))
 	dx2, dw2, db2 := make([]float32, 4*64), make([]float32, 640), make([]float32, 10)
 	x2, gy2, y2 := to32(randVec(rng, 4*64)), to32(randVec(rng, 40)), make([]float32, 40)

@@ -280,4 +280,5 @@ func BenchmarkConv2dFirstLayer(b *testing.B) {
 			b.ReportMetric(2*float64(n*cout*h*w*g.Features())*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
 	}
+
 }

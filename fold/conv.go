@@ -94,6 +94,9 @@ type Conv2d[T Float] struct {
 
 	works sync.Pool // *convWork[T]: per-call plans and run state
 
+	dx        atomic.Pointer[Conv2d[T]] // the input gradient's convolution (backward_dx.go)
+	scatterDx bool                      // tests: dx by the scatter path for every geometry
+
 	wtile *winograd.Tile // the Winograd algorithm; nil: F(4,3) (tests set others)
 }
 

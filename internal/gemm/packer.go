@@ -167,7 +167,25 @@ func packStrided[T Float](dst, src []T, ld, i0, ni, p0, np, w int) {
 		d := dst[q*np*w : (q+1)*np*w]
 		rows := min(w, ni-q*w)
 		i := 0
-		// Four rows at a time: four read streams, four writes per line of dst.
+		// Eight rows at a time: eight read streams and a 32-byte run of
+		// dst per p for float32, half the loop overhead of four.
+		for ; i+8 <= rows; i += 8 {
+			base := (i0 + q*w + i) * ld
+			s0 := src[base+p0 : base+p0+np]
+			s1 := src[base+ld+p0 : base+ld+p0+np]
+			s2 := src[base+2*ld+p0 : base+2*ld+p0+np]
+			s3 := src[base+3*ld+p0 : base+3*ld+p0+np]
+			s4 := src[base+4*ld+p0 : base+4*ld+p0+np]
+			s5 := src[base+5*ld+p0 : base+5*ld+p0+np]
+			s6 := src[base+6*ld+p0 : base+6*ld+p0+np]
+			s7 := src[base+7*ld+p0 : base+7*ld+p0+np]
+			for p := range s0 {
+				e := d[p*w+i : p*w+i+8 : p*w+i+8]
+				e[0], e[1], e[2], e[3] = s0[p], s1[p], s2[p], s3[p]
+				e[4], e[5], e[6], e[7] = s4[p], s5[p], s6[p], s7[p]
+			}
+		}
+		// Then four rows at a time: four read streams, four writes per line of dst.
 		for ; i+4 <= rows; i += 4 {
 			base := (i0 + q*w + i) * ld
 			s0 := src[base+p0 : base+p0+np]
