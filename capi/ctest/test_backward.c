@@ -17,39 +17,7 @@
 
 #include "deconv.h"
 
-static int failures;
-static int checks;
-
-#define CHECK(cond)                                                            \
-    do {                                                                       \
-        checks++;                                                              \
-        if (!(cond)) {                                                         \
-            failures++;                                                        \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                      \
-    } while (0)
-
-/* A call must return want and report it in err, with a message exactly
- * when it failed. */
-#define EXPECT(call, want)                                                     \
-    do {                                                                       \
-        deconv_error e_;                                                       \
-        int st_;                                                               \
-        memset(&e_, 0x5a, sizeof e_);                                          \
-        st_ = (call);                                                          \
-        checks++;                                                              \
-        if (st_ != (want) || e_.status != st_ ||                               \
-            (st_ == DECONV_OK) != (e_.message[0] == '\0') ||                   \
-            memchr(e_.message, '\0', sizeof e_.message) == NULL) {             \
-            failures++;                                                        \
-            fprintf(stderr, "%s:%d: %s: status %d (%s), want %d\n", __FILE__, __LINE__, \
-                    #call, st_, deconv_status_message(st_), (int)(want));      \
-            if (memchr(e_.message, '\0', sizeof e_.message))                   \
-                fprintf(stderr, "    message: %s\n", e_.message);              \
-        }                                                                      \
-    } while (0)
-
-#define ERR (&e_)
+#include "check.h"
 
 static const double GUARD64 = -54321.25;
 static const float GUARD32 = -12345.5f;

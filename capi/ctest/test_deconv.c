@@ -18,39 +18,7 @@
 #include "deconv.h"
 #include "fixture.h"
 
-static int failures;
-static int checks;
-
-#define CHECK(cond)                                                            \
-    do {                                                                       \
-        checks++;                                                              \
-        if (!(cond)) {                                                         \
-            failures++;                                                        \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                      \
-    } while (0)
-
-/* A call must return want, report it in err with a message (or none on
- * success). */
-#define EXPECT(call, want)                                                     \
-    do {                                                                       \
-        deconv_error e_;                                                       \
-        int st_;                                                               \
-        memset(&e_, 0x5a, sizeof e_);                                          \
-        st_ = (call);                                           \
-        checks++;                                                              \
-        if (st_ != (want) || e_.status != st_ ||                               \
-            (st_ == DECONV_OK) != (e_.message[0] == '\0') ||                   \
-            memchr(e_.message, '\0', sizeof e_.message) == NULL) {             \
-            failures++;                                                        \
-            fprintf(stderr, "%s:%d: %s: status %d (%s), want %d\n", __FILE__, __LINE__, \
-                    #call, st_, deconv_status_message(st_), (int)(want));      \
-            if (memchr(e_.message, '\0', sizeof e_.message))                   \
-                fprintf(stderr, "    message: %s\n", e_.message);              \
-        }                                                                      \
-    } while (0)
-
-#define ERR (&e_)
+#include "check.h"
 
 /* ---- comparisons and guard values -------------------------------------- */
 
