@@ -158,29 +158,7 @@ func taps(avx512, f64 bool) {
 		Label(label + "_done")
 	}
 
-	Label(name + "_blocks")
-	CMPQ(rows, U8(rowBlock))
-	JL(LabelRef(name + "_single"))
-	block(rowBlock, name+"_b4")
-	for range rowBlock {
-		ADDQ(ldd, dst)
-		ADDQ(lds, src)
-	}
-	SUBQ(U8(rowBlock), rows)
-	JMP(LabelRef(name + "_blocks"))
-
-	Label(name + "_single")
-	TESTQ(rows, rows)
-	JZ(LabelRef(name + "_end"))
-	block(1, name+"_b1")
-	ADDQ(ldd, dst)
-	ADDQ(lds, src)
-	DECQ(rows)
-	JMP(LabelRef(name + "_single"))
-
-	Label(name + "_end")
-	VZEROUPPER()
-	RET()
+	rowLoop(name, rows, dst, src, ldd, lds, block)
 }
 
 // CoBlock is the number of output channels one tapsCo call computes: each
@@ -335,6 +313,13 @@ func tapsCo(avx512, f64 bool) {
 		Label(label + "_done")
 	}
 
+	rowLoop(name, rows, dst, src, ldd, lds, block)
+}
+
+// rowLoop ends a kernel: it runs block over the output rows, rowBlock rows
+// at a time while that many remain and then one at a time, advancing dst
+// and src by a row (ldd, lds) after each, and returns.
+func rowLoop(name string, rows, dst, src, ldd, lds Register, block func(n int, label string)) {
 	Label(name + "_blocks")
 	CMPQ(rows, U8(rowBlock))
 	JL(LabelRef(name + "_single"))
