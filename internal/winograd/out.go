@@ -8,9 +8,16 @@ import "github.com/netdeconv/deconv/internal/isa"
 // output channel co's tile t at y[k·rs + co·ld + t], the tiles of the
 // span numbered row by row), adds bias[co] (nil: none) and writes the
 // m×m tiles into the NCHW output dst (cout channels of oh×ow), dropping
-// the parts past the output's edge. It reports whether it did; when it
-// did not (another element type, family or tile), dst is untouched and
+// the parts past the output's edge. It reports whether it did (ran); when
+// it did not (another element type, family or tile), dst is untouched and
 // the caller runs the transform as a GEMM with OutputMatrix and Scatter.
+// When it ran, finite reports whether every output it wrote is finite
+// (the kernel classifies them as it stores them), so the caller searches
+// the output for the culprit only when one is not.
+//
+// stream asks for non-temporal stores, for an output much larger than
+// the caches that is not read again soon: it is written without first
+// being read in. They are used where the rows are 64-byte aligned.
 //
 // The kernel (AVX-512, float32, m = 4 and α = 6, any points) takes 16
 // tiles per vector: it reads each product once, transforms rows then
@@ -18,11 +25,11 @@ import "github.com/netdeconv/deconv/internal/isa"
 // an output row into contiguous outputs, where the GEMM with Aᵀ⊗Aᵀ costs
 // 3.6 times the multiply-adds and Scatter reads the transformed tiles
 // again, element by element.
-func Output[T Float](fam isa.Family, t *Tile, dst, y []T, rs, ld int, bias []T, cout, oh, ow, th, tw, row0, row1 int) bool {
+func Output[T Float](fam isa.Family, t *Tile, dst, y []T, rs, ld int, bias []T, cout, oh, ow, th, tw, row0, row1 int, stream bool) (ran, finite bool) {
 	if !HasOutputKernel[T](fam, t) || row0 >= row1 || cout == 0 {
-		return false
+		return false, false
 	}
-	return outputKernel(fam, t, dst, y, rs, ld, bias, cout, oh, ow, th, tw, row0, row1)
+	return true, outputKernel(t, dst, y, rs, ld, bias, cout, oh, ow, th, tw, row0, row1, stream)
 }
 
 // HasOutputKernel reports whether Output runs a kernel for element type

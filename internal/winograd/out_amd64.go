@@ -16,8 +16,9 @@ func hasOutputKernel(fam isa.Family) bool {
 }
 
 // outputKernel runs outF32AVX512 on each tile row of the span, all
-// output channels per call. T is float32 (HasOutputKernel).
-func outputKernel[T Float](_ isa.Family, t *Tile, dst, y []T, rs, ld int, bias []T, cout, oh, ow, th, tw, row0, row1 int) bool {
+// output channels per call, and reports whether all outputs are finite.
+// T is float32 (HasOutputKernel).
+func outputKernel[T Float](t *Tile, dst, y []T, rs, ld int, bias []T, cout, oh, ow, th, tw, row0, row1 int, stream bool) bool {
 	d32, y32 := any(dst).([]float32), any(y).([]float32)
 	var b32 []float32
 	if bias != nil {
@@ -40,6 +41,13 @@ func outputKernel[T Float](_ isa.Family, t *Tile, dst, y []T, rs, ld int, bias [
 		bp, bstride = &b32[0], 4
 	}
 	plane := oh * ow
+	// Non-temporal stores need every whole vector 64-byte aligned: the
+	// batch's start, and rows (hence planes) a multiple of 16 long.
+	ntStores := 0
+	if stream && ow%16 == 0 && uintptr(unsafe.Pointer(&d32[0]))%64 == 0 {
+		ntStores = 1
+	}
+	finite := true
 	for row := row0; row < row1; row++ {
 		img, ty := row/th, row%th
 		rows := min(4, oh-ty*4)
@@ -48,9 +56,11 @@ func outputKernel[T Float](_ isa.Family, t *Tile, dst, y []T, rs, ld int, bias [
 		if race.Enabled {
 			raceOutput(out, src, rs, ld, a2, cout, plane, ow, rows, tw)
 		}
-		outF32AVX512(&out[0], &src[0], &coef[0], bp, &masks[0], cout, ld*4, plane*4, bstride, rs*4, ow*4, rows, full, vecs)
+		if !outF32AVX512(&out[0], &src[0], &coef[0], bp, &masks[0], cout, ld*4, plane*4, bstride, rs*4, ow*4, rows, full, vecs, ntStores) {
+			finite = false
+		}
 	}
-	return true
+	return finite
 }
 
 // raceOutput tells the race detector what one kernel call reads (tw

@@ -70,255 +70,295 @@ DATA outPermIdx<>+248(SB)/4, $0x0000001e
 DATA outPermIdx<>+252(SB)/4, $0x0000001f
 GLOBL outPermIdx<>(SB), RODATA|NOPTR, $256
 
-// func outF32AVX512(dst *float32, src *float32, coef *float32, bias *float32, masks *uint16, channels int, lds int, ldc int, bstride int, rs int, ldo int, rows int, full int, vecs int)
-// Requires: AVX, AVX512F
-TEXT ·outF32AVX512(SB), NOSPLIT, $0-112
-	MOVQ coef+16(FP), AX
-	MOVQ rs+72(FP), CX
+// func outF32AVX512(dst *float32, src *float32, coef *float32, bias *float32, masks *uint16, channels int, lds int, ldc int, bstride int, rs int, ldo int, rows int, full int, vecs int, stream int) bool
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·outF32AVX512(SB), NOSPLIT, $0-121
+	MOVQ  coef+16(FP), AX
+	MOVQ  rs+72(FP), CX
+	KXORW K6, K6, K6
 
 outF32AVX512_channel:
 	MOVQ         bias+24(FP), DX
 	VBROADCASTSS (DX), Z26
 	MOVQ         src+8(FP), DX
 	MOVQ         dst+0(FP), BX
-	XORQ         SI, SI
+	XORQ         DI, DI
 
 outF32AVX512_vector:
-	CMPQ   SI, full+96(FP)
+	CMPQ   DI, full+96(FP)
 	JAE    outF32AVX512_tailMasks
 	KXNORW K1, K1, K1
 	KXNORW K2, K2, K2
 	KXNORW K3, K3, K3
 	KXNORW K4, K4, K4
 	KXNORW K5, K5, K5
+	MOVQ   stream+112(FP), SI
 	JMP    outF32AVX512_masked
 
 outF32AVX512_tailMasks:
-	MOVQ  masks+32(FP), DI
-	KMOVW (DI), K1
-	KMOVW 2(DI), K2
-	KMOVW 4(DI), K3
-	KMOVW 6(DI), K4
-	KMOVW 8(DI), K5
+	XORQ  SI, SI
+	MOVQ  masks+32(FP), R8
+	KMOVW (R8), K1
+	KMOVW 2(R8), K2
+	KMOVW 4(R8), K3
+	KMOVW 6(R8), K4
+	KMOVW 8(R8), K5
 
 outF32AVX512_masked:
-	MOVQ             DX, DI
-	VMOVUPS.Z        (DI), K1, Z24
-	ADDQ             CX, DI
+	MOVQ             DX, R8
+	MOVQ             lds+48(FP), R9
+	VMOVUPS.Z        (R8), K1, Z24
+	PREFETCHT0       (R8)(R9*1)
+	ADDQ             CX, R8
 	VMULPS.BCST      (AX), Z24, Z0
 	VMULPS.BCST      24(AX), Z24, Z6
 	VMULPS.BCST      48(AX), Z24, Z12
 	VMULPS.BCST      72(AX), Z24, Z18
-	VMOVUPS.Z        (DI), K1, Z25
-	ADDQ             CX, DI
+	VMOVUPS.Z        (R8), K1, Z25
+	PREFETCHT0       (R8)(R9*1)
+	ADDQ             CX, R8
 	VMULPS.BCST      (AX), Z25, Z1
 	VMULPS.BCST      24(AX), Z25, Z7
 	VMULPS.BCST      48(AX), Z25, Z13
 	VMULPS.BCST      72(AX), Z25, Z19
-	VMOVUPS.Z        (DI), K1, Z30
-	ADDQ             CX, DI
+	VMOVUPS.Z        (R8), K1, Z30
+	PREFETCHT0       (R8)(R9*1)
+	ADDQ             CX, R8
 	VMULPS.BCST      (AX), Z30, Z2
 	VMULPS.BCST      24(AX), Z30, Z8
 	VMULPS.BCST      48(AX), Z30, Z14
 	VMULPS.BCST      72(AX), Z30, Z20
-	VMOVUPS.Z        (DI), K1, Z31
-	ADDQ             CX, DI
+	VMOVUPS.Z        (R8), K1, Z31
+	PREFETCHT0       (R8)(R9*1)
+	ADDQ             CX, R8
 	VMULPS.BCST      (AX), Z31, Z3
 	VMULPS.BCST      24(AX), Z31, Z9
 	VMULPS.BCST      48(AX), Z31, Z15
 	VMULPS.BCST      72(AX), Z31, Z21
-	VMOVUPS.Z        (DI), K1, Z24
-	ADDQ             CX, DI
+	VMOVUPS.Z        (R8), K1, Z24
+	PREFETCHT0       (R8)(R9*1)
+	ADDQ             CX, R8
 	VMULPS.BCST      (AX), Z24, Z4
 	VMULPS.BCST      24(AX), Z24, Z10
 	VMULPS.BCST      48(AX), Z24, Z16
 	VMULPS.BCST      72(AX), Z24, Z22
-	VMOVUPS.Z        (DI), K1, Z25
-	ADDQ             CX, DI
+	VMOVUPS.Z        (R8), K1, Z25
+	PREFETCHT0       (R8)(R9*1)
+	ADDQ             CX, R8
 	VMULPS.BCST      (AX), Z25, Z5
 	VMULPS.BCST      24(AX), Z25, Z11
 	VMULPS.BCST      48(AX), Z25, Z17
 	VMULPS.BCST      72(AX), Z25, Z23
-	VMOVUPS.Z        (DI), K1, Z30
-	ADDQ             CX, DI
+	VMOVUPS.Z        (R8), K1, Z30
+	PREFETCHT0       (R8)(R9*1)
+	ADDQ             CX, R8
 	VFMADD231PS.BCST 4(AX), Z30, Z0
 	VFMADD231PS.BCST 28(AX), Z30, Z6
 	VFMADD231PS.BCST 52(AX), Z30, Z12
 	VFMADD231PS.BCST 76(AX), Z30, Z18
-	VMOVUPS.Z        (DI), K1, Z31
-	ADDQ             CX, DI
+	VMOVUPS.Z        (R8), K1, Z31
+	PREFETCHT0       (R8)(R9*1)
+	ADDQ             CX, R8
 	VFMADD231PS.BCST 4(AX), Z31, Z1
 	VFMADD231PS.BCST 28(AX), Z31, Z7
 	VFMADD231PS.BCST 52(AX), Z31, Z13
 	VFMADD231PS.BCST 76(AX), Z31, Z19
-	VMOVUPS.Z        (DI), K1, Z24
-	ADDQ             CX, DI
+	VMOVUPS.Z        (R8), K1, Z24
+	PREFETCHT0       (R8)(R9*1)
+	ADDQ             CX, R8
 	VFMADD231PS.BCST 4(AX), Z24, Z2
 	VFMADD231PS.BCST 28(AX), Z24, Z8
 	VFMADD231PS.BCST 52(AX), Z24, Z14
 	VFMADD231PS.BCST 76(AX), Z24, Z20
-	VMOVUPS.Z        (DI), K1, Z25
-	ADDQ             CX, DI
+	VMOVUPS.Z        (R8), K1, Z25
+	PREFETCHT0       (R8)(R9*1)
+	ADDQ             CX, R8
 	VFMADD231PS.BCST 4(AX), Z25, Z3
 	VFMADD231PS.BCST 28(AX), Z25, Z9
 	VFMADD231PS.BCST 52(AX), Z25, Z15
 	VFMADD231PS.BCST 76(AX), Z25, Z21
-	VMOVUPS.Z        (DI), K1, Z30
-	ADDQ             CX, DI
+	VMOVUPS.Z        (R8), K1, Z30
+	PREFETCHT0       (R8)(R9*1)
+	ADDQ             CX, R8
 	VFMADD231PS.BCST 4(AX), Z30, Z4
 	VFMADD231PS.BCST 28(AX), Z30, Z10
 	VFMADD231PS.BCST 52(AX), Z30, Z16
 	VFMADD231PS.BCST 76(AX), Z30, Z22
-	VMOVUPS.Z        (DI), K1, Z31
-	ADDQ             CX, DI
+	VMOVUPS.Z        (R8), K1, Z31
+	PREFETCHT0       (R8)(R9*1)
+	ADDQ             CX, R8
 	VFMADD231PS.BCST 4(AX), Z31, Z5
 	VFMADD231PS.BCST 28(AX), Z31, Z11
 	VFMADD231PS.BCST 52(AX), Z31, Z17
 	VFMADD231PS.BCST 76(AX), Z31, Z23
-	VMOVUPS.Z        (DI), K1, Z24
-	ADDQ             CX, DI
+	VMOVUPS.Z        (R8), K1, Z24
+	PREFETCHT0       (R8)(R9*1)
+	ADDQ             CX, R8
 	VFMADD231PS.BCST 8(AX), Z24, Z0
 	VFMADD231PS.BCST 32(AX), Z24, Z6
 	VFMADD231PS.BCST 56(AX), Z24, Z12
 	VFMADD231PS.BCST 80(AX), Z24, Z18
-	VMOVUPS.Z        (DI), K1, Z25
-	ADDQ             CX, DI
+	VMOVUPS.Z        (R8), K1, Z25
+	PREFETCHT0       (R8)(R9*1)
+	ADDQ             CX, R8
 	VFMADD231PS.BCST 8(AX), Z25, Z1
 	VFMADD231PS.BCST 32(AX), Z25, Z7
 	VFMADD231PS.BCST 56(AX), Z25, Z13
 	VFMADD231PS.BCST 80(AX), Z25, Z19
-	VMOVUPS.Z        (DI), K1, Z30
-	ADDQ             CX, DI
+	VMOVUPS.Z        (R8), K1, Z30
+	PREFETCHT0       (R8)(R9*1)
+	ADDQ             CX, R8
 	VFMADD231PS.BCST 8(AX), Z30, Z2
 	VFMADD231PS.BCST 32(AX), Z30, Z8
 	VFMADD231PS.BCST 56(AX), Z30, Z14
 	VFMADD231PS.BCST 80(AX), Z30, Z20
-	VMOVUPS.Z        (DI), K1, Z31
-	ADDQ             CX, DI
+	VMOVUPS.Z        (R8), K1, Z31
+	PREFETCHT0       (R8)(R9*1)
+	ADDQ             CX, R8
 	VFMADD231PS.BCST 8(AX), Z31, Z3
 	VFMADD231PS.BCST 32(AX), Z31, Z9
 	VFMADD231PS.BCST 56(AX), Z31, Z15
 	VFMADD231PS.BCST 80(AX), Z31, Z21
-	VMOVUPS.Z        (DI), K1, Z24
-	ADDQ             CX, DI
+	VMOVUPS.Z        (R8), K1, Z24
+	PREFETCHT0       (R8)(R9*1)
+	ADDQ             CX, R8
 	VFMADD231PS.BCST 8(AX), Z24, Z4
 	VFMADD231PS.BCST 32(AX), Z24, Z10
 	VFMADD231PS.BCST 56(AX), Z24, Z16
 	VFMADD231PS.BCST 80(AX), Z24, Z22
-	VMOVUPS.Z        (DI), K1, Z25
-	ADDQ             CX, DI
+	VMOVUPS.Z        (R8), K1, Z25
+	PREFETCHT0       (R8)(R9*1)
+	ADDQ             CX, R8
 	VFMADD231PS.BCST 8(AX), Z25, Z5
 	VFMADD231PS.BCST 32(AX), Z25, Z11
 	VFMADD231PS.BCST 56(AX), Z25, Z17
 	VFMADD231PS.BCST 80(AX), Z25, Z23
-	VMOVUPS.Z        (DI), K1, Z30
-	ADDQ             CX, DI
+	VMOVUPS.Z        (R8), K1, Z30
+	PREFETCHT0       (R8)(R9*1)
+	ADDQ             CX, R8
 	VFMADD231PS.BCST 12(AX), Z30, Z0
 	VFMADD231PS.BCST 36(AX), Z30, Z6
 	VFMADD231PS.BCST 60(AX), Z30, Z12
 	VFMADD231PS.BCST 84(AX), Z30, Z18
-	VMOVUPS.Z        (DI), K1, Z31
-	ADDQ             CX, DI
+	VMOVUPS.Z        (R8), K1, Z31
+	PREFETCHT0       (R8)(R9*1)
+	ADDQ             CX, R8
 	VFMADD231PS.BCST 12(AX), Z31, Z1
 	VFMADD231PS.BCST 36(AX), Z31, Z7
 	VFMADD231PS.BCST 60(AX), Z31, Z13
 	VFMADD231PS.BCST 84(AX), Z31, Z19
-	VMOVUPS.Z        (DI), K1, Z24
-	ADDQ             CX, DI
+	VMOVUPS.Z        (R8), K1, Z24
+	PREFETCHT0       (R8)(R9*1)
+	ADDQ             CX, R8
 	VFMADD231PS.BCST 12(AX), Z24, Z2
 	VFMADD231PS.BCST 36(AX), Z24, Z8
 	VFMADD231PS.BCST 60(AX), Z24, Z14
 	VFMADD231PS.BCST 84(AX), Z24, Z20
-	VMOVUPS.Z        (DI), K1, Z25
-	ADDQ             CX, DI
+	VMOVUPS.Z        (R8), K1, Z25
+	PREFETCHT0       (R8)(R9*1)
+	ADDQ             CX, R8
 	VFMADD231PS.BCST 12(AX), Z25, Z3
 	VFMADD231PS.BCST 36(AX), Z25, Z9
 	VFMADD231PS.BCST 60(AX), Z25, Z15
 	VFMADD231PS.BCST 84(AX), Z25, Z21
-	VMOVUPS.Z        (DI), K1, Z30
-	ADDQ             CX, DI
+	VMOVUPS.Z        (R8), K1, Z30
+	PREFETCHT0       (R8)(R9*1)
+	ADDQ             CX, R8
 	VFMADD231PS.BCST 12(AX), Z30, Z4
 	VFMADD231PS.BCST 36(AX), Z30, Z10
 	VFMADD231PS.BCST 60(AX), Z30, Z16
 	VFMADD231PS.BCST 84(AX), Z30, Z22
-	VMOVUPS.Z        (DI), K1, Z31
-	ADDQ             CX, DI
+	VMOVUPS.Z        (R8), K1, Z31
+	PREFETCHT0       (R8)(R9*1)
+	ADDQ             CX, R8
 	VFMADD231PS.BCST 12(AX), Z31, Z5
 	VFMADD231PS.BCST 36(AX), Z31, Z11
 	VFMADD231PS.BCST 60(AX), Z31, Z17
 	VFMADD231PS.BCST 84(AX), Z31, Z23
-	VMOVUPS.Z        (DI), K1, Z24
-	ADDQ             CX, DI
+	VMOVUPS.Z        (R8), K1, Z24
+	PREFETCHT0       (R8)(R9*1)
+	ADDQ             CX, R8
 	VFMADD231PS.BCST 16(AX), Z24, Z0
 	VFMADD231PS.BCST 40(AX), Z24, Z6
 	VFMADD231PS.BCST 64(AX), Z24, Z12
 	VFMADD231PS.BCST 88(AX), Z24, Z18
-	VMOVUPS.Z        (DI), K1, Z25
-	ADDQ             CX, DI
+	VMOVUPS.Z        (R8), K1, Z25
+	PREFETCHT0       (R8)(R9*1)
+	ADDQ             CX, R8
 	VFMADD231PS.BCST 16(AX), Z25, Z1
 	VFMADD231PS.BCST 40(AX), Z25, Z7
 	VFMADD231PS.BCST 64(AX), Z25, Z13
 	VFMADD231PS.BCST 88(AX), Z25, Z19
-	VMOVUPS.Z        (DI), K1, Z30
-	ADDQ             CX, DI
+	VMOVUPS.Z        (R8), K1, Z30
+	PREFETCHT0       (R8)(R9*1)
+	ADDQ             CX, R8
 	VFMADD231PS.BCST 16(AX), Z30, Z2
 	VFMADD231PS.BCST 40(AX), Z30, Z8
 	VFMADD231PS.BCST 64(AX), Z30, Z14
 	VFMADD231PS.BCST 88(AX), Z30, Z20
-	VMOVUPS.Z        (DI), K1, Z31
-	ADDQ             CX, DI
+	VMOVUPS.Z        (R8), K1, Z31
+	PREFETCHT0       (R8)(R9*1)
+	ADDQ             CX, R8
 	VFMADD231PS.BCST 16(AX), Z31, Z3
 	VFMADD231PS.BCST 40(AX), Z31, Z9
 	VFMADD231PS.BCST 64(AX), Z31, Z15
 	VFMADD231PS.BCST 88(AX), Z31, Z21
-	VMOVUPS.Z        (DI), K1, Z24
-	ADDQ             CX, DI
+	VMOVUPS.Z        (R8), K1, Z24
+	PREFETCHT0       (R8)(R9*1)
+	ADDQ             CX, R8
 	VFMADD231PS.BCST 16(AX), Z24, Z4
 	VFMADD231PS.BCST 40(AX), Z24, Z10
 	VFMADD231PS.BCST 64(AX), Z24, Z16
 	VFMADD231PS.BCST 88(AX), Z24, Z22
-	VMOVUPS.Z        (DI), K1, Z25
-	ADDQ             CX, DI
+	VMOVUPS.Z        (R8), K1, Z25
+	PREFETCHT0       (R8)(R9*1)
+	ADDQ             CX, R8
 	VFMADD231PS.BCST 16(AX), Z25, Z5
 	VFMADD231PS.BCST 40(AX), Z25, Z11
 	VFMADD231PS.BCST 64(AX), Z25, Z17
 	VFMADD231PS.BCST 88(AX), Z25, Z23
-	VMOVUPS.Z        (DI), K1, Z30
-	ADDQ             CX, DI
+	VMOVUPS.Z        (R8), K1, Z30
+	PREFETCHT0       (R8)(R9*1)
+	ADDQ             CX, R8
 	VFMADD231PS.BCST 20(AX), Z30, Z0
 	VFMADD231PS.BCST 44(AX), Z30, Z6
 	VFMADD231PS.BCST 68(AX), Z30, Z12
 	VFMADD231PS.BCST 92(AX), Z30, Z18
-	VMOVUPS.Z        (DI), K1, Z31
-	ADDQ             CX, DI
+	VMOVUPS.Z        (R8), K1, Z31
+	PREFETCHT0       (R8)(R9*1)
+	ADDQ             CX, R8
 	VFMADD231PS.BCST 20(AX), Z31, Z1
 	VFMADD231PS.BCST 44(AX), Z31, Z7
 	VFMADD231PS.BCST 68(AX), Z31, Z13
 	VFMADD231PS.BCST 92(AX), Z31, Z19
-	VMOVUPS.Z        (DI), K1, Z24
-	ADDQ             CX, DI
+	VMOVUPS.Z        (R8), K1, Z24
+	PREFETCHT0       (R8)(R9*1)
+	ADDQ             CX, R8
 	VFMADD231PS.BCST 20(AX), Z24, Z2
 	VFMADD231PS.BCST 44(AX), Z24, Z8
 	VFMADD231PS.BCST 68(AX), Z24, Z14
 	VFMADD231PS.BCST 92(AX), Z24, Z20
-	VMOVUPS.Z        (DI), K1, Z25
-	ADDQ             CX, DI
+	VMOVUPS.Z        (R8), K1, Z25
+	PREFETCHT0       (R8)(R9*1)
+	ADDQ             CX, R8
 	VFMADD231PS.BCST 20(AX), Z25, Z3
 	VFMADD231PS.BCST 44(AX), Z25, Z9
 	VFMADD231PS.BCST 68(AX), Z25, Z15
 	VFMADD231PS.BCST 92(AX), Z25, Z21
-	VMOVUPS.Z        (DI), K1, Z30
-	ADDQ             CX, DI
+	VMOVUPS.Z        (R8), K1, Z30
+	PREFETCHT0       (R8)(R9*1)
+	ADDQ             CX, R8
 	VFMADD231PS.BCST 20(AX), Z30, Z4
 	VFMADD231PS.BCST 44(AX), Z30, Z10
 	VFMADD231PS.BCST 68(AX), Z30, Z16
 	VFMADD231PS.BCST 92(AX), Z30, Z22
-	VMOVUPS.Z        (DI), K1, Z31
+	VMOVUPS.Z        (R8), K1, Z31
+	PREFETCHT0       (R8)(R9*1)
 	VFMADD231PS.BCST 20(AX), Z31, Z5
 	VFMADD231PS.BCST 44(AX), Z31, Z11
 	VFMADD231PS.BCST 68(AX), Z31, Z17
 	VFMADD231PS.BCST 92(AX), Z31, Z23
-	MOVQ             BX, DI
+	MOVQ             BX, R8
 	VMOVAPS          Z26, Z27
 	VFMADD231PS.BCST (AX), Z0, Z27
 	VFMADD231PS.BCST 4(AX), Z1, Z27
@@ -357,19 +397,38 @@ outF32AVX512_masked:
 	VPERMI2PS        Z30, Z29, Z3
 	VMOVUPS          outPermIdx<>+128(SB), Z27
 	VPERMI2PS        Z2, Z0, Z27
-	VMOVUPS          Z27, K2, (DI)
+	VFPCLASSPSZ      $0x99, Z27, K2, K7
+	KORW             K7, K6, K6
 	VMOVUPS          outPermIdx<>+192(SB), Z28
 	VPERMI2PS        Z2, Z0, Z28
-	VMOVUPS          Z28, K3, 64(DI)
+	VFPCLASSPSZ      $0x99, Z28, K3, K7
+	KORW             K7, K6, K6
 	VMOVUPS          outPermIdx<>+128(SB), Z29
 	VPERMI2PS        Z3, Z1, Z29
-	VMOVUPS          Z29, K4, 128(DI)
+	VFPCLASSPSZ      $0x99, Z29, K4, K7
+	KORW             K7, K6, K6
 	VMOVUPS          outPermIdx<>+192(SB), Z30
 	VPERMI2PS        Z3, Z1, Z30
-	VMOVUPS          Z30, K5, 192(DI)
+	VFPCLASSPSZ      $0x99, Z30, K5, K7
+	KORW             K7, K6, K6
+	TESTQ            SI, SI
+	JNZ              outF32AVX512_row0NT
+	VMOVUPS          Z27, K2, (R8)
+	VMOVUPS          Z28, K3, 64(R8)
+	VMOVUPS          Z29, K4, 128(R8)
+	VMOVUPS          Z30, K5, 192(R8)
+	JMP              outF32AVX512_row0Stored
+
+outF32AVX512_row0NT:
+	VMOVNTPS Z27, (R8)
+	VMOVNTPS Z28, 64(R8)
+	VMOVNTPS Z29, 128(R8)
+	VMOVNTPS Z30, 192(R8)
+
+outF32AVX512_row0Stored:
 	CMPQ             rows+88(FP), $0x01
 	JLE              outF32AVX512_rowsDone
-	ADDQ             ldo+80(FP), DI
+	ADDQ             ldo+80(FP), R8
 	VMOVAPS          Z26, Z27
 	VFMADD231PS.BCST (AX), Z6, Z27
 	VFMADD231PS.BCST 4(AX), Z7, Z27
@@ -408,19 +467,38 @@ outF32AVX512_masked:
 	VPERMI2PS        Z30, Z29, Z9
 	VMOVUPS          outPermIdx<>+128(SB), Z27
 	VPERMI2PS        Z8, Z6, Z27
-	VMOVUPS          Z27, K2, (DI)
+	VFPCLASSPSZ      $0x99, Z27, K2, K7
+	KORW             K7, K6, K6
 	VMOVUPS          outPermIdx<>+192(SB), Z28
 	VPERMI2PS        Z8, Z6, Z28
-	VMOVUPS          Z28, K3, 64(DI)
+	VFPCLASSPSZ      $0x99, Z28, K3, K7
+	KORW             K7, K6, K6
 	VMOVUPS          outPermIdx<>+128(SB), Z29
 	VPERMI2PS        Z9, Z7, Z29
-	VMOVUPS          Z29, K4, 128(DI)
+	VFPCLASSPSZ      $0x99, Z29, K4, K7
+	KORW             K7, K6, K6
 	VMOVUPS          outPermIdx<>+192(SB), Z30
 	VPERMI2PS        Z9, Z7, Z30
-	VMOVUPS          Z30, K5, 192(DI)
+	VFPCLASSPSZ      $0x99, Z30, K5, K7
+	KORW             K7, K6, K6
+	TESTQ            SI, SI
+	JNZ              outF32AVX512_row1NT
+	VMOVUPS          Z27, K2, (R8)
+	VMOVUPS          Z28, K3, 64(R8)
+	VMOVUPS          Z29, K4, 128(R8)
+	VMOVUPS          Z30, K5, 192(R8)
+	JMP              outF32AVX512_row1Stored
+
+outF32AVX512_row1NT:
+	VMOVNTPS Z27, (R8)
+	VMOVNTPS Z28, 64(R8)
+	VMOVNTPS Z29, 128(R8)
+	VMOVNTPS Z30, 192(R8)
+
+outF32AVX512_row1Stored:
 	CMPQ             rows+88(FP), $0x02
 	JLE              outF32AVX512_rowsDone
-	ADDQ             ldo+80(FP), DI
+	ADDQ             ldo+80(FP), R8
 	VMOVAPS          Z26, Z27
 	VFMADD231PS.BCST (AX), Z12, Z27
 	VFMADD231PS.BCST 4(AX), Z13, Z27
@@ -459,19 +537,38 @@ outF32AVX512_masked:
 	VPERMI2PS        Z30, Z29, Z15
 	VMOVUPS          outPermIdx<>+128(SB), Z27
 	VPERMI2PS        Z14, Z12, Z27
-	VMOVUPS          Z27, K2, (DI)
+	VFPCLASSPSZ      $0x99, Z27, K2, K7
+	KORW             K7, K6, K6
 	VMOVUPS          outPermIdx<>+192(SB), Z28
 	VPERMI2PS        Z14, Z12, Z28
-	VMOVUPS          Z28, K3, 64(DI)
+	VFPCLASSPSZ      $0x99, Z28, K3, K7
+	KORW             K7, K6, K6
 	VMOVUPS          outPermIdx<>+128(SB), Z29
 	VPERMI2PS        Z15, Z13, Z29
-	VMOVUPS          Z29, K4, 128(DI)
+	VFPCLASSPSZ      $0x99, Z29, K4, K7
+	KORW             K7, K6, K6
 	VMOVUPS          outPermIdx<>+192(SB), Z30
 	VPERMI2PS        Z15, Z13, Z30
-	VMOVUPS          Z30, K5, 192(DI)
+	VFPCLASSPSZ      $0x99, Z30, K5, K7
+	KORW             K7, K6, K6
+	TESTQ            SI, SI
+	JNZ              outF32AVX512_row2NT
+	VMOVUPS          Z27, K2, (R8)
+	VMOVUPS          Z28, K3, 64(R8)
+	VMOVUPS          Z29, K4, 128(R8)
+	VMOVUPS          Z30, K5, 192(R8)
+	JMP              outF32AVX512_row2Stored
+
+outF32AVX512_row2NT:
+	VMOVNTPS Z27, (R8)
+	VMOVNTPS Z28, 64(R8)
+	VMOVNTPS Z29, 128(R8)
+	VMOVNTPS Z30, 192(R8)
+
+outF32AVX512_row2Stored:
 	CMPQ             rows+88(FP), $0x03
 	JLE              outF32AVX512_rowsDone
-	ADDQ             ldo+80(FP), DI
+	ADDQ             ldo+80(FP), R8
 	VMOVAPS          Z26, Z27
 	VFMADD231PS.BCST (AX), Z18, Z27
 	VFMADD231PS.BCST 4(AX), Z19, Z27
@@ -510,30 +607,53 @@ outF32AVX512_masked:
 	VPERMI2PS        Z30, Z29, Z21
 	VMOVUPS          outPermIdx<>+128(SB), Z27
 	VPERMI2PS        Z20, Z18, Z27
-	VMOVUPS          Z27, K2, (DI)
+	VFPCLASSPSZ      $0x99, Z27, K2, K7
+	KORW             K7, K6, K6
 	VMOVUPS          outPermIdx<>+192(SB), Z28
 	VPERMI2PS        Z20, Z18, Z28
-	VMOVUPS          Z28, K3, 64(DI)
+	VFPCLASSPSZ      $0x99, Z28, K3, K7
+	KORW             K7, K6, K6
 	VMOVUPS          outPermIdx<>+128(SB), Z29
 	VPERMI2PS        Z21, Z19, Z29
-	VMOVUPS          Z29, K4, 128(DI)
+	VFPCLASSPSZ      $0x99, Z29, K4, K7
+	KORW             K7, K6, K6
 	VMOVUPS          outPermIdx<>+192(SB), Z30
 	VPERMI2PS        Z21, Z19, Z30
-	VMOVUPS          Z30, K5, 192(DI)
+	VFPCLASSPSZ      $0x99, Z30, K5, K7
+	KORW             K7, K6, K6
+	TESTQ            SI, SI
+	JNZ              outF32AVX512_row3NT
+	VMOVUPS          Z27, K2, (R8)
+	VMOVUPS          Z28, K3, 64(R8)
+	VMOVUPS          Z29, K4, 128(R8)
+	VMOVUPS          Z30, K5, 192(R8)
+	JMP              outF32AVX512_row3Stored
 
+outF32AVX512_row3NT:
+	VMOVNTPS Z27, (R8)
+	VMOVNTPS Z28, 64(R8)
+	VMOVNTPS Z29, 128(R8)
+	VMOVNTPS Z30, 192(R8)
+
+outF32AVX512_row3Stored:
 outF32AVX512_rowsDone:
-	ADDQ $0x40, DX
-	ADDQ $0x00000100, BX
-	INCQ SI
-	CMPQ SI, vecs+104(FP)
-	JB   outF32AVX512_vector
-	MOVQ lds+48(FP), DX
-	ADDQ DX, src+8(FP)
-	MOVQ ldc+56(FP), DX
-	ADDQ DX, dst+0(FP)
-	MOVQ bstride+64(FP), DX
-	ADDQ DX, bias+24(FP)
-	DECQ channels+40(FP)
-	JNZ  outF32AVX512_channel
+	ADDQ  $0x40, DX
+	ADDQ  $0x00000100, BX
+	INCQ  DI
+	CMPQ  DI, vecs+104(FP)
+	JB    outF32AVX512_vector
+	MOVQ  lds+48(FP), DX
+	ADDQ  DX, src+8(FP)
+	MOVQ  ldc+56(FP), DX
+	ADDQ  DX, dst+0(FP)
+	MOVQ  bstride+64(FP), DX
+	ADDQ  DX, bias+24(FP)
+	DECQ  channels+40(FP)
+	JNZ   outF32AVX512_channel
+	SFENCE
+	KMOVW K6, DX
+	TESTL DX, DX
+	SETEQ AL
+	MOVB  AL, ret+120(FP)
 	VZEROUPPER
 	RET

@@ -8,6 +8,6 @@ import "github.com/netdeconv/deconv/internal/isa"
 // path runs.
 func hasOutputKernel(isa.Family) bool { return false }
 
-func outputKernel[T Float](isa.Family, *Tile, []T, []T, int, int, []T, int, int, int, int, int, int, int) bool {
+func outputKernel[T Float](*Tile, []T, []T, int, int, []T, int, int, int, int, int, int, int, bool) bool {
 	return false
 }

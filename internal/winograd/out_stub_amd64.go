@@ -7,4 +7,4 @@ package winograd
 // outF32AVX512 applies the F(4×4, 3×3) output transform, the bias and the scatter to the products of channels channels of one tile row, 16 tiles per vector.
 //
 //go:noescape
-func outF32AVX512(dst *float32, src *float32, coef *float32, bias *float32, masks *uint16, channels int, lds int, ldc int, bstride int, rs int, ldo int, rows int, full int, vecs int)
+func outF32AVX512(dst *float32, src *float32, coef *float32, bias *float32, masks *uint16, channels int, lds int, ldc int, bstride int, rs int, ldo int, rows int, full int, vecs int, stream int) bool

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 
 	"github.com/netdeconv/deconv/internal/isa"
 )
@@ -14,18 +15,29 @@ import (
 type outCase struct {
 	n, cout, oh, ow, row0, row1, rs, ld int
 	bias                                bool
+	stream                              bool // ask for non-temporal stores
+	misalign                            bool // dst not 64-byte aligned
 }
 
 // runOutput fills products and a sentinel output for c, runs Output for
 // family fam (or, where it has no kernel, the Kronecker transform and
 // Scatter with the same strides) and returns the output, the products
-// and the bias.
-func runOutput[T Float](fam isa.Family, tl *Tile, c outCase, rng *rand.Rand) (dst, y, bias []T, kernel bool) {
+// and the bias. The products' padding (columns past the span's tiles)
+// holds NaN, which must reach no output.
+func runOutput[T Float](t *testing.T, fam isa.Family, tl *Tile, c outCase, rng *rand.Rand) (dst, y, bias []T, kernel bool) {
 	th, tw := Tiles(tl, c.oh, c.ow)
 	a2 := tl.Alpha * tl.Alpha
-	y = make([]T, (a2-1)*c.rs+(c.cout-1)*c.ld+(c.row1-c.row0)*tw)
+	nt := (c.row1 - c.row0) * tw
+	y = make([]T, (a2-1)*c.rs+(c.cout-1)*c.ld+nt)
 	for i := range y {
-		y[i] = T(rng.NormFloat64())
+		y[i] = T(math.NaN())
+	}
+	for k := 0; k < a2; k++ {
+		for co := 0; co < c.cout; co++ {
+			for j := 0; j < nt; j++ {
+				y[k*c.rs+co*c.ld+j] = T(rng.NormFloat64())
+			}
+		}
 	}
 	if c.bias {
 		bias = make([]T, c.cout)
@@ -33,12 +45,14 @@ func runOutput[T Float](fam isa.Family, tl *Tile, c outCase, rng *rand.Rand) (ds
 			bias[i] = T(rng.NormFloat64())
 		}
 	}
-	dst = make([]T, c.n*c.cout*c.oh*c.ow)
+	dst = alignedOut[T](c.n*c.cout*c.oh*c.ow, c.misalign)
 	for i := range dst {
 		dst[i] = 1234.5
 	}
-	_ = th
-	if Output(fam, tl, dst, y, c.rs, c.ld, bias, c.cout, c.oh, c.ow, th, tw, c.row0, c.row1) {
+	if ran, finite := Output(fam, tl, dst, y, c.rs, c.ld, bias, c.cout, c.oh, c.ow, th, tw, c.row0, c.row1, c.stream); ran {
+		if !finite {
+			t.Fatalf("%v %+v: finite outputs reported non-finite", fam, c)
+		}
 		return dst, y, bias, true
 	}
 	// The fallback the layers run: Y = (Aᵀ⊗Aᵀ)·M over all columns, then
@@ -57,6 +71,19 @@ func runOutput[T Float](fam isa.Family, tl *Tile, c outCase, rng *rand.Rand) (ds
 	}
 	Scatter(tl, dst, yt, c.rs, c.ld, 1, bias, c.cout, c.oh, c.ow, th, tw, c.row0, c.row1)
 	return dst, y, bias, false
+}
+
+// alignedOut returns n elements starting at a 64-byte boundary, or one
+// element past one.
+func alignedOut[T Float](n int, misalign bool) []T {
+	var z T
+	size := int(unsafe.Sizeof(z))
+	buf := make([]T, n+64/size+1)
+	off := (64 - int(uintptr(unsafe.Pointer(&buf[0]))%64)) % 64 / size
+	if misalign {
+		off++
+	}
+	return buf[off : off+n : off+n]
 }
 
 // checkOutput compares dst with Aᵀ·M·A + bias computed in float64 from
@@ -118,6 +145,15 @@ func TestOutputMatchesNaive(t *testing.T) {
 	for i := 0; i < 40; i++ {
 		cases = append(cases, outCase{n: 1 + rng.IntN(3), cout: 1 + rng.IntN(6), oh: 1 + rng.IntN(40), ow: 1 + rng.IntN(40), bias: i%2 == 0})
 	}
+	// Non-temporal stores: widths that allow them, aligned or not.
+	for _, ow := range []int{16, 48, 64, 128, 144, 192} {
+		for _, mis := range []bool{false, true} {
+			cases = append(cases, outCase{n: 2, cout: 1 + rng.IntN(4), oh: 1 + rng.IntN(30), ow: ow, bias: true, stream: true, misalign: mis})
+		}
+	}
+	for i := range cases {
+		cases[i].stream = cases[i].stream || i%3 == 0
+	}
 	for i := range cases {
 		c := &cases[i]
 		th, tw := Tiles(tl, c.oh, c.ow)
@@ -131,12 +167,12 @@ func TestOutputMatchesNaive(t *testing.T) {
 	kernels := 0
 	for _, fam := range isa.Available() {
 		for _, c := range cases {
-			dst, y, bias, k := runOutput[float32](fam, tl, c, rng)
+			dst, y, bias, k := runOutput[float32](t, fam, tl, c, rng)
 			if k {
 				kernels++
 			}
 			checkOutput(t, tl, c, dst, y, bias, 1e-5)
-			dst64, y64, bias64, k64 := runOutput[float64](fam, tl, c, rng)
+			dst64, y64, bias64, k64 := runOutput[float64](t, fam, tl, c, rng)
 			if k64 {
 				t.Fatalf("%v: a float64 output kernel ran; the tests expect none", fam)
 			}
@@ -163,8 +199,35 @@ func TestOutputOtherPoints(t *testing.T) {
 		c.row0, c.row1 = 1, 2*th
 		c.ld = (c.row1-c.row0)*tw + 3
 		c.rs = c.cout*c.ld + 5
-		dst, y, bias, _ := runOutput[float32](fam, tl, c, rng)
+		dst, y, bias, _ := runOutput[float32](t, fam, tl, c, rng)
 		checkOutput(t, tl, c, dst, y, bias, 1e-5)
+	}
+}
+
+// TestOutputReportsNonFinite: an infinite or NaN product in any tile of
+// the span makes the kernel report non-finite outputs.
+func TestOutputReportsNonFinite(t *testing.T) {
+	tl := F43
+	rng := rand.New(rand.NewPCG(11, 13))
+	fam := isa.Selected()
+	if !HasOutputKernel[float32](fam, tl) {
+		t.Skip("no output kernel on this family")
+	}
+	for trial := 0; trial < 50; trial++ {
+		c := outCase{n: 1 + rng.IntN(2), cout: 1 + rng.IntN(4), oh: 1 + rng.IntN(40), ow: 1 + rng.IntN(140), stream: trial%2 == 0}
+		th, tw := Tiles(tl, c.oh, c.ow)
+		c.row0 = rng.IntN(c.n * th)
+		c.row1 = c.row0 + 1 + rng.IntN(c.n*th-c.row0)
+		nt := (c.row1 - c.row0) * tw
+		c.ld, c.rs = nt+1, c.cout*(nt+1)+3
+		y := make([]float32, 36*c.rs)
+		bad := []float32{float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN())}[trial%3]
+		y[rng.IntN(36)*c.rs+rng.IntN(c.cout)*c.ld+rng.IntN(nt)] = bad
+		dst := make([]float32, c.n*c.cout*c.oh*c.ow)
+		ran, finite := Output(fam, tl, dst, y, c.rs, c.ld, nil, c.cout, c.oh, c.ow, th, tw, c.row0, c.row1, c.stream)
+		if !ran || finite {
+			t.Fatalf("%+v: a %v product: ran %v, finite %v", c, bad, ran, finite)
+		}
 	}
 }
 
@@ -192,7 +255,7 @@ func TestOutputAllocates(t *testing.T) {
 	bias := make([]float32, c.cout)
 	fam := isa.Selected()
 	if n := testing.AllocsPerRun(20, func() {
-		Output(fam, tl, dst, y, c.rs, c.ld, bias, c.cout, c.oh, c.ow, th, tw, c.row0, c.row1)
+		Output(fam, tl, dst, y, c.rs, c.ld, bias, c.cout, c.oh, c.ow, th, tw, c.row0, c.row1, false)
 	}); n != 0 {
 		t.Fatalf("Output allocates %v times per call", n)
 	}

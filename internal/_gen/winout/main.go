@@ -5,6 +5,8 @@
 package main
 
 import (
+	"fmt"
+
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
@@ -60,7 +62,7 @@ func permTables() [4][lanes]uint32 {
 
 // outTransform emits
 //
-//	func outF32AVX512(dst, src *float32, coef *float32, bias *float32, masks *uint16, channels, lds, ldc, bstride, rs, ldo, rows, full, vecs int)
+//	func outF32AVX512(dst, src, coef, bias *float32, masks *uint16, channels, lds, ldc, bstride, rs, ldo, rows, full, vecs, stream int) bool
 //
 // which, for each of channels output channels (src, dst and bias advancing
 // by lds, ldc and bstride bytes), takes the products of one row of tiles
@@ -72,10 +74,17 @@ func permTables() [4][lanes]uint32 {
 // of each output row into 64 contiguous outputs and stores the first rows
 // rows of them, ldo bytes apart, from dst. Vectors [0, full) are whole;
 // vectors [full, vecs) (at most one: the row's last) load under masks[0]
-// and store output q of a row under masks[1+q].
+// and store output q of a row under masks[1+q]. With stream ≠ 0 the whole
+// vectors go out by non-temporal stores (dst and ldo must then keep them
+// 64-byte aligned): an output larger than the caches is written without
+// first being read in, a third less memory traffic.
+//
+// It returns whether every value it stored is finite: each stored vector
+// is classified (VFPCLASSPS: NaN or ±Inf) under its store mask and the
+// lanes collected in K6, so no output is read again to check it.
 func outTransform() {
 	const name = "outF32AVX512"
-	TEXT(name, NOSPLIT, "func(dst, src, coef, bias *float32, masks *uint16, channels, lds, ldc, bstride, rs, ldo, rows, full, vecs int)")
+	TEXT(name, NOSPLIT, "func(dst, src, coef, bias *float32, masks *uint16, channels, lds, ldc, bstride, rs, ldo, rows, full, vecs, stream int) bool")
 	Doc(name + " applies the F(4×4, 3×3) output transform, the bias and the scatter to the products of channels channels of one tile row, 16 tiles per vector.")
 	Pragma("noescape")
 
@@ -89,6 +98,9 @@ func outTransform() {
 	coef := Load(Param("coef"), GP64())
 	rs := Load(Param("rs"), GP64())
 	src, dst := GP64(), GP64()
+	// nt: whether the vector's stores are non-temporal.
+	nt := GP64()
+	KXORW(K6, K6, K6)
 
 	Label(name + "_channel")
 	bias := Load(Param("bias"), GP64())
@@ -107,8 +119,10 @@ func outTransform() {
 	KXNORW(K3, K3, K3)
 	KXNORW(K4, K4, K4)
 	KXNORW(K5, K5, K5)
+	Load(Param("stream"), nt)
 	JMP(LabelRef(name + "_masked"))
 	Label(name + "_tailMasks")
+	XORQ(nt, nt)
 	mp := Load(Param("masks"), GP64())
 	for q, k := range []Op{K1, K2, K3, K4, K5} {
 		KMOVW(Mem{Base: mp, Disp: 2 * q}, k)
@@ -117,12 +131,14 @@ func outTransform() {
 
 	// T = Aᵀ·M: row a of M at a time, each product vector loaded once
 	// and multiplied into the m rows of T.
-	p := GP64()
+	p, lds := GP64(), GP64()
 	MOVQ(src, p)
+	Load(Param("lds"), lds)
 	for a := 0; a < alpha; a++ {
 		for b := 0; b < alpha; b++ {
 			x := loads[(a*alpha+b)%len(loads)]
 			VMOVUPS_Z(Mem{Base: p}, K1, x)
+			PREFETCHT0(Mem{Base: p, Index: lds, Scale: 1})
 			if a*alpha+b < alpha*alpha-1 {
 				ADDQ(rs, p)
 			}
@@ -172,8 +188,22 @@ func outTransform() {
 		for q, o := range outs {
 			VMOVUPS(idx(o.n), o.y)
 			VPERMI2PS(o.hi, o.lo, o.y)
+			k := []Op{K2, K3, K4, K5}[q]
+			VFPCLASSPSZ(U8(classNaNInf), o.y, k, K7)
+			KORW(K7, K6, K6)
+		}
+		row := fmt.Sprintf("%s_row%d", name, i)
+		TESTQ(nt, nt)
+		JNZ(LabelRef(row + "NT"))
+		for q, o := range outs {
 			VMOVUPS(o.y, []Op{K2, K3, K4, K5}[q], Mem{Base: d, Disp: 64 * q})
 		}
+		JMP(LabelRef(row + "Stored"))
+		Label(row + "NT")
+		for q, o := range outs {
+			VMOVNTPS(o.y, Mem{Base: d, Disp: 64 * q})
+		}
+		Label(row + "Stored")
 	}
 	Label(name + "_rowsDone")
 
@@ -193,9 +223,21 @@ func outTransform() {
 	ADDQ(t, paramAddr("bias"))
 	DECQ(paramAddr("channels"))
 	JNZ(LabelRef(name + "_channel"))
+	// Order the non-temporal stores before any later store, as Go's
+	// memory model expects of plain ones.
+	SFENCE()
+	KMOVW(K6, t.As32())
+	TESTL(t.As32(), t.As32())
+	ok := GP8()
+	SETEQ(ok)
+	Store(ok, ReturnIndex(0))
 	VZEROUPPER()
 	RET()
 }
+
+// classNaNInf is VFPCLASSPS's class set of quiet and signalling NaNs and
+// both infinities.
+const classNaNInf = 0x01 | 0x08 | 0x10 | 0x80
 
 func zmm(i int) VecPhysical {
 	return []VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15,
