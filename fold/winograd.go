@@ -74,7 +74,7 @@ func (c *Conv2d[T]) store(p *weights[T]) {
 	if g := c.geom; g.mayUseWinograd() {
 		tl := c.tile()
 		p.wino = make([]T, winoFilterLen[T](g, tl))
-		winograd.FilterTransform(tl, p.wino, p.weight, g.OutChannels, g.InChannels/g.Groups, padStride[T](g.OutChannels))
+		winograd.FilterTransform(tl, p.wino, p.weight, g.OutChannels, g.InChannels/g.Groups, filterStride[T](g.OutChannels))
 	}
 	c.p.Store(p)
 }
@@ -92,14 +92,14 @@ func (c *Conv2d[T]) winoFilters(wk *convWork[T], weight []T) []T {
 		wk.wino.ubuf = make([]T, n)
 	}
 	u := wk.wino.ubuf[:n]
-	winograd.FilterTransform(tl, u, weight, g.OutChannels, g.InChannels/g.Groups, padStride[T](g.OutChannels))
+	winograd.FilterTransform(tl, u, weight, g.OutChannels, g.InChannels/g.Groups, filterStride[T](g.OutChannels))
 	return u
 }
 
 // winoFilterLen is the length of the transformed filters: α² blocks of
 // InChannels/Groups rows of padStride(OutChannels).
 func winoFilterLen[T Float](g ConvGeom, tl *winograd.Tile) int {
-	return tl.Alpha * tl.Alpha * g.InChannels / g.Groups * padStride[T](g.OutChannels)
+	return tl.Alpha * tl.Alpha * g.InChannels / g.Groups * filterStride[T](g.OutChannels)
 }
 
 // winoRun is the state one Winograd forward shares with its workers; it
@@ -143,7 +143,7 @@ func (c *Conv2d[T]) forwardWinograd(wk *convWork[T], dst, x []T, n, h, w, oh, ow
 	r.rowsPer = winoRows(max(1, min(per/r.tw, (rows+4*workers-1)/(4*workers))), r.tw)
 	r.ld = padStride[T](r.rowsPer * r.tw)
 	r.rsIn = padStride[T](g.InChannels * r.ld)
-	r.ldu = padStride[T](g.OutChannels)
+	r.ldu = filterStride[T](g.OutChannels)
 	r.rsOut = padStride[T](g.OutChannels * r.ld)
 	r.fam = isa.Selected()
 	r.outKernel = winograd.HasOutputKernel[T](r.fam, r.tile)
@@ -163,6 +163,20 @@ func (c *Conv2d[T]) forwardWinograd(wk *convWork[T], dst, x []T, n, h, w, oh, ow
 	err := r.fe.err
 	r.dst, r.x, r.u, r.bias, r.fe.err = nil, nil, nil, nil, nil // keep no caller data alive
 	return err
+}
+
+// filterStride is the row length of the transformed filters: padStride,
+// and not a multiple of 512 bytes either. The products read the filters
+// in place as their transposed left operand, a few elements from each
+// of cg rows; rows 512 bytes apart crowd into an eighth of L1's sets, and
+// the products ran about 10% slower (BenchmarkWinogradProducts).
+func filterStride[T Float](cout int) int {
+	var z T
+	ld := padStride[T](cout)
+	if ld*int(unsafe.Sizeof(z))%512 == 0 {
+		ld += 16
+	}
+	return ld
 }
 
 // winoMaxTiles bounds the tiles of a work item: the columns of its
