@@ -27,9 +27,10 @@ func outputKernel[T Float](t *Tile, dst, y []T, rs, ld int, bias []T, cout, oh, 
 	a2 := t.Alpha * t.Alpha
 	nt := (row1 - row0) * tw
 	// Every product and output the kernel touches lies in the slices
-	// (the loads past a row's last tile are masked off).
-	_ = y32[(a2-1)*rs+(cout-1)*ld+nt-1]
-	_ = d32[((row1-1)/th+1)*cout*oh*ow-1]
+	// (the loads past a row's last tile are masked off). Slicing, not
+	// indexing: an index would read an output another worker writes.
+	_ = y32[:(a2-1)*rs+(cout-1)*ld+nt]
+	_ = d32[:((row1-1)/th+1)*cout*oh*ow]
 
 	coef := outputCoef(t)
 	full := ow / 64
