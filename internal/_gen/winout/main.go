@@ -88,12 +88,14 @@ func outTransform() {
 	Doc(name + " applies the F(4×4, 3×3) output transform, the bias and the scatter to the products of channels channels of one tile row, 16 tiles per vector.")
 	Pragma("noescape")
 
-	// T[i][b] in Z(6i+b); the position loads alternate over four
-	// registers; the bias broadcast; Y (then the outputs) of a row.
+	// T[i][b] in Z(6i+b); the position loads alternate over three
+	// registers; the bias broadcast; Y (then the outputs) of a row, whose
+	// registers hold the column of Aᵀ that the loads of T's row a use.
 	tr := func(i, b int) VecPhysical { return zmm(alpha*i + b) }
-	loads := []VecPhysical{Z24, Z25, Z30, Z31}
+	loads := []VecPhysical{Z24, Z25, Z31}
 	biasV := VecPhysical(Z26)
 	ys := []VecPhysical{Z27, Z28, Z29, Z30}
+	coefV := ys
 
 	coef := Load(Param("coef"), GP64())
 	rs := Load(Param("rs"), GP64())
@@ -130,11 +132,16 @@ func outTransform() {
 	Label(name + "_masked")
 
 	// T = Aᵀ·M: row a of M at a time, each product vector loaded once
-	// and multiplied into the m rows of T.
+	// and multiplied into the m rows of T by Aᵀ[i][a], broadcast once per
+	// row a into registers (a memory operand would cost a load per
+	// multiply-add).
 	p, lds := GP64(), GP64()
 	MOVQ(src, p)
 	Load(Param("lds"), lds)
 	for a := 0; a < alpha; a++ {
+		for i := 0; i < m; i++ {
+			VBROADCASTSS(Mem{Base: coef, Disp: 4 * (i*alpha + a)}, coefV[i])
+		}
 		for b := 0; b < alpha; b++ {
 			x := loads[(a*alpha+b)%len(loads)]
 			VMOVUPS_Z(Mem{Base: p}, K1, x)
@@ -143,11 +150,10 @@ func outTransform() {
 				ADDQ(rs, p)
 			}
 			for i := 0; i < m; i++ {
-				c := Mem{Base: coef, Disp: 4 * (i*alpha + a)}
 				if a == 0 {
-					VMULPS_BCST(c, x, tr(i, b))
+					VMULPS(coefV[i], x, tr(i, b))
 				} else {
-					VFMADD231PS_BCST(c, x, tr(i, b))
+					VFMADD231PS(coefV[i], x, tr(i, b))
 				}
 			}
 		}
