@@ -97,7 +97,7 @@ func (c *Conv2d[T]) winoFilters(wk *convWork[T], weight []T) []T {
 }
 
 // winoFilterLen is the length of the transformed filters: α² blocks of
-// InChannels/Groups rows of padStride(OutChannels).
+// InChannels/Groups rows of filterStride(OutChannels).
 func winoFilterLen[T Float](g ConvGeom, tl *winograd.Tile) int {
 	return tl.Alpha * tl.Alpha * g.InChannels / g.Groups * filterStride[T](g.OutChannels)
 }
@@ -135,10 +135,8 @@ func (c *Conv2d[T]) forwardWinograd(wk *convWork[T], dst, x []T, n, h, w, oh, ow
 	r.n, r.h, r.w, r.oh, r.ow = n, h, w, oh, ow
 	r.th, r.tw = winograd.Tiles(r.tile, oh, ow)
 	rows := n * r.th
-	// Tiles per item: the budget, but small enough that every worker
-	// gets several items.
-	// At most winoMaxTiles, the widest product the GEMM engine runs
-	// without blocking.
+	// Tiles per item: the budget, at most winoMaxTiles, but small enough
+	// that every worker gets several items.
 	per := min(winoMaxTiles, max(16, winoBudget/(a2*max(g.InChannels, g.OutChannels))))
 	r.rowsPer = winoRows(max(1, min(per/r.tw, (rows+4*workers-1)/(4*workers))), r.tw)
 	r.ld = padStride[T](r.rowsPer * r.tw)
