@@ -31,9 +31,16 @@ import (
 //  1. gather the 6×6 input tiles, tiles innermost (buffer 1);
 //  2. V = (Bᵀ⊗Bᵀ)·D for all channels at once (buffer 2);
 //  3. for each of the 36 positions and each group, M_ξ = U_ξ·V_ξ
-//     (buffer 1; V_ξ is read in place by the micro-kernels);
-//  4. Y = (Aᵀ⊗Aᵀ)·M (buffer 2), scattered into the output with the bias,
-//     then the output rows are checked for overflow while in cache.
+//     (output channels × tiles, tiles innermost: buffer 1; U_ξ, stored
+//     transposed, and V_ξ are read in place by the micro-kernels);
+//  4. where package winograd has an output kernel (float32 F(4,3) with
+//     AVX-512), Y = Aᵀ·M·A with the bias, written into the output in one
+//     pass (winograd.Output); elsewhere Y = (Aᵀ⊗Aᵀ)·M as a GEMM (buffer 2),
+//     scattered into the output with the bias (winograd.Scatter); then
+//     the output rows are checked for overflow while in cache.
+//
+// The products have the tiles innermost so that the output kernel reads
+// 16 tiles of one channel and position as one vector.
 
 // winoBudget is the number of elements of one stage's buffer per work
 // item: 1 MiB of float32, so that a position's operands of stage 3 stay
@@ -67,7 +74,7 @@ func (c *Conv2d[T]) store(p *weights[T]) {
 	if g := c.geom; g.mayUseWinograd() {
 		tl := c.tile()
 		p.wino = make([]T, winoFilterLen[T](g, tl))
-		winograd.FilterTransform(tl, p.wino, p.weight, g.OutChannels, g.InChannels/g.Groups, padStride[T](g.OutChannels))
+		winograd.FilterTransform(tl, p.wino, p.weight, g.OutChannels, g.InChannels/g.Groups, filterStride[T](g.OutChannels))
 	}
 	c.p.Store(p)
 }
@@ -85,14 +92,14 @@ func (c *Conv2d[T]) winoFilters(wk *convWork[T], weight []T) []T {
 		wk.wino.ubuf = make([]T, n)
 	}
 	u := wk.wino.ubuf[:n]
-	winograd.FilterTransform(tl, u, weight, g.OutChannels, g.InChannels/g.Groups, padStride[T](g.OutChannels))
+	winograd.FilterTransform(tl, u, weight, g.OutChannels, g.InChannels/g.Groups, filterStride[T](g.OutChannels))
 	return u
 }
 
 // winoFilterLen is the length of the transformed filters: α² blocks of
-// InChannels/Groups rows of padStride(OutChannels).
+// InChannels/Groups rows of filterStride(OutChannels).
 func winoFilterLen[T Float](g ConvGeom, tl *winograd.Tile) int {
-	return tl.Alpha * tl.Alpha * g.InChannels / g.Groups * padStride[T](g.OutChannels)
+	return tl.Alpha * tl.Alpha * g.InChannels / g.Groups * filterStride[T](g.OutChannels)
 }
 
 // winoRun is the state one Winograd forward shares with its workers; it
@@ -103,8 +110,11 @@ type winoRun[T Float] struct {
 	dst, x, u, bias          []T
 	n, h, w, oh, ow, th, tw  int
 	rowsPer, ld, rsIn, rsOut int
-	ldu, ldm                 int
+	ldu                      int
 	size1, size2             int
+	fam                      isa.Family
+	outKernel                bool // stage 4 by winograd.Output
+	stream                   bool // its stores non-temporal
 	finite                   gather.FiniteFunc[T]
 	strided                  gather.Strided2DFunc[T]
 	stridedFam               isa.Family
@@ -125,18 +135,23 @@ func (c *Conv2d[T]) forwardWinograd(wk *convWork[T], dst, x []T, n, h, w, oh, ow
 	r.n, r.h, r.w, r.oh, r.ow = n, h, w, oh, ow
 	r.th, r.tw = winograd.Tiles(r.tile, oh, ow)
 	rows := n * r.th
-	// Tiles per item: the budget, but small enough that every worker
-	// gets several items.
-	per := max(16, winoBudget/(a2*max(g.InChannels, g.OutChannels)))
+	// Tiles per item: the budget, at most winoMaxTiles, but small enough
+	// that every worker gets several items.
+	per := min(winoMaxTiles, max(16, winoBudget/(a2*max(g.InChannels, g.OutChannels))))
 	r.rowsPer = winoRows(max(1, min(per/r.tw, (rows+4*workers-1)/(4*workers))), r.tw)
 	r.ld = padStride[T](r.rowsPer * r.tw)
 	r.rsIn = padStride[T](g.InChannels * r.ld)
-	r.ldu = padStride[T](g.OutChannels)
-	r.ldm = r.ldu
-	r.rsOut = padStride[T](r.rowsPer * r.tw * r.ldm)
+	r.ldu = filterStride[T](g.OutChannels)
+	r.rsOut = padStride[T](g.OutChannels * r.ld)
+	r.fam = isa.Selected()
+	r.outKernel = winograd.HasOutputKernel[T](r.fam, r.tile)
+	r.stream = len(dst)*int(unsafe.Sizeof(dst[0])) >= winoStreamBytes
 	r.size1 = max(a2*r.rsIn, a2*r.rsOut)
-	r.size2 = max(a2*r.rsIn, m2*r.rsOut)
-	r.finite = gather.FiniteFor[T](isa.Selected())
+	r.size2 = a2 * r.rsIn
+	if !r.outKernel {
+		r.size2 = max(r.size2, m2*r.rsOut)
+	}
+	r.finite = gather.FiniteFor[T](r.fam)
 	if fam := isa.Selected(); r.strided == nil || r.stridedFam != fam {
 		// Looked up once per family: a generic function value allocates.
 		r.strided, r.stridedFam = gather.Strided2DFor[T](fam), fam
@@ -148,21 +163,46 @@ func (c *Conv2d[T]) forwardWinograd(wk *convWork[T], dst, x []T, n, h, w, oh, ow
 	return err
 }
 
+// filterStride is the row length of the transformed filters: padStride,
+// and not a multiple of 512 bytes either. The products read the filters
+// in place as their transposed left operand, a few elements from each
+// of cg rows; rows 512 bytes apart crowd into an eighth of L1's sets, and
+// the products ran about 10% slower (BenchmarkWinogradProducts).
+func filterStride[T Float](cout int) int {
+	var z T
+	ld := padStride[T](cout)
+	if ld*int(unsafe.Sizeof(z))%512 == 0 {
+		ld += 16
+	}
+	return ld
+}
+
+// winoMaxTiles bounds the tiles of a work item: the columns of its
+// products, up to which the GEMM engine reads the operands in place
+// (gemm's small-matrix path).
+const winoMaxTiles = 256
+
 // winoRows returns the tile rows per item, at most limit: the count
-// whose tiles (rows·tw, the row count of the products) waste the least of
-// the micro-kernels' 12-row panels, preferring more rows on ties. A
-// partial panel costs a third of a panel's time again in its merge.
+// whose tiles (rows·tw, the column count of the products) waste the
+// least of the micro-kernels' column panels (32 columns, a multiple of
+// every family's), preferring more rows on ties. A partial panel costs a
+// whole panel's arithmetic.
 func winoRows(limit, tw int) int {
 	best, bestWaste := 1, 2.0
 	for rows := 1; rows <= limit; rows++ {
 		nt := rows * tw
-		waste := float64((nt+11)/12*12-nt) / float64(nt)
+		waste := float64((nt+31)/32*32-nt) / float64(nt)
 		if waste <= bestWaste {
 			best, bestWaste = rows, waste
 		}
 	}
 	return best
 }
+
+// winoStreamBytes is the output size from which the output kernel writes
+// with non-temporal stores: well past the caches, where the output would
+// be evicted before the next layer reads it anyway.
+const winoStreamBytes = 64 << 20
 
 // padStride rounds a row length up to a multiple of 16 elements that is
 // not a multiple of 1 KiB, so the micro-kernels can read the rows in
@@ -212,21 +252,30 @@ func (r *winoRun[T]) items(lo, hi int) {
 		}
 		for xi := 0; xi < a2; xi++ {
 			for grp := 0; grp < g.Groups; grp++ {
-				if err := gemm.GemmDense(1, gemm.Trans, gemm.NoTrans, nt, coutg, cg,
-					1, buf2[xi*r.rsIn+grp*cg*r.ld:], r.ld, r.u[xi*cg*r.ldu+grp*coutg:], r.ldu,
-					0, buf1[xi*r.rsOut+grp*coutg:], r.ldm); err != nil {
+				// M_ξ (coutg × nt) = U_ξ·V_ξ, U_ξ stored transposed.
+				if err := gemm.GemmDense(1, gemm.Trans, gemm.NoTrans, coutg, nt, cg,
+					1, r.u[xi*cg*r.ldu+grp*coutg:], r.ldu, buf2[xi*r.rsIn+grp*cg*r.ld:], r.ld,
+					0, buf1[xi*r.rsOut+grp*coutg*r.ld:], r.ld); err != nil {
 					r.fe.set(err)
 					return
 				}
 			}
 		}
-		if err := gemm.GemmDense(1, gemm.NoTrans, gemm.NoTrans, m2, nt*r.ldm, a2, 1, kout, a2, buf1, r.rsOut, 0, buf2, r.rsOut); err != nil {
-			r.fe.set(err)
-			return
+		ran, finite := false, false
+		if r.outKernel {
+			ran, finite = winograd.Output(r.fam, tl, r.dst, buf1, r.rsOut, r.ld, r.bias, Cout, r.oh, r.ow, r.th, r.tw, row0, row1, r.stream)
 		}
-		winograd.Scatter(tl, r.dst, buf2, r.rsOut, 1, r.ldm, r.bias, Cout, r.oh, r.ow, r.th, r.tw, row0, row1)
+		if !ran {
+			if err := gemm.GemmDense(1, gemm.NoTrans, gemm.NoTrans, m2, Cout*r.ld, a2, 1, kout, a2, buf1, r.rsOut, 0, buf2, r.rsOut); err != nil {
+				r.fe.set(err)
+				return
+			}
+			winograd.Scatter(tl, r.dst, buf2, r.rsOut, r.ld, 1, r.bias, Cout, r.oh, r.ow, r.th, r.tw, row0, row1)
+		}
 		// Finite inputs and weights can still overflow in the products.
-		for row := row0; row < row1; row++ {
+		// The output kernel tells; the rows are searched for the culprit
+		// only when it saw one, or when it did not run.
+		for row := row0; row < row1 && !finite; row++ {
 			img, ty := row/r.th, row%r.th
 			y0, y1 := ty*tl.M, min(ty*tl.M+tl.M, r.oh)
 			for co := 0; co < Cout; co++ {

@@ -16,7 +16,10 @@
 // their Kronecker matrices (Bᵀ⊗Bᵀ and Aᵀ⊗Aᵀ), so that every stage runs on
 // the GEMM engine's vectorised micro-kernels; the tiles are the
 // innermost (contiguous) index of every buffer, which is the layout the
-// micro-kernels read in place.
+// micro-kernels read in place. Where it has a kernel (Output: float32,
+// F(4×4, 3×3), AVX-512) the output side instead runs in one pass: Aᵀ·M·A
+// separably on 16 tiles per vector, the bias, and stores straight into
+// the NCHW output.
 //
 // The package knows nothing of layers: package fold chooses the path,
 // owns the workspaces and runs the stages in parallel.

@@ -4,8 +4,8 @@ package winograd
 // w (cout × cin × r × r, row-major) into dst (α² × cin rows of ldu): U_ξ
 // for position ξ = a·α+b is stored transposed, the weight of output
 // channel co on input channel ci at dst[(ξ·cin+ci)·ldu+co], so that the
-// micro-kernels read its rows of output channels in place as the right
-// operand of M_ξᵀ = V_ξᵀ·U_ξᵀ. For grouped weights (cin per group) group
+// micro-kernels read it in place as the transposed left operand of
+// M_ξ = U_ξ·V_ξ (op(A) = Aᵀ). For grouped weights (cin per group) group
 // k's block starts at column k·cout/groups. The arithmetic is float64,
 // rounded once at the end, so float32 filters carry one rounding.
 // len(w) must be cout·cin·r², ldu ≥ cout and len(dst) ≥ α²·cin·ldu;

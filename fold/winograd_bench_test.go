@@ -1,0 +1,58 @@
+package fold
+
+import (
+	"testing"
+
+	"github.com/netdeconv/deconv/internal/gemm"
+)
+
+// BenchmarkWinogradProducts is stage 3 of one work item of the paper's
+// layer (64 → 128 channels, 96 tiles, 36 positions), side by side in one
+// process: the products with the tiles innermost, as the path runs them,
+// with the filters' rows filterStride apart (filter-stride) or 512 bytes
+// apart (stride-512), and the transposed orientation, tiles × channels
+// (tiles-outer), which the path ran before the output kernel. The
+// CPU time per call (cpu-us/op) is what a loaded machine distorts least.
+func BenchmarkWinogradProducts(b *testing.B) {
+	const cg, coutg, nt = 64, 128, 96
+	ld := padStride[float32](nt)
+	rsIn := padStride[float32](cg * ld)
+	ldu := filterStride[float32](coutg)
+	rsOut := padStride[float32](coutg * ld)
+	v := make([]float32, 36*rsIn)
+	u := make([]float32, 36*cg*ldu+gemm.SmallSlack)
+	m := make([]float32, 36*rsOut)
+	for i := range v {
+		v[i] = float32(i%7) * 0.1
+	}
+	for i := range u {
+		u[i] = float32(i%5) * 0.1
+	}
+	run := func(b *testing.B, f func(xi int) error) {
+		t0 := cpuTime()
+		for i := 0; i < b.N; i++ {
+			for xi := 0; xi < 36; xi++ {
+				if err := f(xi); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.ReportMetric(float64(cpuTime()-t0)/float64(b.N)/1e3, "cpu-us/op")
+	}
+	for _, s := range []struct {
+		name string
+		ldu  int
+	}{{"filter-stride", ldu}, {"stride-512", 128}} {
+		b.Run(s.name, func(b *testing.B) {
+			run(b, func(xi int) error {
+				return gemm.GemmDense(1, gemm.Trans, gemm.NoTrans, coutg, nt, cg, 1, u[xi*cg*s.ldu:], s.ldu, v[xi*rsIn:], ld, 0, m[xi*rsOut:], ld)
+			})
+		})
+	}
+	b.Run("tiles-outer", func(b *testing.B) {
+		ldm := padStride[float32](coutg)
+		run(b, func(xi int) error {
+			return gemm.GemmDense(1, gemm.Trans, gemm.NoTrans, nt, coutg, cg, 1, v[xi*rsIn:], ld, u[xi*cg*ldu:], ldu, 0, m[xi*nt*ldm:], ldm)
+		})
+	})
+}
