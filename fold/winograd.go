@@ -31,7 +31,9 @@ import (
 //  1. gather the 6×6 input tiles, tiles innermost (buffer 1);
 //  2. V = Bᵀ·d·B for all channels at once (buffer 2): separably, by the
 //     AVX-512 kernel of winograd.InputTransform for float32, or else as
-//     one GEMM by the Kronecker matrix Bᵀ⊗Bᵀ;
+//     one GEMM by the Kronecker matrix Bᵀ⊗Bᵀ. For float32 F(4,3) on
+//     AVX-512, winograd.GatherInput runs stages 1 and 2 fused, from the
+//     input rows straight into buffer 2;
 //  3. for each of the 36 positions and each group, M_ξ = U_ξ·V_ξ
 //     (buffer 1; V_ξ is read in place by the micro-kernels);
 //  4. Y = (Aᵀ⊗Aᵀ)·M (buffer 2), scattered into the output with the bias,
@@ -207,11 +209,13 @@ func (r *winoRun[T]) items(lo, hi int) {
 				}
 			}
 		}
-		winograd.Gather(tl, buf1, r.rsIn, r.ld, r.x, C, r.h, r.w, g.PadH, g.PadW, r.th, r.tw, row0, row1, *b3, r.strided)
-		if !winograd.InputTransform(r.stridedFam, tl, buf2, buf1, r.rsIn, C, r.ld, nt) {
-			if err := gemm.GemmDense(1, gemm.NoTrans, gemm.NoTrans, a2, C*r.ld, a2, 1, kin, a2, buf1, r.rsIn, 0, buf2, r.rsIn); err != nil {
-				r.fe.set(err)
-				return
+		if !winograd.GatherInput(r.stridedFam, tl, buf2, r.rsIn, r.ld, r.x, C, r.h, r.w, g.PadH, g.PadW, r.th, r.tw, row0, row1, *b3) {
+			winograd.Gather(tl, buf1, r.rsIn, r.ld, r.x, C, r.h, r.w, g.PadH, g.PadW, r.th, r.tw, row0, row1, *b3, r.strided)
+			if !winograd.InputTransform(r.stridedFam, tl, buf2, buf1, r.rsIn, C, r.ld, nt) {
+				if err := gemm.GemmDense(1, gemm.NoTrans, gemm.NoTrans, a2, C*r.ld, a2, 1, kin, a2, buf1, r.rsIn, 0, buf2, r.rsIn); err != nil {
+					r.fe.set(err)
+					return
+				}
 			}
 		}
 		for xi := 0; xi < a2; xi++ {

@@ -1,6 +1,7 @@
-// Command winin writes internal/winograd/in_amd64.s: the AVX-512 kernel
+// Command winin writes internal/winograd/in_amd64.s: the AVX-512 kernels
 // of the Winograd input transform V = Bᵀ·d·B for 6×6 tiles (F(4×4, 3×3)
-// and every other algorithm with α = 6). Run it from the repository root
+// and every other algorithm with α = 6 and m = 4), on gathered tiles and
+// fused with the gather. Run it from the repository root
 // through `go generate ./internal/winograd` (or `make generate`).
 package main
 
@@ -13,6 +14,7 @@ import (
 func main() {
 	ConstraintExpr("amd64,gc,!purego")
 	inputF32()
+	gatherF32()
 	Generate()
 }
 
@@ -165,6 +167,208 @@ func inputF32() {
 	JMP(LabelRef("inputF32AVX512_single"))
 
 	Label("inputF32AVX512_end")
+	VZEROUPPER()
+	RET()
+}
+
+// gatherF32 emits
+//
+//	func gatherF32AVX512(dst *float32, rs int, band *float32, bs, vecs int, tail uint16, bt *float32, idx *int32)
+//
+// the input transform fused with the gather, for one channel and one row
+// of tiles with m = 4 (tiles 4 columns apart). band holds the 6 padded
+// input rows of the tile row, bs bytes apart, each with at least
+// 64·vecs+17 readable elements (row 5 included), the tile t's column v at
+// element 4t+v. The kernel writes V[a][b] of tile t to
+// dst + (6a+b)·rs + 4t bytes for the 16·vecs tiles, the last vector under
+// the lane mask tail (its low 16 bits). bt holds Bᵀ (6×6, row-major), idx
+// the two lane permutations of the deinterleave (see below). The band is
+// overwritten.
+//
+// The columns first: Z[a] = Σ_u Bᵀ[a][u]·row_u is a transform of whole
+// rows, computed in place on the band 4 columns a tile (neighbouring
+// tiles share two columns) instead of 6. Then for each a, the columns
+// 4t+v of Z[a] are deinterleaved into six vectors of 16 tiles by two
+// two-table permutes, two 128-bit shuffles and two lane shifts, and the
+// rows finish V[a][b] = Σ_v Bᵀ[b][v]·Z[a][4t+v], written once.
+func gatherF32() {
+	const name = "gatherF32AVX512"
+	TEXT(name, NOSPLIT, "func(dst *float32, rs int, band *float32, bs, vecs int, tail uint16, bt *float32, idx *int32)")
+	Doc(name + " transforms one row of 6×6 input tiles from its padded input rows in band (see the generator for the contract).")
+	Pragma("noescape")
+	zs := []VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15,
+		Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23, Z24, Z25, Z26, Z27, Z28, Z29, Z30, Z31}
+	bt := Load(Param("bt"), GP64())
+
+	// Columns, in place on the band: 4·vecs+1 vectors of each row.
+	{
+		band := Load(Param("band"), GP64())
+		bs := Load(Param("bs"), GP64())
+		n := Load(Param("vecs"), GP64())
+		SHLQ(U8(2), n)
+		INCQ(n)
+		bs3, bs5 := GP64(), GP64()
+		LEAQ(Mem{Base: bs, Index: bs, Scale: 2}, bs3)
+		LEAQ(Mem{Base: bs, Index: bs, Scale: 4}, bs5)
+		at := func(v, disp int) Mem {
+			switch v {
+			case 0:
+				return Mem{Base: band, Disp: disp}
+			case 1:
+				return Mem{Base: band, Index: bs, Scale: 1, Disp: disp}
+			case 2:
+				return Mem{Base: band, Index: bs, Scale: 2, Disp: disp}
+			case 3:
+				return Mem{Base: band, Index: bs3, Scale: 1, Disp: disp}
+			case 4:
+				return Mem{Base: band, Index: bs, Scale: 4, Disp: disp}
+			}
+			return Mem{Base: band, Index: bs5, Scale: 1, Disp: disp}
+		}
+		in := func(i, j int) VecPhysical { return zs[i*block+j] }
+		acc := func(j int) VecPhysical { return zs[alpha*block+j] }
+		coef := zs[alpha*block+block]
+		pass := func(nb int) {
+			for i := range alpha {
+				for j := range nb {
+					VMOVUPS(at(i, 64*j), in(i, j))
+				}
+			}
+			for o := range alpha {
+				for i := range alpha {
+					VBROADCASTSS(Mem{Base: bt, Disp: 4 * (o*alpha + i)}, coef)
+					for j := range nb {
+						if i == 0 {
+							VMULPS(in(i, j), coef, acc(j))
+						} else {
+							VFMADD231PS(in(i, j), coef, acc(j))
+						}
+					}
+				}
+				for j := range nb {
+					VMOVUPS(acc(j), at(o, 64*j))
+				}
+			}
+			ADDQ(U32(64*nb), band)
+		}
+		Label(name + "_cblocks")
+		CMPQ(n, U8(block))
+		JL(LabelRef(name + "_csingle"))
+		pass(block)
+		SUBQ(U8(block), n)
+		JMP(LabelRef(name + "_cblocks"))
+		Label(name + "_csingle")
+		pass(1)
+		DECQ(n)
+		JNZ(LabelRef(name + "_csingle"))
+	}
+
+	// Rows: for each a, deinterleave Z[a] and transform.
+	const nbMax = 2
+	ph := func(v, j int) VecPhysical { return zs[v*nbMax+j] }
+	acc := func(j int) VecPhysical { return zs[alpha*nbMax+j] }
+	coef := zs[alpha*nbMax+nbMax]
+	idx01, idx23 := zs[alpha*nbMax+nbMax+1], zs[alpha*nbMax+nbMax+2]
+	idx := Load(Param("idx"), GP64())
+	VMOVUPS(Mem{Base: idx}, idx01)
+	VMOVUPS(Mem{Base: idx, Disp: 64}, idx23)
+	KMOVW(NewParamAddr("tail", 40), K1)
+
+	rs := Load(Param("rs"), GP64())
+	rs3, rs5 := GP64(), GP64()
+	LEAQ(Mem{Base: rs, Index: rs, Scale: 2}, rs3)
+	LEAQ(Mem{Base: rs, Index: rs, Scale: 4}, rs5)
+	za := Load(Param("band"), GP64())
+	qa := Load(Param("dst"), GP64())
+	a := GP64()
+	MOVQ(U32(alpha), a)
+	z, q, n := GP64(), GP64(), GP64()
+	rowAt := func(base Register, v, disp int) Mem {
+		switch v {
+		case 0:
+			return Mem{Base: base, Disp: disp}
+		case 1:
+			return Mem{Base: base, Index: rs, Scale: 1, Disp: disp}
+		case 2:
+			return Mem{Base: base, Index: rs, Scale: 2, Disp: disp}
+		case 3:
+			return Mem{Base: base, Index: rs3, Scale: 1, Disp: disp}
+		case 4:
+			return Mem{Base: base, Index: rs, Scale: 4, Disp: disp}
+		}
+		return Mem{Base: base, Index: rs5, Scale: 1, Disp: disp}
+	}
+	// vectors emits the deinterleave and transform of nb vectors of tiles
+	// at z (Z[a]) into q; masked stores the last one under K1.
+	vectors := func(nb int, masked bool) {
+		for j := range nb {
+			zd := 256 * j // 64 columns a vector of tiles
+			// lo: phases of columns 0–31, hi: of columns 32–63.
+			VMOVUPS(Mem{Base: z, Disp: zd}, ph(2, j))
+			VPERMT2PS(Mem{Base: z, Disp: zd + 64}, idx01, ph(2, j))
+			VMOVUPS(Mem{Base: z, Disp: zd + 128}, ph(3, j))
+			VPERMT2PS(Mem{Base: z, Disp: zd + 192}, idx01, ph(3, j))
+			VSHUFF32X4(U8(0x44), ph(3, j), ph(2, j), ph(0, j))
+			VSHUFF32X4(U8(0xEE), ph(3, j), ph(2, j), ph(1, j))
+			VMOVUPS(Mem{Base: z, Disp: zd}, ph(4, j))
+			VPERMT2PS(Mem{Base: z, Disp: zd + 64}, idx23, ph(4, j))
+			VMOVUPS(Mem{Base: z, Disp: zd + 128}, ph(5, j))
+			VPERMT2PS(Mem{Base: z, Disp: zd + 192}, idx23, ph(5, j))
+			VSHUFF32X4(U8(0x44), ph(5, j), ph(4, j), ph(2, j))
+			VSHUFF32X4(U8(0xEE), ph(5, j), ph(4, j), ph(3, j))
+			// Columns 4t+4 and 4t+5: phases 0 and 1 one tile on, the
+			// last lane from columns 64 and 65.
+			VMOVUPS(Mem{Base: z, Disp: zd + 256}, ph(4, j))
+			VALIGND(U8(1), ph(0, j), ph(4, j), ph(4, j))
+			VMOVUPS(Mem{Base: z, Disp: zd + 260}, ph(5, j))
+			VALIGND(U8(1), ph(1, j), ph(5, j), ph(5, j))
+		}
+		for b := range alpha {
+			for v := range alpha {
+				VBROADCASTSS(Mem{Base: bt, Disp: 4 * (b*alpha + v)}, coef)
+				for j := range nb {
+					if v == 0 {
+						VMULPS(ph(v, j), coef, acc(j))
+					} else {
+						VFMADD231PS(ph(v, j), coef, acc(j))
+					}
+				}
+			}
+			for j := range nb {
+				if masked {
+					VMOVUPS(acc(j), K1, rowAt(q, b, 64*j))
+				} else {
+					VMOVUPS(acc(j), rowAt(q, b, 64*j))
+				}
+			}
+		}
+		ADDQ(U32(256*nb), z)
+		ADDQ(U32(64*nb), q)
+	}
+	Label(name + "_row")
+	MOVQ(za, z)
+	MOVQ(qa, q)
+	Load(Param("vecs"), n)
+	DECQ(n) // the last vector goes under the mask
+	Label(name + "_rblocks")
+	CMPQ(n, U8(nbMax))
+	JL(LabelRef(name + "_rsingle"))
+	vectors(nbMax, false)
+	SUBQ(U8(nbMax), n)
+	JMP(LabelRef(name + "_rblocks"))
+	Label(name + "_rsingle")
+	TESTQ(n, n)
+	JZ(LabelRef(name + "_rlast"))
+	vectors(1, false)
+	DECQ(n)
+	JMP(LabelRef(name + "_rsingle"))
+	Label(name + "_rlast")
+	vectors(1, true)
+	ADDQ(NewParamAddr("bs", 24), za)
+	LEAQ(Mem{Base: qa, Index: rs3, Scale: 2}, qa)
+	DECQ(a)
+	JNZ(LabelRef(name + "_row"))
+
 	VZEROUPPER()
 	RET()
 }
