@@ -195,21 +195,33 @@ func (r *winoRun[T]) items(lo, hi int) {
 	kin, kout := winograd.InputMatrix[T](tl), winograd.OutputMatrix[T](tl)
 	rows := r.n * r.th
 	plane := r.h * r.w
+	fused := winograd.HasGatherInput[T](r.stridedFam, tl)
 	for item := lo; item < hi; item++ {
 		row0 := item * r.rowsPer
 		row1 := min(row0+r.rowsPer, rows)
 		nt := (row1 - row0) * r.tw
-		// Each image's input is checked by the item holding its first
-		// tile row.
-		for row := row0; row < row1; row++ {
-			if img := row / r.th; row%r.th == 0 {
-				if src := r.x[img*C*plane : (img+1)*C*plane]; !r.finite(src) {
-					r.fe.set(nonFinite(src, "input", img*C*plane))
+		if fused {
+			// The kernel checks the input rows it reads; every input row
+			// is read by some item.
+			if _, finite := winograd.GatherInput(r.stridedFam, tl, buf2, r.rsIn, r.ld, r.x, C, r.h, r.w, g.PadH, g.PadW, r.th, r.tw, row0, row1, *b3); !finite {
+				if err := r.inputError(row0, row1); err != nil {
+					r.fe.set(err)
 					return
 				}
+				// Finite input that overflowed in the transform: the
+				// output check reports it.
 			}
-		}
-		if !winograd.GatherInput(r.stridedFam, tl, buf2, r.rsIn, r.ld, r.x, C, r.h, r.w, g.PadH, g.PadW, r.th, r.tw, row0, row1, *b3) {
+		} else {
+			// Each image's input is checked by the item holding its
+			// first tile row.
+			for row := row0; row < row1; row++ {
+				if img := row / r.th; row%r.th == 0 {
+					if src := r.x[img*C*plane : (img+1)*C*plane]; !r.finite(src) {
+						r.fe.set(nonFinite(src, "input", img*C*plane))
+						return
+					}
+				}
+			}
 			winograd.Gather(tl, buf1, r.rsIn, r.ld, r.x, C, r.h, r.w, g.PadH, g.PadW, r.th, r.tw, row0, row1, *b3, r.strided)
 			if !winograd.InputTransform(r.stridedFam, tl, buf2, buf1, r.rsIn, C, r.ld, nt) {
 				if err := gemm.GemmDense(1, gemm.NoTrans, gemm.NoTrans, a2, C*r.ld, a2, 1, kin, a2, buf1, r.rsIn, 0, buf2, r.rsIn); err != nil {
@@ -246,4 +258,23 @@ func (r *winoRun[T]) items(lo, hi int) {
 			}
 		}
 	}
+}
+
+// inputError returns the ErrNonFinite of the first NaN or ±Inf in the
+// input rows that tile rows [row0, row1) read, in every channel, or nil
+// when there is none.
+func (r *winoRun[T]) inputError(row0, row1 int) error {
+	tl, C := r.tile, r.geom.InChannels
+	for row := row0; row < row1; row++ {
+		img, ty := row/r.th, row%r.th
+		lo := max(0, ty*tl.M-r.geom.PadH)
+		hi := min(r.h, ty*tl.M-r.geom.PadH+tl.Alpha)
+		for ci := 0; ci < C && lo < hi; ci++ {
+			off := ((img*C+ci)*r.h + lo) * r.w
+			if src := r.x[off : off+(hi-lo)*r.w]; !r.finite(src) {
+				return nonFinite(src, "input", off)
+			}
+		}
+	}
+	return nil
 }

@@ -39,9 +39,10 @@ func inputF32(dst, src []float32, rs, c, ld, w int, bt *[36]float32) {
 }
 
 // gatherF32 runs the fused kernel on each channel and tile row, after
-// copying the row's six padded input rows into band. The sizes are
-// checked by the caller.
-func gatherF32(dst []float32, rs, ld int, x []float32, c, h, w, padH, padW, th, tw, row0, row1 int, band []float32, bt *[36]float32) {
+// copying the row's six padded input rows into band, and reports whether
+// every call found its input finite. The sizes are checked by the caller.
+func gatherF32(dst []float32, rs, ld int, x []float32, c, h, w, padH, padW, th, tw, row0, row1 int, band []float32, bt *[36]float32) bool {
+	finite := true
 	bs := fusedLine(tw)
 	band = band[:fusedBandLen(tw)]
 	vecs := (tw + 15) / 16
@@ -70,7 +71,10 @@ func gatherF32(dst []float32, rs, ld int, x []float32, c, h, w, padH, padW, th, 
 					race.Write(unsafe.Pointer(&dst[k*rs+col0]), tw*4)
 				}
 			}
-			gatherF32AVX512(&dst[col0], rs*4, &band[0], bs*4, vecs, uint16(tail), &bt[0], &deinterleave[0])
+			if !gatherF32AVX512(&dst[col0], rs*4, &band[0], bs*4, vecs, uint16(tail), &bt[0], &deinterleave[0]) {
+				finite = false
+			}
 		}
 	}
+	return finite
 }

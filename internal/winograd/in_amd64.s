@@ -3840,21 +3840,23 @@ inputF32AVX512_end:
 	VZEROUPPER
 	RET
 
-// func gatherF32AVX512(dst *float32, rs int, band *float32, bs int, vecs int, tail uint16, bt *float32, idx *int32)
-// Requires: AVX, AVX512F
-TEXT ·gatherF32AVX512(SB), NOSPLIT, $0-64
-	MOVQ bt+48(FP), AX
-	MOVQ band+16(FP), CX
-	MOVQ bs+24(FP), DX
-	MOVQ vecs+32(FP), BX
-	SHLQ $0x02, BX
-	INCQ BX
-	LEAQ (DX)(DX*2), SI
-	LEAQ (DX)(DX*4), DI
+// func gatherF32AVX512(dst *float32, rs int, band *float32, bs int, vecs int, tail uint16, bt *float32, idx *int32) (finite bool)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·gatherF32AVX512(SB), NOSPLIT, $0-65
+	MOVQ   bt+48(FP), AX
+	MOVQ   band+16(FP), CX
+	MOVQ   bs+24(FP), DX
+	MOVQ   vecs+32(FP), BX
+	SHLQ   $0x02, BX
+	INCQ   BX
+	LEAQ   (DX)(DX*2), SI
+	LEAQ   (DX)(DX*4), DI
+	VXORPS Z29, Z29, Z29
+	VXORPS Z30, Z30, Z30
 
 gatherF32AVX512_cblocks:
 	CMPQ         BX, $0x04
-	JL           gatherF32AVX512_csingle
+	JL           gatherF32AVX512_clast
 	VMOVUPS      (CX), Z0
 	VMOVUPS      64(CX), Z1
 	VMOVUPS      128(CX), Z2
@@ -3909,9 +3911,13 @@ gatherF32AVX512_cblocks:
 	VFMADD231PS  Z21, Z28, Z25
 	VFMADD231PS  Z22, Z28, Z26
 	VFMADD231PS  Z23, Z28, Z27
+	VFMADD231PS  Z24, Z29, Z30
 	VMOVUPS      Z24, (CX)
+	VFMADD231PS  Z25, Z29, Z30
 	VMOVUPS      Z25, 64(CX)
+	VFMADD231PS  Z26, Z29, Z30
 	VMOVUPS      Z26, 128(CX)
+	VFMADD231PS  Z27, Z29, Z30
 	VMOVUPS      Z27, 192(CX)
 	VBROADCASTSS 24(AX), Z28
 	VMULPS       Z0, Z28, Z24
@@ -4087,7 +4093,7 @@ gatherF32AVX512_cblocks:
 	SUBQ         $0x04, BX
 	JMP          gatherF32AVX512_cblocks
 
-gatherF32AVX512_csingle:
+gatherF32AVX512_clast:
 	VMOVUPS      (CX), Z0
 	VMOVUPS      (CX)(DX*1), Z4
 	VMOVUPS      (CX)(DX*2), Z8
@@ -4106,6 +4112,7 @@ gatherF32AVX512_csingle:
 	VFMADD231PS  Z16, Z28, Z24
 	VBROADCASTSS 20(AX), Z28
 	VFMADD231PS  Z20, Z28, Z24
+	VFMADD231PS  Z24, Z29, Z30
 	VMOVUPS      Z24, (CX)
 	VBROADCASTSS 24(AX), Z28
 	VMULPS       Z0, Z28, Z24
@@ -4173,8 +4180,10 @@ gatherF32AVX512_csingle:
 	VFMADD231PS  Z20, Z28, Z24
 	VMOVUPS      Z24, (CX)(DI*1)
 	ADDQ         $0x00000040, CX
-	DECQ         BX
-	JNZ          gatherF32AVX512_csingle
+	VCMPPS       $0x03, Z30, Z30, K2
+	KORTESTW     K2, K2
+	SETEQ        CL
+	MOVB         CL, finite+64(FP)
 	MOVQ         idx+56(FP), CX
 	VMOVUPS      (CX), Z15
 	VMOVUPS      64(CX), Z16

@@ -5,10 +5,12 @@ import "github.com/netdeconv/deconv/internal/isa"
 // GatherInput is Gather followed by InputTransform, fused: it writes the
 // transformed input tiles V = Bᵀ·d·B of tile rows [row0, row1) of the
 // NCHW batch x straight into dst (Gather's layout and arguments), so the
-// gathered tiles are never stored, and reports whether it did. It returns
-// false, writing nothing, when no kernel covers the tile (α ≠ 6 or m ≠ 4),
-// the element type (float64) or the family fam; the caller then runs
-// Gather and the Kronecker GEMM.
+// gathered tiles are never stored. done reports whether it ran: it is
+// false, and nothing is written, when HasGatherInput is; the caller then
+// runs Gather and the Kronecker GEMM. finite reports whether every input
+// value the tiles read was finite (NaN or ±Inf make it false, and so may a
+// transform that overflows float32), which spares the caller a pass over
+// the input.
 //
 // Unlike Gather it leaves the columns from the span's tile count to ld
 // unwritten (the products read only the span's tiles). band is scratch of
@@ -19,9 +21,9 @@ import "github.com/netdeconv/deconv/internal/isa"
 // columns are shared with its neighbours, so this costs 4 columns a tile
 // instead of 6) and then, deinterleaving each transformed row into its
 // tiles, the tiles' rows.
-func GatherInput[T Float](fam isa.Family, t *Tile, dst []T, rs, ld int, x []T, c, h, w, padH, padW, th, tw, row0, row1 int, band []T) bool {
-	if t.Alpha != 6 || t.M != 4 || !inputKernel[T](fam) {
-		return false
+func GatherInput[T Float](fam isa.Family, t *Tile, dst []T, rs, ld int, x []T, c, h, w, padH, padW, th, tw, row0, row1 int, band []T) (done, finite bool) {
+	if !HasGatherInput[T](fam, t) {
+		return false, false
 	}
 	nt := (row1 - row0) * tw
 	if c < 0 || tw < 1 || row0 < 0 || row1 < row0 || nt > ld || rs < (c-1)*ld+nt || len(band) < BandLen(t, tw) ||
@@ -29,7 +31,7 @@ func GatherInput[T Float](fam isa.Family, t *Tile, dst []T, rs, ld int, x []T, c
 		panic("winograd: fused gather with inconsistent sizes")
 	}
 	if c == 0 || nt == 0 {
-		return true
+		return true, true
 	}
 	var bt [36]float32
 	for i := range 6 {
@@ -37,8 +39,14 @@ func GatherInput[T Float](fam isa.Family, t *Tile, dst []T, rs, ld int, x []T, c
 			bt[i*6+j] = float32(t.BT[i][j])
 		}
 	}
-	gatherF32(any(dst).([]float32), rs, ld, any(x).([]float32), c, h, w, padH, padW, th, tw, row0, row1, any(band).([]float32), &bt)
-	return true
+	return true, gatherF32(any(dst).([]float32), rs, ld, any(x).([]float32), c, h, w, padH, padW, th, tw, row0, row1, any(band).([]float32), &bt)
+}
+
+// HasGatherInput reports whether GatherInput has a kernel for T, tile t
+// and family fam: float32, α = 6 and m = 4 (F(4×4, 3×3) on any points),
+// AVX-512 on a CPU and build that run it.
+func HasGatherInput[T Float](fam isa.Family, t *Tile) bool {
+	return t.Alpha == 6 && t.M == 4 && inputKernel[T](fam)
 }
 
 // fusedLine is the stride of the fused gather's band rows for tw tiles:

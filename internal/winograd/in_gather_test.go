@@ -12,13 +12,18 @@ import (
 // reports that it has no kernel and leaves dst as it was, or (for
 // float32, α = 6, m = 4 and AVX-512, where it must) writes, for many image
 // sizes, paddings and spans of tile rows, exactly the tiles of the span:
-// Bᵀ·d·B of the α×α input tiles (zero in the padding) by naiveInput.
+// Bᵀ·d·B of the α×α input tiles (zero in the padding) by naiveInput; and
+// it reports the input finite exactly when no NaN or ±Inf lies in the
+// input rows the span's tiles read.
 func TestGatherInput(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 11))
 	tiles := []*Tile{F43, mustNew(4, 3, []float64{0, 1, -1, 0.5, -3}), F23, F63, alpha6Tiles[1]}
 	for _, fam := range isa.Available() {
 		for _, tl := range tiles {
 			want := tl.Alpha == 6 && tl.M == 4 && fam >= isa.AVX512 && isa.Supported(fam)
+			if HasGatherInput[float32](fam, tl) != want || HasGatherInput[float64](fam, tl) {
+				t.Fatalf("%v F(%d,%d): HasGatherInput disagrees", fam, tl.M, tl.R)
+			}
 			for trial := 0; trial < 60; trial++ {
 				if got := checkGatherInput(t, rng, fam, tl); got != want {
 					t.Fatalf("%v F(%d,%d): kernel used %v, want %v", fam, tl.M, tl.R, got, want)
@@ -52,19 +57,39 @@ func checkGatherInput(t *testing.T, rng *rand.Rand, fam isa.Family, tl *Tile) bo
 	for i := range x {
 		x[i] = float32(rng.NormFloat64())
 	}
+	// One value in three trials is NaN or ±Inf, inside the rows the span
+	// reads or not.
+	wantFinite := true
+	if rng.IntN(3) == 0 {
+		i := rng.IntN(len(x))
+		x[i] = []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}[rng.IntN(3)]
+		img, iy := i/(c*h*w), i/w%h
+		for row := row0; row < row1; row++ {
+			if lo := row%th*m - padH; row/th == img && iy >= lo && iy < lo+a {
+				wantFinite = false
+			}
+		}
+	}
 	dst := make([]float32, (a*a-1)*rs+c*ld+rng.IntN(3))
 	for i := range dst {
 		dst[i] = float32(math.NaN())
 	}
 	before := append([]float32(nil), dst...)
 	band := make([]float32, BandLen(tl, tw))
-	if !GatherInput(fam, tl, dst, rs, ld, x, c, h, w, padH, padW, th, tw, row0, row1, band) {
+	done, finite := GatherInput(fam, tl, dst, rs, ld, x, c, h, w, padH, padW, th, tw, row0, row1, band)
+	if !done {
 		for i := range dst {
 			if math.Float32bits(dst[i]) != math.Float32bits(before[i]) {
 				t.Fatalf("%v: no kernel, but dst[%d] changed", fam, i)
 			}
 		}
 		return false
+	}
+	if finite != wantFinite {
+		t.Fatalf("%v n=%d c=%d h=%d w=%d pad=%d,%d rows [%d,%d): finite %v, want %v", fam, n, c, h, w, padH, padW, row0, row1, finite, wantFinite)
+	}
+	if !wantFinite {
+		return true // the transformed values are not defined
 	}
 	covered := make([]bool, len(dst))
 	d := make([]float64, a*a)

@@ -9,5 +9,6 @@ func inputKernel[T Float](isa.Family) bool { return false }
 
 func inputF32([]float32, []float32, int, int, int, int, *[36]float32) {}
 
-func gatherF32([]float32, int, int, []float32, int, int, int, int, int, int, int, int, int, []float32, *[36]float32) {
+func gatherF32([]float32, int, int, []float32, int, int, int, int, int, int, int, int, int, []float32, *[36]float32) bool {
+	return false
 }

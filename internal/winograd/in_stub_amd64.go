@@ -12,4 +12,4 @@ func inputF32AVX512(dst *float32, src *float32, rs int, vecs int, bt *float32)
 // gatherF32AVX512 transforms one row of 6×6 input tiles from its padded input rows in band (see the generator for the contract).
 //
 //go:noescape
-func gatherF32AVX512(dst *float32, rs int, band *float32, bs int, vecs int, tail uint16, bt *float32, idx *int32)
+func gatherF32AVX512(dst *float32, rs int, band *float32, bs int, vecs int, tail uint16, bt *float32, idx *int32) (finite bool)

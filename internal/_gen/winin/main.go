@@ -173,7 +173,7 @@ func inputF32() {
 
 // gatherF32 emits
 //
-//	func gatherF32AVX512(dst *float32, rs int, band *float32, bs, vecs int, tail uint16, bt *float32, idx *int32)
+//	func gatherF32AVX512(dst *float32, rs int, band *float32, bs, vecs int, tail uint16, bt *float32, idx *int32) (finite bool)
 //
 // the input transform fused with the gather, for one channel and one row
 // of tiles with m = 4 (tiles 4 columns apart). band holds the 6 padded
@@ -191,9 +191,15 @@ func inputF32() {
 // 4t+v of Z[a] are deinterleaved into six vectors of 16 tiles by two
 // two-table permutes, two 128-bit shuffles and two lane shifts, and the
 // rows finish V[a][b] = Σ_v Bᵀ[b][v]·Z[a][4t+v], written once.
+//
+// finite reports whether every Z[0] was finite, which checks the input
+// for free: Z[0] is computed with all six coefficients, zeros included,
+// and 0·NaN and 0·±Inf are NaN, so a NaN or ±Inf anywhere in the band
+// makes its column of Z[0] NaN (a transform that overflows gives false
+// too).
 func gatherF32() {
 	const name = "gatherF32AVX512"
-	TEXT(name, NOSPLIT, "func(dst *float32, rs int, band *float32, bs, vecs int, tail uint16, bt *float32, idx *int32)")
+	TEXT(name, NOSPLIT, "func(dst *float32, rs int, band *float32, bs, vecs int, tail uint16, bt *float32, idx *int32) (finite bool)")
 	Doc(name + " transforms one row of 6×6 input tiles from its padded input rows in band (see the generator for the contract).")
 	Pragma("noescape")
 	zs := []VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15,
@@ -228,6 +234,9 @@ func gatherF32() {
 		in := func(i, j int) VecPhysical { return zs[i*block+j] }
 		acc := func(j int) VecPhysical { return zs[alpha*block+j] }
 		coef := zs[alpha*block+block]
+		zero, probe := zs[alpha*block+block+1], zs[alpha*block+block+2]
+		VXORPS(zero, zero, zero)
+		VXORPS(probe, probe, probe)
 		pass := func(nb int) {
 			for i := range alpha {
 				for j := range nb {
@@ -246,6 +255,9 @@ func gatherF32() {
 					}
 				}
 				for j := range nb {
+					if o == 0 {
+						VFMADD231PS(acc(j), zero, probe) // probe stays 0 while finite
+					}
 					VMOVUPS(acc(j), at(o, 64*j))
 				}
 			}
@@ -253,14 +265,18 @@ func gatherF32() {
 		}
 		Label(name + "_cblocks")
 		CMPQ(n, U8(block))
-		JL(LabelRef(name + "_csingle"))
+		JL(LabelRef(name + "_clast"))
 		pass(block)
 		SUBQ(U8(block), n)
 		JMP(LabelRef(name + "_cblocks"))
-		Label(name + "_csingle")
-		pass(1)
-		DECQ(n)
-		JNZ(LabelRef(name + "_csingle"))
+		Label(name + "_clast")
+		pass(1) // 4·vecs+1 vectors: always one after the blocks
+		// NaN lanes compare unordered with themselves.
+		VCMPPS(U8(3), probe, probe, K2)
+		KORTESTW(K2, K2)
+		ok := GP8()
+		SETEQ(ok)
+		Store(ok, ReturnIndex(0))
 	}
 
 	// Rows: for each a, deinterleave Z[a] and transform.
