@@ -22,7 +22,9 @@ import (
 // about 235 multiply-adds against F(4,3)'s 220), its edge tiles waste more
 // of small images, and it halves the accuracy margin; F(2,3) saves only
 // 2.25× in the products. The transforms run as GEMMs with the 36×36 and
-// 16×36 Kronecker matrices on the same micro-kernels as the products.
+// 16×36 Kronecker matrices on the same micro-kernels as the products,
+// except the float32 input transform on AVX-512, which has a separable
+// kernel fused with the gather (winograd.GatherInput).
 
 // One work item takes a span of tile rows (of one image or several small
 // ones) and runs four stages in two pooled buffers that stay in the L2
