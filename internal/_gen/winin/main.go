@@ -177,9 +177,10 @@ func inputF32() {
 //
 // the input transform fused with the gather, for one channel and one row
 // of tiles with m = 4 (tiles 4 columns apart). band holds the 6 padded
-// input rows of the tile row, bs bytes apart, each with at least
-// 64·vecs+17 readable elements (row 5 included), the tile t's column v at
-// element 4t+v. The kernel writes V[a][b] of tile t to
+// input rows of the tile row, tile t's column v at element 4t+v, bs bytes
+// apart: bs covers at least the 64·vecs+16 columns the column pass
+// rewrites in place, and row 5 has 64·vecs+17 readable columns (the
+// deinterleave's last read reaches one past them). The kernel writes V[a][b] of tile t to
 // dst + (6a+b)·rs + 4t bytes for the 16·vecs tiles, the last vector under
 // the lane mask tail (its low 16 bits). bt holds Bᵀ (6×6, row-major), idx
 // the two lane permutations of the deinterleave (see below). The band is
