@@ -47,7 +47,7 @@ func gatherF32(dst []float32, rs, ld int, x []float32, c, h, w, padH, padW, th, 
 	band = band[:fusedBandLen(tw)]
 	vecs := (tw + 15) / 16
 	tail := 1<<(tw-16*(vecs-1)) - 1
-	ll := LineLen(F43, tw)
+	ll := 4*tw + 2 // LineLen: the columns the tiles read
 	inner := min(w, ll-padW)
 	for ci := 0; ci < c; ci++ {
 		for row := row0; row < row1; row++ {
