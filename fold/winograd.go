@@ -22,14 +22,20 @@ import (
 // about 235 multiply-adds against F(4,3)'s 220), its edge tiles waste more
 // of small images, and it halves the accuracy margin; F(2,3) saves only
 // 2.25× in the products. The transforms run as GEMMs with the 36×36 and
-// 16×36 Kronecker matrices on the same micro-kernels as the products.
+// 16×36 Kronecker matrices on the same micro-kernels as the products,
+// except the float32 input transform on AVX-512, which has a separable
+// kernel fused with the gather (winograd.GatherInput).
 
 // One work item takes a span of tile rows (of one image or several small
 // ones) and runs four stages in two pooled buffers that stay in the L2
 // and L3 caches:
 //
 //  1. gather the 6×6 input tiles, tiles innermost (buffer 1);
-//  2. V = (Bᵀ⊗Bᵀ)·D for all channels at once (buffer 2);
+//  2. V = Bᵀ·d·B for all channels at once (buffer 2): separably, by the
+//     AVX-512 kernel of winograd.InputTransform for float32, or else as
+//     one GEMM by the Kronecker matrix Bᵀ⊗Bᵀ. For float32 F(4,3) on
+//     AVX-512, winograd.GatherInput runs stages 1 and 2 fused, from the
+//     input rows straight into buffer 2;
 //  3. for each of the 36 positions and each group, M_ξ = U_ξ·V_ξ
 //     (output channels × tiles, tiles innermost: buffer 1; U_ξ, stored
 //     transposed, and V_ξ are read in place by the micro-kernels);
@@ -231,24 +237,40 @@ func (r *winoRun[T]) items(lo, hi int) {
 	kin, kout := winograd.InputMatrix[T](tl), winograd.OutputMatrix[T](tl)
 	rows := r.n * r.th
 	plane := r.h * r.w
+	fused := winograd.HasGatherInput[T](r.stridedFam, tl)
 	for item := lo; item < hi; item++ {
 		row0 := item * r.rowsPer
 		row1 := min(row0+r.rowsPer, rows)
 		nt := (row1 - row0) * r.tw
-		// Each image's input is checked by the item holding its first
-		// tile row.
-		for row := row0; row < row1; row++ {
-			if img := row / r.th; row%r.th == 0 {
-				if src := r.x[img*C*plane : (img+1)*C*plane]; !r.finite(src) {
-					r.fe.set(nonFinite(src, "input", img*C*plane))
+		if fused {
+			// The kernel checks the input rows it reads; every input row
+			// is read by some item.
+			if _, finite := winograd.GatherInput(r.stridedFam, tl, buf2, r.rsIn, r.ld, r.x, C, r.h, r.w, g.PadH, g.PadW, r.th, r.tw, row0, row1, *b3); !finite {
+				if err := r.inputError(row0, row1); err != nil {
+					r.fe.set(err)
+					return
+				}
+				// Finite input that overflowed in the transform: the
+				// output check reports it.
+			}
+		} else {
+			// Each image's input is checked by the item holding its
+			// first tile row.
+			for row := row0; row < row1; row++ {
+				if img := row / r.th; row%r.th == 0 {
+					if src := r.x[img*C*plane : (img+1)*C*plane]; !r.finite(src) {
+						r.fe.set(nonFinite(src, "input", img*C*plane))
+						return
+					}
+				}
+			}
+			winograd.Gather(tl, buf1, r.rsIn, r.ld, r.x, C, r.h, r.w, g.PadH, g.PadW, r.th, r.tw, row0, row1, *b3, r.strided)
+			if !winograd.InputTransform(r.stridedFam, tl, buf2, buf1, r.rsIn, C, r.ld, nt) {
+				if err := gemm.GemmDense(1, gemm.NoTrans, gemm.NoTrans, a2, C*r.ld, a2, 1, kin, a2, buf1, r.rsIn, 0, buf2, r.rsIn); err != nil {
+					r.fe.set(err)
 					return
 				}
 			}
-		}
-		winograd.Gather(tl, buf1, r.rsIn, r.ld, r.x, C, r.h, r.w, g.PadH, g.PadW, r.th, r.tw, row0, row1, *b3, r.strided)
-		if err := gemm.GemmDense(1, gemm.NoTrans, gemm.NoTrans, a2, C*r.ld, a2, 1, kin, a2, buf1, r.rsIn, 0, buf2, r.rsIn); err != nil {
-			r.fe.set(err)
-			return
 		}
 		for xi := 0; xi < a2; xi++ {
 			for grp := 0; grp < g.Groups; grp++ {
@@ -287,4 +309,23 @@ func (r *winoRun[T]) items(lo, hi int) {
 			}
 		}
 	}
+}
+
+// inputError returns the ErrNonFinite of the first NaN or ±Inf in the
+// input rows that tile rows [row0, row1) read, in every channel, or nil
+// when there is none.
+func (r *winoRun[T]) inputError(row0, row1 int) error {
+	tl, C := r.tile, r.geom.InChannels
+	for row := row0; row < row1; row++ {
+		img, ty := row/r.th, row%r.th
+		lo := max(0, ty*tl.M-r.geom.PadH)
+		hi := min(r.h, ty*tl.M-r.geom.PadH+tl.Alpha)
+		for ci := 0; ci < C && lo < hi; ci++ {
+			off := ((img*C+ci)*r.h + lo) * r.w
+			if src := r.x[off : off+(hi-lo)*r.w]; !r.finite(src) {
+				return nonFinite(src, "input", off)
+			}
+		}
+	}
+	return nil
 }

@@ -21,6 +21,16 @@
 // separably on 16 tiles per vector, the bias, and stores straight into
 // the NCHW output.
 //
+// For float32 6×6 tiles on AVX-512 the input side has kernels of its own
+// (avo-generated, internal/_gen/winin): InputTransform applies Bᵀ·d·B
+// separably, rows then columns (2·6·36 multiply-adds per tile against the
+// Kronecker GEMM's 36·36), 16 tiles per vector; GatherInput fuses it with
+// the gather for F(4×4, 3×3): it transforms the columns of the padded
+// input rows once per tile row (neighbouring tiles share them), then
+// deinterleaves each transformed row into its tiles in registers and
+// finishes the rows, so the gathered tiles are never stored, and it
+// checks the input it reads on the way.
+//
 // The package knows nothing of layers: package fold chooses the path,
 // owns the workspaces and runs the stages in parallel.
 package winograd

@@ -64,9 +64,10 @@ func Gather[T Float](t *Tile, dst []T, rs, ld int, x []T, c, h, w, padH, padW, t
 // LineLen is the length of one padded input row of tw tiles.
 func LineLen(t *Tile, tw int) int { return tw*t.M + t.Alpha - t.M }
 
-// BandLen is the length of Gather's scratch band for tw tiles per row:
-// α padded rows and room for the strided gathers' whole-vector reads.
-func BandLen(t *Tile, tw int) int { return t.Alpha*LineLen(t, tw) + bandSlack }
+// BandLen is the length of the scratch band of Gather and GatherInput for
+// tw tiles per row: α padded rows and room for the strided gathers'
+// whole-vector reads, or GatherInput's six rows of whole vectors.
+func BandLen(t *Tile, tw int) int { return max(t.Alpha*LineLen(t, tw)+bandSlack, fusedBandLen(tw)) }
 
 // bandSlack covers the window a vectorised strided gather reads past its
 // last element: one vector of 16 elements times the step (m ≤ 7).
