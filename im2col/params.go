@@ -5,6 +5,7 @@ import (
 
 	"github.com/netdeconv/deconv"
 
+	"github.com/netdeconv/deconv/internal/gather"
 	"github.com/netdeconv/deconv/internal/isa"
 	"github.com/netdeconv/deconv/internal/parallel"
 	"github.com/netdeconv/deconv/internal/size"
@@ -93,6 +94,7 @@ type Plan struct {
 
 	// Chosen once here so that a transform allocates nothing.
 	colSpans, rowSpans []span
+	table              *gather.Table // Unfold of small planes; nil otherwise
 	k32                kernels[float32]
 	k64                kernels[float64]
 }
@@ -168,6 +170,7 @@ func newPlan(p Params, family isa.Family) (*Plan, error) {
 	}
 	pl.colSpans = axisSpans(p.Width, p.KernelW, p.DilationW, p.PadW, pl.stepW, pl.outW)
 	pl.rowSpans = axisSpans(p.Height, p.KernelH, p.DilationH, p.PadH, pl.stepH, pl.outH)
+	pl.table = unfoldTable(pl)
 	return pl, nil
 }
 
