@@ -56,6 +56,7 @@ type workspace[T Float] struct {
 	classes           []stripClass
 	masks             []uint16
 	stripSums         []float64
+	ybar              []float64 // a unit's feature means (finalRun.direct)
 	ps                gemm.Panels[T]
 }
 
@@ -81,7 +82,12 @@ type batchRun[T Float] struct {
 	fam                          isa.Family
 	blocks, blockCols, blockMats int
 	exclusive                    bool
-	ps                           gemm.Panels[T] // decides fam
+	// direct: exclusive units finalize their own matrices into Compute's
+	// output (finalRun.direct); the float64 totals are not used.
+	direct bool
+	ps     gemm.Panels[T] // decides fam
+
+	fin finalRun[T] // the closing pass, split over the workers
 }
 
 var runPools [2]sync.Pool
@@ -95,6 +101,15 @@ var testHookWorker func()
 // serves only samples deeper than a panel.
 var testForceDense bool
 
+// testNoDirect, when set (by tests only), makes exclusive units add into
+// the float64 totals as shared ones do, for comparison with
+// finalRun.direct.
+var testNoDirect bool
+
+// testHookDirect, when set (by tests only), is called by every batch
+// whose units finalize their matrices directly.
+var testHookDirect func()
+
 func getBatchRun[T Float]() *batchRun[T] {
 	pool := &runPools[1]
 	var z T
@@ -106,6 +121,7 @@ func getBatchRun[T Float]() *batchRun[T] {
 	}
 	r := new(batchRun[T])
 	r.body = r.run
+	r.fin.body = r.fin.run
 	return r
 }
 
@@ -239,8 +255,21 @@ func batchMoments[T Float](pl *Plan, x []T, m *moments, out *finalOut[T]) error 
 		units = r.blocks * chunks
 	}
 	workers := min(parallel.Workers(pl.workers), units)
+	// Compute's path with exclusive units: each unit's partials are its
+	// matrices' whole sums, so it finalizes them itself (while they are
+	// in cache), and the float64 totals are never filled nor read.
+	r.direct = r.exclusive && out != nil && pl.rest == 0 && !pl.uncentred && !testNoDirect
+	if r.direct {
+		r.fin.out, r.fin.n = *out, float64(pl.Rows())
+		if testHookDirect != nil {
+			testHookDirect()
+		}
+	}
 	tot := &r.tot
-	s64, sum64 := grow(&tot.s64, G*F*F), grow(&tot.sum64, G*F)
+	s64, sum64 := tot.s64[:0], grow(&tot.sum64, G*F)
+	if !r.direct {
+		s64 = grow(&tot.s64, G*F*F)
+	}
 	if !r.exclusive {
 		// Exclusive units store each matrix's upper triangle once, so
 		// only shared totals need zeros.
@@ -253,8 +282,9 @@ func batchMoments[T Float](pl *Plan, x []T, m *moments, out *finalOut[T]) error 
 	r.next.Store(0)
 	parallel.For(workers, workers, r.body)
 	r.pl, r.x = nil, nil // do not keep the caller's data alive in the pool
+	r.fin.out = finalOut[T]{}
 	firstErr := r.firstErr
-	if firstErr != nil {
+	if firstErr != nil || r.direct {
 		return firstErr
 	}
 
@@ -263,7 +293,7 @@ func batchMoments[T Float](pl *Plan, x []T, m *moments, out *finalOut[T]) error 
 	// little because the shift estimate leaves ȳ small next to σ.
 	n := float64(pl.Rows())
 	if out != nil && pl.rest == 0 && !pl.uncentred {
-		return finalizeSums(out, pl, n, s64, sum64, shift)
+		return r.fin.finalize(out, pl, n, s64, sum64, shift)
 	}
 	m.n = n
 	m.mean = grow(&m.mean, G*F)
@@ -585,63 +615,5 @@ func restMoments[T Float](pl *Plan, x []T, m *moments) error {
 		return fmt.Errorf("%w: in channels %d…%d", deconv.ErrNonFinite, pl.restC0, pl.c-1)
 	}
 	m.restN, m.restMean, m.restM2 = n, mean, m2
-	return nil
-}
-
-// finalOut is where Compute wants its results: μ and Cov + eps·I in T.
-type finalOut[T Float] struct {
-	mean, cov []T
-	eps       float64
-}
-
-// finalizeSums writes μ = s + ȳ and Cov = (Σ yyᵀ − n·ȳȳᵀ)/n + eps·I from
-// the upper triangles of Σ yyᵀ (s64) and the column sums Σ y (sum64,
-// overwritten by ȳ), with the rounding and checks of Finalize: a variance
-// a hair below zero is 0, a value that does not fit T is ErrNonFinite.
-func finalizeSums[T Float](out *finalOut[T], pl *Plan, n float64, s64, sum64 []float64, shift []T) error {
-	F, G := pl.feats, pl.groups
-	inv := 1 / n
-	for g := 0; g < G; g++ {
-		ybar := sum64[g*F : (g+1)*F]
-		for j := range ybar {
-			ybar[j] /= n
-			mu := float64(shift[g*F+j]) + ybar[j]
-			out.mean[g*F+j] = T(mu)
-			if !finite(float64(out.mean[g*F+j])) {
-				return fmt.Errorf("%w: mean %d of matrix %d is %g", deconv.ErrNonFinite, j, g, mu)
-			}
-		}
-		s, c := s64[g*F*F:(g+1)*F*F], out.cov[g*F*F:(g+1)*F*F]
-		// v − v is 0 for finite v and NaN otherwise: one test per matrix.
-		var bad T
-		// In tiles, so that the mirrored writes down columns stay in L1.
-		const tb = 32
-		for i0 := 0; i0 < F; i0 += tb {
-			for j0 := i0; j0 < F; j0 += tb {
-				for i := i0; i < min(F, i0+tb); i++ {
-					yi := n * ybar[i]
-					j := max(i, j0)
-					if j == i {
-						v := (s[i*F+i] - yi*ybar[i]) * inv
-						if v < 0 {
-							v = 0 // rounding: a variance is never negative
-						}
-						o := T(v + out.eps)
-						c[i*F+i] = o
-						bad += o - o
-						j++
-					}
-					for ; j < min(F, j0+tb); j++ {
-						o := T((s[i*F+j] - yi*ybar[j]) * inv)
-						c[i*F+j], c[j*F+i] = o, o
-						bad += o - o
-					}
-				}
-			}
-		}
-		if bad != 0 {
-			return fmt.Errorf("%w: a covariance of matrix %d does not fit %T", deconv.ErrNonFinite, g, bad)
-		}
-	}
 	return nil
 }
