@@ -170,10 +170,29 @@ func (r *batchRun[T]) run(lo, hi int) {
 	}
 }
 
-// shiftWS holds estimateShift's buffers, pooled across calls.
+// shiftWS holds estimateShift's buffers and the state its workers share,
+// pooled across calls; body is bound once, so a call allocates nothing.
 type shiftWS[T Float] struct {
 	zero, rows, shift []T
 	tot, per          []float64
+
+	pl           *Plan
+	x            []T
+	runLen, runs int
+	body         func(lo, hi int)
+}
+
+// shiftColsPerWorker is the fewest gathered columns estimateShift hands
+// to a worker of its own.
+const shiftColsPerWorker = 256
+
+// run gathers every run of windows for columns [lo, hi) into the sums.
+func (sw *shiftWS[T]) run(lo, hi int) {
+	pl := sw.pl
+	for i := 0; i < sw.runs; i++ {
+		s0 := i * (pl.samples - sw.runLen) / max(1, sw.runs-1)
+		fillCols(pl, sw.x, s0, sw.runLen, sw.rows, sw.zero, sw.tot, lo, hi)
+	}
 }
 
 var shiftPools [2]sync.Pool
@@ -393,6 +412,12 @@ func work[T Float](pl *Plan, x, shift []T, ws *workspace[T], perPanel, perChunk,
 // each image row is read front to back once, and the run's rows of y stay
 // in L1.
 func fill[T Float](pl *Plan, x []T, s0, cnt int, y, shift []T, sum []float64) {
+	fillCols(pl, x, s0, cnt, y, shift, sum, 0, pl.width)
+}
+
+// fillCols is fill for columns tlo … thi−1 only (all of them with flat
+// sampling); the other columns of y are left as they were.
+func fillCols[T Float](pl *Plan, x []T, s0, cnt int, y, shift []T, sum []float64, tlo, thi int) {
 	width := pl.width
 	chw := pl.c * pl.h * pl.w
 	if pl.kind == flatKind {
@@ -422,7 +447,7 @@ func fill[T Float](pl *Plan, x []T, s0, cnt int, y, shift []T, sum []float64) {
 	oy, ox := r/pl.ow, r%pl.ow
 	for i := 0; i < cnt; {
 		seg := min(cnt-i, pl.ow-ox)
-		gatherRow(pl, y[i*width:], seg, x[n*chw:(n+1)*chw], oy, ox, shift, sum)
+		gatherRow(pl, y[i*width:], seg, x[n*chw:(n+1)*chw], oy, ox, shift, sum, tlo, thi)
 		i += seg
 		if ox += seg; ox == pl.ow {
 			ox = 0
@@ -435,11 +460,11 @@ func fill[T Float](pl *Plan, x []T, s0, cnt int, y, shift []T, sum []float64) {
 }
 
 // gatherRow fills seg consecutive windows of output row oy, from column
-// ox0, of one image: column t of window j is img[channel][iy][ix0 + j·step]
-// (zero outside the image) minus shift[t].
-func gatherRow[T Float](pl *Plan, dst []T, seg int, img []T, oy, ox0 int, shift []T, sum []float64) {
+// ox0, of one image: column t (tlo ≤ t < thi) of window j is
+// img[channel][iy][ix0 + j·step] (zero outside the image) minus shift[t].
+func gatherRow[T Float](pl *Plan, dst []T, seg int, img []T, oy, ox0 int, shift []T, sum []float64, tlo, thi int) {
 	width, step := pl.width, pl.stepW
-	for t := 0; t < width; t++ {
+	for t := tlo; t < thi; t++ {
 		s := shift[t]
 		iy := oy*pl.stepH - pl.padH + pl.dy[t]
 		if uint(iy) >= uint(pl.h) {
@@ -555,10 +580,22 @@ func estimateShift[T Float](pl *Plan, x []T, sw *shiftWS[T]) []T {
 	rows := grow(&sw.rows, runLen*width)
 	tot := grow(&sw.tot, width)
 	clear(tot)
-	for i := 0; i < runs; i++ {
-		s0 := i * (pl.samples - runLen) / max(1, runs-1)
-		fill(pl, x, s0, runLen, rows, zero, tot)
+	// Grid windows: the columns are split over the workers, each of which
+	// reads every run for its columns, so each column's sum adds up in
+	// the same order whatever the split (the shift, hence every result,
+	// does not depend on the worker count). Parts of at least
+	// shiftColsPerWorker columns: fewer do not repay the hand-off.
+	workers := 1
+	if pl.kind == gridKind {
+		workers = min(parallel.Workers(pl.workers), max(1, width/shiftColsPerWorker))
 	}
+	sw.pl, sw.x, sw.rows, sw.zero, sw.tot = pl, x, rows, zero, tot
+	sw.runLen, sw.runs = runLen, runs
+	if sw.body == nil {
+		sw.body = sw.run
+	}
+	parallel.For(width, workers, sw.body)
+	sw.pl, sw.x = nil, nil // keep no caller data alive in the pool
 	m := float64(runs * runLen)
 	shift := grow(&sw.shift, width)
 	if pl.groups > 1 {

@@ -77,7 +77,7 @@ func (t *Table) PlaneLen() int { return t.planeLen }
 func compileTable(idx []int32, sub int) tableProgram {
 	elems := 16 / sub
 	vecs := (len(idx) + elems - 1) / elems
-	p := tableProgram{counts: make([]int32, vecs), last: (len(idx)-(vecs-1)*elems)*sub}
+	p := tableProgram{counts: make([]int32, vecs), last: (len(idx) - (vecs-1)*elems) * sub}
 	for v := range vecs {
 		out := idx[v*elems : min((v+1)*elems, len(idx))]
 		done := uint32(0) // elements of out already placed
