@@ -75,7 +75,6 @@ func (f *finalRun[T]) finalize(out *finalOut[T], pl *Plan, n float64, s64, sum64
 // contiguous range of units, which this keeps balanced.
 func (f *finalRun[T]) run(lo, hi int) {
 	F := f.feats
-	inv := 1 / f.n
 	eps := f.out.eps
 	for u := lo; u < hi; u++ {
 		g, k := u/f.tiles, u%f.tiles
@@ -86,30 +85,8 @@ func (f *finalRun[T]) run(lo, hi int) {
 		i0 := band * finalTile
 		ybar := f.ybars[g*F : (g+1)*F]
 		s, c := f.s64[g*F*F:(g+1)*F*F], f.out.cov[g*F*F:(g+1)*F*F]
-		// v − v is 0 for finite v and NaN otherwise: one test per band.
-		var bad T
-		for j0 := i0; j0 < F; j0 += finalTile {
-			for i := i0; i < min(F, i0+finalTile); i++ {
-				yi := f.n * ybar[i]
-				j := max(i, j0)
-				if j == i {
-					v := (s[i*F+i] - yi*ybar[i]) * inv
-					if v < 0 {
-						v = 0 // rounding: a variance is never negative
-					}
-					o := T(v + eps)
-					c[i*F+i] = o
-					bad += o - o
-					j++
-				}
-				for ; j < min(F, j0+finalTile); j++ {
-					o := T((s[i*F+j] - yi*ybar[j]) * inv)
-					c[i*F+j], c[j*F+i] = o, o
-					bad += o - o
-				}
-			}
-		}
-		if bad != 0 {
+		bad := finalBand(c, s, ybar, F, i0, f.n, eps)
+		if bad {
 			f.mu.Lock()
 			if f.badMat < 0 || g < f.badMat {
 				f.badMat = g
@@ -131,7 +108,7 @@ func (f *finalRun[T]) run(lo, hi int) {
 // reports it), the means, the covariances.
 func (f *finalRun[T]) direct(pl *Plan, part []T, sum, ybar []float64, colLo, g0, ng int, shift []T) error {
 	F := pl.feats
-	n, inv := f.n, 1/f.n
+	n := f.n
 	out := &f.out
 	for m := 0; m < ng; m++ {
 		g := g0 + m
@@ -160,33 +137,58 @@ func (f *finalRun[T]) direct(pl *Plan, part []T, sum, ybar []float64, colLo, g0,
 			}
 		}
 		c := out.cov[g*F*F : (g+1)*F*F]
-		var bad T
+		bad := false
 		for i0 := 0; i0 < F; i0 += finalTile {
-			for j0 := i0; j0 < F; j0 += finalTile {
-				for i := i0; i < min(F, i0+finalTile); i++ {
-					yi := n * ybar[i]
-					j := max(i, j0)
-					if j == i {
-						v := (float64(p[i*F+i]) - yi*ybar[i]) * inv
-						if v < 0 {
-							v = 0 // rounding: a variance is never negative
-						}
-						o := T(v + out.eps)
-						c[i*F+i] = o
-						bad += o - o
-						j++
-					}
-					for ; j < min(F, j0+finalTile); j++ {
-						o := T((float64(p[i*F+j]) - yi*ybar[j]) * inv)
-						c[i*F+j], c[j*F+i] = o, o
-						bad += o - o
-					}
-				}
-			}
+			bad = finalBand(c, p, ybar, F, i0, n, out.eps) || bad
 		}
-		if bad != 0 {
-			return fmt.Errorf("%w: a covariance of matrix %d does not fit %T", deconv.ErrNonFinite, g, bad)
+		if bad {
+			var z T
+			return fmt.Errorf("%w: a covariance of matrix %d does not fit %T", deconv.ErrNonFinite, g, z)
 		}
 	}
 	return nil
+}
+
+// finalBand writes rows i0 … i0+finalTile−1 of one F×F covariance c
+// (upper triangle and its mirror) from the upper triangle of Σ yyᵀ in p
+// (float64 totals or a unit's partials: the same values) and the means
+// ȳ: (p − n·ȳȳᵀ)/n, plus eps on the diagonal, a variance a hair below
+// zero rounded to 0. It reports whether a value does not fit T. The
+// column tiles keep the mirrored writes in L1; the rows are sliced so
+// that the inner loop has no bounds checks but the mirror's, and the
+// finiteness test is a branch (never taken) rather than a chain of
+// additions through every element.
+func finalBand[T, S Float](c []T, p []S, ybar []float64, F, i0 int, n, eps float64) (bad bool) {
+	inv := 1 / n
+	iEnd := min(F, i0+finalTile)
+	for j0 := i0; j0 < F; j0 += finalTile {
+		jEnd := min(F, j0+finalTile)
+		yb := ybar[:jEnd]
+		for i := i0; i < iEnd; i++ {
+			yi := n * ybar[i]
+			prow, crow := p[i*F:i*F+jEnd], c[i*F:i*F+jEnd]
+			j := max(i, j0)
+			if j == i {
+				v := (float64(prow[i]) - yi*yb[i]) * inv
+				if v < 0 {
+					v = 0 // rounding: a variance is never negative
+				}
+				o := T(v + eps)
+				crow[i] = o
+				if o-o != 0 {
+					bad = true
+				}
+				j++
+			}
+			for ; j < len(prow); j++ {
+				o := T((float64(prow[j]) - yi*yb[j]) * inv)
+				crow[j] = o
+				c[j*F+i] = o
+				if o-o != 0 {
+					bad = true
+				}
+			}
+		}
+	}
+	return bad
 }
