@@ -50,6 +50,8 @@ type tapsRun[T Float] struct {
 	fe                   firstError
 	padTab               *gather.Table // padded planes by table (taps_table.go); nil: by rows
 	tables               tapsTables
+	chTaps               []taps.Taps[T] // every output channel's taps, with padTab; else nil
+	chStore              []taps.Taps[T] // chTaps' storage, kept across calls
 	body                 func(lo, hi int)
 }
 
@@ -112,6 +114,10 @@ func (c *Conv2d[T]) forwardTaps(wk *convWork[T], dst, x []T, n, h, w, oh, ow int
 	r.wp = w + 2*g.PadW
 	r.finite = gather.FiniteFor[T](isa.Selected())
 	r.padTab = r.tables.lookup(g, h, w, r.bands, r.paddedRows(), r.wp)
+	r.chTaps = nil
+	if r.padTab != nil {
+		r.buildChannelTaps()
+	}
 	r.fe.err = nil
 	parallel.For(n*g.Groups*r.bands, workers, r.body)
 	err := r.fe.err
@@ -162,6 +168,22 @@ func (r *tapsRun[T]) items(lo, hi int) {
 		}
 		if !r.compute(pad, plane, img, grp, oy0, oy1, tp, cp, true) {
 			return
+		}
+	}
+}
+
+// addTaps sets tp to output channel oc's taps over padded planes of
+// plane elements per input channel.
+func (r *tapsRun[T]) addTaps(tp *taps.Taps[T], oc, plane int) {
+	g := r.geom
+	cg, kh, kw := g.InChannels/g.Groups, g.KernelH, g.KernelW
+	tp.Reset()
+	wt := r.weight[oc*cg*kh*kw : (oc+1)*cg*kh*kw]
+	for ci := 0; ci < cg; ci++ {
+		for ki := 0; ki < kh; ki++ {
+			for kj := 0; kj < kw; kj++ {
+				tp.Add(ci*plane+ki*g.DilationH*r.wp+kj*g.DilationW, wt[(ci*kh+ki)*kw+kj])
+			}
 		}
 	}
 }
@@ -229,14 +251,11 @@ func (r *tapsRun[T]) compute(pad []T, plane, img, grp, oy0, oy1 int, tp *taps.Ta
 	}
 	for ; co < coutg; co++ {
 		oc := grp*coutg + co
-		tp.Reset()
-		wt := r.weight[oc*cg*kh*kw : (oc+1)*cg*kh*kw]
-		for ci := 0; ci < cg; ci++ {
-			for ki := 0; ki < kh; ki++ {
-				for kj := 0; kj < kw; kj++ {
-					tp.Add(ci*plane+ki*g.DilationH*r.wp+kj*g.DilationW, wt[(ci*kh+ki)*kw+kj])
-				}
-			}
+		tp := tp
+		if r.chTaps != nil {
+			tp = &r.chTaps[oc] // built once for the call (taps_table.go)
+		} else {
+			r.addTaps(tp, oc, plane)
 		}
 		var b T
 		if r.bias != nil {

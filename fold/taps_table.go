@@ -5,6 +5,7 @@ import (
 
 	"github.com/netdeconv/deconv/internal/gather"
 	"github.com/netdeconv/deconv/internal/isa"
+	"github.com/netdeconv/deconv/internal/taps"
 )
 
 // On small planes of one input channel per group (depthwise layers), the
@@ -113,5 +114,22 @@ func (r *tapsRun[T]) itemsByTable(lo, hi int) {
 			return
 		}
 		item = end
+	}
+}
+
+// buildChannelTaps builds every output channel's taps over the padded
+// planes of the table path once per call (weights and plane are fixed for
+// the call), where the row path rebuilds them for each (image, group):
+// eight times over at batch 8, and about as long as the convolution of a
+// 16×16 plane. The storage is kept, so a steady state allocates nothing.
+func (r *tapsRun[T]) buildChannelTaps() {
+	oc := r.geom.OutChannels
+	if cap(r.chStore) < oc {
+		r.chStore = make([]taps.Taps[T], oc)
+	}
+	r.chTaps = r.chStore[:oc]
+	plane := r.padTab.Len()
+	for c := range r.chTaps {
+		r.addTaps(&r.chTaps[c], c, plane)
 	}
 }
