@@ -179,6 +179,7 @@ type shiftWS[T Float] struct {
 	pl           *Plan
 	x            []T
 	runLen, runs int
+	rowRuns      bool // runs are whole output rows, spread over the batch's
 	body         func(lo, hi int)
 }
 
@@ -191,6 +192,9 @@ func (sw *shiftWS[T]) run(lo, hi int) {
 	pl := sw.pl
 	for i := 0; i < sw.runs; i++ {
 		s0 := i * (pl.samples - sw.runLen) / max(1, sw.runs-1)
+		if sw.rowRuns {
+			s0 = i * (pl.samples/pl.ow - 1) / max(1, sw.runs-1) * pl.ow
+		}
 		fillCols(pl, sw.x, s0, sw.runLen, sw.rows, sw.zero, sw.tot, lo, hi)
 	}
 }
@@ -575,6 +579,15 @@ func estimateShift[T Float](pl *Plan, x []T, sw *shiftWS[T]) []T {
 	want := min(shiftSamples, max(64, pl.samples/8))
 	runLen := min(pl.samples, want/shiftRuns)
 	runs := min(shiftRuns, pl.samples/runLen)
+	rowRuns := false
+	if pl.kind == gridKind && runLen > pl.ow {
+		// Output rows shorter than a run (small images): a run crossing
+		// rows costs a pass over every column per row it touches, so the
+		// runs are whole output rows, as many as give the same windows.
+		rowRuns = true
+		runLen = pl.ow
+		runs = min(max(1, want/runLen), pl.samples/runLen)
+	}
 	zero := grow(&sw.zero, width)
 	clear(zero)
 	rows := grow(&sw.rows, runLen*width)
@@ -590,7 +603,7 @@ func estimateShift[T Float](pl *Plan, x []T, sw *shiftWS[T]) []T {
 		workers = min(parallel.Workers(pl.workers), max(1, width/shiftColsPerWorker))
 	}
 	sw.pl, sw.x, sw.rows, sw.zero, sw.tot = pl, x, rows, zero, tot
-	sw.runLen, sw.runs = runLen, runs
+	sw.runLen, sw.runs, sw.rowRuns = runLen, runs, rowRuns
 	if sw.body == nil {
 		sw.body = sw.run
 	}
