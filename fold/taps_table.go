@@ -17,7 +17,7 @@ import (
 // once for the run of planes.
 
 // maxTapsTable bounds the padded plane (rows × columns) the table gathers:
-// its compiled programs stay within tens of KiB and the plane well inside
+// its compiled programs stay within about 35 KB and the plane well inside
 // the L1 chunk the kernels read (tapsChunkBytes).
 const maxTapsTable = 2048
 
