@@ -104,8 +104,22 @@ func (r *tapsRun[T]) itemsByTable(lo, hi int) {
 		}
 		pad := (*buf)[:k*plane]
 		padPlanes(pad, src, r.padTab)
-		for j := range k {
-			r.compute(pad[j*plane:(j+1)*plane], plane, img, grp+j, 0, r.oh, tp, cp, false)
+		if g.OutChannels == g.Groups {
+			// One output channel per group: its taps, straight.
+			L := r.oh * r.ow
+			for j := range k {
+				oc := grp + j
+				var b T
+				if r.bias != nil {
+					b = r.bias[oc]
+				}
+				o := (img*g.OutChannels + oc) * L
+				taps.Rows(r.dst[o:o+L], r.ow, pad[j*plane:(j+1)*plane], g.StrideH*r.wp, g.StrideW, r.oh, r.ow, &r.chTaps[oc], b)
+			}
+		} else {
+			for j := range k {
+				r.compute(pad[j*plane:(j+1)*plane], plane, img, grp+j, 0, r.oh, tp, cp, false)
+			}
 		}
 		// The run's outputs, every row of every channel of its groups,
 		// are consecutive: one check.
