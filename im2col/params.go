@@ -2,6 +2,7 @@ package im2col
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/netdeconv/deconv"
 
@@ -94,7 +95,11 @@ type Plan struct {
 
 	// Chosen once here so that a transform allocates nothing.
 	colSpans, rowSpans []span
-	table              *gather.Table // Unfold of small planes; nil otherwise
+	// The offset table of small Unfold planes (nil otherwise), built on
+	// the first transform that needs it: plans made only for UnfoldBlock
+	// (the convolution's) never pay for one.
+	tableOnce sync.Once
+	table     *gather.Table
 	k32                kernels[float32]
 	k64                kernels[float64]
 }
@@ -170,7 +175,6 @@ func newPlan(p Params, family isa.Family) (*Plan, error) {
 	}
 	pl.colSpans = axisSpans(p.Width, p.KernelW, p.DilationW, p.PadW, pl.stepW, pl.outW)
 	pl.rowSpans = axisSpans(p.Height, p.KernelH, p.DilationH, p.PadH, pl.stepH, pl.outH)
-	pl.table = unfoldTable(pl)
 	return pl, nil
 }
 

@@ -11,15 +11,18 @@ import (
 // for which an Unfold plan of family f gathers through a table of source
 // offsets instead of one strided run per tap and output row: below it a
 // plane's runs are so short that their calls and setup cost more than the
-// copy. Set by BenchmarkIm2colSmall (batch 8, 3×3, padding 1): with
-// AVX-512 (the permute kernel) the table was 1.4–7× faster from 8×8 up
-// to 64×64 at sampling stride 3 (4356 outputs) and 28×28 at stride 1
-// (7056); with the generic loop (generic and AVX2) it was 1.3–4× faster
-// at 8×8 and 16×16 (324 outputs), even at 32×32 (1089) and slower from
-// 64×64 on. At the bound a plan's table and programs take about 140 KB.
+// copy. Set by BenchmarkIm2colSmall (batch 8, 3×3, padding 1) on an
+// Intel Xeon: with AVX-512 (the permute kernel) the table was 1.4–7×
+// faster from 8×8 up to 64×64 at sampling stride 3 (4356 outputs), 28×28,
+// 40×40 and 64×64 at stride 1 (7056, 14400, 36864) and 128×128 at stride
+// 3 (16641; BenchmarkPaperIm2col, batch 32, 0.8× the CPU time), so it
+// serves every plane gather.NewTable takes; with the generic loop
+// (generic and AVX2) it was 1.3–4× faster at 8×8 and 16×16 (324 outputs),
+// even at 32×32 (1089) and slower from 64×64 on. A plan's table and
+// programs take about 17 bytes per output.
 func maxTableOutputs(f isa.Family) int {
 	if f == isa.AVX512 {
-		return 8192
+		return gather.MaxTableLen
 	}
 	return 1024
 }
@@ -73,6 +76,15 @@ func buildTable(pl *Plan) *gather.Table {
 	}
 	return t
 }
+
+// unfoldTab returns the plan's offset table, building it on first use
+// (safe for concurrent callers), or nil when the plan has none.
+func (pl *Plan) unfoldTab() *gather.Table {
+	pl.tableOnce.Do(pl.initTable)
+	return pl.table
+}
+
+func (pl *Plan) initTable() { pl.table = unfoldTable(pl) }
 
 // unfoldByTable writes the Unfold output of (image, channel) planes
 // [lo, hi) through the plan's table: their outputs are contiguous in dst,

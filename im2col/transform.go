@@ -141,7 +141,7 @@ func (t *task[T]) RunPart(i int) {
 	case opRows:
 		rows(t.pl, t.dst, t.src, t.k, lo, hi)
 	case opUnfold:
-		if t.pl.table != nil {
+		if t.pl.unfoldTab() != nil {
 			unfoldByTable(t.pl, t.dst, t.src, t.k, lo, hi)
 			break
 		}
