@@ -100,8 +100,8 @@ type Plan struct {
 	// (the convolution's) never pay for one.
 	tableOnce sync.Once
 	table     *gather.Table
-	k32                kernels[float32]
-	k64                kernels[float64]
+	k32       kernels[float32]
+	k64       kernels[float64]
 }
 
 // NewPlan validates p and computes the plan's sizes. Every failure is one
