@@ -56,6 +56,7 @@ type workspace[T Float] struct {
 	classes           []stripClass
 	masks             []uint16
 	stripSums         []float64
+	ybar              []float64 // a unit's feature means (finalRun.direct)
 	ps                gemm.Panels[T]
 }
 
@@ -81,7 +82,12 @@ type batchRun[T Float] struct {
 	fam                          isa.Family
 	blocks, blockCols, blockMats int
 	exclusive                    bool
-	ps                           gemm.Panels[T] // decides fam
+	// direct: exclusive units finalize their own matrices into Compute's
+	// output (finalRun.direct); the float64 totals are not used.
+	direct bool
+	ps     gemm.Panels[T] // decides fam
+
+	fin finalRun[T] // the closing pass, split over the workers
 }
 
 var runPools [2]sync.Pool
@@ -95,6 +101,15 @@ var testHookWorker func()
 // serves only samples deeper than a panel.
 var testForceDense bool
 
+// testNoDirect, when set (by tests only), makes exclusive units add into
+// the float64 totals as shared ones do, for comparison with
+// finalRun.direct.
+var testNoDirect bool
+
+// testHookDirect, when set (by tests only), is called by every batch
+// whose units finalize their matrices directly.
+var testHookDirect func()
+
 func getBatchRun[T Float]() *batchRun[T] {
 	pool := &runPools[1]
 	var z T
@@ -106,6 +121,7 @@ func getBatchRun[T Float]() *batchRun[T] {
 	}
 	r := new(batchRun[T])
 	r.body = r.run
+	r.fin.body = r.fin.run
 	return r
 }
 
@@ -154,10 +170,33 @@ func (r *batchRun[T]) run(lo, hi int) {
 	}
 }
 
-// shiftWS holds estimateShift's buffers, pooled across calls.
+// shiftWS holds estimateShift's buffers and the state its workers share,
+// pooled across calls; body is bound once, so a call allocates nothing.
 type shiftWS[T Float] struct {
 	zero, rows, shift []T
 	tot, per          []float64
+
+	pl           *Plan
+	x            []T
+	runLen, runs int
+	rowRuns      bool // runs are whole output rows, spread over the batch's
+	body         func(lo, hi int)
+}
+
+// shiftColsPerWorker is the fewest gathered columns estimateShift hands
+// to a worker of its own.
+const shiftColsPerWorker = 256
+
+// run gathers every run of windows for columns [lo, hi) into the sums.
+func (sw *shiftWS[T]) run(lo, hi int) {
+	pl := sw.pl
+	for i := 0; i < sw.runs; i++ {
+		s0 := i * (pl.samples - sw.runLen) / max(1, sw.runs-1)
+		if sw.rowRuns {
+			s0 = i * (pl.samples/pl.ow - 1) / max(1, sw.runs-1) * pl.ow
+		}
+		fillCols(pl, sw.x, s0, sw.runLen, sw.rows, sw.zero, sw.tot, lo, hi)
+	}
 }
 
 var shiftPools [2]sync.Pool
@@ -239,8 +278,21 @@ func batchMoments[T Float](pl *Plan, x []T, m *moments, out *finalOut[T]) error 
 		units = r.blocks * chunks
 	}
 	workers := min(parallel.Workers(pl.workers), units)
+	// Compute's path with exclusive units: each unit's partials are its
+	// matrices' whole sums, so it finalizes them itself (while they are
+	// in cache), and the float64 totals are never filled nor read.
+	r.direct = r.exclusive && out != nil && pl.rest == 0 && !pl.uncentred && !testNoDirect
+	if r.direct {
+		r.fin.out, r.fin.n = *out, float64(pl.Rows())
+		if testHookDirect != nil {
+			testHookDirect()
+		}
+	}
 	tot := &r.tot
-	s64, sum64 := grow(&tot.s64, G*F*F), grow(&tot.sum64, G*F)
+	s64, sum64 := tot.s64[:0], grow(&tot.sum64, G*F)
+	if !r.direct {
+		s64 = grow(&tot.s64, G*F*F)
+	}
 	if !r.exclusive {
 		// Exclusive units store each matrix's upper triangle once, so
 		// only shared totals need zeros.
@@ -253,8 +305,9 @@ func batchMoments[T Float](pl *Plan, x []T, m *moments, out *finalOut[T]) error 
 	r.next.Store(0)
 	parallel.For(workers, workers, r.body)
 	r.pl, r.x = nil, nil // do not keep the caller's data alive in the pool
+	r.fin.out = finalOut[T]{}
 	firstErr := r.firstErr
-	if firstErr != nil {
+	if firstErr != nil || r.direct {
 		return firstErr
 	}
 
@@ -263,7 +316,7 @@ func batchMoments[T Float](pl *Plan, x []T, m *moments, out *finalOut[T]) error 
 	// little because the shift estimate leaves ȳ small next to σ.
 	n := float64(pl.Rows())
 	if out != nil && pl.rest == 0 && !pl.uncentred {
-		return finalizeSums(out, pl, n, s64, sum64, shift)
+		return r.fin.finalize(out, pl, n, s64, sum64, shift)
 	}
 	m.n = n
 	m.mean = grow(&m.mean, G*F)
@@ -363,6 +416,12 @@ func work[T Float](pl *Plan, x, shift []T, ws *workspace[T], perPanel, perChunk,
 // each image row is read front to back once, and the run's rows of y stay
 // in L1.
 func fill[T Float](pl *Plan, x []T, s0, cnt int, y, shift []T, sum []float64) {
+	fillCols(pl, x, s0, cnt, y, shift, sum, 0, pl.width)
+}
+
+// fillCols is fill for columns tlo … thi−1 only (all of them with flat
+// sampling); the other columns of y are left as they were.
+func fillCols[T Float](pl *Plan, x []T, s0, cnt int, y, shift []T, sum []float64, tlo, thi int) {
 	width := pl.width
 	chw := pl.c * pl.h * pl.w
 	if pl.kind == flatKind {
@@ -392,7 +451,7 @@ func fill[T Float](pl *Plan, x []T, s0, cnt int, y, shift []T, sum []float64) {
 	oy, ox := r/pl.ow, r%pl.ow
 	for i := 0; i < cnt; {
 		seg := min(cnt-i, pl.ow-ox)
-		gatherRow(pl, y[i*width:], seg, x[n*chw:(n+1)*chw], oy, ox, shift, sum)
+		gatherRow(pl, y[i*width:], seg, x[n*chw:(n+1)*chw], oy, ox, shift, sum, tlo, thi)
 		i += seg
 		if ox += seg; ox == pl.ow {
 			ox = 0
@@ -405,11 +464,11 @@ func fill[T Float](pl *Plan, x []T, s0, cnt int, y, shift []T, sum []float64) {
 }
 
 // gatherRow fills seg consecutive windows of output row oy, from column
-// ox0, of one image: column t of window j is img[channel][iy][ix0 + j·step]
-// (zero outside the image) minus shift[t].
-func gatherRow[T Float](pl *Plan, dst []T, seg int, img []T, oy, ox0 int, shift []T, sum []float64) {
+// ox0, of one image: column t (tlo ≤ t < thi) of window j is
+// img[channel][iy][ix0 + j·step] (zero outside the image) minus shift[t].
+func gatherRow[T Float](pl *Plan, dst []T, seg int, img []T, oy, ox0 int, shift []T, sum []float64, tlo, thi int) {
 	width, step := pl.width, pl.stepW
-	for t := 0; t < width; t++ {
+	for t := tlo; t < thi; t++ {
 		s := shift[t]
 		iy := oy*pl.stepH - pl.padH + pl.dy[t]
 		if uint(iy) >= uint(pl.h) {
@@ -520,15 +579,36 @@ func estimateShift[T Float](pl *Plan, x []T, sw *shiftWS[T]) []T {
 	want := min(shiftSamples, max(64, pl.samples/8))
 	runLen := min(pl.samples, want/shiftRuns)
 	runs := min(shiftRuns, pl.samples/runLen)
+	rowRuns := false
+	if pl.kind == gridKind && runLen > pl.ow {
+		// Output rows shorter than a run (small images): a run crossing
+		// rows costs a pass over every column per row it touches, so the
+		// runs are whole output rows, as many as give the same windows.
+		rowRuns = true
+		runLen = pl.ow
+		runs = min(max(1, want/runLen), pl.samples/runLen)
+	}
 	zero := grow(&sw.zero, width)
 	clear(zero)
 	rows := grow(&sw.rows, runLen*width)
 	tot := grow(&sw.tot, width)
 	clear(tot)
-	for i := 0; i < runs; i++ {
-		s0 := i * (pl.samples - runLen) / max(1, runs-1)
-		fill(pl, x, s0, runLen, rows, zero, tot)
+	// Grid windows: the columns are split over the workers, each of which
+	// reads every run for its columns, so each column's sum adds up in
+	// the same order whatever the split (the shift, hence every result,
+	// does not depend on the worker count). Parts of at least
+	// shiftColsPerWorker columns: fewer do not repay the hand-off.
+	workers := 1
+	if pl.kind == gridKind {
+		workers = min(parallel.Workers(pl.workers), max(1, width/shiftColsPerWorker))
 	}
+	sw.pl, sw.x, sw.rows, sw.zero, sw.tot = pl, x, rows, zero, tot
+	sw.runLen, sw.runs, sw.rowRuns = runLen, runs, rowRuns
+	if sw.body == nil {
+		sw.body = sw.run
+	}
+	parallel.For(width, workers, sw.body)
+	sw.pl, sw.x = nil, nil // keep no caller data alive in the pool
 	m := float64(runs * runLen)
 	shift := grow(&sw.shift, width)
 	if pl.groups > 1 {
@@ -585,63 +665,5 @@ func restMoments[T Float](pl *Plan, x []T, m *moments) error {
 		return fmt.Errorf("%w: in channels %d…%d", deconv.ErrNonFinite, pl.restC0, pl.c-1)
 	}
 	m.restN, m.restMean, m.restM2 = n, mean, m2
-	return nil
-}
-
-// finalOut is where Compute wants its results: μ and Cov + eps·I in T.
-type finalOut[T Float] struct {
-	mean, cov []T
-	eps       float64
-}
-
-// finalizeSums writes μ = s + ȳ and Cov = (Σ yyᵀ − n·ȳȳᵀ)/n + eps·I from
-// the upper triangles of Σ yyᵀ (s64) and the column sums Σ y (sum64,
-// overwritten by ȳ), with the rounding and checks of Finalize: a variance
-// a hair below zero is 0, a value that does not fit T is ErrNonFinite.
-func finalizeSums[T Float](out *finalOut[T], pl *Plan, n float64, s64, sum64 []float64, shift []T) error {
-	F, G := pl.feats, pl.groups
-	inv := 1 / n
-	for g := 0; g < G; g++ {
-		ybar := sum64[g*F : (g+1)*F]
-		for j := range ybar {
-			ybar[j] /= n
-			mu := float64(shift[g*F+j]) + ybar[j]
-			out.mean[g*F+j] = T(mu)
-			if !finite(float64(out.mean[g*F+j])) {
-				return fmt.Errorf("%w: mean %d of matrix %d is %g", deconv.ErrNonFinite, j, g, mu)
-			}
-		}
-		s, c := s64[g*F*F:(g+1)*F*F], out.cov[g*F*F:(g+1)*F*F]
-		// v − v is 0 for finite v and NaN otherwise: one test per matrix.
-		var bad T
-		// In tiles, so that the mirrored writes down columns stay in L1.
-		const tb = 32
-		for i0 := 0; i0 < F; i0 += tb {
-			for j0 := i0; j0 < F; j0 += tb {
-				for i := i0; i < min(F, i0+tb); i++ {
-					yi := n * ybar[i]
-					j := max(i, j0)
-					if j == i {
-						v := (s[i*F+i] - yi*ybar[i]) * inv
-						if v < 0 {
-							v = 0 // rounding: a variance is never negative
-						}
-						o := T(v + out.eps)
-						c[i*F+i] = o
-						bad += o - o
-						j++
-					}
-					for ; j < min(F, j0+tb); j++ {
-						o := T((s[i*F+j] - yi*ybar[j]) * inv)
-						c[i*F+j], c[j*F+i] = o, o
-						bad += o - o
-					}
-				}
-			}
-		}
-		if bad != 0 {
-			return fmt.Errorf("%w: a covariance of matrix %d does not fit %T", deconv.ErrNonFinite, g, bad)
-		}
-	}
 	return nil
 }

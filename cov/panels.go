@@ -165,7 +165,9 @@ func workPanels[T Float](r *batchRun[T], ws *workspace[T]) error {
 	sum := grow(&ws.sum64, width)
 	clear(sum)
 	var s64 []float64
-	if r.exclusive {
+	if r.direct {
+		ws.s64 = ws.s64[:0]
+	} else if r.exclusive {
 		s64 = r.tot.s64
 		ws.s64 = ws.s64[:0]
 	} else {
@@ -206,6 +208,15 @@ func workPanels[T Float](r *batchRun[T], ws *workspace[T]) error {
 				}
 			}
 			beta = 1
+		}
+		if r.direct {
+			if d.stripsFor >= 0 {
+				foldStrips(&d, sum) // the block's column sums, complete
+			}
+			if err := r.fin.direct(pl, part[:ng*F*F], sum, grow(&ws.ybar, F), colLo, g0, ng, r.shift); err != nil {
+				return err
+			}
+			continue
 		}
 		if err := flushPartials(part[:ng*F*F], s64[g0*F*F:(g0+ng)*F*F], F, g0, s0, s1, r.exclusive); err != nil {
 			return err

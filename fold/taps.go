@@ -48,6 +48,10 @@ type tapsRun[T Float] struct {
 	rowsPer, bands, wp   int
 	finite               gather.FiniteFunc[T]
 	fe                   firstError
+	padTab               *gather.Table // padded planes by table (taps_table.go); nil: by rows
+	tables               tapsTables
+	chTaps               []taps.Taps[T] // every output channel's taps, with padTab; else nil
+	chStore              []taps.Taps[T] // chTaps' storage, kept across calls
 	body                 func(lo, hi int)
 }
 
@@ -109,6 +113,11 @@ func (c *Conv2d[T]) forwardTaps(wk *convWork[T], dst, x []T, n, h, w, oh, ow int
 	r.bands = (oh + r.rowsPer - 1) / r.rowsPer
 	r.wp = w + 2*g.PadW
 	r.finite = gather.FiniteFor[T](isa.Selected())
+	r.padTab = r.tables.lookup(g, h, w, r.bands, r.paddedRows(), r.wp)
+	r.chTaps = nil
+	if r.padTab != nil {
+		r.buildChannelTaps()
+	}
 	r.fe.err = nil
 	parallel.For(n*g.Groups*r.bands, workers, r.body)
 	err := r.fe.err
@@ -118,12 +127,13 @@ func (c *Conv2d[T]) forwardTaps(wk *convWork[T], dst, x []T, n, h, w, oh, ow int
 
 // items computes work items [lo, hi): (image, group, band of output rows).
 func (r *tapsRun[T]) items(lo, hi int) {
+	if r.padTab != nil {
+		r.itemsByTable(lo, hi)
+		return
+	}
 	g := r.geom
-	cg, coutg := g.InChannels/g.Groups, g.OutChannels/g.Groups
-	kh, kw := g.KernelH, g.KernelW
-	// Input rows one band reads, padded: (rowsPer−1)·StrideH + the
-	// kernel's reach.
-	hp := (r.rowsPer-1)*g.StrideH + (kh-1)*g.DilationH + 1
+	cg := g.InChannels / g.Groups
+	hp := r.paddedRows()
 	plane := hp * r.wp
 	buf := getScratch[T](cg * plane)
 	defer putScratch(buf)
@@ -131,11 +141,7 @@ func (r *tapsRun[T]) items(lo, hi int) {
 	defer putTaps(tp)
 	cp := getCoTaps[T]()
 	defer putCoTaps(cp)
-	nco := taps.CoBlock()
-	var wbuf [8]T // one tap's weights for a block of channels
-	var b0 T
 	pad := *buf
-	L := r.oh * r.ow
 	for item := lo; item < hi; item++ {
 		img, rest := item/(g.Groups*r.bands), item%(g.Groups*r.bands)
 		grp, band := rest/r.bands, rest%r.bands
@@ -160,69 +166,107 @@ func (r *tapsRun[T]) items(lo, hi int) {
 				clear(row[g.PadW+r.w:])
 			}
 		}
-		co := 0
-		// Blocks of nco output channels share each input load (stride-1
-		// columns only: the kernels read contiguous vectors). The kernel
-		// accumulates, so the input channels go in chunks whose padded
-		// rows stay in L1 while every block of output channels reads them.
-		if nblk := coutg / max(nco, 1); nco > 0 && g.StrideW == 1 && nblk > 0 {
-			base := (img*g.OutChannels+grp*coutg)*L + oy0*r.ow
-			rowsLen := (oy1 - oy0) * r.ow
-			for c := 0; c < nblk*nco; c++ {
-				var b T
-				if r.bias != nil {
-					b = r.bias[grp*coutg+c]
-				}
-				fill(r.dst[base+c*L:base+c*L+rowsLen], b)
-			}
-			chunk := max(1, min(cg, tapsChunkBytes/(plane*int(unsafe.Sizeof(b0)))))
-			for c0 := 0; c0 < cg; c0 += chunk {
-				c1 := min(c0+chunk, cg)
-				for blk := 0; blk < nblk; blk++ {
-					oc := grp*coutg + blk*nco
-					cp.Reset(nco)
-					for ci := c0; ci < c1; ci++ {
-						for ki := 0; ki < kh; ki++ {
-							for kj := 0; kj < kw; kj++ {
-								for c := 0; c < nco; c++ {
-									wbuf[c] = r.weight[(((oc+c)*cg+ci)*kh+ki)*kw+kj]
-								}
-								cp.Add(ci*plane+ki*g.DilationH*r.wp+kj*g.DilationW, wbuf[:nco])
-							}
-						}
-					}
-					taps.RowsCo(r.dst[base+blk*nco*L:], r.ow, L, pad, g.StrideH*r.wp, oy1-oy0, r.ow, cp)
-				}
-			}
-			for c := 0; c < nblk*nco; c++ {
-				if out := r.dst[base+c*L : base+c*L+rowsLen]; !r.finite(out) {
-					r.fe.set(nonFinite(out, "output", base+c*L))
-					return
-				}
-			}
-			co = nblk * nco
+		if !r.compute(pad, plane, img, grp, oy0, oy1, tp, cp, true) {
+			return
 		}
-		for ; co < coutg; co++ {
-			oc := grp*coutg + co
-			tp.Reset()
-			wt := r.weight[oc*cg*kh*kw : (oc+1)*cg*kh*kw]
-			for ci := 0; ci < cg; ci++ {
-				for ki := 0; ki < kh; ki++ {
-					for kj := 0; kj < kw; kj++ {
-						tp.Add(ci*plane+ki*g.DilationH*r.wp+kj*g.DilationW, wt[(ci*kh+ki)*kw+kj])
-					}
-				}
-			}
-			var b T
-			if r.bias != nil {
-				b = r.bias[oc]
-			}
-			out := r.dst[(img*g.OutChannels+oc)*L+oy0*r.ow : (img*g.OutChannels+oc)*L+oy1*r.ow]
-			taps.Rows(out, r.ow, pad, g.StrideH*r.wp, g.StrideW, oy1-oy0, r.ow, tp, b)
-			if !r.finite(out) {
-				r.fe.set(nonFinite(out, "output", (img*g.OutChannels+oc)*L+oy0*r.ow))
-				return
+	}
+}
+
+// addTaps sets tp to output channel oc's taps over padded planes of
+// plane elements per input channel.
+func (r *tapsRun[T]) addTaps(tp *taps.Taps[T], oc, plane int) {
+	g := r.geom
+	cg, kh, kw := g.InChannels/g.Groups, g.KernelH, g.KernelW
+	tp.Reset()
+	wt := r.weight[oc*cg*kh*kw : (oc+1)*cg*kh*kw]
+	for ci := 0; ci < cg; ci++ {
+		for ki := 0; ki < kh; ki++ {
+			for kj := 0; kj < kw; kj++ {
+				tp.Add(ci*plane+ki*g.DilationH*r.wp+kj*g.DilationW, wt[(ci*kh+ki)*kw+kj])
 			}
 		}
 	}
+}
+
+// paddedRows is the number of padded input rows one band reads:
+// (rowsPer−1)·StrideH + the kernel's reach.
+func (r *tapsRun[T]) paddedRows() int {
+	g := r.geom
+	return (r.rowsPer-1)*g.StrideH + (g.KernelH-1)*g.DilationH + 1
+}
+
+// compute writes the output rows [oy0, oy1) of group grp of image img
+// from pad, the group's padded input rows (plane elements per input
+// channel), and with check set checks them (unset, the caller checks). It
+// reports false when it recorded an error.
+func (r *tapsRun[T]) compute(pad []T, plane, img, grp, oy0, oy1 int, tp *taps.Taps[T], cp *taps.CoTaps[T], check bool) bool {
+	g := r.geom
+	cg, coutg := g.InChannels/g.Groups, g.OutChannels/g.Groups
+	kh, kw := g.KernelH, g.KernelW
+	nco := taps.CoBlock()
+	var wbuf [8]T // one tap's weights for a block of channels
+	var b0 T
+	L := r.oh * r.ow
+	co := 0
+	// Blocks of nco output channels share each input load (stride-1
+	// columns only: the kernels read contiguous vectors). The kernel
+	// accumulates, so the input channels go in chunks whose padded
+	// rows stay in L1 while every block of output channels reads them.
+	if nblk := coutg / max(nco, 1); nco > 0 && g.StrideW == 1 && nblk > 0 {
+		base := (img*g.OutChannels+grp*coutg)*L + oy0*r.ow
+		rowsLen := (oy1 - oy0) * r.ow
+		for c := 0; c < nblk*nco; c++ {
+			var b T
+			if r.bias != nil {
+				b = r.bias[grp*coutg+c]
+			}
+			fill(r.dst[base+c*L:base+c*L+rowsLen], b)
+		}
+		chunk := max(1, min(cg, tapsChunkBytes/(plane*int(unsafe.Sizeof(b0)))))
+		for c0 := 0; c0 < cg; c0 += chunk {
+			c1 := min(c0+chunk, cg)
+			for blk := 0; blk < nblk; blk++ {
+				oc := grp*coutg + blk*nco
+				cp.Reset(nco)
+				for ci := c0; ci < c1; ci++ {
+					for ki := 0; ki < kh; ki++ {
+						for kj := 0; kj < kw; kj++ {
+							for c := 0; c < nco; c++ {
+								wbuf[c] = r.weight[(((oc+c)*cg+ci)*kh+ki)*kw+kj]
+							}
+							cp.Add(ci*plane+ki*g.DilationH*r.wp+kj*g.DilationW, wbuf[:nco])
+						}
+					}
+				}
+				taps.RowsCo(r.dst[base+blk*nco*L:], r.ow, L, pad, g.StrideH*r.wp, oy1-oy0, r.ow, cp)
+			}
+		}
+		for c := 0; check && c < nblk*nco; c++ {
+			if out := r.dst[base+c*L : base+c*L+rowsLen]; !r.finite(out) {
+				r.fe.set(nonFinite(out, "output", base+c*L))
+				return false
+			}
+		}
+		co = nblk * nco
+	}
+	for ; co < coutg; co++ {
+		oc := grp*coutg + co
+		tp := tp
+		if r.chTaps != nil {
+			tp = &r.chTaps[oc] // built once for the call (taps_table.go)
+		} else {
+			r.addTaps(tp, oc, plane)
+		}
+		var b T
+		if r.bias != nil {
+			b = r.bias[oc]
+		}
+		out := r.dst[(img*g.OutChannels+oc)*L+oy0*r.ow : (img*g.OutChannels+oc)*L+oy1*r.ow]
+		taps.Rows(out, r.ow, pad, g.StrideH*r.wp, g.StrideW, oy1-oy0, r.ow, tp, b)
+		if check && !r.finite(out) {
+			r.fe.set(nonFinite(out, "output", (img*g.OutChannels+oc)*L+oy0*r.ow))
+			return false
+		}
+	}
+	return true
 }

@@ -1,6 +1,8 @@
 package im2col
 
 import (
+	"fmt"
+	"github.com/netdeconv/deconv/internal/gather"
 	"math/rand/v2"
 	"testing"
 
@@ -50,3 +52,45 @@ func BenchmarkIm2colFamily(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkIm2colSmall compares, on small planes in the Unfold layout
+// (Table 3's small rows: batch 8, 3×3, padding 1), the offset-table path
+// with the strided path it replaces, one family at a time: the evidence
+// for maxTableOutputs.
+func BenchmarkIm2colSmall(b *testing.B) {
+	for _, s := range []struct{ side, channels, sampling int }{
+		{8, 512, 3}, {16, 512, 3}, {32, 256, 3}, {64, 128, 3}, {28, 64, 1}, {64, 64, 3}, {40, 64, 1}, {64, 32, 1}, {128, 64, 3},
+	} {
+		p := Params{Batch: 8, Channels: s.channels, Height: s.side, Width: s.side, Sampling: s.sampling, Layout: Unfold,
+			Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}}
+		for _, fam := range isa.Available() {
+			for _, path := range []string{"table", "strided"} {
+				name := fmt.Sprintf("%dx%d_c%d_s%d/%v/%s", s.side, s.side, s.channels, s.sampling, fam, path)
+				b.Run(name, func(b *testing.B) {
+					pl, err := newPlan(p, fam)
+					if err != nil {
+						b.Fatal(err)
+					}
+					tab := pl.unfoldTab()
+					if path == "strided" {
+						tab = nil
+					} else if tab == nil {
+						tab = forceTable(pl)
+					}
+					pl.table = tab
+					src := make([]float32, pl.SrcLen())
+					dst := make([]float32, pl.DstLen())
+					b.SetBytes(int64(4 * (pl.SrcLen() + pl.DstLen())))
+					for range b.N {
+						if err := Im2col(pl, dst, src); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// forceTable builds the offset table of a plan above the size rule.
+func forceTable(pl *Plan) *gather.Table { return buildTable(pl) }

@@ -22,7 +22,10 @@
 // with no branch per element: zeros for the padding, strided gathers
 // (AVX2/AVX-512 permutes on amd64) for real pixels, and, for whole items
 // that fit in cache, a staging buffer streamed out with non-temporal
-// stores. Work is split over Params.Workers goroutines by image and
+// stores. In the Unfold layout, planes of up to 65536 outputs per image
+// and channel with AVX-512 (1024 otherwise) go instead through one table
+// of source offsets shared by every channel: on AVX-512 a few masked
+// loads and permutes per output vector. Work is split over Params.Workers goroutines by image and
 // channel (0 means the process default, deconv.SetThreads). A Plan is
 // immutable and safe for concurrent use, and a transform at a fixed shape
 // allocates nothing.

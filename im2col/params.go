@@ -2,9 +2,11 @@ package im2col
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/netdeconv/deconv"
 
+	"github.com/netdeconv/deconv/internal/gather"
 	"github.com/netdeconv/deconv/internal/isa"
 	"github.com/netdeconv/deconv/internal/parallel"
 	"github.com/netdeconv/deconv/internal/size"
@@ -93,8 +95,13 @@ type Plan struct {
 
 	// Chosen once here so that a transform allocates nothing.
 	colSpans, rowSpans []span
-	k32                kernels[float32]
-	k64                kernels[float64]
+	// The offset table of small Unfold planes (nil otherwise), built on
+	// the first transform that needs it: plans made only for UnfoldBlock
+	// (the convolution's) never pay for one.
+	tableOnce sync.Once
+	table     *gather.Table
+	k32       kernels[float32]
+	k64       kernels[float64]
 }
 
 // NewPlan validates p and computes the plan's sizes. Every failure is one

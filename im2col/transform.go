@@ -141,6 +141,10 @@ func (t *task[T]) RunPart(i int) {
 	case opRows:
 		rows(t.pl, t.dst, t.src, t.k, lo, hi)
 	case opUnfold:
+		if t.pl.unfoldTab() != nil {
+			unfoldByTable(t.pl, t.dst, t.src, t.k, lo, hi)
+			break
+		}
 		unfold(t.pl, t.dst, t.src, t.k, lo, hi)
 	case opFlatRows:
 		flatRows(t.pl, t.dst, t.src, t.k, lo, hi)
@@ -164,6 +168,8 @@ type kernels[T Float] struct {
 	// stores; nil when the family has none, and then output is written in
 	// place.
 	stream gather.CopyFunc[T]
+	// table gathers whole planes through the plan's offset table.
+	table gather.TableFunc[T]
 }
 
 func newKernels[T Float](f isa.Family) kernels[T] {
@@ -171,6 +177,7 @@ func newKernels[T Float](f isa.Family) kernels[T] {
 		strided:   gather.StridedFor[T](f),
 		strided2D: gather.Strided2DFor[T](f),
 		stream:    gather.StreamCopyFor[T](f),
+		table:     gather.TableFor[T](f),
 	}
 }
 

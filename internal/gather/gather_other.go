@@ -19,3 +19,5 @@ func prefetch(unsafe.Pointer, int) {}
 func finiteKernel[T Float](isa.Family) FiniteFunc[T] { return nil }
 
 func stripRowsKernel[T Float](isa.Family) StripRowsFunc[T] { return nil }
+
+func tableKernel[T Float](isa.Family) TableFunc[T] { return nil }

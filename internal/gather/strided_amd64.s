@@ -1475,3 +1475,60 @@ finiteF64AVX2_loop:
 	MOVB      AL, ret+16(FP)
 	VZEROUPPER
 	RET
+
+// func permTableAVX512(dst *byte, src *byte, prog *int32, counts *int32, vecs int, last int, planes int, ldd int, lds int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·permTableAVX512(SB), NOSPLIT, $0-72
+	MOVQ  dst+0(FP), AX
+	MOVQ  src+8(FP), CX
+	MOVQ  prog+16(FP), DX
+	MOVQ  counts+24(FP), BX
+	MOVQ  vecs+32(FP), SI
+	MOVQ  planes+48(FP), DI
+	MOVQ  ldd+56(FP), R8
+	MOVQ  lds+64(FP), R9
+	MOVQ  last+40(FP), R10
+	MOVL  $0x00000001, R11
+	SHLXL R10, R11, R11
+	DECL  R11
+	KMOVW R11, K7
+
+permTableAVX512_plane:
+	MOVQ AX, R10
+	MOVQ DX, R11
+	MOVQ BX, R12
+	MOVQ SI, R13
+
+permTableAVX512_vec:
+	MOVLQSX (R12), R14
+	VPXORD  Z0, Z0, Z0
+	TESTQ   R14, R14
+	JZ      permTableAVX512_store
+
+permTableAVX512_entry:
+	MOVLQSX   (R11), R15
+	KMOVW     4(R11), K2
+	KMOVW     6(R11), K1
+	VMOVUPS.Z (CX)(R15*4), K2, Z1
+	VMOVDQU32 8(R11), Z2
+	VPERMPS   Z1, Z2, K1, Z0
+	ADDQ      $0x00000048, R11
+	DECQ      R14
+	JNZ       permTableAVX512_entry
+
+permTableAVX512_store:
+	ADDQ    $0x04, R12
+	DECQ    R13
+	JZ      permTableAVX512_last
+	VMOVUPS Z0, (R10)
+	ADDQ    $0x40, R10
+	JMP     permTableAVX512_vec
+
+permTableAVX512_last:
+	VMOVUPS Z0, K7, (R10)
+	ADDQ    R8, AX
+	ADDQ    R9, CX
+	DECQ    DI
+	JNZ     permTableAVX512_plane
+	VZEROUPPER
+	RET

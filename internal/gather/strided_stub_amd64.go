@@ -66,3 +66,6 @@ func finiteF32AVX2(p *float32, n int) bool
 
 // finiteF64AVX2 reports whether the n values at p, a positive multiple of 16, are all finite.
 func finiteF64AVX2(p *float64, n int) bool
+
+// permTableAVX512 builds planes planes of vecs vectors each from src by the permute program prog, counts[v] entries for vector v, storing the first last lanes of the last vector.
+func permTableAVX512(dst *byte, src *byte, prog *int32, counts *int32, vecs int, last int, planes int, ldd int, lds int)

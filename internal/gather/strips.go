@@ -81,18 +81,28 @@ func checkStripRows(dstLen, ldd, srcLen, delta, step, n int, strips []Strip, mas
 	if sumsLen < 8*len(strips) {
 		panic("gather: strips without their sums")
 	}
-	lastMasks, lo, hi := -1, 0, 0
+	// The reach of each strip's masks, remembered for the last few mask
+	// offsets: strips of a few classes alternate (the tap rows of each
+	// group), and a scan per strip would cost more than the copy.
+	var seen [8]struct{ masks, lo, hi int }
+	nseen, lo, hi := 0, 0, 0
 	for _, s := range strips {
 		if s.Lanes < 1 || s.Lanes > MaxStripLanes || s.Dst < 0 || s.Dst+(n-1)*ldd+s.Lanes > dstLen ||
 			s.Col < 0 || s.Col+s.Lanes > shiftLen || s.Masks < 0 || s.Masks+n > len(masks) {
 			panic("gather: strip outside its slices")
 		}
-		if s.Masks != lastMasks {
+		k := 0
+		for k < min(nseen, len(seen)) && seen[k].masks != s.Masks {
+			k++
+		}
+		if k < min(nseen, len(seen)) {
+			lo, hi = seen[k].lo, seen[k].hi
+		} else {
 			// The lowest and highest offsets (from window 0's first value)
 			// of a set bit: j·step + u grows with j by at least step, and
 			// u < 8, so each scan stops a few windows past its first set
 			// bit.
-			lastMasks, lo, hi = s.Masks, math.MaxInt, math.MinInt
+			lo, hi = math.MaxInt, math.MinInt
 			m := masks[s.Masks : s.Masks+n]
 			for j := 0; j < n && j*step < lo; j++ {
 				if m[j] != 0 {
@@ -104,6 +114,8 @@ func checkStripRows(dstLen, ldd, srcLen, delta, step, n int, strips []Strip, mas
 					hi = max(hi, j*step+bits.Len16(m[j])-1)
 				}
 			}
+			seen[nseen%len(seen)] = struct{ masks, lo, hi int }{s.Masks, lo, hi}
+			nseen++
 		}
 		// Bits at or beyond Lanes are ignored by the kernels; counting
 		// them here only makes the check stricter.

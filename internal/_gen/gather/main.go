@@ -36,6 +36,7 @@ func main() {
 			finite(avx512, size)
 		}
 	}
+	permTable()
 	Generate()
 }
 
