@@ -42,8 +42,11 @@ func checkGatherInput(t *testing.T, rng *rand.Rand, fam isa.Family, tl *Tile) bo
 	padH, padW := rng.IntN(3), rng.IntN(3)
 	h := max(1, tl.R-2*padH) + rng.IntN(30)
 	w := max(1, tl.R-2*padW) + rng.IntN(80)
-	if rng.IntN(4) == 0 {
-		w = 4*16*(1+rng.IntN(2)) + 2 - 2*padW // whole vectors of tiles
+	switch rng.IntN(6) {
+	case 0:
+		w = 4*16*(1+rng.IntN(4)) + 2 - 2*padW // whole vectors of tiles
+	case 1:
+		w += 4 * 16 * (1 + rng.IntN(4)) // 2 to 5 vectors of tiles a row
 	}
 	oh, ow := h+2*padH-tl.R+1, w+2*padW-tl.R+1
 	th, tw := Tiles(tl, oh, ow)

@@ -145,3 +145,20 @@ func TestInputTransformPanicsOnShortSlices(t *testing.T) {
 	}()
 	InputTransform(isa.Selected(), F43, src, src, 16, 1, 16, 16)
 }
+
+// TestInputKernelsAllocateNothing: InputTransform and GatherInput
+// allocate nothing per call, with or without a kernel.
+func TestInputKernelsAllocateNothing(t *testing.T) {
+	const c, h, w, tw, th, ld, rs = 3, 9, 30, 7, 2, 32, 100
+	x := make([]float32, c*h*w)
+	src, dst := make([]float32, 36*rs), make([]float32, 36*rs)
+	band := make([]float32, BandLen(F43, tw))
+	for _, fam := range isa.Available() {
+		if n := testing.AllocsPerRun(20, func() { InputTransform(fam, F43, dst, src, rs, c, ld, 20) }); n != 0 {
+			t.Errorf("%v: InputTransform allocates %v times per call", fam, n)
+		}
+		if n := testing.AllocsPerRun(20, func() { GatherInput(fam, F43, dst, rs, ld, x, c, h, w, 1, 1, th, tw, 0, 2, band) }); n != 0 {
+			t.Errorf("%v: GatherInput allocates %v times per call", fam, n)
+		}
+	}
+}

@@ -316,7 +316,7 @@ func gatherF32() {
 		return Mem{Base: base, Index: rs5, Scale: 1, Disp: disp}
 	}
 	// vectors emits the deinterleave and transform of nb vectors of tiles
-	// at z (Z[a]) into q; masked stores the last one under K1.
+	// at z (Z[a]) into q; masked stores the last of them under K1.
 	vectors := func(nb int, masked bool) {
 		for j := range nb {
 			zd := 256 * j // 64 columns a vector of tiles
@@ -352,7 +352,7 @@ func gatherF32() {
 				}
 			}
 			for j := range nb {
-				if masked {
+				if masked && j == nb-1 {
 					VMOVUPS(acc(j), K1, rowAt(q, b, 64*j))
 				} else {
 					VMOVUPS(acc(j), rowAt(q, b, 64*j))
@@ -366,21 +366,22 @@ func gatherF32() {
 	MOVQ(za, z)
 	MOVQ(qa, q)
 	Load(Param("vecs"), n)
-	DECQ(n) // the last vector goes under the mask
+	// Pairs of vectors (each broadcast serves both), the row's last pair
+	// or single vector with its last vector under the mask.
 	Label(name + "_rblocks")
 	CMPQ(n, U8(nbMax))
-	JL(LabelRef(name + "_rsingle"))
+	JLE(LabelRef(name + "_rtail"))
 	vectors(nbMax, false)
 	SUBQ(U8(nbMax), n)
 	JMP(LabelRef(name + "_rblocks"))
-	Label(name + "_rsingle")
-	TESTQ(n, n)
-	JZ(LabelRef(name + "_rlast"))
-	vectors(1, false)
-	DECQ(n)
-	JMP(LabelRef(name + "_rsingle"))
+	Label(name + "_rtail")
+	CMPQ(n, U8(1))
+	JE(LabelRef(name + "_rlast"))
+	vectors(nbMax, true)
+	JMP(LabelRef(name + "_rnext"))
 	Label(name + "_rlast")
 	vectors(1, true)
+	Label(name + "_rnext")
 	ADDQ(NewParamAddr("bs", 24), za)
 	LEAQ(Mem{Base: qa, Index: rs3, Scale: 2}, qa)
 	DECQ(a)
