@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/netdeconv/deconv"
+	"github.com/netdeconv/deconv/internal/gemm"
 	"github.com/netdeconv/deconv/internal/parallel"
 )
 
@@ -105,6 +106,7 @@ type bwork[T Float] struct {
 	tops, ratios   [spectralSteps]float64
 	bestStep       int
 	team           bteam[T] // splits one matrix's products
+	sum            gemm.UpperSum[T]
 }
 
 // RunPart differentiates the matrices of worker b.wi; the index is

@@ -48,22 +48,27 @@ func (b *bwork[T]) coupledTangent(m *gradMat[T]) ([]T, error) {
 			}
 			copy(dz, dt)
 			if k+1 < K {
-				if err := b.sym2(sum2[T]{1, dy, t, 1, y, dt, dy2}, sum2[T]{}); err != nil {
+				if err := b.sym2(sum2[T]{1, dy, t, 1, y, dt, dy2, gemm.SymA1 | gemm.SymA2}, sum2[T]{}); err != nil {
 					return nil, err
 				}
 				dy, dy2 = dy2, dy
 			}
 			continue
 		}
-		if err := b.sym2(sum2[T]{-0.5, dz, y, -0.5, z, dy, dt}, sum2[T]{}); err != nil {
+		if err := b.sym2(sum2[T]{-0.5, dz, y, -0.5, z, dy, dt, gemm.SymA1 | gemm.SymA2}, sum2[T]{}); err != nil {
 			return nil, err
 		}
 		// dZ' and dY' both need dT only: one pass over the team.
 		second := sum2[T]{}
 		if k+1 < K {
-			second = sum2[T]{1, dy, t, 1, y, dt, dy2}
+			second = sum2[T]{1, dy, t, 1, y, dt, dy2, gemm.SymA1 | gemm.SymA2}
 		}
-		if err := b.sym2(sum2[T]{1, dt, z, 1, t, dz, dz2}, second); err != nil {
+		// T_k is exactly symmetric where the forward mirrored it.
+		tflag := gemm.SymA1
+		if keptTSymmetric(k) {
+			tflag |= gemm.SymA2
+		}
+		if err := b.sym2(sum2[T]{1, dt, z, 1, t, dz, dz2, tflag}, second); err != nil {
 			return nil, err
 		}
 		dz, dz2 = dz2, dz
@@ -82,6 +87,7 @@ type sum2[T Float] struct {
 	al2    T
 	a2, b2 []T
 	c      []T
+	flags  gemm.SumFlags // which of a1, a2 are exactly symmetric as stored
 }
 
 // bteam splits one matrix's operations of the backward over goroutines
@@ -113,6 +119,17 @@ func (b *bwork[T]) sym2(s0, s1 sum2[T]) error {
 				return err
 			}
 			mirrorUpper(n, s.c)
+		}
+		return nil
+	}
+	if s0.al1 == s0.al2 && (s1.c == nil || s1.al1 == s1.al2) {
+		for _, s := range [2]sum2[T]{s0, s1} {
+			if s.c == nil {
+				continue
+			}
+			if err := b.sum.Upper(b.threads, n, s.al1, s.a1, s.b1, s.a2, s.b2, s.c, s.flags|gemm.Mirror); err != nil {
+				return err
+			}
 		}
 		return nil
 	}
