@@ -105,8 +105,7 @@ type bwork[T Float] struct {
 	idx, top       [spectralSteps]int
 	tops, ratios   [spectralSteps]float64
 	bestStep       int
-	team           bteam[T] // splits one matrix's products
-	sum            gemm.UpperSum[T]
+	sum            gemm.UpperSum[T] // the symmetric sums of coupledTangent
 }
 
 // RunPart differentiates the matrices of worker b.wi; the index is

@@ -23,9 +23,11 @@ import (
 // What it saves over a block-row split of the triangle into general
 // products: B = [B₁; B₂] is packed once per call, by all the workers
 // together, and read by all of them (each general product of a block row
-// packs or reads its own copy of B[:, i0:]); each worker packs the rows
-// of A it owns once, for the whole depth; and the rows are split between
-// the workers by equal numbers of tiles, not of rows.
+// packs or reads its own copy of B[:, i0:]); a symmetric A is not packed
+// at all (its row panels are its columns, read where they lie by the
+// strided micro-kernels), another is packed once, each worker its own
+// rows for the whole depth; and the rows are split between the workers
+// by equal numbers of tiles, not of rows.
 //
 // An UpperSum belongs to one caller at a time: it holds the packed
 // operands and per-worker buffers, grown on first use and reused, so calls
@@ -53,9 +55,6 @@ type upperWS[T Float] struct {
 	a, tile []T
 }
 
-// upperPackGroup is the number of A panels packed together.
-var upperPackGroup = 8
-
 const (
 	upperPackB = iota
 	upperCompute
@@ -66,9 +65,10 @@ type SumFlags uint8
 
 const (
 	// SymA1 says that A₁ is exactly symmetric as stored: its row panels
-	// are then copied from its columns, which are contiguous, instead of
-	// gathered from its rows. The multiply-adds and their order are the
-	// same, so the result is the same to the bit.
+	// are then read in place from its columns, which are contiguous,
+	// instead of gathered from its rows into packed panels. The
+	// multiply-adds and their order are the same, so the result is the
+	// same to the bit.
 	SymA1 SumFlags = 1 << iota
 	// SymA2 says the same of A₂.
 	SymA2
@@ -235,7 +235,10 @@ func (u *UpperSum[T]) packB(i int) {
 	}
 }
 
-// packA packs worker i's row panels of A = [A₁ | A₂], every depth block.
+// packA packs worker i's row panels of A = [A₁ | A₂], every depth block:
+// of a symmetric operand only a partial last panel, the others are read in
+// place. (Packing a symmetric operand's panels costs more than reading
+// them where they lie: BenchmarkUpperSum576 spent 5% more CPU time.)
 func (u *UpperSum[T]) packA(i int) {
 	kr, n := u.kern, u.n
 	t0, t1 := u.cut[i], u.cut[i+1]
@@ -247,13 +250,11 @@ func (u *UpperSum[T]) packA(i int) {
 		s := p0 / n
 		dst := a[p0*rows : p0*rows+rows*kc]
 		if u.symA[s] {
-			// A[r][p] = A[p][r]: panel rows are runs of column elements.
-			// A few panels at a time: each destination line is then
-			// completed while it is in L1 (all of them at once, one run
-			// per panel and row of A, write too many lines at once).
-			for g := 0; g < nrow; g += upperPackGroup * kr.mr {
-				gr := min(nrow-g, upperPackGroup*kr.mr)
-				packContig(dst[g*kc:], u.a[s], n, p0-s*n, kc, r0+g, gr, kr.mr, u.fam)
+			// Full panels are read in place (see compute); a partial last
+			// one is packed, zero-padded: A[r][p] = A[p][r], so its rows
+			// are runs of column elements.
+			if full := n / kr.mr * kr.mr; r0+nrow > full {
+				packContig(dst[(full-r0)*kc:], u.a[s], n, p0-s*n, kc, full, n-full, kr.mr, u.fam)
 			}
 		} else {
 			packStrided(dst, u.a[s], n, r0, nrow, p0-s*n, kc, kr.mr)
@@ -265,7 +266,7 @@ func (u *UpperSum[T]) packA(i int) {
 // panels against the column panels from the diagonal on.
 func (u *UpperSum[T]) compute(i int) {
 	kr, n, c := u.kern, u.n, u.c
-	mr, nr, fn := kr.mr, kr.nr, kr.fn
+	mr, nr, fn := kr.mr, kr.nr, stridedKernelFor[T](u.fam)
 	nq := (n + nr - 1) / nr
 	t0, t1 := u.cut[i], u.cut[i+1]
 	rows := (t1 - t0) * mr
@@ -281,10 +282,17 @@ func (u *UpperSum[T]) compute(i int) {
 		}
 		pa := ws.a[p0*rows:]
 		pb := u.bp[p0*nq*nr:]
+		s := p0 / n
+		inPlace := u.symA[s]
 		for t := t0; t < t1; t++ {
 			gi := t * mr
 			mm := min(mr, n-gi)
-			ap := &pa[(t-t0)*kc*mr]
+			// A panel of A's rows gi…gi+mr−1: packed, mr apart, or, for a
+			// symmetric A, where it lies in A's rows p0…, n apart.
+			ap, lda := &pa[(t-t0)*kc*mr], mr
+			if inPlace && mm == mr {
+				ap, lda = &u.a[s][(p0-s*n)*n+gi], n
+			}
 			for q := gi / nr; q < nq; q++ {
 				gj := q * nr
 				nn := min(nr, n-gj)
@@ -292,17 +300,17 @@ func (u *UpperSum[T]) compute(i int) {
 				off := gi*n + gj
 				if mm == mr && nn == nr && gj >= gi+mr-1 {
 					if race.Enabled {
-						raceKernel(kc, ap, mr, bp, nr, nr, &c[off], n, load)
+						raceStrided(kc, ap, lda, mr, bp, nr, nr, &c[off], n, load)
 					}
-					fn(kc, ap, bp, nr, &c[off], n, alpha, bet, load)
+					fn(kc, ap, lda, bp, nr, &c[off], n, alpha, bet, load)
 					continue
 				}
 				// A diagonal or edge tile: computed whole, merged on and
 				// above the diagonal, inside C.
 				if race.Enabled {
-					raceKernel(kc, ap, mr, bp, nr, nr, &tile[0], nr, 0)
+					raceStrided(kc, ap, lda, mr, bp, nr, nr, &tile[0], nr, 0)
 				}
-				fn(kc, ap, bp, nr, &tile[0], nr, alpha, 0, 0)
+				fn(kc, ap, lda, bp, nr, &tile[0], nr, alpha, 0, 0)
 				for r := 0; r < mm; r++ {
 					jlo := max(0, gi+r-gj)
 					if jlo >= nn {
