@@ -100,7 +100,7 @@ func (b *bwork[T]) sym2(s0, s1 sum2[T]) error {
 			continue
 		}
 		if n > 4*symBlock {
-			if err := b.sum.Upper(b.threads, n, s.al, s.a1, s.b1, s.a2, s.b2, s.c, s.flags|gemm.Mirror); err != nil {
+			if err := upperSum(b.threads, &b.sum, n, s.al, s.a1, s.b1, s.a2, s.b2, s.c, s.flags|gemm.Mirror); err != nil {
 				return err
 			}
 			continue

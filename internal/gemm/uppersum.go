@@ -21,13 +21,14 @@ import (
 // depth-2n sums are accumulated in the micro-kernel's registers.
 //
 // What it saves over a block-row split of the triangle into general
-// products: B = [B₁; B₂] is packed once per call, by all the workers
-// together, and read by all of them (each general product of a block row
-// packs or reads its own copy of B[:, i0:]); a symmetric A is not packed
-// at all (its row panels are its columns, read where they lie by the
-// strided micro-kernels), another is packed once, each worker its own
-// rows for the whole depth; and the rows are split between the workers
-// by equal numbers of tiles, not of rows.
+// products (each block row its own product, packing its own copy of the
+// operands): B is read where it lies, by all the workers (packed once per
+// call, shared, only when its rows are a multiple of 1 KiB apart); each
+// worker packs its own rows of A once per depth block, just before it
+// multiplies them, so the packed block is still in L2 when it is read;
+// and the rows are split between the workers by equal numbers of tiles,
+// not of rows. The mirroring is done by each worker on its own rows, in
+// the same parallel pass.
 //
 // An UpperSum belongs to one caller at a time: it holds the packed
 // operands and per-worker buffers, grown on first use and reused, so calls
@@ -36,39 +37,33 @@ type UpperSum[T Float] struct {
 	kern  *kernel[T]
 	n, nw int
 	alpha T
-	ops   int     // products in the sum, 1 or 2
 	a, b  [2][]T  // the operands of each product
 	symA  [2]bool // A₁, A₂ are symmetric as stored
 	c     []T     // the result, n×n
 	mir   bool    // mirror the upper triangle into the lower one
-	dep   []int   // depth blocks: start (in the concatenated depth) of each, and the total last
-	bp    []T     // B packed: per depth block, column panels of kc×nr
+	dep   []int   // depth blocks: the start of each in the depth of [A₁ | A₂], then that depth
+	inB   bool    // B's full column panels are read in place
+	bp    []T     // B packed, when not in place: per depth block, column panels of kc×nr
 	ws    []upperWS[T]
 	cut   []int // row panels [cut[w], cut[w+1]) are worker w's
-	phase uint8 // the phase RunPart runs: packing B or computing
 	fam   isa.Family
 }
 
-// upperWS is one worker's buffers: its rows of A packed for the whole
-// depth, and the tile of the diagonal and edge tiles.
+// upperWS is one worker's buffers: its rows of A packed for one depth
+// block, the partial last column panel of an in-place B for that block,
+// and the tile of the diagonal and edge tiles.
 type upperWS[T Float] struct {
-	a, tile []T
+	a, b, tile []T
 }
-
-const (
-	upperPackB = iota
-	upperCompute
-)
 
 // SumFlags describe the operands of an UpperSum call and what it writes.
 type SumFlags uint8
 
 const (
 	// SymA1 says that A₁ is exactly symmetric as stored: its row panels
-	// are then read in place from its columns, which are contiguous,
-	// instead of gathered from its rows into packed panels. The
-	// multiply-adds and their order are the same, so the result is the
-	// same to the bit.
+	// are then copied from its columns, which are contiguous, instead of
+	// gathered from its rows. The multiply-adds and their order are the
+	// same, so the result is the same to the bit.
 	SymA1 SumFlags = 1 << iota
 	// SymA2 says the same of A₂.
 	SymA2
@@ -77,6 +72,13 @@ const (
 	// touched.
 	Mirror
 )
+
+// upperPackGroup is the number of A panels packed together from a
+// symmetric operand: a destination line is then completed while it is in
+// L1, and each call of the chunk copier moves enough chunks to pay for
+// itself (one panel at a time cost 3.5 times as much, all of a worker's
+// panels at once 1.7 times).
+const upperPackGroup = 8
 
 // Upper computes the upper triangle (j ≥ i) of C = α·A₁·B₁, or of
 // C = α·(A₁·B₁ + A₂·B₂) when a2 and b2 are not nil, for n×n row-major
@@ -132,20 +134,22 @@ func (u *UpperSum[T]) upper(fam isa.Family, workers, n int, alpha T, a1, b1, a2,
 		}
 		return nil
 	}
-	kr := kernelFor[T](fam)
-	u.kern, u.fam, u.n, u.alpha, u.ops = kr, fam, n, alpha, ops
+	u.kern, u.fam, u.n, u.alpha = kernelFor[T](fam), fam, n, alpha
 	u.a, u.b, u.c = [2][]T{a1, a2}, [2][]T{b1, b2}, c
 	u.symA, u.mir = [2]bool{flags&SymA1 != 0, flags&SymA2 != 0}, mirror
-	u.plan(parallel.Workers(workers))
+	// Rows a multiple of 1 KiB apart map to a few cache sets and evict
+	// each other (see inPlaceB): then B is packed.
+	u.inB = n*sizeOf[T]()%1024 != 0
+	u.plan(parallel.Workers(workers), ops)
 	if u.nw == 1 {
-		u.phase = upperPackB
-		u.RunPart(0)
-		u.phase = upperCompute
+		if !u.inB {
+			u.packB(0)
+		}
 		u.RunPart(0)
 	} else {
-		u.phase = upperPackB
-		parallel.Run(u, u.nw)
-		u.phase = upperCompute
+		if !u.inB {
+			parallel.Run(packBParts[T]{u}, u.nw)
+		}
 		parallel.Run(u, u.nw)
 	}
 	u.a, u.b, u.c = [2][]T{}, [2][]T{}, nil
@@ -154,7 +158,7 @@ func (u *UpperSum[T]) upper(fam isa.Family, workers, n int, alpha T, a1, b1, a2,
 
 // plan sets the depth blocks, the worker count, the workers' rows and the
 // buffers.
-func (u *UpperSum[T]) plan(threads int) {
+func (u *UpperSum[T]) plan(threads, ops int) {
 	kr, n := u.kern, u.n
 	// Each product's depth n is cut into equal blocks of at most 5/4 of
 	// the kernel's kc (an A panel of kc×mr stays in L1; the tile of C is
@@ -162,12 +166,13 @@ func (u *UpperSum[T]) plan(threads int) {
 	kmax := kr.kc + kr.kc/4
 	nk := (n + kmax - 1) / kmax
 	u.dep = u.dep[:0]
-	for s := 0; s < u.ops; s++ {
+	for s := 0; s < ops; s++ {
 		for d := 0; d < nk; d++ {
 			u.dep = append(u.dep, s*n+d*n/nk)
 		}
 	}
-	u.dep = append(u.dep, u.ops*n)
+	u.dep = append(u.dep, ops*n)
+	kc := (n + nk - 1) / nk       // the deepest block
 	np := (n + kr.mr - 1) / kr.mr // row panels
 	nq := (n + kr.nr - 1) / kr.nr // column panels
 	// Tiles of row panel t: the column panels from the one holding its
@@ -177,7 +182,7 @@ func (u *UpperSum[T]) plan(threads int) {
 	for t := 0; t < np; t++ {
 		total += tiles(t)
 	}
-	work := float64(total) * float64(kr.mr*kr.nr) * float64(u.ops*n)
+	work := float64(total) * float64(kr.mr*kr.nr) * float64(ops*n)
 	nw := min(threads, np, int(work/minWorkPerThread)+1)
 	u.cut = append(u.cut[:0], 0)
 	acc := 0
@@ -192,33 +197,40 @@ func (u *UpperSum[T]) plan(threads int) {
 	for len(u.ws) < u.nw {
 		u.ws = append(u.ws, upperWS[T]{})
 	}
-	depth := u.ops * n
-	grow(&u.bp, depth*nq*kr.nr)
+	if !u.inB {
+		grow(&u.bp, ops*n*nq*kr.nr)
+	}
 	for w := 0; w < u.nw; w++ {
 		ws := &u.ws[w]
-		grow(&ws.a, depth*(u.cut[w+1]-u.cut[w])*kr.mr)
+		grow(&ws.a, kc*(u.cut[w+1]-u.cut[w])*kr.mr)
+		grow(&ws.b, kc*kr.nr)
 		grow(&ws.tile, kr.mr*kr.nr)
 	}
 }
 
-// RunPart runs worker i's share of the current phase (parallel.Parts).
+// packBParts runs the packing of B on the workers (parallel.Parts).
+type packBParts[T Float] struct{ u *UpperSum[T] }
+
+// RunPart packs worker i's share of B.
+func (pp packBParts[T]) RunPart(i int) { pp.u.packB(i) }
+
+// RunPart runs worker i's rows (parallel.Parts): each depth block's A
+// panels packed, then multiplied, then the rows mirrored.
 func (u *UpperSum[T]) RunPart(i int) {
-	if u.phase == upperPackB {
-		u.packB(i)
-		return
-	}
 	if u.cut[i] == u.cut[i+1] {
 		return
 	}
-	u.packA(i)
-	u.compute(i)
+	for d := 0; d+1 < len(u.dep); d++ {
+		u.packA(i, d)
+		u.compute(i, d)
+	}
 	if u.mir {
 		u.mirror(i)
 	}
 }
 
 // packB packs worker i's share of the column panels of B, every depth
-// block.
+// block, for a B that is not read in place.
 func (u *UpperSum[T]) packB(i int) {
 	kr, n := u.kern, u.n
 	nq := (n + kr.nr - 1) / kr.nr
@@ -229,102 +241,97 @@ func (u *UpperSum[T]) packB(i int) {
 	for d := 0; d+1 < len(u.dep); d++ {
 		p0, kc := u.dep[d], u.dep[d+1]-u.dep[d]
 		s := p0 / n
-		// Block d: kc rows of panels, nq panels of kc×nr.
+		// Block d: nq panels of kc×nr.
 		dst := u.bp[p0*nq*kr.nr+q0*kc*kr.nr : p0*nq*kr.nr+q1*kc*kr.nr]
 		packContig(dst, u.b[s], n, p0-s*n, kc, q0*kr.nr, min(n, q1*kr.nr)-q0*kr.nr, kr.nr, u.fam)
 	}
 }
 
-// packA packs worker i's row panels of A = [A₁ | A₂], every depth block:
-// of a symmetric operand only a partial last panel, the others are read in
-// place. (Packing a symmetric operand's panels costs more than reading
-// them where they lie: BenchmarkUpperSum576 spent 5% more CPU time.)
-func (u *UpperSum[T]) packA(i int) {
+// packA packs worker i's row panels of A = [A₁ | A₂] for depth block d,
+// and, for an in-place B, the partial last column panel of that block.
+func (u *UpperSum[T]) packA(i, d int) {
 	kr, n := u.kern, u.n
 	t0, t1 := u.cut[i], u.cut[i+1]
 	r0, nrow := t0*kr.mr, min(n, t1*kr.mr)-t0*kr.mr
-	rows := (t1 - t0) * kr.mr
-	a := u.ws[i].a
-	for d := 0; d+1 < len(u.dep); d++ {
-		p0, kc := u.dep[d], u.dep[d+1]-u.dep[d]
-		s := p0 / n
-		dst := a[p0*rows : p0*rows+rows*kc]
-		if u.symA[s] {
-			// Full panels are read in place (see compute); a partial last
-			// one is packed, zero-padded: A[r][p] = A[p][r], so its rows
-			// are runs of column elements.
-			if full := n / kr.mr * kr.mr; r0+nrow > full {
-				packContig(dst[(full-r0)*kc:], u.a[s], n, p0-s*n, kc, full, n-full, kr.mr, u.fam)
-			}
-		} else {
-			packStrided(dst, u.a[s], n, r0, nrow, p0-s*n, kc, kr.mr)
+	p0, kc := u.dep[d], u.dep[d+1]-u.dep[d]
+	s := p0 / n
+	ws := &u.ws[i]
+	dst := ws.a[:(t1-t0)*kr.mr*kc]
+	if u.symA[s] {
+		// A[r][p] = A[p][r]: panel rows are runs of column elements.
+		for g := 0; g < nrow; g += upperPackGroup * kr.mr {
+			gr := min(nrow-g, upperPackGroup*kr.mr)
+			packContig(dst[g*kc:], u.a[s], n, p0-s*n, kc, r0+g, gr, kr.mr, u.fam)
 		}
+	} else {
+		packStrided(dst, u.a[s], n, r0, nrow, p0-s*n, kc, kr.mr)
+	}
+	if full := n / kr.nr * kr.nr; u.inB && full < n {
+		packContig(ws.b[:kc*kr.nr], u.b[s], n, p0-s*n, kc, full, n-full, kr.nr, u.fam)
 	}
 }
 
-// compute runs worker i's tiles: for each depth block, each of its row
-// panels against the column panels from the diagonal on.
-func (u *UpperSum[T]) compute(i int) {
-	kr, n, c := u.kern, u.n, u.c
-	mr, nr, fn := kr.mr, kr.nr, stridedKernelFor[T](u.fam)
+// compute runs worker i's tiles of depth block d: each of its row panels
+// against the column panels from the diagonal on.
+func (u *UpperSum[T]) compute(i, d int) {
+	kr, n, c, alpha := u.kern, u.n, u.c, u.alpha
+	mr, nr, fn := kr.mr, kr.nr, kr.fn
 	nq := (n + nr - 1) / nr
 	t0, t1 := u.cut[i], u.cut[i+1]
-	rows := (t1 - t0) * mr
 	ws := &u.ws[i]
 	tile := ws.tile
-	alpha := u.alpha
-	for d := 0; d+1 < len(u.dep); d++ {
-		p0, kc := u.dep[d], u.dep[d+1]-u.dep[d]
-		// The first block stores C, the others add to it.
-		load, bet := 0, T(0)
-		if d > 0 {
-			load, bet = 1, 1
-		}
-		pa := ws.a[p0*rows:]
-		pb := u.bp[p0*nq*nr:]
-		s := p0 / n
-		inPlace := u.symA[s]
-		for t := t0; t < t1; t++ {
-			gi := t * mr
-			mm := min(mr, n-gi)
-			// A panel of A's rows gi…gi+mr−1: packed, mr apart, or, for a
-			// symmetric A, where it lies in A's rows p0…, n apart.
-			ap, lda := &pa[(t-t0)*kc*mr], mr
-			if inPlace && mm == mr {
-				ap, lda = &u.a[s][(p0-s*n)*n+gi], n
+	p0, kc := u.dep[d], u.dep[d+1]-u.dep[d]
+	s := p0 / n
+	// The first block stores C, the others add to it.
+	load, bet := 0, T(0)
+	if d > 0 {
+		load, bet = 1, 1
+	}
+	for t := t0; t < t1; t++ {
+		gi := t * mr
+		mm := min(mr, n-gi)
+		ap := &ws.a[(t-t0)*kc*mr]
+		for q := gi / nr; q < nq; q++ {
+			gj := q * nr
+			nn := min(nr, n-gj)
+			// B's panel: where it lies (rows n apart), or packed.
+			var bp *T
+			ldb := nr
+			switch {
+			case !u.inB:
+				bp = &u.bp[p0*nq*nr+q*kc*nr]
+			case nn == nr:
+				bp, ldb = &u.b[s][(p0-s*n)*n+gj], n
+			default:
+				bp = &ws.b[0]
 			}
-			for q := gi / nr; q < nq; q++ {
-				gj := q * nr
-				nn := min(nr, n-gj)
-				bp := &pb[q*kc*nr]
-				off := gi*n + gj
-				if mm == mr && nn == nr && gj >= gi+mr-1 {
-					if race.Enabled {
-						raceStrided(kc, ap, lda, mr, bp, nr, nr, &c[off], n, load)
-					}
-					fn(kc, ap, lda, bp, nr, &c[off], n, alpha, bet, load)
+			off := gi*n + gj
+			if mm == mr && nn == nr && gj >= gi+mr-1 {
+				if race.Enabled {
+					raceKernel(kc, ap, mr, bp, ldb, nr, &c[off], n, load)
+				}
+				fn(kc, ap, bp, ldb, &c[off], n, alpha, bet, load)
+				continue
+			}
+			// A diagonal or edge tile: computed whole, merged on and
+			// above the diagonal, inside C.
+			if race.Enabled {
+				raceKernel(kc, ap, mr, bp, ldb, nr, &tile[0], nr, 0)
+			}
+			fn(kc, ap, bp, ldb, &tile[0], nr, alpha, 0, 0)
+			for r := 0; r < mm; r++ {
+				jlo := max(0, gi+r-gj)
+				if jlo >= nn {
 					continue
 				}
-				// A diagonal or edge tile: computed whole, merged on and
-				// above the diagonal, inside C.
-				if race.Enabled {
-					raceStrided(kc, ap, lda, mr, bp, nr, nr, &tile[0], nr, 0)
-				}
-				fn(kc, ap, lda, bp, nr, &tile[0], nr, alpha, 0, 0)
-				for r := 0; r < mm; r++ {
-					jlo := max(0, gi+r-gj)
-					if jlo >= nn {
-						continue
+				row := c[off+r*n+jlo : off+r*n+nn]
+				trow := tile[r*nr+jlo : r*nr+nn]
+				if load != 0 {
+					for j, v := range trow {
+						row[j] += v
 					}
-					row := c[off+r*n+jlo : off+r*n+nn]
-					trow := tile[r*nr+jlo : r*nr+nn]
-					if load != 0 {
-						for j, v := range trow {
-							row[j] += v
-						}
-					} else {
-						copy(row, trow)
-					}
+				} else {
+					copy(row, trow)
 				}
 			}
 		}

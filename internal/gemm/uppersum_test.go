@@ -110,7 +110,8 @@ func testUpperSumFamily[T Float](t *testing.T, f isa.Family) {
 	}
 	// Around the depth blocks' edges (one and two blocks per product): the
 	// float64 reference is cubic, so one configuration each.
-	for i, n := range []int{kmax, kmax + 1, 2*kmax + 7} {
+	// 128 and 256: rows a multiple of 1 KiB apart, B packed.
+	for i, n := range []int{kmax, kmax + 1, 2*kmax + 7, 128, 256} {
 		checkUpperSum(t, rng, &u, f, n, 2, 2+i%2, 1, i != 1, i != 2)
 	}
 	// Every combination of the flags once at a size with edges.
