@@ -29,13 +29,9 @@ func (b *bwork[T]) coupledTangent(m *gradMat[T]) ([]T, error) {
 		return dz2, nil
 	}
 	// dY₀ = E = sym(Z̄_K).
-	zb := b.b[0]
-	for i := 0; i < n; i++ {
-		for j := i; j < n; j++ {
-			v := 0.5*zb[i*n+j] + 0.5*zb[j*n+i]
-			dy[i*n+j], dy[j*n+i] = v, v
-		}
-	}
+	rp := &b.rows
+	rp.op, rp.n, rp.dst, rp.src = passSym, n, dy, b.b[0]
+	rp.run(b.threads)
 	for k := 0; k < K; k++ {
 		y, z, t := m.slot(k, 0), m.slot(k, 1), m.slot(k, 2)
 		if z == nil {
@@ -99,7 +95,7 @@ func (b *bwork[T]) sym2(s0, s1 sum2[T]) error {
 		if s.c == nil {
 			continue
 		}
-		if n > 4*symBlock {
+		if n > upperSplitMin {
 			if err := upperSum(b.threads, &b.sum, n, s.al, s.a1, s.b1, s.a2, s.b2, s.c, s.flags|gemm.Mirror); err != nil {
 				return err
 			}

@@ -175,9 +175,13 @@ func (u *UpperSum[T]) plan(threads, ops int) {
 	kc := (n + nk - 1) / nk       // the deepest block
 	np := (n + kr.mr - 1) / kr.mr // row panels
 	nq := (n + kr.nr - 1) / kr.nr // column panels
-	// Tiles of row panel t: the column panels from the one holding its
-	// first row to the last.
-	tiles := func(t int) int { return nq - t*kr.mr/kr.nr }
+	// The cost of row panel t in tiles: the column panels from the one
+	// holding its first row to the last, plus one for packing the panel
+	// (a panel of mr rows over the whole depth is copied in about the time
+	// one tile of mr×nr is multiplied over it), so that the goroutine with
+	// the lower rows, which has more of them for its share of the tiles,
+	// does not finish last.
+	tiles := func(t int) int { return nq - t*kr.mr/kr.nr + 1 }
 	total := 0
 	for t := 0; t < np; t++ {
 		total += tiles(t)

@@ -26,13 +26,14 @@ func symmetricSlice[T Float](rng *rand.Rand, n int) []T {
 // upper triangle with the float64 sum of products, the lower triangle with
 // the mirror (or the untouched sentinel) and the padding after C with the
 // sentinel.
-func checkUpperSum[T Float](t *testing.T, rng *rand.Rand, u *UpperSum[T], f isa.Family, n, ops, workers int, alpha float64, symA, mirror bool) {
+func checkUpperSum[T Float](t *testing.T, rng *rand.Rand, u *UpperSum[T], f isa.Family, n, ops, workers int, alpha float64, flags SumFlags) {
 	t.Helper()
-	name := fmt.Sprintf("n=%d ops=%d workers=%d α=%g symA=%v mirror=%v", n, ops, workers, alpha, symA, mirror)
+	name := fmt.Sprintf("n=%d ops=%d workers=%d α=%g flags=%03b", n, ops, workers, alpha, flags)
+	mirror := flags&Mirror != 0
 	var a [2][]T
 	var b [2][]T
 	for s := 0; s < ops; s++ {
-		if symA {
+		if flags&(SymA1<<s) != 0 {
 			a[s] = symmetricSlice[T](rng, n)
 		} else {
 			a[s] = randSlice[T](rng, n*n)
@@ -44,7 +45,7 @@ func checkUpperSum[T Float](t *testing.T, rng *rand.Rand, u *UpperSum[T], f isa.
 	for i := range c {
 		c[i] = sentinel
 	}
-	if err := u.upper(f, workers, n, T(alpha), a[0], b[0], a[1], b[1], c[:n*n], flagsOf(symA, mirror)); err != nil {
+	if err := u.upper(f, workers, n, T(alpha), a[0], b[0], a[1], b[1], c[:n*n], flags); err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
 	tol := tolerance[T](ops * n)
@@ -104,7 +105,7 @@ func testUpperSumFamily[T Float](t *testing.T, f isa.Family) {
 			for ops := 1; ops <= 2; ops++ {
 				symA, mirror := (n+workers+ops)%2 == 0, (n+ops)%3 != 0
 				alpha := []float64{1, -0.5, 1.75}[(n+workers)%3]
-				checkUpperSum(t, rng, &u, f, n, ops, workers, alpha, symA, mirror)
+				checkUpperSum(t, rng, &u, f, n, ops, workers, alpha, flagsOf(symA, mirror))
 			}
 		}
 	}
@@ -112,13 +113,11 @@ func testUpperSumFamily[T Float](t *testing.T, f isa.Family) {
 	// float64 reference is cubic, so one configuration each.
 	// 128 and 256: rows a multiple of 1 KiB apart, B packed.
 	for i, n := range []int{kmax, kmax + 1, 2*kmax + 7, 128, 256} {
-		checkUpperSum(t, rng, &u, f, n, 2, 2+i%2, 1, i != 1, i != 2)
+		checkUpperSum(t, rng, &u, f, n, 2, 2+i%2, 1, flagsOf(i != 1, i != 2))
 	}
 	// Every combination of the flags once at a size with edges.
-	for _, symA := range []bool{false, true} {
-		for _, mirror := range []bool{false, true} {
-			checkUpperSum(t, rng, &u, f, kr.nr*3+kr.mr+1, 2, 2, -0.5, symA, mirror)
-		}
+	for flags := SumFlags(0); flags <= SymA1|SymA2|Mirror; flags++ {
+		checkUpperSum(t, rng, &u, f, kr.nr*3+kr.mr+1, 2, 2, -0.5, flags)
 	}
 }
 
