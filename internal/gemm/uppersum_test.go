@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/netdeconv/deconv/internal/errs"
 	"github.com/netdeconv/deconv/internal/isa"
+	"github.com/netdeconv/deconv/internal/race"
 )
 
 // symmetricSlice returns a random n×n matrix that is exactly symmetric.
@@ -99,9 +101,25 @@ func testUpperSumFamily[T Float](t *testing.T, f isa.Family) {
 	for _, s := range []int{kr.mr, kr.nr, 2 * kr.nr} {
 		sizes = append(sizes, s-1, s, s+1)
 	}
+	// Products this small run on one worker (minWorkPerThread): 150 is
+	// the first size in the list that splits, onto 2 or 3 workers.
+	sizes = append(sizes, 150)
+	workerCounts := []int{1, 2, 3}
+	// Around the depth blocks' edges (one and two blocks per product) and
+	// rows a multiple of 1 KiB apart (128 and 256: B packed). The float64
+	// reference is cubic, so one configuration each, and only the block
+	// edge in short runs, none under the race detector.
+	bigs := []int{kmax, kmax + 1, 2*kmax + 7, 128, 256}
+	if testing.Short() {
+		workerCounts = []int{1, 2}
+		bigs = []int{kmax + 1, 256}
+		if race.Enabled {
+			bigs = nil
+		}
+	}
 	var u UpperSum[T] // reused across sizes, as its owners do
 	for _, n := range sizes {
-		for _, workers := range []int{1, 2, 3} {
+		for _, workers := range workerCounts {
 			for ops := 1; ops <= 2; ops++ {
 				symA, mirror := (n+workers+ops)%2 == 0, (n+ops)%3 != 0
 				alpha := []float64{1, -0.5, 1.75}[(n+workers)%3]
@@ -109,10 +127,7 @@ func testUpperSumFamily[T Float](t *testing.T, f isa.Family) {
 			}
 		}
 	}
-	// Around the depth blocks' edges (one and two blocks per product): the
-	// float64 reference is cubic, so one configuration each.
-	// 128 and 256: rows a multiple of 1 KiB apart, B packed.
-	for i, n := range []int{kmax, kmax + 1, 2*kmax + 7, 128, 256} {
+	for i, n := range bigs {
 		checkUpperSum(t, rng, &u, f, n, 2, 2+i%2, 1, flagsOf(i != 1, i != 2))
 	}
 	// Every combination of the flags once at a size with edges.
@@ -224,4 +239,21 @@ func BenchmarkUpperSum576(b *testing.B) {
 		}
 	}
 	b.ReportMetric(2*float64(n)*float64(n)*float64(n+1)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// TestUpperSumSplits: the sizes testUpperSumFamily runs on several
+// workers are indeed split (a change of minWorkPerThread or of the
+// balance would otherwise leave the parallel path untested).
+func TestUpperSumSplits(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
+	for _, f := range isa.Available() {
+		var u UpperSum[float32]
+		rng := rand.New(rand.NewPCG(4, 4))
+		for workers := 2; workers <= 3; workers++ {
+			checkUpperSum(t, rng, &u, f, 150, 2, workers, 1, SymA1|Mirror)
+			if u.nw < 2 || u.nw > workers {
+				t.Errorf("%v: n=150 on %d workers ran on %d", f, workers, u.nw)
+			}
+		}
+	}
 }
