@@ -7,6 +7,7 @@ import (
 	"github.com/netdeconv/deconv/internal/isa"
 	"github.com/netdeconv/deconv/internal/parallel"
 	"github.com/netdeconv/deconv/internal/race"
+	"github.com/netdeconv/deconv/internal/size"
 )
 
 // UpperSum computes sums of n×n products whose result is symmetric in
@@ -91,8 +92,9 @@ const upperPackGroup = 8
 // the sum of the two, accumulated as one dot product of length 2n), so it
 // is within the usual bound γ_2n·(|A₁|·|B₁| + |A₂|·|B₂|) elementwise. It
 // returns errs.ErrParam for a negative n or a2 without b2 (or the
-// reverse), errs.ErrShape for a slice shorter than n·n, and isa.Err() when
-// the requested instruction set cannot be honoured.
+// reverse), errs.ErrOverflow when n·n overflows, errs.ErrShape for a slice
+// shorter than n·n, and isa.Err() when the requested instruction set
+// cannot be honoured. A failed call writes nothing.
 func (u *UpperSum[T]) Upper(workers, n int, alpha T, a1, b1, a2, b2 []T, c []T, flags SumFlags) error {
 	return u.upper(isa.Selected(), workers, n, alpha, a1, b1, a2, b2, c, flags)
 }
@@ -114,8 +116,12 @@ func (u *UpperSum[T]) upper(fam isa.Family, workers, n int, alpha T, a1, b1, a2,
 	if a2 != nil {
 		ops = 2
 	}
+	nn, ok := size.Mul(n, n)
+	if !ok {
+		return fmt.Errorf("%w: gemm: %d×%d matrices", errs.ErrOverflow, n, n)
+	}
 	for i, x := range [5][]T{a1, b1, a2, b2, c} {
-		if (i < 2 || i == 4 || ops == 2) && len(x) < n*n {
+		if (i < 2 || i == 4 || ops == 2) && len(x) < nn {
 			name := [5]string{"A1", "B1", "A2", "B2", "C"}[i]
 			return fmt.Errorf("%w: gemm: %s has %d elements, an %d×%d matrix needs %d", errs.ErrShape, name, len(x), n, n, n*n)
 		}
