@@ -177,8 +177,11 @@
 // # Performance
 //
 // A Plan holds the workspaces for one size, so repeated calls allocate
-// nothing. The products run on the library's GEMM engine. For one large
-// matrix, the triangular products run on the engine's gemm.UpperSum: the
+// nothing. The products run on the library's GEMM engine. For one matrix
+// of 97 to 192 rows, the triangular products are split into block rows of
+// 48, each a single-threaded product, dealt over a team of long-lived
+// goroutines. For a larger one they run on the engine's gemm.UpperSum
+// (the backward's from 97 rows on): the
 // rows of the triangle are split between the goroutines by equal work,
 // each goroutine packs its own rows of A, one depth block at a time, all
 // read B where it lies, and each mirrors its own rows in the same pass;

@@ -69,6 +69,8 @@ type work[T Float] struct {
 	// the group they wait on.
 	op       int
 	opN      int
+	opAlpha  T
+	opSymA   bool // opUpperMul: A is exactly symmetric (see upperMul)
 	opScale  float64
 	opA, opB []T
 	opC      []T

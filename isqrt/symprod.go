@@ -81,9 +81,10 @@ func (w *work[T]) syrk64Small(m, k int, a, c []float64, ld int) error {
 	return gemmDense(w.threads, gemm.Trans, gemm.NoTrans, m, m, k, -1, a, ld, a, ld, 1, c, ld)
 }
 
-// upperSplitMin is the size above which the symmetric products compute
-// the upper triangle only (gemm.UpperSum) rather than the whole product
-// on the engine's small-matrix path: from about three tile rows per
-// goroutine on, the triangle's saving of nearly half the multiply-adds
-// pays for its packing and its second pass (the mirroring).
+// upperSplitMin is the size above which upperMul computes the upper
+// triangle only rather than the whole product at once: from three block
+// rows on, the triangle saves a third of the multiply-adds, and on two
+// goroutines the snake deal balances the rows (for n = 147: 48·147
+// against 48·99 + 51·51 elements), where the engine's split of a full
+// product packs A twice.
 const upperSplitMin = 2 * symBlock
