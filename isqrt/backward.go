@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/netdeconv/deconv"
+	"github.com/netdeconv/deconv/internal/gemm"
 	"github.com/netdeconv/deconv/internal/parallel"
 )
 
@@ -104,7 +105,8 @@ type bwork[T Float] struct {
 	idx, top       [spectralSteps]int
 	tops, ratios   [spectralSteps]float64
 	bestStep       int
-	team           bteam[T] // splits one matrix's products
+	sum            gemm.UpperSum[T] // the symmetric sums of coupledTangent
+	rows           rowPass[T]       // the O(n²) passes, split by rows
 }
 
 // RunPart differentiates the matrices of worker b.wi; the index is
@@ -191,10 +193,19 @@ func (b *bwork[T]) finishGrad(m *gradMat[T], da, atb []T, cbar float64) error {
 		b.spectralGrad(n, cbar, sb)
 		cbar = 0
 	}
-	// Everything goes through float64 before one rounding.
-	inv := 1 / c
-	fc := cbar / c // the Frobenius norm's gradient is A/c
-	for i := 0; i < n; i++ {
+	rp := &b.rows
+	rp.b, rp.op, rp.n, rp.dst, rp.src = b, passFinish, n, da, atb
+	rp.m, rp.sb, rp.inv, rp.fc, rp.asIs = m, sb, 1/c, cbar/c, asIs // the Frobenius norm's gradient is A/c
+	rp.run(b.threads)
+	return nil
+}
+
+// finishRows writes rows [lo, hi) of the gradient for finishGrad.
+// Everything goes through float64 before one rounding.
+func (b *bwork[T]) finishRows(rp *rowPass[T], lo, hi int) {
+	n, atb, da, sb, a := rp.n, rp.src, rp.dst, rp.sb, rp.m.a
+	inv, fc, asIs := rp.inv, rp.fc, rp.asIs
+	for i := lo; i < hi; i++ {
 		for j := 0; j < n; j++ {
 			g := float64(atb[i*n+j]) * inv
 			if sb != nil {
@@ -207,9 +218,8 @@ func (b *bwork[T]) finishGrad(m *gradMat[T], da, atb []T, cbar float64) error {
 				}
 				g = 0.5*g + 0.5*h
 			}
-			g += fc * float64(m.a[i*n+j])
+			g += fc * float64(a[i*n+j])
 			da[i*n+j] = T(g)
 		}
 	}
-	return nil
 }

@@ -1,9 +1,6 @@
 package isqrt
 
-import (
-	"github.com/netdeconv/deconv/internal/gemm"
-	"github.com/netdeconv/deconv/internal/parallel"
-)
+import "github.com/netdeconv/deconv/internal/gemm"
 
 // coupledTangent computes Coupled's gradient with respect to Ã, given
 // Z̄_K in b.b[0], as the Fréchet derivative L(Ã, E) of the map Ã ↦ Z_K in
@@ -32,13 +29,9 @@ func (b *bwork[T]) coupledTangent(m *gradMat[T]) ([]T, error) {
 		return dz2, nil
 	}
 	// dY₀ = E = sym(Z̄_K).
-	zb := b.b[0]
-	for i := 0; i < n; i++ {
-		for j := i; j < n; j++ {
-			v := 0.5*zb[i*n+j] + 0.5*zb[j*n+i]
-			dy[i*n+j], dy[j*n+i] = v, v
-		}
-	}
+	rp := &b.rows
+	rp.op, rp.n, rp.dst, rp.src = passSym, n, dy, b.b[0]
+	rp.run(b.threads)
 	for k := 0; k < K; k++ {
 		y, z, t := m.slot(k, 0), m.slot(k, 1), m.slot(k, 2)
 		if z == nil {
@@ -48,22 +41,28 @@ func (b *bwork[T]) coupledTangent(m *gradMat[T]) ([]T, error) {
 			}
 			copy(dz, dt)
 			if k+1 < K {
-				if err := b.sym2(sum2[T]{1, dy, t, 1, y, dt, dy2}, sum2[T]{}); err != nil {
+				if err := b.sym2(sum2[T]{1, dy, t, y, dt, dy2, gemm.SymA1 | gemm.SymA2}, sum2[T]{}); err != nil {
 					return nil, err
 				}
 				dy, dy2 = dy2, dy
 			}
 			continue
 		}
-		if err := b.sym2(sum2[T]{-0.5, dz, y, -0.5, z, dy, dt}, sum2[T]{}); err != nil {
+		if err := b.sym2(sum2[T]{-0.5, dz, y, z, dy, dt, gemm.SymA1 | gemm.SymA2}, sum2[T]{}); err != nil {
 			return nil, err
 		}
-		// dZ' and dY' both need dT only: one pass over the team.
+		// dZ' and dY' both need dT only (dY' is not needed after the last
+		// iteration).
 		second := sum2[T]{}
 		if k+1 < K {
-			second = sum2[T]{1, dy, t, 1, y, dt, dy2}
+			second = sum2[T]{1, dy, t, y, dt, dy2, gemm.SymA1 | gemm.SymA2}
 		}
-		if err := b.sym2(sum2[T]{1, dt, z, 1, t, dz, dz2}, second); err != nil {
+		// T_k is exactly symmetric where the forward mirrored it.
+		tflag := gemm.SymA1
+		if keptTSymmetric(k) {
+			tflag |= gemm.SymA2
+		}
+		if err := b.sym2(sum2[T]{1, dt, z, t, dz, dz2, tflag}, second); err != nil {
 			return nil, err
 		}
 		dz, dz2 = dz2, dz
@@ -74,92 +73,41 @@ func (b *bwork[T]) coupledTangent(m *gradMat[T]) ([]T, error) {
 	return dz, nil
 }
 
-// sum2 is one symmetric sum C = α₁·A₁·B₁ + α₂·A₂·B₂ for sym2; a zero
-// sum2 (nil C) is none.
+// sum2 is one symmetric sum C = α·(A₁·B₁ + A₂·B₂) for sym2; a zero sum2
+// (nil C) is none. flags say which A is exactly symmetric as stored.
 type sum2[T Float] struct {
-	al1    T
+	al     T
 	a1, b1 []T
-	al2    T
 	a2, b2 []T
 	c      []T
-}
-
-// bteam splits one matrix's operations of the backward over goroutines
-// (parallel.Parts), as the forward's team does.
-type bteam[T Float] struct {
-	n, nw int
-	sums  [2]sum2[T]
-	errs  [maxTeam]error
+	flags  gemm.SumFlags
 }
 
 // sym2 computes one or two sums that are symmetric in exact arithmetic
-// (the second may be the zero sum2): for each, the upper triangle by block
-// rows C[i0:i1, i0:n] on the worker's goroutines, each block row then
-// mirrored by the goroutine that computed it into the block column below
-// it, which no other goroutine writes, so one synchronisation serves both
-// sums. Small matrices take two full products per sum, then the
-// mirroring.
+// (the second may be the zero sum2), each exactly symmetric as written.
+// Large matrices take each sum as one product of depth 2n on its upper
+// triangle, mirrored (gemm.UpperSum: B packed once and shared by the
+// worker's goroutines, symmetric A read in place, rows split by equal
+// work). Small ones take two full products per sum, then the mirroring.
 func (b *bwork[T]) sym2(s0, s1 sum2[T]) error {
 	n := b.p.n
-	if n <= 4*symBlock {
-		for _, s := range [2]sum2[T]{s0, s1} {
-			if s.c == nil {
-				continue
-			}
-			if err := b.gemmB(gemm.NoTrans, gemm.NoTrans, s.al1, s.a1, s.b1, 0, s.c); err != nil {
-				return err
-			}
-			if err := b.gemmB(gemm.NoTrans, gemm.NoTrans, s.al2, s.a2, s.b2, 1, s.c); err != nil {
-				return err
-			}
-			mirrorUpper(n, s.c)
-		}
-		return nil
-	}
-	tm := &b.team
-	tm.n, tm.nw = n, min(b.threads, maxTeam)
-	tm.sums = [2]sum2[T]{s0, s1}
-	parallel.Run(tm, tm.nw)
-	tm.sums = [2]sum2[T]{}
-	for _, err := range tm.errs[:tm.nw] {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// RunPart runs part i of sym2: its block rows of each sum, each then
-// mirrored.
-func (tm *bteam[T]) RunPart(i int) {
-	n, nw := tm.n, tm.nw
-	tm.errs[i] = nil
-	for blk, i0 := 0, 0; i0 < n; blk, i0 = blk+1, i0+symBlock {
-		if !snake(blk, i, nw) {
+	for _, s := range [2]sum2[T]{s0, s1} {
+		if s.c == nil {
 			continue
 		}
-		i1 := min(n, i0+symBlock)
-		for _, s := range tm.sums {
-			c := s.c
-			if c == nil {
-				continue
+		if n > upperSplitMin {
+			if err := upperSum(b.threads, &b.sum, n, s.al, s.a1, s.b1, s.a2, s.b2, s.c, s.flags|gemm.Mirror); err != nil {
+				return err
 			}
-			err := gemmDense(1, gemm.NoTrans, gemm.NoTrans, i1-i0, n-i0, n, s.al1, s.a1[i0*n:], n, s.b1[i0:], n, 0, c[i0*n+i0:], n)
-			if err == nil {
-				err = gemmDense(1, gemm.NoTrans, gemm.NoTrans, i1-i0, n-i0, n, s.al2, s.a2[i0*n:], n, s.b2[i0:], n, 1, c[i0*n+i0:], n)
-			}
-			if err != nil {
-				tm.errs[i] = err
-				return
-			}
-			// Row j of the block column gets column j of the block row:
-			// one contiguous write of up to i1 − i0 elements per row.
-			for j := i0 + 1; j < n; j++ {
-				row := c[j*n+i0 : j*n+min(j, i1)]
-				for r := range row {
-					row[r] = c[(i0+r)*n+j]
-				}
-			}
+			continue
 		}
+		if err := b.gemmB(gemm.NoTrans, gemm.NoTrans, s.al, s.a1, s.b1, 0, s.c); err != nil {
+			return err
+		}
+		if err := b.gemmB(gemm.NoTrans, gemm.NoTrans, s.al, s.a2, s.b2, 1, s.c); err != nil {
+			return err
+		}
+		mirrorUpper(n, s.c)
 	}
+	return nil
 }

@@ -33,9 +33,8 @@
 // of the reference's multiply-adds. Y, Z and T are polynomials in Ã, hence
 // symmetric, and the first iteration (Z₀ = I) needs a single symmetric
 // rank-n product, Ã². Products whose exact result is symmetric are
-// computed on their upper triangle only, as GEMMs on block rows, and
-// mirrored (below 193 rows they are computed in full and mirrored: the
-// triangle would not pay). Each element of the upper triangle is then the
+// computed on their upper triangle only and mirrored (below 97 rows they
+// are computed in full and mirrored: the triangle would not pay). Each element of the upper triangle is then the
 // very dot product of the full product, with the same rounding; the lower
 // triangle takes the mirrored values. So every product stays within the
 // classical bound |fl(AB) − AB| ≤ γ_n·|A|·|B|, elementwise, and Y and Z are
@@ -178,12 +177,18 @@
 // # Performance
 //
 // A Plan holds the workspaces for one size, so repeated calls allocate
-// nothing. The products run on the library's GEMM engine. For one large
-// matrix, the triangular products are split by block rows over a team of
-// long-lived goroutines, each block row a single-threaded GEMM, so that no
-// goroutine waits on another inside a product and no operand is packed
-// twice; the O(n²) passes between them (mirroring, residual) are split
-// the same way. A batch is spread over goroutines whole matrices at a
+// nothing. The products run on the library's GEMM engine. For one matrix
+// of 97 to 192 rows, the triangular products are split into block rows of
+// 48, each a single-threaded product, dealt over a team of long-lived
+// goroutines. For a larger one they run on the engine's gemm.UpperSum
+// (the backward's from 97 rows on): the
+// rows of the triangle are split between the goroutines by equal work,
+// each goroutine packs its own rows of A, one depth block at a time, all
+// read B where it lies, and each mirrors its own rows in the same pass;
+// the backward's sums of two products (dZ·Y + Z·dY and the like) are one
+// product of twice the depth, so C is stored once per depth block for
+// both. The other O(n²) passes (residual, first iteration, final scaling)
+// are split by rows over a team of long-lived goroutines. A batch is spread over goroutines whole matrices at a
 // time; the matrices of a last, partial round, when large, then run one
 // at a time on all of them (batch.go). BenchmarkPaperNS5 times the
 // paper's case: 5 iterations on a 576×576 float32 covariance (3×3

@@ -192,6 +192,11 @@ func (kp *keeper[T]) improved(k int, b []T) {
 // full. See coupled.
 const halfProductIters = 4
 
+// keptTSymmetric reports whether the T_k that coupled keeps for the
+// backward (k ≥ 0) is exactly symmetric as stored: T₀ always, later ones
+// when they come from a mirrored half product.
+func keptTSymmetric(k int) bool { return k <= halfProductIters }
+
 // coupled runs the fast coupled iteration on Ã in w.y and returns the
 // buffer holding the result.
 //

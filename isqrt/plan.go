@@ -62,6 +62,9 @@ type work[T Float] struct {
 	// the size of the team that splits the triangular ones.
 	threads, nw int
 
+	// sum computes the large triangular products (see upperMul).
+	sum gemm.UpperSum[T]
+
 	// The operation the team runs (see runTask), its parts' results and
 	// the group they wait on.
 	op       int

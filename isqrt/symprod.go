@@ -82,9 +82,9 @@ func (w *work[T]) syrk64Small(m, k int, a, c []float64, ld int) error {
 }
 
 // upperSplitMin is the size above which upperMul computes the upper
-// triangle by block rows on the team rather than the whole product at
-// once: from three block rows on, the triangle saves a third of the
-// multiply-adds, and on two goroutines the snake deal balances the rows
-// (for n = 147: 48·147 against 48·99 + 51·51 elements), where the
-// engine's split of a full product packs A twice.
+// triangle only rather than the whole product at once: from three block
+// rows on, the triangle saves a third of the multiply-adds, and on two
+// goroutines the snake deal balances the rows (for n = 147: 48·147
+// against 48·99 + 51·51 elements), where the engine's split of a full
+// product packs A twice.
 const upperSplitMin = 2 * symBlock

@@ -54,3 +54,20 @@ func ExamplePanels() {
 	// Output:
 	// [35 44 0 56]
 }
+
+func ExampleUpperSum() {
+	// C = S·T + T·S for two symmetric 2×2 matrices: a symmetric sum,
+	// computed as one product of depth 4 on the upper triangle, then
+	// mirrored.
+	var u gemm.UpperSum[float32]
+	s := []float32{2, 1, 1, 3}
+	t := []float32{1, 0, 0, 2}
+	c := make([]float32, 4)
+	if err := u.Upper(1, 2, 1, s, t, t, s, c, gemm.SymA1|gemm.SymA2|gemm.Mirror); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(c)
+	// Output:
+	// [4 3 3 12]
+}
