@@ -319,7 +319,9 @@ func (r *convRun[T]) items(lo, hi int) {
 	cg, coutg := g.InChannels/groups, g.OutChannels/groups
 	feats := g.Features()
 	L := r.oh * r.ow
-	buf := getScratch[T]((feats-1)*r.ld + r.rowsPer*r.ow)
+	// feats whole rows: UnfoldBlock's table path writes the last row's
+	// padding columns too.
+	buf := getScratch[T](feats * r.ld)
 	defer putScratch(buf)
 	for item := lo; item < hi; item++ {
 		img, rest := item/(groups*r.chunks), item%(groups*r.chunks)

@@ -3,6 +3,7 @@ package im2col
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/netdeconv/deconv"
 
@@ -100,8 +101,11 @@ type Plan struct {
 	// (the convolution's) never pay for one.
 	tableOnce sync.Once
 	table     *gather.Table
-	k32       kernels[float32]
-	k64       kernels[float64]
+	// The offset table of UnfoldBlock's whole-image blocks, for the last
+	// leading dimension asked (see blockTab).
+	blockTable atomic.Pointer[blockTable]
+	k32        kernels[float32]
+	k64        kernels[float64]
 }
 
 // NewPlan validates p and computes the plan's sizes. Every failure is one

@@ -50,9 +50,20 @@ func unfoldTable(pl *Plan) *gather.Table {
 // outputs and pixels fit 32-bit offsets (unfoldTable applies the size
 // rule; benchmarks call it directly to time the table beyond the rule).
 func buildTable(pl *Plan) *gather.Table {
+	t, err := gather.NewTable(unfoldOffsets(pl, pl.positions), pl.p.Height*pl.p.Width)
+	if err != nil {
+		return nil // cannot happen with the checks above; the strided path
+	}
+	return t
+}
+
+// unfoldOffsets returns the offsets of one (image, channel) plane's
+// outputs in Unfold order, each tap's row ld long: the offset of the
+// output's pixel in the plane, or −1 for padding and for the columns from
+// the plan's positions to ld.
+func unfoldOffsets(pl *Plan, ld int) []int32 {
 	p := pl.p
-	n := p.KernelH * p.KernelW * pl.positions
-	idx := make([]int32, 0, n)
+	idx := make([]int32, 0, p.KernelH*p.KernelW*ld)
 	for ki := range p.KernelH {
 		rs := pl.rowSpan(ki)
 		for kj := range p.KernelW {
@@ -68,13 +79,12 @@ func buildTable(pl *Plan) *gather.Table {
 					idx = append(idx, o)
 				}
 			}
+			for range ld - pl.positions {
+				idx = append(idx, -1)
+			}
 		}
 	}
-	t, err := gather.NewTable(idx, p.Height*p.Width)
-	if err != nil {
-		return nil // cannot happen with the checks above; the strided path
-	}
-	return t
+	return idx
 }
 
 // unfoldTab returns the plan's offset table, building it on first use
@@ -92,4 +102,51 @@ func (pl *Plan) initTable() { pl.table = unfoldTable(pl) }
 func unfoldByTable[T Float](pl *Plan, dst, src []T, k kernels[T], lo, hi int) {
 	n, planeLen := pl.table.Len(), pl.table.PlaneLen()
 	k.table(dst[lo*n:hi*n], src[lo*planeLen:hi*planeLen], pl.table)
+}
+
+// blockTable is the offset table of UnfoldBlock's whole-image block with
+// leading dimension ld: each channel's KernelH·KernelW rows of ld
+// elements, the columns past the plan's positions zero (offset −1).
+type blockTable struct {
+	ld int
+	t  *gather.Table // nil: the block is not worth a table
+}
+
+// blockTab returns the table of a whole-image block with leading
+// dimension ld for an Unfold-style plan whose planes the table rule
+// admits (the convolution's direct path calls UnfoldBlock with whole
+// small images, where one strided run per tap and channel costs more than
+// the copy), or nil. A convolution asks with one ld per shape, so the
+// table is built once; a new ld builds a new one, which replaces the old
+// for every later caller (a Table is immutable, so racing builders are
+// harmless).
+func (pl *Plan) blockTab(ld int) *gather.Table {
+	if bt := pl.blockTable.Load(); bt != nil && bt.ld == ld {
+		return bt.t
+	}
+	bt := &blockTable{ld: ld, t: buildBlockTable(pl, ld)}
+	pl.blockTable.Store(bt)
+	return bt.t
+}
+
+// buildBlockTable builds blockTab's table, or returns nil when the plan is
+// not an Unfold plan small enough (the rule of unfoldTable, counted on the
+// padded rows).
+func buildBlockTable(pl *Plan, ld int) *gather.Table {
+	p := pl.p
+	if p.FlatSampling || pl.rowSpans == nil || pl.colSpans == nil || ld < pl.positions {
+		return nil
+	}
+	if p.Height*p.Width > math.MaxInt32/2 {
+		return nil
+	}
+	kk, limit := p.KernelH*p.KernelW, maxTableOutputs(pl.family)
+	if kk > limit || ld > limit/kk {
+		return nil
+	}
+	t, err := gather.NewTable(unfoldOffsets(pl, ld), p.Height*p.Width)
+	if err != nil {
+		return nil
+	}
+	return t
 }

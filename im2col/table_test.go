@@ -122,3 +122,66 @@ func TestUnfoldTableAllocs(t *testing.T) {
 		t.Errorf("%v allocations per call", a)
 	}
 }
+
+// TestUnfoldBlockWholeImageTable checks UnfoldBlock's table path (a whole
+// image's block, the destination holding every row whole) against the
+// whole Unfold transform on random shapes, every family and both element
+// types, with leading dimensions beyond the block's width, and that the
+// path runs where the table rule admits the plane.
+func TestUnfoldBlockWholeImageTable(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	ran := 0
+	for i := 0; i < shapeCount(t); i++ {
+		p := randomParams(rng)
+		if p.FlatSampling {
+			continue
+		}
+		p.Layout = Unfold
+		src := randomSlice(rng, p.Batch*p.Channels*p.Height*p.Width)
+		for _, fam := range isa.Available() {
+			pl, err := newPlan(p, fam)
+			if err != nil {
+				t.Fatal(err)
+			}
+			width := pl.Positions()
+			ld := width + rng.IntN(20)
+			if pl.blockTab(ld) != nil {
+				ran++
+			}
+			whole := make([]float64, pl.DstLen())
+			if err := Im2col(pl, whole, src); err != nil {
+				t.Fatal(err)
+			}
+			n := rng.IntN(p.Batch)
+			block := make([]float64, pl.Cols()*ld)
+			block32 := make([]float32, pl.Cols()*ld)
+			for j := range block {
+				block[j], block32[j] = math.NaN(), float32(math.NaN())
+			}
+			src32 := make([]float32, len(src))
+			for j, v := range src {
+				src32[j] = float32(v)
+			}
+			if err := UnfoldBlock(pl, block, ld, src, n, 0, pl.OutH()); err != nil {
+				t.Fatal(err)
+			}
+			if err := UnfoldBlock(pl, block32, ld, src32, n, 0, pl.OutH()); err != nil {
+				t.Fatal(err)
+			}
+			for f := 0; f < pl.Cols(); f++ {
+				want := whole[(n*pl.Cols()+f)*width:][:width]
+				for j, w := range want {
+					if g := block[f*ld+j]; g != w {
+						t.Fatalf("%v %+v ld %d: float64 feature %d position %d = %v, want %v", fam, p, ld, f, j, g, w)
+					}
+					if g := block32[f*ld+j]; g != float32(w) {
+						t.Fatalf("%v %+v ld %d: float32 feature %d position %d = %v, want %v", fam, p, ld, f, j, g, w)
+					}
+				}
+			}
+		}
+	}
+	if isa.Supported(isa.AVX512) && ran == 0 {
+		t.Fatal("no shape took the whole-image table path")
+	}
+}

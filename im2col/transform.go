@@ -336,6 +336,14 @@ func UnfoldBlock[T Float](pl *Plan, dst []T, ld int, src []T, n, oh0, oh1 int) e
 	kk := p.KernelH * p.KernelW
 	planeLen := p.Height * p.Width
 	planes := src[n*p.Channels*planeLen : (n+1)*p.Channels*planeLen]
+	if oh0 == 0 && oh1 == pl.outH {
+		// The table writes every row whole, so dst must hold the last
+		// row's padding columns too.
+		if t := pl.blockTab(ld); t != nil && len(dst) >= p.Channels*t.Len() {
+			k.table(dst[:p.Channels*t.Len()], planes, t)
+			return nil
+		}
+	}
 	for tap := 0; tap < kk; tap++ {
 		ki, kj := tap/p.KernelW, tap%p.KernelW
 		fillTap(pl, dst[tap*ld:], kk*ld, planes, planeLen, p.Channels, oh0, oh1, pl.rowSpan(ki), pl.colSpan(kj), k)
