@@ -169,7 +169,7 @@ func (c *Conv2d[T]) backward(dx, dw, db, dy, x []T, n, h, w, oh, ow int, weight 
 	r.fam = isa.Selected()
 	r.finite = gather.FiniteFor[T](r.fam)
 	r.fe.err = nil
-	r.shifted = dw != nil && dx == nil && shiftedDW(g, ow)
+	r.shifted = shiftedFor(dw != nil && dx == nil && shiftedDW(g, ow), r.fam)
 	if r.shifted {
 		r.setShifted()
 	}

@@ -4,6 +4,7 @@ import (
 	"unsafe"
 
 	"github.com/netdeconv/deconv/internal/gemm"
+	"github.com/netdeconv/deconv/internal/isa"
 )
 
 // The weight gradient of a stride-1 convolution by shifted windows.
@@ -29,6 +30,23 @@ import (
 func shiftedDW(g ConvGeom, ow int) bool {
 	return g.StrideH == 1 && g.StrideW == 1 && 5*(g.KernelW-1)*g.DilationW <= ow
 }
+
+// shiftedFor reports whether a backward with shape rule ok runs the
+// shifted-window product on kernel family fam: only where the family
+// transposes in registers, since with scalar transposes and copies the
+// two layouts cost more than the im2col path saves (tests force it on
+// every family through testForceShifted, to check its arithmetic there).
+func shiftedFor(ok bool, fam isa.Family) bool {
+	return ok && (gemm.RegisterTransposes(fam) || testForceShifted)
+}
+
+// testForceShifted, set by tests only, makes every family take the
+// shifted-window product where the shape allows it.
+var testForceShifted bool
+
+// testHookShifted, when set (by tests only), is called once per backward
+// that takes the shifted-window product.
+var testHookShifted func()
 
 // dwSlot is one worker slot's operands for the shifted product, kept so
 // that a band's product allocates nothing.
@@ -58,6 +76,9 @@ func (r *convBackRun[T]) shiftedLayout() (wp, ldt, xnLen, dtLen int) {
 // setShifted prepares the run for shifted-window products: the taps'
 // pixel offsets and one operand pair per slot.
 func (r *convBackRun[T]) setShifted() {
+	if testHookShifted != nil {
+		testHookShifted()
+	}
 	g := r.geom
 	wp, _, _, _ := r.shiftedLayout()
 	kk := g.KernelH * g.KernelW

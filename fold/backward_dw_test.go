@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/netdeconv/deconv"
+	"github.com/netdeconv/deconv/internal/gemm"
+	"github.com/netdeconv/deconv/internal/isa"
 )
 
 // naiveConvDW is the weight gradient of a convolution by its definition,
@@ -50,8 +52,24 @@ func naiveConvDW(g ConvGeom, x, dy []float64, n, h, w int) []float64 {
 // padding wider than the kernel's reach, groups, output widths that are
 // not multiples of the register blocks, several bands per image, and
 // worker counts from 1 to 4; with dx asked for (dx by the forward engine)
-// and without. Each case asserts that it took the shifted path.
+// and without. Each case asserts that its shape takes the shifted path;
+// the cases run twice, the second time with the path forced on whatever
+// the kernel family (DECONV_ISA), and the first as the family chooses.
 func TestConv2dWeightGradShifted(t *testing.T) {
+	calls := 0
+	testHookShifted = func() { calls++ }
+	defer func() { testHookShifted, testForceShifted = nil, false }()
+	for _, force := range []bool{false, true} {
+		testForceShifted = force
+		calls = 0
+		testConv2dWeightGradShifted(t)
+		if want := force || gemm.RegisterTransposes(isa.Selected()); (calls > 0) != want {
+			t.Errorf("forced %v: %d backwards took the shifted path", force, calls)
+		}
+	}
+}
+
+func testConv2dWeightGradShifted(t *testing.T) {
 	rng := rand.New(rand.NewPCG(95, 96))
 	type tc struct {
 		g       ConvGeom

@@ -47,6 +47,15 @@ func TransposeCopy[T Float](f isa.Family, dst []T, ldd int, src []T, lds, rows, 
 	}
 }
 
+// RegisterTransposes reports whether family f transposes in registers
+// (TransposeCopy, packStrided) and copies short runs by masked moves
+// (Shifted) on this CPU and build, for callers that choose between a
+// formulation that transposes and one that does not.
+func RegisterTransposes(f isa.Family) bool {
+	k, _ := transposeKernel[float32](f)
+	return k != nil
+}
+
 // raceTranspose tells the race detector what a transpose kernel call
 // reads and writes.
 func raceTranspose[T Float](dst []T, ldd int, src []T, lds, rows, cols int) {
