@@ -320,3 +320,25 @@ func BenchmarkShiftedPack(b *testing.B) {
 		})
 	}
 }
+
+// TestDenseReset checks that Reset gives the matrix NewDense gives, and
+// leaves the Dense unchanged on a bad shape.
+func TestDenseReset(t *testing.T) {
+	data := []float32{1, 2, 3, 4, 5, 6}
+	want, err := NewDense(data, 2, 3, 2, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d Dense[float32]
+	if err := d.Reset(data, 2, 3, 2, true); err != nil || d.rows != want.rows || d.cols != want.cols || d.stride != want.stride || d.trans != want.trans || &d.data[0] != &want.data[0] {
+		t.Fatalf("Reset: %v, %+v, want %+v", err, d, *want)
+	}
+	for _, c := range []struct{ rows, cols, stride int }{{4, 2, 2}, {3, 2, 1}, {-1, 2, 2}} {
+		if err := d.Reset(data, c.rows, c.cols, c.stride, false); err == nil {
+			t.Errorf("Reset(%d×%d, stride %d) of 6 elements: no error", c.rows, c.cols, c.stride)
+		}
+		if d.rows != 2 || d.cols != 3 || !d.trans {
+			t.Fatalf("a failed Reset changed the matrix: %+v", d)
+		}
+	}
+}
