@@ -116,6 +116,10 @@ type convBackRun[T Float] struct {
 	acc                   []T       // dWᵀ accumulators (per group Features × OutChannels/Groups), one per slot
 	dbAcc                 []float64 // per slot, OutChannels sums of dy
 	wantDB                bool
+	shifted               bool         // dW by shifted windows (backward_dw.go)
+	offs                  []int        // the taps' pixel offsets on the padded grid, when shifted
+	dwSlots               []*dwSlot[T] // per slot, when shifted
+	fam                   isa.Family   // the kernel family of the call
 	finite                gather.FiniteFunc[T]
 	fe                    firstError
 	body, clearBody       func(lo, hi int)
@@ -162,8 +166,13 @@ func (c *Conv2d[T]) backward(dx, dw, db, dy, x []T, n, h, w, oh, ow int, weight 
 	r.ld = leadingDim(r.rowsPer * ow)
 	r.slots = max(1, min(workers, n*g.Groups*r.chunks))
 	r.wantDB = db != nil
-	r.finite = gather.FiniteFor[T](isa.Selected())
+	r.fam = isa.Selected()
+	r.finite = gather.FiniteFor[T](r.fam)
 	r.fe.err = nil
+	r.shifted = shiftedFor(dw != nil && dx == nil && shiftedDW(g, ow), r.fam)
+	if r.shifted {
+		r.setShifted()
+	}
 	if dw != nil {
 		acc := getScratch[T](r.slots * len(dw))
 		defer putScratch(acc)
@@ -198,10 +207,14 @@ func (c *Conv2d[T]) backward(dx, dw, db, dy, x []T, n, h, w, oh, ow int, weight 
 				sum[i] += v
 			}
 		}
-		coutg, feats := g.OutChannels/g.Groups, g.Features()
-		for grp := 0; grp < g.Groups; grp++ {
-			off := grp * coutg * feats
-			gather.Transpose(dw[off:], feats, sum[off:], coutg, feats, coutg)
+		if r.shifted {
+			unpermuteDW(dw, sum, g)
+		} else {
+			coutg, feats := g.OutChannels/g.Groups, g.Features()
+			for grp := 0; grp < g.Groups; grp++ {
+				off := grp * coutg * feats
+				gather.Transpose(dw[off:], feats, sum[off:], coutg, feats, coutg)
+			}
 		}
 		err = checkFinite(dw, "weight gradient")
 	}
@@ -263,8 +276,16 @@ func (r *convBackRun[T]) items(lo, hi int) {
 	L := r.oh * r.ow
 	per := (r.chunks + r.step - 1 - r.phase) / r.step // blocks of this phase per image and group
 	total := r.n * groups * per
-	buf := getScratch[T]((feats-1)*r.ld + r.rowsPer*r.ow)
-	defer putScratch(buf)
+	var buf, xn, dt *[]T
+	if r.shifted {
+		_, _, xnLen, dtLen := r.shiftedLayout()
+		xn, dt = getScratch[T](xnLen), getScratch[T](dtLen)
+		defer putScratch(xn)
+		defer putScratch(dt)
+	} else {
+		buf = getScratch[T]((feats-1)*r.ld + r.rowsPer*r.ow)
+		defer putScratch(buf)
+	}
 	for s := lo; s < hi; s++ {
 		var acc []T
 		if r.dw != nil {
@@ -297,7 +318,12 @@ func (r *convBackRun[T]) items(lo, hi int) {
 					return
 				}
 			}
-			if r.dw != nil {
+			if r.shifted {
+				if err := r.shiftedBand(r.dwSlots[s], acc[grp*coutg*feats:], *xn, *dt, img, grp, oh0, oh1); err != nil {
+					r.fe.set(err)
+					return
+				}
+			} else if r.dw != nil {
 				src := r.x[(img*g.InChannels+grp*cg)*r.h*r.w:][:cg*r.h*r.w]
 				if err := im2col.UnfoldBlock(r.plan, *buf, r.ld, src, 0, oh0, oh1); err != nil {
 					r.fe.set(err)

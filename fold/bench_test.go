@@ -174,6 +174,34 @@ func BenchmarkConv2dBackwardPaper(b *testing.B) {
 	b.ReportMetric(4*float64(paperN*128*paperH*paperW*576)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
 
+// BenchmarkConv2dBackwardDWPaper is the paper layer's weight and bias
+// gradients alone (dx not asked for), the share of the training step
+// that the convolution's backward spends beside dx.
+func BenchmarkConv2dBackwardDWPaper(b *testing.B) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	wt := make([]float32, paperGeom.WeightLen())
+	for i := range wt {
+		wt[i] = rng.Float32() - 0.5
+	}
+	c, err := NewConv2d(paperGeom, wt, make([]float32, 128))
+	if err != nil {
+		b.Fatal(err)
+	}
+	x := paperInput()
+	dy := make([]float32, paperN*128*paperH*paperW)
+	for i := range dy {
+		dy[i] = rng.Float32() - 0.5
+	}
+	dw, db := make([]float32, len(wt)), make([]float32, 128)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := c.Backward(nil, dw, db, dy, x, paperN, paperH, paperW); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(2*float64(paperN*128*paperH*paperW*576)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
 // BenchmarkConv2dPaperAlgorithms runs the paper layer's convolution by
 // each path, side by side in one process.
 func BenchmarkConv2dPaperAlgorithms(b *testing.B) {

@@ -355,8 +355,13 @@ func sizeOf[T Float]() int {
 
 // withFamily returns p, or, when p is a *Dense, the call's adapter slot
 // holding a copy of it that packs with the copiers of family fam, so that
-// a product asked of one family runs that family's code and no other.
+// a product asked of one family runs that family's code and no other. A
+// *Shifted is set to fam itself (it serves one product at a time).
 func withFamily[T Float](p Packer[T], slot *Dense[T], fam isa.Family) Packer[T] {
+	if s, ok := p.(*Shifted[T]); ok {
+		s.fam = fam
+		return p
+	}
 	d, ok := p.(*Dense[T])
 	if !ok {
 		return p

@@ -71,3 +71,29 @@ func ExampleUpperSum() {
 	// Output:
 	// [4 3 3 12]
 }
+
+// ExampleShifted computes the weight gradient of a one-channel 1-D
+// convolution with a 2-tap kernel and no padding, dW[t] = Σ_p x[p+t]·dy[p],
+// as a product of the Shifted view of x (one row per tap) with dy.
+func ExampleShifted() {
+	x := []float64{1, 2, 3, 4, 5}
+	dy := []float64{1, 0, 0, 1} // the output gradient at positions 0…3
+	var xs gemm.Shifted[float64]
+	if err := xs.Set(x, 1, []int{0, 1}, len(dy)); err != nil {
+		fmt.Println(err)
+		return
+	}
+	d, err := gemm.NewDense(dy, len(dy), 1, 1, false)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	dw := make([]float64, 2)
+	if err := gemm.Gemm(1, 1, &xs, d, 0, dw, 1); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(dw)
+	// Output:
+	// [5 7]
+}

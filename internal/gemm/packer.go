@@ -70,6 +70,21 @@ func NewDense[T Float](data []T, rows, cols, stride int, trans bool) (*Dense[T],
 	return &Dense[T]{data: data, rows: rows, cols: cols, stride: stride, trans: trans}, nil
 }
 
+// Reset makes d the matrix NewDense(data, rows, cols, stride, trans)
+// would return, without allocating, so that a caller can reuse one Dense
+// for many products. On error d is unchanged.
+func (d *Dense[T]) Reset(data []T, rows, cols, stride int, trans bool) error {
+	sr, sc := rows, cols
+	if trans {
+		sr, sc = cols, rows
+	}
+	if err := checkMatrix("data", data, sr, sc, stride); err != nil {
+		return err
+	}
+	*d = Dense[T]{data: data, rows: rows, cols: cols, stride: stride, trans: trans}
+	return nil
+}
+
 // checkMatrix validates a stored sr×sc row-major matrix.
 func checkMatrix[T Float](name string, data []T, sr, sc, stride int) error {
 	if sr < 0 || sc < 0 {
@@ -100,13 +115,13 @@ func (d *Dense[T]) PackRows(dst []T, r0, nr, c0, nc, w int) {
 		packContig(dst, d.data, d.stride, c0, nc, r0, nr, w, d.fam)
 		return
 	}
-	packStrided(dst, d.data, d.stride, r0, nr, c0, nc, w)
+	packStrided(dst, d.data, d.stride, r0, nr, c0, nc, w, d.fam)
 }
 
 // PackCols implements Packer.
 func (d *Dense[T]) PackCols(dst []T, r0, nr, c0, nc, w int) {
 	if d.trans {
-		packStrided(dst, d.data, d.stride, c0, nc, r0, nr, w)
+		packStrided(dst, d.data, d.stride, c0, nc, r0, nr, w, d.fam)
 		return
 	}
 	packContig(dst, d.data, d.stride, r0, nr, c0, nc, w, d.fam)
@@ -159,10 +174,25 @@ func packContig[T Float](dst, src []T, ld, p0, np, j0, nj, w int, fam isa.Family
 //
 //	dst[q*np*w + p*w + i] = src[(i0+q*w+i)*ld + p0+p]   (0 beyond ni)
 //
-// Each source row is read sequentially; the writes stride by w inside one
+// Each panel is a transpose of the rows×np block of its source rows; the
+// AVX-512 family transposes in registers (TransposeCopy). Elsewhere each
+// source row is read sequentially and the writes stride by w inside one
 // panel, which stays in L1.
-func packStrided[T Float](dst, src []T, ld, i0, ni, p0, np, w int) {
+func packStrided[T Float](dst, src []T, ld, i0, ni, p0, np, w int, fam isa.Family) {
 	nq := (ni + w - 1) / w
+	if k, _ := transposeKernel[T](fam); k != nil && np > 0 {
+		for q := 0; q < nq; q++ {
+			d := dst[q*np*w : (q+1)*np*w]
+			rows := min(w, ni-q*w)
+			TransposeCopy(fam, d, w, src[(i0+q*w)*ld+p0:], ld, rows, np)
+			if rows < w {
+				for p := 0; p < np; p++ {
+					clear(d[p*w+rows : p*w+w])
+				}
+			}
+		}
+		return
+	}
 	for q := 0; q < nq; q++ {
 		d := dst[q*np*w : (q+1)*np*w]
 		rows := min(w, ni-q*w)

@@ -49,3 +49,40 @@ func childRun(t *testing.T, which string) (string, error) {
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
+
+// TestRaceSeesPackAssembly is TestRaceSeesAssembly for the AVX-512
+// packers: a register transpose and a masked run copy each write a
+// destination that another goroutine writes unsynchronised.
+func TestRaceSeesPackAssembly(t *testing.T) {
+	if !race.Enabled {
+		t.Skip("needs -race")
+	}
+	if !RegisterTransposes(isa.AVX512) {
+		t.Skip("no AVX-512 packers in this build or on this CPU")
+	}
+	switch os.Getenv("DECONV_RACE_CHILD") {
+	case "transpose", "runs":
+		src, dst := make([]float32, 32*32), make([]float32, 32*32)
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dst[33] = 1 // unsynchronised with the copy below
+		}()
+		if os.Getenv("DECONV_RACE_CHILD") == "transpose" {
+			TransposeCopy(isa.AVX512, dst, 32, src, 32, 32, 32)
+		} else {
+			copyRuns(isa.AVX512, dst, 32, src, 32, 32, 12)
+		}
+		wg.Wait()
+		return
+	}
+	for _, which := range []string{"transpose", "runs"} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestRaceSeesPackAssembly$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "DECONV_RACE_CHILD="+which)
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "DATA RACE") {
+			t.Fatalf("%s: the race detector did not see the assembly's writes (err %v):\n%s", which, err, out)
+		}
+	}
+}

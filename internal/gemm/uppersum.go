@@ -274,7 +274,7 @@ func (u *UpperSum[T]) packA(i, d int) {
 			packContig(dst[g*kc:], u.a[s], n, p0-s*n, kc, r0+g, gr, kr.mr, u.fam)
 		}
 	} else {
-		packStrided(dst, u.a[s], n, r0, nrow, p0-s*n, kc, kr.mr)
+		packStrided(dst, u.a[s], n, r0, nrow, p0-s*n, kc, kr.mr, u.fam)
 	}
 	if full := n / kr.nr * kr.nr; u.inB && full < n {
 		packContig(ws.b[:kc*kr.nr], u.b[s], n, p0-s*n, kc, full, n-full, kr.nr, u.fam)
