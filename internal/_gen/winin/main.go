@@ -100,26 +100,7 @@ func inputF32() {
 	// transform loads the six inputs of nb vectors through load(i, disp),
 	// and stores output o = Σ_i Bᵀ[o][i]·input_i through store(o, disp).
 	transform := func(nb int, load func(i, disp int) Mem, store func(o, disp int) Mem) {
-		for i := range alpha {
-			for j := range nb {
-				VMOVUPS(load(i, 64*j), in(i, j))
-			}
-		}
-		for o := range alpha {
-			for i := range alpha {
-				VBROADCASTSS(Mem{Base: bt, Disp: 4 * (o*alpha + i)}, coef)
-				for j := range nb {
-					if i == 0 {
-						VMULPS(in(i, j), coef, acc(j))
-					} else {
-						VFMADD231PS(in(i, j), coef, acc(j))
-					}
-				}
-			}
-			for j := range nb {
-				VMOVUPS(acc(j), store(o, 64*j))
-			}
-		}
+		transformVectors(nb, bt, coef, in, acc, load, func(o, j int) { VMOVUPS(acc(j), store(o, 64*j)) })
 	}
 	q3 := GP64()
 	// pass emits the transform of nb vectors at src, dst and advances them.
@@ -239,29 +220,12 @@ func gatherF32() {
 		VXORPS(zero, zero, zero)
 		VXORPS(probe, probe, probe)
 		pass := func(nb int) {
-			for i := range alpha {
-				for j := range nb {
-					VMOVUPS(at(i, 64*j), in(i, j))
+			transformVectors(nb, bt, coef, in, acc, at, func(o, j int) {
+				if o == 0 {
+					VFMADD231PS(acc(j), zero, probe) // probe stays 0 while finite
 				}
-			}
-			for o := range alpha {
-				for i := range alpha {
-					VBROADCASTSS(Mem{Base: bt, Disp: 4 * (o*alpha + i)}, coef)
-					for j := range nb {
-						if i == 0 {
-							VMULPS(in(i, j), coef, acc(j))
-						} else {
-							VFMADD231PS(in(i, j), coef, acc(j))
-						}
-					}
-				}
-				for j := range nb {
-					if o == 0 {
-						VFMADD231PS(acc(j), zero, probe) // probe stays 0 while finite
-					}
-					VMOVUPS(acc(j), at(o, 64*j))
-				}
-			}
+				VMOVUPS(acc(j), at(o, 64*j))
+			})
 			ADDQ(U32(64*nb), band)
 		}
 		Label(name + "_cblocks")
@@ -389,4 +353,32 @@ func gatherF32() {
 
 	VZEROUPPER()
 	RET()
+}
+
+// transformVectors emits the transform of nb vectors shared by both
+// kernels: it loads the six inputs of each through load(i, disp) into
+// in(i, j), computes output o = Σ_i Bᵀ[o][i]·input_i (Bᵀ at bt, row-major,
+// each coefficient broadcast into coef) into acc(j), and hands each
+// finished output vector to out(o, j).
+func transformVectors(nb int, bt Register, coef VecPhysical, in func(i, j int) VecPhysical, acc func(j int) VecPhysical, load func(i, disp int) Mem, out func(o, j int)) {
+	for i := range alpha {
+		for j := range nb {
+			VMOVUPS(load(i, 64*j), in(i, j))
+		}
+	}
+	for o := range alpha {
+		for i := range alpha {
+			VBROADCASTSS(Mem{Base: bt, Disp: 4 * (o*alpha + i)}, coef)
+			for j := range nb {
+				if i == 0 {
+					VMULPS(in(i, j), coef, acc(j))
+				} else {
+					VFMADD231PS(in(i, j), coef, acc(j))
+				}
+			}
+		}
+		for j := range nb {
+			out(o, j)
+		}
+	}
 }
