@@ -65,21 +65,7 @@ func inputF32() {
 	coef := zs[alpha*block+block]
 
 	// rowAt is position v of a row starting at base: base + v·rs.
-	rowAt := func(base Register, v, disp int) Mem {
-		switch v {
-		case 0:
-			return Mem{Base: base, Disp: disp}
-		case 1:
-			return Mem{Base: base, Index: rs, Scale: 1, Disp: disp}
-		case 2:
-			return Mem{Base: base, Index: rs, Scale: 2, Disp: disp}
-		case 3:
-			return Mem{Base: base, Index: rs3, Scale: 1, Disp: disp}
-		case 4:
-			return Mem{Base: base, Index: rs, Scale: 4, Disp: disp}
-		}
-		return Mem{Base: base, Index: rs5, Scale: 1, Disp: disp}
-	}
+	rowAt := func(base Register, v, disp int) Mem { return strideAt(base, rs, rs3, rs5, v, disp) }
 	// colAt is position u of a column starting at base: base + u·6·rs,
 	// with base3 = base + 3·6·rs.
 	colAt := func(base, base3 Register, u, disp int) Mem {
@@ -198,21 +184,7 @@ func gatherF32() {
 		bs3, bs5 := GP64(), GP64()
 		LEAQ(Mem{Base: bs, Index: bs, Scale: 2}, bs3)
 		LEAQ(Mem{Base: bs, Index: bs, Scale: 4}, bs5)
-		at := func(v, disp int) Mem {
-			switch v {
-			case 0:
-				return Mem{Base: band, Disp: disp}
-			case 1:
-				return Mem{Base: band, Index: bs, Scale: 1, Disp: disp}
-			case 2:
-				return Mem{Base: band, Index: bs, Scale: 2, Disp: disp}
-			case 3:
-				return Mem{Base: band, Index: bs3, Scale: 1, Disp: disp}
-			case 4:
-				return Mem{Base: band, Index: bs, Scale: 4, Disp: disp}
-			}
-			return Mem{Base: band, Index: bs5, Scale: 1, Disp: disp}
-		}
+		at := func(v, disp int) Mem { return strideAt(band, bs, bs3, bs5, v, disp) }
 		in := func(i, j int) VecPhysical { return zs[i*block+j] }
 		acc := func(j int) VecPhysical { return zs[alpha*block+j] }
 		coef := zs[alpha*block+block]
@@ -264,21 +236,7 @@ func gatherF32() {
 	a := GP64()
 	MOVQ(U32(alpha), a)
 	z, q, n := GP64(), GP64(), GP64()
-	rowAt := func(base Register, v, disp int) Mem {
-		switch v {
-		case 0:
-			return Mem{Base: base, Disp: disp}
-		case 1:
-			return Mem{Base: base, Index: rs, Scale: 1, Disp: disp}
-		case 2:
-			return Mem{Base: base, Index: rs, Scale: 2, Disp: disp}
-		case 3:
-			return Mem{Base: base, Index: rs3, Scale: 1, Disp: disp}
-		case 4:
-			return Mem{Base: base, Index: rs, Scale: 4, Disp: disp}
-		}
-		return Mem{Base: base, Index: rs5, Scale: 1, Disp: disp}
-	}
+	rowAt := func(base Register, v, disp int) Mem { return strideAt(base, rs, rs3, rs5, v, disp) }
 	// vectors emits the deinterleave and transform of nb vectors of tiles
 	// at z (Z[a]) into q; masked stores the last of them under K1.
 	vectors := func(nb int, masked bool) {
@@ -381,4 +339,23 @@ func transformVectors(nb int, bt Register, coef VecPhysical, in func(i, j int) V
 			out(o, j)
 		}
 	}
+}
+
+// strideAt addresses element v (0 … 5) of a run at base with stride s
+// bytes, plus disp: base + v·s + disp, with s3 = 3s and s5 = 5s in
+// registers for the two multiples an address cannot scale to.
+func strideAt(base, s, s3, s5 Register, v, disp int) Mem {
+	switch v {
+	case 0:
+		return Mem{Base: base, Disp: disp}
+	case 1:
+		return Mem{Base: base, Index: s, Scale: 1, Disp: disp}
+	case 2:
+		return Mem{Base: base, Index: s, Scale: 2, Disp: disp}
+	case 3:
+		return Mem{Base: base, Index: s3, Scale: 1, Disp: disp}
+	case 4:
+		return Mem{Base: base, Index: s, Scale: 4, Disp: disp}
+	}
+	return Mem{Base: base, Index: s5, Scale: 1, Disp: disp}
 }
