@@ -39,6 +39,13 @@ const (
 	// 3×3 kernels with stride 1 and dilation 1 (any padding, any groups)
 	// have it; other geometries are deconv.ErrUnsupported at construction.
 	ConvWinograd
+	// ConvBlocked forces the blocked direct convolution: no im2col, a
+	// zero-padded copy of each group's input rows and a kernel that keeps
+	// a block of output channels × output rows in registers (float32 on
+	// AVX-512; elsewhere its portable loop, correct but slow). Only
+	// geometries of column stride 1 have it; others are
+	// deconv.ErrUnsupported at construction.
+	ConvBlocked
 )
 
 // String returns the algorithm's name.
@@ -50,6 +57,8 @@ func (a ConvAlgorithm) String() string {
 		return "direct"
 	case ConvWinograd:
 		return "winograd"
+	case ConvBlocked:
+		return "blocked"
 	}
 	return fmt.Sprintf("ConvAlgorithm(%d)", uint8(a))
 }
@@ -73,6 +82,11 @@ func (g ConvGeom) checkAlgorithm() error {
 				deconv.ErrUnsupported, g.KernelH, g.KernelW, g.StrideH, g.StrideW, g.DilationH, g.DilationW)
 		}
 		return nil
+	case ConvBlocked:
+		if !g.blockedCapable() {
+			return fmt.Errorf("%w: the blocked convolution needs column stride 1, not %d", deconv.ErrUnsupported, g.StrideW)
+		}
+		return nil
 	}
 	return fmt.Errorf("%w: convolution algorithm %d", deconv.ErrParam, uint8(g.Algorithm))
 }
@@ -87,7 +101,7 @@ func (g ConvGeom) useWinograd(oh, ow int) bool {
 	switch g.Algorithm {
 	case ConvWinograd:
 		return true
-	case ConvDirect:
+	case ConvDirect, ConvBlocked:
 		return false
 	}
 	return g.winogradCapable() && g.Groups == 1 &&

@@ -24,8 +24,8 @@ type ConvGeom struct {
 	InChannels, OutChannels int
 	deconv.Geometry
 	Groups int
-	// Algorithm chooses the direct or the Winograd path (see
-	// ConvAlgorithm); the zero value, ConvAuto, decides by shape.
+	// Algorithm chooses the direct, the Winograd or the blocked path
+	// (see ConvAlgorithm); the zero value, ConvAuto, decides by shape.
 	Algorithm ConvAlgorithm
 }
 
@@ -229,10 +229,11 @@ type convWork[T Float] struct {
 		plan *im2col.Plan
 		h, w int
 	}
-	next int // the entry the next new shape replaces
-	run  convRun[T]
-	wino winoRun[T]
-	taps tapsRun[T]
+	next    int // the entry the next new shape replaces
+	run     convRun[T]
+	wino    winoRun[T]
+	taps    tapsRun[T]
+	blocked blockedRun[T]
 }
 
 // plan returns the workspace's im2col plan for an h×w input of the layer,
@@ -266,10 +267,14 @@ func (c *Conv2d[T]) forward(dst, x []T, n, h, w, oh, ow int, weight, bias []T, w
 		wk.run.body = wk.run.items
 		wk.wino.body = wk.wino.items
 		wk.taps.body = wk.taps.items
+		wk.blocked.body = wk.blocked.items
 	}
 	defer c.works.Put(wk)
 	if g.useWinograd(oh, ow) {
 		return c.forwardWinograd(wk, dst, x, n, h, w, oh, ow, weight, bias, workers)
+	}
+	if useBlocked[T](g, oh, ow) {
+		return c.forwardBlocked(wk, dst, x, n, h, w, oh, ow, weight, bias, workers)
 	}
 	if g.useTaps() {
 		return c.forwardTaps(wk, dst, x, n, h, w, oh, ow, weight, bias, workers)

@@ -59,7 +59,7 @@ func (g ConvGeom) mayUseWinograd() bool {
 	switch g.Algorithm {
 	case ConvWinograd:
 		return true
-	case ConvDirect:
+	case ConvDirect, ConvBlocked:
 		return false
 	}
 	return g.useWinograd(winogradMinOutput, winogradMinOutput)

@@ -1,0 +1,199 @@
+package fold
+
+import (
+	"github.com/netdeconv/deconv/internal/dconv"
+	"github.com/netdeconv/deconv/internal/gather"
+	"github.com/netdeconv/deconv/internal/isa"
+	"github.com/netdeconv/deconv/internal/parallel"
+)
+
+// The blocked path of Conv2d, for grouped layers on small images: per
+// (group, image, band of output rows) work item, a zero-padded copy of
+// the group's input rows, then internal/dconv computes four output
+// channels at a time, keeping 6 rows × 4 channels of output vectors in
+// registers while it runs over every (input channel, tap) term. There is
+// no im2col and no packing of the input; the group's weights are packed
+// (four channels' weights of a term together) once per worker and group,
+// which the work order (groups outermost) makes once per call.
+
+// blockedMinChannels is the fewest input channels per group for which
+// ConvAuto takes the blocked path (see ConvAuto's rule): below, the taps
+// path's work per output is too small for the register block to pay.
+var blockedMinChannels = 16
+
+// blockedMaxSide is the widest output for which ConvAuto takes the
+// blocked path: above, the direct path's GEMM has blocks wide enough to
+// run near the kernel's speed.
+var blockedMaxSide = 32
+
+// blockedCapable reports whether the blocked kernel computes this
+// geometry: it reads output columns as contiguous vectors, so stride 1
+// across columns.
+func (g ConvGeom) blockedCapable() bool { return g.StrideW == 1 }
+
+// useBlocked reports whether a call of element type T with an oh×ow
+// output takes the blocked path.
+func useBlocked[T Float](g ConvGeom, oh, ow int) bool {
+	switch g.Algorithm {
+	case ConvBlocked:
+		return true
+	case ConvAuto:
+		return g.Groups > 1 && g.blockedCapable() && dconv.Available[T](isa.Selected()) &&
+			g.InChannels/g.Groups >= blockedMinChannels && ow <= blockedMaxSide
+	}
+	return false
+}
+
+// blockedRun is the state one blocked forward shares with its workers.
+type blockedRun[T Float] struct {
+	geom                 ConvGeom
+	dst, x, weight, bias []T
+	n, h, w, oh, ow      int
+	rowsPer, bands       int
+	hp, wp, plane        int
+	offs                 dconv.Offsets // the terms of one output channel over the padded planes
+	fam                  isa.Family
+	finite               gather.FiniteFunc[T]
+	fe                   firstError
+	body                 func(lo, hi int)
+}
+
+// forwardBlocked is forward's blocked path, for validated shapes.
+func (c *Conv2d[T]) forwardBlocked(wk *convWork[T], dst, x []T, n, h, w, oh, ow int, weight, bias []T, workers int) error {
+	g := c.geom
+	r := &wk.blocked
+	workers = parallel.Workers(workers)
+	r.geom, r.dst, r.x, r.weight, r.bias = g, dst, x, weight, bias
+	r.n, r.h, r.w, r.oh, r.ow = n, h, w, oh, ow
+	// Split the output rows only when there are too few (group, image)
+	// pairs to keep every worker busy.
+	r.bands = min(oh, max(1, (4*workers+n*g.Groups-1)/(n*g.Groups)))
+	r.rowsPer = (oh + r.bands - 1) / r.bands
+	r.bands = (oh + r.rowsPer - 1) / r.rowsPer
+	r.hp = (r.rowsPer-1)*g.StrideH + (g.KernelH-1)*g.DilationH + 1
+	r.wp = w + 2*g.PadW
+	r.plane = r.hp * r.wp
+	r.offs.Reset()
+	for ci := range g.InChannels / g.Groups {
+		for ki := range g.KernelH {
+			for kj := range g.KernelW {
+				r.offs.Add(ci*r.plane + ki*g.DilationH*r.wp + kj*g.DilationW)
+			}
+		}
+	}
+	r.fam = isa.Selected()
+	r.finite = gather.FiniteFor[T](r.fam)
+	r.fe.err = nil
+	parallel.For(g.Groups*n*r.bands, workers, r.body)
+	err := r.fe.err
+	r.dst, r.x, r.weight, r.bias, r.fe.err = nil, nil, nil, nil, nil
+	return err
+}
+
+// items computes work items [lo, hi): (group, image, band of output
+// rows), groups outermost so that a worker packs each group's weights
+// once.
+func (r *blockedRun[T]) items(lo, hi int) {
+	g := r.geom
+	cg, coutg := g.InChannels/g.Groups, g.OutChannels/g.Groups
+	feats := g.Features()
+	L := r.oh * r.ow
+	padBuf := getScratch[T](cg * r.plane)
+	defer putScratch(padBuf)
+	pad := *padBuf
+	// The padding columns are never written: cleared once, they stay zero.
+	clear(pad)
+	blocks := (coutg + dconv.Channels - 1) / dconv.Channels
+	packBuf := getScratch[T](blocks * dconv.Channels * feats)
+	defer putScratch(packBuf)
+	packed := *packBuf
+	// A last block of fewer than 4 channels runs on zero weights for the
+	// missing ones, into a scratch of 4 channels' band.
+	var tail *[]T
+	if coutg%dconv.Channels != 0 {
+		tail = getScratch[T](dconv.Channels * r.rowsPer * r.ow)
+		defer putScratch(tail)
+		clear(packed[(blocks-1)*dconv.Channels*feats:])
+	}
+	var zeros, tbias [dconv.Channels]T
+	packedGrp := -1
+	for item := lo; item < hi; item++ {
+		grp, rest := item/(r.n*r.bands), item%(r.n*r.bands)
+		img, band := rest/r.bands, rest%r.bands
+		oy0, oy1 := band*r.rowsPer, min((band+1)*r.rowsPer, r.oh)
+		src := r.x[(img*g.InChannels+grp*cg)*r.h*r.w:][:cg*r.h*r.w]
+		if band == 0 && !r.finite(src) {
+			r.fe.set(nonFinite(src, "input", (img*g.InChannels+grp*cg)*r.h*r.w))
+			return
+		}
+		if grp != packedGrp {
+			wg := r.weight[grp*coutg*feats : (grp+1)*coutg*feats]
+			for b := range coutg / dconv.Channels {
+				dconv.Pack(packed[b*dconv.Channels*feats:][:dconv.Channels*feats], wg[b*dconv.Channels*feats:][:dconv.Channels*feats], feats)
+			}
+			if k := coutg % dconv.Channels; k != 0 {
+				// Pack the last k rows, term by term.
+				b := blocks - 1
+				for c := range k {
+					row := wg[(b*dconv.Channels+c)*feats:][:feats]
+					for t, v := range row {
+						packed[(b*feats+t)*dconv.Channels+c] = v
+					}
+				}
+			}
+			packedGrp = grp
+		}
+		r.padRows(pad, src, oy0)
+		rows := oy1 - oy0
+		base := (img*g.OutChannels+grp*coutg)*L + oy0*r.ow
+		for b := range blocks {
+			w := packed[b*dconv.Channels*feats : (b+1)*dconv.Channels*feats]
+			k := min(dconv.Channels, coutg-b*dconv.Channels)
+			bias := zeros[:]
+			if r.bias != nil {
+				if k == dconv.Channels {
+					bias = r.bias[grp*coutg+b*dconv.Channels:][:dconv.Channels]
+				} else {
+					copy(tbias[:], r.bias[grp*coutg+b*dconv.Channels:][:k])
+					bias = tbias[:]
+				}
+			}
+			if k == dconv.Channels {
+				dconv.Rows(r.fam, r.dst[base+b*dconv.Channels*L:], r.ow, L, pad, g.StrideH*r.wp, rows, r.ow, w, &r.offs, bias)
+				continue
+			}
+			t := *tail
+			band := rows * r.ow
+			dconv.Rows(r.fam, t, r.ow, band, pad, g.StrideH*r.wp, rows, r.ow, w, &r.offs, bias)
+			for c := range k {
+				copy(r.dst[base+(b*dconv.Channels+c)*L:][:band], t[c*band:(c+1)*band])
+			}
+		}
+		// Finite inputs and weights can still overflow in the products.
+		for co := range coutg {
+			if o := r.dst[base+co*L : base+co*L+rows*r.ow]; !r.finite(o) {
+				r.fe.set(nonFinite(o, "output", base+co*L))
+				return
+			}
+		}
+	}
+}
+
+// padRows writes into pad the interior of the group's padded input rows
+// of the band that starts at output row oy0: rows above or below the
+// image are zeroed, the padding columns left as they are (zero).
+func (r *blockedRun[T]) padRows(pad, src []T, oy0 int) {
+	g := r.geom
+	iy0 := oy0*g.StrideH - g.PadH
+	for ci := range g.InChannels / g.Groups {
+		for py := range r.hp {
+			row := pad[ci*r.plane+py*r.wp : ci*r.plane+(py+1)*r.wp]
+			iy := iy0 + py
+			if iy < 0 || iy >= r.h {
+				clear(row)
+				continue
+			}
+			copy(row[g.PadW:g.PadW+r.w], src[(ci*r.h+iy)*r.w:(ci*r.h+iy+1)*r.w])
+		}
+	}
+}

@@ -1,0 +1,267 @@
+package fold
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+
+	"github.com/netdeconv/deconv"
+	"github.com/netdeconv/deconv/internal/dconv"
+	"github.com/netdeconv/deconv/internal/isa"
+	"github.com/netdeconv/deconv/internal/parallel"
+)
+
+// TestBlockedMatchesNaive: the blocked path, forced, against the float64
+// definition on random shapes: groups 1 to 5, 1 to 20 input channels per
+// group (sometimes 64), output channels per group that are and are not
+// multiples of the kernel's block of 4, widths below, at and above a
+// vector (16), kernels 1 to 5, row strides 1 and 2, paddings 0 to 2,
+// dilations 1 and 2, bias on and off, batches 1 to 5 and 1 to 3 workers,
+// in float32 (the kernel where the CPU has it) and float64 (its portable
+// loop). Run under DECONV_ISA=generic and -tags purego the float32 cases
+// check the portable loop as well.
+func TestBlockedMatchesNaive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	trials := 120
+	if testing.Short() {
+		trials = 40
+	}
+	for i := 0; i < trials; i++ {
+		groups := 1 + rng.IntN(5)
+		cg := 1 + rng.IntN(20)
+		if rng.IntN(8) == 0 {
+			cg = 64
+		}
+		coutg := 1 + rng.IntN(9)
+		if rng.IntN(3) == 0 {
+			coutg = 4 * (1 + rng.IntN(4))
+		}
+		g := ConvGeom{InChannels: groups * cg, OutChannels: groups * coutg, Groups: groups, Algorithm: ConvBlocked,
+			Geometry: deconv.Geometry{KernelH: 1 + rng.IntN(5), KernelW: 1 + rng.IntN(5), StrideH: 1 + rng.IntN(2), StrideW: 1,
+				PadH: rng.IntN(3), PadW: rng.IntN(3), DilationH: 1 + rng.IntN(2), DilationW: 1 + rng.IntN(2)}}
+		n, h, w := 1+rng.IntN(5), 3+rng.IntN(20), 3+rng.IntN(38)
+		switch rng.IntN(4) {
+		case 0:
+			h, w = 16, 16
+		case 1:
+			w = 16*(1+rng.IntN(2)) + 2*g.PadW - 2 // outputs of whole vectors for 3×3
+		}
+		if _, _, err := g.OutputSize(h, w); err != nil {
+			continue
+		}
+		x32 := to32(randVec(rng, n*g.InChannels*h*w))
+		wt32 := to32(randVec(rng, g.WeightLen()))
+		var bias32 []float32
+		if rng.IntN(2) == 0 {
+			bias32 = to32(randVec(rng, g.OutChannels))
+		}
+		want := naiveConv(g, to64(x32), to64(wt32), to64(bias32), n, h, w)
+		c32, err := NewConv2d(g, wt32, bias32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c32.Workers = 1 + rng.IntN(3)
+		got32 := make([]float32, len(want))
+		if err := c32.Forward(got32, x32, n, h, w); err != nil {
+			t.Fatal(err)
+		}
+		if e := relErr(got32, want); e > 1e-5 {
+			t.Fatalf("float32 %+v n=%d %d×%d: relative error %g", g, n, h, w, e)
+		}
+		c64, err := NewConv2d(g, to64(wt32), to64(bias32))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got64 := make([]float64, len(want))
+		if err := c64.Forward(got64, to64(x32), n, h, w); err != nil {
+			t.Fatal(err)
+		}
+		if e := relErr(got64, want); e > 1e-12 {
+			t.Fatalf("float64 %+v n=%d %d×%d: relative error %g", g, n, h, w, e)
+		}
+	}
+}
+
+// TestBlockedAutoRule: ConvAuto sends Table 3's grouped layers of 16 and
+// 64 channels per group at 16×16 and 32×32 to the blocked path exactly
+// when the kernel runs (float32, a family that has it), and the results
+// agree with the direct path's on those shapes.
+func TestBlockedAutoRule(t *testing.T) {
+	k3 := deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}
+	for _, tc := range []struct {
+		g    ConvGeom
+		side int
+	}{
+		{ConvGeom{InChannels: 64, OutChannels: 64, Groups: 4, Geometry: k3}, 16},   // row 13's 16→16 per group
+		{ConvGeom{InChannels: 128, OutChannels: 128, Groups: 2, Geometry: k3}, 16}, // row 05's 64→64 per group
+		{ConvGeom{InChannels: 128, OutChannels: 256, Groups: 2, Geometry: k3}, 32}, // row 04's 64→128 per group
+	} {
+		g, _ := tc.g.normalize()
+		wantBlocked := dconv.Available[float32](isa.Selected())
+		if got := useBlocked[float32](g, tc.side, tc.side); got != wantBlocked {
+			t.Errorf("%+v at %d×%d: blocked path %v, want %v", tc.g, tc.side, tc.side, got, wantBlocked)
+		}
+		if useBlocked[float64](g, tc.side, tc.side) {
+			t.Errorf("%+v: float64 takes the blocked path, which has no vector kernel for it", tc.g)
+		}
+		rng := rand.New(rand.NewPCG(5, 6))
+		n := 2
+		x := to32(randVec(rng, n*g.InChannels*tc.side*tc.side))
+		wt := to32(randVec(rng, g.WeightLen()))
+		bias := to32(randVec(rng, g.OutChannels))
+		want := naiveConv(g, to64(x), to64(wt), to64(bias), n, tc.side, tc.side)
+		c, err := NewConv2d(g, wt, bias)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]float32, len(want))
+		if err := c.Forward(got, x, n, tc.side, tc.side); err != nil {
+			t.Fatal(err)
+		}
+		if e := relErr(got, want); e > 1e-5 {
+			t.Errorf("%+v: relative error %g", tc.g, e)
+		}
+	}
+	// Below the rule's channels, and wider than its side, other paths.
+	small, _ := ConvGeom{InChannels: 32, OutChannels: 32, Groups: 4, Geometry: k3}.normalize()
+	if useBlocked[float32](small, 16, 16) {
+		t.Errorf("8 channels per group take the blocked path")
+	}
+	if g, _ := (ConvGeom{InChannels: 64, OutChannels: 64, Groups: 2, Geometry: k3}).normalize(); useBlocked[float32](g, 64, 64) {
+		t.Errorf("a 64×64 output takes the blocked path")
+	}
+}
+
+// TestBlockedErrors: a column stride other than 1 cannot be forced onto
+// the blocked path; a NaN in the input and an output that overflows are
+// deconv.ErrNonFinite on it.
+func TestBlockedErrors(t *testing.T) {
+	g := ConvGeom{InChannels: 8, OutChannels: 8, Groups: 2, Algorithm: ConvBlocked, Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1, StrideW: 2}}
+	if _, err := NewConv2d(g, make([]float32, g.WeightLen()), nil); !errors.Is(err, deconv.ErrUnsupported) {
+		t.Errorf("column stride 2: %v", err)
+	}
+	g.StrideW = 1
+	wt := make([]float32, g.WeightLen())
+	for i := range wt {
+		wt[i] = 3e38
+	}
+	c, err := NewConv2d(g, wt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, h, w := 2, 9, 10
+	x := make([]float32, n*g.InChannels*h*w)
+	dst := make([]float32, n*g.OutChannels*h*w)
+	x[len(x)-3] = float32(math.NaN())
+	if err := c.Forward(dst, x, n, h, w); !errors.Is(err, deconv.ErrNonFinite) {
+		t.Errorf("NaN input: %v", err)
+	}
+	for i := range x {
+		x[i] = 1
+	}
+	if err := c.Forward(dst, x, n, h, w); !errors.Is(err, deconv.ErrNonFinite) {
+		t.Errorf("overflowing output: %v", err)
+	}
+	if s := ConvBlocked.String(); s != "blocked" {
+		t.Errorf("ConvBlocked.String() = %q", s)
+	}
+}
+
+// TestBlockedAllocatesNothing: at a fixed shape the blocked path, taken
+// by the rule and forced (with a last block of fewer than 4 channels),
+// allocates nothing after the first call.
+func TestBlockedAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+	k3 := deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}
+	n, h, w := 2, 16, 16
+	for _, g := range []ConvGeom{
+		{InChannels: 32, OutChannels: 32, Groups: 2, Geometry: k3},
+		{InChannels: 12, OutChannels: 18, Groups: 3, Geometry: k3, Algorithm: ConvBlocked},
+	} {
+		c, err := NewConv2d(g, make([]float32, g.WeightLen()), make([]float32, g.OutChannels))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Workers = 2
+		x := make([]float32, n*g.InChannels*h*w)
+		y := make([]float32, n*g.OutChannels*h*w)
+		f := func() error { return c.Forward(y, x, n, h, w) }
+		if err := f(); err != nil {
+			t.Fatal(err)
+		}
+		if a := testing.AllocsPerRun(10, func() { _ = f() }); a != 0 {
+			t.Errorf("%+v allocated %v times per forward", g, a)
+		}
+	}
+}
+
+// TestBlockedWorkersObeyed: the blocked path spreads its work over at
+// most Workers goroutines.
+func TestBlockedWorkersObeyed(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("one CPU: every call runs on one worker whatever is asked")
+	}
+	g := ConvGeom{InChannels: 32, OutChannels: 32, Groups: 2, Algorithm: ConvBlocked, Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}}
+	c, err := NewConv2d(g, make([]float32, g.WeightLen()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, h, w := 1, 16, 16
+	x := make([]float32, n*g.InChannels*h*w)
+	y := make([]float32, n*g.OutChannels*h*w)
+	for _, workers := range []int{1, 2} {
+		c.Workers = workers
+		parallel.ResetWidest()
+		if err := c.Forward(y, x, n, h, w); err != nil {
+			t.Fatal(err)
+		}
+		if p := parallel.Widest(); p != workers {
+			t.Errorf("Workers = %d: the widest call used %d goroutines", workers, p)
+		}
+	}
+}
+
+// TestBlockedBackward: the input gradient of a grouped stride-1 layer on
+// the blocked path (computed as a forward convolution, so on the blocked
+// path too) in float32 against the scatter path's in float64.
+func TestBlockedBackward(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, g := range []ConvGeom{
+		{InChannels: 32, OutChannels: 32, Groups: 2, Geometry: deconv.Square(3, 1, 1, 1)},
+		{InChannels: 12, OutChannels: 20, Groups: 2, Geometry: deconv.Square(3, 1, 2, 2), Algorithm: ConvBlocked},
+	} {
+		n, h, w := 2, 16, 16
+		g, _ := g.normalize()
+		oh, ow, _ := g.OutputSize(h, w)
+		x := randVec(rng, n*g.InChannels*h*w)
+		wt := randVec(rng, g.WeightLen())
+		dy := randVec(rng, n*g.OutChannels*oh*ow)
+		// The reference: float64 on the scatter path (Wᵀ·dy added back
+		// onto the input), which no forward path computes.
+		ref, err := NewConv2d(g, wt, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref.scatterDx = true
+		want := make([]float64, len(x))
+		if err := ref.Backward(want, make([]float64, len(wt)), nil, dy, x, n, h, w); err != nil {
+			t.Fatal(err)
+		}
+		c, err := NewConv2d(g, to32(wt), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dx := make([]float32, len(x))
+		if err := c.Backward(dx, make([]float32, len(wt)), nil, to32(dy), to32(x), n, h, w); err != nil {
+			t.Fatal(fmt.Errorf("%+v: %w", g, err))
+		}
+		if e := relErr(dx, want); e > 1e-5 {
+			t.Errorf("%+v: dx differs from the scatter path's by %g", g, e)
+		}
+	}
+}

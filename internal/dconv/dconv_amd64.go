@@ -1,0 +1,28 @@
+//go:build amd64 && gc && !purego
+
+package dconv
+
+import (
+	"unsafe"
+
+	"github.com/netdeconv/deconv/internal/isa"
+	"github.com/netdeconv/deconv/internal/race"
+)
+
+func available(fam isa.Family) bool { return fam >= isa.AVX512 && isa.Supported(isa.AVX512) }
+
+// kernel runs dconvF32AVX512 on checked arguments: whole vectors, then
+// the row's last columns through a mask.
+func kernel(dst []float32, ldd, ldc int, src []float32, lds, rows, cols int, w []float32, o *Offsets, bias []float32) {
+	vecs, rest := cols/Lanes, cols%Lanes
+	mask := (1 << rest) - 1
+	if race.Enabled {
+		race.Read(unsafe.Pointer(&src[0]), ((rows-1)*lds+o.maxOff+cols)*4)
+		for c := range Channels {
+			for r := range rows {
+				race.Write(unsafe.Pointer(&dst[c*ldc+r*ldd]), cols*4)
+			}
+		}
+	}
+	dconvF32AVX512(&dst[0], &src[0], &w[0], &o.bytes[0], len(o.bytes), rows, vecs, mask, ldd*4, lds*4, ldc*4, &bias[0])
+}
