@@ -16,9 +16,13 @@ const (
 	//   - Winograd F(4×4, 3×3) for 3×3 kernels of stride 1 and dilation 1,
 	//     one group, at least 16 input and output channels and an output of
 	//     at least 32×32 pixels;
+	//   - the blocked path (ConvBlocked) for grouped float32 layers of
+	//     column stride 1, at least 2 input and 4 output channels per
+	//     group and outputs at least 16 columns wide, where the kernel
+	//     runs (AVX-512);
 	//   - the taps path (direct loops vectorised over the output's
-	//     columns) for grouped layers of at most 16 input channels per
-	//     group, depthwise ones included;
+	//     columns) for the other grouped layers of at most 16 input
+	//     channels per group, depthwise ones included;
 	//   - the direct path (im2col blocks and GEMM) otherwise.
 	//
 	// The rule was measured at batch 8 (CPU time, both paths in one run):
@@ -30,7 +34,9 @@ const (
 	// (0.7×): their transformed filters are re-read for every span of
 	// tiles. The taps path ran 2.5–8× faster than the direct path on the
 	// grouped rows of Table 3 with 1 to 8 channels per group and tied at
-	// 16 (see tapsMaxChannels).
+	// 16 (see tapsMaxChannels). The blocked path ran 1.1–2.4× faster than
+	// the better of those on the grouped rows it takes (see
+	// blockedMinChannels).
 	ConvAuto ConvAlgorithm = iota
 	// ConvDirect multiplies the weights by blocks of patches (im2col in
 	// cache-sized pieces, then GEMM); it handles every geometry.

@@ -16,15 +16,28 @@ import (
 // (four channels' weights of a term together) once per worker and group,
 // which the work order (groups outermost) makes once per call.
 
-// blockedMinChannels is the fewest input channels per group for which
-// ConvAuto takes the blocked path (see ConvAuto's rule): below, the taps
-// path's work per output is too small for the register block to pay.
-var blockedMinChannels = 16
+// The blocked path's part of ConvAuto's rule, measured at batch 8 (CPU
+// time per call, every path in one process, BenchmarkBlockedTune, Intel
+// Xeon with AVX-512, 2 cores): against the better of the taps and the
+// direct paths the blocked path ran 2.4× faster on 512→512 in 32 groups
+// at 16×16 (16 channels per group), 1.7–1.9× on 512→512 in 8 groups at
+// 16×16 (64) and 256→512 in 32 groups at 32×32 (8), 1.5–1.7× with 4
+// channels per group (32×32 and 64×64), 1.2× with 2 (128×128), and
+// 1.1–1.15× with 64 at 32×32 and 64×64 (256→512 in 4 groups, 128→256 in
+// 2). It lost to the taps path with one input channel per group or fewer
+// than 4 output channels per group (0.6×: depthwise layers, where three
+// of the kernel's four channels would be padding), and on 8-column
+// outputs (0.5× on a dense 8×8 layer: half of every vector is masked
+// off). Dense layers keep the Winograd and direct paths (a tie at 16×16,
+// 256→512; Winograd 1.4× faster at 32×32).
 
-// blockedMaxSide is the widest output for which ConvAuto takes the
-// blocked path: above, the direct path's GEMM has blocks wide enough to
-// run near the kernel's speed.
-var blockedMaxSide = 32
+// blockedMinChannels is the fewest input channels per group for which
+// ConvAuto takes the blocked path.
+var blockedMinChannels = 2
+
+// blockedMinWidth is the narrowest output (columns) for which ConvAuto
+// takes the blocked path: one whole vector.
+const blockedMinWidth = dconv.Lanes
 
 // blockedCapable reports whether the blocked kernel computes this
 // geometry: it reads output columns as contiguous vectors, so stride 1
@@ -39,7 +52,8 @@ func useBlocked[T Float](g ConvGeom, oh, ow int) bool {
 		return true
 	case ConvAuto:
 		return g.Groups > 1 && g.blockedCapable() && dconv.Available[T](isa.Selected()) &&
-			g.InChannels/g.Groups >= blockedMinChannels && ow <= blockedMaxSide
+			g.InChannels/g.Groups >= blockedMinChannels && g.OutChannels/g.Groups >= dconv.Channels &&
+			ow >= blockedMinWidth
 	}
 	return false
 }

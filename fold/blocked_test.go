@@ -85,10 +85,10 @@ func TestBlockedMatchesNaive(t *testing.T) {
 	}
 }
 
-// TestBlockedAutoRule: ConvAuto sends Table 3's grouped layers of 16 and
-// 64 channels per group at 16×16 and 32×32 to the blocked path exactly
-// when the kernel runs (float32, a family that has it), and the results
-// agree with the direct path's on those shapes.
+// TestBlockedAutoRule: ConvAuto sends grouped layers of Table 3's shapes
+// (2 to 64 input channels per group, 16×16 to 32×32) to the blocked path
+// exactly when the kernel runs (float32, a family that has it), with
+// results that match the definition, and the others elsewhere.
 func TestBlockedAutoRule(t *testing.T) {
 	k3 := deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}
 	for _, tc := range []struct {
@@ -98,6 +98,8 @@ func TestBlockedAutoRule(t *testing.T) {
 		{ConvGeom{InChannels: 64, OutChannels: 64, Groups: 4, Geometry: k3}, 16},   // row 13's 16→16 per group
 		{ConvGeom{InChannels: 128, OutChannels: 128, Groups: 2, Geometry: k3}, 16}, // row 05's 64→64 per group
 		{ConvGeom{InChannels: 128, OutChannels: 256, Groups: 2, Geometry: k3}, 32}, // row 04's 64→128 per group
+		{ConvGeom{InChannels: 64, OutChannels: 128, Groups: 8, Geometry: k3}, 32},  // row 12's 8→16 per group
+		{ConvGeom{InChannels: 32, OutChannels: 64, Groups: 16, Geometry: k3}, 24},  // 2→4 per group
 	} {
 		g, _ := tc.g.normalize()
 		wantBlocked := dconv.Available[float32](isa.Selected())
@@ -125,13 +127,23 @@ func TestBlockedAutoRule(t *testing.T) {
 			t.Errorf("%+v: relative error %g", tc.g, e)
 		}
 	}
-	// Below the rule's channels, and wider than its side, other paths.
-	small, _ := ConvGeom{InChannels: 32, OutChannels: 32, Groups: 4, Geometry: k3}.normalize()
-	if useBlocked[float32](small, 16, 16) {
-		t.Errorf("8 channels per group take the blocked path")
-	}
-	if g, _ := (ConvGeom{InChannels: 64, OutChannels: 64, Groups: 2, Geometry: k3}).normalize(); useBlocked[float32](g, 64, 64) {
-		t.Errorf("a 64×64 output takes the blocked path")
+	// Outside the rule: one input channel or fewer than 4 output channels
+	// per group, outputs narrower than a vector, column stride 2, one
+	// group.
+	for _, tc := range []struct {
+		g    ConvGeom
+		side int
+	}{
+		{ConvGeom{InChannels: 32, OutChannels: 64, Groups: 32, Geometry: k3}, 32},
+		{ConvGeom{InChannels: 32, OutChannels: 48, Groups: 16, Geometry: k3}, 32},
+		{ConvGeom{InChannels: 64, OutChannels: 64, Groups: 4, Geometry: k3}, 8},
+		{ConvGeom{InChannels: 64, OutChannels: 64, Groups: 4, Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1, StrideW: 2}}, 32},
+		{ConvGeom{InChannels: 64, OutChannels: 64, Geometry: k3}, 16},
+	} {
+		g, _ := tc.g.normalize()
+		if useBlocked[float32](g, tc.side, tc.side) {
+			t.Errorf("%+v at %d×%d takes the blocked path", tc.g, tc.side, tc.side)
+		}
 	}
 }
 

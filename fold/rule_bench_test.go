@@ -138,3 +138,56 @@ func BenchmarkTapsTune(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkBlockedTune: the grouped rows of Table 3 (and a few more
+// channels per group and sizes) by the direct path, by ConvAuto
+// without the blocked path (the taps path up to 16 channels per group)
+// and by the blocked path, for the blocked path's part of ConvAuto's
+// rule.
+func BenchmarkBlockedTune(b *testing.B) {
+	const n = 8
+	type row = struct {
+		name                 string
+		h, cin, cout, groups int
+	}
+	rows := append(append([]row(nil), groupedRows...),
+		row{"64x64_128-256_g32", 64, 128, 256, 32}, row{"32x32_256-256_g8", 32, 256, 256, 8},
+		row{"128x128_64-128_g32", 128, 64, 128, 32}, row{"32x32_256-256_g64", 32, 256, 256, 64},
+		row{"64x64_128-256_g2", 64, 128, 256, 2}, row{"16x16_256-512_g1", 16, 256, 512, 1},
+		row{"32x32_64-64_g1", 32, 64, 64, 1}, row{"16x16_32-32_g1", 16, 32, 32, 1}, row{"8x8_64-64_g1", 8, 64, 64, 1})
+	for _, r := range rows {
+		for _, path := range []string{"direct", "auto-unblocked", "blocked"} {
+			g := ConvGeom{InChannels: r.cin, OutChannels: r.cout, Groups: r.groups,
+				Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}}
+			switch path {
+			case "direct":
+				g.Algorithm = ConvDirect
+			case "blocked":
+				g.Algorithm = ConvBlocked
+			}
+			wt := make([]float32, g.WeightLen())
+			for i := range wt {
+				wt[i] = float32(i%7) - 3
+			}
+			c, err := NewConv2d(g, wt, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			x := make([]float32, n*r.cin*r.h*r.h)
+			dst := make([]float32, n*r.cout*r.h*r.h)
+			b.Run(r.name+"/"+path, func(b *testing.B) {
+				if path == "auto-unblocked" {
+					defer func(v int) { blockedMinChannels = v }(blockedMinChannels)
+					blockedMinChannels = 1 << 30
+				}
+				t0 := cpuTime()
+				for i := 0; i < b.N; i++ {
+					if err := c.Forward(dst, x, n, r.h, r.h); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(cpuTime()-t0)/float64(b.N)/1e6, "cpu-ms/op")
+			})
+		}
+	}
+}
