@@ -23,7 +23,7 @@ const Lanes = 16
 // rebuilding one allocates nothing once it has held as many offsets.
 type Offsets struct {
 	elem   []int
-	bytes  []int64 // the float32 kernel's form: byte offsets
+	bytes  []int64 // the float32 kernel's form: (byte offset, 0) per term, the stride of the packed weights
 	maxOff int
 }
 
@@ -33,7 +33,7 @@ func (o *Offsets) Reset() { o.elem, o.bytes, o.maxOff = o.elem[:0], o.bytes[:0],
 // Add appends the offset off (≥ 0) of the next term.
 func (o *Offsets) Add(off int) {
 	o.elem = append(o.elem, off)
-	o.bytes = append(o.bytes, int64(off)*4)
+	o.bytes = append(o.bytes, int64(off)*4, 0)
 	o.maxOff = max(o.maxOff, off)
 }
 

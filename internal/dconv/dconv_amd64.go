@@ -24,5 +24,5 @@ func kernel(dst []float32, ldd, ldc int, src []float32, lds, rows, cols int, w [
 			}
 		}
 	}
-	dconvF32AVX512(&dst[0], &src[0], &w[0], &o.bytes[0], len(o.bytes), rows, vecs, mask, ldd*4, lds*4, ldc*4, &bias[0])
+	dconvF32AVX512(&dst[0], &src[0], &w[0], &o.bytes[0], len(o.elem), rows, vecs, mask, ldd*4, lds*4, ldc*4, &bias[0])
 }

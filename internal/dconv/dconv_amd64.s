@@ -6,24 +6,33 @@
 
 // func dconvF32AVX512(dst *float32, src *float32, w *float32, offs *int64, ntap int, rows int, vecs int, mask int, ldd int, lds int, ldc int, bias *float32)
 // Requires: AVX, AVX512F
-TEXT ·dconvF32AVX512(SB), NOSPLIT, $0-96
+TEXT ·dconvF32AVX512(SB), NOSPLIT, $24-96
 	MOVQ  dst+0(FP), AX
 	MOVQ  src+8(FP), CX
 	MOVQ  rows+40(FP), DX
-	MOVQ  lds+72(FP), BX
-	MOVQ  offs+24(FP), SI
+	MOVQ  DX, (SP)
+	MOVQ  lds+72(FP), DX
+	LEAQ  (DX)(DX*2), BX
+	LEAQ  (DX)(DX*4), SI
 	MOVQ  mask+56(FP), DI
 	KMOVW DI, K1
 	MOVQ  ntap+32(FP), DI
-	SHLQ  $0x03, DI
+	SHLQ  $0x04, DI
+	MOVQ  offs+24(FP), R8
+	ADDQ  DI, R8
+	MOVQ  w+16(FP), R9
+	ADDQ  DI, R9
+	NEGQ  DI
+	MOVQ  DI, 16(SP)
 
 dconvF32AVX512_blocks:
-	CMPQ  DX, $0x06
+	CMPQ  (SP), $0x06
 	JL    dconvF32AVX512_rest
-	MOVQ  AX, R8
-	MOVQ  CX, R9
-	MOVQ  vecs+48(FP), R10
-	TESTQ R10, R10
+	MOVQ  AX, DI
+	MOVQ  CX, R10
+	MOVQ  vecs+48(FP), R11
+	MOVQ  R11, 8(SP)
+	TESTQ R11, R11
 	JZ    dconvF32AVX512_b6_tail
 
 dconvF32AVX512_b6_vec:
@@ -56,108 +65,103 @@ dconvF32AVX512_b6_vec:
 	VMOVAPS      Z25, Z21
 	VMOVAPS      Z26, Z22
 	VMOVAPS      Z27, Z23
-	MOVQ         w+16(FP), R11
-	XORQ         R12, R12
+	MOVQ         16(SP), R11
 
 dconvF32AVX512_b6_tap:
-	MOVQ         (SI)(R12*1), R13
-	ADDQ         R9, R13
-	VBROADCASTSS (R11), Z24
-	VBROADCASTSS 4(R11), Z25
-	VBROADCASTSS 8(R11), Z26
-	VBROADCASTSS 12(R11), Z27
-	VMOVUPS      (R13), Z28
+	MOVQ         (R8)(R11*1), R12
+	ADDQ         R10, R12
+	VBROADCASTSS (R9)(R11*1), Z24
+	VBROADCASTSS 4(R9)(R11*1), Z25
+	VBROADCASTSS 8(R9)(R11*1), Z26
+	VBROADCASTSS 12(R9)(R11*1), Z27
+	VMOVUPS      (R12), Z28
 	VFMADD231PS  Z28, Z24, Z0
 	VFMADD231PS  Z28, Z25, Z1
 	VFMADD231PS  Z28, Z26, Z2
 	VFMADD231PS  Z28, Z27, Z3
-	VMOVUPS      (R13)(BX*1), Z28
+	VMOVUPS      (R12)(DX*1), Z28
 	VFMADD231PS  Z28, Z24, Z4
 	VFMADD231PS  Z28, Z25, Z5
 	VFMADD231PS  Z28, Z26, Z6
 	VFMADD231PS  Z28, Z27, Z7
-	LEAQ         (R13)(BX*2), R13
-	VMOVUPS      (R13), Z28
+	VMOVUPS      (R12)(DX*2), Z28
 	VFMADD231PS  Z28, Z24, Z8
 	VFMADD231PS  Z28, Z25, Z9
 	VFMADD231PS  Z28, Z26, Z10
 	VFMADD231PS  Z28, Z27, Z11
-	VMOVUPS      (R13)(BX*1), Z28
+	VMOVUPS      (R12)(BX*1), Z28
 	VFMADD231PS  Z28, Z24, Z12
 	VFMADD231PS  Z28, Z25, Z13
 	VFMADD231PS  Z28, Z26, Z14
 	VFMADD231PS  Z28, Z27, Z15
-	LEAQ         (R13)(BX*2), R13
-	VMOVUPS      (R13), Z28
+	VMOVUPS      (R12)(DX*4), Z28
 	VFMADD231PS  Z28, Z24, Z16
 	VFMADD231PS  Z28, Z25, Z17
 	VFMADD231PS  Z28, Z26, Z18
 	VFMADD231PS  Z28, Z27, Z19
-	VMOVUPS      (R13)(BX*1), Z28
+	VMOVUPS      (R12)(SI*1), Z28
 	VFMADD231PS  Z28, Z24, Z20
 	VFMADD231PS  Z28, Z25, Z21
 	VFMADD231PS  Z28, Z26, Z22
 	VFMADD231PS  Z28, Z27, Z23
 	ADDQ         $0x10, R11
-	ADDQ         $0x08, R12
-	CMPQ         R12, DI
-	JL           dconvF32AVX512_b6_tap
-	MOVQ         ldd+64(FP), R11
+	JNZ          dconvF32AVX512_b6_tap
+	MOVQ         ldd+64(FP), R13
 	MOVQ         ldc+80(FP), R14
-	MOVQ         R8, R12
-	MOVQ         R12, R13
-	VMOVUPS      Z0, (R13)
-	VMOVUPS      Z4, (R13)(R11*1)
-	LEAQ         (R13)(R11*2), R13
-	VMOVUPS      Z8, (R13)
-	VMOVUPS      Z12, (R13)(R11*1)
-	LEAQ         (R13)(R11*2), R13
-	VMOVUPS      Z16, (R13)
-	VMOVUPS      Z20, (R13)(R11*1)
-	ADDQ         R14, R12
-	MOVQ         R12, R13
-	VMOVUPS      Z1, (R13)
-	VMOVUPS      Z5, (R13)(R11*1)
-	LEAQ         (R13)(R11*2), R13
-	VMOVUPS      Z9, (R13)
-	VMOVUPS      Z13, (R13)(R11*1)
-	LEAQ         (R13)(R11*2), R13
-	VMOVUPS      Z17, (R13)
-	VMOVUPS      Z21, (R13)(R11*1)
-	ADDQ         R14, R12
-	MOVQ         R12, R13
-	VMOVUPS      Z2, (R13)
-	VMOVUPS      Z6, (R13)(R11*1)
-	LEAQ         (R13)(R11*2), R13
-	VMOVUPS      Z10, (R13)
-	VMOVUPS      Z14, (R13)(R11*1)
-	LEAQ         (R13)(R11*2), R13
-	VMOVUPS      Z18, (R13)
-	VMOVUPS      Z22, (R13)(R11*1)
-	ADDQ         R14, R12
-	MOVQ         R12, R13
-	VMOVUPS      Z3, (R13)
-	VMOVUPS      Z7, (R13)(R11*1)
-	LEAQ         (R13)(R11*2), R13
-	VMOVUPS      Z11, (R13)
-	VMOVUPS      Z15, (R13)(R11*1)
-	LEAQ         (R13)(R11*2), R13
-	VMOVUPS      Z19, (R13)
-	VMOVUPS      Z23, (R13)(R11*1)
-	ADDQ         $0x40, R8
-	ADDQ         $0x40, R9
-	DECQ         R10
+	MOVQ         DI, R11
+	MOVQ         R11, R12
+	VMOVUPS      Z0, (R12)
+	VMOVUPS      Z4, (R12)(R13*1)
+	LEAQ         (R12)(R13*2), R12
+	VMOVUPS      Z8, (R12)
+	VMOVUPS      Z12, (R12)(R13*1)
+	LEAQ         (R12)(R13*2), R12
+	VMOVUPS      Z16, (R12)
+	VMOVUPS      Z20, (R12)(R13*1)
+	ADDQ         R14, R11
+	MOVQ         R11, R12
+	VMOVUPS      Z1, (R12)
+	VMOVUPS      Z5, (R12)(R13*1)
+	LEAQ         (R12)(R13*2), R12
+	VMOVUPS      Z9, (R12)
+	VMOVUPS      Z13, (R12)(R13*1)
+	LEAQ         (R12)(R13*2), R12
+	VMOVUPS      Z17, (R12)
+	VMOVUPS      Z21, (R12)(R13*1)
+	ADDQ         R14, R11
+	MOVQ         R11, R12
+	VMOVUPS      Z2, (R12)
+	VMOVUPS      Z6, (R12)(R13*1)
+	LEAQ         (R12)(R13*2), R12
+	VMOVUPS      Z10, (R12)
+	VMOVUPS      Z14, (R12)(R13*1)
+	LEAQ         (R12)(R13*2), R12
+	VMOVUPS      Z18, (R12)
+	VMOVUPS      Z22, (R12)(R13*1)
+	ADDQ         R14, R11
+	MOVQ         R11, R12
+	VMOVUPS      Z3, (R12)
+	VMOVUPS      Z7, (R12)(R13*1)
+	LEAQ         (R12)(R13*2), R12
+	VMOVUPS      Z11, (R12)
+	VMOVUPS      Z15, (R12)(R13*1)
+	LEAQ         (R12)(R13*2), R12
+	VMOVUPS      Z19, (R12)
+	VMOVUPS      Z23, (R12)(R13*1)
+	ADDQ         $0x40, DI
+	ADDQ         $0x40, R10
+	DECQ         8(SP)
 	JNZ          dconvF32AVX512_b6_vec
 
 dconvF32AVX512_b6_tail:
-	MOVQ         mask+56(FP), R10
-	TESTQ        R10, R10
+	MOVQ         mask+56(FP), R11
+	TESTQ        R11, R11
 	JZ           dconvF32AVX512_b6_done
-	MOVQ         bias+88(FP), R10
-	VBROADCASTSS (R10), Z24
-	VBROADCASTSS 4(R10), Z25
-	VBROADCASTSS 8(R10), Z26
-	VBROADCASTSS 12(R10), Z27
+	MOVQ         bias+88(FP), R11
+	VBROADCASTSS (R11), Z24
+	VBROADCASTSS 4(R11), Z25
+	VBROADCASTSS 8(R11), Z26
+	VBROADCASTSS 12(R11), Z27
 	VMOVAPS      Z24, Z0
 	VMOVAPS      Z25, Z1
 	VMOVAPS      Z26, Z2
@@ -182,28 +186,26 @@ dconvF32AVX512_b6_tail:
 	VMOVAPS      Z25, Z21
 	VMOVAPS      Z26, Z22
 	VMOVAPS      Z27, Z23
-	MOVQ         w+16(FP), R10
-	XORQ         R11, R11
+	MOVQ         16(SP), R11
 
 dconvF32AVX512_b6_mtap:
-	MOVQ         (SI)(R11*1), R12
-	ADDQ         R9, R12
-	VBROADCASTSS (R10), Z24
-	VBROADCASTSS 4(R10), Z25
-	VBROADCASTSS 8(R10), Z26
-	VBROADCASTSS 12(R10), Z27
+	MOVQ         (R8)(R11*1), R12
+	ADDQ         R10, R12
+	VBROADCASTSS (R9)(R11*1), Z24
+	VBROADCASTSS 4(R9)(R11*1), Z25
+	VBROADCASTSS 8(R9)(R11*1), Z26
+	VBROADCASTSS 12(R9)(R11*1), Z27
 	VMOVUPS.Z    (R12), K1, Z28
 	VFMADD231PS  Z28, Z24, Z0
 	VFMADD231PS  Z28, Z25, Z1
 	VFMADD231PS  Z28, Z26, Z2
 	VFMADD231PS  Z28, Z27, Z3
-	VMOVUPS.Z    (R12)(BX*1), K1, Z28
+	VMOVUPS.Z    (R12)(DX*1), K1, Z28
 	VFMADD231PS  Z28, Z24, Z4
 	VFMADD231PS  Z28, Z25, Z5
 	VFMADD231PS  Z28, Z26, Z6
 	VFMADD231PS  Z28, Z27, Z7
-	LEAQ         (R12)(BX*2), R12
-	VMOVUPS.Z    (R12), K1, Z28
+	VMOVUPS.Z    (R12)(DX*2), K1, Z28
 	VFMADD231PS  Z28, Z24, Z8
 	VFMADD231PS  Z28, Z25, Z9
 	VFMADD231PS  Z28, Z26, Z10
@@ -213,95 +215,92 @@ dconvF32AVX512_b6_mtap:
 	VFMADD231PS  Z28, Z25, Z13
 	VFMADD231PS  Z28, Z26, Z14
 	VFMADD231PS  Z28, Z27, Z15
-	LEAQ         (R12)(BX*2), R12
-	VMOVUPS.Z    (R12), K1, Z28
+	VMOVUPS.Z    (R12)(DX*4), K1, Z28
 	VFMADD231PS  Z28, Z24, Z16
 	VFMADD231PS  Z28, Z25, Z17
 	VFMADD231PS  Z28, Z26, Z18
 	VFMADD231PS  Z28, Z27, Z19
-	VMOVUPS.Z    (R12)(BX*1), K1, Z28
+	VMOVUPS.Z    (R12)(SI*1), K1, Z28
 	VFMADD231PS  Z28, Z24, Z20
 	VFMADD231PS  Z28, Z25, Z21
 	VFMADD231PS  Z28, Z26, Z22
 	VFMADD231PS  Z28, Z27, Z23
-	ADDQ         $0x10, R10
-	ADDQ         $0x08, R11
-	CMPQ         R11, DI
-	JL           dconvF32AVX512_b6_mtap
-	MOVQ         ldd+64(FP), R9
-	MOVQ         ldc+80(FP), R10
-	MOVQ         R8, R11
-	MOVQ         R11, R12
+	ADDQ         $0x10, R11
+	JNZ          dconvF32AVX512_b6_mtap
+	MOVQ         ldd+64(FP), R10
+	MOVQ         ldc+80(FP), R11
+	MOVQ         DI, R12
 	VMOVUPS      Z0, K1, (R12)
-	VMOVUPS      Z4, K1, (R12)(R9*1)
-	LEAQ         (R12)(R9*2), R12
+	VMOVUPS      Z4, K1, (R12)(R10*1)
+	LEAQ         (R12)(R10*2), R12
 	VMOVUPS      Z8, K1, (R12)
-	VMOVUPS      Z12, K1, (R12)(R9*1)
-	LEAQ         (R12)(R9*2), R12
+	VMOVUPS      Z12, K1, (R12)(R10*1)
+	LEAQ         (R12)(R10*2), R12
 	VMOVUPS      Z16, K1, (R12)
-	VMOVUPS      Z20, K1, (R12)(R9*1)
-	ADDQ         R10, R11
-	MOVQ         R11, R12
+	VMOVUPS      Z20, K1, (R12)(R10*1)
+	ADDQ         R11, DI
+	MOVQ         DI, R12
 	VMOVUPS      Z1, K1, (R12)
-	VMOVUPS      Z5, K1, (R12)(R9*1)
-	LEAQ         (R12)(R9*2), R12
+	VMOVUPS      Z5, K1, (R12)(R10*1)
+	LEAQ         (R12)(R10*2), R12
 	VMOVUPS      Z9, K1, (R12)
-	VMOVUPS      Z13, K1, (R12)(R9*1)
-	LEAQ         (R12)(R9*2), R12
+	VMOVUPS      Z13, K1, (R12)(R10*1)
+	LEAQ         (R12)(R10*2), R12
 	VMOVUPS      Z17, K1, (R12)
-	VMOVUPS      Z21, K1, (R12)(R9*1)
-	ADDQ         R10, R11
-	MOVQ         R11, R12
+	VMOVUPS      Z21, K1, (R12)(R10*1)
+	ADDQ         R11, DI
+	MOVQ         DI, R12
 	VMOVUPS      Z2, K1, (R12)
-	VMOVUPS      Z6, K1, (R12)(R9*1)
-	LEAQ         (R12)(R9*2), R12
+	VMOVUPS      Z6, K1, (R12)(R10*1)
+	LEAQ         (R12)(R10*2), R12
 	VMOVUPS      Z10, K1, (R12)
-	VMOVUPS      Z14, K1, (R12)(R9*1)
-	LEAQ         (R12)(R9*2), R12
+	VMOVUPS      Z14, K1, (R12)(R10*1)
+	LEAQ         (R12)(R10*2), R12
 	VMOVUPS      Z18, K1, (R12)
-	VMOVUPS      Z22, K1, (R12)(R9*1)
-	ADDQ         R10, R11
-	MOVQ         R11, R12
+	VMOVUPS      Z22, K1, (R12)(R10*1)
+	ADDQ         R11, DI
+	MOVQ         DI, R12
 	VMOVUPS      Z3, K1, (R12)
-	VMOVUPS      Z7, K1, (R12)(R9*1)
-	LEAQ         (R12)(R9*2), R12
+	VMOVUPS      Z7, K1, (R12)(R10*1)
+	LEAQ         (R12)(R10*2), R12
 	VMOVUPS      Z11, K1, (R12)
-	VMOVUPS      Z15, K1, (R12)(R9*1)
-	LEAQ         (R12)(R9*2), R12
+	VMOVUPS      Z15, K1, (R12)(R10*1)
+	LEAQ         (R12)(R10*2), R12
 	VMOVUPS      Z19, K1, (R12)
-	VMOVUPS      Z23, K1, (R12)(R9*1)
+	VMOVUPS      Z23, K1, (R12)(R10*1)
 
 dconvF32AVX512_b6_done:
-	MOVQ ldd+64(FP), R8
-	ADDQ R8, AX
-	ADDQ BX, CX
-	ADDQ R8, AX
-	ADDQ BX, CX
-	ADDQ R8, AX
-	ADDQ BX, CX
-	ADDQ R8, AX
-	ADDQ BX, CX
-	ADDQ R8, AX
-	ADDQ BX, CX
-	ADDQ R8, AX
-	ADDQ BX, CX
-	SUBQ $0x06, DX
+	MOVQ ldd+64(FP), DI
+	ADDQ DI, AX
+	ADDQ DX, CX
+	ADDQ DI, AX
+	ADDQ DX, CX
+	ADDQ DI, AX
+	ADDQ DX, CX
+	ADDQ DI, AX
+	ADDQ DX, CX
+	ADDQ DI, AX
+	ADDQ DX, CX
+	ADDQ DI, AX
+	ADDQ DX, CX
+	SUBQ $0x06, (SP)
 	JMP  dconvF32AVX512_blocks
 
 dconvF32AVX512_rest:
-	CMPQ  DX, $0x05
+	CMPQ  (SP), $0x05
 	JNE   dconvF32AVX512_rest4
 	MOVQ  CX, CX
-	MOVQ  vecs+48(FP), DX
-	TESTQ DX, DX
+	MOVQ  vecs+48(FP), SI
+	MOVQ  SI, 8(SP)
+	TESTQ SI, SI
 	JZ    dconvF32AVX512_b5_tail
 
 dconvF32AVX512_b5_vec:
-	MOVQ         bias+88(FP), R8
-	VBROADCASTSS (R8), Z24
-	VBROADCASTSS 4(R8), Z25
-	VBROADCASTSS 8(R8), Z26
-	VBROADCASTSS 12(R8), Z27
+	MOVQ         bias+88(FP), SI
+	VBROADCASTSS (SI), Z24
+	VBROADCASTSS 4(SI), Z25
+	VBROADCASTSS 8(SI), Z26
+	VBROADCASTSS 12(SI), Z27
 	VMOVAPS      Z24, Z0
 	VMOVAPS      Z25, Z1
 	VMOVAPS      Z26, Z2
@@ -322,99 +321,94 @@ dconvF32AVX512_b5_vec:
 	VMOVAPS      Z25, Z17
 	VMOVAPS      Z26, Z18
 	VMOVAPS      Z27, Z19
-	MOVQ         w+16(FP), R8
-	XORQ         R9, R9
+	MOVQ         16(SP), SI
 
 dconvF32AVX512_b5_tap:
-	MOVQ         (SI)(R9*1), R10
-	ADDQ         CX, R10
-	VBROADCASTSS (R8), Z24
-	VBROADCASTSS 4(R8), Z25
-	VBROADCASTSS 8(R8), Z26
-	VBROADCASTSS 12(R8), Z27
-	VMOVUPS      (R10), Z28
+	MOVQ         (R8)(SI*1), DI
+	ADDQ         CX, DI
+	VBROADCASTSS (R9)(SI*1), Z24
+	VBROADCASTSS 4(R9)(SI*1), Z25
+	VBROADCASTSS 8(R9)(SI*1), Z26
+	VBROADCASTSS 12(R9)(SI*1), Z27
+	VMOVUPS      (DI), Z28
 	VFMADD231PS  Z28, Z24, Z0
 	VFMADD231PS  Z28, Z25, Z1
 	VFMADD231PS  Z28, Z26, Z2
 	VFMADD231PS  Z28, Z27, Z3
-	VMOVUPS      (R10)(BX*1), Z28
+	VMOVUPS      (DI)(DX*1), Z28
 	VFMADD231PS  Z28, Z24, Z4
 	VFMADD231PS  Z28, Z25, Z5
 	VFMADD231PS  Z28, Z26, Z6
 	VFMADD231PS  Z28, Z27, Z7
-	LEAQ         (R10)(BX*2), R10
-	VMOVUPS      (R10), Z28
+	VMOVUPS      (DI)(DX*2), Z28
 	VFMADD231PS  Z28, Z24, Z8
 	VFMADD231PS  Z28, Z25, Z9
 	VFMADD231PS  Z28, Z26, Z10
 	VFMADD231PS  Z28, Z27, Z11
-	VMOVUPS      (R10)(BX*1), Z28
+	VMOVUPS      (DI)(BX*1), Z28
 	VFMADD231PS  Z28, Z24, Z12
 	VFMADD231PS  Z28, Z25, Z13
 	VFMADD231PS  Z28, Z26, Z14
 	VFMADD231PS  Z28, Z27, Z15
-	LEAQ         (R10)(BX*2), R10
-	VMOVUPS      (R10), Z28
+	VMOVUPS      (DI)(DX*4), Z28
 	VFMADD231PS  Z28, Z24, Z16
 	VFMADD231PS  Z28, Z25, Z17
 	VFMADD231PS  Z28, Z26, Z18
 	VFMADD231PS  Z28, Z27, Z19
-	ADDQ         $0x10, R8
-	ADDQ         $0x08, R9
-	CMPQ         R9, DI
-	JL           dconvF32AVX512_b5_tap
-	MOVQ         ldd+64(FP), R8
+	ADDQ         $0x10, SI
+	JNZ          dconvF32AVX512_b5_tap
+	MOVQ         ldd+64(FP), R10
 	MOVQ         ldc+80(FP), R11
-	MOVQ         AX, R9
-	MOVQ         R9, R10
-	VMOVUPS      Z0, (R10)
-	VMOVUPS      Z4, (R10)(R8*1)
-	LEAQ         (R10)(R8*2), R10
-	VMOVUPS      Z8, (R10)
-	VMOVUPS      Z12, (R10)(R8*1)
-	LEAQ         (R10)(R8*2), R10
-	VMOVUPS      Z16, (R10)
-	ADDQ         R11, R9
-	MOVQ         R9, R10
-	VMOVUPS      Z1, (R10)
-	VMOVUPS      Z5, (R10)(R8*1)
-	LEAQ         (R10)(R8*2), R10
-	VMOVUPS      Z9, (R10)
-	VMOVUPS      Z13, (R10)(R8*1)
-	LEAQ         (R10)(R8*2), R10
-	VMOVUPS      Z17, (R10)
-	ADDQ         R11, R9
-	MOVQ         R9, R10
-	VMOVUPS      Z2, (R10)
-	VMOVUPS      Z6, (R10)(R8*1)
-	LEAQ         (R10)(R8*2), R10
-	VMOVUPS      Z10, (R10)
-	VMOVUPS      Z14, (R10)(R8*1)
-	LEAQ         (R10)(R8*2), R10
-	VMOVUPS      Z18, (R10)
-	ADDQ         R11, R9
-	MOVQ         R9, R10
-	VMOVUPS      Z3, (R10)
-	VMOVUPS      Z7, (R10)(R8*1)
-	LEAQ         (R10)(R8*2), R10
-	VMOVUPS      Z11, (R10)
-	VMOVUPS      Z15, (R10)(R8*1)
-	LEAQ         (R10)(R8*2), R10
-	VMOVUPS      Z19, (R10)
+	MOVQ         AX, SI
+	MOVQ         SI, DI
+	VMOVUPS      Z0, (DI)
+	VMOVUPS      Z4, (DI)(R10*1)
+	LEAQ         (DI)(R10*2), DI
+	VMOVUPS      Z8, (DI)
+	VMOVUPS      Z12, (DI)(R10*1)
+	LEAQ         (DI)(R10*2), DI
+	VMOVUPS      Z16, (DI)
+	ADDQ         R11, SI
+	MOVQ         SI, DI
+	VMOVUPS      Z1, (DI)
+	VMOVUPS      Z5, (DI)(R10*1)
+	LEAQ         (DI)(R10*2), DI
+	VMOVUPS      Z9, (DI)
+	VMOVUPS      Z13, (DI)(R10*1)
+	LEAQ         (DI)(R10*2), DI
+	VMOVUPS      Z17, (DI)
+	ADDQ         R11, SI
+	MOVQ         SI, DI
+	VMOVUPS      Z2, (DI)
+	VMOVUPS      Z6, (DI)(R10*1)
+	LEAQ         (DI)(R10*2), DI
+	VMOVUPS      Z10, (DI)
+	VMOVUPS      Z14, (DI)(R10*1)
+	LEAQ         (DI)(R10*2), DI
+	VMOVUPS      Z18, (DI)
+	ADDQ         R11, SI
+	MOVQ         SI, DI
+	VMOVUPS      Z3, (DI)
+	VMOVUPS      Z7, (DI)(R10*1)
+	LEAQ         (DI)(R10*2), DI
+	VMOVUPS      Z11, (DI)
+	VMOVUPS      Z15, (DI)(R10*1)
+	LEAQ         (DI)(R10*2), DI
+	VMOVUPS      Z19, (DI)
 	ADDQ         $0x40, AX
 	ADDQ         $0x40, CX
-	DECQ         DX
+	DECQ         8(SP)
 	JNZ          dconvF32AVX512_b5_vec
 
 dconvF32AVX512_b5_tail:
-	MOVQ         mask+56(FP), DX
-	TESTQ        DX, DX
+	MOVQ         mask+56(FP), SI
+	TESTQ        SI, SI
 	JZ           dconvF32AVX512_b5_done
-	MOVQ         bias+88(FP), DX
-	VBROADCASTSS (DX), Z24
-	VBROADCASTSS 4(DX), Z25
-	VBROADCASTSS 8(DX), Z26
-	VBROADCASTSS 12(DX), Z27
+	MOVQ         bias+88(FP), SI
+	VBROADCASTSS (SI), Z24
+	VBROADCASTSS 4(SI), Z25
+	VBROADCASTSS 8(SI), Z26
+	VBROADCASTSS 12(SI), Z27
 	VMOVAPS      Z24, Z0
 	VMOVAPS      Z25, Z1
 	VMOVAPS      Z26, Z2
@@ -435,103 +429,98 @@ dconvF32AVX512_b5_tail:
 	VMOVAPS      Z25, Z17
 	VMOVAPS      Z26, Z18
 	VMOVAPS      Z27, Z19
-	MOVQ         w+16(FP), DX
-	XORQ         R8, R8
+	MOVQ         16(SP), SI
 
 dconvF32AVX512_b5_mtap:
-	MOVQ         (SI)(R8*1), R9
-	ADDQ         CX, R9
-	VBROADCASTSS (DX), Z24
-	VBROADCASTSS 4(DX), Z25
-	VBROADCASTSS 8(DX), Z26
-	VBROADCASTSS 12(DX), Z27
-	VMOVUPS.Z    (R9), K1, Z28
+	MOVQ         (R8)(SI*1), DI
+	ADDQ         CX, DI
+	VBROADCASTSS (R9)(SI*1), Z24
+	VBROADCASTSS 4(R9)(SI*1), Z25
+	VBROADCASTSS 8(R9)(SI*1), Z26
+	VBROADCASTSS 12(R9)(SI*1), Z27
+	VMOVUPS.Z    (DI), K1, Z28
 	VFMADD231PS  Z28, Z24, Z0
 	VFMADD231PS  Z28, Z25, Z1
 	VFMADD231PS  Z28, Z26, Z2
 	VFMADD231PS  Z28, Z27, Z3
-	VMOVUPS.Z    (R9)(BX*1), K1, Z28
+	VMOVUPS.Z    (DI)(DX*1), K1, Z28
 	VFMADD231PS  Z28, Z24, Z4
 	VFMADD231PS  Z28, Z25, Z5
 	VFMADD231PS  Z28, Z26, Z6
 	VFMADD231PS  Z28, Z27, Z7
-	LEAQ         (R9)(BX*2), R9
-	VMOVUPS.Z    (R9), K1, Z28
+	VMOVUPS.Z    (DI)(DX*2), K1, Z28
 	VFMADD231PS  Z28, Z24, Z8
 	VFMADD231PS  Z28, Z25, Z9
 	VFMADD231PS  Z28, Z26, Z10
 	VFMADD231PS  Z28, Z27, Z11
-	VMOVUPS.Z    (R9)(BX*1), K1, Z28
+	VMOVUPS.Z    (DI)(BX*1), K1, Z28
 	VFMADD231PS  Z28, Z24, Z12
 	VFMADD231PS  Z28, Z25, Z13
 	VFMADD231PS  Z28, Z26, Z14
 	VFMADD231PS  Z28, Z27, Z15
-	LEAQ         (R9)(BX*2), R9
-	VMOVUPS.Z    (R9), K1, Z28
+	VMOVUPS.Z    (DI)(DX*4), K1, Z28
 	VFMADD231PS  Z28, Z24, Z16
 	VFMADD231PS  Z28, Z25, Z17
 	VFMADD231PS  Z28, Z26, Z18
 	VFMADD231PS  Z28, Z27, Z19
-	ADDQ         $0x10, DX
-	ADDQ         $0x08, R8
-	CMPQ         R8, DI
-	JL           dconvF32AVX512_b5_mtap
+	ADDQ         $0x10, SI
+	JNZ          dconvF32AVX512_b5_mtap
 	MOVQ         ldd+64(FP), CX
 	MOVQ         ldc+80(FP), DX
-	MOVQ         AX, R8
-	MOVQ         R8, R9
-	VMOVUPS      Z0, K1, (R9)
-	VMOVUPS      Z4, K1, (R9)(CX*1)
-	LEAQ         (R9)(CX*2), R9
-	VMOVUPS      Z8, K1, (R9)
-	VMOVUPS      Z12, K1, (R9)(CX*1)
-	LEAQ         (R9)(CX*2), R9
-	VMOVUPS      Z16, K1, (R9)
-	ADDQ         DX, R8
-	MOVQ         R8, R9
-	VMOVUPS      Z1, K1, (R9)
-	VMOVUPS      Z5, K1, (R9)(CX*1)
-	LEAQ         (R9)(CX*2), R9
-	VMOVUPS      Z9, K1, (R9)
-	VMOVUPS      Z13, K1, (R9)(CX*1)
-	LEAQ         (R9)(CX*2), R9
-	VMOVUPS      Z17, K1, (R9)
-	ADDQ         DX, R8
-	MOVQ         R8, R9
-	VMOVUPS      Z2, K1, (R9)
-	VMOVUPS      Z6, K1, (R9)(CX*1)
-	LEAQ         (R9)(CX*2), R9
-	VMOVUPS      Z10, K1, (R9)
-	VMOVUPS      Z14, K1, (R9)(CX*1)
-	LEAQ         (R9)(CX*2), R9
-	VMOVUPS      Z18, K1, (R9)
-	ADDQ         DX, R8
-	MOVQ         R8, R9
-	VMOVUPS      Z3, K1, (R9)
-	VMOVUPS      Z7, K1, (R9)(CX*1)
-	LEAQ         (R9)(CX*2), R9
-	VMOVUPS      Z11, K1, (R9)
-	VMOVUPS      Z15, K1, (R9)(CX*1)
-	LEAQ         (R9)(CX*2), R9
-	VMOVUPS      Z19, K1, (R9)
+	MOVQ         AX, DI
+	VMOVUPS      Z0, K1, (DI)
+	VMOVUPS      Z4, K1, (DI)(CX*1)
+	LEAQ         (DI)(CX*2), DI
+	VMOVUPS      Z8, K1, (DI)
+	VMOVUPS      Z12, K1, (DI)(CX*1)
+	LEAQ         (DI)(CX*2), DI
+	VMOVUPS      Z16, K1, (DI)
+	ADDQ         DX, AX
+	MOVQ         AX, DI
+	VMOVUPS      Z1, K1, (DI)
+	VMOVUPS      Z5, K1, (DI)(CX*1)
+	LEAQ         (DI)(CX*2), DI
+	VMOVUPS      Z9, K1, (DI)
+	VMOVUPS      Z13, K1, (DI)(CX*1)
+	LEAQ         (DI)(CX*2), DI
+	VMOVUPS      Z17, K1, (DI)
+	ADDQ         DX, AX
+	MOVQ         AX, DI
+	VMOVUPS      Z2, K1, (DI)
+	VMOVUPS      Z6, K1, (DI)(CX*1)
+	LEAQ         (DI)(CX*2), DI
+	VMOVUPS      Z10, K1, (DI)
+	VMOVUPS      Z14, K1, (DI)(CX*1)
+	LEAQ         (DI)(CX*2), DI
+	VMOVUPS      Z18, K1, (DI)
+	ADDQ         DX, AX
+	MOVQ         AX, DI
+	VMOVUPS      Z3, K1, (DI)
+	VMOVUPS      Z7, K1, (DI)(CX*1)
+	LEAQ         (DI)(CX*2), DI
+	VMOVUPS      Z11, K1, (DI)
+	VMOVUPS      Z15, K1, (DI)(CX*1)
+	LEAQ         (DI)(CX*2), DI
+	VMOVUPS      Z19, K1, (DI)
 
 dconvF32AVX512_b5_done:
 	JMP dconvF32AVX512_end
 
 dconvF32AVX512_rest4:
-	CMPQ  DX, $0x04
+	CMPQ  (SP), $0x04
 	JNE   dconvF32AVX512_rest3
 	MOVQ  CX, CX
-	MOVQ  vecs+48(FP), DX
-	TESTQ DX, DX
+	MOVQ  vecs+48(FP), SI
+	MOVQ  SI, 8(SP)
+	TESTQ SI, SI
 	JZ    dconvF32AVX512_b4_tail
 
 dconvF32AVX512_b4_vec:
-	MOVQ         bias+88(FP), R8
-	VBROADCASTSS (R8), Z24
-	VBROADCASTSS 4(R8), Z25
-	VBROADCASTSS 8(R8), Z26
-	VBROADCASTSS 12(R8), Z27
+	MOVQ         bias+88(FP), SI
+	VBROADCASTSS (SI), Z24
+	VBROADCASTSS 4(SI), Z25
+	VBROADCASTSS 8(SI), Z26
+	VBROADCASTSS 12(SI), Z27
 	VMOVAPS      Z24, Z0
 	VMOVAPS      Z25, Z1
 	VMOVAPS      Z26, Z2
@@ -548,85 +537,81 @@ dconvF32AVX512_b4_vec:
 	VMOVAPS      Z25, Z13
 	VMOVAPS      Z26, Z14
 	VMOVAPS      Z27, Z15
-	MOVQ         w+16(FP), R8
-	XORQ         R9, R9
+	MOVQ         16(SP), SI
 
 dconvF32AVX512_b4_tap:
-	MOVQ         (SI)(R9*1), R10
-	ADDQ         CX, R10
-	VBROADCASTSS (R8), Z24
-	VBROADCASTSS 4(R8), Z25
-	VBROADCASTSS 8(R8), Z26
-	VBROADCASTSS 12(R8), Z27
-	VMOVUPS      (R10), Z28
+	MOVQ         (R8)(SI*1), DI
+	ADDQ         CX, DI
+	VBROADCASTSS (R9)(SI*1), Z24
+	VBROADCASTSS 4(R9)(SI*1), Z25
+	VBROADCASTSS 8(R9)(SI*1), Z26
+	VBROADCASTSS 12(R9)(SI*1), Z27
+	VMOVUPS      (DI), Z28
 	VFMADD231PS  Z28, Z24, Z0
 	VFMADD231PS  Z28, Z25, Z1
 	VFMADD231PS  Z28, Z26, Z2
 	VFMADD231PS  Z28, Z27, Z3
-	VMOVUPS      (R10)(BX*1), Z28
+	VMOVUPS      (DI)(DX*1), Z28
 	VFMADD231PS  Z28, Z24, Z4
 	VFMADD231PS  Z28, Z25, Z5
 	VFMADD231PS  Z28, Z26, Z6
 	VFMADD231PS  Z28, Z27, Z7
-	LEAQ         (R10)(BX*2), R10
-	VMOVUPS      (R10), Z28
+	VMOVUPS      (DI)(DX*2), Z28
 	VFMADD231PS  Z28, Z24, Z8
 	VFMADD231PS  Z28, Z25, Z9
 	VFMADD231PS  Z28, Z26, Z10
 	VFMADD231PS  Z28, Z27, Z11
-	VMOVUPS      (R10)(BX*1), Z28
+	VMOVUPS      (DI)(BX*1), Z28
 	VFMADD231PS  Z28, Z24, Z12
 	VFMADD231PS  Z28, Z25, Z13
 	VFMADD231PS  Z28, Z26, Z14
 	VFMADD231PS  Z28, Z27, Z15
-	ADDQ         $0x10, R8
-	ADDQ         $0x08, R9
-	CMPQ         R9, DI
-	JL           dconvF32AVX512_b4_tap
-	MOVQ         ldd+64(FP), R8
+	ADDQ         $0x10, SI
+	JNZ          dconvF32AVX512_b4_tap
+	MOVQ         ldd+64(FP), R10
 	MOVQ         ldc+80(FP), R11
-	MOVQ         AX, R9
-	MOVQ         R9, R10
-	VMOVUPS      Z0, (R10)
-	VMOVUPS      Z4, (R10)(R8*1)
-	LEAQ         (R10)(R8*2), R10
-	VMOVUPS      Z8, (R10)
-	VMOVUPS      Z12, (R10)(R8*1)
-	ADDQ         R11, R9
-	MOVQ         R9, R10
-	VMOVUPS      Z1, (R10)
-	VMOVUPS      Z5, (R10)(R8*1)
-	LEAQ         (R10)(R8*2), R10
-	VMOVUPS      Z9, (R10)
-	VMOVUPS      Z13, (R10)(R8*1)
-	ADDQ         R11, R9
-	MOVQ         R9, R10
-	VMOVUPS      Z2, (R10)
-	VMOVUPS      Z6, (R10)(R8*1)
-	LEAQ         (R10)(R8*2), R10
-	VMOVUPS      Z10, (R10)
-	VMOVUPS      Z14, (R10)(R8*1)
-	ADDQ         R11, R9
-	MOVQ         R9, R10
-	VMOVUPS      Z3, (R10)
-	VMOVUPS      Z7, (R10)(R8*1)
-	LEAQ         (R10)(R8*2), R10
-	VMOVUPS      Z11, (R10)
-	VMOVUPS      Z15, (R10)(R8*1)
+	MOVQ         AX, SI
+	MOVQ         SI, DI
+	VMOVUPS      Z0, (DI)
+	VMOVUPS      Z4, (DI)(R10*1)
+	LEAQ         (DI)(R10*2), DI
+	VMOVUPS      Z8, (DI)
+	VMOVUPS      Z12, (DI)(R10*1)
+	ADDQ         R11, SI
+	MOVQ         SI, DI
+	VMOVUPS      Z1, (DI)
+	VMOVUPS      Z5, (DI)(R10*1)
+	LEAQ         (DI)(R10*2), DI
+	VMOVUPS      Z9, (DI)
+	VMOVUPS      Z13, (DI)(R10*1)
+	ADDQ         R11, SI
+	MOVQ         SI, DI
+	VMOVUPS      Z2, (DI)
+	VMOVUPS      Z6, (DI)(R10*1)
+	LEAQ         (DI)(R10*2), DI
+	VMOVUPS      Z10, (DI)
+	VMOVUPS      Z14, (DI)(R10*1)
+	ADDQ         R11, SI
+	MOVQ         SI, DI
+	VMOVUPS      Z3, (DI)
+	VMOVUPS      Z7, (DI)(R10*1)
+	LEAQ         (DI)(R10*2), DI
+	VMOVUPS      Z11, (DI)
+	VMOVUPS      Z15, (DI)(R10*1)
 	ADDQ         $0x40, AX
 	ADDQ         $0x40, CX
-	DECQ         DX
+	DECQ         8(SP)
 	JNZ          dconvF32AVX512_b4_vec
 
 dconvF32AVX512_b4_tail:
-	MOVQ         mask+56(FP), DX
-	TESTQ        DX, DX
+	MOVQ         mask+56(FP), SI
+	TESTQ        SI, SI
 	JZ           dconvF32AVX512_b4_done
-	MOVQ         bias+88(FP), DX
-	VBROADCASTSS (DX), Z24
-	VBROADCASTSS 4(DX), Z25
-	VBROADCASTSS 8(DX), Z26
-	VBROADCASTSS 12(DX), Z27
+	MOVQ         bias+88(FP), SI
+	VBROADCASTSS (SI), Z24
+	VBROADCASTSS 4(SI), Z25
+	VBROADCASTSS 8(SI), Z26
+	VBROADCASTSS 12(SI), Z27
 	VMOVAPS      Z24, Z0
 	VMOVAPS      Z25, Z1
 	VMOVAPS      Z26, Z2
@@ -643,384 +628,80 @@ dconvF32AVX512_b4_tail:
 	VMOVAPS      Z25, Z13
 	VMOVAPS      Z26, Z14
 	VMOVAPS      Z27, Z15
-	MOVQ         w+16(FP), DX
-	XORQ         R8, R8
+	MOVQ         16(SP), SI
 
 dconvF32AVX512_b4_mtap:
-	MOVQ         (SI)(R8*1), R9
-	ADDQ         CX, R9
-	VBROADCASTSS (DX), Z24
-	VBROADCASTSS 4(DX), Z25
-	VBROADCASTSS 8(DX), Z26
-	VBROADCASTSS 12(DX), Z27
-	VMOVUPS.Z    (R9), K1, Z28
+	MOVQ         (R8)(SI*1), DI
+	ADDQ         CX, DI
+	VBROADCASTSS (R9)(SI*1), Z24
+	VBROADCASTSS 4(R9)(SI*1), Z25
+	VBROADCASTSS 8(R9)(SI*1), Z26
+	VBROADCASTSS 12(R9)(SI*1), Z27
+	VMOVUPS.Z    (DI), K1, Z28
 	VFMADD231PS  Z28, Z24, Z0
 	VFMADD231PS  Z28, Z25, Z1
 	VFMADD231PS  Z28, Z26, Z2
 	VFMADD231PS  Z28, Z27, Z3
-	VMOVUPS.Z    (R9)(BX*1), K1, Z28
+	VMOVUPS.Z    (DI)(DX*1), K1, Z28
 	VFMADD231PS  Z28, Z24, Z4
 	VFMADD231PS  Z28, Z25, Z5
 	VFMADD231PS  Z28, Z26, Z6
 	VFMADD231PS  Z28, Z27, Z7
-	LEAQ         (R9)(BX*2), R9
-	VMOVUPS.Z    (R9), K1, Z28
+	VMOVUPS.Z    (DI)(DX*2), K1, Z28
 	VFMADD231PS  Z28, Z24, Z8
 	VFMADD231PS  Z28, Z25, Z9
 	VFMADD231PS  Z28, Z26, Z10
 	VFMADD231PS  Z28, Z27, Z11
-	VMOVUPS.Z    (R9)(BX*1), K1, Z28
+	VMOVUPS.Z    (DI)(BX*1), K1, Z28
 	VFMADD231PS  Z28, Z24, Z12
 	VFMADD231PS  Z28, Z25, Z13
 	VFMADD231PS  Z28, Z26, Z14
 	VFMADD231PS  Z28, Z27, Z15
-	ADDQ         $0x10, DX
-	ADDQ         $0x08, R8
-	CMPQ         R8, DI
-	JL           dconvF32AVX512_b4_mtap
+	ADDQ         $0x10, SI
+	JNZ          dconvF32AVX512_b4_mtap
 	MOVQ         ldd+64(FP), CX
 	MOVQ         ldc+80(FP), DX
-	MOVQ         AX, R8
-	MOVQ         R8, R9
-	VMOVUPS      Z0, K1, (R9)
-	VMOVUPS      Z4, K1, (R9)(CX*1)
-	LEAQ         (R9)(CX*2), R9
-	VMOVUPS      Z8, K1, (R9)
-	VMOVUPS      Z12, K1, (R9)(CX*1)
-	ADDQ         DX, R8
-	MOVQ         R8, R9
-	VMOVUPS      Z1, K1, (R9)
-	VMOVUPS      Z5, K1, (R9)(CX*1)
-	LEAQ         (R9)(CX*2), R9
-	VMOVUPS      Z9, K1, (R9)
-	VMOVUPS      Z13, K1, (R9)(CX*1)
-	ADDQ         DX, R8
-	MOVQ         R8, R9
-	VMOVUPS      Z2, K1, (R9)
-	VMOVUPS      Z6, K1, (R9)(CX*1)
-	LEAQ         (R9)(CX*2), R9
-	VMOVUPS      Z10, K1, (R9)
-	VMOVUPS      Z14, K1, (R9)(CX*1)
-	ADDQ         DX, R8
-	MOVQ         R8, R9
-	VMOVUPS      Z3, K1, (R9)
-	VMOVUPS      Z7, K1, (R9)(CX*1)
-	LEAQ         (R9)(CX*2), R9
-	VMOVUPS      Z11, K1, (R9)
-	VMOVUPS      Z15, K1, (R9)(CX*1)
+	MOVQ         AX, DI
+	VMOVUPS      Z0, K1, (DI)
+	VMOVUPS      Z4, K1, (DI)(CX*1)
+	LEAQ         (DI)(CX*2), DI
+	VMOVUPS      Z8, K1, (DI)
+	VMOVUPS      Z12, K1, (DI)(CX*1)
+	ADDQ         DX, AX
+	MOVQ         AX, DI
+	VMOVUPS      Z1, K1, (DI)
+	VMOVUPS      Z5, K1, (DI)(CX*1)
+	LEAQ         (DI)(CX*2), DI
+	VMOVUPS      Z9, K1, (DI)
+	VMOVUPS      Z13, K1, (DI)(CX*1)
+	ADDQ         DX, AX
+	MOVQ         AX, DI
+	VMOVUPS      Z2, K1, (DI)
+	VMOVUPS      Z6, K1, (DI)(CX*1)
+	LEAQ         (DI)(CX*2), DI
+	VMOVUPS      Z10, K1, (DI)
+	VMOVUPS      Z14, K1, (DI)(CX*1)
+	ADDQ         DX, AX
+	MOVQ         AX, DI
+	VMOVUPS      Z3, K1, (DI)
+	VMOVUPS      Z7, K1, (DI)(CX*1)
+	LEAQ         (DI)(CX*2), DI
+	VMOVUPS      Z11, K1, (DI)
+	VMOVUPS      Z15, K1, (DI)(CX*1)
 
 dconvF32AVX512_b4_done:
 	JMP dconvF32AVX512_end
 
 dconvF32AVX512_rest3:
-	CMPQ  DX, $0x03
+	CMPQ  (SP), $0x03
 	JNE   dconvF32AVX512_rest2
 	MOVQ  CX, CX
-	MOVQ  vecs+48(FP), DX
-	TESTQ DX, DX
+	MOVQ  vecs+48(FP), BX
+	MOVQ  BX, 8(SP)
+	TESTQ BX, BX
 	JZ    dconvF32AVX512_b3_tail
 
 dconvF32AVX512_b3_vec:
-	MOVQ         bias+88(FP), R8
-	VBROADCASTSS (R8), Z24
-	VBROADCASTSS 4(R8), Z25
-	VBROADCASTSS 8(R8), Z26
-	VBROADCASTSS 12(R8), Z27
-	VMOVAPS      Z24, Z0
-	VMOVAPS      Z25, Z1
-	VMOVAPS      Z26, Z2
-	VMOVAPS      Z27, Z3
-	VMOVAPS      Z24, Z4
-	VMOVAPS      Z25, Z5
-	VMOVAPS      Z26, Z6
-	VMOVAPS      Z27, Z7
-	VMOVAPS      Z24, Z8
-	VMOVAPS      Z25, Z9
-	VMOVAPS      Z26, Z10
-	VMOVAPS      Z27, Z11
-	MOVQ         w+16(FP), R8
-	XORQ         R9, R9
-
-dconvF32AVX512_b3_tap:
-	MOVQ         (SI)(R9*1), R10
-	ADDQ         CX, R10
-	VBROADCASTSS (R8), Z24
-	VBROADCASTSS 4(R8), Z25
-	VBROADCASTSS 8(R8), Z26
-	VBROADCASTSS 12(R8), Z27
-	VMOVUPS      (R10), Z28
-	VFMADD231PS  Z28, Z24, Z0
-	VFMADD231PS  Z28, Z25, Z1
-	VFMADD231PS  Z28, Z26, Z2
-	VFMADD231PS  Z28, Z27, Z3
-	VMOVUPS      (R10)(BX*1), Z28
-	VFMADD231PS  Z28, Z24, Z4
-	VFMADD231PS  Z28, Z25, Z5
-	VFMADD231PS  Z28, Z26, Z6
-	VFMADD231PS  Z28, Z27, Z7
-	LEAQ         (R10)(BX*2), R10
-	VMOVUPS      (R10), Z28
-	VFMADD231PS  Z28, Z24, Z8
-	VFMADD231PS  Z28, Z25, Z9
-	VFMADD231PS  Z28, Z26, Z10
-	VFMADD231PS  Z28, Z27, Z11
-	ADDQ         $0x10, R8
-	ADDQ         $0x08, R9
-	CMPQ         R9, DI
-	JL           dconvF32AVX512_b3_tap
-	MOVQ         ldd+64(FP), R8
-	MOVQ         ldc+80(FP), R11
-	MOVQ         AX, R9
-	MOVQ         R9, R10
-	VMOVUPS      Z0, (R10)
-	VMOVUPS      Z4, (R10)(R8*1)
-	LEAQ         (R10)(R8*2), R10
-	VMOVUPS      Z8, (R10)
-	ADDQ         R11, R9
-	MOVQ         R9, R10
-	VMOVUPS      Z1, (R10)
-	VMOVUPS      Z5, (R10)(R8*1)
-	LEAQ         (R10)(R8*2), R10
-	VMOVUPS      Z9, (R10)
-	ADDQ         R11, R9
-	MOVQ         R9, R10
-	VMOVUPS      Z2, (R10)
-	VMOVUPS      Z6, (R10)(R8*1)
-	LEAQ         (R10)(R8*2), R10
-	VMOVUPS      Z10, (R10)
-	ADDQ         R11, R9
-	MOVQ         R9, R10
-	VMOVUPS      Z3, (R10)
-	VMOVUPS      Z7, (R10)(R8*1)
-	LEAQ         (R10)(R8*2), R10
-	VMOVUPS      Z11, (R10)
-	ADDQ         $0x40, AX
-	ADDQ         $0x40, CX
-	DECQ         DX
-	JNZ          dconvF32AVX512_b3_vec
-
-dconvF32AVX512_b3_tail:
-	MOVQ         mask+56(FP), DX
-	TESTQ        DX, DX
-	JZ           dconvF32AVX512_b3_done
-	MOVQ         bias+88(FP), DX
-	VBROADCASTSS (DX), Z24
-	VBROADCASTSS 4(DX), Z25
-	VBROADCASTSS 8(DX), Z26
-	VBROADCASTSS 12(DX), Z27
-	VMOVAPS      Z24, Z0
-	VMOVAPS      Z25, Z1
-	VMOVAPS      Z26, Z2
-	VMOVAPS      Z27, Z3
-	VMOVAPS      Z24, Z4
-	VMOVAPS      Z25, Z5
-	VMOVAPS      Z26, Z6
-	VMOVAPS      Z27, Z7
-	VMOVAPS      Z24, Z8
-	VMOVAPS      Z25, Z9
-	VMOVAPS      Z26, Z10
-	VMOVAPS      Z27, Z11
-	MOVQ         w+16(FP), DX
-	XORQ         R8, R8
-
-dconvF32AVX512_b3_mtap:
-	MOVQ         (SI)(R8*1), R9
-	ADDQ         CX, R9
-	VBROADCASTSS (DX), Z24
-	VBROADCASTSS 4(DX), Z25
-	VBROADCASTSS 8(DX), Z26
-	VBROADCASTSS 12(DX), Z27
-	VMOVUPS.Z    (R9), K1, Z28
-	VFMADD231PS  Z28, Z24, Z0
-	VFMADD231PS  Z28, Z25, Z1
-	VFMADD231PS  Z28, Z26, Z2
-	VFMADD231PS  Z28, Z27, Z3
-	VMOVUPS.Z    (R9)(BX*1), K1, Z28
-	VFMADD231PS  Z28, Z24, Z4
-	VFMADD231PS  Z28, Z25, Z5
-	VFMADD231PS  Z28, Z26, Z6
-	VFMADD231PS  Z28, Z27, Z7
-	LEAQ         (R9)(BX*2), R9
-	VMOVUPS.Z    (R9), K1, Z28
-	VFMADD231PS  Z28, Z24, Z8
-	VFMADD231PS  Z28, Z25, Z9
-	VFMADD231PS  Z28, Z26, Z10
-	VFMADD231PS  Z28, Z27, Z11
-	ADDQ         $0x10, DX
-	ADDQ         $0x08, R8
-	CMPQ         R8, DI
-	JL           dconvF32AVX512_b3_mtap
-	MOVQ         ldd+64(FP), CX
-	MOVQ         ldc+80(FP), DX
-	MOVQ         AX, R8
-	MOVQ         R8, R9
-	VMOVUPS      Z0, K1, (R9)
-	VMOVUPS      Z4, K1, (R9)(CX*1)
-	LEAQ         (R9)(CX*2), R9
-	VMOVUPS      Z8, K1, (R9)
-	ADDQ         DX, R8
-	MOVQ         R8, R9
-	VMOVUPS      Z1, K1, (R9)
-	VMOVUPS      Z5, K1, (R9)(CX*1)
-	LEAQ         (R9)(CX*2), R9
-	VMOVUPS      Z9, K1, (R9)
-	ADDQ         DX, R8
-	MOVQ         R8, R9
-	VMOVUPS      Z2, K1, (R9)
-	VMOVUPS      Z6, K1, (R9)(CX*1)
-	LEAQ         (R9)(CX*2), R9
-	VMOVUPS      Z10, K1, (R9)
-	ADDQ         DX, R8
-	MOVQ         R8, R9
-	VMOVUPS      Z3, K1, (R9)
-	VMOVUPS      Z7, K1, (R9)(CX*1)
-	LEAQ         (R9)(CX*2), R9
-	VMOVUPS      Z11, K1, (R9)
-
-dconvF32AVX512_b3_done:
-	JMP dconvF32AVX512_end
-
-dconvF32AVX512_rest2:
-	CMPQ  DX, $0x02
-	JNE   dconvF32AVX512_rest1
-	MOVQ  CX, CX
-	MOVQ  vecs+48(FP), DX
-	TESTQ DX, DX
-	JZ    dconvF32AVX512_b2_tail
-
-dconvF32AVX512_b2_vec:
-	MOVQ         bias+88(FP), R8
-	VBROADCASTSS (R8), Z24
-	VBROADCASTSS 4(R8), Z25
-	VBROADCASTSS 8(R8), Z26
-	VBROADCASTSS 12(R8), Z27
-	VMOVAPS      Z24, Z0
-	VMOVAPS      Z25, Z1
-	VMOVAPS      Z26, Z2
-	VMOVAPS      Z27, Z3
-	VMOVAPS      Z24, Z4
-	VMOVAPS      Z25, Z5
-	VMOVAPS      Z26, Z6
-	VMOVAPS      Z27, Z7
-	MOVQ         w+16(FP), R8
-	XORQ         R9, R9
-
-dconvF32AVX512_b2_tap:
-	MOVQ         (SI)(R9*1), R10
-	ADDQ         CX, R10
-	VBROADCASTSS (R8), Z24
-	VBROADCASTSS 4(R8), Z25
-	VBROADCASTSS 8(R8), Z26
-	VBROADCASTSS 12(R8), Z27
-	VMOVUPS      (R10), Z28
-	VFMADD231PS  Z28, Z24, Z0
-	VFMADD231PS  Z28, Z25, Z1
-	VFMADD231PS  Z28, Z26, Z2
-	VFMADD231PS  Z28, Z27, Z3
-	VMOVUPS      (R10)(BX*1), Z28
-	VFMADD231PS  Z28, Z24, Z4
-	VFMADD231PS  Z28, Z25, Z5
-	VFMADD231PS  Z28, Z26, Z6
-	VFMADD231PS  Z28, Z27, Z7
-	ADDQ         $0x10, R8
-	ADDQ         $0x08, R9
-	CMPQ         R9, DI
-	JL           dconvF32AVX512_b2_tap
-	MOVQ         ldd+64(FP), R8
-	MOVQ         ldc+80(FP), R11
-	MOVQ         AX, R9
-	MOVQ         R9, R10
-	VMOVUPS      Z0, (R10)
-	VMOVUPS      Z4, (R10)(R8*1)
-	ADDQ         R11, R9
-	MOVQ         R9, R10
-	VMOVUPS      Z1, (R10)
-	VMOVUPS      Z5, (R10)(R8*1)
-	ADDQ         R11, R9
-	MOVQ         R9, R10
-	VMOVUPS      Z2, (R10)
-	VMOVUPS      Z6, (R10)(R8*1)
-	ADDQ         R11, R9
-	MOVQ         R9, R10
-	VMOVUPS      Z3, (R10)
-	VMOVUPS      Z7, (R10)(R8*1)
-	ADDQ         $0x40, AX
-	ADDQ         $0x40, CX
-	DECQ         DX
-	JNZ          dconvF32AVX512_b2_vec
-
-dconvF32AVX512_b2_tail:
-	MOVQ         mask+56(FP), DX
-	TESTQ        DX, DX
-	JZ           dconvF32AVX512_b2_done
-	MOVQ         bias+88(FP), DX
-	VBROADCASTSS (DX), Z24
-	VBROADCASTSS 4(DX), Z25
-	VBROADCASTSS 8(DX), Z26
-	VBROADCASTSS 12(DX), Z27
-	VMOVAPS      Z24, Z0
-	VMOVAPS      Z25, Z1
-	VMOVAPS      Z26, Z2
-	VMOVAPS      Z27, Z3
-	VMOVAPS      Z24, Z4
-	VMOVAPS      Z25, Z5
-	VMOVAPS      Z26, Z6
-	VMOVAPS      Z27, Z7
-	MOVQ         w+16(FP), DX
-	XORQ         R8, R8
-
-dconvF32AVX512_b2_mtap:
-	MOVQ         (SI)(R8*1), R9
-	ADDQ         CX, R9
-	VBROADCASTSS (DX), Z24
-	VBROADCASTSS 4(DX), Z25
-	VBROADCASTSS 8(DX), Z26
-	VBROADCASTSS 12(DX), Z27
-	VMOVUPS.Z    (R9), K1, Z28
-	VFMADD231PS  Z28, Z24, Z0
-	VFMADD231PS  Z28, Z25, Z1
-	VFMADD231PS  Z28, Z26, Z2
-	VFMADD231PS  Z28, Z27, Z3
-	VMOVUPS.Z    (R9)(BX*1), K1, Z28
-	VFMADD231PS  Z28, Z24, Z4
-	VFMADD231PS  Z28, Z25, Z5
-	VFMADD231PS  Z28, Z26, Z6
-	VFMADD231PS  Z28, Z27, Z7
-	ADDQ         $0x10, DX
-	ADDQ         $0x08, R8
-	CMPQ         R8, DI
-	JL           dconvF32AVX512_b2_mtap
-	MOVQ         ldd+64(FP), CX
-	MOVQ         ldc+80(FP), DX
-	MOVQ         AX, R8
-	MOVQ         R8, R9
-	VMOVUPS      Z0, K1, (R9)
-	VMOVUPS      Z4, K1, (R9)(CX*1)
-	ADDQ         DX, R8
-	MOVQ         R8, R9
-	VMOVUPS      Z1, K1, (R9)
-	VMOVUPS      Z5, K1, (R9)(CX*1)
-	ADDQ         DX, R8
-	MOVQ         R8, R9
-	VMOVUPS      Z2, K1, (R9)
-	VMOVUPS      Z6, K1, (R9)(CX*1)
-	ADDQ         DX, R8
-	MOVQ         R8, R9
-	VMOVUPS      Z3, K1, (R9)
-	VMOVUPS      Z7, K1, (R9)(CX*1)
-
-dconvF32AVX512_b2_done:
-	JMP dconvF32AVX512_end
-
-dconvF32AVX512_rest1:
-	CMPQ  DX, $0x01
-	JNE   dconvF32AVX512_end
-	MOVQ  CX, CX
-	MOVQ  vecs+48(FP), DX
-	TESTQ DX, DX
-	JZ    dconvF32AVX512_b1_tail
-
-dconvF32AVX512_b1_vec:
 	MOVQ         bias+88(FP), BX
 	VBROADCASTSS (BX), Z24
 	VBROADCASTSS 4(BX), Z25
@@ -1030,42 +711,325 @@ dconvF32AVX512_b1_vec:
 	VMOVAPS      Z25, Z1
 	VMOVAPS      Z26, Z2
 	VMOVAPS      Z27, Z3
-	MOVQ         w+16(FP), BX
-	XORQ         R8, R8
+	VMOVAPS      Z24, Z4
+	VMOVAPS      Z25, Z5
+	VMOVAPS      Z26, Z6
+	VMOVAPS      Z27, Z7
+	VMOVAPS      Z24, Z8
+	VMOVAPS      Z25, Z9
+	VMOVAPS      Z26, Z10
+	VMOVAPS      Z27, Z11
+	MOVQ         16(SP), BX
 
-dconvF32AVX512_b1_tap:
-	MOVQ         (SI)(R8*1), R9
-	ADDQ         CX, R9
-	VBROADCASTSS (BX), Z24
-	VBROADCASTSS 4(BX), Z25
-	VBROADCASTSS 8(BX), Z26
-	VBROADCASTSS 12(BX), Z27
-	VMOVUPS      (R9), Z28
+dconvF32AVX512_b3_tap:
+	MOVQ         (R8)(BX*1), SI
+	ADDQ         CX, SI
+	VBROADCASTSS (R9)(BX*1), Z24
+	VBROADCASTSS 4(R9)(BX*1), Z25
+	VBROADCASTSS 8(R9)(BX*1), Z26
+	VBROADCASTSS 12(R9)(BX*1), Z27
+	VMOVUPS      (SI), Z28
 	VFMADD231PS  Z28, Z24, Z0
 	VFMADD231PS  Z28, Z25, Z1
 	VFMADD231PS  Z28, Z26, Z2
 	VFMADD231PS  Z28, Z27, Z3
+	VMOVUPS      (SI)(DX*1), Z28
+	VFMADD231PS  Z28, Z24, Z4
+	VFMADD231PS  Z28, Z25, Z5
+	VFMADD231PS  Z28, Z26, Z6
+	VFMADD231PS  Z28, Z27, Z7
+	VMOVUPS      (SI)(DX*2), Z28
+	VFMADD231PS  Z28, Z24, Z8
+	VFMADD231PS  Z28, Z25, Z9
+	VFMADD231PS  Z28, Z26, Z10
+	VFMADD231PS  Z28, Z27, Z11
 	ADDQ         $0x10, BX
-	ADDQ         $0x08, R8
-	CMPQ         R8, DI
-	JL           dconvF32AVX512_b1_tap
-	MOVQ         ldd+64(FP), BX
-	MOVQ         ldc+80(FP), BX
-	MOVQ         AX, R8
-	MOVQ         R8, R9
-	VMOVUPS      Z0, (R9)
-	ADDQ         BX, R8
-	MOVQ         R8, R9
-	VMOVUPS      Z1, (R9)
-	ADDQ         BX, R8
-	MOVQ         R8, R9
-	VMOVUPS      Z2, (R9)
-	ADDQ         BX, R8
-	MOVQ         R8, R9
-	VMOVUPS      Z3, (R9)
+	JNZ          dconvF32AVX512_b3_tap
+	MOVQ         ldd+64(FP), DI
+	MOVQ         ldc+80(FP), R10
+	MOVQ         AX, BX
+	MOVQ         BX, SI
+	VMOVUPS      Z0, (SI)
+	VMOVUPS      Z4, (SI)(DI*1)
+	LEAQ         (SI)(DI*2), SI
+	VMOVUPS      Z8, (SI)
+	ADDQ         R10, BX
+	MOVQ         BX, SI
+	VMOVUPS      Z1, (SI)
+	VMOVUPS      Z5, (SI)(DI*1)
+	LEAQ         (SI)(DI*2), SI
+	VMOVUPS      Z9, (SI)
+	ADDQ         R10, BX
+	MOVQ         BX, SI
+	VMOVUPS      Z2, (SI)
+	VMOVUPS      Z6, (SI)(DI*1)
+	LEAQ         (SI)(DI*2), SI
+	VMOVUPS      Z10, (SI)
+	ADDQ         R10, BX
+	MOVQ         BX, SI
+	VMOVUPS      Z3, (SI)
+	VMOVUPS      Z7, (SI)(DI*1)
+	LEAQ         (SI)(DI*2), SI
+	VMOVUPS      Z11, (SI)
 	ADDQ         $0x40, AX
 	ADDQ         $0x40, CX
-	DECQ         DX
+	DECQ         8(SP)
+	JNZ          dconvF32AVX512_b3_vec
+
+dconvF32AVX512_b3_tail:
+	MOVQ         mask+56(FP), BX
+	TESTQ        BX, BX
+	JZ           dconvF32AVX512_b3_done
+	MOVQ         bias+88(FP), BX
+	VBROADCASTSS (BX), Z24
+	VBROADCASTSS 4(BX), Z25
+	VBROADCASTSS 8(BX), Z26
+	VBROADCASTSS 12(BX), Z27
+	VMOVAPS      Z24, Z0
+	VMOVAPS      Z25, Z1
+	VMOVAPS      Z26, Z2
+	VMOVAPS      Z27, Z3
+	VMOVAPS      Z24, Z4
+	VMOVAPS      Z25, Z5
+	VMOVAPS      Z26, Z6
+	VMOVAPS      Z27, Z7
+	VMOVAPS      Z24, Z8
+	VMOVAPS      Z25, Z9
+	VMOVAPS      Z26, Z10
+	VMOVAPS      Z27, Z11
+	MOVQ         16(SP), BX
+
+dconvF32AVX512_b3_mtap:
+	MOVQ         (R8)(BX*1), SI
+	ADDQ         CX, SI
+	VBROADCASTSS (R9)(BX*1), Z24
+	VBROADCASTSS 4(R9)(BX*1), Z25
+	VBROADCASTSS 8(R9)(BX*1), Z26
+	VBROADCASTSS 12(R9)(BX*1), Z27
+	VMOVUPS.Z    (SI), K1, Z28
+	VFMADD231PS  Z28, Z24, Z0
+	VFMADD231PS  Z28, Z25, Z1
+	VFMADD231PS  Z28, Z26, Z2
+	VFMADD231PS  Z28, Z27, Z3
+	VMOVUPS.Z    (SI)(DX*1), K1, Z28
+	VFMADD231PS  Z28, Z24, Z4
+	VFMADD231PS  Z28, Z25, Z5
+	VFMADD231PS  Z28, Z26, Z6
+	VFMADD231PS  Z28, Z27, Z7
+	VMOVUPS.Z    (SI)(DX*2), K1, Z28
+	VFMADD231PS  Z28, Z24, Z8
+	VFMADD231PS  Z28, Z25, Z9
+	VFMADD231PS  Z28, Z26, Z10
+	VFMADD231PS  Z28, Z27, Z11
+	ADDQ         $0x10, BX
+	JNZ          dconvF32AVX512_b3_mtap
+	MOVQ         ldd+64(FP), CX
+	MOVQ         ldc+80(FP), DX
+	MOVQ         AX, SI
+	VMOVUPS      Z0, K1, (SI)
+	VMOVUPS      Z4, K1, (SI)(CX*1)
+	LEAQ         (SI)(CX*2), SI
+	VMOVUPS      Z8, K1, (SI)
+	ADDQ         DX, AX
+	MOVQ         AX, SI
+	VMOVUPS      Z1, K1, (SI)
+	VMOVUPS      Z5, K1, (SI)(CX*1)
+	LEAQ         (SI)(CX*2), SI
+	VMOVUPS      Z9, K1, (SI)
+	ADDQ         DX, AX
+	MOVQ         AX, SI
+	VMOVUPS      Z2, K1, (SI)
+	VMOVUPS      Z6, K1, (SI)(CX*1)
+	LEAQ         (SI)(CX*2), SI
+	VMOVUPS      Z10, K1, (SI)
+	ADDQ         DX, AX
+	MOVQ         AX, SI
+	VMOVUPS      Z3, K1, (SI)
+	VMOVUPS      Z7, K1, (SI)(CX*1)
+	LEAQ         (SI)(CX*2), SI
+	VMOVUPS      Z11, K1, (SI)
+
+dconvF32AVX512_b3_done:
+	JMP dconvF32AVX512_end
+
+dconvF32AVX512_rest2:
+	CMPQ  (SP), $0x02
+	JNE   dconvF32AVX512_rest1
+	MOVQ  CX, CX
+	MOVQ  vecs+48(FP), BX
+	MOVQ  BX, 8(SP)
+	TESTQ BX, BX
+	JZ    dconvF32AVX512_b2_tail
+
+dconvF32AVX512_b2_vec:
+	MOVQ         bias+88(FP), BX
+	VBROADCASTSS (BX), Z24
+	VBROADCASTSS 4(BX), Z25
+	VBROADCASTSS 8(BX), Z26
+	VBROADCASTSS 12(BX), Z27
+	VMOVAPS      Z24, Z0
+	VMOVAPS      Z25, Z1
+	VMOVAPS      Z26, Z2
+	VMOVAPS      Z27, Z3
+	VMOVAPS      Z24, Z4
+	VMOVAPS      Z25, Z5
+	VMOVAPS      Z26, Z6
+	VMOVAPS      Z27, Z7
+	MOVQ         16(SP), BX
+
+dconvF32AVX512_b2_tap:
+	MOVQ         (R8)(BX*1), SI
+	ADDQ         CX, SI
+	VBROADCASTSS (R9)(BX*1), Z24
+	VBROADCASTSS 4(R9)(BX*1), Z25
+	VBROADCASTSS 8(R9)(BX*1), Z26
+	VBROADCASTSS 12(R9)(BX*1), Z27
+	VMOVUPS      (SI), Z28
+	VFMADD231PS  Z28, Z24, Z0
+	VFMADD231PS  Z28, Z25, Z1
+	VFMADD231PS  Z28, Z26, Z2
+	VFMADD231PS  Z28, Z27, Z3
+	VMOVUPS      (SI)(DX*1), Z28
+	VFMADD231PS  Z28, Z24, Z4
+	VFMADD231PS  Z28, Z25, Z5
+	VFMADD231PS  Z28, Z26, Z6
+	VFMADD231PS  Z28, Z27, Z7
+	ADDQ         $0x10, BX
+	JNZ          dconvF32AVX512_b2_tap
+	MOVQ         ldd+64(FP), DI
+	MOVQ         ldc+80(FP), R10
+	MOVQ         AX, BX
+	MOVQ         BX, SI
+	VMOVUPS      Z0, (SI)
+	VMOVUPS      Z4, (SI)(DI*1)
+	ADDQ         R10, BX
+	MOVQ         BX, SI
+	VMOVUPS      Z1, (SI)
+	VMOVUPS      Z5, (SI)(DI*1)
+	ADDQ         R10, BX
+	MOVQ         BX, SI
+	VMOVUPS      Z2, (SI)
+	VMOVUPS      Z6, (SI)(DI*1)
+	ADDQ         R10, BX
+	MOVQ         BX, SI
+	VMOVUPS      Z3, (SI)
+	VMOVUPS      Z7, (SI)(DI*1)
+	ADDQ         $0x40, AX
+	ADDQ         $0x40, CX
+	DECQ         8(SP)
+	JNZ          dconvF32AVX512_b2_vec
+
+dconvF32AVX512_b2_tail:
+	MOVQ         mask+56(FP), BX
+	TESTQ        BX, BX
+	JZ           dconvF32AVX512_b2_done
+	MOVQ         bias+88(FP), BX
+	VBROADCASTSS (BX), Z24
+	VBROADCASTSS 4(BX), Z25
+	VBROADCASTSS 8(BX), Z26
+	VBROADCASTSS 12(BX), Z27
+	VMOVAPS      Z24, Z0
+	VMOVAPS      Z25, Z1
+	VMOVAPS      Z26, Z2
+	VMOVAPS      Z27, Z3
+	VMOVAPS      Z24, Z4
+	VMOVAPS      Z25, Z5
+	VMOVAPS      Z26, Z6
+	VMOVAPS      Z27, Z7
+	MOVQ         16(SP), BX
+
+dconvF32AVX512_b2_mtap:
+	MOVQ         (R8)(BX*1), SI
+	ADDQ         CX, SI
+	VBROADCASTSS (R9)(BX*1), Z24
+	VBROADCASTSS 4(R9)(BX*1), Z25
+	VBROADCASTSS 8(R9)(BX*1), Z26
+	VBROADCASTSS 12(R9)(BX*1), Z27
+	VMOVUPS.Z    (SI), K1, Z28
+	VFMADD231PS  Z28, Z24, Z0
+	VFMADD231PS  Z28, Z25, Z1
+	VFMADD231PS  Z28, Z26, Z2
+	VFMADD231PS  Z28, Z27, Z3
+	VMOVUPS.Z    (SI)(DX*1), K1, Z28
+	VFMADD231PS  Z28, Z24, Z4
+	VFMADD231PS  Z28, Z25, Z5
+	VFMADD231PS  Z28, Z26, Z6
+	VFMADD231PS  Z28, Z27, Z7
+	ADDQ         $0x10, BX
+	JNZ          dconvF32AVX512_b2_mtap
+	MOVQ         ldd+64(FP), CX
+	MOVQ         ldc+80(FP), DX
+	MOVQ         AX, SI
+	VMOVUPS      Z0, K1, (SI)
+	VMOVUPS      Z4, K1, (SI)(CX*1)
+	ADDQ         DX, AX
+	MOVQ         AX, SI
+	VMOVUPS      Z1, K1, (SI)
+	VMOVUPS      Z5, K1, (SI)(CX*1)
+	ADDQ         DX, AX
+	MOVQ         AX, SI
+	VMOVUPS      Z2, K1, (SI)
+	VMOVUPS      Z6, K1, (SI)(CX*1)
+	ADDQ         DX, AX
+	MOVQ         AX, SI
+	VMOVUPS      Z3, K1, (SI)
+	VMOVUPS      Z7, K1, (SI)(CX*1)
+
+dconvF32AVX512_b2_done:
+	JMP dconvF32AVX512_end
+
+dconvF32AVX512_rest1:
+	CMPQ  (SP), $0x01
+	JNE   dconvF32AVX512_end
+	MOVQ  CX, CX
+	MOVQ  vecs+48(FP), DX
+	MOVQ  DX, 8(SP)
+	TESTQ DX, DX
+	JZ    dconvF32AVX512_b1_tail
+
+dconvF32AVX512_b1_vec:
+	MOVQ         bias+88(FP), DX
+	VBROADCASTSS (DX), Z24
+	VBROADCASTSS 4(DX), Z25
+	VBROADCASTSS 8(DX), Z26
+	VBROADCASTSS 12(DX), Z27
+	VMOVAPS      Z24, Z0
+	VMOVAPS      Z25, Z1
+	VMOVAPS      Z26, Z2
+	VMOVAPS      Z27, Z3
+	MOVQ         16(SP), DX
+
+dconvF32AVX512_b1_tap:
+	MOVQ         (R8)(DX*1), BX
+	ADDQ         CX, BX
+	VBROADCASTSS (R9)(DX*1), Z24
+	VBROADCASTSS 4(R9)(DX*1), Z25
+	VBROADCASTSS 8(R9)(DX*1), Z26
+	VBROADCASTSS 12(R9)(DX*1), Z27
+	VMOVUPS      (BX), Z28
+	VFMADD231PS  Z28, Z24, Z0
+	VFMADD231PS  Z28, Z25, Z1
+	VFMADD231PS  Z28, Z26, Z2
+	VFMADD231PS  Z28, Z27, Z3
+	ADDQ         $0x10, DX
+	JNZ          dconvF32AVX512_b1_tap
+	MOVQ         ldd+64(FP), DX
+	MOVQ         ldc+80(FP), SI
+	MOVQ         AX, DX
+	MOVQ         DX, BX
+	VMOVUPS      Z0, (BX)
+	ADDQ         SI, DX
+	MOVQ         DX, BX
+	VMOVUPS      Z1, (BX)
+	ADDQ         SI, DX
+	MOVQ         DX, BX
+	VMOVUPS      Z2, (BX)
+	ADDQ         SI, DX
+	MOVQ         DX, BX
+	VMOVUPS      Z3, (BX)
+	ADDQ         $0x40, AX
+	ADDQ         $0x40, CX
+	DECQ         8(SP)
 	JNZ          dconvF32AVX512_b1_vec
 
 dconvF32AVX512_b1_tail:
@@ -1081,39 +1045,35 @@ dconvF32AVX512_b1_tail:
 	VMOVAPS      Z25, Z1
 	VMOVAPS      Z26, Z2
 	VMOVAPS      Z27, Z3
-	MOVQ         w+16(FP), DX
-	XORQ         BX, BX
+	MOVQ         16(SP), DX
 
 dconvF32AVX512_b1_mtap:
-	MOVQ         (SI)(BX*1), R8
-	ADDQ         CX, R8
-	VBROADCASTSS (DX), Z24
-	VBROADCASTSS 4(DX), Z25
-	VBROADCASTSS 8(DX), Z26
-	VBROADCASTSS 12(DX), Z27
-	VMOVUPS.Z    (R8), K1, Z28
+	MOVQ         (R8)(DX*1), BX
+	ADDQ         CX, BX
+	VBROADCASTSS (R9)(DX*1), Z24
+	VBROADCASTSS 4(R9)(DX*1), Z25
+	VBROADCASTSS 8(R9)(DX*1), Z26
+	VBROADCASTSS 12(R9)(DX*1), Z27
+	VMOVUPS.Z    (BX), K1, Z28
 	VFMADD231PS  Z28, Z24, Z0
 	VFMADD231PS  Z28, Z25, Z1
 	VFMADD231PS  Z28, Z26, Z2
 	VFMADD231PS  Z28, Z27, Z3
 	ADDQ         $0x10, DX
-	ADDQ         $0x08, BX
-	CMPQ         BX, DI
-	JL           dconvF32AVX512_b1_mtap
+	JNZ          dconvF32AVX512_b1_mtap
 	MOVQ         ldd+64(FP), CX
 	MOVQ         ldc+80(FP), CX
 	MOVQ         AX, BX
-	MOVQ         BX, R8
-	VMOVUPS      Z0, K1, (R8)
-	ADDQ         CX, BX
-	MOVQ         BX, R8
-	VMOVUPS      Z1, K1, (R8)
-	ADDQ         CX, BX
-	MOVQ         BX, R8
-	VMOVUPS      Z2, K1, (R8)
-	ADDQ         CX, BX
-	MOVQ         BX, R8
-	VMOVUPS      Z3, K1, (R8)
+	VMOVUPS      Z0, K1, (BX)
+	ADDQ         CX, AX
+	MOVQ         AX, BX
+	VMOVUPS      Z1, K1, (BX)
+	ADDQ         CX, AX
+	MOVQ         AX, BX
+	VMOVUPS      Z2, K1, (BX)
+	ADDQ         CX, AX
+	MOVQ         AX, BX
+	VMOVUPS      Z3, K1, (BX)
 
 dconvF32AVX512_b1_done:
 dconvF32AVX512_end:

@@ -39,7 +39,9 @@ const rowBlock = 6
 //
 //	dst[c·ldc + r·ldd + x] = bias[c] + Σ_{t<ntap} w[4t + c] · src[r·lds + offs[t] + x]
 //
-// where offs holds ntap byte offsets and ldd, lds, ldc are in bytes; the
+// where offs holds ntap byte offsets, each in the first of two words
+// (so that offs and w advance by 16 bytes per term, through one index),
+// and ldd, lds, ldc are in bytes; the
 // terms are added in order of t, whatever the block of rows. With a mask,
 // the inputs of the last vector are read through it too, so nothing past
 // the last column of a row is touched.
@@ -50,15 +52,31 @@ func kernel() {
 	Pragma("noescape")
 	dst := Load(Param("dst"), GP64())
 	src := Load(Param("src"), GP64())
-	rows := Load(Param("rows"), GP64())
+	// The row and vector counters live on the stack: the term loop needs
+	// every register it can get.
+	rows, vecs := AllocLocal(8), AllocLocal(8)
+	r := Load(Param("rows"), GP64())
+	MOVQ(r, rows)
 	lds := Load(Param("lds"), GP64())
-	offs := Load(Param("offs"), GP64())
+	// Rows 3 and 5 of a block are addressed through 3·lds and 5·lds, so
+	// that no row costs an address computation per term.
+	lds3, lds5 := GP64(), GP64()
+	LEAQ(Mem{Base: lds, Index: lds, Scale: 2}, lds3)
+	LEAQ(Mem{Base: lds, Index: lds, Scale: 4}, lds5)
 	mk := GP64()
 	Load(Param("mask"), mk)
 	KMOVW(mk.As32(), K1)
-	ntapBytes := GP64()
-	Load(Param("ntap"), ntapBytes)
-	SHLQ(U8(3), ntapBytes)
+	// offs and w are both read 16 bytes per term, through one index that
+	// runs from −16·ntap up to 0 from the tables' ends.
+	span := Load(Param("ntap"), GP64())
+	SHLQ(U8(4), span)
+	offs := Load(Param("offs"), GP64())
+	ADDQ(span, offs)
+	wbase := Load(Param("w"), GP64())
+	ADDQ(span, wbase)
+	kStart := AllocLocal(8)
+	NEGQ(span)
+	MOVQ(span, kStart)
 
 	zs := []VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15,
 		Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23, Z24, Z25, Z26, Z27, Z28}
@@ -78,26 +96,19 @@ func kernel() {
 				VMOVAPS(wv(c), acc(i, c))
 			}
 		}
-		wp := Load(Param("w"), GP64())
-		t, q := GP64(), GP64()
-		XORQ(t, t)
+		k, q := GP64(), GP64()
+		MOVQ(kStart, k)
 		Label(label)
-		MOVQ(Mem{Base: offs, Index: t, Scale: 1}, q)
+		MOVQ(Mem{Base: offs, Index: k, Scale: 1}, q)
 		ADDQ(sp, q)
 		for c := range channels {
-			VBROADCASTSS(Mem{Base: wp, Disp: 4 * c}, wv(c))
+			VBROADCASTSS(Mem{Base: wbase, Index: k, Scale: 1, Disp: 4 * c}, wv(c))
 		}
 		for i := range nr {
-			var m Mem
-			switch {
-			case i == 0:
-				m = Mem{Base: q}
-			case i%2 == 1:
-				m = Mem{Base: q, Index: lds, Scale: 1}
-			default:
-				LEAQ(Mem{Base: q, Index: lds, Scale: 2}, q)
-				m = Mem{Base: q}
-			}
+			m := []Mem{
+				{Base: q}, {Base: q, Index: lds, Scale: 1}, {Base: q, Index: lds, Scale: 2},
+				{Base: q, Index: lds3, Scale: 1}, {Base: q, Index: lds, Scale: 4}, {Base: q, Index: lds5, Scale: 1},
+			}[i]
 			if masked {
 				VMOVUPS_Z(m, K1, in)
 			} else {
@@ -107,11 +118,10 @@ func kernel() {
 				VFMADD231PS(in, wv(c), acc(i, c))
 			}
 		}
-		ADDQ(U8(4*channels), wp)
-		ADDQ(U8(8), t)
-		CMPQ(t, ntapBytes)
-		JL(LabelRef(label))
+		ADDQ(U8(16), k)
+		JNZ(LabelRef(label))
 		// The stores: channel c's rows from dd + c·ldc, through q.
+		t := GP64()
 		ldd, ldc := Load(Param("ldd"), GP64()), Load(Param("ldc"), GP64())
 		MOVQ(dd, t)
 		for c := range channels {
@@ -146,13 +156,14 @@ func kernel() {
 		MOVQ(dst, dd)
 		MOVQ(src, sp)
 		Load(Param("vecs"), v)
+		MOVQ(v, vecs)
 		TESTQ(v, v)
 		JZ(LabelRef(label + "_tail"))
 		Label(label + "_vec")
 		vector(nr, false, dd, sp, label+"_tap")
 		ADDQ(U8(64), dd)
 		ADDQ(U8(64), sp)
-		DECQ(v)
+		DECQ(vecs)
 		JNZ(LabelRef(label + "_vec"))
 		Label(label + "_tail")
 		m := Load(Param("mask"), GP64())
