@@ -66,6 +66,7 @@ type blockedRun[T Float] struct {
 	rowsPer, bands       int
 	hp, wp, plane        int
 	offs                 dconv.Offsets // the terms of one output channel over the padded planes
+	packed               []T           // every group's packed weights (packBlocked); nil: packed by the workers
 	fam                  isa.Family
 	finite               gather.FiniteFunc[T]
 	fe                   firstError
@@ -97,10 +98,14 @@ func (c *Conv2d[T]) forwardBlocked(wk *convWork[T], dst, x []T, n, h, w, oh, ow 
 	}
 	r.fam = isa.Selected()
 	r.finite = gather.FiniteFor[T](r.fam)
+	r.packed = nil
+	if p := c.p.Load(); p.blocked != nil && len(p.weight) > 0 && &p.weight[0] == &weight[0] {
+		r.packed = p.blocked
+	}
 	r.fe.err = nil
 	parallel.For(g.Groups*n*r.bands, workers, r.body)
 	err := r.fe.err
-	r.dst, r.x, r.weight, r.bias, r.fe.err = nil, nil, nil, nil, nil
+	r.dst, r.x, r.weight, r.bias, r.packed, r.fe.err = nil, nil, nil, nil, nil, nil
 	return err
 }
 
@@ -118,16 +123,18 @@ func (r *blockedRun[T]) items(lo, hi int) {
 	// The padding columns are never written: cleared once, they stay zero.
 	clear(pad)
 	blocks := (coutg + dconv.Channels - 1) / dconv.Channels
-	packBuf := getScratch[T](blocks * dconv.Channels * feats)
-	defer putScratch(packBuf)
-	packed := *packBuf
+	var packed []T
+	if r.packed == nil {
+		packBuf := getScratch[T](blocks * dconv.Channels * feats)
+		defer putScratch(packBuf)
+		packed = *packBuf
+	}
 	// A last block of fewer than 4 channels runs on zero weights for the
 	// missing ones, into a scratch of 4 channels' band.
 	var tail *[]T
 	if coutg%dconv.Channels != 0 {
 		tail = getScratch[T](dconv.Channels * r.rowsPer * r.ow)
 		defer putScratch(tail)
-		clear(packed[(blocks-1)*dconv.Channels*feats:])
 	}
 	var zeros, tbias [dconv.Channels]T
 	packedGrp := -1
@@ -140,21 +147,10 @@ func (r *blockedRun[T]) items(lo, hi int) {
 			r.fe.set(nonFinite(src, "input", (img*g.InChannels+grp*cg)*r.h*r.w))
 			return
 		}
-		if grp != packedGrp {
-			wg := r.weight[grp*coutg*feats : (grp+1)*coutg*feats]
-			for b := range coutg / dconv.Channels {
-				dconv.Pack(packed[b*dconv.Channels*feats:][:dconv.Channels*feats], wg[b*dconv.Channels*feats:][:dconv.Channels*feats], feats)
-			}
-			if k := coutg % dconv.Channels; k != 0 {
-				// Pack the last k rows, term by term.
-				b := blocks - 1
-				for c := range k {
-					row := wg[(b*dconv.Channels+c)*feats:][:feats]
-					for t, v := range row {
-						packed[(b*feats+t)*dconv.Channels+c] = v
-					}
-				}
-			}
+		if r.packed != nil {
+			packed = r.packed[grp*blocks*dconv.Channels*feats:][:blocks*dconv.Channels*feats]
+		} else if grp != packedGrp {
+			packGroup(packed, r.weight[grp*coutg*feats:(grp+1)*coutg*feats], coutg, feats)
 			packedGrp = grp
 		}
 		r.padRows(pad, src, oy0)
@@ -208,6 +204,50 @@ func (r *blockedRun[T]) padRows(pad, src []T, oy0 int) {
 				continue
 			}
 			copy(row[g.PadW:g.PadW+r.w], src[(ci*r.h+iy)*r.w:(ci*r.h+iy+1)*r.w])
+		}
+	}
+}
+
+// mayUseBlocked reports whether float32 calls may take the blocked path,
+// so the packed weights are worth keeping with a weight set.
+func (g ConvGeom) mayUseBlocked() bool {
+	switch g.Algorithm {
+	case ConvBlocked:
+		return true
+	case ConvAuto:
+		return g.Groups > 1 && g.blockedCapable() &&
+			g.InChannels/g.Groups >= blockedMinChannels && g.OutChannels/g.Groups >= dconv.Channels
+	}
+	return false
+}
+
+// packBlocked returns the weights of every group packed for the blocked
+// kernel: group by group, blocks of 4 output channels (the last padded
+// with zero weights), the channels' weights of each term together.
+func packBlocked[T Float](weight []T, g ConvGeom) []T {
+	coutg, feats := g.OutChannels/g.Groups, g.Features()
+	per := (coutg + dconv.Channels - 1) / dconv.Channels * dconv.Channels * feats
+	out := make([]T, g.Groups*per)
+	for grp := range g.Groups {
+		packGroup(out[grp*per:(grp+1)*per], weight[grp*coutg*feats:(grp+1)*coutg*feats], coutg, feats)
+	}
+	return out
+}
+
+// packGroup packs one group's weights wg (coutg rows of feats) into dst,
+// blocks of 4 output channels with the last padded with zeros.
+func packGroup[T Float](dst, wg []T, coutg, feats int) {
+	full := coutg / dconv.Channels
+	for b := range full {
+		dconv.Pack(dst[b*dconv.Channels*feats:][:dconv.Channels*feats], wg[b*dconv.Channels*feats:][:dconv.Channels*feats], feats)
+	}
+	if k := coutg % dconv.Channels; k != 0 {
+		last := dst[full*dconv.Channels*feats:][:dconv.Channels*feats]
+		clear(last)
+		for c := range k {
+			for t, v := range wg[(full*dconv.Channels+c)*feats:][:feats] {
+				last[t*dconv.Channels+c] = v
+			}
 		}
 	}
 }

@@ -71,6 +71,16 @@ func TestBlockedMatchesNaive(t *testing.T) {
 		if e := relErr(got32, want); e > 1e-5 {
 			t.Fatalf("float32 %+v n=%d %d×%d: relative error %g", g, n, h, w, e)
 		}
+		// Weights other than the published ones (a FastDeconv's folded
+		// weights) are packed by the workers, group by group.
+		oh, ow, _ := g.OutputSize(h, w)
+		clear(got32)
+		if err := c32.forward(got32, x32, n, h, w, oh, ow, append([]float32(nil), wt32...), bias32, c32.Workers); err != nil {
+			t.Fatal(err)
+		}
+		if e := relErr(got32, want); e > 1e-5 {
+			t.Fatalf("float32 %+v n=%d %d×%d, unpublished weights: relative error %g", g, n, h, w, e)
+		}
 		c64, err := NewConv2d(g, to64(wt32), to64(bias32))
 		if err != nil {
 			t.Fatal(err)

@@ -101,8 +101,9 @@ type Conv2d[T Float] struct {
 }
 
 // weights is one immutable set of a layer's weights and bias (nil: none),
-// with the Winograd-transformed weights when the layer may use them.
-type weights[T Float] struct{ weight, bias, wino []T }
+// with the Winograd-transformed weights and the blocked path's packed
+// weights when the layer may use them.
+type weights[T Float] struct{ weight, bias, wino, blocked []T }
 
 // NewConv2d returns a convolution with copies of weight (OutChannels ×
 // InChannels/Groups × KernelH × KernelW) and bias (OutChannels values, or

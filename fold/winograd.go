@@ -74,13 +74,20 @@ func (c *Conv2d[T]) tile() *winograd.Tile {
 	return winograd.F43
 }
 
-// store publishes a weight set, with its Winograd transform when the
-// layer may use it, computed once per weight change.
+// store publishes a weight set, with its Winograd transform and its
+// packing for the blocked path when the layer may use them, computed once
+// per weight change.
 func (c *Conv2d[T]) store(p *weights[T]) {
 	if g := c.geom; g.mayUseWinograd() {
 		tl := c.tile()
 		p.wino = make([]T, winoFilterLen[T](g, tl))
 		winograd.FilterTransform(tl, p.wino, p.weight, g.OutChannels, g.InChannels/g.Groups, filterStride[T](g.OutChannels))
+	}
+	if g := c.geom; g.mayUseBlocked() && len(p.weight) > 0 {
+		var z T
+		if _, ok := any(z).(float32); ok || g.Algorithm == ConvBlocked {
+			p.blocked = packBlocked(p.weight, g)
+		}
 	}
 	c.p.Store(p)
 }
