@@ -21,15 +21,23 @@ import (
 // vector (16), kernels 1 to 5, row strides 1 and 2, paddings 0 to 2,
 // dilations 1 and 2, bias on and off, batches 1 to 5 and 1 to 3 workers,
 // in float32 (the kernel where the CPU has it) and float64 (its portable
-// loop). Run under DECONV_ISA=generic and -tags purego the float32 cases
-// check the portable loop as well.
+// loop), with the input channels summed in one pass or in several. Run
+// under DECONV_ISA=generic and -tags purego the float32 cases check the
+// portable loop as well.
 func TestBlockedMatchesNaive(t *testing.T) {
 	rng := rand.New(rand.NewPCG(41, 42))
 	trials := 120
 	if testing.Short() {
 		trials = 40
 	}
+	defer func(v, a int) { blockedChunkBytes, blockedChunkAbove = v, a }(blockedChunkBytes, blockedChunkAbove)
 	for i := 0; i < trials; i++ {
+		// Every other trial sums the input channels in passes of a few
+		// channels, whatever the input's size.
+		blockedChunkBytes, blockedChunkAbove = 16<<10, 128<<10
+		if i%2 == 1 {
+			blockedChunkBytes, blockedChunkAbove = 1+rng.IntN(4096), 0
+		}
 		groups := 1 + rng.IntN(5)
 		cg := 1 + rng.IntN(20)
 		if rng.IntN(8) == 0 {

@@ -191,3 +191,42 @@ func BenchmarkBlockedTune(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkBlockedChunk: the blocked path on one worker with the input
+// channels of a pass bounded by several byte budgets (blockedChunkBytes,
+// here whatever the input's size; 0: no bound), on the grouped rows of 64
+// and 16 channels per group.
+func BenchmarkBlockedChunk(b *testing.B) {
+	const n = 8
+	for _, r := range groupedRows[:4] {
+		g := ConvGeom{InChannels: r.cin, OutChannels: r.cout, Groups: r.groups, Algorithm: ConvBlocked,
+			Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}}
+		wt := make([]float32, g.WeightLen())
+		for i := range wt {
+			wt[i] = float32(i%7) - 3
+		}
+		c, err := NewConv2d(g, wt, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.Workers = 1
+		x := make([]float32, n*r.cin*r.h*r.h)
+		dst := make([]float32, n*r.cout*r.h*r.h)
+		for _, budget := range []int{8 << 10, 16 << 10, 24 << 10, 0} {
+			b.Run(fmt.Sprint(r.name, "/", budget), func(b *testing.B) {
+				defer func(v, a int) { blockedChunkBytes, blockedChunkAbove = v, a }(blockedChunkBytes, blockedChunkAbove)
+				blockedChunkBytes, blockedChunkAbove = budget, 0
+				if budget == 0 {
+					blockedChunkBytes = 1 << 40
+				}
+				t0 := cpuTime()
+				for i := 0; i < b.N; i++ {
+					if err := c.Forward(dst, x, n, r.h, r.h); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(cpuTime()-t0)/float64(b.N)/1e6, "cpu-ms/op")
+			})
+		}
+	}
+}

@@ -39,7 +39,7 @@ func BenchmarkRows(b *testing.B) {
 			b.ResetTimer()
 			t0 := threadTime()
 			for range b.N {
-				Rows(fam, dst, s.side, L, src, wp, s.side, s.side, w, &o, bias)
+				Rows(fam, dst, s.side, L, src, wp, s.side, s.side, w, &o, o.Len(), bias)
 			}
 			cpu := float64(threadTime()-t0) / 1e9
 			flops := 2 * float64(Channels*L*o.Len()) * float64(b.N)

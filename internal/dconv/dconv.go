@@ -66,39 +66,53 @@ func Available[T Float](fam isa.Family) bool {
 
 // Rows computes, for c < Channels, r < rows and x < cols,
 //
-//	dst[c·ldc + r·ldd + x] = bias[c] + Σ_t w[t·Channels + c] · src[r·lds + off_t + x]
+//	dst[c·ldc + r·ldd + x] = bias[c] + Σ_{t<terms} w[t·Channels + c] · src[r·lds + off_t + x]
 //
-// summing the terms in the order of o (w packed by Pack, bias Channels
-// values). It runs the kernel of family fam when Available(fam), the
-// portable loop otherwise (see Available). It panics when a slice is too short or o is
-// empty.
-func Rows[T Float](fam isa.Family, dst []T, ldd, ldc int, src []T, lds, rows, cols int, w []T, o *Offsets, bias []T) {
+// over the first terms of o, summing them in order (w packed by Pack,
+// bias Channels values); with bias nil the sum is added to dst's values
+// instead, so that a long list can be summed in parts (a chunk of input
+// channels at a time: their terms are a run of o, their weights a run of
+// w). It runs the kernel of family fam when Available, the portable loop
+// otherwise. It panics when a slice is too short or terms is not in
+// [1, o.Len()].
+func Rows[T Float](fam isa.Family, dst []T, ldd, ldc int, src []T, lds, rows, cols int, w []T, o *Offsets, terms int, bias []T) {
 	if rows <= 0 || cols <= 0 {
 		return
 	}
-	if len(o.elem) == 0 {
-		panic("dconv: no terms")
+	if terms <= 0 || terms > len(o.elem) {
+		panic("dconv: term count out of range")
+	}
+	maxOff := o.maxOff
+	if terms < len(o.elem) {
+		maxOff = 0
+		for _, off := range o.elem[:terms] {
+			maxOff = max(maxOff, off)
+		}
 	}
 	_ = dst[(Channels-1)*ldc+(rows-1)*ldd+cols-1]
-	_ = src[(rows-1)*lds+o.maxOff+cols-1]
-	_ = w[Channels*len(o.elem)-1]
-	_ = bias[Channels-1]
+	_ = src[(rows-1)*lds+maxOff+cols-1]
+	_ = w[Channels*terms-1]
+	if bias != nil {
+		_ = bias[Channels-1]
+	}
 	if d, ok := any(dst).([]float32); ok && available(fam) {
-		kernel(d, ldd, ldc, any(src).([]float32), lds, rows, cols, any(w).([]float32), o, any(bias).([]float32))
+		kernel(d, ldd, ldc, any(src).([]float32), lds, rows, cols, any(w).([]float32), o, terms, maxOff, any(bias).([]float32))
 		return
 	}
-	Generic(dst, ldd, ldc, src, lds, rows, cols, w, o, bias)
+	Generic(dst, ldd, ldc, src, lds, rows, cols, w, o, terms, bias)
 }
 
 // Generic is Rows's portable loop.
-func Generic[T Float](dst []T, ldd, ldc int, src []T, lds, rows, cols int, w []T, o *Offsets, bias []T) {
+func Generic[T Float](dst []T, ldd, ldc int, src []T, lds, rows, cols int, w []T, o *Offsets, terms int, bias []T) {
 	for c := range Channels {
 		for r := range rows {
 			out := dst[c*ldc+r*ldd : c*ldc+r*ldd+cols]
-			for x := range out {
-				out[x] = bias[c]
+			if bias != nil {
+				for x := range out {
+					out[x] = bias[c]
+				}
 			}
-			for t, off := range o.elem {
+			for t, off := range o.elem[:terms] {
 				wt := w[t*Channels+c]
 				in := src[r*lds+off : r*lds+off+cols]
 				for x := range out {

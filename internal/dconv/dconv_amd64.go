@@ -13,16 +13,21 @@ func available(fam isa.Family) bool { return fam >= isa.AVX512 && isa.Supported(
 
 // kernel runs dconvF32AVX512 on checked arguments: whole vectors, then
 // the row's last columns through a mask.
-func kernel(dst []float32, ldd, ldc int, src []float32, lds, rows, cols int, w []float32, o *Offsets, bias []float32) {
+func kernel(dst []float32, ldd, ldc int, src []float32, lds, rows, cols int, w []float32, o *Offsets, terms, maxOff int, bias []float32) {
 	vecs, rest := cols/Lanes, cols%Lanes
 	mask := (1 << rest) - 1
 	if race.Enabled {
-		race.Read(unsafe.Pointer(&src[0]), ((rows-1)*lds+o.maxOff+cols)*4)
+		race.Read(unsafe.Pointer(&src[0]), ((rows-1)*lds+maxOff+cols)*4)
 		for c := range Channels {
 			for r := range rows {
+				race.Read(unsafe.Pointer(&dst[c*ldc+r*ldd]), cols*4)
 				race.Write(unsafe.Pointer(&dst[c*ldc+r*ldd]), cols*4)
 			}
 		}
 	}
-	dconvF32AVX512(&dst[0], &src[0], &w[0], &o.bytes[0], len(o.elem), rows, vecs, mask, ldd*4, lds*4, ldc*4, &bias[0])
+	var bp *float32
+	if bias != nil {
+		bp = &bias[0]
+	}
+	dconvF32AVX512(&dst[0], &src[0], &w[0], &o.bytes[0], terms, rows, vecs, mask, ldd*4, lds*4, ldc*4, bp)
 }

@@ -37,6 +37,8 @@ dconvF32AVX512_blocks:
 
 dconvF32AVX512_b6_vec:
 	MOVQ         bias+88(FP), R11
+	TESTQ        R11, R11
+	JZ           dconvF32AVX512_b6_tap_load
 	VBROADCASTSS (R11), Z24
 	VBROADCASTSS 4(R11), Z25
 	VBROADCASTSS 8(R11), Z26
@@ -65,7 +67,54 @@ dconvF32AVX512_b6_vec:
 	VMOVAPS      Z25, Z21
 	VMOVAPS      Z26, Z22
 	VMOVAPS      Z27, Z23
-	MOVQ         16(SP), R11
+	JMP          dconvF32AVX512_b6_tap_start
+
+dconvF32AVX512_b6_tap_load:
+	MOVQ    ldd+64(FP), R13
+	MOVQ    ldc+80(FP), R14
+	MOVQ    DI, R11
+	MOVQ    R11, R12
+	VMOVUPS (R12), Z0
+	VMOVUPS (R12)(R13*1), Z4
+	LEAQ    (R12)(R13*2), R12
+	VMOVUPS (R12), Z8
+	VMOVUPS (R12)(R13*1), Z12
+	LEAQ    (R12)(R13*2), R12
+	VMOVUPS (R12), Z16
+	VMOVUPS (R12)(R13*1), Z20
+	ADDQ    R14, R11
+	MOVQ    R11, R12
+	VMOVUPS (R12), Z1
+	VMOVUPS (R12)(R13*1), Z5
+	LEAQ    (R12)(R13*2), R12
+	VMOVUPS (R12), Z9
+	VMOVUPS (R12)(R13*1), Z13
+	LEAQ    (R12)(R13*2), R12
+	VMOVUPS (R12), Z17
+	VMOVUPS (R12)(R13*1), Z21
+	ADDQ    R14, R11
+	MOVQ    R11, R12
+	VMOVUPS (R12), Z2
+	VMOVUPS (R12)(R13*1), Z6
+	LEAQ    (R12)(R13*2), R12
+	VMOVUPS (R12), Z10
+	VMOVUPS (R12)(R13*1), Z14
+	LEAQ    (R12)(R13*2), R12
+	VMOVUPS (R12), Z18
+	VMOVUPS (R12)(R13*1), Z22
+	ADDQ    R14, R11
+	MOVQ    R11, R12
+	VMOVUPS (R12), Z3
+	VMOVUPS (R12)(R13*1), Z7
+	LEAQ    (R12)(R13*2), R12
+	VMOVUPS (R12), Z11
+	VMOVUPS (R12)(R13*1), Z15
+	LEAQ    (R12)(R13*2), R12
+	VMOVUPS (R12), Z19
+	VMOVUPS (R12)(R13*1), Z23
+
+dconvF32AVX512_b6_tap_start:
+	MOVQ 16(SP), R11
 
 dconvF32AVX512_b6_tap:
 	MOVQ         (R8)(R11*1), R12
@@ -158,6 +207,8 @@ dconvF32AVX512_b6_tail:
 	TESTQ        R11, R11
 	JZ           dconvF32AVX512_b6_done
 	MOVQ         bias+88(FP), R11
+	TESTQ        R11, R11
+	JZ           dconvF32AVX512_b6_mtap_load
 	VBROADCASTSS (R11), Z24
 	VBROADCASTSS 4(R11), Z25
 	VBROADCASTSS 8(R11), Z26
@@ -186,7 +237,54 @@ dconvF32AVX512_b6_tail:
 	VMOVAPS      Z25, Z21
 	VMOVAPS      Z26, Z22
 	VMOVAPS      Z27, Z23
-	MOVQ         16(SP), R11
+	JMP          dconvF32AVX512_b6_mtap_start
+
+dconvF32AVX512_b6_mtap_load:
+	MOVQ      ldd+64(FP), R13
+	MOVQ      ldc+80(FP), R14
+	MOVQ      DI, R11
+	MOVQ      R11, R12
+	VMOVUPS.Z (R12), K1, Z0
+	VMOVUPS.Z (R12)(R13*1), K1, Z4
+	LEAQ      (R12)(R13*2), R12
+	VMOVUPS.Z (R12), K1, Z8
+	VMOVUPS.Z (R12)(R13*1), K1, Z12
+	LEAQ      (R12)(R13*2), R12
+	VMOVUPS.Z (R12), K1, Z16
+	VMOVUPS.Z (R12)(R13*1), K1, Z20
+	ADDQ      R14, R11
+	MOVQ      R11, R12
+	VMOVUPS.Z (R12), K1, Z1
+	VMOVUPS.Z (R12)(R13*1), K1, Z5
+	LEAQ      (R12)(R13*2), R12
+	VMOVUPS.Z (R12), K1, Z9
+	VMOVUPS.Z (R12)(R13*1), K1, Z13
+	LEAQ      (R12)(R13*2), R12
+	VMOVUPS.Z (R12), K1, Z17
+	VMOVUPS.Z (R12)(R13*1), K1, Z21
+	ADDQ      R14, R11
+	MOVQ      R11, R12
+	VMOVUPS.Z (R12), K1, Z2
+	VMOVUPS.Z (R12)(R13*1), K1, Z6
+	LEAQ      (R12)(R13*2), R12
+	VMOVUPS.Z (R12), K1, Z10
+	VMOVUPS.Z (R12)(R13*1), K1, Z14
+	LEAQ      (R12)(R13*2), R12
+	VMOVUPS.Z (R12), K1, Z18
+	VMOVUPS.Z (R12)(R13*1), K1, Z22
+	ADDQ      R14, R11
+	MOVQ      R11, R12
+	VMOVUPS.Z (R12), K1, Z3
+	VMOVUPS.Z (R12)(R13*1), K1, Z7
+	LEAQ      (R12)(R13*2), R12
+	VMOVUPS.Z (R12), K1, Z11
+	VMOVUPS.Z (R12)(R13*1), K1, Z15
+	LEAQ      (R12)(R13*2), R12
+	VMOVUPS.Z (R12), K1, Z19
+	VMOVUPS.Z (R12)(R13*1), K1, Z23
+
+dconvF32AVX512_b6_mtap_start:
+	MOVQ 16(SP), R11
 
 dconvF32AVX512_b6_mtap:
 	MOVQ         (R8)(R11*1), R12
@@ -297,6 +395,8 @@ dconvF32AVX512_rest:
 
 dconvF32AVX512_b5_vec:
 	MOVQ         bias+88(FP), SI
+	TESTQ        SI, SI
+	JZ           dconvF32AVX512_b5_tap_load
 	VBROADCASTSS (SI), Z24
 	VBROADCASTSS 4(SI), Z25
 	VBROADCASTSS 8(SI), Z26
@@ -321,7 +421,50 @@ dconvF32AVX512_b5_vec:
 	VMOVAPS      Z25, Z17
 	VMOVAPS      Z26, Z18
 	VMOVAPS      Z27, Z19
-	MOVQ         16(SP), SI
+	JMP          dconvF32AVX512_b5_tap_start
+
+dconvF32AVX512_b5_tap_load:
+	MOVQ    ldd+64(FP), R10
+	MOVQ    ldc+80(FP), R11
+	MOVQ    AX, SI
+	MOVQ    SI, DI
+	VMOVUPS (DI), Z0
+	VMOVUPS (DI)(R10*1), Z4
+	LEAQ    (DI)(R10*2), DI
+	VMOVUPS (DI), Z8
+	VMOVUPS (DI)(R10*1), Z12
+	LEAQ    (DI)(R10*2), DI
+	VMOVUPS (DI), Z16
+	ADDQ    R11, SI
+	MOVQ    SI, DI
+	VMOVUPS (DI), Z1
+	VMOVUPS (DI)(R10*1), Z5
+	LEAQ    (DI)(R10*2), DI
+	VMOVUPS (DI), Z9
+	VMOVUPS (DI)(R10*1), Z13
+	LEAQ    (DI)(R10*2), DI
+	VMOVUPS (DI), Z17
+	ADDQ    R11, SI
+	MOVQ    SI, DI
+	VMOVUPS (DI), Z2
+	VMOVUPS (DI)(R10*1), Z6
+	LEAQ    (DI)(R10*2), DI
+	VMOVUPS (DI), Z10
+	VMOVUPS (DI)(R10*1), Z14
+	LEAQ    (DI)(R10*2), DI
+	VMOVUPS (DI), Z18
+	ADDQ    R11, SI
+	MOVQ    SI, DI
+	VMOVUPS (DI), Z3
+	VMOVUPS (DI)(R10*1), Z7
+	LEAQ    (DI)(R10*2), DI
+	VMOVUPS (DI), Z11
+	VMOVUPS (DI)(R10*1), Z15
+	LEAQ    (DI)(R10*2), DI
+	VMOVUPS (DI), Z19
+
+dconvF32AVX512_b5_tap_start:
+	MOVQ 16(SP), SI
 
 dconvF32AVX512_b5_tap:
 	MOVQ         (R8)(SI*1), DI
@@ -405,6 +548,8 @@ dconvF32AVX512_b5_tail:
 	TESTQ        SI, SI
 	JZ           dconvF32AVX512_b5_done
 	MOVQ         bias+88(FP), SI
+	TESTQ        SI, SI
+	JZ           dconvF32AVX512_b5_mtap_load
 	VBROADCASTSS (SI), Z24
 	VBROADCASTSS 4(SI), Z25
 	VBROADCASTSS 8(SI), Z26
@@ -429,7 +574,50 @@ dconvF32AVX512_b5_tail:
 	VMOVAPS      Z25, Z17
 	VMOVAPS      Z26, Z18
 	VMOVAPS      Z27, Z19
-	MOVQ         16(SP), SI
+	JMP          dconvF32AVX512_b5_mtap_start
+
+dconvF32AVX512_b5_mtap_load:
+	MOVQ      ldd+64(FP), R10
+	MOVQ      ldc+80(FP), R11
+	MOVQ      AX, SI
+	MOVQ      SI, DI
+	VMOVUPS.Z (DI), K1, Z0
+	VMOVUPS.Z (DI)(R10*1), K1, Z4
+	LEAQ      (DI)(R10*2), DI
+	VMOVUPS.Z (DI), K1, Z8
+	VMOVUPS.Z (DI)(R10*1), K1, Z12
+	LEAQ      (DI)(R10*2), DI
+	VMOVUPS.Z (DI), K1, Z16
+	ADDQ      R11, SI
+	MOVQ      SI, DI
+	VMOVUPS.Z (DI), K1, Z1
+	VMOVUPS.Z (DI)(R10*1), K1, Z5
+	LEAQ      (DI)(R10*2), DI
+	VMOVUPS.Z (DI), K1, Z9
+	VMOVUPS.Z (DI)(R10*1), K1, Z13
+	LEAQ      (DI)(R10*2), DI
+	VMOVUPS.Z (DI), K1, Z17
+	ADDQ      R11, SI
+	MOVQ      SI, DI
+	VMOVUPS.Z (DI), K1, Z2
+	VMOVUPS.Z (DI)(R10*1), K1, Z6
+	LEAQ      (DI)(R10*2), DI
+	VMOVUPS.Z (DI), K1, Z10
+	VMOVUPS.Z (DI)(R10*1), K1, Z14
+	LEAQ      (DI)(R10*2), DI
+	VMOVUPS.Z (DI), K1, Z18
+	ADDQ      R11, SI
+	MOVQ      SI, DI
+	VMOVUPS.Z (DI), K1, Z3
+	VMOVUPS.Z (DI)(R10*1), K1, Z7
+	LEAQ      (DI)(R10*2), DI
+	VMOVUPS.Z (DI), K1, Z11
+	VMOVUPS.Z (DI)(R10*1), K1, Z15
+	LEAQ      (DI)(R10*2), DI
+	VMOVUPS.Z (DI), K1, Z19
+
+dconvF32AVX512_b5_mtap_start:
+	MOVQ 16(SP), SI
 
 dconvF32AVX512_b5_mtap:
 	MOVQ         (R8)(SI*1), DI
@@ -467,41 +655,41 @@ dconvF32AVX512_b5_mtap:
 	JNZ          dconvF32AVX512_b5_mtap
 	MOVQ         ldd+64(FP), CX
 	MOVQ         ldc+80(FP), DX
-	MOVQ         AX, DI
-	VMOVUPS      Z0, K1, (DI)
-	VMOVUPS      Z4, K1, (DI)(CX*1)
-	LEAQ         (DI)(CX*2), DI
-	VMOVUPS      Z8, K1, (DI)
-	VMOVUPS      Z12, K1, (DI)(CX*1)
-	LEAQ         (DI)(CX*2), DI
-	VMOVUPS      Z16, K1, (DI)
+	MOVQ         AX, BX
+	VMOVUPS      Z0, K1, (BX)
+	VMOVUPS      Z4, K1, (BX)(CX*1)
+	LEAQ         (BX)(CX*2), BX
+	VMOVUPS      Z8, K1, (BX)
+	VMOVUPS      Z12, K1, (BX)(CX*1)
+	LEAQ         (BX)(CX*2), BX
+	VMOVUPS      Z16, K1, (BX)
 	ADDQ         DX, AX
-	MOVQ         AX, DI
-	VMOVUPS      Z1, K1, (DI)
-	VMOVUPS      Z5, K1, (DI)(CX*1)
-	LEAQ         (DI)(CX*2), DI
-	VMOVUPS      Z9, K1, (DI)
-	VMOVUPS      Z13, K1, (DI)(CX*1)
-	LEAQ         (DI)(CX*2), DI
-	VMOVUPS      Z17, K1, (DI)
+	MOVQ         AX, BX
+	VMOVUPS      Z1, K1, (BX)
+	VMOVUPS      Z5, K1, (BX)(CX*1)
+	LEAQ         (BX)(CX*2), BX
+	VMOVUPS      Z9, K1, (BX)
+	VMOVUPS      Z13, K1, (BX)(CX*1)
+	LEAQ         (BX)(CX*2), BX
+	VMOVUPS      Z17, K1, (BX)
 	ADDQ         DX, AX
-	MOVQ         AX, DI
-	VMOVUPS      Z2, K1, (DI)
-	VMOVUPS      Z6, K1, (DI)(CX*1)
-	LEAQ         (DI)(CX*2), DI
-	VMOVUPS      Z10, K1, (DI)
-	VMOVUPS      Z14, K1, (DI)(CX*1)
-	LEAQ         (DI)(CX*2), DI
-	VMOVUPS      Z18, K1, (DI)
+	MOVQ         AX, BX
+	VMOVUPS      Z2, K1, (BX)
+	VMOVUPS      Z6, K1, (BX)(CX*1)
+	LEAQ         (BX)(CX*2), BX
+	VMOVUPS      Z10, K1, (BX)
+	VMOVUPS      Z14, K1, (BX)(CX*1)
+	LEAQ         (BX)(CX*2), BX
+	VMOVUPS      Z18, K1, (BX)
 	ADDQ         DX, AX
-	MOVQ         AX, DI
-	VMOVUPS      Z3, K1, (DI)
-	VMOVUPS      Z7, K1, (DI)(CX*1)
-	LEAQ         (DI)(CX*2), DI
-	VMOVUPS      Z11, K1, (DI)
-	VMOVUPS      Z15, K1, (DI)(CX*1)
-	LEAQ         (DI)(CX*2), DI
-	VMOVUPS      Z19, K1, (DI)
+	MOVQ         AX, BX
+	VMOVUPS      Z3, K1, (BX)
+	VMOVUPS      Z7, K1, (BX)(CX*1)
+	LEAQ         (BX)(CX*2), BX
+	VMOVUPS      Z11, K1, (BX)
+	VMOVUPS      Z15, K1, (BX)(CX*1)
+	LEAQ         (BX)(CX*2), BX
+	VMOVUPS      Z19, K1, (BX)
 
 dconvF32AVX512_b5_done:
 	JMP dconvF32AVX512_end
@@ -517,6 +705,8 @@ dconvF32AVX512_rest4:
 
 dconvF32AVX512_b4_vec:
 	MOVQ         bias+88(FP), SI
+	TESTQ        SI, SI
+	JZ           dconvF32AVX512_b4_tap_load
 	VBROADCASTSS (SI), Z24
 	VBROADCASTSS 4(SI), Z25
 	VBROADCASTSS 8(SI), Z26
@@ -537,7 +727,42 @@ dconvF32AVX512_b4_vec:
 	VMOVAPS      Z25, Z13
 	VMOVAPS      Z26, Z14
 	VMOVAPS      Z27, Z15
-	MOVQ         16(SP), SI
+	JMP          dconvF32AVX512_b4_tap_start
+
+dconvF32AVX512_b4_tap_load:
+	MOVQ    ldd+64(FP), R10
+	MOVQ    ldc+80(FP), R11
+	MOVQ    AX, SI
+	MOVQ    SI, DI
+	VMOVUPS (DI), Z0
+	VMOVUPS (DI)(R10*1), Z4
+	LEAQ    (DI)(R10*2), DI
+	VMOVUPS (DI), Z8
+	VMOVUPS (DI)(R10*1), Z12
+	ADDQ    R11, SI
+	MOVQ    SI, DI
+	VMOVUPS (DI), Z1
+	VMOVUPS (DI)(R10*1), Z5
+	LEAQ    (DI)(R10*2), DI
+	VMOVUPS (DI), Z9
+	VMOVUPS (DI)(R10*1), Z13
+	ADDQ    R11, SI
+	MOVQ    SI, DI
+	VMOVUPS (DI), Z2
+	VMOVUPS (DI)(R10*1), Z6
+	LEAQ    (DI)(R10*2), DI
+	VMOVUPS (DI), Z10
+	VMOVUPS (DI)(R10*1), Z14
+	ADDQ    R11, SI
+	MOVQ    SI, DI
+	VMOVUPS (DI), Z3
+	VMOVUPS (DI)(R10*1), Z7
+	LEAQ    (DI)(R10*2), DI
+	VMOVUPS (DI), Z11
+	VMOVUPS (DI)(R10*1), Z15
+
+dconvF32AVX512_b4_tap_start:
+	MOVQ 16(SP), SI
 
 dconvF32AVX512_b4_tap:
 	MOVQ         (R8)(SI*1), DI
@@ -608,6 +833,8 @@ dconvF32AVX512_b4_tail:
 	TESTQ        SI, SI
 	JZ           dconvF32AVX512_b4_done
 	MOVQ         bias+88(FP), SI
+	TESTQ        SI, SI
+	JZ           dconvF32AVX512_b4_mtap_load
 	VBROADCASTSS (SI), Z24
 	VBROADCASTSS 4(SI), Z25
 	VBROADCASTSS 8(SI), Z26
@@ -628,7 +855,42 @@ dconvF32AVX512_b4_tail:
 	VMOVAPS      Z25, Z13
 	VMOVAPS      Z26, Z14
 	VMOVAPS      Z27, Z15
-	MOVQ         16(SP), SI
+	JMP          dconvF32AVX512_b4_mtap_start
+
+dconvF32AVX512_b4_mtap_load:
+	MOVQ      ldd+64(FP), R10
+	MOVQ      ldc+80(FP), R11
+	MOVQ      AX, SI
+	MOVQ      SI, DI
+	VMOVUPS.Z (DI), K1, Z0
+	VMOVUPS.Z (DI)(R10*1), K1, Z4
+	LEAQ      (DI)(R10*2), DI
+	VMOVUPS.Z (DI), K1, Z8
+	VMOVUPS.Z (DI)(R10*1), K1, Z12
+	ADDQ      R11, SI
+	MOVQ      SI, DI
+	VMOVUPS.Z (DI), K1, Z1
+	VMOVUPS.Z (DI)(R10*1), K1, Z5
+	LEAQ      (DI)(R10*2), DI
+	VMOVUPS.Z (DI), K1, Z9
+	VMOVUPS.Z (DI)(R10*1), K1, Z13
+	ADDQ      R11, SI
+	MOVQ      SI, DI
+	VMOVUPS.Z (DI), K1, Z2
+	VMOVUPS.Z (DI)(R10*1), K1, Z6
+	LEAQ      (DI)(R10*2), DI
+	VMOVUPS.Z (DI), K1, Z10
+	VMOVUPS.Z (DI)(R10*1), K1, Z14
+	ADDQ      R11, SI
+	MOVQ      SI, DI
+	VMOVUPS.Z (DI), K1, Z3
+	VMOVUPS.Z (DI)(R10*1), K1, Z7
+	LEAQ      (DI)(R10*2), DI
+	VMOVUPS.Z (DI), K1, Z11
+	VMOVUPS.Z (DI)(R10*1), K1, Z15
+
+dconvF32AVX512_b4_mtap_start:
+	MOVQ 16(SP), SI
 
 dconvF32AVX512_b4_mtap:
 	MOVQ         (R8)(SI*1), DI
@@ -661,33 +923,33 @@ dconvF32AVX512_b4_mtap:
 	JNZ          dconvF32AVX512_b4_mtap
 	MOVQ         ldd+64(FP), CX
 	MOVQ         ldc+80(FP), DX
-	MOVQ         AX, DI
-	VMOVUPS      Z0, K1, (DI)
-	VMOVUPS      Z4, K1, (DI)(CX*1)
-	LEAQ         (DI)(CX*2), DI
-	VMOVUPS      Z8, K1, (DI)
-	VMOVUPS      Z12, K1, (DI)(CX*1)
+	MOVQ         AX, BX
+	VMOVUPS      Z0, K1, (BX)
+	VMOVUPS      Z4, K1, (BX)(CX*1)
+	LEAQ         (BX)(CX*2), BX
+	VMOVUPS      Z8, K1, (BX)
+	VMOVUPS      Z12, K1, (BX)(CX*1)
 	ADDQ         DX, AX
-	MOVQ         AX, DI
-	VMOVUPS      Z1, K1, (DI)
-	VMOVUPS      Z5, K1, (DI)(CX*1)
-	LEAQ         (DI)(CX*2), DI
-	VMOVUPS      Z9, K1, (DI)
-	VMOVUPS      Z13, K1, (DI)(CX*1)
+	MOVQ         AX, BX
+	VMOVUPS      Z1, K1, (BX)
+	VMOVUPS      Z5, K1, (BX)(CX*1)
+	LEAQ         (BX)(CX*2), BX
+	VMOVUPS      Z9, K1, (BX)
+	VMOVUPS      Z13, K1, (BX)(CX*1)
 	ADDQ         DX, AX
-	MOVQ         AX, DI
-	VMOVUPS      Z2, K1, (DI)
-	VMOVUPS      Z6, K1, (DI)(CX*1)
-	LEAQ         (DI)(CX*2), DI
-	VMOVUPS      Z10, K1, (DI)
-	VMOVUPS      Z14, K1, (DI)(CX*1)
+	MOVQ         AX, BX
+	VMOVUPS      Z2, K1, (BX)
+	VMOVUPS      Z6, K1, (BX)(CX*1)
+	LEAQ         (BX)(CX*2), BX
+	VMOVUPS      Z10, K1, (BX)
+	VMOVUPS      Z14, K1, (BX)(CX*1)
 	ADDQ         DX, AX
-	MOVQ         AX, DI
-	VMOVUPS      Z3, K1, (DI)
-	VMOVUPS      Z7, K1, (DI)(CX*1)
-	LEAQ         (DI)(CX*2), DI
-	VMOVUPS      Z11, K1, (DI)
-	VMOVUPS      Z15, K1, (DI)(CX*1)
+	MOVQ         AX, BX
+	VMOVUPS      Z3, K1, (BX)
+	VMOVUPS      Z7, K1, (BX)(CX*1)
+	LEAQ         (BX)(CX*2), BX
+	VMOVUPS      Z11, K1, (BX)
+	VMOVUPS      Z15, K1, (BX)(CX*1)
 
 dconvF32AVX512_b4_done:
 	JMP dconvF32AVX512_end
@@ -703,6 +965,8 @@ dconvF32AVX512_rest3:
 
 dconvF32AVX512_b3_vec:
 	MOVQ         bias+88(FP), BX
+	TESTQ        BX, BX
+	JZ           dconvF32AVX512_b3_tap_load
 	VBROADCASTSS (BX), Z24
 	VBROADCASTSS 4(BX), Z25
 	VBROADCASTSS 8(BX), Z26
@@ -719,7 +983,38 @@ dconvF32AVX512_b3_vec:
 	VMOVAPS      Z25, Z9
 	VMOVAPS      Z26, Z10
 	VMOVAPS      Z27, Z11
-	MOVQ         16(SP), BX
+	JMP          dconvF32AVX512_b3_tap_start
+
+dconvF32AVX512_b3_tap_load:
+	MOVQ    ldd+64(FP), DI
+	MOVQ    ldc+80(FP), R10
+	MOVQ    AX, BX
+	MOVQ    BX, SI
+	VMOVUPS (SI), Z0
+	VMOVUPS (SI)(DI*1), Z4
+	LEAQ    (SI)(DI*2), SI
+	VMOVUPS (SI), Z8
+	ADDQ    R10, BX
+	MOVQ    BX, SI
+	VMOVUPS (SI), Z1
+	VMOVUPS (SI)(DI*1), Z5
+	LEAQ    (SI)(DI*2), SI
+	VMOVUPS (SI), Z9
+	ADDQ    R10, BX
+	MOVQ    BX, SI
+	VMOVUPS (SI), Z2
+	VMOVUPS (SI)(DI*1), Z6
+	LEAQ    (SI)(DI*2), SI
+	VMOVUPS (SI), Z10
+	ADDQ    R10, BX
+	MOVQ    BX, SI
+	VMOVUPS (SI), Z3
+	VMOVUPS (SI)(DI*1), Z7
+	LEAQ    (SI)(DI*2), SI
+	VMOVUPS (SI), Z11
+
+dconvF32AVX512_b3_tap_start:
+	MOVQ 16(SP), BX
 
 dconvF32AVX512_b3_tap:
 	MOVQ         (R8)(BX*1), SI
@@ -781,6 +1076,8 @@ dconvF32AVX512_b3_tail:
 	TESTQ        BX, BX
 	JZ           dconvF32AVX512_b3_done
 	MOVQ         bias+88(FP), BX
+	TESTQ        BX, BX
+	JZ           dconvF32AVX512_b3_mtap_load
 	VBROADCASTSS (BX), Z24
 	VBROADCASTSS 4(BX), Z25
 	VBROADCASTSS 8(BX), Z26
@@ -797,7 +1094,38 @@ dconvF32AVX512_b3_tail:
 	VMOVAPS      Z25, Z9
 	VMOVAPS      Z26, Z10
 	VMOVAPS      Z27, Z11
-	MOVQ         16(SP), BX
+	JMP          dconvF32AVX512_b3_mtap_start
+
+dconvF32AVX512_b3_mtap_load:
+	MOVQ      ldd+64(FP), DI
+	MOVQ      ldc+80(FP), R10
+	MOVQ      AX, BX
+	MOVQ      BX, SI
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z (SI)(DI*1), K1, Z4
+	LEAQ      (SI)(DI*2), SI
+	VMOVUPS.Z (SI), K1, Z8
+	ADDQ      R10, BX
+	MOVQ      BX, SI
+	VMOVUPS.Z (SI), K1, Z1
+	VMOVUPS.Z (SI)(DI*1), K1, Z5
+	LEAQ      (SI)(DI*2), SI
+	VMOVUPS.Z (SI), K1, Z9
+	ADDQ      R10, BX
+	MOVQ      BX, SI
+	VMOVUPS.Z (SI), K1, Z2
+	VMOVUPS.Z (SI)(DI*1), K1, Z6
+	LEAQ      (SI)(DI*2), SI
+	VMOVUPS.Z (SI), K1, Z10
+	ADDQ      R10, BX
+	MOVQ      BX, SI
+	VMOVUPS.Z (SI), K1, Z3
+	VMOVUPS.Z (SI)(DI*1), K1, Z7
+	LEAQ      (SI)(DI*2), SI
+	VMOVUPS.Z (SI), K1, Z11
+
+dconvF32AVX512_b3_mtap_start:
+	MOVQ 16(SP), BX
 
 dconvF32AVX512_b3_mtap:
 	MOVQ         (R8)(BX*1), SI
@@ -825,29 +1153,29 @@ dconvF32AVX512_b3_mtap:
 	JNZ          dconvF32AVX512_b3_mtap
 	MOVQ         ldd+64(FP), CX
 	MOVQ         ldc+80(FP), DX
-	MOVQ         AX, SI
-	VMOVUPS      Z0, K1, (SI)
-	VMOVUPS      Z4, K1, (SI)(CX*1)
-	LEAQ         (SI)(CX*2), SI
-	VMOVUPS      Z8, K1, (SI)
+	MOVQ         AX, BX
+	VMOVUPS      Z0, K1, (BX)
+	VMOVUPS      Z4, K1, (BX)(CX*1)
+	LEAQ         (BX)(CX*2), BX
+	VMOVUPS      Z8, K1, (BX)
 	ADDQ         DX, AX
-	MOVQ         AX, SI
-	VMOVUPS      Z1, K1, (SI)
-	VMOVUPS      Z5, K1, (SI)(CX*1)
-	LEAQ         (SI)(CX*2), SI
-	VMOVUPS      Z9, K1, (SI)
+	MOVQ         AX, BX
+	VMOVUPS      Z1, K1, (BX)
+	VMOVUPS      Z5, K1, (BX)(CX*1)
+	LEAQ         (BX)(CX*2), BX
+	VMOVUPS      Z9, K1, (BX)
 	ADDQ         DX, AX
-	MOVQ         AX, SI
-	VMOVUPS      Z2, K1, (SI)
-	VMOVUPS      Z6, K1, (SI)(CX*1)
-	LEAQ         (SI)(CX*2), SI
-	VMOVUPS      Z10, K1, (SI)
+	MOVQ         AX, BX
+	VMOVUPS      Z2, K1, (BX)
+	VMOVUPS      Z6, K1, (BX)(CX*1)
+	LEAQ         (BX)(CX*2), BX
+	VMOVUPS      Z10, K1, (BX)
 	ADDQ         DX, AX
-	MOVQ         AX, SI
-	VMOVUPS      Z3, K1, (SI)
-	VMOVUPS      Z7, K1, (SI)(CX*1)
-	LEAQ         (SI)(CX*2), SI
-	VMOVUPS      Z11, K1, (SI)
+	MOVQ         AX, BX
+	VMOVUPS      Z3, K1, (BX)
+	VMOVUPS      Z7, K1, (BX)(CX*1)
+	LEAQ         (BX)(CX*2), BX
+	VMOVUPS      Z11, K1, (BX)
 
 dconvF32AVX512_b3_done:
 	JMP dconvF32AVX512_end
@@ -863,6 +1191,8 @@ dconvF32AVX512_rest2:
 
 dconvF32AVX512_b2_vec:
 	MOVQ         bias+88(FP), BX
+	TESTQ        BX, BX
+	JZ           dconvF32AVX512_b2_tap_load
 	VBROADCASTSS (BX), Z24
 	VBROADCASTSS 4(BX), Z25
 	VBROADCASTSS 8(BX), Z26
@@ -875,7 +1205,30 @@ dconvF32AVX512_b2_vec:
 	VMOVAPS      Z25, Z5
 	VMOVAPS      Z26, Z6
 	VMOVAPS      Z27, Z7
-	MOVQ         16(SP), BX
+	JMP          dconvF32AVX512_b2_tap_start
+
+dconvF32AVX512_b2_tap_load:
+	MOVQ    ldd+64(FP), DI
+	MOVQ    ldc+80(FP), R10
+	MOVQ    AX, BX
+	MOVQ    BX, SI
+	VMOVUPS (SI), Z0
+	VMOVUPS (SI)(DI*1), Z4
+	ADDQ    R10, BX
+	MOVQ    BX, SI
+	VMOVUPS (SI), Z1
+	VMOVUPS (SI)(DI*1), Z5
+	ADDQ    R10, BX
+	MOVQ    BX, SI
+	VMOVUPS (SI), Z2
+	VMOVUPS (SI)(DI*1), Z6
+	ADDQ    R10, BX
+	MOVQ    BX, SI
+	VMOVUPS (SI), Z3
+	VMOVUPS (SI)(DI*1), Z7
+
+dconvF32AVX512_b2_tap_start:
+	MOVQ 16(SP), BX
 
 dconvF32AVX512_b2_tap:
 	MOVQ         (R8)(BX*1), SI
@@ -924,6 +1277,8 @@ dconvF32AVX512_b2_tail:
 	TESTQ        BX, BX
 	JZ           dconvF32AVX512_b2_done
 	MOVQ         bias+88(FP), BX
+	TESTQ        BX, BX
+	JZ           dconvF32AVX512_b2_mtap_load
 	VBROADCASTSS (BX), Z24
 	VBROADCASTSS 4(BX), Z25
 	VBROADCASTSS 8(BX), Z26
@@ -936,7 +1291,30 @@ dconvF32AVX512_b2_tail:
 	VMOVAPS      Z25, Z5
 	VMOVAPS      Z26, Z6
 	VMOVAPS      Z27, Z7
-	MOVQ         16(SP), BX
+	JMP          dconvF32AVX512_b2_mtap_start
+
+dconvF32AVX512_b2_mtap_load:
+	MOVQ      ldd+64(FP), DI
+	MOVQ      ldc+80(FP), R10
+	MOVQ      AX, BX
+	MOVQ      BX, SI
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z (SI)(DI*1), K1, Z4
+	ADDQ      R10, BX
+	MOVQ      BX, SI
+	VMOVUPS.Z (SI), K1, Z1
+	VMOVUPS.Z (SI)(DI*1), K1, Z5
+	ADDQ      R10, BX
+	MOVQ      BX, SI
+	VMOVUPS.Z (SI), K1, Z2
+	VMOVUPS.Z (SI)(DI*1), K1, Z6
+	ADDQ      R10, BX
+	MOVQ      BX, SI
+	VMOVUPS.Z (SI), K1, Z3
+	VMOVUPS.Z (SI)(DI*1), K1, Z7
+
+dconvF32AVX512_b2_mtap_start:
+	MOVQ 16(SP), BX
 
 dconvF32AVX512_b2_mtap:
 	MOVQ         (R8)(BX*1), SI
@@ -959,21 +1337,21 @@ dconvF32AVX512_b2_mtap:
 	JNZ          dconvF32AVX512_b2_mtap
 	MOVQ         ldd+64(FP), CX
 	MOVQ         ldc+80(FP), DX
-	MOVQ         AX, SI
-	VMOVUPS      Z0, K1, (SI)
-	VMOVUPS      Z4, K1, (SI)(CX*1)
+	MOVQ         AX, BX
+	VMOVUPS      Z0, K1, (BX)
+	VMOVUPS      Z4, K1, (BX)(CX*1)
 	ADDQ         DX, AX
-	MOVQ         AX, SI
-	VMOVUPS      Z1, K1, (SI)
-	VMOVUPS      Z5, K1, (SI)(CX*1)
+	MOVQ         AX, BX
+	VMOVUPS      Z1, K1, (BX)
+	VMOVUPS      Z5, K1, (BX)(CX*1)
 	ADDQ         DX, AX
-	MOVQ         AX, SI
-	VMOVUPS      Z2, K1, (SI)
-	VMOVUPS      Z6, K1, (SI)(CX*1)
+	MOVQ         AX, BX
+	VMOVUPS      Z2, K1, (BX)
+	VMOVUPS      Z6, K1, (BX)(CX*1)
 	ADDQ         DX, AX
-	MOVQ         AX, SI
-	VMOVUPS      Z3, K1, (SI)
-	VMOVUPS      Z7, K1, (SI)(CX*1)
+	MOVQ         AX, BX
+	VMOVUPS      Z3, K1, (BX)
+	VMOVUPS      Z7, K1, (BX)(CX*1)
 
 dconvF32AVX512_b2_done:
 	JMP dconvF32AVX512_end
@@ -989,6 +1367,8 @@ dconvF32AVX512_rest1:
 
 dconvF32AVX512_b1_vec:
 	MOVQ         bias+88(FP), DX
+	TESTQ        DX, DX
+	JZ           dconvF32AVX512_b1_tap_load
 	VBROADCASTSS (DX), Z24
 	VBROADCASTSS 4(DX), Z25
 	VBROADCASTSS 8(DX), Z26
@@ -997,7 +1377,26 @@ dconvF32AVX512_b1_vec:
 	VMOVAPS      Z25, Z1
 	VMOVAPS      Z26, Z2
 	VMOVAPS      Z27, Z3
-	MOVQ         16(SP), DX
+	JMP          dconvF32AVX512_b1_tap_start
+
+dconvF32AVX512_b1_tap_load:
+	MOVQ    ldd+64(FP), DX
+	MOVQ    ldc+80(FP), SI
+	MOVQ    AX, DX
+	MOVQ    DX, BX
+	VMOVUPS (BX), Z0
+	ADDQ    SI, DX
+	MOVQ    DX, BX
+	VMOVUPS (BX), Z1
+	ADDQ    SI, DX
+	MOVQ    DX, BX
+	VMOVUPS (BX), Z2
+	ADDQ    SI, DX
+	MOVQ    DX, BX
+	VMOVUPS (BX), Z3
+
+dconvF32AVX512_b1_tap_start:
+	MOVQ 16(SP), DX
 
 dconvF32AVX512_b1_tap:
 	MOVQ         (R8)(DX*1), BX
@@ -1037,6 +1436,8 @@ dconvF32AVX512_b1_tail:
 	TESTQ        DX, DX
 	JZ           dconvF32AVX512_b1_done
 	MOVQ         bias+88(FP), DX
+	TESTQ        DX, DX
+	JZ           dconvF32AVX512_b1_mtap_load
 	VBROADCASTSS (DX), Z24
 	VBROADCASTSS 4(DX), Z25
 	VBROADCASTSS 8(DX), Z26
@@ -1045,7 +1446,26 @@ dconvF32AVX512_b1_tail:
 	VMOVAPS      Z25, Z1
 	VMOVAPS      Z26, Z2
 	VMOVAPS      Z27, Z3
-	MOVQ         16(SP), DX
+	JMP          dconvF32AVX512_b1_mtap_start
+
+dconvF32AVX512_b1_mtap_load:
+	MOVQ      ldd+64(FP), DX
+	MOVQ      ldc+80(FP), SI
+	MOVQ      AX, DX
+	MOVQ      DX, BX
+	VMOVUPS.Z (BX), K1, Z0
+	ADDQ      SI, DX
+	MOVQ      DX, BX
+	VMOVUPS.Z (BX), K1, Z1
+	ADDQ      SI, DX
+	MOVQ      DX, BX
+	VMOVUPS.Z (BX), K1, Z2
+	ADDQ      SI, DX
+	MOVQ      DX, BX
+	VMOVUPS.Z (BX), K1, Z3
+
+dconvF32AVX512_b1_mtap_start:
+	MOVQ 16(SP), DX
 
 dconvF32AVX512_b1_mtap:
 	MOVQ         (R8)(DX*1), BX
@@ -1063,17 +1483,17 @@ dconvF32AVX512_b1_mtap:
 	JNZ          dconvF32AVX512_b1_mtap
 	MOVQ         ldd+64(FP), CX
 	MOVQ         ldc+80(FP), CX
-	MOVQ         AX, BX
-	VMOVUPS      Z0, K1, (BX)
+	MOVQ         AX, DX
+	VMOVUPS      Z0, K1, (DX)
 	ADDQ         CX, AX
-	MOVQ         AX, BX
-	VMOVUPS      Z1, K1, (BX)
+	MOVQ         AX, DX
+	VMOVUPS      Z1, K1, (DX)
 	ADDQ         CX, AX
-	MOVQ         AX, BX
-	VMOVUPS      Z2, K1, (BX)
+	MOVQ         AX, DX
+	VMOVUPS      Z2, K1, (DX)
 	ADDQ         CX, AX
-	MOVQ         AX, BX
-	VMOVUPS      Z3, K1, (BX)
+	MOVQ         AX, DX
+	VMOVUPS      Z3, K1, (DX)
 
 dconvF32AVX512_b1_done:
 dconvF32AVX512_end:

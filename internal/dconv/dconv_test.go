@@ -86,7 +86,19 @@ func checkRows[T Float](t *testing.T, eps float64) {
 			for i := range dst {
 				dst[i] = sentinel
 			}
-			Rows(fam, dst, ldd, ldc, src, lds, rows, cols, w, &o, bias)
+			if trial%3 == 0 && nt > 1 {
+				// In two parts: a prefix of the terms with the bias, then
+				// the rest added to it.
+				k := 1 + rng.IntN(nt-1)
+				Rows(fam, dst, ldd, ldc, src, lds, rows, cols, w, &o, k, bias)
+				var rest Offsets
+				for _, off := range offs[k:] {
+					rest.Add(off)
+				}
+				Rows(fam, dst, ldd, ldc, src, lds, rows, cols, w[k*Channels:], &rest, nt-k, nil)
+			} else {
+				Rows(fam, dst, ldd, ldc, src, lds, rows, cols, w, &o, nt, bias)
+			}
 			tol := eps * math.Sqrt(float64(nt))
 			for c := range Channels {
 				for r := range rows {
@@ -156,8 +168,8 @@ func TestKernelMatchesGeneric(t *testing.T) {
 		bias := []float32{1, -2, 0.5, 0}
 		ldc := rows * cols
 		a, b := make([]float32, Channels*ldc), make([]float32, Channels*ldc)
-		Rows(isa.Selected(), a, cols, ldc, src, lds, rows, cols, w, &o, bias)
-		Generic(b, cols, ldc, src, lds, rows, cols, w, &o, bias)
+		Rows(isa.Selected(), a, cols, ldc, src, lds, rows, cols, w, &o, nt, bias)
+		Generic(b, cols, ldc, src, lds, rows, cols, w, &o, nt, bias)
 		for i := range a {
 			if d := math.Abs(float64(a[i] - b[i])); d > 1e-6*float64(nt)*(1+math.Abs(float64(b[i]))) {
 				t.Fatalf("element %d: kernel %v, portable loop %v", i, a[i], b[i])
@@ -184,7 +196,7 @@ func TestPack(t *testing.T) {
 	}
 }
 
-// TestRowsPanics checks that short slices and empty term lists panic
+// TestRowsPanics checks that short slices and term counts out of range panic
 // instead of reading or writing out of bounds.
 func TestRowsPanics(t *testing.T) {
 	var o Offsets
@@ -192,10 +204,14 @@ func TestRowsPanics(t *testing.T) {
 	w := make([]float32, Channels)
 	bias := make([]float32, Channels)
 	for name, f := range map[string]func(){
-		"short dst": func() { Rows(isa.Selected(), make([]float32, 10), 4, 4, make([]float32, 8), 4, 1, 4, w, &o, bias) },
-		"short src": func() { Rows(isa.Selected(), make([]float32, 16), 4, 4, make([]float32, 5), 4, 1, 4, w, &o, bias) },
+		"short dst": func() { Rows(isa.Selected(), make([]float32, 10), 4, 4, make([]float32, 8), 4, 1, 4, w, &o, 1, bias) },
+		"short src": func() { Rows(isa.Selected(), make([]float32, 16), 4, 4, make([]float32, 5), 4, 1, 4, w, &o, 1, bias) },
+		"short bias": func() {
+			Rows(isa.Selected(), make([]float32, 16), 4, 4, make([]float32, 8), 4, 1, 4, w, &o, 1, bias[:2])
+		},
+		"too many": func() { Rows(isa.Selected(), make([]float32, 16), 4, 4, make([]float32, 8), 4, 1, 4, w, &o, 2, bias) },
 		"no terms": func() {
-			Rows(isa.Selected(), make([]float32, 16), 4, 4, make([]float32, 8), 4, 1, 4, w, new(Offsets), bias)
+			Rows(isa.Selected(), make([]float32, 16), 4, 4, make([]float32, 8), 4, 1, 4, w, new(Offsets), 0, bias)
 		},
 	} {
 		func() {

@@ -39,6 +39,7 @@ const rowBlock = 6
 //
 //	dst[c·ldc + r·ldd + x] = bias[c] + Σ_{t<ntap} w[4t + c] · src[r·lds + offs[t] + x]
 //
+// or, when bias is nil, the same sum added to dst's values,
 // where offs holds ntap byte offsets, each in the first of two words
 // (so that offs and w advance by 16 bytes per term, through one index),
 // and ldd, lds, ldc are in bytes; the
@@ -87,7 +88,36 @@ func kernel() {
 	// vector emits one output vector of nr rows × 4 channels at dd (row 0,
 	// channel 0) from the inputs at sp (row 0), through the mask or not.
 	vector := func(nr int, masked bool, dd, sp Register, label string) {
+		// walk visits channel c's rows from dd + c·ldc.
+		walk := func(f func(i, c int, m Mem)) {
+			t, q := GP64(), GP64()
+			ldd, ldc := Load(Param("ldd"), GP64()), Load(Param("ldc"), GP64())
+			MOVQ(dd, t)
+			for c := range channels {
+				MOVQ(t, q)
+				for i := range nr {
+					var m Mem
+					switch {
+					case i == 0:
+						m = Mem{Base: q}
+					case i%2 == 1:
+						m = Mem{Base: q, Index: ldd, Scale: 1}
+					default:
+						LEAQ(Mem{Base: q, Index: ldd, Scale: 2}, q)
+						m = Mem{Base: q}
+					}
+					f(i, c, m)
+				}
+				if c < channels-1 {
+					ADDQ(ldc, t)
+				}
+			}
+		}
+		// The accumulators start from the bias, or with no bias (nil)
+		// from dst, so that a layer's terms can be added in parts.
 		bp := Load(Param("bias"), GP64())
+		TESTQ(bp, bp)
+		JZ(LabelRef(label + "_load"))
 		for c := range channels {
 			VBROADCASTSS(Mem{Base: bp, Disp: 4 * c}, wv(c))
 		}
@@ -96,6 +126,16 @@ func kernel() {
 				VMOVAPS(wv(c), acc(i, c))
 			}
 		}
+		JMP(LabelRef(label + "_start"))
+		Label(label + "_load")
+		walk(func(i, c int, m Mem) {
+			if masked {
+				VMOVUPS_Z(m, K1, acc(i, c))
+			} else {
+				VMOVUPS(m, acc(i, c))
+			}
+		})
+		Label(label + "_start")
 		k, q := GP64(), GP64()
 		MOVQ(kStart, k)
 		Label(label)
@@ -120,33 +160,13 @@ func kernel() {
 		}
 		ADDQ(U8(16), k)
 		JNZ(LabelRef(label))
-		// The stores: channel c's rows from dd + c·ldc, through q.
-		t := GP64()
-		ldd, ldc := Load(Param("ldd"), GP64()), Load(Param("ldc"), GP64())
-		MOVQ(dd, t)
-		for c := range channels {
-			MOVQ(t, q)
-			for i := range nr {
-				var m Mem
-				switch {
-				case i == 0:
-					m = Mem{Base: q}
-				case i%2 == 1:
-					m = Mem{Base: q, Index: ldd, Scale: 1}
-				default:
-					LEAQ(Mem{Base: q, Index: ldd, Scale: 2}, q)
-					m = Mem{Base: q}
-				}
-				if masked {
-					VMOVUPS(acc(i, c), K1, m)
-				} else {
-					VMOVUPS(acc(i, c), m)
-				}
+		walk(func(i, c int, m Mem) {
+			if masked {
+				VMOVUPS(acc(i, c), K1, m)
+			} else {
+				VMOVUPS(acc(i, c), m)
 			}
-			if c < channels-1 {
-				ADDQ(ldc, t)
-			}
-		}
+		})
 	}
 
 	// block emits the passes over one block of nr rows at dst, src: the
