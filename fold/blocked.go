@@ -87,6 +87,8 @@ type blockedRun[T Float] struct {
 	chunk                int           // input channels per pass (blockedChunkBytes)
 	offs                 dconv.Offsets // the terms of one output channel over the padded planes
 	packed               []T           // every group's packed weights (packBlocked); nil: packed by the workers
+	padTab               *gather.Table // whole padded planes by table; nil: by rows (padRows)
+	tables               tapsTables
 	fam                  isa.Family
 	finite               gather.FiniteFunc[T]
 	fe                   firstError
@@ -123,6 +125,13 @@ func (c *Conv2d[T]) forwardBlocked(wk *convWork[T], dst, x []T, n, h, w, oh, ow 
 	}
 	r.fam = isa.Selected()
 	r.finite = gather.FiniteFor[T](r.fam)
+	// With one band the padded planes are whole planes: one table
+	// gather pads all of a group's (AVX-512 masked permutes), where row
+	// copies cost a call per row of 16 pixels.
+	r.padTab = nil
+	if r.bands == 1 && r.fam == isa.AVX512 && r.plane <= maxTapsTable {
+		r.padTab = r.tables.plane(g, h, w, r.hp, r.wp)
+	}
 	r.packed = nil
 	if p := c.p.Load(); p.blocked != nil && len(p.weight) > 0 && &p.weight[0] == &weight[0] {
 		r.packed = p.blocked
@@ -163,6 +172,7 @@ func (r *blockedRun[T]) items(lo, hi int) {
 		defer putScratch(tail)
 	}
 	var zeros, tbias [dconv.Channels]T
+	padPlanes := gather.TableFor[T](r.fam)
 	packedGrp := -1
 	for item := lo; item < hi; item++ {
 		grp, rest := item/(r.n*r.bands), item%(r.n*r.bands)
@@ -179,7 +189,11 @@ func (r *blockedRun[T]) items(lo, hi int) {
 			packGroup(packed, r.weight[grp*coutg*feats:(grp+1)*coutg*feats], coutg, feats)
 			packedGrp = grp
 		}
-		r.padRows(pad, src, oy0)
+		if r.padTab != nil {
+			padPlanes(pad, src, r.padTab)
+		} else {
+			r.padRows(pad, src, oy0)
+		}
 		rows := oy1 - oy0
 		base := (img*g.OutChannels+grp*coutg)*L + oy0*r.ow
 		band := rows * r.ow

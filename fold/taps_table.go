@@ -48,6 +48,13 @@ func (t *tapsTables) lookup(g ConvGeom, h, w, bands, hp, wp int) *gather.Table {
 	if bands != 1 || g.InChannels != g.Groups || isa.Selected() != isa.AVX512 || hp*wp > maxTapsTable {
 		return nil
 	}
+	return t.plane(g, h, w, hp, wp)
+}
+
+// plane returns the table that pads a whole h×w plane into hp×wp with
+// the layer's padding, from the cache or built (and cached), or nil when
+// the table cannot be built.
+func (t *tapsTables) plane(g ConvGeom, h, w, hp, wp int) *gather.Table {
 	for _, e := range t.e {
 		if e.tab != nil && e.h == h && e.w == w {
 			return e.tab
