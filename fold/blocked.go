@@ -234,6 +234,14 @@ func (r *blockedRun[T]) items(lo, hi int) {
 			}
 		}
 		// Finite inputs and weights can still overflow in the products.
+		if rows == r.oh {
+			// Whole planes: the group's outputs are one run.
+			if o := r.dst[base : base+coutg*L]; !r.finite(o) {
+				r.fe.set(nonFinite(o, "output", base))
+				return
+			}
+			continue
+		}
 		for co := range coutg {
 			if o := r.dst[base+co*L : base+co*L+rows*r.ow]; !r.finite(o) {
 				r.fe.set(nonFinite(o, "output", base+co*L))

@@ -183,17 +183,22 @@ func TestBlockedErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	n, h, w := 2, 9, 10
-	x := make([]float32, n*g.InChannels*h*w)
-	dst := make([]float32, n*g.OutChannels*h*w)
-	x[len(x)-3] = float32(math.NaN())
-	if err := c.Forward(dst, x, n, h, w); !errors.Is(err, deconv.ErrNonFinite) {
-		t.Errorf("NaN input: %v", err)
-	}
-	for i := range x {
-		x[i] = 1
-	}
-	if err := c.Forward(dst, x, n, h, w); !errors.Is(err, deconv.ErrNonFinite) {
-		t.Errorf("overflowing output: %v", err)
+	// One worker: whole planes (checked as one run per group); two: bands
+	// of rows (checked channel by channel).
+	for _, workers := range []int{1, 2} {
+		c.Workers = workers
+		x := make([]float32, n*g.InChannels*h*w)
+		dst := make([]float32, n*g.OutChannels*h*w)
+		x[len(x)-3] = float32(math.NaN())
+		if err := c.Forward(dst, x, n, h, w); !errors.Is(err, deconv.ErrNonFinite) {
+			t.Errorf("%d workers: NaN input: %v", workers, err)
+		}
+		for i := range x {
+			x[i] = 1
+		}
+		if err := c.Forward(dst, x, n, h, w); !errors.Is(err, deconv.ErrNonFinite) {
+			t.Errorf("%d workers: overflowing output: %v", workers, err)
+		}
 	}
 	if s := ConvBlocked.String(); s != "blocked" {
 		t.Errorf("ConvBlocked.String() = %q", s)
