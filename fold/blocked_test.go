@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"runtime/debug"
 	"testing"
 
 	"github.com/netdeconv/deconv"
@@ -207,11 +208,15 @@ func TestBlockedErrors(t *testing.T) {
 
 // TestBlockedAllocatesNothing: at a fixed shape the blocked path, taken
 // by the rule and forced (with a last block of fewer than 4 channels),
-// allocates nothing after the first call.
+// and a grouped FastDeconv's training forward on it allocate nothing
+// after the first call.
 func TestBlockedAllocatesNothing(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are not meaningful under the race detector")
 	}
+	// Garbage collections empty the scratch pools; one that starts during
+	// a count would show the pools' refill, not the forward's.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	k3 := deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}
 	n, h, w := 2, 16, 16
 	for _, g := range []ConvGeom{
@@ -232,6 +237,30 @@ func TestBlockedAllocatesNothing(t *testing.T) {
 		if a := testing.AllocsPerRun(10, func() { _ = f() }); a != 0 {
 			t.Errorf("%+v allocated %v times per forward", g, a)
 		}
+	}
+	// A grouped FastDeconv in training: its folded weights are packed by
+	// the workers, in pooled buffers.
+	cfg := NewFastDeconvConfig(32, 32, 3)
+	cfg.PadH, cfg.PadW, cfg.Groups, cfg.Workers = 1, 1, 2, 2
+	wt := make([]float32, 32*16*9)
+	for i := range wt {
+		wt[i] = float32(i%5) * 0.1
+	}
+	l, err := NewFastDeconv(cfg, wt, make([]float32, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := make([]float32, n*32*h*w)
+	for i := range x {
+		x[i] = float32(i%11)*0.3 + float32(i%7)*0.01
+	}
+	y := make([]float32, n*32*h*w)
+	f := func() error { return l.Forward(y, x, n, h, w) }
+	if err := f(); err != nil {
+		t.Fatal(err)
+	}
+	if a := testing.AllocsPerRun(10, func() { _ = f() }); a != 0 {
+		t.Errorf("grouped FastDeconv (training) allocated %v times per forward", a)
 	}
 }
 
