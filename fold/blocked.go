@@ -44,13 +44,14 @@ var blockedMinChannels = 2
 // one pass of the kernel reads when a group's padded input is larger than
 // blockedChunkAbove: they stay in the 32–48 KiB L1 cache while every
 // block of output channels reads them. Measured on one worker
-// (BenchmarkBlockedChunk, CPU time, Intel Xeon): on 256→512 in 4 groups at
-// 32×32 (296 KiB of padded input per group) passes of 16 KiB ran 7%
-// faster than one pass over all 64 channels (8 KiB: 25% slower, 24 KiB:
-// 4% faster); on 512→512 in 8 groups at 16×16 (83 KiB) every bound was
-// 10–15% slower than one pass (the partial sums' extra reads and writes
-// cost more than reading the input from L2), and with 16 channels per
-// group (21 KiB) one pass was as fast as any.
+// (BenchmarkBlockedChunk, CPU time, Intel Xeon, a loaded machine): on
+// 256→512 in 4 groups at 32×32 (296 KiB of padded input per group) passes
+// of 16 to 42 KiB ran as fast as one pass over all 64 channels or up to 7%
+// faster, depending on the run (8 KiB: 25% slower); on 512→512 in 8
+// groups at 16×16 (83 KiB) every bound was 5–15% slower than one pass (the
+// partial sums' extra reads and writes cost more than reading the input
+// from L2), and with 16 channels per group (21 KiB) one pass was as fast
+// as any.
 var blockedChunkBytes = 16 << 10
 
 // blockedChunkAbove is the size of a group's padded input rows above
