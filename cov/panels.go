@@ -6,6 +6,7 @@ import (
 
 	"github.com/netdeconv/deconv"
 	"github.com/netdeconv/deconv/internal/gather"
+	"github.com/netdeconv/deconv/internal/isa"
 )
 
 // The panel path: each worker gathers the shifted samples of a panel
@@ -123,44 +124,13 @@ func blockLayout(pl *Plan, perMat int) (cols, mats int) {
 // straight into the run's totals, which no other unit touches.
 func workPanels[T Float](r *batchRun[T], ws *workspace[T]) error {
 	pl := r.pl
-	F, G, width, sub := pl.feats, pl.groups, pl.width, pl.sub
+	F, G, width := pl.feats, pl.groups, pl.width
 	ps := &ws.ps
 	ps.InitFamily(r.fam)
-	K := r.perPanel * sub
+	K := r.perPanel * pl.sub
 	bw, nm := r.blockCols, r.blockMats
-	nr := ps.NR()
 	bLen := ps.Len(F, K)
-	// Rows of the panels: one per (sample, block) of a shared covariance,
-	// one per sample with groups, whose matrix m has its panels at m·bLen.
-	d := panelDst[T]{
-		pb:   grow(&ws.y, nm*bLen),
-		boff: grow(&ws.off, bw),
-		rsB:  sub * nr,
-
-		stripsFor: -1,
-	}
-	for l := 0; l < bw; l++ {
-		m, bi, f := 0, l/F, l%F
-		if G > 1 {
-			m, bi = l/F, 0
-		}
-		d.boff[l] = m*bLen + f/nr*K*nr + bi*nr + f%nr
-	}
-	if pl.kind == gridKind {
-		// Blocks hold whole groups (or the whole window), so a column's
-		// tap is the same in every block: tabled once, by block column.
-		d.kj = grow(&ws.kj, bw)
-		for l := range d.kj {
-			d.kj[l] = pl.dx[l] / pl.dilW
-		}
-		d.jlo, d.jhi = grow(&ws.jlo, pl.kw), grow(&ws.jhi, pl.kw)
-		// At most one strip and one class per column: appends never
-		// reallocate.
-		d.strips, d.classes, d.stripsFor = grow(&ws.strips, bw)[:0], grow(&ws.classes, bw)[:0], -1
-		d.masks = grow(&ws.masks, bw*pl.ow)
-		d.sums = grow(&ws.stripSums, 8*bw)
-		d.copyRows = gather.StripRowsFor[T](r.fam)
-	}
+	d := newPanelDst(pl, ws, r.fam, K, bw, nm)
 	part := grow(&ws.part, nm*F*F)
 	sum := grow(&ws.sum64, width)
 	clear(sum)
@@ -190,8 +160,7 @@ func workPanels[T Float](r *batchRun[T], ws *workspace[T]) error {
 		if G > 1 {
 			g0, ng = colLo/F, (colHi-colLo)/F
 		}
-		s0 := ci * r.perChunk * r.perPanel
-		s1 := min(pl.samples, s0+r.perChunk*r.perPanel)
+		s0, s1 := chunkSamples(ci, r.chunks, r.nPanels, r.perPanel, pl.samples)
 		var beta T // the chunk's first panel overwrites the partials
 		for p0 := s0; p0 < s1; p0 += r.perPanel {
 			cnt := min(r.perPanel, s1-p0)
@@ -202,8 +171,11 @@ func workPanels[T Float](r *batchRun[T], ws *workspace[T]) error {
 				cutStrips(pl, &d, colLo, colHi)
 			}
 			fillPanels(pl, r.x, p0, cnt, &d, colLo, colHi, r.shift, sum)
+			// The partials' lower triangles are never read (flushPartials
+			// and finalRun.direct read the upper ones), so the diagonal
+			// tiles go straight to them.
 			for m := 0; m < ng; m++ {
-				if err := ps.Upper(F, cnt*sub, K, 1, d.pb[m*bLen:], beta, part[m*F*F:(m+1)*F*F], F); err != nil {
+				if err := ps.UpperScratch(F, cnt*pl.sub, K, 1, d.pb[m*bLen:], beta, part[m*F*F:(m+1)*F*F], F); err != nil {
 					return err
 				}
 			}
@@ -222,6 +194,49 @@ func workPanels[T Float](r *batchRun[T], ws *workspace[T]) error {
 			return err
 		}
 	}
+}
+
+// newPanelDst lays out the panels of one worker (in ws's buffers) for
+// column blocks of bw columns holding nm matrices, panels K rows deep: the
+// destination offset of every block column and, for grid windows, the
+// tables of the strip kernel. ws.ps must be set to family fam.
+func newPanelDst[T Float](pl *Plan, ws *workspace[T], fam isa.Family, K, bw, nm int) panelDst[T] {
+	F, G := pl.feats, pl.groups
+	ps := &ws.ps
+	nr := ps.NR()
+	bLen := ps.Len(F, K)
+	// Rows of the panels: one per (sample, block) of a shared covariance,
+	// one per sample with groups, whose matrix m has its panels at m·bLen.
+	d := panelDst[T]{
+		pb:   grow(&ws.y, nm*bLen),
+		boff: grow(&ws.off, bw),
+		rsB:  pl.sub * nr,
+
+		stripsFor: -1,
+	}
+	for l := 0; l < bw; l++ {
+		m, bi, f := 0, l/F, l%F
+		if G > 1 {
+			m, bi = l/F, 0
+		}
+		d.boff[l] = m*bLen + f/nr*K*nr + bi*nr + f%nr
+	}
+	if pl.kind == gridKind {
+		// Blocks hold whole groups (or the whole window), so a column's
+		// tap is the same in every block: tabled once, by block column.
+		d.kj = grow(&ws.kj, bw)
+		for l := range d.kj {
+			d.kj[l] = pl.dx[l] / pl.dilW
+		}
+		d.jlo, d.jhi = grow(&ws.jlo, pl.kw), grow(&ws.jhi, pl.kw)
+		// At most one strip and one class per column: appends never
+		// reallocate.
+		d.strips, d.classes, d.stripsFor = grow(&ws.strips, bw)[:0], grow(&ws.classes, bw)[:0], -1
+		d.masks = grow(&ws.masks, bw*pl.ow)
+		d.sums = grow(&ws.stripSums, 8*bw)
+		d.copyRows = gather.StripRowsFor[T](fam)
+	}
+	return d
 }
 
 // flushPartials adds the upper triangles of the float32 (or float64)

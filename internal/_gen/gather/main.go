@@ -408,9 +408,36 @@ func stripRows(f64 bool) {
 	MOVQ(Mem{Base: sp, Disp: 4 * 8}, mp)
 	SHLQ(U8(1), mp)
 	ADDQ(mb, mp)
-	// Ask for the source of the strip's next block now.
-	PREFETCHT0(Mem{Base: srcp, Index: pf, Scale: 1})
-	PREFETCHT0(Mem{Base: srcp, Index: pf, Scale: 1, Disp: 64})
+	// Ask for the source of the block of the strip stripAhead places on
+	// (the last strip's, near the end): all its lines, as they are read
+	// only once, front to back, and each from its own channel plane.
+	ahead := GP64()
+	MOVQ(sp, ahead)
+	ADDQ(U32(stripAhead*stripWords*8), ahead)
+	last := GP64()
+	LEAQ(Mem{Base: end, Disp: -stripWords * 8}, last)
+	CMPQ(ahead, last)
+	CMOVQGT(last, ahead)
+	pfp := GP64()
+	MOVQ(Mem{Base: ahead}, pfp)
+	SHLQ(sh, pfp)
+	ADDQ(src0, pfp)
+	// pfEnd: past the block's last window's first value, at most
+	// stripPrefetchMax bytes on (steps far apart, whose product may even
+	// wrap, read lines prefetching would not serve; a prefetch never
+	// faults, so only the count of lines needs a bound).
+	pfEnd := GP64()
+	MOVQ(paramAddr("count"), pfEnd)
+	IMULQ(step, pfEnd)
+	MOVQ(U32(stripPrefetchMax), t)
+	CMPQ(pfEnd, t)
+	CMOVQHI(t, pfEnd)
+	ADDQ(pfp, pfEnd)
+	Label(name + "_prefetch")
+	PREFETCHT0(Mem{Base: pfp})
+	ADDQ(U8(64), pfp)
+	CMPQ(pfp, pfEnd)
+	JBE(LabelRef(name + "_prefetch"))
 	// Its shift.
 	MOVQ(Mem{Base: sp, Disp: 2 * 8}, t)
 	Load(Param("shift"), j)
@@ -515,9 +542,25 @@ func stripRows(f64 bool) {
 	RET()
 }
 
-// stripBlockLog is log₂ of the windows per block of stripRows: eight
-// windows of a 576-feature panel row are 18 KiB of destination.
-const stripBlockLog = 3
+// stripBlockLog is log₂ of the windows per block of stripRows: a block
+// holds a whole row of windows of the usual layers (43 for 128 pixels at
+// stride 3), so each strip reads its source row front to back once, in one
+// visit. The rows of the strips of one window run lie in as many channel
+// planes, whose power-of-two spacing maps them to the same cache sets: a
+// row left half read for the next block would be evicted before it. The
+// destination lines of a strip are shared with the strips that follow it
+// (neighbouring lanes), so they stay in L1 meanwhile.
+const stripBlockLog = 6
+
+// stripAhead is how many strips ahead stripRows prefetches a strip's
+// source: enough for the lines to come from memory while the strips
+// between run, few enough that lines of strips of the same tap row (in the
+// same L1 sets) do not evict each other before they are read.
+const stripAhead = 4
+
+// stripPrefetchMax bounds the bytes of a strip's block that stripRows
+// prefetches: a row of 1024 float32 values.
+const stripPrefetchMax = 4096
 
 // paramAddr is the stack address of an argument, for instructions that
 // work on it in memory.
