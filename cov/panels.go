@@ -144,6 +144,7 @@ func workPanels[T Float](r *batchRun[T], ws *workspace[T]) error {
 		s64 = grow(&ws.s64, G*F*F)
 		clear(s64)
 	}
+	addWiden := gather.AddWidenFor[T](r.fam)
 	units := r.blocks * r.chunks
 	for {
 		u := int(r.next.Add(1)) - 1
@@ -190,7 +191,7 @@ func workPanels[T Float](r *batchRun[T], ws *workspace[T]) error {
 			}
 			continue
 		}
-		if err := flushPartials(part[:ng*F*F], s64[g0*F*F:(g0+ng)*F*F], F, g0, s0, s1, r.exclusive); err != nil {
+		if err := flushPartials(part[:ng*F*F], s64[g0*F*F:(g0+ng)*F*F], F, g0, s0, s1, r.exclusive, addWiden); err != nil {
 			return err
 		}
 	}
@@ -244,7 +245,7 @@ func newPanelDst[T Float](pl *Plan, ws *workspace[T], fam isa.Family, K, bw, nm 
 // store, stores them: the sums' only contribution), checking the
 // diagonal: a NaN or ±Inf read from the data makes its square, hence the
 // diagonal, non-finite (so does a finite value whose square overflows T).
-func flushPartials[T Float](part []T, s64 []float64, F, g0, s0, s1 int, store bool) error {
+func flushPartials[T Float](part []T, s64 []float64, F, g0, s0, s1 int, store bool, add gather.AddWidenFunc[T]) error {
 	for m := 0; m < len(part)/(F*F); m++ {
 		p, s := part[m*F*F:(m+1)*F*F], s64[m*F*F:(m+1)*F*F]
 		for i := 0; i < F; i++ {
@@ -259,9 +260,7 @@ func flushPartials[T Float](part []T, s64 []float64, F, g0, s0, s1 int, store bo
 				}
 				continue
 			}
-			for j, v := range pr {
-				sr[j] += float64(v)
-			}
+			add(sr, pr)
 		}
 	}
 	return nil

@@ -2888,6 +2888,27 @@ stripRowsF64AVX512_done:
 	VZEROUPPER
 	RET
 
+// func addWidenF32AVX512(dst *float64, src *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·addWidenF32AVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ n+16(FP), DX
+
+addWidenF32AVX512_loop:
+	VCVTPS2PD (CX), Z0
+	VCVTPS2PD 32(CX), Z1
+	VADDPD    (AX), Z0, Z0
+	VADDPD    64(AX), Z1, Z1
+	VMOVUPD   Z0, (AX)
+	VMOVUPD   Z1, 64(AX)
+	ADDQ      $0x40, CX
+	ADDQ      $0x00000080, AX
+	SUBQ      $0x10, DX
+	JNZ       addWidenF32AVX512_loop
+	VZEROUPPER
+	RET
+
 // func finiteF32AVX512(p *float32, n int) bool
 // Requires: AVX, AVX512F
 TEXT ·finiteF32AVX512(SB), NOSPLIT, $0-17

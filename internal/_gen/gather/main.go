@@ -31,6 +31,7 @@ func main() {
 	prefetch()
 	stripRows(false)
 	stripRows(true)
+	addWiden()
 	for _, avx512 := range []bool{true, false} {
 		for _, size := range []int{4, 8} {
 			finite(avx512, size)
@@ -227,6 +228,35 @@ func prefetch() {
 	ADDQ(U32(64), p)
 	CMPQ(p, end)
 	JB(LabelRef("prefetchT0_loop"))
+	RET()
+}
+
+// addWiden emits
+//
+//	func addWidenF32AVX512(dst *float64, src *float32, n int)
+//
+// which adds the n float32 values at src into the n float64 values at dst,
+// n a positive multiple of 16: the flush of a float32 partial sum into its
+// float64 total, a conversion and an addition per value, eight to a vector,
+// where the scalar loop converts one value at a time.
+func addWiden() {
+	TEXT("addWidenF32AVX512", NOSPLIT, "func(dst *float64, src *float32, n int)")
+	Doc("addWidenF32AVX512 adds the n float32 values at src (n a positive multiple of 16) into the float64 values at dst.")
+	d := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	n := Load(Param("n"), GP64())
+	Label("addWidenF32AVX512_loop")
+	VCVTPS2PD(Mem{Base: src}, Z0)
+	VCVTPS2PD(Mem{Base: src, Disp: 32}, Z1)
+	VADDPD(Mem{Base: d}, Z0, Z0)
+	VADDPD(Mem{Base: d, Disp: 64}, Z1, Z1)
+	VMOVUPD(Z0, Mem{Base: d})
+	VMOVUPD(Z1, Mem{Base: d, Disp: 64})
+	ADDQ(U8(64), src)
+	ADDQ(U32(128), d)
+	SUBQ(U8(16), n)
+	JNZ(LabelRef("addWidenF32AVX512_loop"))
+	VZEROUPPER()
 	RET()
 }
 
