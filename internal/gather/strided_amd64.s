@@ -915,585 +915,84 @@ stripRowsF32AVX512_prefetch:
 	MOVQ       24(R9), DI
 	CMPQ       DI, $0x04
 	JA         stripRowsF32AVX512_wide
-	CMPQ       R13, $0x40
-	JNE        stripRowsF32AVX512_narrow_pair
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X4
-	VSUBPS     X1, X4, X4
-	VMOVUPS    X4, K1, (R11)
-	VADDPS     X4, X2, X2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X5
-	VSUBPS     X1, X5, X5
-	VMOVUPS    X5, K1, (R11)
-	VADDPS     X5, X3, X3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X4
-	VSUBPS     X1, X4, X4
-	VMOVUPS    X4, K1, (R11)
-	VADDPS     X4, X2, X2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X5
-	VSUBPS     X1, X5, X5
-	VMOVUPS    X5, K1, (R11)
-	VADDPS     X5, X3, X3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X4
-	VSUBPS     X1, X4, X4
-	VMOVUPS    X4, K1, (R11)
-	VADDPS     X4, X2, X2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X5
-	VSUBPS     X1, X5, X5
-	VMOVUPS    X5, K1, (R11)
-	VADDPS     X5, X3, X3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X4
-	VSUBPS     X1, X4, X4
-	VMOVUPS    X4, K1, (R11)
-	VADDPS     X4, X2, X2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X5
-	VSUBPS     X1, X5, X5
-	VMOVUPS    X5, K1, (R11)
-	VADDPS     X5, X3, X3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X4
-	VSUBPS     X1, X4, X4
-	VMOVUPS    X4, K1, (R11)
-	VADDPS     X4, X2, X2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X5
-	VSUBPS     X1, X5, X5
-	VMOVUPS    X5, K1, (R11)
-	VADDPS     X5, X3, X3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X4
-	VSUBPS     X1, X4, X4
-	VMOVUPS    X4, K1, (R11)
-	VADDPS     X4, X2, X2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X5
-	VSUBPS     X1, X5, X5
-	VMOVUPS    X5, K1, (R11)
-	VADDPS     X5, X3, X3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X4
-	VSUBPS     X1, X4, X4
-	VMOVUPS    X4, K1, (R11)
-	VADDPS     X4, X2, X2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X5
-	VSUBPS     X1, X5, X5
-	VMOVUPS    X5, K1, (R11)
-	VADDPS     X5, X3, X3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X4
-	VSUBPS     X1, X4, X4
-	VMOVUPS    X4, K1, (R11)
-	VADDPS     X4, X2, X2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X5
-	VSUBPS     X1, X5, X5
-	VMOVUPS    X5, K1, (R11)
-	VADDPS     X5, X3, X3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X4
-	VSUBPS     X1, X4, X4
-	VMOVUPS    X4, K1, (R11)
-	VADDPS     X4, X2, X2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X5
-	VSUBPS     X1, X5, X5
-	VMOVUPS    X5, K1, (R11)
-	VADDPS     X5, X3, X3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X4
-	VSUBPS     X1, X4, X4
-	VMOVUPS    X4, K1, (R11)
-	VADDPS     X4, X2, X2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X5
-	VSUBPS     X1, X5, X5
-	VMOVUPS    X5, K1, (R11)
-	VADDPS     X5, X3, X3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X4
-	VSUBPS     X1, X4, X4
-	VMOVUPS    X4, K1, (R11)
-	VADDPS     X4, X2, X2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X5
-	VSUBPS     X1, X5, X5
-	VMOVUPS    X5, K1, (R11)
-	VADDPS     X5, X3, X3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X4
-	VSUBPS     X1, X4, X4
-	VMOVUPS    X4, K1, (R11)
-	VADDPS     X4, X2, X2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X5
-	VSUBPS     X1, X5, X5
-	VMOVUPS    X5, K1, (R11)
-	VADDPS     X5, X3, X3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X4
-	VSUBPS     X1, X4, X4
-	VMOVUPS    X4, K1, (R11)
-	VADDPS     X4, X2, X2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X5
-	VSUBPS     X1, X5, X5
-	VMOVUPS    X5, K1, (R11)
-	VADDPS     X5, X3, X3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X4
-	VSUBPS     X1, X4, X4
-	VMOVUPS    X4, K1, (R11)
-	VADDPS     X4, X2, X2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X5
-	VSUBPS     X1, X5, X5
-	VMOVUPS    X5, K1, (R11)
-	VADDPS     X5, X3, X3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X4
-	VSUBPS     X1, X4, X4
-	VMOVUPS    X4, K1, (R11)
-	VADDPS     X4, X2, X2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X5
-	VSUBPS     X1, X5, X5
-	VMOVUPS    X5, K1, (R11)
-	VADDPS     X5, X3, X3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X4
-	VSUBPS     X1, X4, X4
-	VMOVUPS    X4, K1, (R11)
-	VADDPS     X4, X2, X2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X5
-	VSUBPS     X1, X5, X5
-	VMOVUPS    X5, K1, (R11)
-	VADDPS     X5, X3, X3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X4
-	VSUBPS     X1, X4, X4
-	VMOVUPS    X4, K1, (R11)
-	VADDPS     X4, X2, X2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X5
-	VSUBPS     X1, X5, X5
-	VMOVUPS    X5, K1, (R11)
-	VADDPS     X5, X3, X3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X4
-	VSUBPS     X1, X4, X4
-	VMOVUPS    X4, K1, (R11)
-	VADDPS     X4, X2, X2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X5
-	VSUBPS     X1, X5, X5
-	VMOVUPS    X5, K1, (R11)
-	VADDPS     X5, X3, X3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X4
-	VSUBPS     X1, X4, X4
-	VMOVUPS    X4, K1, (R11)
-	VADDPS     X4, X2, X2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X5
-	VSUBPS     X1, X5, X5
-	VMOVUPS    X5, K1, (R11)
-	VADDPS     X5, X3, X3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X4
-	VSUBPS     X1, X4, X4
-	VMOVUPS    X4, K1, (R11)
-	VADDPS     X4, X2, X2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X5
-	VSUBPS     X1, X5, X5
-	VMOVUPS    X5, K1, (R11)
-	VADDPS     X5, X3, X3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X4
-	VSUBPS     X1, X4, X4
-	VMOVUPS    X4, K1, (R11)
-	VADDPS     X4, X2, X2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X5
-	VSUBPS     X1, X5, X5
-	VMOVUPS    X5, K1, (R11)
-	VADDPS     X5, X3, X3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X4
-	VSUBPS     X1, X4, X4
-	VMOVUPS    X4, K1, (R11)
-	VADDPS     X4, X2, X2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X5
-	VSUBPS     X1, X5, X5
-	VMOVUPS    X5, K1, (R11)
-	VADDPS     X5, X3, X3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X4
-	VSUBPS     X1, X4, X4
-	VMOVUPS    X4, K1, (R11)
-	VADDPS     X4, X2, X2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X5
-	VSUBPS     X1, X5, X5
-	VMOVUPS    X5, K1, (R11)
-	VADDPS     X5, X3, X3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X4
-	VSUBPS     X1, X4, X4
-	VMOVUPS    X4, K1, (R11)
-	VADDPS     X4, X2, X2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X5
-	VSUBPS     X1, X5, X5
-	VMOVUPS    X5, K1, (R11)
-	VADDPS     X5, X3, X3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X4
-	VSUBPS     X1, X4, X4
-	VMOVUPS    X4, K1, (R11)
-	VADDPS     X4, X2, X2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X5
-	VSUBPS     X1, X5, X5
-	VMOVUPS    X5, K1, (R11)
-	VADDPS     X5, X3, X3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X4
-	VSUBPS     X1, X4, X4
-	VMOVUPS    X4, K1, (R11)
-	VADDPS     X4, X2, X2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X5
-	VSUBPS     X1, X5, X5
-	VMOVUPS    X5, K1, (R11)
-	VADDPS     X5, X3, X3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X4
-	VSUBPS     X1, X4, X4
-	VMOVUPS    X4, K1, (R11)
-	VADDPS     X4, X2, X2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X5
-	VSUBPS     X1, X5, X5
-	VMOVUPS    X5, K1, (R11)
-	VADDPS     X5, X3, X3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X4
-	VSUBPS     X1, X4, X4
-	VMOVUPS    X4, K1, (R11)
-	VADDPS     X4, X2, X2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X5
-	VSUBPS     X1, X5, X5
-	VMOVUPS    X5, K1, (R11)
-	VADDPS     X5, X3, X3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X4
-	VSUBPS     X1, X4, X4
-	VMOVUPS    X4, K1, (R11)
-	VADDPS     X4, X2, X2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X5
-	VSUBPS     X1, X5, X5
-	VMOVUPS    X5, K1, (R11)
-	VADDPS     X5, X3, X3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X4
-	VSUBPS     X1, X4, X4
-	VMOVUPS    X4, K1, (R11)
-	VADDPS     X4, X2, X2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X5
-	VSUBPS     X1, X5, X5
-	VMOVUPS    X5, K1, (R11)
-	VADDPS     X5, X3, X3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X4
-	VSUBPS     X1, X4, X4
-	VMOVUPS    X4, K1, (R11)
-	VADDPS     X4, X2, X2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X5
-	VSUBPS     X1, X5, X5
-	VMOVUPS    X5, K1, (R11)
-	VADDPS     X5, X3, X3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X4
-	VSUBPS     X1, X4, X4
-	VMOVUPS    X4, K1, (R11)
-	VADDPS     X4, X2, X2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X5
-	VSUBPS     X1, X5, X5
-	VMOVUPS    X5, K1, (R11)
-	VADDPS     X5, X3, X3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	JMP        stripRowsF32AVX512_narrow_done
+
+stripRowsF32AVX512_narrow_eight:
+	CMPQ      R13, $0x08
+	JL        stripRowsF32AVX512_narrow_pair
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, X4
+	VSUBPS    X1, X4, X4
+	VMOVUPS   X4, K1, (R11)
+	VADDPS    X4, X2, X2
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, X5
+	VSUBPS    X1, X5, X5
+	VMOVUPS   X5, K1, (R11)
+	VADDPS    X5, X3, X3
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, X4
+	VSUBPS    X1, X4, X4
+	VMOVUPS   X4, K1, (R11)
+	VADDPS    X4, X2, X2
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, X5
+	VSUBPS    X1, X5, X5
+	VMOVUPS   X5, K1, (R11)
+	VADDPS    X5, X3, X3
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, X4
+	VSUBPS    X1, X4, X4
+	VMOVUPS   X4, K1, (R11)
+	VADDPS    X4, X2, X2
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, X5
+	VSUBPS    X1, X5, X5
+	VMOVUPS   X5, K1, (R11)
+	VADDPS    X5, X3, X3
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, X4
+	VSUBPS    X1, X4, X4
+	VMOVUPS   X4, K1, (R11)
+	VADDPS    X4, X2, X2
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, X5
+	VSUBPS    X1, X5, X5
+	VMOVUPS   X5, K1, (R11)
+	VADDPS    X5, X3, X3
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	SUBQ      $0x08, R13
+	JMP       stripRowsF32AVX512_narrow_eight
 
 stripRowsF32AVX512_narrow_pair:
 	CMPQ      R13, $0x02
@@ -1544,8 +1043,9 @@ stripRowsF32AVX512_narrow_done:
 	JMP       stripRowsF32AVX512_nextBlock
 
 stripRowsF32AVX512_wide:
-	CMPQ      R13, $0x40
-	JNE       stripRowsF32AVX512_pair
+stripRowsF32AVX512_eight:
+	CMPQ      R13, $0x08
+	JL        stripRowsF32AVX512_pair
 	KMOVW     (R12), K2
 	KANDW     K1, K2, K2
 	VMOVUPS.Z (R10), K2, Y4
@@ -1618,511 +1118,8 @@ stripRowsF32AVX512_wide:
 	ADDQ      BX, R10
 	ADDQ      CX, R11
 	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y4
-	VSUBPS    Y1, Y4, Y4
-	VMOVUPS   Y4, K1, (R11)
-	VADDPS    Y4, Y2, Y2
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y5
-	VSUBPS    Y1, Y5, Y5
-	VMOVUPS   Y5, K1, (R11)
-	VADDPS    Y5, Y3, Y3
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y4
-	VSUBPS    Y1, Y4, Y4
-	VMOVUPS   Y4, K1, (R11)
-	VADDPS    Y4, Y2, Y2
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y5
-	VSUBPS    Y1, Y5, Y5
-	VMOVUPS   Y5, K1, (R11)
-	VADDPS    Y5, Y3, Y3
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y4
-	VSUBPS    Y1, Y4, Y4
-	VMOVUPS   Y4, K1, (R11)
-	VADDPS    Y4, Y2, Y2
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y5
-	VSUBPS    Y1, Y5, Y5
-	VMOVUPS   Y5, K1, (R11)
-	VADDPS    Y5, Y3, Y3
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y4
-	VSUBPS    Y1, Y4, Y4
-	VMOVUPS   Y4, K1, (R11)
-	VADDPS    Y4, Y2, Y2
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y5
-	VSUBPS    Y1, Y5, Y5
-	VMOVUPS   Y5, K1, (R11)
-	VADDPS    Y5, Y3, Y3
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y4
-	VSUBPS    Y1, Y4, Y4
-	VMOVUPS   Y4, K1, (R11)
-	VADDPS    Y4, Y2, Y2
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y5
-	VSUBPS    Y1, Y5, Y5
-	VMOVUPS   Y5, K1, (R11)
-	VADDPS    Y5, Y3, Y3
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y4
-	VSUBPS    Y1, Y4, Y4
-	VMOVUPS   Y4, K1, (R11)
-	VADDPS    Y4, Y2, Y2
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y5
-	VSUBPS    Y1, Y5, Y5
-	VMOVUPS   Y5, K1, (R11)
-	VADDPS    Y5, Y3, Y3
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y4
-	VSUBPS    Y1, Y4, Y4
-	VMOVUPS   Y4, K1, (R11)
-	VADDPS    Y4, Y2, Y2
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y5
-	VSUBPS    Y1, Y5, Y5
-	VMOVUPS   Y5, K1, (R11)
-	VADDPS    Y5, Y3, Y3
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y4
-	VSUBPS    Y1, Y4, Y4
-	VMOVUPS   Y4, K1, (R11)
-	VADDPS    Y4, Y2, Y2
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y5
-	VSUBPS    Y1, Y5, Y5
-	VMOVUPS   Y5, K1, (R11)
-	VADDPS    Y5, Y3, Y3
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y4
-	VSUBPS    Y1, Y4, Y4
-	VMOVUPS   Y4, K1, (R11)
-	VADDPS    Y4, Y2, Y2
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y5
-	VSUBPS    Y1, Y5, Y5
-	VMOVUPS   Y5, K1, (R11)
-	VADDPS    Y5, Y3, Y3
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y4
-	VSUBPS    Y1, Y4, Y4
-	VMOVUPS   Y4, K1, (R11)
-	VADDPS    Y4, Y2, Y2
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y5
-	VSUBPS    Y1, Y5, Y5
-	VMOVUPS   Y5, K1, (R11)
-	VADDPS    Y5, Y3, Y3
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y4
-	VSUBPS    Y1, Y4, Y4
-	VMOVUPS   Y4, K1, (R11)
-	VADDPS    Y4, Y2, Y2
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y5
-	VSUBPS    Y1, Y5, Y5
-	VMOVUPS   Y5, K1, (R11)
-	VADDPS    Y5, Y3, Y3
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y4
-	VSUBPS    Y1, Y4, Y4
-	VMOVUPS   Y4, K1, (R11)
-	VADDPS    Y4, Y2, Y2
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y5
-	VSUBPS    Y1, Y5, Y5
-	VMOVUPS   Y5, K1, (R11)
-	VADDPS    Y5, Y3, Y3
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y4
-	VSUBPS    Y1, Y4, Y4
-	VMOVUPS   Y4, K1, (R11)
-	VADDPS    Y4, Y2, Y2
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y5
-	VSUBPS    Y1, Y5, Y5
-	VMOVUPS   Y5, K1, (R11)
-	VADDPS    Y5, Y3, Y3
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y4
-	VSUBPS    Y1, Y4, Y4
-	VMOVUPS   Y4, K1, (R11)
-	VADDPS    Y4, Y2, Y2
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y5
-	VSUBPS    Y1, Y5, Y5
-	VMOVUPS   Y5, K1, (R11)
-	VADDPS    Y5, Y3, Y3
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y4
-	VSUBPS    Y1, Y4, Y4
-	VMOVUPS   Y4, K1, (R11)
-	VADDPS    Y4, Y2, Y2
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y5
-	VSUBPS    Y1, Y5, Y5
-	VMOVUPS   Y5, K1, (R11)
-	VADDPS    Y5, Y3, Y3
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y4
-	VSUBPS    Y1, Y4, Y4
-	VMOVUPS   Y4, K1, (R11)
-	VADDPS    Y4, Y2, Y2
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y5
-	VSUBPS    Y1, Y5, Y5
-	VMOVUPS   Y5, K1, (R11)
-	VADDPS    Y5, Y3, Y3
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y4
-	VSUBPS    Y1, Y4, Y4
-	VMOVUPS   Y4, K1, (R11)
-	VADDPS    Y4, Y2, Y2
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y5
-	VSUBPS    Y1, Y5, Y5
-	VMOVUPS   Y5, K1, (R11)
-	VADDPS    Y5, Y3, Y3
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y4
-	VSUBPS    Y1, Y4, Y4
-	VMOVUPS   Y4, K1, (R11)
-	VADDPS    Y4, Y2, Y2
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y5
-	VSUBPS    Y1, Y5, Y5
-	VMOVUPS   Y5, K1, (R11)
-	VADDPS    Y5, Y3, Y3
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y4
-	VSUBPS    Y1, Y4, Y4
-	VMOVUPS   Y4, K1, (R11)
-	VADDPS    Y4, Y2, Y2
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y5
-	VSUBPS    Y1, Y5, Y5
-	VMOVUPS   Y5, K1, (R11)
-	VADDPS    Y5, Y3, Y3
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y4
-	VSUBPS    Y1, Y4, Y4
-	VMOVUPS   Y4, K1, (R11)
-	VADDPS    Y4, Y2, Y2
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y5
-	VSUBPS    Y1, Y5, Y5
-	VMOVUPS   Y5, K1, (R11)
-	VADDPS    Y5, Y3, Y3
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y4
-	VSUBPS    Y1, Y4, Y4
-	VMOVUPS   Y4, K1, (R11)
-	VADDPS    Y4, Y2, Y2
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y5
-	VSUBPS    Y1, Y5, Y5
-	VMOVUPS   Y5, K1, (R11)
-	VADDPS    Y5, Y3, Y3
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y4
-	VSUBPS    Y1, Y4, Y4
-	VMOVUPS   Y4, K1, (R11)
-	VADDPS    Y4, Y2, Y2
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y5
-	VSUBPS    Y1, Y5, Y5
-	VMOVUPS   Y5, K1, (R11)
-	VADDPS    Y5, Y3, Y3
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y4
-	VSUBPS    Y1, Y4, Y4
-	VMOVUPS   Y4, K1, (R11)
-	VADDPS    Y4, Y2, Y2
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y5
-	VSUBPS    Y1, Y5, Y5
-	VMOVUPS   Y5, K1, (R11)
-	VADDPS    Y5, Y3, Y3
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y4
-	VSUBPS    Y1, Y4, Y4
-	VMOVUPS   Y4, K1, (R11)
-	VADDPS    Y4, Y2, Y2
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y5
-	VSUBPS    Y1, Y5, Y5
-	VMOVUPS   Y5, K1, (R11)
-	VADDPS    Y5, Y3, Y3
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y4
-	VSUBPS    Y1, Y4, Y4
-	VMOVUPS   Y4, K1, (R11)
-	VADDPS    Y4, Y2, Y2
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y5
-	VSUBPS    Y1, Y5, Y5
-	VMOVUPS   Y5, K1, (R11)
-	VADDPS    Y5, Y3, Y3
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y4
-	VSUBPS    Y1, Y4, Y4
-	VMOVUPS   Y4, K1, (R11)
-	VADDPS    Y4, Y2, Y2
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y5
-	VSUBPS    Y1, Y5, Y5
-	VMOVUPS   Y5, K1, (R11)
-	VADDPS    Y5, Y3, Y3
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y4
-	VSUBPS    Y1, Y4, Y4
-	VMOVUPS   Y4, K1, (R11)
-	VADDPS    Y4, Y2, Y2
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y5
-	VSUBPS    Y1, Y5, Y5
-	VMOVUPS   Y5, K1, (R11)
-	VADDPS    Y5, Y3, Y3
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y4
-	VSUBPS    Y1, Y4, Y4
-	VMOVUPS   Y4, K1, (R11)
-	VADDPS    Y4, Y2, Y2
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	KMOVW     (R12), K2
-	KANDW     K1, K2, K2
-	VMOVUPS.Z (R10), K2, Y5
-	VSUBPS    Y1, Y5, Y5
-	VMOVUPS   Y5, K1, (R11)
-	VADDPS    Y5, Y3, Y3
-	ADDQ      BX, R10
-	ADDQ      CX, R11
-	ADDQ      $0x02, R12
-	JMP       stripRowsF32AVX512_done
+	SUBQ      $0x08, R13
+	JMP       stripRowsF32AVX512_eight
 
 stripRowsF32AVX512_pair:
 	CMPQ      R13, $0x02
@@ -2253,585 +1250,84 @@ stripRowsF64AVX512_prefetch:
 	VPXORQ     Z2, Z2, Z2
 	VPXORQ     Z3, Z3, Z3
 	MOVQ       count+56(FP), R13
-	CMPQ       R13, $0x40
-	JNE        stripRowsF64AVX512_pair
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z4
-	VSUBPD     Z1, Z4, Z4
-	VMOVUPD    Z4, K1, (R11)
-	VADDPD     Z4, Z2, Z2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z5
-	VSUBPD     Z1, Z5, Z5
-	VMOVUPD    Z5, K1, (R11)
-	VADDPD     Z5, Z3, Z3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z4
-	VSUBPD     Z1, Z4, Z4
-	VMOVUPD    Z4, K1, (R11)
-	VADDPD     Z4, Z2, Z2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z5
-	VSUBPD     Z1, Z5, Z5
-	VMOVUPD    Z5, K1, (R11)
-	VADDPD     Z5, Z3, Z3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z4
-	VSUBPD     Z1, Z4, Z4
-	VMOVUPD    Z4, K1, (R11)
-	VADDPD     Z4, Z2, Z2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z5
-	VSUBPD     Z1, Z5, Z5
-	VMOVUPD    Z5, K1, (R11)
-	VADDPD     Z5, Z3, Z3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z4
-	VSUBPD     Z1, Z4, Z4
-	VMOVUPD    Z4, K1, (R11)
-	VADDPD     Z4, Z2, Z2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z5
-	VSUBPD     Z1, Z5, Z5
-	VMOVUPD    Z5, K1, (R11)
-	VADDPD     Z5, Z3, Z3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z4
-	VSUBPD     Z1, Z4, Z4
-	VMOVUPD    Z4, K1, (R11)
-	VADDPD     Z4, Z2, Z2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z5
-	VSUBPD     Z1, Z5, Z5
-	VMOVUPD    Z5, K1, (R11)
-	VADDPD     Z5, Z3, Z3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z4
-	VSUBPD     Z1, Z4, Z4
-	VMOVUPD    Z4, K1, (R11)
-	VADDPD     Z4, Z2, Z2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z5
-	VSUBPD     Z1, Z5, Z5
-	VMOVUPD    Z5, K1, (R11)
-	VADDPD     Z5, Z3, Z3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z4
-	VSUBPD     Z1, Z4, Z4
-	VMOVUPD    Z4, K1, (R11)
-	VADDPD     Z4, Z2, Z2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z5
-	VSUBPD     Z1, Z5, Z5
-	VMOVUPD    Z5, K1, (R11)
-	VADDPD     Z5, Z3, Z3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z4
-	VSUBPD     Z1, Z4, Z4
-	VMOVUPD    Z4, K1, (R11)
-	VADDPD     Z4, Z2, Z2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z5
-	VSUBPD     Z1, Z5, Z5
-	VMOVUPD    Z5, K1, (R11)
-	VADDPD     Z5, Z3, Z3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z4
-	VSUBPD     Z1, Z4, Z4
-	VMOVUPD    Z4, K1, (R11)
-	VADDPD     Z4, Z2, Z2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z5
-	VSUBPD     Z1, Z5, Z5
-	VMOVUPD    Z5, K1, (R11)
-	VADDPD     Z5, Z3, Z3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z4
-	VSUBPD     Z1, Z4, Z4
-	VMOVUPD    Z4, K1, (R11)
-	VADDPD     Z4, Z2, Z2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z5
-	VSUBPD     Z1, Z5, Z5
-	VMOVUPD    Z5, K1, (R11)
-	VADDPD     Z5, Z3, Z3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z4
-	VSUBPD     Z1, Z4, Z4
-	VMOVUPD    Z4, K1, (R11)
-	VADDPD     Z4, Z2, Z2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z5
-	VSUBPD     Z1, Z5, Z5
-	VMOVUPD    Z5, K1, (R11)
-	VADDPD     Z5, Z3, Z3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z4
-	VSUBPD     Z1, Z4, Z4
-	VMOVUPD    Z4, K1, (R11)
-	VADDPD     Z4, Z2, Z2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z5
-	VSUBPD     Z1, Z5, Z5
-	VMOVUPD    Z5, K1, (R11)
-	VADDPD     Z5, Z3, Z3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z4
-	VSUBPD     Z1, Z4, Z4
-	VMOVUPD    Z4, K1, (R11)
-	VADDPD     Z4, Z2, Z2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z5
-	VSUBPD     Z1, Z5, Z5
-	VMOVUPD    Z5, K1, (R11)
-	VADDPD     Z5, Z3, Z3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z4
-	VSUBPD     Z1, Z4, Z4
-	VMOVUPD    Z4, K1, (R11)
-	VADDPD     Z4, Z2, Z2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z5
-	VSUBPD     Z1, Z5, Z5
-	VMOVUPD    Z5, K1, (R11)
-	VADDPD     Z5, Z3, Z3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z4
-	VSUBPD     Z1, Z4, Z4
-	VMOVUPD    Z4, K1, (R11)
-	VADDPD     Z4, Z2, Z2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z5
-	VSUBPD     Z1, Z5, Z5
-	VMOVUPD    Z5, K1, (R11)
-	VADDPD     Z5, Z3, Z3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z4
-	VSUBPD     Z1, Z4, Z4
-	VMOVUPD    Z4, K1, (R11)
-	VADDPD     Z4, Z2, Z2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z5
-	VSUBPD     Z1, Z5, Z5
-	VMOVUPD    Z5, K1, (R11)
-	VADDPD     Z5, Z3, Z3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z4
-	VSUBPD     Z1, Z4, Z4
-	VMOVUPD    Z4, K1, (R11)
-	VADDPD     Z4, Z2, Z2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z5
-	VSUBPD     Z1, Z5, Z5
-	VMOVUPD    Z5, K1, (R11)
-	VADDPD     Z5, Z3, Z3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z4
-	VSUBPD     Z1, Z4, Z4
-	VMOVUPD    Z4, K1, (R11)
-	VADDPD     Z4, Z2, Z2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z5
-	VSUBPD     Z1, Z5, Z5
-	VMOVUPD    Z5, K1, (R11)
-	VADDPD     Z5, Z3, Z3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z4
-	VSUBPD     Z1, Z4, Z4
-	VMOVUPD    Z4, K1, (R11)
-	VADDPD     Z4, Z2, Z2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z5
-	VSUBPD     Z1, Z5, Z5
-	VMOVUPD    Z5, K1, (R11)
-	VADDPD     Z5, Z3, Z3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z4
-	VSUBPD     Z1, Z4, Z4
-	VMOVUPD    Z4, K1, (R11)
-	VADDPD     Z4, Z2, Z2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z5
-	VSUBPD     Z1, Z5, Z5
-	VMOVUPD    Z5, K1, (R11)
-	VADDPD     Z5, Z3, Z3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z4
-	VSUBPD     Z1, Z4, Z4
-	VMOVUPD    Z4, K1, (R11)
-	VADDPD     Z4, Z2, Z2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z5
-	VSUBPD     Z1, Z5, Z5
-	VMOVUPD    Z5, K1, (R11)
-	VADDPD     Z5, Z3, Z3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z4
-	VSUBPD     Z1, Z4, Z4
-	VMOVUPD    Z4, K1, (R11)
-	VADDPD     Z4, Z2, Z2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z5
-	VSUBPD     Z1, Z5, Z5
-	VMOVUPD    Z5, K1, (R11)
-	VADDPD     Z5, Z3, Z3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z4
-	VSUBPD     Z1, Z4, Z4
-	VMOVUPD    Z4, K1, (R11)
-	VADDPD     Z4, Z2, Z2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z5
-	VSUBPD     Z1, Z5, Z5
-	VMOVUPD    Z5, K1, (R11)
-	VADDPD     Z5, Z3, Z3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z4
-	VSUBPD     Z1, Z4, Z4
-	VMOVUPD    Z4, K1, (R11)
-	VADDPD     Z4, Z2, Z2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z5
-	VSUBPD     Z1, Z5, Z5
-	VMOVUPD    Z5, K1, (R11)
-	VADDPD     Z5, Z3, Z3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z4
-	VSUBPD     Z1, Z4, Z4
-	VMOVUPD    Z4, K1, (R11)
-	VADDPD     Z4, Z2, Z2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z5
-	VSUBPD     Z1, Z5, Z5
-	VMOVUPD    Z5, K1, (R11)
-	VADDPD     Z5, Z3, Z3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z4
-	VSUBPD     Z1, Z4, Z4
-	VMOVUPD    Z4, K1, (R11)
-	VADDPD     Z4, Z2, Z2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z5
-	VSUBPD     Z1, Z5, Z5
-	VMOVUPD    Z5, K1, (R11)
-	VADDPD     Z5, Z3, Z3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z4
-	VSUBPD     Z1, Z4, Z4
-	VMOVUPD    Z4, K1, (R11)
-	VADDPD     Z4, Z2, Z2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z5
-	VSUBPD     Z1, Z5, Z5
-	VMOVUPD    Z5, K1, (R11)
-	VADDPD     Z5, Z3, Z3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z4
-	VSUBPD     Z1, Z4, Z4
-	VMOVUPD    Z4, K1, (R11)
-	VADDPD     Z4, Z2, Z2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z5
-	VSUBPD     Z1, Z5, Z5
-	VMOVUPD    Z5, K1, (R11)
-	VADDPD     Z5, Z3, Z3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z4
-	VSUBPD     Z1, Z4, Z4
-	VMOVUPD    Z4, K1, (R11)
-	VADDPD     Z4, Z2, Z2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z5
-	VSUBPD     Z1, Z5, Z5
-	VMOVUPD    Z5, K1, (R11)
-	VADDPD     Z5, Z3, Z3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z4
-	VSUBPD     Z1, Z4, Z4
-	VMOVUPD    Z4, K1, (R11)
-	VADDPD     Z4, Z2, Z2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z5
-	VSUBPD     Z1, Z5, Z5
-	VMOVUPD    Z5, K1, (R11)
-	VADDPD     Z5, Z3, Z3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z4
-	VSUBPD     Z1, Z4, Z4
-	VMOVUPD    Z4, K1, (R11)
-	VADDPD     Z4, Z2, Z2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z5
-	VSUBPD     Z1, Z5, Z5
-	VMOVUPD    Z5, K1, (R11)
-	VADDPD     Z5, Z3, Z3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z4
-	VSUBPD     Z1, Z4, Z4
-	VMOVUPD    Z4, K1, (R11)
-	VADDPD     Z4, Z2, Z2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z5
-	VSUBPD     Z1, Z5, Z5
-	VMOVUPD    Z5, K1, (R11)
-	VADDPD     Z5, Z3, Z3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	JMP        stripRowsF64AVX512_done
+
+stripRowsF64AVX512_eight:
+	CMPQ      R13, $0x08
+	JL        stripRowsF64AVX512_pair
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPD.Z (R10), K2, Z4
+	VSUBPD    Z1, Z4, Z4
+	VMOVUPD   Z4, K1, (R11)
+	VADDPD    Z4, Z2, Z2
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPD.Z (R10), K2, Z5
+	VSUBPD    Z1, Z5, Z5
+	VMOVUPD   Z5, K1, (R11)
+	VADDPD    Z5, Z3, Z3
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPD.Z (R10), K2, Z4
+	VSUBPD    Z1, Z4, Z4
+	VMOVUPD   Z4, K1, (R11)
+	VADDPD    Z4, Z2, Z2
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPD.Z (R10), K2, Z5
+	VSUBPD    Z1, Z5, Z5
+	VMOVUPD   Z5, K1, (R11)
+	VADDPD    Z5, Z3, Z3
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPD.Z (R10), K2, Z4
+	VSUBPD    Z1, Z4, Z4
+	VMOVUPD   Z4, K1, (R11)
+	VADDPD    Z4, Z2, Z2
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPD.Z (R10), K2, Z5
+	VSUBPD    Z1, Z5, Z5
+	VMOVUPD   Z5, K1, (R11)
+	VADDPD    Z5, Z3, Z3
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPD.Z (R10), K2, Z4
+	VSUBPD    Z1, Z4, Z4
+	VMOVUPD   Z4, K1, (R11)
+	VADDPD    Z4, Z2, Z2
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPD.Z (R10), K2, Z5
+	VSUBPD    Z1, Z5, Z5
+	VMOVUPD   Z5, K1, (R11)
+	VADDPD    Z5, Z3, Z3
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	SUBQ      $0x08, R13
+	JMP       stripRowsF64AVX512_eight
 
 stripRowsF64AVX512_pair:
 	CMPQ      R13, $0x02

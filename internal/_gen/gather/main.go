@@ -504,13 +504,15 @@ func stripRows(f64 bool) {
 			ADDQ(ldd, dstp)
 			ADDQ(U8(2), mp)
 		}
-		// A whole block, straight through.
-		CMPQ(j, U8(1<<stripBlockLog))
-		JNE(LabelRef(label + "_pair"))
-		for u := 0; u < 1<<stripBlockLog; u++ {
+		// Eight windows at a time, then pairs, then the last one.
+		Label(label + "_eight")
+		CMPQ(j, U8(8))
+		JL(LabelRef(label + "_pair"))
+		for u := 0; u < 8; u++ {
 			one(u % 2)
 		}
-		JMP(LabelRef(label + "_done"))
+		SUBQ(U8(8), j)
+		JMP(LabelRef(label + "_eight"))
 		Label(label + "_pair")
 		CMPQ(j, U8(2))
 		JL(LabelRef(label + "_last"))
