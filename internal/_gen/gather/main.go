@@ -396,10 +396,11 @@ func stripRows(f64 bool) {
 		shiftV = Z1
 	}
 
-	// The windows go in blocks of 1<<stripBlockLog, all strips over one
-	// block before the next: the block's destination rows stay in L1
-	// while every strip writes its lanes into them, so each line is
-	// fetched once, not once per strip. A strip's float64 sums live in
+	// The windows go in blocks of 1<<stripBlockLog (usually the whole
+	// run), all strips over one block before the next: each strip reads
+	// its source row once, front to back, and the strips that follow it
+	// write the neighbouring lanes of the same destination lines, which
+	// are still in L1 (see stripBlockLog). A strip's float64 sums live in
 	// its own 64 bytes of sums, read and written whole: a block's load of
 	// them never waits on a store still in flight (a masked store cannot
 	// forward), as the previous block's is long done.
