@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"github.com/netdeconv/deconv"
 	"math"
+	"math/bits"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -69,6 +70,7 @@ type batchRun[T Float] struct {
 	pl                                     *Plan
 	x, shift                               []T
 	perPanel, perChunk, chunks, groupFeats int
+	nPanels                                int // the batch's panels, spread over the chunks
 	next                                   atomic.Int64
 
 	mu       sync.Mutex
@@ -151,7 +153,7 @@ func (r *batchRun[T]) run(lo, hi int) {
 		if r.panels {
 			err = workPanels(r, ws)
 		} else {
-			err = work(pl, r.x, r.shift, ws, r.perPanel, r.perChunk, r.chunks, &r.next)
+			err = work(pl, r.x, r.shift, ws, r.perPanel, r.nPanels, r.chunks, &r.next)
 		}
 		r.mu.Lock()
 		if err != nil && r.firstErr == nil {
@@ -257,6 +259,14 @@ func batchMoments[T Float](pl *Plan, x []T, m *moments, out *finalOut[T]) error 
 	panels := (pl.samples + perPanel - 1) / perPanel
 	perChunk := max(1, flushRows/(perPanel*pl.rowsPerSample()))
 	chunks := (panels + perChunk - 1) / perChunk
+	// An even number of chunks, of whole panels and near-equal sizes (see
+	// chunkSamples): workers claim the chunks one by one, and equal
+	// chunks with a short last one would leave one of two workers idle
+	// for up to a chunk at the end. The count does not depend on the
+	// workers, so neither do the partial sums.
+	if chunks > 1 {
+		chunks = min(panels, chunks+chunks%2) // no chunk empty
+	}
 
 	r := getBatchRun[T]()
 	defer putBatchRun(r)
@@ -301,6 +311,7 @@ func batchMoments[T Float](pl *Plan, x []T, m *moments, out *finalOut[T]) error 
 	clear(sum64)
 	r.pl, r.x, r.shift = pl, x, shift
 	r.perPanel, r.perChunk, r.chunks, r.groupFeats = perPanel, perChunk, chunks, G*F
+	r.nPanels = panels
 	r.firstErr = nil
 	r.next.Store(0)
 	parallel.For(workers, workers, r.body)
@@ -354,7 +365,7 @@ func (pl *Plan) rowsPerSample() int { return pl.sub }
 
 // work is one worker's loop: it claims chunks of panels until none is
 // left, accumulating into ws.s64 (upper triangles) and ws.sum64.
-func work[T Float](pl *Plan, x, shift []T, ws *workspace[T], perPanel, perChunk, chunks int, next *atomic.Int64) error {
+func work[T Float](pl *Plan, x, shift []T, ws *workspace[T], perPanel, panels, chunks int, next *atomic.Int64) error {
 	F, G, width := pl.feats, pl.groups, pl.width
 	y := grow(&ws.y, perPanel*width)
 	part := grow(&ws.part, G*F*F)
@@ -367,8 +378,7 @@ func work[T Float](pl *Plan, x, shift []T, ws *workspace[T], perPanel, perChunk,
 		if ci >= chunks {
 			return nil
 		}
-		s0 := ci * perChunk * perPanel
-		s1 := min(pl.samples, s0+perChunk*perPanel)
+		s0, s1 := chunkSamples(ci, chunks, panels, perPanel, pl.samples)
 		var beta T // the chunk's first panel overwrites the partial
 		for p0 := s0; p0 < s1; p0 += perPanel {
 			cnt := min(perPanel, s1-p0)
@@ -403,6 +413,26 @@ func work[T Float](pl *Plan, x, shift []T, ws *workspace[T], perPanel, perChunk,
 			}
 		}
 	}
+}
+
+// chunkSamples returns the samples s0 … s1−1 of chunk ci < chunks: the
+// panels of perPanel samples (panels of them, the last one short) are
+// spread evenly over the chunks, whose sizes then differ by one panel at
+// most, and which hold no more panels than chunks of perChunk (the
+// flushRows bound) would.
+func chunkSamples(ci, chunks, panels, perPanel, samples int) (s0, s1 int) {
+	// ci·panels/chunks without overflow: ci < chunks keeps the quotient
+	// below panels.
+	at := func(c int) int {
+		hi, lo := bits.Mul64(uint64(c), uint64(panels))
+		q, _ := bits.Div64(hi, lo, uint64(chunks))
+		return int(q)
+	}
+	p0, p1 := at(ci), panels
+	if ci+1 < chunks {
+		p1 = at(ci + 1)
+	}
+	return p0 * perPanel, min(samples, p1*perPanel)
 }
 
 // fill gathers samples s0 … s0+cnt−1 into y (width values each, shifted)

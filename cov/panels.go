@@ -6,6 +6,7 @@ import (
 
 	"github.com/netdeconv/deconv"
 	"github.com/netdeconv/deconv/internal/gather"
+	"github.com/netdeconv/deconv/internal/isa"
 )
 
 // The panel path: each worker gathers the shifted samples of a panel
@@ -123,11 +124,86 @@ func blockLayout(pl *Plan, perMat int) (cols, mats int) {
 // straight into the run's totals, which no other unit touches.
 func workPanels[T Float](r *batchRun[T], ws *workspace[T]) error {
 	pl := r.pl
-	F, G, width, sub := pl.feats, pl.groups, pl.width, pl.sub
+	F, G, width := pl.feats, pl.groups, pl.width
 	ps := &ws.ps
 	ps.InitFamily(r.fam)
-	K := r.perPanel * sub
+	K := r.perPanel * pl.sub
 	bw, nm := r.blockCols, r.blockMats
+	bLen := ps.Len(F, K)
+	d := newPanelDst(pl, ws, r.fam, K, bw, nm)
+	part := grow(&ws.part, nm*F*F)
+	sum := grow(&ws.sum64, width)
+	clear(sum)
+	var s64 []float64
+	if r.direct {
+		ws.s64 = ws.s64[:0]
+	} else if r.exclusive {
+		s64 = r.tot.s64
+		ws.s64 = ws.s64[:0]
+	} else {
+		s64 = grow(&ws.s64, G*F*F)
+		clear(s64)
+	}
+	addWiden := gather.AddWidenFor[T](r.fam)
+	units := r.blocks * r.chunks
+	for {
+		u := int(r.next.Add(1)) - 1
+		if u >= units {
+			if d.stripsFor >= 0 {
+				foldStrips(&d, sum)
+			}
+			return nil
+		}
+		b, ci := u/r.chunks, u%r.chunks
+		colLo := b * bw
+		colHi := min(width, colLo+bw)
+		g0, ng := 0, 1
+		if G > 1 {
+			g0, ng = colLo/F, (colHi-colLo)/F
+		}
+		s0, s1 := chunkSamples(ci, r.chunks, r.nPanels, r.perPanel, pl.samples)
+		var beta T // the chunk's first panel overwrites the partials
+		for p0 := s0; p0 < s1; p0 += r.perPanel {
+			cnt := min(r.perPanel, s1-p0)
+			if pl.kind == gridKind && d.stripsFor != colLo {
+				if d.stripsFor >= 0 {
+					foldStrips(&d, sum)
+				}
+				cutStrips(pl, &d, colLo, colHi)
+			}
+			fillPanels(pl, r.x, p0, cnt, &d, colLo, colHi, r.shift, sum)
+			// The partials' lower triangles are never read (flushPartials
+			// and finalRun.direct read the upper ones), so the diagonal
+			// tiles go straight to them.
+			for m := 0; m < ng; m++ {
+				if err := ps.UpperScratch(F, cnt*pl.sub, K, 1, d.pb[m*bLen:], beta, part[m*F*F:(m+1)*F*F], F); err != nil {
+					return err
+				}
+			}
+			beta = 1
+		}
+		if r.direct {
+			if d.stripsFor >= 0 {
+				foldStrips(&d, sum) // the block's column sums, complete
+			}
+			if err := r.fin.direct(pl, part[:ng*F*F], sum, grow(&ws.ybar, F), colLo, g0, ng, r.shift); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := flushPartials(part[:ng*F*F], s64[g0*F*F:(g0+ng)*F*F], F, g0, s0, s1, r.exclusive, addWiden); err != nil {
+			return err
+		}
+	}
+}
+
+// newPanelDst lays out the panels of one worker (in ws's buffers) for
+// column blocks of bw columns holding nm matrices, panels K rows deep: the
+// destination offset of every block column and, for grid windows, the
+// tables of the strip kernel. ws.ps must be set to family fam.
+func newPanelDst[T Float](pl *Plan, ws *workspace[T], fam isa.Family, K, bw, nm int) panelDst[T] {
+	F, G := pl.feats, pl.groups
+	ps := &ws.ps
 	nr := ps.NR()
 	bLen := ps.Len(F, K)
 	// Rows of the panels: one per (sample, block) of a shared covariance,
@@ -135,7 +211,7 @@ func workPanels[T Float](r *batchRun[T], ws *workspace[T]) error {
 	d := panelDst[T]{
 		pb:   grow(&ws.y, nm*bLen),
 		boff: grow(&ws.off, bw),
-		rsB:  sub * nr,
+		rsB:  pl.sub * nr,
 
 		stripsFor: -1,
 	}
@@ -159,69 +235,9 @@ func workPanels[T Float](r *batchRun[T], ws *workspace[T]) error {
 		d.strips, d.classes, d.stripsFor = grow(&ws.strips, bw)[:0], grow(&ws.classes, bw)[:0], -1
 		d.masks = grow(&ws.masks, bw*pl.ow)
 		d.sums = grow(&ws.stripSums, 8*bw)
-		d.copyRows = gather.StripRowsFor[T](r.fam)
+		d.copyRows = gather.StripRowsFor[T](fam)
 	}
-	part := grow(&ws.part, nm*F*F)
-	sum := grow(&ws.sum64, width)
-	clear(sum)
-	var s64 []float64
-	if r.direct {
-		ws.s64 = ws.s64[:0]
-	} else if r.exclusive {
-		s64 = r.tot.s64
-		ws.s64 = ws.s64[:0]
-	} else {
-		s64 = grow(&ws.s64, G*F*F)
-		clear(s64)
-	}
-	units := r.blocks * r.chunks
-	for {
-		u := int(r.next.Add(1)) - 1
-		if u >= units {
-			if d.stripsFor >= 0 {
-				foldStrips(&d, sum)
-			}
-			return nil
-		}
-		b, ci := u/r.chunks, u%r.chunks
-		colLo := b * bw
-		colHi := min(width, colLo+bw)
-		g0, ng := 0, 1
-		if G > 1 {
-			g0, ng = colLo/F, (colHi-colLo)/F
-		}
-		s0 := ci * r.perChunk * r.perPanel
-		s1 := min(pl.samples, s0+r.perChunk*r.perPanel)
-		var beta T // the chunk's first panel overwrites the partials
-		for p0 := s0; p0 < s1; p0 += r.perPanel {
-			cnt := min(r.perPanel, s1-p0)
-			if pl.kind == gridKind && d.stripsFor != colLo {
-				if d.stripsFor >= 0 {
-					foldStrips(&d, sum)
-				}
-				cutStrips(pl, &d, colLo, colHi)
-			}
-			fillPanels(pl, r.x, p0, cnt, &d, colLo, colHi, r.shift, sum)
-			for m := 0; m < ng; m++ {
-				if err := ps.Upper(F, cnt*sub, K, 1, d.pb[m*bLen:], beta, part[m*F*F:(m+1)*F*F], F); err != nil {
-					return err
-				}
-			}
-			beta = 1
-		}
-		if r.direct {
-			if d.stripsFor >= 0 {
-				foldStrips(&d, sum) // the block's column sums, complete
-			}
-			if err := r.fin.direct(pl, part[:ng*F*F], sum, grow(&ws.ybar, F), colLo, g0, ng, r.shift); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := flushPartials(part[:ng*F*F], s64[g0*F*F:(g0+ng)*F*F], F, g0, s0, s1, r.exclusive); err != nil {
-			return err
-		}
-	}
+	return d
 }
 
 // flushPartials adds the upper triangles of the float32 (or float64)
@@ -229,7 +245,7 @@ func workPanels[T Float](r *batchRun[T], ws *workspace[T]) error {
 // store, stores them: the sums' only contribution), checking the
 // diagonal: a NaN or ±Inf read from the data makes its square, hence the
 // diagonal, non-finite (so does a finite value whose square overflows T).
-func flushPartials[T Float](part []T, s64 []float64, F, g0, s0, s1 int, store bool) error {
+func flushPartials[T Float](part []T, s64 []float64, F, g0, s0, s1 int, store bool, add gather.AddWidenFunc[T]) error {
 	for m := 0; m < len(part)/(F*F); m++ {
 		p, s := part[m*F*F:(m+1)*F*F], s64[m*F*F:(m+1)*F*F]
 		for i := 0; i < F; i++ {
@@ -244,9 +260,7 @@ func flushPartials[T Float](part []T, s64 []float64, F, g0, s0, s1 int, store bo
 				}
 				continue
 			}
-			for j, v := range pr {
-				sr[j] += float64(v)
-			}
+			add(sr, pr)
 		}
 	}
 	return nil

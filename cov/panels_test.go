@@ -119,3 +119,34 @@ func TestGroupedAllocatesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestChunkSamples checks that the chunks of a batch cover its samples in
+// order, each at least one panel and at most as many panels as chunks of
+// perChunk would hold, the sizes differing by one panel at most, for
+// counts as batchMoments makes them.
+func TestChunkSamples(t *testing.T) {
+	for _, perPanel := range []int{1, 3, 256} {
+		for _, samples := range []int{1, 2, 255, 256, 257, 4095, 4097, 59168, 1e6 + 3} {
+			for _, perChunk := range []int{1, 2, 16} {
+				panels := (samples + perPanel - 1) / perPanel
+				chunks := (panels + perChunk - 1) / perChunk
+				if chunks > 1 {
+					chunks = min(panels, chunks+chunks%2)
+				}
+				next, lo, hi := 0, panels, 0
+				for ci := 0; ci < chunks; ci++ {
+					s0, s1 := chunkSamples(ci, chunks, panels, perPanel, samples)
+					n := (s1 - s0 + perPanel - 1) / perPanel
+					if s0 != next || s1 <= s0 || s0%perPanel != 0 || n > perChunk {
+						t.Fatalf("perPanel %d, samples %d, perChunk %d: chunk %d of %d is %d…%d after %d", perPanel, samples, perChunk, ci, chunks, s0, s1, next)
+					}
+					lo, hi = min(lo, n), max(hi, n)
+					next = s1
+				}
+				if next != samples || hi-lo > 1 {
+					t.Fatalf("perPanel %d, samples %d, perChunk %d: chunks end at %d, sizes %d…%d panels", perPanel, samples, perChunk, next, lo, hi)
+				}
+			}
+		}
+	}
+}

@@ -21,3 +21,5 @@ func finiteKernel[T Float](isa.Family) FiniteFunc[T] { return nil }
 func stripRowsKernel[T Float](isa.Family) StripRowsFunc[T] { return nil }
 
 func tableKernel[T Float](isa.Family) TableFunc[T] { return nil }
+
+func addWidenKernel[T Float](isa.Family) AddWidenFunc[T] { return nil }

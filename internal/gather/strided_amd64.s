@@ -843,7 +843,7 @@ prefetchT0_loop:
 
 // func stripRowsF32AVX512(dst *float32, ldd int, src *float32, delta int, step int, n int, strips *int, count int, masks *uint16, shift *float32, sums *float64)
 // Requires: AVX, AVX512F, AVX512VL, BMI2, CMOV, MMX+
-TEXT ·stripRowsF32AVX512(SB), NOSPLIT, $0-88
+TEXT ·stripRowsF32AVX512(SB), NOSPLIT, $8-88
 	MOVQ   dst+0(FP), AX
 	MOVQ   ldd+8(FP), CX
 	MOVQ   src+16(FP), DX
@@ -859,35 +859,53 @@ TEXT ·stripRowsF32AVX512(SB), NOSPLIT, $0-88
 	MOVQ   strips+48(FP), R9
 	ADDQ   R9, R8
 	MOVQ   BX, R14
-	SHLQ   $0x03, R14
+	SHLQ   $0x06, R14
 
 stripRowsF32AVX512_block:
 	MOVQ    strips+48(FP), R9
 	MOVQ    sums+80(FP), R13
 	MOVQ    R13, R15
 	MOVQ    n+40(FP), R13
-	MOVQ    $0x00000008, DI
+	MOVQ    $0x00000040, DI
 	CMPQ    R13, DI
 	CMOVQGT DI, R13
 	MOVQ    R13, count+56(FP)
 
 stripRowsF32AVX512_strip:
-	MOVQ       24(R9), DI
-	MOVL       $0x00000001, R12
-	SHLXL      DI, R12, R12
-	DECL       R12
-	KMOVW      R12, K1
-	MOVQ       (R9), R10
-	SHLQ       $0x02, R10
-	ADDQ       DX, R10
-	MOVQ       8(R9), R11
-	SHLQ       $0x02, R11
-	ADDQ       AX, R11
-	MOVQ       32(R9), R12
-	SHLQ       $0x01, R12
-	ADDQ       SI, R12
-	PREFETCHT0 (R10)(R14*1)
-	PREFETCHT0 64(R10)(R14*1)
+	MOVQ    24(R9), DI
+	MOVL    $0x00000001, R12
+	SHLXL   DI, R12, R12
+	DECL    R12
+	KMOVW   R12, K1
+	MOVQ    (R9), R10
+	SHLQ    $0x02, R10
+	ADDQ    DX, R10
+	MOVQ    8(R9), R11
+	SHLQ    $0x02, R11
+	ADDQ    AX, R11
+	MOVQ    32(R9), R12
+	SHLQ    $0x01, R12
+	ADDQ    SI, R12
+	MOVQ    R9, DI
+	ADDQ    $0x000000a0, DI
+	LEAQ    -40(R8), R13
+	CMPQ    DI, R13
+	CMOVQGT R13, DI
+	MOVQ    (DI), R13
+	SHLQ    $0x02, R13
+	ADDQ    DX, R13
+	MOVQ    count+56(FP), BP
+	IMULQ   BX, BP
+	MOVQ    $0x00001000, DI
+	CMPQ    BP, DI
+	CMOVQHI DI, BP
+	ADDQ    R13, BP
+
+stripRowsF32AVX512_prefetch:
+	PREFETCHT0 (R13)
+	ADDQ       $0x40, R13
+	CMPQ       R13, BP
+	JBE        stripRowsF32AVX512_prefetch
 	MOVQ       16(R9), DI
 	MOVQ       shift+72(FP), R13
 	VMOVUPS.Z  (R13)(DI*4), K1, Y1
@@ -897,81 +915,84 @@ stripRowsF32AVX512_strip:
 	MOVQ       24(R9), DI
 	CMPQ       DI, $0x04
 	JA         stripRowsF32AVX512_wide
-	CMPQ       R13, $0x08
-	JNE        stripRowsF32AVX512_narrow_pair
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X4
-	VSUBPS     X1, X4, X4
-	VMOVUPS    X4, K1, (R11)
-	VADDPS     X4, X2, X2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X5
-	VSUBPS     X1, X5, X5
-	VMOVUPS    X5, K1, (R11)
-	VADDPS     X5, X3, X3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X4
-	VSUBPS     X1, X4, X4
-	VMOVUPS    X4, K1, (R11)
-	VADDPS     X4, X2, X2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X5
-	VSUBPS     X1, X5, X5
-	VMOVUPS    X5, K1, (R11)
-	VADDPS     X5, X3, X3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X4
-	VSUBPS     X1, X4, X4
-	VMOVUPS    X4, K1, (R11)
-	VADDPS     X4, X2, X2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X5
-	VSUBPS     X1, X5, X5
-	VMOVUPS    X5, K1, (R11)
-	VADDPS     X5, X3, X3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X4
-	VSUBPS     X1, X4, X4
-	VMOVUPS    X4, K1, (R11)
-	VADDPS     X4, X2, X2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPS.Z  (R10), K2, X5
-	VSUBPS     X1, X5, X5
-	VMOVUPS    X5, K1, (R11)
-	VADDPS     X5, X3, X3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	JMP        stripRowsF32AVX512_narrow_done
+
+stripRowsF32AVX512_narrow_eight:
+	CMPQ      R13, $0x08
+	JL        stripRowsF32AVX512_narrow_pair
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, X4
+	VSUBPS    X1, X4, X4
+	VMOVUPS   X4, K1, (R11)
+	VADDPS    X4, X2, X2
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, X5
+	VSUBPS    X1, X5, X5
+	VMOVUPS   X5, K1, (R11)
+	VADDPS    X5, X3, X3
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, X4
+	VSUBPS    X1, X4, X4
+	VMOVUPS   X4, K1, (R11)
+	VADDPS    X4, X2, X2
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, X5
+	VSUBPS    X1, X5, X5
+	VMOVUPS   X5, K1, (R11)
+	VADDPS    X5, X3, X3
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, X4
+	VSUBPS    X1, X4, X4
+	VMOVUPS   X4, K1, (R11)
+	VADDPS    X4, X2, X2
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, X5
+	VSUBPS    X1, X5, X5
+	VMOVUPS   X5, K1, (R11)
+	VADDPS    X5, X3, X3
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, X4
+	VSUBPS    X1, X4, X4
+	VMOVUPS   X4, K1, (R11)
+	VADDPS    X4, X2, X2
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (R10), K2, X5
+	VSUBPS    X1, X5, X5
+	VMOVUPS   X5, K1, (R11)
+	VADDPS    X5, X3, X3
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	SUBQ      $0x08, R13
+	JMP       stripRowsF32AVX512_narrow_eight
 
 stripRowsF32AVX512_narrow_pair:
 	CMPQ      R13, $0x02
@@ -1022,8 +1043,9 @@ stripRowsF32AVX512_narrow_done:
 	JMP       stripRowsF32AVX512_nextBlock
 
 stripRowsF32AVX512_wide:
+stripRowsF32AVX512_eight:
 	CMPQ      R13, $0x08
-	JNE       stripRowsF32AVX512_pair
+	JL        stripRowsF32AVX512_pair
 	KMOVW     (R12), K2
 	KANDW     K1, K2, K2
 	VMOVUPS.Z (R10), K2, Y4
@@ -1096,7 +1118,8 @@ stripRowsF32AVX512_wide:
 	ADDQ      BX, R10
 	ADDQ      CX, R11
 	ADDQ      $0x02, R12
-	JMP       stripRowsF32AVX512_done
+	SUBQ      $0x08, R13
+	JMP       stripRowsF32AVX512_eight
 
 stripRowsF32AVX512_pair:
 	CMPQ      R13, $0x02
@@ -1148,17 +1171,17 @@ stripRowsF32AVX512_done:
 stripRowsF32AVX512_nextBlock:
 	ADDQ R14, DX
 	MOVQ CX, DI
-	SHLQ $0x03, DI
+	SHLQ $0x06, DI
 	ADDQ DI, AX
-	ADDQ $0x10, SI
-	SUBQ $0x08, n+40(FP)
+	ADDQ $0x80, SI
+	SUBQ $0x40, n+40(FP)
 	JG   stripRowsF32AVX512_block
 	VZEROUPPER
 	RET
 
 // func stripRowsF64AVX512(dst *float64, ldd int, src *float64, delta int, step int, n int, strips *int, count int, masks *uint16, shift *float64, sums *float64)
 // Requires: AVX, AVX512F, BMI2, CMOV, MMX+
-TEXT ·stripRowsF64AVX512(SB), NOSPLIT, $0-88
+TEXT ·stripRowsF64AVX512(SB), NOSPLIT, $8-88
 	MOVQ   dst+0(FP), AX
 	MOVQ   ldd+8(FP), CX
 	MOVQ   src+16(FP), DX
@@ -1174,116 +1197,137 @@ TEXT ·stripRowsF64AVX512(SB), NOSPLIT, $0-88
 	MOVQ   strips+48(FP), R9
 	ADDQ   R9, R8
 	MOVQ   BX, R14
-	SHLQ   $0x03, R14
+	SHLQ   $0x06, R14
 
 stripRowsF64AVX512_block:
 	MOVQ    strips+48(FP), R9
 	MOVQ    sums+80(FP), R13
 	MOVQ    R13, R15
 	MOVQ    n+40(FP), R13
-	MOVQ    $0x00000008, DI
+	MOVQ    $0x00000040, DI
 	CMPQ    R13, DI
 	CMOVQGT DI, R13
 	MOVQ    R13, count+56(FP)
 
 stripRowsF64AVX512_strip:
-	MOVQ       24(R9), DI
-	MOVL       $0x00000001, R12
-	SHLXL      DI, R12, R12
-	DECL       R12
-	KMOVW      R12, K1
-	MOVQ       (R9), R10
-	SHLQ       $0x03, R10
-	ADDQ       DX, R10
-	MOVQ       8(R9), R11
-	SHLQ       $0x03, R11
-	ADDQ       AX, R11
-	MOVQ       32(R9), R12
-	SHLQ       $0x01, R12
-	ADDQ       SI, R12
-	PREFETCHT0 (R10)(R14*1)
-	PREFETCHT0 64(R10)(R14*1)
+	MOVQ    24(R9), DI
+	MOVL    $0x00000001, R12
+	SHLXL   DI, R12, R12
+	DECL    R12
+	KMOVW   R12, K1
+	MOVQ    (R9), R10
+	SHLQ    $0x03, R10
+	ADDQ    DX, R10
+	MOVQ    8(R9), R11
+	SHLQ    $0x03, R11
+	ADDQ    AX, R11
+	MOVQ    32(R9), R12
+	SHLQ    $0x01, R12
+	ADDQ    SI, R12
+	MOVQ    R9, DI
+	ADDQ    $0x000000a0, DI
+	LEAQ    -40(R8), R13
+	CMPQ    DI, R13
+	CMOVQGT R13, DI
+	MOVQ    (DI), R13
+	SHLQ    $0x03, R13
+	ADDQ    DX, R13
+	MOVQ    count+56(FP), BP
+	IMULQ   BX, BP
+	MOVQ    $0x00001000, DI
+	CMPQ    BP, DI
+	CMOVQHI DI, BP
+	ADDQ    R13, BP
+
+stripRowsF64AVX512_prefetch:
+	PREFETCHT0 (R13)
+	ADDQ       $0x40, R13
+	CMPQ       R13, BP
+	JBE        stripRowsF64AVX512_prefetch
 	MOVQ       16(R9), DI
 	MOVQ       shift+72(FP), R13
 	VMOVUPD.Z  (R13)(DI*8), K1, Z1
 	VPXORQ     Z2, Z2, Z2
 	VPXORQ     Z3, Z3, Z3
 	MOVQ       count+56(FP), R13
-	CMPQ       R13, $0x08
-	JNE        stripRowsF64AVX512_pair
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z4
-	VSUBPD     Z1, Z4, Z4
-	VMOVUPD    Z4, K1, (R11)
-	VADDPD     Z4, Z2, Z2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z5
-	VSUBPD     Z1, Z5, Z5
-	VMOVUPD    Z5, K1, (R11)
-	VADDPD     Z5, Z3, Z3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z4
-	VSUBPD     Z1, Z4, Z4
-	VMOVUPD    Z4, K1, (R11)
-	VADDPD     Z4, Z2, Z2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z5
-	VSUBPD     Z1, Z5, Z5
-	VMOVUPD    Z5, K1, (R11)
-	VADDPD     Z5, Z3, Z3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z4
-	VSUBPD     Z1, Z4, Z4
-	VMOVUPD    Z4, K1, (R11)
-	VADDPD     Z4, Z2, Z2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z5
-	VSUBPD     Z1, Z5, Z5
-	VMOVUPD    Z5, K1, (R11)
-	VADDPD     Z5, Z3, Z3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z4
-	VSUBPD     Z1, Z4, Z4
-	VMOVUPD    Z4, K1, (R11)
-	VADDPD     Z4, Z2, Z2
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	KMOVW      (R12), K2
-	KANDW      K1, K2, K2
-	VMOVUPD.Z  (R10), K2, Z5
-	VSUBPD     Z1, Z5, Z5
-	VMOVUPD    Z5, K1, (R11)
-	VADDPD     Z5, Z3, Z3
-	ADDQ       BX, R10
-	ADDQ       CX, R11
-	ADDQ       $0x02, R12
-	JMP        stripRowsF64AVX512_done
+
+stripRowsF64AVX512_eight:
+	CMPQ      R13, $0x08
+	JL        stripRowsF64AVX512_pair
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPD.Z (R10), K2, Z4
+	VSUBPD    Z1, Z4, Z4
+	VMOVUPD   Z4, K1, (R11)
+	VADDPD    Z4, Z2, Z2
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPD.Z (R10), K2, Z5
+	VSUBPD    Z1, Z5, Z5
+	VMOVUPD   Z5, K1, (R11)
+	VADDPD    Z5, Z3, Z3
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPD.Z (R10), K2, Z4
+	VSUBPD    Z1, Z4, Z4
+	VMOVUPD   Z4, K1, (R11)
+	VADDPD    Z4, Z2, Z2
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPD.Z (R10), K2, Z5
+	VSUBPD    Z1, Z5, Z5
+	VMOVUPD   Z5, K1, (R11)
+	VADDPD    Z5, Z3, Z3
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPD.Z (R10), K2, Z4
+	VSUBPD    Z1, Z4, Z4
+	VMOVUPD   Z4, K1, (R11)
+	VADDPD    Z4, Z2, Z2
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPD.Z (R10), K2, Z5
+	VSUBPD    Z1, Z5, Z5
+	VMOVUPD   Z5, K1, (R11)
+	VADDPD    Z5, Z3, Z3
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPD.Z (R10), K2, Z4
+	VSUBPD    Z1, Z4, Z4
+	VMOVUPD   Z4, K1, (R11)
+	VADDPD    Z4, Z2, Z2
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	KMOVW     (R12), K2
+	KANDW     K1, K2, K2
+	VMOVUPD.Z (R10), K2, Z5
+	VSUBPD    Z1, Z5, Z5
+	VMOVUPD   Z5, K1, (R11)
+	VADDPD    Z5, Z3, Z3
+	ADDQ      BX, R10
+	ADDQ      CX, R11
+	ADDQ      $0x02, R12
+	SUBQ      $0x08, R13
+	JMP       stripRowsF64AVX512_eight
 
 stripRowsF64AVX512_pair:
 	CMPQ      R13, $0x02
@@ -1332,11 +1376,32 @@ stripRowsF64AVX512_done:
 	JB      stripRowsF64AVX512_strip
 	ADDQ    R14, DX
 	MOVQ    CX, DI
-	SHLQ    $0x03, DI
+	SHLQ    $0x06, DI
 	ADDQ    DI, AX
-	ADDQ    $0x10, SI
-	SUBQ    $0x08, n+40(FP)
+	ADDQ    $0x80, SI
+	SUBQ    $0x40, n+40(FP)
 	JG      stripRowsF64AVX512_block
+	VZEROUPPER
+	RET
+
+// func addWidenF32AVX512(dst *float64, src *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·addWidenF32AVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ n+16(FP), DX
+
+addWidenF32AVX512_loop:
+	VCVTPS2PD (CX), Z0
+	VCVTPS2PD 32(CX), Z1
+	VADDPD    (AX), Z0, Z0
+	VADDPD    64(AX), Z1, Z1
+	VMOVUPD   Z0, (AX)
+	VMOVUPD   Z1, 64(AX)
+	ADDQ      $0x40, CX
+	ADDQ      $0x00000080, AX
+	SUBQ      $0x10, DX
+	JNZ       addWidenF32AVX512_loop
 	VZEROUPPER
 	RET
 

@@ -55,6 +55,9 @@ func stripRowsF32AVX512(dst *float32, ldd int, src *float32, delta int, step int
 // stripRowsF64AVX512 copies count strips of n windows of at most 8 lanes from src to dst under per-window load masks, minus shift, adding them into sums.
 func stripRowsF64AVX512(dst *float64, ldd int, src *float64, delta int, step int, n int, strips *int, count int, masks *uint16, shift *float64, sums *float64)
 
+// addWidenF32AVX512 adds the n float32 values at src (n a positive multiple of 16) into the float64 values at dst.
+func addWidenF32AVX512(dst *float64, src *float32, n int)
+
 // finiteF32AVX512 reports whether the n values at p, a positive multiple of 64, are all finite.
 func finiteF32AVX512(p *float32, n int) bool
 

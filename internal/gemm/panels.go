@@ -99,6 +99,22 @@ func (ps *Panels[T]) Len(n, ld int) int {
 // panel needs only its first k rows), and errs.ErrOverflow for sizes whose
 // product overflows.
 func (ps *Panels[T]) Upper(n, k, ld int, alpha T, p []T, beta T, c []T, ldc int) error {
+	return ps.upper(n, k, ld, alpha, p, beta, c, ldc, false)
+}
+
+// UpperScratch is Upper for a C whose lower triangle is scratch: it may
+// also write (and, with β ≠ 0, read) elements below the diagonal that share
+// a micro-kernel tile with the diagonal, so that whole diagonal tiles go
+// straight to C, where Upper computes them in a buffer and merges their
+// upper parts. Callers that read only the upper triangle of C (the
+// covariance's partial sums) use it; a lower element's value is
+// unspecified, but finite when X is.
+func (ps *Panels[T]) UpperScratch(n, k, ld int, alpha T, p []T, beta T, c []T, ldc int) error {
+	return ps.upper(n, k, ld, alpha, p, beta, c, ldc, true)
+}
+
+// upper is Upper, or UpperScratch with scratch set.
+func (ps *Panels[T]) upper(n, k, ld int, alpha T, p []T, beta T, c []T, ldc int, scratch bool) error {
 	if ps.kern == nil {
 		return fmt.Errorf("%w: gemm: Panels used before Init", errs.ErrParam)
 	}
@@ -158,7 +174,7 @@ func (ps *Panels[T]) Upper(n, k, ld int, alpha T, p []T, beta T, c []T, ldc int)
 				nn := min(nr, n-gj)
 				bp := &p[gj/nr*ld*nr]
 				off := gi*ldc + gj
-				if mm == mr && nn == nr && gj >= gi+mr-1 {
+				if mm == mr && nn == nr && (gj >= gi+mr-1 || scratch) {
 					if race.Enabled {
 						raceStrided(k, ap, nr, mr, bp, nr, nr, &c[off], ldc, load)
 					}

@@ -29,7 +29,7 @@ func panelsOf[T Float](ps *Panels[T], x []T, n, k, ld int) []T {
 	return pb
 }
 
-func testPanelsUpper[T Float](t *testing.T, f isa.Family) {
+func testPanelsUpper[T Float](t *testing.T, f isa.Family, scratch bool) {
 	rng := rand.New(rand.NewPCG(11, uint64(f)))
 	var ps Panels[T]
 	ps.InitFamily(f)
@@ -58,14 +58,29 @@ func testPanelsUpper[T Float](t *testing.T, f isa.Family) {
 				c[i] = T(math.NaN()) // β = 0 must not read C
 			}
 		}
-		if err := ps.Upper(n, k, ld, alpha, pb, beta, c, ldc); err != nil {
+		run := ps.Upper
+		if scratch {
+			run = ps.UpperScratch
+		}
+		if err := run(n, k, ld, alpha, pb, beta, c, ldc); err != nil {
 			t.Fatal(err)
 		}
-		name := fmt.Sprintf("%v n=%d k=%d ld=%d ldc=%d α=%v β=%v", f, n, k, ld, ldc, alpha, beta)
+		name := fmt.Sprintf("%v n=%d k=%d ld=%d ldc=%d α=%v β=%v scratch=%v", f, n, k, ld, ldc, alpha, beta, scratch)
 		tol := tolerance[T](k)
 		for i := 0; i < n; i++ {
 			for j := 0; j < ldc; j++ {
 				got := float64(c[i*ldc+j])
+				if j < i && j < n && scratch && i/kr.mr*kr.mr < j/kr.nr*kr.nr+kr.nr && j/kr.nr*kr.nr < i/kr.mr*kr.mr+kr.mr {
+					// Scratch below the diagonal, in a tile that the
+					// diagonal crosses: any finite value, or untouched.
+					if math.IsNaN(got) || math.IsInf(got, 0) {
+						if beta == 0 && math.IsNaN(got) {
+							continue
+						}
+						t.Fatalf("%s: C[%d][%d] = %v below the diagonal", name, i, j, got)
+					}
+					continue
+				}
 				if j < i || j >= n {
 					// Untouched: below the diagonal and beyond the row.
 					if beta == 0 {
@@ -93,14 +108,18 @@ func testPanelsUpper[T Float](t *testing.T, f isa.Family) {
 	}
 }
 
-// TestPanelsUpper checks the caller-packed SYRK against float64 sums on
-// every family, at sizes around the tile and block edges, with NaN in the
-// unused lanes of the panels.
+// TestPanelsUpper checks the caller-packed SYRK, and its variant with a
+// scratch lower triangle, against float64 sums on every family, at sizes
+// around the tile and block edges, with NaN in the unused lanes of the
+// panels; only UpperScratch may write below the diagonal, and only in the
+// tiles the diagonal crosses.
 func TestPanelsUpper(t *testing.T) {
 	for _, f := range isa.Available() {
 		t.Run(f.String(), func(t *testing.T) {
-			testPanelsUpper[float32](t, f)
-			testPanelsUpper[float64](t, f)
+			for _, scratch := range []bool{false, true} {
+				testPanelsUpper[float32](t, f, scratch)
+				testPanelsUpper[float64](t, f, scratch)
+			}
 		})
 	}
 }
@@ -146,6 +165,9 @@ func TestPanelsAllocatesNothing(t *testing.T) {
 	if a := testing.AllocsPerRun(10, func() {
 		ps.Init()
 		if err := ps.Upper(n, k, k, 1, pb, 1, c, n); err != nil {
+			t.Fatal(err)
+		}
+		if err := ps.UpperScratch(n, k, k, 1, pb, 1, c, n); err != nil {
 			t.Fatal(err)
 		}
 	}); a != 0 {

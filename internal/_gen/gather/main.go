@@ -31,6 +31,7 @@ func main() {
 	prefetch()
 	stripRows(false)
 	stripRows(true)
+	addWiden()
 	for _, avx512 := range []bool{true, false} {
 		for _, size := range []int{4, 8} {
 			finite(avx512, size)
@@ -230,6 +231,35 @@ func prefetch() {
 	RET()
 }
 
+// addWiden emits
+//
+//	func addWidenF32AVX512(dst *float64, src *float32, n int)
+//
+// which adds the n float32 values at src into the n float64 values at dst,
+// n a positive multiple of 16: the flush of a float32 partial sum into its
+// float64 total, a conversion and an addition per value, eight to a vector,
+// where the scalar loop converts one value at a time.
+func addWiden() {
+	TEXT("addWidenF32AVX512", NOSPLIT, "func(dst *float64, src *float32, n int)")
+	Doc("addWidenF32AVX512 adds the n float32 values at src (n a positive multiple of 16) into the float64 values at dst.")
+	d := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	n := Load(Param("n"), GP64())
+	Label("addWidenF32AVX512_loop")
+	VCVTPS2PD(Mem{Base: src}, Z0)
+	VCVTPS2PD(Mem{Base: src, Disp: 32}, Z1)
+	VADDPD(Mem{Base: d}, Z0, Z0)
+	VADDPD(Mem{Base: d, Disp: 64}, Z1, Z1)
+	VMOVUPD(Z0, Mem{Base: d})
+	VMOVUPD(Z1, Mem{Base: d, Disp: 64})
+	ADDQ(U8(64), src)
+	ADDQ(U32(128), d)
+	SUBQ(U8(16), n)
+	JNZ(LabelRef("addWidenF32AVX512_loop"))
+	VZEROUPPER()
+	RET()
+}
+
 // finite emits
 //
 //	func finite<F32|F64><ISA>(p *T, n int) bool
@@ -366,10 +396,11 @@ func stripRows(f64 bool) {
 		shiftV = Z1
 	}
 
-	// The windows go in blocks of 1<<stripBlockLog, all strips over one
-	// block before the next: the block's destination rows stay in L1
-	// while every strip writes its lanes into them, so each line is
-	// fetched once, not once per strip. A strip's float64 sums live in
+	// The windows go in blocks of 1<<stripBlockLog (usually the whole
+	// run), all strips over one block before the next: each strip reads
+	// its source row once, front to back, and the strips that follow it
+	// write the neighbouring lanes of the same destination lines, which
+	// are still in L1 (see stripBlockLog). A strip's float64 sums live in
 	// its own 64 bytes of sums, read and written whole: a block's load of
 	// them never waits on a store still in flight (a masked store cannot
 	// forward), as the previous block's is long done.
@@ -408,9 +439,36 @@ func stripRows(f64 bool) {
 	MOVQ(Mem{Base: sp, Disp: 4 * 8}, mp)
 	SHLQ(U8(1), mp)
 	ADDQ(mb, mp)
-	// Ask for the source of the strip's next block now.
-	PREFETCHT0(Mem{Base: srcp, Index: pf, Scale: 1})
-	PREFETCHT0(Mem{Base: srcp, Index: pf, Scale: 1, Disp: 64})
+	// Ask for the source of the block of the strip stripAhead places on
+	// (the last strip's, near the end): all its lines, as they are read
+	// only once, front to back, and each from its own channel plane.
+	ahead := GP64()
+	MOVQ(sp, ahead)
+	ADDQ(U32(stripAhead*stripWords*8), ahead)
+	last := GP64()
+	LEAQ(Mem{Base: end, Disp: -stripWords * 8}, last)
+	CMPQ(ahead, last)
+	CMOVQGT(last, ahead)
+	pfp := GP64()
+	MOVQ(Mem{Base: ahead}, pfp)
+	SHLQ(sh, pfp)
+	ADDQ(src0, pfp)
+	// pfEnd: past the block's last window's first value, at most
+	// stripPrefetchMax bytes on (steps far apart, whose product may even
+	// wrap, read lines prefetching would not serve; a prefetch never
+	// faults, so only the count of lines needs a bound).
+	pfEnd := GP64()
+	MOVQ(paramAddr("count"), pfEnd)
+	IMULQ(step, pfEnd)
+	MOVQ(U32(stripPrefetchMax), t)
+	CMPQ(pfEnd, t)
+	CMOVQHI(t, pfEnd)
+	ADDQ(pfp, pfEnd)
+	Label(name + "_prefetch")
+	PREFETCHT0(Mem{Base: pfp})
+	ADDQ(U8(64), pfp)
+	CMPQ(pfp, pfEnd)
+	JBE(LabelRef(name + "_prefetch"))
 	// Its shift.
 	MOVQ(Mem{Base: sp, Disp: 2 * 8}, t)
 	Load(Param("shift"), j)
@@ -447,13 +505,15 @@ func stripRows(f64 bool) {
 			ADDQ(ldd, dstp)
 			ADDQ(U8(2), mp)
 		}
-		// A whole block, straight through.
-		CMPQ(j, U8(1<<stripBlockLog))
-		JNE(LabelRef(label + "_pair"))
-		for u := 0; u < 1<<stripBlockLog; u++ {
+		// Eight windows at a time, then pairs, then the last one.
+		Label(label + "_eight")
+		CMPQ(j, U8(8))
+		JL(LabelRef(label + "_pair"))
+		for u := 0; u < 8; u++ {
 			one(u % 2)
 		}
-		JMP(LabelRef(label + "_done"))
+		SUBQ(U8(8), j)
+		JMP(LabelRef(label + "_eight"))
 		Label(label + "_pair")
 		CMPQ(j, U8(2))
 		JL(LabelRef(label + "_last"))
@@ -515,9 +575,25 @@ func stripRows(f64 bool) {
 	RET()
 }
 
-// stripBlockLog is log₂ of the windows per block of stripRows: eight
-// windows of a 576-feature panel row are 18 KiB of destination.
-const stripBlockLog = 3
+// stripBlockLog is log₂ of the windows per block of stripRows: a block
+// holds a whole row of windows of the usual layers (43 for 128 pixels at
+// stride 3), so each strip reads its source row front to back once, in one
+// visit. The rows of the strips of one window run lie in as many channel
+// planes, whose power-of-two spacing maps them to the same cache sets: a
+// row left half read for the next block would be evicted before it. The
+// destination lines of a strip are shared with the strips that follow it
+// (neighbouring lanes), so they stay in L1 meanwhile.
+const stripBlockLog = 6
+
+// stripAhead is how many strips ahead stripRows prefetches a strip's
+// source: enough for the lines to come from memory while the strips
+// between run, few enough that lines of strips of the same tap row (in the
+// same L1 sets) do not evict each other before they are read.
+const stripAhead = 4
+
+// stripPrefetchMax bounds the bytes of a strip's block that stripRows
+// prefetches: a row of 1024 float32 values.
+const stripPrefetchMax = 4096
 
 // paramAddr is the stack address of an argument, for instructions that
 // work on it in memory.
