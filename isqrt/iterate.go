@@ -59,8 +59,18 @@ func (m *monitor) observe(k int, r float64, keepGoing bool) bool {
 	return false
 }
 
-// run computes one inverse square root with the plan's method.
+// run computes one inverse square root with the plan's method, on a
+// spinning team when the size calls for one (spin.go).
 func (w *work[T]) run(p *Plan[T], dst, a []T) (Result, error) {
+	if w.spinFits(p) {
+		return w.runSpin(p, dst, a)
+	}
+	return w.runOne(p, dst, a)
+}
+
+// runOne is run on the calling goroutine (the leader of a spinning
+// team).
+func (w *work[T]) runOne(p *Plan[T], dst, a []T) (Result, error) {
 	n := p.n
 	if w.gm != nil {
 		w.gm.reset(n, a) // before dst is written: dst may be a
@@ -98,6 +108,14 @@ func (w *work[T]) run(p *Plan[T], dst, a []T) (Result, error) {
 		z, err = w.coupledReference(p, &res)
 	case Uncoupled:
 		z, err = w.uncoupled(p, &res)
+	}
+	if w.spinning {
+		// The positive-definiteness check ran beside the iteration: its
+		// verdict comes first, as when it runs before, and dst is not
+		// written yet.
+		if cerr := w.tm.checkResult(); cerr != nil {
+			return Result{Residual: math.NaN()}, cerr
+		}
 	}
 	if p.opt.Trace {
 		res.Trace = w.trace
@@ -235,7 +253,7 @@ func (w *work[T]) coupled(p *Plan[T], res *Result) ([]T, error) {
 	// and the first term of Y₁ = Ã·T₀ = ½(3Ã − Ã²) into y2.
 	inv := 1 / w.cy
 	var sq float64
-	if w.nw <= 1 || n <= 4*symBlock {
+	if w.serial(n) {
 		sq = firstPassRows(n, y, z2, y2, 0, n, inv)
 	} else {
 		w.op, w.opN, w.opA, w.opB, w.opC, w.opScale = opFirst, n, y, z2, y2, inv

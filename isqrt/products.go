@@ -19,6 +19,7 @@ const (
 	opFirst              // the first iteration's pass over S, by rows
 	opFinish             // dst = Z/√c, by rows
 	opSyrk64             // the upper triangle of C −= AᵀA in float64, by block rows
+	opRows               // C = α·Aᵀ·B + β·C in full, by rows (rowCut)
 )
 
 // mul sets C = α·A·B for n×n row-major matrices, every element computed,
@@ -115,7 +116,7 @@ func (w *work[T]) syrk64(m, k int, a []float64, c []float64, ld int) error {
 	if m <= smallSyrk {
 		return w.syrk64Small(m, k, a, c, ld) // symprod.go
 	}
-	if w.nw <= 1 || m <= 4*symBlock {
+	if w.nw <= 1 || w.spinning || m <= 4*symBlock {
 		return syrkDense(w.threads, gemm.Upper, m, k, -1, a, ld, 1, c, ld)
 	}
 	w.op, w.opN, w.opK, w.opLd, w.opA64, w.opC64 = opSyrk64, m, k, ld, a, c
@@ -131,7 +132,7 @@ func (w *work[T]) syrk64(m, k int, a []float64, c []float64, ld int) error {
 
 // mirror is mirrorUpper on the team.
 func (w *work[T]) mirror(n int, c []T) {
-	if w.nw <= 1 || n <= 4*symBlock {
+	if w.serial(n) {
 		mirrorUpper(n, c)
 		return
 	}
@@ -141,7 +142,7 @@ func (w *work[T]) mirror(n int, c []T) {
 
 // residualToT is upperResidualToT on the team.
 func (w *work[T]) residualToT(n int, p []T) float64 {
-	if w.nw <= 1 || n <= 4*symBlock {
+	if w.serial(n) {
 		return upperResidualToT(n, p)
 	}
 	w.op, w.opN, w.opC = opResidualToT, n, p
@@ -169,9 +170,22 @@ func (w *work[T]) residualToTSym(n int, p []T) float64 {
 	return r
 }
 
-// runOp runs the operation set in w on w.nw parts.
+// serial reports whether the O(n²) passes of an n×n matrix run on the
+// calling goroutine: with one goroutine, or for a matrix of at most four
+// block rows, for which handing a pass to parked goroutines costs about
+// what the pass does, unless the call runs on a spinning team.
+func (w *work[T]) serial(n int) bool {
+	return w.nw <= 1 || (n <= 4*symBlock && !w.spinning)
+}
+
+// runOp runs the operation set in w on w.nw parts: on the spinning team
+// when the call has one, else on the pool's goroutines.
 func (w *work[T]) runOp() {
-	parallel.Run(w, w.nw)
+	if w.spinning {
+		w.tm.runOp(w.nw)
+	} else {
+		parallel.Run(w, w.nw)
+	}
 	w.opA, w.opB, w.opC = nil, nil, nil
 }
 
@@ -220,19 +234,17 @@ func (w *work[T]) RunPart(i int) {
 		}
 		w.sums[i] = s
 	case opCheck:
-		var s float64
 		w.errs[i] = nil
 		for b, i0 := 0, 0; i0 < n; b, i0 = b+1, i0+checkTile {
 			if snake(b, i, nw) {
 				v, err := w.checkTileRow(n, w.opA, i0)
 				if err != nil {
-					w.errs[i] = err
+					w.errs[i], w.errTile[i] = err, b
 					break
 				}
-				s += v
+				w.tileSums[b] = v
 			}
 		}
-		w.sums[i][0] = s
 	case opFirst:
 		w.sums[i][0] = firstPassRows(n, w.opA, w.opB, c, i*n/nw, (i+1)*n/nw, w.opScale)
 	case opSyrk64:
@@ -247,6 +259,12 @@ func (w *work[T]) RunPart(i int) {
 				w.errs[i] = err
 				return
 			}
+		}
+	case opRows:
+		w.errs[i] = nil
+		i0, i1 := rowCut(i, nw, n), rowCut(i+1, nw, n)
+		if i0 < i1 {
+			w.errs[i] = gemmDense(1, gemm.Trans, gemm.NoTrans, i1-i0, n, n, w.opAlpha, w.opA[i0:], n, w.opB, n, w.opBeta, c[i0*n:], n)
 		}
 	case opFinish:
 		w.sums[i][0] = 1
@@ -453,7 +471,7 @@ func scaleRows[T Float](dst, z []T, lo, hi int, s float64) bool {
 // finish writes dst = Z/√c and reports whether it is finite.
 func (w *work[T]) finish(n int, dst, z []T, c float64) bool {
 	s := 1 / math.Sqrt(c)
-	if w.nw <= 1 || n <= 4*symBlock {
+	if w.serial(n) {
 		return scaleRows(dst, z, 0, n*n, s)
 	}
 	w.op, w.opN, w.opA, w.opC, w.opScale = opFinish, n, z, dst, s
