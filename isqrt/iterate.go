@@ -73,7 +73,7 @@ func (w *work[T]) run(p *Plan[T], dst, a []T) (Result, error) {
 func (w *work[T]) runOne(p *Plan[T], dst, a []T) (Result, error) {
 	n := p.n
 	if w.gm != nil {
-		w.gm.reset(n, a) // before dst is written: dst may be a
+		w.keepInput(n, a) // before dst is written: dst may be a
 	}
 	if p.opt.Method == Eigen {
 		return w.eigen(p, dst, a)
@@ -129,7 +129,7 @@ func (w *work[T]) runOne(p *Plan[T], dst, a []T) (Result, error) {
 	if w.finish(n, dst, z, c) {
 		if w.gm != nil {
 			w.gm.c, w.gm.iters = c, res.Iterations
-			copy(grow(&w.gm.last, nn), z)
+			w.keepLast(n, z)
 		}
 		return res, err
 	}
@@ -265,7 +265,7 @@ func (w *work[T]) coupled(p *Plan[T], res *Result) ([]T, error) {
 	r := math.Sqrt(sq)
 	mon.observe(0, r, false)
 	if w.gm != nil {
-		w.gm.keep(0, y, nil, z2) // Y₀ = Ã, Z₀ = I, T₀ = Z₁
+		w.keepIter(n, 0, y, nil, z2) // Y₀ = Ã, Z₀ = I, T₀ = Z₁
 	}
 	setIdentity(n, z)
 	kp.improved(0, z)
@@ -323,7 +323,7 @@ func (w *work[T]) coupled(p *Plan[T], res *Result) ([]T, error) {
 			threeHalvesMinusHalf(n, pm)
 		}
 		if w.gm != nil {
-			w.gm.keep(k, y, z, pm)
+			w.keepIter(n, k, y, z, pm)
 		}
 		kp.beforeOverwrite(z2, w.best)
 		if err := w.symMul(n, 1, pm, z, z2, half); err != nil {

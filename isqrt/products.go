@@ -20,6 +20,7 @@ const (
 	opFinish             // dst = Z/√c, by rows
 	opSyrk64             // the upper triangle of C −= AᵀA in float64, by block rows
 	opRows               // C = α·Aᵀ·B + β·C in full, by rows (rowCut)
+	opCopy               // C = A, elementwise, by contiguous ranges
 )
 
 // mul sets C = α·A·B for n×n row-major matrices, every element computed,
@@ -260,6 +261,8 @@ func (w *work[T]) RunPart(i int) {
 				return
 			}
 		}
+	case opCopy:
+		w.copyPart(i, nw)
 	case opRows:
 		w.errs[i] = nil
 		i0, i1 := rowCut(i, nw, n), rowCut(i+1, nw, n)

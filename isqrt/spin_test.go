@@ -193,3 +193,31 @@ func TestSpinTeamCrowded(t *testing.T) {
 		}
 	}
 }
+
+// TestGradKeptOnTeam: what a forward with Options.Grad keeps, copied on a
+// team (a spinning one, or the pool's for a large matrix), gives the
+// backward of one goroutine, bit for bit.
+func TestGradKeptOnTeam(t *testing.T) {
+	for _, n := range []int{147, 4*symBlock + 29} {
+		a := to32(newSPD(n, 1e3, 1e-5, 11).a)
+		dd := to32(newSPD(n, 10, 0, 12).a)
+		grad := func(workers int) ([]float32, []float32) {
+			p := mustPlan[float32](t, n, Options{Grad: true, Workers: workers})
+			d, da := make([]float32, n*n), make([]float32, n*n)
+			if _, err := p.InvSqrt(d, a); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Backward(da, dd); err != nil {
+				t.Fatal(err)
+			}
+			return d, da
+		}
+		wd, wda := grad(1)
+		d, da := grad(2)
+		for i := range wd {
+			if d[i] != wd[i] || da[i] != wda[i] {
+				t.Fatalf("n=%d element %d: D %v, dA %v with two goroutines; %v, %v with one", n, i, d[i], da[i], wd[i], wda[i])
+			}
+		}
+	}
+}
