@@ -432,17 +432,43 @@ func firstPassRows[T Float](n int, y, z2, y2 []T, i0, i1 int, inv float64) float
 		yi := y[i*n : i*n+n]
 		zi := z2[i*n : i*n+n][:len(yi)]
 		y2i := y2[i*n : i*n+n][:len(yi)]
-		for j, v := range yi {
-			at := T(float64(v) * inv)
-			yi[j] = at
-			zi[j] = -0.5 * at
-			y2i[j] = 1.5 * at
-		}
-		zi[i] += 1.5
-		d := float64(yi[i]) - 1
-		sq += d*d + sumSquares(yi[:i]) + sumSquares(yi[i+1:])
+		// The elements left and right of the diagonal in one pass each
+		// that also sums their squares; the diagonal on its own.
+		left := firstPassRun(yi[:i], zi[:i], y2i[:i], inv)
+		right := firstPassRun(yi[i+1:], zi[i+1:], y2i[i+1:], inv)
+		at := T(float64(yi[i]) * inv)
+		yi[i], zi[i], y2i[i] = at, -0.5*at+1.5, 1.5*at
+		d := float64(at) - 1
+		sq += d*d + left + right
 	}
 	return sq
+}
+
+// firstPassRun is firstPassRows on a run of off-diagonal elements: Ã = S·inv
+// into y, −½·Ã into z2, 1.5·Ã into y2, and the sum of the squares of Ã
+// (in four sums, as sumSquares adds them).
+func firstPassRun[T Float](y, z2, y2 []T, inv float64) float64 {
+	z2, y2 = z2[:len(y)], y2[:len(y)]
+	var s0, s1, s2, s3 float64
+	j := 0
+	for ; j+4 <= len(y); j += 4 {
+		a0, a1 := T(float64(y[j])*inv), T(float64(y[j+1])*inv)
+		a2, a3 := T(float64(y[j+2])*inv), T(float64(y[j+3])*inv)
+		y[j], y[j+1], y[j+2], y[j+3] = a0, a1, a2, a3
+		z2[j], z2[j+1], z2[j+2], z2[j+3] = -0.5*a0, -0.5*a1, -0.5*a2, -0.5*a3
+		y2[j], y2[j+1], y2[j+2], y2[j+3] = 1.5*a0, 1.5*a1, 1.5*a2, 1.5*a3
+		f0, f1, f2, f3 := float64(a0), float64(a1), float64(a2), float64(a3)
+		s0 += f0 * f0
+		s1 += f1 * f1
+		s2 += f2 * f2
+		s3 += f3 * f3
+	}
+	for ; j < len(y); j++ {
+		a := T(float64(y[j]) * inv)
+		y[j], z2[j], y2[j] = a, -0.5*a, 1.5*a
+		s0 += float64(a) * float64(a)
+	}
+	return (s0 + s1) + (s2 + s3)
 }
 
 // scaleRows writes dst[k] = z[k]·s for k in [lo, hi) and reports whether
