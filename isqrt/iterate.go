@@ -59,17 +59,17 @@ func (m *monitor) observe(k int, r float64, keepGoing bool) bool {
 	return false
 }
 
-// run computes one inverse square root with the plan's method, on a
-// spinning team when the size calls for one (spin.go).
+// run computes one inverse square root with the plan's method, with its
+// positive-definiteness check beside the iteration when the size calls
+// for it (beside.go).
 func (w *work[T]) run(p *Plan[T], dst, a []T) (Result, error) {
-	if w.spinFits(p) {
-		return w.runSpin(p, dst, a)
+	if w.besideFits(p) {
+		return w.runBeside(p, dst, a)
 	}
 	return w.runOne(p, dst, a)
 }
 
-// runOne is run on the calling goroutine (the leader of a spinning
-// team).
+// runOne is run on the calling goroutine.
 func (w *work[T]) runOne(p *Plan[T], dst, a []T) (Result, error) {
 	n := p.n
 	if w.gm != nil {
@@ -109,7 +109,7 @@ func (w *work[T]) runOne(p *Plan[T], dst, a []T) (Result, error) {
 	case Uncoupled:
 		z, err = w.uncoupled(p, &res)
 	}
-	if w.spinning {
+	if w.beside {
 		// The positive-definiteness check ran beside the iteration: its
 		// verdict comes first, as when it runs before, and dst is not
 		// written yet.

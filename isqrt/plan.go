@@ -65,17 +65,16 @@ type work[T Float] struct {
 	// sum computes the large triangular products (see upperMul).
 	sum gemm.UpperSum[T]
 
-	// The spinning team of a call at a size in [spinMinN, spinMaxN]
-	// (spin.go), and whether the current call runs on it.
-	tm       spinTeam[T]
-	spinning bool
+	// The run of a call whose positive-definiteness check runs beside
+	// its iteration (beside.go), and whether the current call is one.
+	tm     besideRun[T]
+	beside bool
 
 	// The operation the team runs (see runTask), its parts' results and
 	// the group they wait on.
 	op       int
 	opN      int
 	opAlpha  T
-	opBeta   T    // of opRows
 	opSymA   bool // opUpperMul: A is exactly symmetric (see upperMul)
 	opScale  float64
 	opA, opB []T
@@ -305,9 +304,9 @@ func (w *work[T]) prepare(p *Plan[T], a []T, asIs bool) (c, cy float64, err erro
 	if o.Scaling == ScaleSpectral {
 		c = min(c, w.spectralBound(n, y))
 	}
-	if w.spinning {
-		// A member of the team factors while the leader iterates; run
-		// awaits the verdict before writing dst.
+	if w.beside {
+		// The helper factors while the iteration runs; run awaits the
+		// verdict before writing dst.
 		w.tm.postCheck(n, a, sNormal, c)
 	} else if err := w.checkDefinite(n, a, sNormal, c); err != nil {
 		return 0, 0, err

@@ -19,7 +19,6 @@ const (
 	opFirst              // the first iteration's pass over S, by rows
 	opFinish             // dst = Z/√c, by rows
 	opSyrk64             // the upper triangle of C −= AᵀA in float64, by block rows
-	opRows               // C = α·Aᵀ·B + β·C in full, by rows (rowCut)
 	opCopy               // C = A, elementwise, by contiguous ranges
 )
 
@@ -117,7 +116,7 @@ func (w *work[T]) syrk64(m, k int, a []float64, c []float64, ld int) error {
 	if m <= smallSyrk {
 		return w.syrk64Small(m, k, a, c, ld) // symprod.go
 	}
-	if w.nw <= 1 || w.spinning || m <= 4*symBlock {
+	if w.nw <= 1 || m <= 4*symBlock {
 		return syrkDense(w.threads, gemm.Upper, m, k, -1, a, ld, 1, c, ld)
 	}
 	w.op, w.opN, w.opK, w.opLd, w.opA64, w.opC64 = opSyrk64, m, k, ld, a, c
@@ -174,19 +173,14 @@ func (w *work[T]) residualToTSym(n int, p []T) float64 {
 // serial reports whether the O(n²) passes of an n×n matrix run on the
 // calling goroutine: with one goroutine, or for a matrix of at most four
 // block rows, for which handing a pass to parked goroutines costs about
-// what the pass does, unless the call runs on a spinning team.
+// what the pass does.
 func (w *work[T]) serial(n int) bool {
-	return w.nw <= 1 || (n <= 4*symBlock && !w.spinning)
+	return w.nw <= 1 || n <= 4*symBlock
 }
 
-// runOp runs the operation set in w on w.nw parts: on the spinning team
-// when the call has one, else on the pool's goroutines.
+// runOp runs the operation set in w on w.nw parts.
 func (w *work[T]) runOp() {
-	if w.spinning {
-		w.tm.runOp(w.nw)
-	} else {
-		parallel.Run(w, w.nw)
-	}
+	parallel.Run(w, w.nw)
 	w.opA, w.opB, w.opC = nil, nil, nil
 }
 
@@ -263,12 +257,6 @@ func (w *work[T]) RunPart(i int) {
 		}
 	case opCopy:
 		w.copyPart(i, nw)
-	case opRows:
-		w.errs[i] = nil
-		i0, i1 := rowCut(i, nw, n), rowCut(i+1, nw, n)
-		if i0 < i1 {
-			w.errs[i] = gemmDense(1, gemm.Trans, gemm.NoTrans, i1-i0, n, n, w.opAlpha, w.opA[i0:], n, w.opB, n, w.opBeta, c[i0*n:], n)
-		}
 	case opFinish:
 		w.sums[i][0] = 1
 		if scaleRows(w.opC, w.opA, i*n/nw*n, (i+1)*n/nw*n, w.opScale) {

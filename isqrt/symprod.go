@@ -11,9 +11,6 @@ import "github.com/netdeconv/deconv/internal/gemm"
 // mulSymA sets C = α·A·B, every element computed, for an exactly symmetric
 // A.
 func (w *work[T]) mulSymA(n int, alpha T, a, b, c []T) error {
-	if w.spinning {
-		return w.rowsOnTeam(n, alpha, a, b, 0, c)
-	}
 	return gemmDense(w.threads, gemm.Trans, gemm.NoTrans, n, n, n, alpha, a, n, b, n, 0, c, n)
 }
 
@@ -25,9 +22,6 @@ func (w *work[T]) mulSymA(n int, alpha T, a, b, c []T) error {
 // without mirroring, and its upper triangle is the SYRK's to the bit.
 func (w *work[T]) squareUpdate(n int, a, c []T) error {
 	if n <= 4*symBlock {
-		if w.spinning {
-			return w.rowsOnTeam(n, -0.5, a, a, 1, c)
-		}
 		return gemmDense(w.threads, gemm.Trans, gemm.NoTrans, n, n, n, -0.5, a, n, a, n, 1, c, n)
 	}
 	if err := syrkDense(w.threads, gemm.Upper, n, n, -0.5, a, n, 1, c, n); err != nil {
@@ -94,31 +88,3 @@ func (w *work[T]) syrk64Small(m, k int, a, c []float64, ld int) error {
 // against 48·99 + 51·51 elements), where the engine's split of a full
 // product packs A twice.
 const upperSplitMin = 2 * symBlock
-
-// rowsOnTeam sets C = α·Aᵀ·B + β·C, every element computed, split by rows
-// over the spinning team, each part one single-threaded product of the
-// engine's small-matrix path. An element's multiply-adds and their order
-// do not depend on the rows it is computed with (the kernels accumulate
-// each element along the depth on its own), so the result is that of the
-// whole product on one goroutine, to the bit, and a square Aᵀ·A stays
-// exactly symmetric.
-func (w *work[T]) rowsOnTeam(n int, alpha T, a, b []T, beta T, c []T) error {
-	w.op, w.opN, w.opAlpha, w.opBeta, w.opA, w.opB, w.opC = opRows, n, alpha, beta, a, b, c
-	w.runOp()
-	for _, err := range w.errs[:w.nw] {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// rowCut returns the first row of part i of nw of n rows: near i·n/nw, on a
-// multiple of 12, the row count of the engine's widest micro-kernel, so
-// that every part but the last is cut into whole panels.
-func rowCut(i, nw, n int) int {
-	if i >= nw {
-		return n
-	}
-	return min(n, (i*n/nw+6)/12*12)
-}

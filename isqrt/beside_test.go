@@ -11,23 +11,23 @@ import (
 	"github.com/netdeconv/deconv"
 )
 
-// spinSizes are the sizes that run on a spinning team, with its bounds.
-var spinSizes = []int{spinMinN, 100, 147, spinMaxN - 1, spinMaxN}
+// besideSizes are the sizes whose check runs beside the iteration, with
+// their bounds.
+var besideSizes = []int{besideMinN, 100, 147, besideMaxN - 1, besideMaxN}
 
-// TestSpinTeamBitwise: a call on a spinning team of 2 or 3 goroutines
-// gives bit for bit the result of one goroutine (every part is the same
-// single-threaded computation wherever it runs, the norm's sums are added
-// in one order), in float32 and float64, for iteration counts that take
-// the half products only and the full ones after them, in place too.
-func TestSpinTeamBitwise(t *testing.T) {
+// TestBesideBitwise: a call with its check beside the iteration (2 or 3
+// goroutines) gives bit for bit the result of one goroutine, in float32
+// and float64, for iteration counts that take the half products only and
+// the full ones after them, in place too.
+func TestBesideBitwise(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
-	for _, n := range spinSizes {
-		spinBitwise[float32](t, n)
-		spinBitwise[float64](t, n)
+	for _, n := range besideSizes {
+		besideBitwise[float32](t, n)
+		besideBitwise[float64](t, n)
 	}
 }
 
-func spinBitwise[T Float](t *testing.T, n int) {
+func besideBitwise[T Float](t *testing.T, n int) {
 	t.Helper()
 	m := newSPD(n, 1e3, 1e-5, uint64(n))
 	a := make([]T, n*n)
@@ -73,12 +73,13 @@ func spinBitwise[T Float](t *testing.T, n int) {
 	}
 }
 
-// TestSpinTeamErrors: on a spinning team, bad input gets the error one
+// TestBesideErrors: with the check beside the iteration, bad input gets
+// the error one
 // goroutine reports, word for word, and dst is left untouched: an
 // indefinite matrix (found by the check that runs beside
 // the iteration), a non-symmetric one, a NaN, each in every tile row.
-func TestSpinTeamErrors(t *testing.T) {
-	for _, n := range []int{spinMinN, 147, spinMaxN} {
+func TestBesideErrors(t *testing.T) {
+	for _, n := range []int{besideMinN, 147, besideMaxN} {
 		cases := map[string][]float64{}
 		m := newSPD(n, 100, 0, 7)
 		m.lam[n/3] = -1e-3 * m.lam[0]
@@ -135,11 +136,11 @@ func TestSpinTeamErrors(t *testing.T) {
 	}
 }
 
-// TestSpinTeamCrowded: many calls at once, more than the pool's goroutines,
+// TestBesideCrowded: many calls at once, more than the pool's goroutines,
 // so that members start late, or run after their leader has finished (the
 // pool full), or park and are woken: every result is still one
 // goroutine's, and an indefinite input among them is still refused.
-func TestSpinTeamCrowded(t *testing.T) {
+func TestBesideCrowded(t *testing.T) {
 	const n, calls = 147, 24
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
 	good := to32(newSPD(n, 1e3, 1e-5, 3).a)
@@ -195,7 +196,8 @@ func TestSpinTeamCrowded(t *testing.T) {
 }
 
 // TestGradKeptOnTeam: what a forward with Options.Grad keeps, copied on a
-// team (a spinning one, or the pool's for a large matrix), gives the
+// team for a large matrix (and on the caller beside a helper for a
+// 147×147 one), gives the
 // backward of one goroutine, bit for bit.
 func TestGradKeptOnTeam(t *testing.T) {
 	for _, n := range []int{147, 4*symBlock + 29} {
