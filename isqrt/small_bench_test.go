@@ -36,7 +36,7 @@ func benchCov(n int) []float32 {
 // BenchmarkInvSqrtSmall: one small matrix per call, the default options
 // (the layers' isqrt through the C ABI and the Python binding at n = 27).
 func BenchmarkInvSqrtSmall(b *testing.B) {
-	for _, n := range []int{9, 27, 64, 147, 245, 363} {
+	for _, n := range []int{9, 27, 64, 97, 147, 192, 245, 363} {
 		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
 			cov := benchCov(n)
 			p := mustPlan[float32](b, n, Options{})
