@@ -174,12 +174,19 @@ func (t *besideRun[T]) tryTask() bool {
 		testHookPart(1)
 		defer testHookPart(-1)
 	}
+	// Finished even if the check panics, so that the leader does not wait
+	// for ever; parallel.Run then re-raises the panic on the caller.
+	defer t.taskDone()
 	t.taskErr = t.w.checkDefinite(t.tn, t.ta, t.tsNormal, t.tc)
+	return true
+}
+
+// taskDone marks the check finished and wakes the leader if it parked.
+func (t *besideRun[T]) taskDone() {
 	t.task.Store(3)
 	if t.lSleep.Load() && t.lSleep.CompareAndSwap(true, false) {
 		t.lWake <- struct{}{}
 	}
-	return true
 }
 
 // checkResult returns the posted check's verdict, running it now if the
