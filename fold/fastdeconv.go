@@ -6,6 +6,7 @@ import (
 	"github.com/netdeconv/deconv"
 
 	"github.com/netdeconv/deconv/cov"
+	"github.com/netdeconv/deconv/internal/parallel"
 	"github.com/netdeconv/deconv/internal/size"
 	"github.com/netdeconv/deconv/isqrt"
 )
@@ -94,6 +95,7 @@ type FastDeconv[T Float] struct {
 	// Workspaces, reused from call to call.
 	mean, covBuf, dm []T
 	newMean          []T // the running mean being committed
+	mom              momentumRun[T]
 	wFolded, bFolded []T
 	covPlan          *cov.Plan
 	covN, covH, covW int
@@ -347,7 +349,7 @@ func (l *FastDeconv[T]) Forward(dst, x []T, n, h, w int) error {
 		if err := momentumInto(l.newMean, l.runningMean, l.mean, l.cfg.Momentum); err != nil {
 			return err
 		}
-		if err := momentumInto(l.covBuf, l.runningDeconv, l.dm, l.cfg.Momentum); err != nil {
+		if err := l.mom.into(l.covBuf, l.runningDeconv, l.dm, l.cfg.Momentum, l.cfg.Workers); err != nil {
 			return err
 		}
 		copy(l.runningMean, l.newMean)
@@ -417,4 +419,41 @@ func (l *FastDeconv[T]) Folded() (*Conv2d[T], error) {
 	c := &Conv2d[T]{geom: g, Workers: l.cfg.Workers}
 	c.store(&weights[T]{weight: wf, bias: bf})
 	return c, nil
+}
+
+// momentumRun is momentumInto split over the layer's goroutines: the
+// running deconvolution matrix (F² values, 331 776 at F = 576) is the
+// largest pass of the training forward after its products, and on one
+// goroutine the others would wait for it.
+type momentumRun[T Float] struct {
+	dst, r, v []T
+	m         T
+	parts     int
+}
+
+// momentumMin is the length below which the update runs on the caller:
+// under about 64 K values it takes less than handing it out costs.
+const momentumMin = 1 << 16
+
+// into is momentumInto(dst, r, v, momentum) on up to workers goroutines.
+func (u *momentumRun[T]) into(dst, r, v []T, momentum float64, workers int) error {
+	w := parallel.Workers(workers)
+	if w <= 1 || len(v) < momentumMin {
+		return momentumInto(dst, r, v, momentum)
+	}
+	*u = momentumRun[T]{dst: dst[:len(v)], r: r[:len(v)], v: v, m: T(momentum), parts: w}
+	parallel.Run(u, w)
+	*u = momentumRun[T]{} // no reference to the buffers kept
+	return checkFinite(dst, "running statistics")
+}
+
+// RunPart updates part i's contiguous range (parallel.Parts), with the
+// arithmetic of momentumInto.
+func (u *momentumRun[T]) RunPart(i int) {
+	l := len(u.v)
+	lo, hi := i*l/u.parts, (i+1)*l/u.parts
+	dst, r, v, m := u.dst[lo:hi], u.r[lo:hi], u.v[lo:hi], u.m
+	for j, x := range v {
+		dst[j] = (1-m)*r[j] + m*x
+	}
 }

@@ -94,8 +94,9 @@ func (c *Conv2d[T]) store(p *weights[T]) {
 
 // winoFilters returns the transformed filters of weight: the published
 // ones when weight is the published weight set, or a transform computed
-// into the workspace (a FastDeconv's batch-folded weights in training).
-func (c *Conv2d[T]) winoFilters(wk *convWork[T], weight []T) []T {
+// into the workspace on up to workers goroutines (a FastDeconv's
+// batch-folded weights in training).
+func (c *Conv2d[T]) winoFilters(wk *convWork[T], weight []T, workers int) []T {
 	if p := c.p.Load(); p.wino != nil && len(p.weight) > 0 && &p.weight[0] == &weight[0] {
 		return p.wino
 	}
@@ -105,8 +106,44 @@ func (c *Conv2d[T]) winoFilters(wk *convWork[T], weight []T) []T {
 		wk.wino.ubuf = make([]T, n)
 	}
 	u := wk.wino.ubuf[:n]
-	winograd.FilterTransform(tl, u, weight, g.OutChannels, g.InChannels/g.Groups, filterStride[T](g.OutChannels))
+	wk.wino.filt.transform(tl, u, weight, g.OutChannels, g.InChannels/g.Groups, filterStride[T](g.OutChannels), workers)
 	return u
+}
+
+// filterRun is winograd.FilterTransform split by output channels over the
+// forward's goroutines: a training forward transforms its freshly folded
+// filters every call (128×64 kernels of 3×3 take milliseconds), and on one
+// goroutine the others would wait for it. Each kernel's transform is the
+// same wherever it runs.
+type filterRun[T Float] struct {
+	tile                  *winograd.Tile
+	u, w                  []T
+	cout, cin, ldu, parts int
+}
+
+// filterSplitMin is the number of kernels from which the transform is
+// split: below, it takes less than handing it out costs.
+const filterSplitMin = 1024
+
+// transform is FilterTransform(tl, u, w, cout, cin, ldu) on up to workers
+// goroutines.
+func (f *filterRun[T]) transform(tl *winograd.Tile, u, w []T, cout, cin, ldu, workers int) {
+	parts := min(parallel.Workers(workers), cout)
+	if parts <= 1 || cout*cin < filterSplitMin {
+		winograd.FilterTransform(tl, u, w, cout, cin, ldu)
+		return
+	}
+	*f = filterRun[T]{tile: tl, u: u, w: w, cout: cout, cin: cin, ldu: ldu, parts: parts}
+	parallel.Run(f, parts)
+	*f = filterRun[T]{} // no reference to the buffers kept
+}
+
+// RunPart transforms the kernels of output channels [i·cout/parts,
+// (i+1)·cout/parts) (parallel.Parts): their columns of u.
+func (f *filterRun[T]) RunPart(i int) {
+	co0, co1 := i*f.cout/f.parts, (i+1)*f.cout/f.parts
+	k := f.cin * f.tile.R * f.tile.R
+	winograd.FilterTransform(f.tile, f.u[co0:], f.w[co0*k:co1*k], co1-co0, f.cin, f.ldu)
 }
 
 // winoFilterLen is the length of the transformed filters: α² blocks of
@@ -134,6 +171,7 @@ type winoRun[T Float] struct {
 	fe                       firstError
 	body                     func(lo, hi int)
 	ubuf                     []T // transformed filters of unpublished weights
+	filt                     filterRun[T]
 }
 
 // forwardWinograd is forward's Winograd path, for validated shapes.
@@ -141,8 +179,8 @@ func (c *Conv2d[T]) forwardWinograd(wk *convWork[T], dst, x []T, n, h, w, oh, ow
 	g := c.geom
 	r := &wk.wino
 	r.tile = c.tile()
-	r.u = c.winoFilters(wk, weight)
 	workers = parallel.Workers(workers)
+	r.u = c.winoFilters(wk, weight, workers)
 	a2, m2 := r.tile.Alpha*r.tile.Alpha, winograd.OutputRows(r.tile)
 	r.geom, r.dst, r.x, r.bias = g, dst, x, bias
 	r.n, r.h, r.w, r.oh, r.ow = n, h, w, oh, ow

@@ -97,7 +97,9 @@
 //     might leave with a tiny positive pivot. Every matrix whose smallest
 //     eigenvalue exceeds that threshold passes. The factorization costs
 //     n³/3 float64 multiply-adds (see chol.go for its share of
-//     BenchmarkPaperNS5).
+//     BenchmarkPaperNS5). For 97 to 192 rows it runs beside the
+//     iteration (see Performance), but its verdict is still the call's
+//     error, before anything is written.
 //
 // Then the iteration runs. It watches its own residual at no cost (the
 // distance of Z·Y, or X²·Ã, to I): growth beyond 10× the smallest value
@@ -179,8 +181,14 @@
 // A Plan holds the workspaces for one size, so repeated calls allocate
 // nothing. The products run on the library's GEMM engine. For one matrix
 // of 97 to 192 rows, the triangular products are split into block rows of
-// 48, each a single-threaded product, dealt over a team of long-lived
-// goroutines. For a larger one they run on the engine's gemm.UpperSum
+// 48, each a single-threaded product, all on one goroutine: at these
+// sizes, handing its some 25 operations of 10 to 60 µs to other
+// goroutines cost more than it saved (beside.go). Given a second
+// goroutine, such a call runs its positive-definiteness check there,
+// beside the iteration, and awaits the verdict before writing dst, so a
+// bad input gets the same error and leaves dst untouched; the results are
+// those of one goroutine, bit for bit. For a larger one the triangular
+// products run on the engine's gemm.UpperSum
 // (the backward's from 97 rows on): the
 // rows of the triangle are split between the goroutines by equal work,
 // each goroutine packs its own rows of A, one depth block at a time, all

@@ -485,7 +485,7 @@ func TestNoAllocation(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector makes pools drop their items")
 	}
-	for _, n := range []int{27, 250} {
+	for _, n := range []int{27, 147, 250} {
 		a := to32(newSPD(n, 100, 1e-5, 1).a)
 		dst := make([]float32, n*n)
 		for _, o := range []Options{{}, {Method: CoupledReference}, {Method: Uncoupled, Iterations: 3}, {Scaling: ScaleSpectral, Tol: 1e-2, Iterations: 40}} {

@@ -59,11 +59,21 @@ func (m *monitor) observe(k int, r float64, keepGoing bool) bool {
 	return false
 }
 
-// run computes one inverse square root with the plan's method.
+// run computes one inverse square root with the plan's method, with its
+// positive-definiteness check beside the iteration when the size calls
+// for it (beside.go).
 func (w *work[T]) run(p *Plan[T], dst, a []T) (Result, error) {
+	if w.besideFits(p) {
+		return w.runBeside(p, dst, a)
+	}
+	return w.runOne(p, dst, a)
+}
+
+// runOne is run on the calling goroutine.
+func (w *work[T]) runOne(p *Plan[T], dst, a []T) (Result, error) {
 	n := p.n
 	if w.gm != nil {
-		w.gm.reset(n, a) // before dst is written: dst may be a
+		w.keepInput(n, a) // before dst is written: dst may be a
 	}
 	if p.opt.Method == Eigen {
 		return w.eigen(p, dst, a)
@@ -99,6 +109,14 @@ func (w *work[T]) run(p *Plan[T], dst, a []T) (Result, error) {
 	case Uncoupled:
 		z, err = w.uncoupled(p, &res)
 	}
+	if w.beside {
+		// The positive-definiteness check ran beside the iteration: its
+		// verdict comes first, as when it runs before, and dst is not
+		// written yet.
+		if cerr := w.tm.checkResult(); cerr != nil {
+			return Result{Residual: math.NaN()}, cerr
+		}
+	}
 	if p.opt.Trace {
 		res.Trace = w.trace
 	}
@@ -111,7 +129,7 @@ func (w *work[T]) run(p *Plan[T], dst, a []T) (Result, error) {
 	if w.finish(n, dst, z, c) {
 		if w.gm != nil {
 			w.gm.c, w.gm.iters = c, res.Iterations
-			copy(grow(&w.gm.last, nn), z)
+			w.keepLast(n, z)
 		}
 		return res, err
 	}
@@ -235,7 +253,7 @@ func (w *work[T]) coupled(p *Plan[T], res *Result) ([]T, error) {
 	// and the first term of Y₁ = Ã·T₀ = ½(3Ã − Ã²) into y2.
 	inv := 1 / w.cy
 	var sq float64
-	if w.nw <= 1 || n <= 4*symBlock {
+	if w.serial(n) {
 		sq = firstPassRows(n, y, z2, y2, 0, n, inv)
 	} else {
 		w.op, w.opN, w.opA, w.opB, w.opC, w.opScale = opFirst, n, y, z2, y2, inv
@@ -247,7 +265,7 @@ func (w *work[T]) coupled(p *Plan[T], res *Result) ([]T, error) {
 	r := math.Sqrt(sq)
 	mon.observe(0, r, false)
 	if w.gm != nil {
-		w.gm.keep(0, y, nil, z2) // Y₀ = Ã, Z₀ = I, T₀ = Z₁
+		w.keepIter(n, 0, y, nil, z2) // Y₀ = Ã, Z₀ = I, T₀ = Z₁
 	}
 	setIdentity(n, z)
 	kp.improved(0, z)
@@ -305,7 +323,7 @@ func (w *work[T]) coupled(p *Plan[T], res *Result) ([]T, error) {
 			threeHalvesMinusHalf(n, pm)
 		}
 		if w.gm != nil {
-			w.gm.keep(k, y, z, pm)
+			w.keepIter(n, k, y, z, pm)
 		}
 		kp.beforeOverwrite(z2, w.best)
 		if err := w.symMul(n, 1, pm, z, z2, half); err != nil {

@@ -65,6 +65,11 @@ type work[T Float] struct {
 	// sum computes the large triangular products (see upperMul).
 	sum gemm.UpperSum[T]
 
+	// The run of a call whose positive-definiteness check runs beside
+	// its iteration (beside.go), and whether the current call is one.
+	tm     besideRun[T]
+	beside bool
+
 	// The operation the team runs (see runTask), its parts' results and
 	// the group they wait on.
 	op       int
@@ -80,6 +85,8 @@ type work[T Float] struct {
 	opC64    []float64
 	errs     [maxTeam]error
 	sums     [maxTeam][2]float64
+	tileSums []float64    // opCheck's sum of each tile row
+	errTile  [maxTeam]int // opCheck: the tile row of each part's error
 }
 
 // NewPlan validates the options for n×n matrices and returns a Plan. It
@@ -231,13 +238,14 @@ func (w *work[T]) prepare(p *Plan[T], a []T, asIs bool) (c, cy float64, err erro
 	// checkTileRow), then the diagonal.
 	y := grow(&w.y, n*n)
 	grow(&w.chol, n*n) // the pass writes S's upper triangle there too
+	grow(&w.tileSums, (n+checkTile-1)/checkTile)
 	symTol := o.SymmetryTol
 	if symTol < 0 {
 		symTol = math.Inf(1)
 	}
 	w.opA, w.symTol = a, symTol
 	sum := 0.0
-	if w.nw <= 1 || n <= 4*symBlock {
+	if w.serial(n) {
 		for i0 := 0; i0 < n; i0 += checkTile {
 			s, err := w.checkTileRow(n, a, i0)
 			if err != nil {
@@ -248,11 +256,21 @@ func (w *work[T]) prepare(p *Plan[T], a []T, asIs bool) (c, cy float64, err erro
 	} else {
 		w.op, w.opN, w.opC = opCheck, n, y
 		w.runOp()
+		// The error of the first tile row that has one, as the serial
+		// loop reports (each part stops at its own first).
+		first := -1
 		for i := range w.nw {
-			if w.errs[i] != nil {
-				return 0, 0, w.errs[i]
+			if w.errs[i] != nil && (first < 0 || w.errTile[i] < w.errTile[first]) {
+				first = i
 			}
-			sum += w.sums[i][0]
+		}
+		if first >= 0 {
+			return 0, 0, w.errs[first]
+		}
+		// Added in the order of the serial loop, so that the norm, and
+		// with it every result, does not depend on the goroutines.
+		for _, s := range w.tileSums[:(n+checkTile-1)/checkTile] {
+			sum += s
 		}
 	}
 	for i := 0; i < n; i++ {
@@ -286,7 +304,11 @@ func (w *work[T]) prepare(p *Plan[T], a []T, asIs bool) (c, cy float64, err erro
 	if o.Scaling == ScaleSpectral {
 		c = min(c, w.spectralBound(n, y))
 	}
-	if err := w.checkDefinite(n, a, sNormal, c); err != nil {
+	if w.beside {
+		// The helper factors while the iteration runs; run awaits the
+		// verdict before writing dst.
+		w.tm.postCheck(n, a, sNormal, c)
+	} else if err := w.checkDefinite(n, a, sNormal, c); err != nil {
 		return 0, 0, err
 	}
 	cy = c

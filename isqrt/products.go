@@ -19,6 +19,7 @@ const (
 	opFirst              // the first iteration's pass over S, by rows
 	opFinish             // dst = Z/√c, by rows
 	opSyrk64             // the upper triangle of C −= AᵀA in float64, by block rows
+	opCopy               // C = A, elementwise, by contiguous ranges
 )
 
 // mul sets C = α·A·B for n×n row-major matrices, every element computed,
@@ -131,7 +132,7 @@ func (w *work[T]) syrk64(m, k int, a []float64, c []float64, ld int) error {
 
 // mirror is mirrorUpper on the team.
 func (w *work[T]) mirror(n int, c []T) {
-	if w.nw <= 1 || n <= 4*symBlock {
+	if w.serial(n) {
 		mirrorUpper(n, c)
 		return
 	}
@@ -141,7 +142,7 @@ func (w *work[T]) mirror(n int, c []T) {
 
 // residualToT is upperResidualToT on the team.
 func (w *work[T]) residualToT(n int, p []T) float64 {
-	if w.nw <= 1 || n <= 4*symBlock {
+	if w.serial(n) {
 		return upperResidualToT(n, p)
 	}
 	w.op, w.opN, w.opC = opResidualToT, n, p
@@ -167,6 +168,14 @@ func (w *work[T]) residualToTSym(n int, p []T) float64 {
 	r := w.residualToT(n, p)
 	w.mirror(n, p)
 	return r
+}
+
+// serial reports whether the O(n²) passes of an n×n matrix run on the
+// calling goroutine: with one goroutine, or for a matrix of at most four
+// block rows, for which handing a pass to parked goroutines costs about
+// what the pass does.
+func (w *work[T]) serial(n int) bool {
+	return w.nw <= 1 || n <= 4*symBlock
 }
 
 // runOp runs the operation set in w on w.nw parts.
@@ -220,19 +229,17 @@ func (w *work[T]) RunPart(i int) {
 		}
 		w.sums[i] = s
 	case opCheck:
-		var s float64
 		w.errs[i] = nil
 		for b, i0 := 0, 0; i0 < n; b, i0 = b+1, i0+checkTile {
 			if snake(b, i, nw) {
 				v, err := w.checkTileRow(n, w.opA, i0)
 				if err != nil {
-					w.errs[i] = err
+					w.errs[i], w.errTile[i] = err, b
 					break
 				}
-				s += v
+				w.tileSums[b] = v
 			}
 		}
-		w.sums[i][0] = s
 	case opFirst:
 		w.sums[i][0] = firstPassRows(n, w.opA, w.opB, c, i*n/nw, (i+1)*n/nw, w.opScale)
 	case opSyrk64:
@@ -248,6 +255,8 @@ func (w *work[T]) RunPart(i int) {
 				return
 			}
 		}
+	case opCopy:
+		w.copyPart(i, nw)
 	case opFinish:
 		w.sums[i][0] = 1
 		if scaleRows(w.opC, w.opA, i*n/nw*n, (i+1)*n/nw*n, w.opScale) {
@@ -411,17 +420,43 @@ func firstPassRows[T Float](n int, y, z2, y2 []T, i0, i1 int, inv float64) float
 		yi := y[i*n : i*n+n]
 		zi := z2[i*n : i*n+n][:len(yi)]
 		y2i := y2[i*n : i*n+n][:len(yi)]
-		for j, v := range yi {
-			at := T(float64(v) * inv)
-			yi[j] = at
-			zi[j] = -0.5 * at
-			y2i[j] = 1.5 * at
-		}
-		zi[i] += 1.5
-		d := float64(yi[i]) - 1
-		sq += d*d + sumSquares(yi[:i]) + sumSquares(yi[i+1:])
+		// The elements left and right of the diagonal in one pass each
+		// that also sums their squares; the diagonal on its own.
+		left := firstPassRun(yi[:i], zi[:i], y2i[:i], inv)
+		right := firstPassRun(yi[i+1:], zi[i+1:], y2i[i+1:], inv)
+		at := T(float64(yi[i]) * inv)
+		yi[i], zi[i], y2i[i] = at, -0.5*at+1.5, 1.5*at
+		d := float64(at) - 1
+		sq += d*d + left + right
 	}
 	return sq
+}
+
+// firstPassRun is firstPassRows on a run of off-diagonal elements: Ã = S·inv
+// into y, −½·Ã into z2, 1.5·Ã into y2, and the sum of the squares of Ã
+// (in four sums, as sumSquares adds them).
+func firstPassRun[T Float](y, z2, y2 []T, inv float64) float64 {
+	z2, y2 = z2[:len(y)], y2[:len(y)]
+	var s0, s1, s2, s3 float64
+	j := 0
+	for ; j+4 <= len(y); j += 4 {
+		a0, a1 := T(float64(y[j])*inv), T(float64(y[j+1])*inv)
+		a2, a3 := T(float64(y[j+2])*inv), T(float64(y[j+3])*inv)
+		y[j], y[j+1], y[j+2], y[j+3] = a0, a1, a2, a3
+		z2[j], z2[j+1], z2[j+2], z2[j+3] = -0.5*a0, -0.5*a1, -0.5*a2, -0.5*a3
+		y2[j], y2[j+1], y2[j+2], y2[j+3] = 1.5*a0, 1.5*a1, 1.5*a2, 1.5*a3
+		f0, f1, f2, f3 := float64(a0), float64(a1), float64(a2), float64(a3)
+		s0 += f0 * f0
+		s1 += f1 * f1
+		s2 += f2 * f2
+		s3 += f3 * f3
+	}
+	for ; j < len(y); j++ {
+		a := T(float64(y[j]) * inv)
+		y[j], z2[j], y2[j] = a, -0.5*a, 1.5*a
+		s0 += float64(a) * float64(a)
+	}
+	return (s0 + s1) + (s2 + s3)
 }
 
 // scaleRows writes dst[k] = z[k]·s for k in [lo, hi) and reports whether
@@ -453,7 +488,7 @@ func scaleRows[T Float](dst, z []T, lo, hi int, s float64) bool {
 // finish writes dst = Z/√c and reports whether it is finite.
 func (w *work[T]) finish(n int, dst, z []T, c float64) bool {
 	s := 1 / math.Sqrt(c)
-	if w.nw <= 1 || n <= 4*symBlock {
+	if w.serial(n) {
 		return scaleRows(dst, z, 0, n*n, s)
 	}
 	w.op, w.opN, w.opA, w.opC, w.opScale = opFinish, n, z, dst, s

@@ -36,7 +36,7 @@ func benchCov(n int) []float32 {
 // BenchmarkInvSqrtSmall: one small matrix per call, the default options
 // (the layers' isqrt through the C ABI and the Python binding at n = 27).
 func BenchmarkInvSqrtSmall(b *testing.B) {
-	for _, n := range []int{9, 27, 64, 147, 245, 363} {
+	for _, n := range []int{9, 27, 64, 97, 147, 192, 245, 363} {
 		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
 			cov := benchCov(n)
 			p := mustPlan[float32](b, n, Options{})
@@ -72,6 +72,37 @@ func BenchmarkInvSqrtBatch(b *testing.B) {
 					b.Fatal(err)
 				}
 			})
+		})
+	}
+}
+
+// BenchmarkCholeskySmall times the positive-definiteness check alone at
+// the first layers' size (see BenchmarkCholesky576), on one goroutine:
+// what it adds to a call that runs without a team.
+func BenchmarkCholeskySmall(b *testing.B) {
+	for _, n := range []int{64, 147} {
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			cov := benchCov(n)
+			p := mustPlan[float32](b, n, Options{})
+			w := p.worker(0)
+			w.setThreads(1)
+			ch := grow(&w.chol, n*n)
+			fill := func() {
+				for i := 0; i < n; i++ {
+					for j := i + 1; j < n; j++ {
+						ch[i*n+j] = float64(cov[i*n+j])
+					}
+				}
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				fill()
+				b.StartTimer()
+				if err := w.checkDefinite(n, cov, true, 1); err != nil {
+					b.Fatal(err)
+				}
+			}
 		})
 	}
 }
