@@ -1,8 +1,6 @@
 package gemm
 
 import (
-	"os"
-	"strconv"
 	"sync"
 	"unsafe"
 
@@ -340,18 +338,10 @@ func (cl *call[T]) RunPart(idx int) {
 // pass over C and a packing of both operands for little arithmetic. An A
 // panel of 5/4·kc rows still fits L1 (AVX-512 float32: 320·12·4 = 15 KiB).
 func depthBlock(k, kc int) int {
-	if v := depthEnv; v > 0 {
-		kc = v
-	}
 	kmax := kc + kc/4
-	if depthEnv < 0 {
-		kmax = kc
-	}
 	nb := max(1, (k+kmax-1)/kmax)
 	return (k + nb - 1) / nb
 }
-
-var depthEnv = func() int { v, _ := strconv.Atoi(os.Getenv("GEMM_KC")); return v }()
 
 // raceKernel tells the race detector which memory a micro-kernel call
 // reads and writes: the kernels are assembly, which it cannot see into.
