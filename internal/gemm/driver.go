@@ -333,13 +333,19 @@ func (cl *call[T]) RunPart(idx int) {
 }
 
 // depthBlock returns the depth of the blocks that cut a depth of k into
-// equal parts of at most 5/4·kc (kc the kernel's nominal depth): a short
-// last block, such as the 64 left of 576 by blocks of 256, costs a whole
-// pass over C and a packing of both operands for little arithmetic. An A
-// panel of 5/4·kc rows still fits L1 (AVX-512 float32: 320·12·4 = 15 KiB).
+// equal parts: a short last block, such as the 64 left of 576 by blocks
+// of 256, costs a whole pass over C and a packing of both operands for
+// little arithmetic. Up to four blocks of kc (the kernel's nominal depth),
+// where one block more is a large share of the passes, the parts may be
+// 5/4·kc deep (576 = 288 + 288), which an A panel still fits L1 at (AVX-512
+// float32: 320·12·4 = 15 KiB); deeper products keep blocks of at most kc,
+// the depth their L2 blocking (kc×nc of B) was sized for.
 func depthBlock(k, kc int) int {
-	kmax := kc + kc/4
-	nb := max(1, (k+kmax-1)/kmax)
+	nb := max(1, (k+kc-1)/kc)
+	if nb <= 4 {
+		kmax := kc + kc/4
+		nb = max(1, (k+kmax-1)/kmax)
+	}
 	return (k + nb - 1) / nb
 }
 
