@@ -28,8 +28,8 @@ import (
 // worker packs its own rows of A once per depth block, just before it
 // multiplies them, so the packed block is still in L2 when it is read;
 // and the rows are split between the workers by equal numbers of tiles,
-// not of rows. The mirroring is done by each worker on its own tiles, as
-// each is finished on the last depth block, while it is still in L1.
+// not of rows. The mirroring is done by each worker on its own rows, in
+// the same parallel pass.
 //
 // An UpperSum belongs to one caller at a time: it holds the packed
 // operands and per-worker buffers, grown on first use and reused, so calls
@@ -225,7 +225,7 @@ type packBParts[T Float] struct{ u *UpperSum[T] }
 func (pp packBParts[T]) RunPart(i int) { pp.u.packB(i) }
 
 // RunPart runs worker i's rows (parallel.Parts): each depth block's A
-// panels packed, then multiplied (and mirrored on the last block).
+// panels packed, then multiplied, then the rows mirrored.
 func (u *UpperSum[T]) RunPart(i int) {
 	if u.cut[i] == u.cut[i+1] {
 		return
@@ -233,6 +233,9 @@ func (u *UpperSum[T]) RunPart(i int) {
 	for d := 0; d+1 < len(u.dep); d++ {
 		u.packA(i, d)
 		u.compute(i, d)
+	}
+	if u.mir {
+		u.mirror(i)
 	}
 }
 
@@ -294,10 +297,6 @@ func (u *UpperSum[T]) compute(i, d int) {
 	if d > 0 {
 		load, bet = 1, 1
 	}
-	// On the last block a tile is final as soon as it is computed: it is
-	// mirrored there, while it is in L1, instead of in a pass of its own
-	// that would read the triangle back from L2 or L3 column by column.
-	last := u.mir && d == len(u.dep)-2
 	for t := t0; t < t1; t++ {
 		gi := t * mr
 		mm := min(mr, n-gi)
@@ -322,12 +321,6 @@ func (u *UpperSum[T]) compute(i, d int) {
 					raceKernel(kc, ap, mr, bp, ldb, nr, &c[off], n, load)
 				}
 				fn(kc, ap, bp, ldb, &c[off], n, alpha, bet, load)
-				if last {
-					// Rows gj… of the lower triangle, columns gi…; the
-					// blocks meet only at a diagonal element, copied
-					// onto itself.
-					TransposeCopy(u.fam, c[gj*n+gi:], n, c[off:], n, mr, nr)
-				}
 				continue
 			}
 			// A diagonal or edge tile: computed whole, merged on and
@@ -350,13 +343,26 @@ func (u *UpperSum[T]) compute(i, d int) {
 				} else {
 					copy(row, trow)
 				}
-				if last {
-					// The elements right of the diagonal, into column
-					// gi+r below it.
-					for j := max(jlo, gi+r-gj+1); j < nn; j++ {
-						c[(gj+j)*n+gi+r] = row[j-jlo]
-					}
-				}
+			}
+		}
+	}
+}
+
+// mirror copies worker i's rows of the upper triangle into the columns
+// below them (C[j][r] = C[r][j] for j > r), which no other worker writes:
+// so the mirroring needs no second synchronisation. Bands of 16 rows:
+// each destination row gets one contiguous run of 16 elements, read from
+// 16 source rows that stay in L1 along the band.
+func (u *UpperSum[T]) mirror(i int) {
+	kr, n, c := u.kern, u.n, u.c
+	r0, r1 := u.cut[i]*kr.mr, min(n, u.cut[i+1]*kr.mr)
+	const band = 16
+	for b0 := r0; b0 < r1; b0 += band {
+		b1 := min(r1, b0+band)
+		for j := b0 + 1; j < n; j++ {
+			dst := c[j*n+b0 : j*n+min(j, b1)]
+			for r := range dst {
+				dst[r] = c[(b0+r)*n+j]
 			}
 		}
 	}
