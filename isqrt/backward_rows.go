@@ -32,19 +32,23 @@ type rowPass[T Float] struct {
 	inv, fc float64
 	asIs    bool
 	// passScale, passDot, passHalf: the scale, the other operand of the
-	// dot product, the second destination, and each part's share of the
-	// dot product (summed in part order, so the result depends on the
-	// worker count only, not on the scheduling).
+	// dot product, the second destination, and the dot product's partial
+	// sums, one per block of dotRows rows, added in block order: the
+	// result is the same whatever the worker count and the scheduling.
 	s    float64
 	x    []T
 	dst2 []T
-	dots [maxTeam]float64
+	dots []float64
 }
+
+// dotRows is the number of rows of one partial sum of a dot product.
+const dotRows = 32
 
 // run runs the pass set in rp on the worker's goroutines, at most one per
 // 64 rows (a smaller share costs more to hand over than to do).
 func (rp *rowPass[T]) run(threads int) {
 	rp.nw = max(1, min(threads, maxTeam, rp.n/64))
+	rp.dots = grow(&rp.dots, (rp.n+dotRows-1)/dotRows)
 	if rp.nw == 1 {
 		rp.RunPart(0)
 	} else {
@@ -56,7 +60,7 @@ func (rp *rowPass[T]) run(threads int) {
 // dot returns the dot product the last passScale or passDot computed.
 func (rp *rowPass[T]) dot() float64 {
 	d := 0.0
-	for _, v := range rp.dots[:rp.nw] {
+	for _, v := range rp.dots {
 		d += v
 	}
 	return d
@@ -76,8 +80,11 @@ func (rp *rowPass[T]) RunPart(i int) {
 	case passFinish:
 		rp.b.finishRows(rp, i*n/nw, (i+1)*n/nw)
 	case passScale, passDot, passHalf:
-		lo, hi := i*n/nw*n, (i+1)*n/nw*n
-		rp.dots[i] = elementRows(rp.op, rp.s, rp.dst, rp.dst2, rp.src, rp.x, lo, hi)
+		nb := len(rp.dots)
+		for blk := i * nb / nw; blk < (i+1)*nb/nw; blk++ {
+			lo, hi := blk*dotRows*n, min(n, (blk+1)*dotRows)*n
+			rp.dots[blk] = elementRows(rp.op, rp.s, rp.dst, rp.dst2, rp.src, rp.x, lo, hi)
+		}
 	}
 }
 
