@@ -15,6 +15,9 @@ import (
 const (
 	passSym    = iota // dst = sym(src)
 	passFinish        // finishGrad's rows
+	passScale         // dst = s·src, and the dot product of src with x
+	passDot           // the dot product of src with x
+	passHalf          // dst = −½·src, and dst2 = dst
 )
 
 // rowPass is one such pass over the rows of an n×n matrix (parallel.Parts).
@@ -28,18 +31,39 @@ type rowPass[T Float] struct {
 	sb      []float64
 	inv, fc float64
 	asIs    bool
+	// passScale, passDot, passHalf: the scale, the other operand of the
+	// dot product, the second destination, and the dot product's partial
+	// sums, one per block of dotRows rows, added in block order: the
+	// result is the same whatever the worker count and the scheduling.
+	s    float64
+	x    []T
+	dst2 []T
+	dots []float64
 }
+
+// dotRows is the number of rows of one partial sum of a dot product.
+const dotRows = 32
 
 // run runs the pass set in rp on the worker's goroutines, at most one per
 // 64 rows (a smaller share costs more to hand over than to do).
 func (rp *rowPass[T]) run(threads int) {
 	rp.nw = max(1, min(threads, maxTeam, rp.n/64))
+	rp.dots = grow(&rp.dots, (rp.n+dotRows-1)/dotRows)
 	if rp.nw == 1 {
 		rp.RunPart(0)
 	} else {
 		parallel.Run(rp, rp.nw)
 	}
-	rp.dst, rp.src, rp.m, rp.sb = nil, nil, nil, nil
+	rp.dst, rp.src, rp.m, rp.sb, rp.x, rp.dst2 = nil, nil, nil, nil, nil, nil
+}
+
+// dot returns the dot product the last passScale or passDot computed.
+func (rp *rowPass[T]) dot() float64 {
+	d := 0.0
+	for _, v := range rp.dots {
+		d += v
+	}
+	return d
 }
 
 // RunPart runs part i: rows split so that the parts read and write about
@@ -55,7 +79,40 @@ func (rp *rowPass[T]) RunPart(i int) {
 		symRows(n, rp.dst, rp.src, lo, hi)
 	case passFinish:
 		rp.b.finishRows(rp, i*n/nw, (i+1)*n/nw)
+	case passScale, passDot, passHalf:
+		nb := len(rp.dots)
+		for blk := i * nb / nw; blk < (i+1)*nb/nw; blk++ {
+			lo, hi := blk*dotRows*n, min(n, (blk+1)*dotRows)*n
+			rp.dots[blk] = elementRows(rp.op, rp.s, rp.dst, rp.dst2, rp.src, rp.x, lo, hi)
+		}
 	}
+}
+
+// elementRows runs the elementwise passes on elements [lo, hi) and
+// returns their share of the dot product (0 for passHalf).
+func elementRows[T Float](op int, s float64, dst, dst2, src, x []T, lo, hi int) float64 {
+	src = src[lo:hi]
+	dot := 0.0
+	switch op {
+	case passScale:
+		dst, x = dst[lo:hi], x[lo:hi]
+		for i, v := range src {
+			dst[i] = T(float64(v) * s)
+			dot += float64(v) * float64(x[i])
+		}
+	case passDot:
+		x = x[lo:hi]
+		for i, v := range src {
+			dot += float64(v) * float64(x[i])
+		}
+	case passHalf:
+		dst, dst2 = dst[lo:hi], dst2[lo:hi]
+		for i, v := range src {
+			dst[i] = -0.5 * v
+		}
+		copy(dst2, dst)
+	}
+	return dot
 }
 
 // triangleRows returns the first row of part i of nw when the rows of an

@@ -36,10 +36,8 @@ func (b *bwork[T]) coupledTangent(m *gradMat[T]) ([]T, error) {
 		y, z, t := m.slot(k, 0), m.slot(k, 1), m.slot(k, 2)
 		if z == nil {
 			// Z₀ = I, dZ₀ = 0: dT = −½·dY = dZ₁.
-			for i, v := range dy {
-				dt[i] = -0.5 * v
-			}
-			copy(dz, dt)
+			rp.op, rp.n, rp.dst, rp.dst2, rp.src = passHalf, n, dt, dz, dy
+			rp.run(b.threads)
 			if k+1 < K {
 				if err := b.sym2(sum2[T]{1, dy, t, y, dt, dy2, gemm.SymA1 | gemm.SymA2}, sum2[T]{}); err != nil {
 					return nil, err

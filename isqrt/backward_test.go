@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -140,6 +141,58 @@ func checkFiniteDifferences(t *testing.T, name string, n int, o Options, count i
 		}
 		if err := math.Abs(fd - an); err > 2e-6*(norm+math.Abs(fd)) {
 			t.Errorf("%s, direction %d: finite difference %.12g, backward %.12g (|dA| %.3g)", name, dir, fd, an, norm)
+		}
+	}
+}
+
+// TestBackwardSameForEveryWorkerCount: the gradient is the same to the bit
+// whatever the worker count (in float64, where a change in the order of a
+// sum shows), for every method, at sizes whose O(n²)
+// passes (the dot products of the scaling included) and products are
+// split over several goroutines, and a batch's gradients are those of
+// single calls.
+func TestBackwardSameForEveryWorkerCount(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	for _, n := range []int{130, 257} {
+		a := gradInput(n, 7, 1e-5)
+		g := randMat(n*n, rand.New(rand.NewPCG(8, uint64(n))))
+		for _, meth := range []Method{Coupled, CoupledReference, Uncoupled} {
+			var want []float64
+			for _, workers := range []int{1, 2, 3, 4} {
+				p := mustPlan[float64](t, n, Options{Method: meth, Grad: true, Workers: workers})
+				if _, err := p.InvSqrt(make([]float64, n*n), a); err != nil {
+					t.Fatal(err)
+				}
+				da := make([]float64, n*n)
+				if err := p.Backward(da, g); err != nil {
+					t.Fatal(err)
+				}
+				if want == nil {
+					want = da
+					// A batch of two spreads its matrices over the
+					// workers, one goroutine each.
+					q := mustPlan[float64](t, n, Options{Method: meth, Grad: true, Workers: 2})
+					a2, g2 := append(append([]float64(nil), a...), a...), append(append([]float64(nil), g...), g...)
+					if _, err := q.InvSqrtBatch(make([]float64, 2*n*n), a2, 2); err != nil {
+						t.Fatal(err)
+					}
+					da2 := make([]float64, 2*n*n)
+					if err := q.BackwardBatch(da2, g2, 2); err != nil {
+						t.Fatal(err)
+					}
+					for i := range da2 {
+						if da2[i] != want[i%(n*n)] {
+							t.Fatalf("n=%d %v: batch element %d = %v, single call %v", n, meth, i, da2[i], want[i%(n*n)])
+						}
+					}
+					continue
+				}
+				for i := range da {
+					if da[i] != want[i] {
+						t.Fatalf("n=%d %v, %d workers: da[%d] = %v, on one worker %v", n, meth, workers, i, da[i], want[i])
+					}
+				}
+			}
 		}
 	}
 }

@@ -233,6 +233,7 @@ func (cl *call[T]) RunPart(idx int) {
 	// a few rows.
 	nblk := (pt.i1 - pt.i0 + kr.mc - 1) / kr.mc
 	mcb := ((pt.i1-pt.i0+nblk-1)/nblk + mr - 1) / mr * mr
+	kcb := depthBlock(pt.k1-pt.k0, kr.kc)
 	for ic := pt.i0; ic < pt.i1; ic += mcb {
 		mc := min(mcb, pt.i1-ic)
 		if cl.tri == upper && ic >= pt.j1 {
@@ -241,8 +242,8 @@ func (cl *call[T]) RunPart(idx int) {
 		if cl.tri == lower && ic+mc-1 < pt.j0 {
 			continue
 		}
-		for pc := pt.k0; pc < pt.k1; pc += kr.kc {
-			kc := min(kr.kc, pt.k1-pc)
+		for pc := pt.k0; pc < pt.k1; pc += kcb {
+			kc := min(kcb, pt.k1-pc)
 			// β applies on the first K block only; later blocks accumulate.
 			bet, load := T(1), 1
 			if pc == pt.k0 {
@@ -329,6 +330,23 @@ func (cl *call[T]) RunPart(idx int) {
 			}
 		}
 	}
+}
+
+// depthBlock returns the depth of the blocks that cut a depth of k into
+// equal parts: a short last block, such as the 64 left of 576 by blocks
+// of 256, costs a whole pass over C and a packing of both operands for
+// little arithmetic. Up to four blocks of kc (the kernel's nominal depth),
+// where one block more is a large share of the passes, the parts may be
+// 5/4·kc deep (576 = 288 + 288), which an A panel still fits L1 at (AVX-512
+// float32: 320·12·4 = 15 KiB); deeper products keep blocks of at most kc,
+// the depth their L2 blocking (kc×nc of B) was sized for.
+func depthBlock(k, kc int) int {
+	nb := max(1, (k+kc-1)/kc)
+	if nb <= 4 {
+		kmax := kc + kc/4
+		nb = max(1, (k+kmax-1)/kmax)
+	}
+	return (k + nb - 1) / nb
 }
 
 // raceKernel tells the race detector which memory a micro-kernel call
