@@ -89,6 +89,7 @@ type blockedRun[T Float] struct {
 	rowsPer, bands       int
 	hp, wp, plane        int
 	chunk                int           // input channels per pass (blockedChunkBytes)
+	wide                 bool          // blocks of 8 output channels (blockedWide)
 	offs                 dconv.Offsets // the terms of one output channel over the padded planes
 	packed               []T           // every group's packed weights (packBlocked); nil: packed by the workers
 	padTab               *gather.Table // whole padded planes by table; nil: by rows (padRows)
@@ -119,6 +120,7 @@ func (c *Conv2d[T]) forwardBlocked(wk *convWork[T], dst, x []T, n, h, w, oh, ow 
 	if planeBytes := r.plane * int(unsafe.Sizeof(z)); r.chunk*planeBytes > blockedChunkAbove {
 		r.chunk = max(1, blockedChunkBytes/planeBytes)
 	}
+	r.wide = blockedWide(g, r.plane*int(unsafe.Sizeof(z)))
 	r.offs.Reset()
 	for ci := range g.InChannels / g.Groups {
 		for ki := range g.KernelH {
@@ -175,7 +177,7 @@ func (r *blockedRun[T]) items(lo, hi int) {
 		tail = getScratch[T](dconv.Channels * r.rowsPer * r.ow)
 		defer putScratch(tail)
 	}
-	var zeros, tbias [dconv.Channels]T
+	var zeros, tbias [dconv.WideChannels]T
 	padPlanes := gather.TableFor[T](r.fam)
 	packedGrp := -1
 	for item := lo; item < hi; item++ {
@@ -209,26 +211,35 @@ func (r *blockedRun[T]) items(lo, hi int) {
 			c1 := min(c0+r.chunk, cg)
 			in := pad[c0*r.plane:]
 			terms := (c1 - c0) * kk
-			for b := range blocks {
-				w := packed[(b*feats+c0*kk)*dconv.Channels : (b+1)*feats*dconv.Channels]
-				k := min(dconv.Channels, coutg-b*dconv.Channels)
+			// Blocks of 8 output channels (two packed blocks of 4) while 8
+			// remain and the rule takes them, then blocks of 4; the block
+			// at channel co starts at co·feats of the packed weights.
+			for co := 0; co < coutg; {
+				ch := dconv.Channels
+				if r.wide && coutg-co >= dconv.WideChannels {
+					ch = dconv.WideChannels
+				}
+				w := packed[co*feats+c0*kk*dconv.Channels : (co+ch)*feats]
+				k := min(ch, coutg-co)
 				var bias []T
 				if c0 == 0 {
-					bias = zeros[:]
+					bias = zeros[:ch]
 					if r.bias != nil {
-						if k == dconv.Channels {
-							bias = r.bias[grp*coutg+b*dconv.Channels:][:dconv.Channels]
+						if k == ch {
+							bias = r.bias[grp*coutg+co:][:ch]
 						} else {
-							copy(tbias[:], r.bias[grp*coutg+b*dconv.Channels:][:k])
-							bias = tbias[:]
+							clear(tbias[:])
+							copy(tbias[:], r.bias[grp*coutg+co:][:k])
+							bias = tbias[:ch]
 						}
 					}
 				}
-				if k == dconv.Channels {
-					dconv.Rows(r.fam, r.dst[base+b*dconv.Channels*L:], r.ow, L, in, lds, rows, r.ow, w, &r.offs, terms, bias)
+				if k == ch {
+					dconv.Rows(r.fam, ch, r.dst[base+co*L:], r.ow, L, in, lds, rows, r.ow, w, dconv.Channels*feats, &r.offs, terms, bias)
 				} else {
-					dconv.Rows(r.fam, *tail, r.ow, band, in, lds, rows, r.ow, w, &r.offs, terms, bias)
+					dconv.Rows(r.fam, ch, *tail, r.ow, band, in, lds, rows, r.ow, w, dconv.Channels*feats, &r.offs, terms, bias)
 				}
+				co += ch
 			}
 		}
 		if k := coutg % dconv.Channels; k != 0 {
@@ -316,4 +327,16 @@ func packGroup[T Float](dst, wg []T, coutg, feats int) {
 			}
 		}
 	}
+}
+
+// blockedWideAbove is the size of a group's padded input planes (per pass
+// of the kernel: the chunk's) above which the blocked path computes 8
+// output channels × 3 rows per kernel pass instead of 4 × 6: half the
+// input vectors per multiply-add, for inputs read from L2.
+var blockedWideAbove = 0
+
+// blockedWide reports whether the blocked path runs blocks of 8 output
+// channels for geometry g with padded planes of planeBytes.
+func blockedWide(g ConvGeom, planeBytes int) bool {
+	return g.OutChannels/g.Groups >= dconv.WideChannels && g.InChannels/g.Groups*planeBytes > blockedWideAbove
 }

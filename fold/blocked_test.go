@@ -18,7 +18,8 @@ import (
 // TestBlockedMatchesNaive: the blocked path, forced, against the float64
 // definition on random shapes: groups 1 to 5, 1 to 20 input channels per
 // group (sometimes 64), output channels per group that are and are not
-// multiples of the kernel's block of 4, widths below, at and above a
+// multiples of the kernel's blocks of 4 and 8 (blocks of 8 taken or not,
+// followed by a block of 4, a padded block, or both), widths below, at and above a
 // vector (16), kernels 1 to 5, row strides 1 and 2, paddings 0 to 2,
 // dilations 1 and 2, bias on and off, batches 1 to 5 and 1 to 3 workers,
 // in float32 (the kernel where the CPU has it) and float64 (its portable
@@ -32,7 +33,13 @@ func TestBlockedMatchesNaive(t *testing.T) {
 		trials = 40
 	}
 	defer func(v, a int) { blockedChunkBytes, blockedChunkAbove = v, a }(blockedChunkBytes, blockedChunkAbove)
+	defer func(v int) { blockedWideAbove = v }(blockedWideAbove)
 	for i := 0; i < trials; i++ {
+		// Blocks of 8 output channels wherever 8 remain, or never.
+		blockedWideAbove = 0
+		if i%4 >= 2 {
+			blockedWideAbove = math.MaxInt
+		}
 		// Every other trial sums the input channels in passes of a few
 		// channels, whatever the input's size.
 		blockedChunkBytes, blockedChunkAbove = 16<<10, 128<<10
@@ -45,8 +52,11 @@ func TestBlockedMatchesNaive(t *testing.T) {
 			cg = 64
 		}
 		coutg := 1 + rng.IntN(9)
-		if rng.IntN(3) == 0 {
+		switch rng.IntN(3) {
+		case 0:
 			coutg = 4 * (1 + rng.IntN(4))
+		case 1:
+			coutg = 8 + rng.IntN(17)
 		}
 		g := ConvGeom{InChannels: groups * cg, OutChannels: groups * coutg, Groups: groups, Algorithm: ConvBlocked,
 			Geometry: deconv.Geometry{KernelH: 1 + rng.IntN(5), KernelW: 1 + rng.IntN(5), StrideH: 1 + rng.IntN(2), StrideW: 1,
