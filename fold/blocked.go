@@ -13,7 +13,9 @@ import (
 // (group, image, band of output rows) work item, a zero-padded copy of
 // the group's input rows, then internal/dconv computes four output
 // channels at a time, keeping 6 rows × 4 channels of output vectors in
-// registers while it runs over every (input channel, tap) term. There is
+// registers while it runs over every (input channel, tap) term (or, up to
+// 32 input channels per group, eight at a time, 3 rows × 8 channels:
+// blockedWide). There is
 // no im2col and no packing of the input (with one band per image, a
 // group's padded planes are written by one table gather); the weights are
 // packed (four channels' weights of a term together) once per published
@@ -120,7 +122,7 @@ func (c *Conv2d[T]) forwardBlocked(wk *convWork[T], dst, x []T, n, h, w, oh, ow 
 	if planeBytes := r.plane * int(unsafe.Sizeof(z)); r.chunk*planeBytes > blockedChunkAbove {
 		r.chunk = max(1, blockedChunkBytes/planeBytes)
 	}
-	r.wide = blockedWide(g, r.plane*int(unsafe.Sizeof(z)))
+	r.wide = blockedWide(g)
 	r.offs.Reset()
 	for ci := range g.InChannels / g.Groups {
 		for ki := range g.KernelH {
@@ -329,14 +331,22 @@ func packGroup[T Float](dst, wg []T, coutg, feats int) {
 	}
 }
 
-// blockedWideAbove is the size of a group's padded input planes (per pass
-// of the kernel: the chunk's) above which the blocked path computes 8
-// output channels × 3 rows per kernel pass instead of 4 × 6: half the
-// input vectors per multiply-add, for inputs read from L2.
-var blockedWideAbove = 0
+// blockedWideMaxChannels is the most input channels per group for which
+// the blocked path computes blocks of 8 output channels × 3 rows (inputs
+// in registers) instead of 4 × 6 (weights in registers). Measured by
+// BenchmarkBlockedTune (CPU time per call, paired rounds in one process,
+// Intel Xeon with AVX-512, 2 cores, a loaded machine), 8 × 3 against 4 × 6:
+// 14% faster with 16 input channels per group at 16×16 (512→512 in 32
+// groups), 11% with 32 at 32×32 (256→256 in 8 groups), 10% with 4 at
+// 64×64, 5% with 8 at 32×32; with 64 a tie or a loss: 2–4% slower on
+// 512→512 in 8 groups at 16×16, −2% to +1% on 256→512 in 4 groups at
+// 32×32, 3% faster on 128→256 in 2 groups at 64×64. Halving the input
+// vectors per multiply-add does not speed up the groups whose input
+// exceeds L1, so their bound is not the input's L2 traffic.
+var blockedWideMaxChannels = 32
 
 // blockedWide reports whether the blocked path runs blocks of 8 output
-// channels for geometry g with padded planes of planeBytes.
-func blockedWide(g ConvGeom, planeBytes int) bool {
-	return g.OutChannels/g.Groups >= dconv.WideChannels && g.InChannels/g.Groups*planeBytes > blockedWideAbove
+// channels for geometry g.
+func blockedWide(g ConvGeom) bool {
+	return g.OutChannels/g.Groups >= dconv.WideChannels && g.InChannels/g.Groups <= blockedWideMaxChannels
 }

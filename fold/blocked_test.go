@@ -33,12 +33,12 @@ func TestBlockedMatchesNaive(t *testing.T) {
 		trials = 40
 	}
 	defer func(v, a int) { blockedChunkBytes, blockedChunkAbove = v, a }(blockedChunkBytes, blockedChunkAbove)
-	defer func(v int) { blockedWideAbove = v }(blockedWideAbove)
+	defer func(v int) { blockedWideMaxChannels = v }(blockedWideMaxChannels)
 	for i := 0; i < trials; i++ {
 		// Blocks of 8 output channels wherever 8 remain, or never.
-		blockedWideAbove = 0
+		blockedWideMaxChannels = math.MaxInt
 		if i%4 >= 2 {
-			blockedWideAbove = math.MaxInt
+			blockedWideMaxChannels = 0
 		}
 		// Every other trial sums the input channels in passes of a few
 		// channels, whatever the input's size.
@@ -336,6 +336,29 @@ func TestBlockedBackward(t *testing.T) {
 		}
 		if e := relErr(dx, want); e > 1e-5 {
 			t.Errorf("%+v: dx differs from the scatter path's by %g", g, e)
+		}
+	}
+}
+
+// TestBlockedWideRule: blocks of 8 output channels for groups of 8+
+// output channels and up to 32 input channels (rows 12 and 13 of Table 3),
+// blocks of 4 for 64 input channels (rows 04 and 05) or fewer than 8
+// output channels.
+func TestBlockedWideRule(t *testing.T) {
+	k3 := deconv.Square(3, 1, 1, 1)
+	for _, tc := range []struct {
+		g    ConvGeom
+		want bool
+	}{
+		{ConvGeom{InChannels: 512, OutChannels: 512, Groups: 32, Geometry: k3}, true},
+		{ConvGeom{InChannels: 256, OutChannels: 512, Groups: 32, Geometry: k3}, true},
+		{ConvGeom{InChannels: 256, OutChannels: 256, Groups: 8, Geometry: k3}, true},
+		{ConvGeom{InChannels: 512, OutChannels: 512, Groups: 8, Geometry: k3}, false},
+		{ConvGeom{InChannels: 256, OutChannels: 512, Groups: 4, Geometry: k3}, false},
+		{ConvGeom{InChannels: 64, OutChannels: 28, Groups: 4, Geometry: k3}, false},
+	} {
+		if got := blockedWide(tc.g); got != tc.want {
+			t.Errorf("%d→%d in %d groups: wide %v, want %v", tc.g.InChannels, tc.g.OutChannels, tc.g.Groups, got, tc.want)
 		}
 	}
 }
