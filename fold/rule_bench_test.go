@@ -205,7 +205,7 @@ func BenchmarkBlockedTune(b *testing.B) {
 // BenchmarkBlockedChunk: the blocked path on one worker with the input
 // channels of a pass bounded by several byte budgets (blockedChunkBytes,
 // here whatever the input's size; 0: no bound), on the grouped rows of 64
-// and 16 channels per group.
+// and 16 channels per group, with blocks of 4 and of 8 output channels.
 func BenchmarkBlockedChunk(b *testing.B) {
 	const n = 8
 	for _, r := range groupedRows[:4] {
@@ -222,21 +222,26 @@ func BenchmarkBlockedChunk(b *testing.B) {
 		c.Workers = 1
 		x := make([]float32, n*r.cin*r.h*r.h)
 		dst := make([]float32, n*r.cout*r.h*r.h)
-		for _, budget := range []int{8 << 10, 16 << 10, 24 << 10, 0} {
-			b.Run(fmt.Sprint(r.name, "/", budget), func(b *testing.B) {
-				defer func(v, a int) { blockedChunkBytes, blockedChunkAbove = v, a }(blockedChunkBytes, blockedChunkAbove)
-				blockedChunkBytes, blockedChunkAbove = budget, 0
-				if budget == 0 {
-					blockedChunkBytes = 1 << 40
-				}
-				t0 := cpuTime()
-				for i := 0; i < b.N; i++ {
-					if err := c.Forward(dst, x, n, r.h, r.h); err != nil {
-						b.Fatal(err)
+		for _, blk := range []struct {
+			name string
+			max  int
+		}{{"4x6", 0}, {"8x3", math.MaxInt}} {
+			for _, budget := range []int{8 << 10, 16 << 10, 24 << 10, 0} {
+				b.Run(fmt.Sprint(r.name, "/", blk.name, "/", budget), func(b *testing.B) {
+					defer func(v, a, m int) { blockedChunkBytes, blockedChunkAbove, blockedWideMaxChannels = v, a, m }(blockedChunkBytes, blockedChunkAbove, blockedWideMaxChannels)
+					blockedChunkBytes, blockedChunkAbove, blockedWideMaxChannels = budget, 0, blk.max
+					if budget == 0 {
+						blockedChunkBytes = 1 << 40
 					}
-				}
-				b.ReportMetric(float64(cpuTime()-t0)/float64(b.N)/1e6, "cpu-ms/op")
-			})
+					t0 := cpuTime()
+					for i := 0; i < b.N; i++ {
+						if err := c.Forward(dst, x, n, r.h, r.h); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.ReportMetric(float64(cpuTime()-t0)/float64(b.N)/1e6, "cpu-ms/op")
+				})
+			}
 		}
 	}
 }
