@@ -334,15 +334,17 @@ func packGroup[T Float](dst, wg []T, coutg, feats int) {
 // blockedWideMaxChannels is the most input channels per group for which
 // the blocked path computes blocks of 8 output channels × 3 rows (inputs
 // in registers) instead of 4 × 6 (weights in registers). Measured by
-// BenchmarkBlockedTune (CPU time per call, paired rounds in one process,
-// Intel Xeon with AVX-512, 2 cores, a loaded machine), 8 × 3 against 4 × 6:
-// 14% faster with 16 input channels per group at 16×16 (512→512 in 32
-// groups), 11% with 32 at 32×32 (256→256 in 8 groups), 10% with 4 at
-// 64×64, 5% with 8 at 32×32; with 64 a tie or a loss: 2–4% slower on
-// 512→512 in 8 groups at 16×16, −2% to +1% on 256→512 in 4 groups at
-// 32×32, 3% faster on 128→256 in 2 groups at 64×64. Halving the input
-// vectors per multiply-add does not speed up the groups whose input
-// exceeds L1, so their bound is not the input's L2 traffic.
+// BenchmarkBlockedTune's blocked-8x3 and blocked-4x6 (CPU time per call,
+// batch 8, alternating rounds in one process, Intel Xeon with AVX-512, 2
+// cores, a loaded machine), 8 × 3 against 4 × 6: 11% less with 32 input
+// channels per group at 32×32 (256→256 in 8 groups), 10% with 4 at 64×64,
+// 5% with 8 at 32×32, 4–14% with 16 at 16×16 (512→512 in 32 groups;
+// 4–5% by the fastest of 16 rounds); with 64 a tie: −4% to +4% on 512→512
+// in 8 groups at 16×16 and −2% to +2% on 256→512 in 4 groups at 32×32
+// over several runs, +3% on 128→256 in 2 groups at 64×64. Halving the
+// input vectors per multiply-add does not speed up the groups whose input
+// (83 KiB of padded planes at 16×16 with 64 channels) exceeds L1, so the
+// input's L2 traffic is not what bounds them.
 var blockedWideMaxChannels = 32
 
 // blockedWide reports whether the blocked path runs blocks of 8 output
