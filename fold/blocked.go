@@ -13,7 +13,9 @@ import (
 // (group, image, band of output rows) work item, a zero-padded copy of
 // the group's input rows, then internal/dconv computes four output
 // channels at a time, keeping 6 rows × 4 channels of output vectors in
-// registers while it runs over every (input channel, tap) term. There is
+// registers while it runs over every (input channel, tap) term (or, up to
+// 32 input channels per group, eight at a time, 3 rows × 8 channels:
+// blockedWide). There is
 // no im2col and no packing of the input (with one band per image, a
 // group's padded planes are written by one table gather); the weights are
 // packed (four channels' weights of a term together) once per published
@@ -89,6 +91,7 @@ type blockedRun[T Float] struct {
 	rowsPer, bands       int
 	hp, wp, plane        int
 	chunk                int           // input channels per pass (blockedChunkBytes)
+	wide                 bool          // blocks of 8 output channels (blockedWide)
 	offs                 dconv.Offsets // the terms of one output channel over the padded planes
 	packed               []T           // every group's packed weights (packBlocked); nil: packed by the workers
 	padTab               *gather.Table // whole padded planes by table; nil: by rows (padRows)
@@ -119,6 +122,7 @@ func (c *Conv2d[T]) forwardBlocked(wk *convWork[T], dst, x []T, n, h, w, oh, ow 
 	if planeBytes := r.plane * int(unsafe.Sizeof(z)); r.chunk*planeBytes > blockedChunkAbove {
 		r.chunk = max(1, blockedChunkBytes/planeBytes)
 	}
+	r.wide = blockedWide(g)
 	r.offs.Reset()
 	for ci := range g.InChannels / g.Groups {
 		for ki := range g.KernelH {
@@ -175,7 +179,7 @@ func (r *blockedRun[T]) items(lo, hi int) {
 		tail = getScratch[T](dconv.Channels * r.rowsPer * r.ow)
 		defer putScratch(tail)
 	}
-	var zeros, tbias [dconv.Channels]T
+	var zeros, tbias [dconv.WideChannels]T
 	padPlanes := gather.TableFor[T](r.fam)
 	packedGrp := -1
 	for item := lo; item < hi; item++ {
@@ -209,26 +213,35 @@ func (r *blockedRun[T]) items(lo, hi int) {
 			c1 := min(c0+r.chunk, cg)
 			in := pad[c0*r.plane:]
 			terms := (c1 - c0) * kk
-			for b := range blocks {
-				w := packed[(b*feats+c0*kk)*dconv.Channels : (b+1)*feats*dconv.Channels]
-				k := min(dconv.Channels, coutg-b*dconv.Channels)
+			// Blocks of 8 output channels (two packed blocks of 4) while 8
+			// remain and the rule takes them, then blocks of 4; the block
+			// at channel co starts at co·feats of the packed weights.
+			for co := 0; co < coutg; {
+				ch := dconv.Channels
+				if r.wide && coutg-co >= dconv.WideChannels {
+					ch = dconv.WideChannels
+				}
+				w := packed[co*feats+c0*kk*dconv.Channels : (co+ch)*feats]
+				k := min(ch, coutg-co)
 				var bias []T
 				if c0 == 0 {
-					bias = zeros[:]
+					bias = zeros[:ch]
 					if r.bias != nil {
-						if k == dconv.Channels {
-							bias = r.bias[grp*coutg+b*dconv.Channels:][:dconv.Channels]
+						if k == ch {
+							bias = r.bias[grp*coutg+co:][:ch]
 						} else {
-							copy(tbias[:], r.bias[grp*coutg+b*dconv.Channels:][:k])
-							bias = tbias[:]
+							clear(tbias[:])
+							copy(tbias[:], r.bias[grp*coutg+co:][:k])
+							bias = tbias[:ch]
 						}
 					}
 				}
-				if k == dconv.Channels {
-					dconv.Rows(r.fam, r.dst[base+b*dconv.Channels*L:], r.ow, L, in, lds, rows, r.ow, w, &r.offs, terms, bias)
+				if k == ch {
+					dconv.Rows(r.fam, ch, r.dst[base+co*L:], r.ow, L, in, lds, rows, r.ow, w, dconv.Channels*feats, &r.offs, terms, bias)
 				} else {
-					dconv.Rows(r.fam, *tail, r.ow, band, in, lds, rows, r.ow, w, &r.offs, terms, bias)
+					dconv.Rows(r.fam, ch, *tail, r.ow, band, in, lds, rows, r.ow, w, dconv.Channels*feats, &r.offs, terms, bias)
 				}
+				co += ch
 			}
 		}
 		if k := coutg % dconv.Channels; k != 0 {
@@ -316,4 +329,26 @@ func packGroup[T Float](dst, wg []T, coutg, feats int) {
 			}
 		}
 	}
+}
+
+// blockedWideMaxChannels is the most input channels per group for which
+// the blocked path computes blocks of 8 output channels × 3 rows (inputs
+// in registers) instead of 4 × 6 (weights in registers). Measured by
+// BenchmarkBlockedTune's blocked-8x3 and blocked-4x6 (CPU time per call,
+// batch 8, alternating rounds in one process, Intel Xeon with AVX-512, 2
+// cores, a loaded machine), 8 × 3 against 4 × 6: 11% less with 32 input
+// channels per group at 32×32 (256→256 in 8 groups), 10% with 4 at 64×64,
+// 5% with 8 at 32×32, 4–14% with 16 at 16×16 (512→512 in 32 groups;
+// 4–5% by the fastest of 16 rounds); with 64 a tie: −4% to +4% on 512→512
+// in 8 groups at 16×16 and −2% to +2% on 256→512 in 4 groups at 32×32
+// over several runs, +3% on 128→256 in 2 groups at 64×64. Halving the
+// input vectors per multiply-add does not speed up the groups whose input
+// (83 KiB of padded planes at 16×16 with 64 channels) exceeds L1, so the
+// input's L2 traffic is not what bounds them.
+var blockedWideMaxChannels = 32
+
+// blockedWide reports whether the blocked path runs blocks of 8 output
+// channels for geometry g.
+func blockedWide(g ConvGeom) bool {
+	return g.OutChannels/g.Groups >= dconv.WideChannels && g.InChannels/g.Groups <= blockedWideMaxChannels
 }

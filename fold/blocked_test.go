@@ -18,7 +18,8 @@ import (
 // TestBlockedMatchesNaive: the blocked path, forced, against the float64
 // definition on random shapes: groups 1 to 5, 1 to 20 input channels per
 // group (sometimes 64), output channels per group that are and are not
-// multiples of the kernel's block of 4, widths below, at and above a
+// multiples of the kernel's blocks of 4 and 8 (blocks of 8 taken or not,
+// followed by a block of 4, a padded block, or both), widths below, at and above a
 // vector (16), kernels 1 to 5, row strides 1 and 2, paddings 0 to 2,
 // dilations 1 and 2, bias on and off, batches 1 to 5 and 1 to 3 workers,
 // in float32 (the kernel where the CPU has it) and float64 (its portable
@@ -32,7 +33,13 @@ func TestBlockedMatchesNaive(t *testing.T) {
 		trials = 40
 	}
 	defer func(v, a int) { blockedChunkBytes, blockedChunkAbove = v, a }(blockedChunkBytes, blockedChunkAbove)
+	defer func(v int) { blockedWideMaxChannels = v }(blockedWideMaxChannels)
 	for i := 0; i < trials; i++ {
+		// Blocks of 8 output channels wherever 8 remain, or never.
+		blockedWideMaxChannels = math.MaxInt
+		if i%4 >= 2 {
+			blockedWideMaxChannels = 0
+		}
 		// Every other trial sums the input channels in passes of a few
 		// channels, whatever the input's size.
 		blockedChunkBytes, blockedChunkAbove = 16<<10, 128<<10
@@ -45,8 +52,11 @@ func TestBlockedMatchesNaive(t *testing.T) {
 			cg = 64
 		}
 		coutg := 1 + rng.IntN(9)
-		if rng.IntN(3) == 0 {
+		switch rng.IntN(3) {
+		case 0:
 			coutg = 4 * (1 + rng.IntN(4))
+		case 1:
+			coutg = 8 + rng.IntN(17)
 		}
 		g := ConvGeom{InChannels: groups * cg, OutChannels: groups * coutg, Groups: groups, Algorithm: ConvBlocked,
 			Geometry: deconv.Geometry{KernelH: 1 + rng.IntN(5), KernelW: 1 + rng.IntN(5), StrideH: 1 + rng.IntN(2), StrideW: 1,
@@ -326,6 +336,29 @@ func TestBlockedBackward(t *testing.T) {
 		}
 		if e := relErr(dx, want); e > 1e-5 {
 			t.Errorf("%+v: dx differs from the scatter path's by %g", g, e)
+		}
+	}
+}
+
+// TestBlockedWideRule: blocks of 8 output channels for groups of 8+
+// output channels and up to 32 input channels (rows 12 and 13 of Table 3),
+// blocks of 4 for 64 input channels (rows 04 and 05) or fewer than 8
+// output channels.
+func TestBlockedWideRule(t *testing.T) {
+	k3 := deconv.Square(3, 1, 1, 1)
+	for _, tc := range []struct {
+		g    ConvGeom
+		want bool
+	}{
+		{ConvGeom{InChannels: 512, OutChannels: 512, Groups: 32, Geometry: k3}, true},
+		{ConvGeom{InChannels: 256, OutChannels: 512, Groups: 32, Geometry: k3}, true},
+		{ConvGeom{InChannels: 256, OutChannels: 256, Groups: 8, Geometry: k3}, true},
+		{ConvGeom{InChannels: 512, OutChannels: 512, Groups: 8, Geometry: k3}, false},
+		{ConvGeom{InChannels: 256, OutChannels: 512, Groups: 4, Geometry: k3}, false},
+		{ConvGeom{InChannels: 64, OutChannels: 28, Groups: 4, Geometry: k3}, false},
+	} {
+		if got := blockedWide(tc.g); got != tc.want {
+			t.Errorf("%d→%d in %d groups: wide %v, want %v", tc.g.InChannels, tc.g.OutChannels, tc.g.Groups, got, tc.want)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package fold
 
 import (
 	"fmt"
+	"math"
 	"syscall"
 
 	"github.com/netdeconv/deconv"
@@ -142,8 +143,10 @@ func BenchmarkTapsTune(b *testing.B) {
 // BenchmarkBlockedTune: the grouped rows of Table 3 (and a few more
 // channels per group and sizes) by the direct path, by ConvAuto
 // without the blocked path (the taps path up to 16 channels per group)
-// and by the blocked path, for the blocked path's part of ConvAuto's
-// rule.
+// and by the blocked path (with its rule's blocks of output channels,
+// with blocks of 4 only: blocked-4x6, and of 8 wherever 8 remain:
+// blocked-8x3), for the blocked path's part of ConvAuto's rule and
+// blockedWideMaxChannels.
 func BenchmarkBlockedTune(b *testing.B) {
 	const n = 8
 	type row = struct {
@@ -156,13 +159,13 @@ func BenchmarkBlockedTune(b *testing.B) {
 		row{"64x64_128-256_g2", 64, 128, 256, 2}, row{"16x16_256-512_g1", 16, 256, 512, 1},
 		row{"32x32_64-64_g1", 32, 64, 64, 1}, row{"16x16_32-32_g1", 16, 32, 32, 1}, row{"8x8_64-64_g1", 8, 64, 64, 1})
 	for _, r := range rows {
-		for _, path := range []string{"direct", "auto-unblocked", "blocked"} {
+		for _, path := range []string{"direct", "auto-unblocked", "blocked", "blocked-4x6", "blocked-8x3"} {
 			g := ConvGeom{InChannels: r.cin, OutChannels: r.cout, Groups: r.groups,
 				Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}}
 			switch path {
 			case "direct":
 				g.Algorithm = ConvDirect
-			case "blocked":
+			case "blocked", "blocked-4x6", "blocked-8x3":
 				g.Algorithm = ConvBlocked
 			}
 			wt := make([]float32, g.WeightLen())
@@ -180,6 +183,13 @@ func BenchmarkBlockedTune(b *testing.B) {
 					defer func(v int) { blockedMinChannels = v }(blockedMinChannels)
 					blockedMinChannels = 1 << 30
 				}
+				defer func(v int) { blockedWideMaxChannels = v }(blockedWideMaxChannels)
+				switch path {
+				case "blocked-4x6":
+					blockedWideMaxChannels = 0
+				case "blocked-8x3":
+					blockedWideMaxChannels = math.MaxInt
+				}
 				t0 := cpuTime()
 				for i := 0; i < b.N; i++ {
 					if err := c.Forward(dst, x, n, r.h, r.h); err != nil {
@@ -195,7 +205,7 @@ func BenchmarkBlockedTune(b *testing.B) {
 // BenchmarkBlockedChunk: the blocked path on one worker with the input
 // channels of a pass bounded by several byte budgets (blockedChunkBytes,
 // here whatever the input's size; 0: no bound), on the grouped rows of 64
-// and 16 channels per group.
+// and 16 channels per group, with blocks of 4 and of 8 output channels.
 func BenchmarkBlockedChunk(b *testing.B) {
 	const n = 8
 	for _, r := range groupedRows[:4] {
@@ -212,21 +222,26 @@ func BenchmarkBlockedChunk(b *testing.B) {
 		c.Workers = 1
 		x := make([]float32, n*r.cin*r.h*r.h)
 		dst := make([]float32, n*r.cout*r.h*r.h)
-		for _, budget := range []int{8 << 10, 16 << 10, 24 << 10, 0} {
-			b.Run(fmt.Sprint(r.name, "/", budget), func(b *testing.B) {
-				defer func(v, a int) { blockedChunkBytes, blockedChunkAbove = v, a }(blockedChunkBytes, blockedChunkAbove)
-				blockedChunkBytes, blockedChunkAbove = budget, 0
-				if budget == 0 {
-					blockedChunkBytes = 1 << 40
-				}
-				t0 := cpuTime()
-				for i := 0; i < b.N; i++ {
-					if err := c.Forward(dst, x, n, r.h, r.h); err != nil {
-						b.Fatal(err)
+		for _, blk := range []struct {
+			name string
+			max  int
+		}{{"4x6", 0}, {"8x3", math.MaxInt}} {
+			for _, budget := range []int{8 << 10, 16 << 10, 24 << 10, 0} {
+				b.Run(fmt.Sprint(r.name, "/", blk.name, "/", budget), func(b *testing.B) {
+					defer func(v, a, m int) { blockedChunkBytes, blockedChunkAbove, blockedWideMaxChannels = v, a, m }(blockedChunkBytes, blockedChunkAbove, blockedWideMaxChannels)
+					blockedChunkBytes, blockedChunkAbove, blockedWideMaxChannels = budget, 0, blk.max
+					if budget == 0 {
+						blockedChunkBytes = 1 << 40
 					}
-				}
-				b.ReportMetric(float64(cpuTime()-t0)/float64(b.N)/1e6, "cpu-ms/op")
-			})
+					t0 := cpuTime()
+					for i := 0; i < b.N; i++ {
+						if err := c.Forward(dst, x, n, r.h, r.h); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.ReportMetric(float64(cpuTime()-t0)/float64(b.N)/1e6, "cpu-ms/op")
+				})
+			}
 		}
 	}
 }

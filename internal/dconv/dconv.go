@@ -10,8 +10,14 @@ import (
 // float32's; float64 runs the portable loop.
 type Float interface{ float32 | float64 }
 
-// Channels is the number of output channels one Rows call computes.
-const Channels = 4
+// Channels and WideChannels are the numbers of output channels one Rows
+// call computes (its ch): 4 channels × 6 rows of vectors in registers, or
+// 8 channels × 3 rows, which reads half as many input vectors per
+// multiply-add (for groups whose padded input exceeds L1).
+const (
+	Channels     = 4
+	WideChannels = 8
+)
 
 // Lanes is the number of float32 columns of one vector of the kernel.
 const Lanes = 16
@@ -45,7 +51,7 @@ func (o *Offsets) Len() int { return len(o.elem) }
 // layout of a convolution's weight tensor for consecutive output
 // channels), into dst in the kernel's order: the channels' weights of
 // term t together, dst[t·Channels + c] = weight[c·terms + t]. Both slices
-// hold Channels·terms values.
+// hold Channels·terms values. A block of WideChannels is two such blocks.
 func Pack[T Float](dst, weight []T, terms int) {
 	_ = dst[Channels*terms-1]
 	_ = weight[Channels*terms-1]
@@ -57,6 +63,10 @@ func Pack[T Float](dst, weight []T, terms int) {
 	}
 }
 
+// weightAt returns the index in w of channel c's weight of term t, for
+// blocks of 4 channels packed by Pack wld elements apart.
+func weightAt(c, t, wld int) int { return c/Channels*wld + t*Channels + c%Channels }
+
 // Available reports whether the vector kernel runs for elements of type T
 // and family fam on this CPU.
 func Available[T Float](fam isa.Family) bool {
@@ -64,18 +74,23 @@ func Available[T Float](fam isa.Family) bool {
 	return unsafe.Sizeof(z) == 4 && available(fam)
 }
 
-// Rows computes, for c < Channels, r < rows and x < cols,
+// Rows computes, for c < ch (Channels or WideChannels), r < rows and
+// x < cols,
 //
-//	dst[c·ldc + r·ldd + x] = bias[c] + Σ_{t<terms} w[t·Channels + c] · src[r·lds + off_t + x]
+//	dst[c·ldc + r·ldd + x] = bias[c] + Σ_{t<terms} w[(c/4)·wld + 4t + c%4] · src[r·lds + off_t + x]
 //
-// over the first terms of o, summing them in order (w packed by Pack,
-// bias Channels values); with bias nil the sum is added to dst's values
+// over the first terms of o, summing them in order (w: blocks of 4
+// channels packed by Pack, the second, with ch 8, wld elements after the
+// first; bias ch values); with bias nil the sum is added to dst's values
 // instead, so that a long list can be summed in parts (a chunk of input
 // channels at a time: their terms are a run of o, their weights a run of
 // w). It runs the kernel of family fam when Available, the portable loop
-// otherwise. It panics when a slice is too short or terms is not in
-// [1, o.Len()].
-func Rows[T Float](fam isa.Family, dst []T, ldd, ldc int, src []T, lds, rows, cols int, w []T, o *Offsets, terms int, bias []T) {
+// otherwise. It panics when a slice is too short, terms is not in
+// [1, o.Len()] or ch is neither Channels nor WideChannels.
+func Rows[T Float](fam isa.Family, ch int, dst []T, ldd, ldc int, src []T, lds, rows, cols int, w []T, wld int, o *Offsets, terms int, bias []T) {
+	if ch != Channels && ch != WideChannels {
+		panic("dconv: channel block neither 4 nor 8")
+	}
 	if rows <= 0 || cols <= 0 {
 		return
 	}
@@ -89,22 +104,28 @@ func Rows[T Float](fam isa.Family, dst []T, ldd, ldc int, src []T, lds, rows, co
 			maxOff = max(maxOff, off)
 		}
 	}
-	_ = dst[(Channels-1)*ldc+(rows-1)*ldd+cols-1]
+	_ = dst[(ch-1)*ldc+(rows-1)*ldd+cols-1]
 	_ = src[(rows-1)*lds+maxOff+cols-1]
 	_ = w[Channels*terms-1]
+	if ch == WideChannels {
+		if wld < Channels*terms {
+			panic("dconv: weight blocks overlap")
+		}
+		_ = w[wld+Channels*terms-1]
+	}
 	if bias != nil {
-		_ = bias[Channels-1]
+		_ = bias[ch-1]
 	}
 	if d, ok := any(dst).([]float32); ok && available(fam) {
-		kernel(d, ldd, ldc, any(src).([]float32), lds, rows, cols, any(w).([]float32), o, terms, maxOff, any(bias).([]float32))
+		kernel(ch, d, ldd, ldc, any(src).([]float32), lds, rows, cols, any(w).([]float32), wld, o, terms, maxOff, any(bias).([]float32))
 		return
 	}
-	Generic(dst, ldd, ldc, src, lds, rows, cols, w, o, terms, bias)
+	Generic(ch, dst, ldd, ldc, src, lds, rows, cols, w, wld, o, terms, bias)
 }
 
 // Generic is Rows's portable loop.
-func Generic[T Float](dst []T, ldd, ldc int, src []T, lds, rows, cols int, w []T, o *Offsets, terms int, bias []T) {
-	for c := range Channels {
+func Generic[T Float](ch int, dst []T, ldd, ldc int, src []T, lds, rows, cols int, w []T, wld int, o *Offsets, terms int, bias []T) {
+	for c := range ch {
 		for r := range rows {
 			out := dst[c*ldc+r*ldd : c*ldc+r*ldd+cols]
 			if bias != nil {
@@ -113,7 +134,7 @@ func Generic[T Float](dst []T, ldd, ldc int, src []T, lds, rows, cols int, w []T
 				}
 			}
 			for t, off := range o.elem[:terms] {
-				wt := w[t*Channels+c]
+				wt := w[weightAt(c, t, wld)]
 				in := src[r*lds+off : r*lds+off+cols]
 				for x := range out {
 					out[x] += wt * in[x]

@@ -11,14 +11,15 @@ import (
 
 func available(fam isa.Family) bool { return fam >= isa.AVX512 && isa.Supported(isa.AVX512) }
 
-// kernel runs dconvF32AVX512 on checked arguments: whole vectors, then
-// the row's last columns through a mask.
-func kernel(dst []float32, ldd, ldc int, src []float32, lds, rows, cols int, w []float32, o *Offsets, terms, maxOff int, bias []float32) {
+// kernel runs dconvF32AVX512 (ch 4) or dconvF32AVX512x8 (ch 8) on
+// checked arguments: whole vectors, then the row's last columns through a
+// mask.
+func kernel(ch int, dst []float32, ldd, ldc int, src []float32, lds, rows, cols int, w []float32, wld int, o *Offsets, terms, maxOff int, bias []float32) {
 	vecs, rest := cols/Lanes, cols%Lanes
 	mask := (1 << rest) - 1
 	if race.Enabled {
 		race.Read(unsafe.Pointer(&src[0]), ((rows-1)*lds+maxOff+cols)*4)
-		for c := range Channels {
+		for c := range ch {
 			for r := range rows {
 				race.Read(unsafe.Pointer(&dst[c*ldc+r*ldd]), cols*4)
 				race.Write(unsafe.Pointer(&dst[c*ldc+r*ldd]), cols*4)
@@ -28,6 +29,10 @@ func kernel(dst []float32, ldd, ldc int, src []float32, lds, rows, cols int, w [
 	var bp *float32
 	if bias != nil {
 		bp = &bias[0]
+	}
+	if ch == WideChannels {
+		dconvF32AVX512x8(&dst[0], &src[0], &w[0], &o.bytes[0], terms, rows, vecs, mask, ldd*4, lds*4, ldc*4, bp, wld*4)
+		return
 	}
 	dconvF32AVX512(&dst[0], &src[0], &w[0], &o.bytes[0], terms, rows, vecs, mask, ldd*4, lds*4, ldc*4, bp)
 }

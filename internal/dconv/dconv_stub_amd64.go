@@ -8,3 +8,8 @@ package dconv
 //
 //go:noescape
 func dconvF32AVX512(dst *float32, src *float32, w *float32, offs *int64, ntap int, rows int, vecs int, mask int, ldd int, lds int, ldc int, bias *float32)
+
+// dconvF32AVX512x8 computes 8 output channels × rows × (vecs vectors and a masked one) of a direct convolution (see the generator for the contract).
+//
+//go:noescape
+func dconvF32AVX512x8(dst *float32, src *float32, w *float32, offs *int64, ntap int, rows int, vecs int, mask int, ldd int, lds int, ldc int, bias *float32, wld int)

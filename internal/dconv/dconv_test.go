@@ -8,15 +8,18 @@ import (
 	"github.com/netdeconv/deconv/internal/isa"
 )
 
+// blocks are the channel blocks Rows takes.
+var blocks = []int{Channels, WideChannels}
+
 // naive is Rows's contract in float64.
-func naive[T Float](ldd, ldc int, src []T, lds, rows, cols int, w []T, offs []int, bias []T) []float64 {
-	out := make([]float64, (Channels-1)*ldc+(rows-1)*ldd+cols)
-	for c := range Channels {
+func naive[T Float](ch, ldd, ldc int, src []T, lds, rows, cols int, w []T, wld int, offs []int, bias []T) []float64 {
+	out := make([]float64, (ch-1)*ldc+(rows-1)*ldd+cols)
+	for c := range ch {
 		for r := range rows {
 			for x := range cols {
 				s := float64(bias[c])
 				for t, off := range offs {
-					s += float64(w[t*Channels+c]) * float64(src[r*lds+off+x])
+					s += float64(w[c/4*wld+4*t+c%4]) * float64(src[r*lds+off+x])
 				}
 				out[c*ldc+r*ldd+x] = s
 			}
@@ -40,7 +43,8 @@ func families() []isa.Family {
 // TestRows checks Rows against the float64 contract on random shapes:
 // rows across the kernel's blocks (1 to 13), widths that are and are not
 // multiples of a vector, gaps between rows and channels that must stay
-// untouched, and term lists of 1 to 300, in both element types (float64
+// untouched, and term lists of 1 to 300, for both channel blocks (rows
+// not multiples of their 6 and 3 rows), in both element types (float64
 // runs the portable loop) and on every kernel family.
 func TestRows(t *testing.T) {
 	checkRows[float32](t, 1e-5)
@@ -50,7 +54,8 @@ func TestRows(t *testing.T) {
 func checkRows[T Float](t *testing.T, eps float64) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, fam := range families() {
-		for trial := range 400 {
+		for trial := range 800 {
+			ch := blocks[trial%2]
 			rows, cols := 1+rng.IntN(13), 1+rng.IntN(70)
 			if trial%4 == 0 {
 				cols = Lanes * (1 + rng.IntN(3))
@@ -72,15 +77,21 @@ func checkRows[T Float](t *testing.T, eps float64) {
 			for i := range src {
 				src[i] = T(rng.NormFloat64())
 			}
-			w := make([]T, Channels*nt)
+			// Two blocks of 4 channels' weights, with a gap between them
+			// (a group's packed weights with an input chunk's terms).
+			wld := Channels*nt + rng.IntN(9)
+			w := make([]T, wld+Channels*nt)
 			for i := range w {
 				w[i] = T(rng.NormFloat64())
 			}
-			bias := make([]T, Channels)
+			if ch == Channels {
+				w = w[:Channels*nt]
+			}
+			bias := make([]T, ch)
 			for i := range bias {
 				bias[i] = T(rng.NormFloat64())
 			}
-			want := naive(ldd, ldc, src, lds, rows, cols, w, offs, bias)
+			want := naive(ch, ldd, ldc, src, lds, rows, cols, w, wld, offs, bias)
 			const sentinel = 12345
 			dst := make([]T, len(want)+3)
 			for i := range dst {
@@ -90,17 +101,17 @@ func checkRows[T Float](t *testing.T, eps float64) {
 				// In two parts: a prefix of the terms with the bias, then
 				// the rest added to it.
 				k := 1 + rng.IntN(nt-1)
-				Rows(fam, dst, ldd, ldc, src, lds, rows, cols, w, &o, k, bias)
+				Rows(fam, ch, dst, ldd, ldc, src, lds, rows, cols, w, wld, &o, k, bias)
 				var rest Offsets
 				for _, off := range offs[k:] {
 					rest.Add(off)
 				}
-				Rows(fam, dst, ldd, ldc, src, lds, rows, cols, w[k*Channels:], &rest, nt-k, nil)
+				Rows(fam, ch, dst, ldd, ldc, src, lds, rows, cols, w[k*Channels:], wld, &rest, nt-k, nil)
 			} else {
-				Rows(fam, dst, ldd, ldc, src, lds, rows, cols, w, &o, nt, bias)
+				Rows(fam, ch, dst, ldd, ldc, src, lds, rows, cols, w, wld, &o, nt, bias)
 			}
 			tol := eps * math.Sqrt(float64(nt))
-			for c := range Channels {
+			for c := range ch {
 				for r := range rows {
 					for x := range ldd {
 						i := c*ldc + r*ldd + x
@@ -108,13 +119,13 @@ func checkRows[T Float](t *testing.T, eps float64) {
 							break
 						}
 						if x >= cols {
-							if dst[i] != sentinel && !written(i, ldd, ldc, rows, cols) {
-								t.Fatalf("%v trial %d: dst[%d] outside the output written", fam, trial, i)
+							if dst[i] != sentinel && !written(i, ch, ldd, ldc, rows, cols) {
+								t.Fatalf("%v ch %d trial %d: dst[%d] outside the output written", fam, ch, trial, i)
 							}
 							continue
 						}
 						if d := math.Abs(float64(dst[i]) - want[i]); d > tol*(1+math.Abs(want[i])) {
-							t.Fatalf("%v trial %d (rows %d cols %d terms %d): channel %d row %d col %d = %v, want %v", fam, trial, rows, cols, nt, c, r, x, dst[i], want[i])
+							t.Fatalf("%v ch %d trial %d (rows %d cols %d terms %d): channel %d row %d col %d = %v, want %v", fam, ch, trial, rows, cols, nt, c, r, x, dst[i], want[i])
 						}
 					}
 				}
@@ -130,8 +141,8 @@ func checkRows[T Float](t *testing.T, eps float64) {
 
 // written reports whether element i is an output of some (channel, row)
 // (rows of different channels may interleave when ldc < rows·ldd).
-func written(i, ldd, ldc, rows, cols int) bool {
-	for c := range Channels {
+func written(i, ch, ldd, ldc, rows, cols int) bool {
+	for c := range ch {
 		for r := range rows {
 			if s := c*ldc + r*ldd; i >= s && i < s+cols {
 				return true
@@ -150,7 +161,8 @@ func TestKernelMatchesGeneric(t *testing.T) {
 		t.Skipf("no vector kernel for %v on this CPU (the portable loop is what runs)", isa.Selected())
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
-	for range 50 {
+	for trial := range 100 {
+		ch := blocks[trial%2]
 		rows, cols, nt := 1+rng.IntN(16), 1+rng.IntN(48), 1+rng.IntN(150)
 		var o Offsets
 		for range nt {
@@ -161,18 +173,19 @@ func TestKernelMatchesGeneric(t *testing.T) {
 		for i := range src {
 			src[i] = float32(rng.NormFloat64())
 		}
-		w := make([]float32, Channels*nt)
+		wld := Channels * nt
+		w := make([]float32, ch*nt)
 		for i := range w {
 			w[i] = float32(rng.NormFloat64())
 		}
-		bias := []float32{1, -2, 0.5, 0}
+		bias := []float32{1, -2, 0.5, 0, 3, -1, 0.25, 7}[:ch]
 		ldc := rows * cols
-		a, b := make([]float32, Channels*ldc), make([]float32, Channels*ldc)
-		Rows(isa.Selected(), a, cols, ldc, src, lds, rows, cols, w, &o, nt, bias)
-		Generic(b, cols, ldc, src, lds, rows, cols, w, &o, nt, bias)
+		a, b := make([]float32, ch*ldc), make([]float32, ch*ldc)
+		Rows(isa.Selected(), ch, a, cols, ldc, src, lds, rows, cols, w, wld, &o, nt, bias)
+		Generic(ch, b, cols, ldc, src, lds, rows, cols, w, wld, &o, nt, bias)
 		for i := range a {
 			if d := math.Abs(float64(a[i] - b[i])); d > 1e-6*float64(nt)*(1+math.Abs(float64(b[i]))) {
-				t.Fatalf("element %d: kernel %v, portable loop %v", i, a[i], b[i])
+				t.Fatalf("ch %d element %d: kernel %v, portable loop %v", ch, i, a[i], b[i])
 			}
 		}
 	}
@@ -201,17 +214,35 @@ func TestPack(t *testing.T) {
 func TestRowsPanics(t *testing.T) {
 	var o Offsets
 	o.Add(2)
-	w := make([]float32, Channels)
+	w := make([]float32, WideChannels)
 	bias := make([]float32, Channels)
 	for name, f := range map[string]func(){
-		"short dst": func() { Rows(isa.Selected(), make([]float32, 10), 4, 4, make([]float32, 8), 4, 1, 4, w, &o, 1, bias) },
-		"short src": func() { Rows(isa.Selected(), make([]float32, 16), 4, 4, make([]float32, 5), 4, 1, 4, w, &o, 1, bias) },
-		"short bias": func() {
-			Rows(isa.Selected(), make([]float32, 16), 4, 4, make([]float32, 8), 4, 1, 4, w, &o, 1, bias[:2])
+		"block of 6": func() {
+			Rows(isa.Selected(), 6, make([]float32, 64), 4, 4, make([]float32, 8), 4, 1, 4, w, 4, &o, 1, nil)
 		},
-		"too many": func() { Rows(isa.Selected(), make([]float32, 16), 4, 4, make([]float32, 8), 4, 1, 4, w, &o, 2, bias) },
+		"short bias of 8": func() {
+			Rows(isa.Selected(), WideChannels, make([]float32, 64), 4, 4, make([]float32, 8), 4, 1, 4, w, 4, &o, 1, bias)
+		},
+		"short weights of 8": func() {
+			Rows(isa.Selected(), WideChannels, make([]float32, 64), 4, 4, make([]float32, 8), 4, 1, 4, w[:7], 4, &o, 1, nil)
+		},
+		"overlapping blocks": func() {
+			Rows(isa.Selected(), WideChannels, make([]float32, 64), 4, 4, make([]float32, 8), 4, 1, 4, w, 3, &o, 1, nil)
+		},
+		"short dst": func() {
+			Rows(isa.Selected(), Channels, make([]float32, 10), 4, 4, make([]float32, 8), 4, 1, 4, w, 0, &o, 1, bias)
+		},
+		"short src": func() {
+			Rows(isa.Selected(), Channels, make([]float32, 16), 4, 4, make([]float32, 5), 4, 1, 4, w, 0, &o, 1, bias)
+		},
+		"short bias": func() {
+			Rows(isa.Selected(), Channels, make([]float32, 16), 4, 4, make([]float32, 8), 4, 1, 4, w, 0, &o, 1, bias[:2])
+		},
+		"too many": func() {
+			Rows(isa.Selected(), Channels, make([]float32, 16), 4, 4, make([]float32, 8), 4, 1, 4, w, 0, &o, 2, bias)
+		},
 		"no terms": func() {
-			Rows(isa.Selected(), make([]float32, 16), 4, 4, make([]float32, 8), 4, 1, 4, w, new(Offsets), 0, bias)
+			Rows(isa.Selected(), Channels, make([]float32, 16), 4, 4, make([]float32, 8), 4, 1, 4, w, 0, new(Offsets), 0, bias)
 		},
 	} {
 		func() {

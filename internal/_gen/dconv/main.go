@@ -12,32 +12,43 @@ import (
 
 func main() {
 	ConstraintExpr("amd64,gc,!purego")
-	kernel()
+	kernel("dconvF32AVX512", 4, 6)
+	kernel("dconvF32AVX512x8", 8, 3)
 	Generate()
 }
 
-// channels is the number of output channels one call computes: their
-// weights for a tap sit in four registers, and each input vector loaded
-// feeds all four.
-const channels = 4
-
-// rowBlock is the largest number of output rows one pass computes: 6 rows
-// × 4 channels are 24 accumulators, with the 4 weights and the input
-// vector 29 of the 32 registers. Per tap a pass loads 4 weights and 6
-// input vectors for 24 multiply-adds, so the kernel is bound by its
-// multiply-adds, not by its loads (the taps kernel's 4×4 block needs 8
-// loads per 16).
-const rowBlock = 6
+// Two kernels, of the same 24 accumulators in two shapes:
+//
+//   - dconvF32AVX512: 4 channels × 6 rows. The 4 channels' weights of a
+//     term sit in four registers, and each input vector loaded feeds all
+//     four (24 accumulators, 4 weights and the input vector: 29 of the 32
+//     registers). Per term: 4 weight and 6 input loads for 24
+//     multiply-adds.
+//   - dconvF32AVX512x8: 8 channels × 3 rows. The 3 rows' input vectors of a
+//     term sit in three registers, and each channel's weight, broadcast
+//     into one register, feeds all three (24 accumulators, 3 inputs, 1
+//     weight: 28 registers). Per term: 3 input and 8 weight loads for 24
+//     multiply-adds: half the input vectors per multiply-add, for groups
+//     whose input does not fit in L1 and is read from L2 (the weights, 8
+//     channels' of a group, stay in L1). Its weights are those of two
+//     4-channel blocks, so both kernels read one packing.
+//
+// Both are bound by their multiply-adds, not by their loads (the taps
+// kernel's 4×4 block needs 8 loads per 16).
 
 // kernel emits
 //
-//	func dconvF32AVX512(dst, src, w *float32, offs *int64, ntap, rows, vecs, mask, ldd, lds, ldc int, bias *float32)
+//	func name(dst, src, w *float32, offs *int64, ntap, rows, vecs, mask, ldd, lds, ldc int, bias *float32)
 //
-// which computes, for c < 4 output channels (planes ldc bytes apart),
+// (the 8-channel kernel with a last argument, wld int),
+// which computes, for c < channels output channels (planes ldc bytes apart),
 // r < rows and the columns x of vecs whole vectors of 16 and then, when
 // mask ≠ 0, one vector whose lanes are the set bits of mask (a prefix),
 //
 //	dst[c·ldc + r·ldd + x] = bias[c] + Σ_{t<ntap} w[4t + c] · src[r·lds + offs[t] + x]
+//
+// for c < 4, and for c ≥ 4 (the 8-channel kernel) the weight at
+// w[wld/4 + 4t + c − 4]: two blocks of 4 channels packed alike,
 //
 // or, when bias is nil, the same sum added to dst's values,
 // where offs holds ntap byte offsets, each in the first of two words
@@ -46,10 +57,16 @@ const rowBlock = 6
 // terms are added in order of t, whatever the block of rows. With a mask,
 // the inputs of the last vector are read through it too, so nothing past
 // the last column of a row is touched.
-func kernel() {
-	const name = "dconvF32AVX512"
-	TEXT(name, NOSPLIT, "func(dst, src, w *float32, offs *int64, ntap, rows, vecs, mask, ldd, lds, ldc int, bias *float32)")
-	Doc(name + " computes 4 output channels × rows × (vecs vectors and a masked one) of a direct convolution (see the generator for the contract).")
+// rowBlock is the largest number of output rows one pass computes;
+// channels is 4 (weights in registers) or 8 (inputs in registers).
+func kernel(name string, channels, rowBlock int) {
+	inputsInRegs := channels == 8
+	sig := "func(dst, src, w *float32, offs *int64, ntap, rows, vecs, mask, ldd, lds, ldc int, bias *float32)"
+	if inputsInRegs {
+		sig = "func(dst, src, w *float32, offs *int64, ntap, rows, vecs, mask, ldd, lds, ldc int, bias *float32, wld int)"
+	}
+	TEXT(name, NOSPLIT, sig)
+	Doc(name + " computes " + string(rune('0'+channels)) + " output channels × rows × (vecs vectors and a masked one) of a direct convolution (see the generator for the contract).")
 	Pragma("noescape")
 	dst := Load(Param("dst"), GP64())
 	src := Load(Param("src"), GP64())
@@ -68,13 +85,20 @@ func kernel() {
 	Load(Param("mask"), mk)
 	KMOVW(mk.As32(), K1)
 	// offs and w are both read 16 bytes per term, through one index that
-	// runs from −16·ntap up to 0 from the tables' ends.
+	// runs from −16·ntap up to 0 from the tables' ends; the 8-channel
+	// kernel reads its channels 4 to 7 from a second block of packed
+	// weights, wld bytes after the first.
 	span := Load(Param("ntap"), GP64())
 	SHLQ(U8(4), span)
 	offs := Load(Param("offs"), GP64())
 	ADDQ(span, offs)
 	wbase := Load(Param("w"), GP64())
 	ADDQ(span, wbase)
+	whigh := wbase
+	if inputsInRegs {
+		whigh = Load(Param("wld"), GP64())
+		ADDQ(wbase, whigh)
+	}
 	kStart := AllocLocal(8)
 	NEGQ(span)
 	MOVQ(span, kStart)
@@ -82,8 +106,16 @@ func kernel() {
 	zs := []VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15,
 		Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23, Z24, Z25, Z26, Z27, Z28}
 	acc := func(i, c int) VecPhysical { return zs[i*channels+c] }
+	// Weights in registers: channel c's in wv(c), one input register.
+	// Inputs in registers: row i's in ins(i), one weight register.
 	wv := func(c int) VecPhysical { return zs[rowBlock*channels+c] }
-	in := zs[rowBlock*channels+channels]
+	var in VecPhysical
+	if inputsInRegs {
+		wv = func(int) VecPhysical { return zs[rowBlock*channels+rowBlock] }
+	} else {
+		in = zs[rowBlock*channels+channels]
+	}
+	ins := func(i int) VecPhysical { return zs[rowBlock*channels+i] }
 
 	// vector emits one output vector of nr rows × 4 channels at dd (row 0,
 	// channel 0) from the inputs at sp (row 0), through the mask or not.
@@ -120,9 +152,7 @@ func kernel() {
 		JZ(LabelRef(label + "_load"))
 		for c := range channels {
 			VBROADCASTSS(Mem{Base: bp, Disp: 4 * c}, wv(c))
-		}
-		for i := range nr {
-			for c := range channels {
+			for i := range nr {
 				VMOVAPS(wv(c), acc(i, c))
 			}
 		}
@@ -141,21 +171,43 @@ func kernel() {
 		Label(label)
 		MOVQ(Mem{Base: offs, Index: k, Scale: 1}, q)
 		ADDQ(sp, q)
-		for c := range channels {
-			VBROADCASTSS(Mem{Base: wbase, Index: k, Scale: 1, Disp: 4 * c}, wv(c))
-		}
-		for i := range nr {
+		row := func(i int, v VecPhysical) {
 			m := []Mem{
 				{Base: q}, {Base: q, Index: lds, Scale: 1}, {Base: q, Index: lds, Scale: 2},
 				{Base: q, Index: lds3, Scale: 1}, {Base: q, Index: lds, Scale: 4}, {Base: q, Index: lds5, Scale: 1},
 			}[i]
 			if masked {
-				VMOVUPS_Z(m, K1, in)
+				VMOVUPS_Z(m, K1, v)
 			} else {
-				VMOVUPS(m, in)
+				VMOVUPS(m, v)
+			}
+		}
+		weight := func(c int) {
+			if c < 4 {
+				VBROADCASTSS(Mem{Base: wbase, Index: k, Scale: 1, Disp: 4 * c}, wv(c))
+			} else {
+				VBROADCASTSS(Mem{Base: whigh, Index: k, Scale: 1, Disp: 4 * (c - 4)}, wv(c))
+			}
+		}
+		if inputsInRegs {
+			for i := range nr {
+				row(i, ins(i))
 			}
 			for c := range channels {
-				VFMADD231PS(in, wv(c), acc(i, c))
+				weight(c)
+				for i := range nr {
+					VFMADD231PS(ins(i), wv(c), acc(i, c))
+				}
+			}
+		} else {
+			for c := range channels {
+				weight(c)
+			}
+			for i := range nr {
+				row(i, in)
+				for c := range channels {
+					VFMADD231PS(in, wv(c), acc(i, c))
+				}
 			}
 		}
 		ADDQ(U8(16), k)
@@ -207,7 +259,7 @@ func kernel() {
 	Label(name + "_blocks")
 	CMPQ(rows, U8(rowBlock))
 	JL(LabelRef(name + "_rest"))
-	block(rowBlock, name+"_b6")
+	block(rowBlock, name+"_b"+string(rune('0'+rowBlock)))
 	advance(rowBlock)
 	SUBQ(U8(rowBlock), rows)
 	JMP(LabelRef(name + "_blocks"))
