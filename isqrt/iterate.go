@@ -247,6 +247,20 @@ func (w *work[T]) coupled(p *Plan[T], res *Result) ([]T, error) {
 	w.mon = newMonitor[T](n)
 	mon := &w.mon
 	kp := keeper[T]{iter: -1}
+	// With Options.Grad every kept matrix is written in its slot (keep.go):
+	// Ã by the first pass in place, in the buffer that w.y hands to slot 0
+	// for the slot's former one; each later iterate and T in a slot buffer
+	// of its own, never overwritten in the call, instead of in the
+	// ping-pong buffers; the last Z in gm.last.
+	m, nn := w.gm, n*n
+	if m != nil {
+		b := m.slotBuf(0, 0, nn)
+		m.slots[0][0], w.y = w.y, b
+		z2 = m.slotBuf(0, 2, nn)
+		if K > 1 || tol > 0 {
+			y2 = m.slotBuf(1, 0, nn)
+		}
+	}
 
 	// One pass over S turns it into Ã = S/c and computes iterate 0's
 	// residual ‖Ã − I‖_F (P₀ = Z₀·Y₀ = Ã), Z₁ = T₀ = ½(3I − Ã) into z2,
@@ -264,8 +278,8 @@ func (w *work[T]) coupled(p *Plan[T], res *Result) ([]T, error) {
 	}
 	r := math.Sqrt(sq)
 	mon.observe(0, r, false)
-	if w.gm != nil {
-		w.keepIter(n, 0, y, nil, z2) // Y₀ = Ã, Z₀ = I, T₀ = Z₁
+	if m != nil {
+		m.markKept(0, true, false, true) // Y₀ = Ã, Z₀ = I, T₀ = Z₁
 	}
 	setIdentity(n, z)
 	kp.improved(0, z)
@@ -295,6 +309,9 @@ func (w *work[T]) coupled(p *Plan[T], res *Result) ([]T, error) {
 		}
 		// P_k = Z_k·Y_k; its distance to I is Z_k's residual.
 		half := k <= halfProductIters
+		if m != nil {
+			pm = m.slotBuf(k, 2, nn)
+		}
 		if half {
 			// Upper triangle only, residual and T from it, mirrored.
 			if err := w.upperMul(n, 1, z, y, pm, true); err != nil {
@@ -322,8 +339,16 @@ func (w *work[T]) coupled(p *Plan[T], res *Result) ([]T, error) {
 		if !half {
 			threeHalvesMinusHalf(n, pm)
 		}
-		if w.gm != nil {
-			w.keepIter(n, k, y, z, pm)
+		if m != nil {
+			if k == 1 {
+				w.keepCopy(n, 1, 1, z) // Z₁ is T₀, in slot 0
+			}
+			m.markKept(k, true, true, true)
+			if k+1 == K {
+				z2 = m.lastBuf(nn)
+			} else {
+				z2 = m.slotBuf(k+1, 1, nn)
+			}
 		}
 		kp.beforeOverwrite(z2, w.best)
 		if err := w.symMul(n, 1, pm, z, z2, half); err != nil {
@@ -335,6 +360,9 @@ func (w *work[T]) coupled(p *Plan[T], res *Result) ([]T, error) {
 			w.traceAt(n, k+1, z)
 		}
 		if k+1 < K || tol > 0 {
+			if m != nil {
+				y2 = m.slotBuf(k+1, 0, nn)
+			}
 			if err := w.symMul(n, 1, y, pm, y2, true); err != nil {
 				return nil, err
 			}
