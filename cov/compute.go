@@ -67,11 +67,11 @@ var wsPools [2]sync.Pool
 // Runs are pooled, and body is bound once per run, so a call allocates
 // neither a closure nor buffers.
 type batchRun[T Float] struct {
-	pl                                     *Plan
-	x, shift                               []T
-	perPanel, perChunk, chunks, groupFeats int
-	nPanels                                int // the batch's panels, spread over the chunks
-	next                                   atomic.Int64
+	pl                           *Plan
+	x, shift                     []T
+	perPanel, chunks, groupFeats int
+	nPanels                      int // the batch's panels, spread over the chunks
+	next                         atomic.Int64
 
 	mu       sync.Mutex
 	firstErr error
@@ -310,7 +310,7 @@ func batchMoments[T Float](pl *Plan, x []T, m *moments, out *finalOut[T]) error 
 	}
 	clear(sum64)
 	r.pl, r.x, r.shift = pl, x, shift
-	r.perPanel, r.perChunk, r.chunks, r.groupFeats = perPanel, perChunk, chunks, G*F
+	r.perPanel, r.chunks, r.groupFeats = perPanel, chunks, G*F
 	r.nPanels = panels
 	r.firstErr = nil
 	r.next.Store(0)
