@@ -3,9 +3,9 @@ package fold
 import (
 	"fmt"
 	"math"
-	"syscall"
 
 	"github.com/netdeconv/deconv"
+	"github.com/netdeconv/deconv/internal/cputime"
 	"math/rand/v2"
 	"testing"
 )
@@ -37,22 +37,15 @@ func BenchmarkWinoTune(b *testing.B) {
 		b.Run(fmt.Sprint(budget), func(b *testing.B) {
 			winoBudget = max(budget, 1<<16)
 			defer func() { winoBudget = 1 << 19 }()
-			t0 := cpuTime()
+			t0 := cputime.Process()
 			for i := 0; i < b.N; i++ {
 				if err := c.Forward(dst, x, n, paperH, paperW); err != nil {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64(cpuTime()-t0)/float64(b.N)/1e6, "cpu-ms/op")
+			b.ReportMetric(float64(cputime.Process()-t0)/float64(b.N)/1e6, "cpu-ms/op")
 		})
 	}
-}
-
-// cpuTime returns the process's user and system CPU time in nanoseconds.
-func cpuTime() int64 {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return ru.Utime.Nano() + ru.Stime.Nano()
 }
 
 // BenchmarkGroupedTune: the grouped rows by the direct path, ConvAuto and
@@ -74,13 +67,13 @@ func BenchmarkGroupedTune(b *testing.B) {
 			x := make([]float32, n*r.cin*r.h*r.h)
 			dst := make([]float32, n*r.cout*r.h*r.h)
 			b.Run(r.name+"/"+alg.String(), func(b *testing.B) {
-				t0 := cpuTime()
+				t0 := cputime.Process()
 				for i := 0; i < b.N; i++ {
 					if err := c.Forward(dst, x, n, r.h, r.h); err != nil {
 						b.Fatal(err)
 					}
 				}
-				b.ReportMetric(float64(cpuTime()-t0)/float64(b.N)/1e6, "cpu-ms/op")
+				b.ReportMetric(float64(cputime.Process()-t0)/float64(b.N)/1e6, "cpu-ms/op")
 			})
 		}
 	}
@@ -105,11 +98,11 @@ func BenchmarkDenseTune(b *testing.B) {
 			x := make([]float32, n*r.cin*r.h*r.h)
 			dst := make([]float32, n*r.cout*r.h*r.h)
 			b.Run(r.name+"/"+alg.String(), func(b *testing.B) {
-				t0 := cpuTime()
+				t0 := cputime.Process()
 				for i := 0; i < b.N; i++ {
 					c.Forward(dst, x, n, r.h, r.h)
 				}
-				b.ReportMetric(float64(cpuTime()-t0)/float64(b.N)/1e6, "cpu-ms/op")
+				b.ReportMetric(float64(cputime.Process()-t0)/float64(b.N)/1e6, "cpu-ms/op")
 			})
 		}
 	}
@@ -130,11 +123,11 @@ func BenchmarkTapsTune(b *testing.B) {
 			b.Run(fmt.Sprint(r.name, "/", lim), func(b *testing.B) {
 				tapsMaxChannels = lim
 				defer func() { tapsMaxChannels = 16 }()
-				t0 := cpuTime()
+				t0 := cputime.Process()
 				for i := 0; i < b.N; i++ {
 					c.Forward(dst, x, n, r.h, r.h)
 				}
-				b.ReportMetric(float64(cpuTime()-t0)/float64(b.N)/1e6, "cpu-ms/op")
+				b.ReportMetric(float64(cputime.Process()-t0)/float64(b.N)/1e6, "cpu-ms/op")
 			})
 		}
 	}
@@ -190,13 +183,13 @@ func BenchmarkBlockedTune(b *testing.B) {
 				case "blocked-8x3":
 					blockedWideMaxChannels = math.MaxInt
 				}
-				t0 := cpuTime()
+				t0 := cputime.Process()
 				for i := 0; i < b.N; i++ {
 					if err := c.Forward(dst, x, n, r.h, r.h); err != nil {
 						b.Fatal(err)
 					}
 				}
-				b.ReportMetric(float64(cpuTime()-t0)/float64(b.N)/1e6, "cpu-ms/op")
+				b.ReportMetric(float64(cputime.Process()-t0)/float64(b.N)/1e6, "cpu-ms/op")
 			})
 		}
 	}
@@ -233,13 +226,13 @@ func BenchmarkBlockedChunk(b *testing.B) {
 					if budget == 0 {
 						blockedChunkBytes = 1 << 40
 					}
-					t0 := cpuTime()
+					t0 := cputime.Process()
 					for i := 0; i < b.N; i++ {
 						if err := c.Forward(dst, x, n, r.h, r.h); err != nil {
 							b.Fatal(err)
 						}
 					}
-					b.ReportMetric(float64(cpuTime()-t0)/float64(b.N)/1e6, "cpu-ms/op")
+					b.ReportMetric(float64(cputime.Process()-t0)/float64(b.N)/1e6, "cpu-ms/op")
 				})
 			}
 		}
