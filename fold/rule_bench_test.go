@@ -37,16 +37,19 @@ func BenchmarkWinoTune(b *testing.B) {
 		b.Run(fmt.Sprint(budget), func(b *testing.B) {
 			winoBudget = max(budget, 1<<16)
 			defer func() { winoBudget = 1 << 19 }()
-			t0 := cputime.Process()
+			t0 := cpuTime()
 			for i := 0; i < b.N; i++ {
 				if err := c.Forward(dst, x, n, paperH, paperW); err != nil {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64(cputime.Process()-t0)/float64(b.N)/1e6, "cpu-ms/op")
+			b.ReportMetric(float64(cpuTime()-t0)/float64(b.N)/1e6, "cpu-ms/op")
 		})
 	}
 }
+
+// cpuTime returns the process's user and system CPU time.
+var cpuTime = cputime.Process
 
 // BenchmarkGroupedTune: the grouped rows by the direct path, ConvAuto and
 // Winograd.
@@ -67,13 +70,13 @@ func BenchmarkGroupedTune(b *testing.B) {
 			x := make([]float32, n*r.cin*r.h*r.h)
 			dst := make([]float32, n*r.cout*r.h*r.h)
 			b.Run(r.name+"/"+alg.String(), func(b *testing.B) {
-				t0 := cputime.Process()
+				t0 := cpuTime()
 				for i := 0; i < b.N; i++ {
 					if err := c.Forward(dst, x, n, r.h, r.h); err != nil {
 						b.Fatal(err)
 					}
 				}
-				b.ReportMetric(float64(cputime.Process()-t0)/float64(b.N)/1e6, "cpu-ms/op")
+				b.ReportMetric(float64(cpuTime()-t0)/float64(b.N)/1e6, "cpu-ms/op")
 			})
 		}
 	}
@@ -98,11 +101,11 @@ func BenchmarkDenseTune(b *testing.B) {
 			x := make([]float32, n*r.cin*r.h*r.h)
 			dst := make([]float32, n*r.cout*r.h*r.h)
 			b.Run(r.name+"/"+alg.String(), func(b *testing.B) {
-				t0 := cputime.Process()
+				t0 := cpuTime()
 				for i := 0; i < b.N; i++ {
 					c.Forward(dst, x, n, r.h, r.h)
 				}
-				b.ReportMetric(float64(cputime.Process()-t0)/float64(b.N)/1e6, "cpu-ms/op")
+				b.ReportMetric(float64(cpuTime()-t0)/float64(b.N)/1e6, "cpu-ms/op")
 			})
 		}
 	}
@@ -123,11 +126,11 @@ func BenchmarkTapsTune(b *testing.B) {
 			b.Run(fmt.Sprint(r.name, "/", lim), func(b *testing.B) {
 				tapsMaxChannels = lim
 				defer func() { tapsMaxChannels = 16 }()
-				t0 := cputime.Process()
+				t0 := cpuTime()
 				for i := 0; i < b.N; i++ {
 					c.Forward(dst, x, n, r.h, r.h)
 				}
-				b.ReportMetric(float64(cputime.Process()-t0)/float64(b.N)/1e6, "cpu-ms/op")
+				b.ReportMetric(float64(cpuTime()-t0)/float64(b.N)/1e6, "cpu-ms/op")
 			})
 		}
 	}
@@ -183,13 +186,13 @@ func BenchmarkBlockedTune(b *testing.B) {
 				case "blocked-8x3":
 					blockedWideMaxChannels = math.MaxInt
 				}
-				t0 := cputime.Process()
+				t0 := cpuTime()
 				for i := 0; i < b.N; i++ {
 					if err := c.Forward(dst, x, n, r.h, r.h); err != nil {
 						b.Fatal(err)
 					}
 				}
-				b.ReportMetric(float64(cputime.Process()-t0)/float64(b.N)/1e6, "cpu-ms/op")
+				b.ReportMetric(float64(cpuTime()-t0)/float64(b.N)/1e6, "cpu-ms/op")
 			})
 		}
 	}
@@ -226,13 +229,13 @@ func BenchmarkBlockedChunk(b *testing.B) {
 					if budget == 0 {
 						blockedChunkBytes = 1 << 40
 					}
-					t0 := cputime.Process()
+					t0 := cpuTime()
 					for i := 0; i < b.N; i++ {
 						if err := c.Forward(dst, x, n, r.h, r.h); err != nil {
 							b.Fatal(err)
 						}
 					}
-					b.ReportMetric(float64(cputime.Process()-t0)/float64(b.N)/1e6, "cpu-ms/op")
+					b.ReportMetric(float64(cpuTime()-t0)/float64(b.N)/1e6, "cpu-ms/op")
 				})
 			}
 		}

@@ -3,7 +3,6 @@ package fold
 import (
 	"testing"
 
-	"github.com/netdeconv/deconv/internal/cputime"
 	"github.com/netdeconv/deconv/internal/gemm"
 )
 
@@ -30,7 +29,7 @@ func BenchmarkWinogradProducts(b *testing.B) {
 		u[i] = float32(i%5) * 0.1
 	}
 	run := func(b *testing.B, f func(xi int) error) {
-		t0 := cputime.Process()
+		t0 := cpuTime()
 		for i := 0; i < b.N; i++ {
 			for xi := 0; xi < 36; xi++ {
 				if err := f(xi); err != nil {
@@ -38,7 +37,7 @@ func BenchmarkWinogradProducts(b *testing.B) {
 				}
 			}
 		}
-		b.ReportMetric(float64(cputime.Process()-t0)/float64(b.N)/1e3, "cpu-us/op")
+		b.ReportMetric(float64(cpuTime()-t0)/float64(b.N)/1e3, "cpu-us/op")
 	}
 	for _, s := range []struct {
 		name string
