@@ -67,11 +67,11 @@ var wsPools [2]sync.Pool
 // Runs are pooled, and body is bound once per run, so a call allocates
 // neither a closure nor buffers.
 type batchRun[T Float] struct {
-	pl                                     *Plan
-	x, shift                               []T
-	perPanel, perChunk, chunks, groupFeats int
-	nPanels                                int // the batch's panels, spread over the chunks
-	next                                   atomic.Int64
+	pl                           *Plan
+	x, shift                     []T
+	perPanel, chunks, groupFeats int
+	nPanels                      int // the batch's panels, spread over the chunks
+	next                         atomic.Int64
 
 	mu       sync.Mutex
 	firstErr error
@@ -257,16 +257,7 @@ func batchMoments[T Float](pl *Plan, x []T, m *moments, out *finalOut[T]) error 
 	// Panels of whole samples; chunks of whole panels are the work units.
 	perPanel := max(1, panelRows/pl.rowsPerSample())
 	panels := (pl.samples + perPanel - 1) / perPanel
-	perChunk := max(1, flushRows/(perPanel*pl.rowsPerSample()))
-	chunks := (panels + perChunk - 1) / perChunk
-	// An even number of chunks, of whole panels and near-equal sizes (see
-	// chunkSamples): workers claim the chunks one by one, and equal
-	// chunks with a short last one would leave one of two workers idle
-	// for up to a chunk at the end. The count does not depend on the
-	// workers, so neither do the partial sums.
-	if chunks > 1 {
-		chunks = min(panels, chunks+chunks%2) // no chunk empty
-	}
+	chunks := chunkCount(panels, max(1, flushRows/(perPanel*pl.rowsPerSample())))
 
 	r := getBatchRun[T]()
 	defer putBatchRun(r)
@@ -310,7 +301,7 @@ func batchMoments[T Float](pl *Plan, x []T, m *moments, out *finalOut[T]) error 
 	}
 	clear(sum64)
 	r.pl, r.x, r.shift = pl, x, shift
-	r.perPanel, r.perChunk, r.chunks, r.groupFeats = perPanel, perChunk, chunks, G*F
+	r.perPanel, r.chunks, r.groupFeats = perPanel, chunks, G*F
 	r.nPanels = panels
 	r.firstErr = nil
 	r.next.Store(0)
@@ -413,6 +404,20 @@ func work[T Float](pl *Plan, x, shift []T, ws *workspace[T], perPanel, panels, c
 			}
 		}
 	}
+}
+
+// chunkCount returns into how many chunks batchMoments cuts panels
+// panels, perChunk of them at most in each: an even number of chunks, of
+// whole panels and near-equal sizes (see chunkSamples). Workers claim the
+// chunks one by one, and equal chunks with a short last one would leave
+// one of two workers idle for up to a chunk at the end. The count does not
+// depend on the workers, so neither do the partial sums.
+func chunkCount(panels, perChunk int) int {
+	chunks := (panels + perChunk - 1) / perChunk
+	if chunks > 1 {
+		chunks = min(panels, chunks+chunks%2) // no chunk empty
+	}
+	return chunks
 }
 
 // chunkSamples returns the samples s0 … s1−1 of chunk ci < chunks: the

@@ -1,24 +1,15 @@
 package cov
 
 import (
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/netdeconv/deconv/internal/cputime"
 )
 
-// cpuTime returns the CPU time (user and system) the process has used:
-// on a shared, loaded machine the CPU time per operation varies less than
-// the wall time, so benchmarks report both.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // reportCPU adds the metric cpu-ms/op: the process's CPU time since t0
-// per operation.
+// (cputime.Process) per operation. On a shared, loaded machine it varies
+// less than the wall time, so benchmarks report both.
 func reportCPU(b *testing.B, t0 time.Duration) {
-	b.ReportMetric(float64(cpuTime()-t0)/1e6/float64(b.N), "cpu-ms/op")
+	b.ReportMetric(float64(cputime.Process()-t0)/1e6/float64(b.N), "cpu-ms/op")
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/netdeconv/deconv"
+	"github.com/netdeconv/deconv/internal/cputime"
 )
 
 // groupedRows are the grouped layers of the paper's Table 3 (3×3 kernel,
@@ -43,7 +44,7 @@ func BenchmarkCovGrouped(b *testing.B) {
 			mean, c := make([]float32, pl.MeanLen()), make([]float32, pl.CovLen())
 			testForceDense = os.Getenv("COV_DENSE") != ""
 			defer func() { testForceDense = false }()
-			t0 := cpuTime()
+			t0 := cputime.Process()
 			for b.Loop() {
 				if err := Compute(pl, mean, c, x); err != nil {
 					b.Fatal(err)

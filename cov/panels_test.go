@@ -123,15 +123,16 @@ func TestGroupedAllocatesNothing(t *testing.T) {
 // TestChunkSamples checks that the chunks of a batch cover its samples in
 // order, each at least one panel and at most as many panels as chunks of
 // perChunk would hold, the sizes differing by one panel at most, for
-// counts as batchMoments makes them.
+// counts as batchMoments makes them (chunkCount: even unless one chunk or
+// one panel per chunk).
 func TestChunkSamples(t *testing.T) {
 	for _, perPanel := range []int{1, 3, 256} {
 		for _, samples := range []int{1, 2, 255, 256, 257, 4095, 4097, 59168, 1e6 + 3} {
 			for _, perChunk := range []int{1, 2, 16} {
 				panels := (samples + perPanel - 1) / perPanel
-				chunks := (panels + perChunk - 1) / perChunk
-				if chunks > 1 {
-					chunks = min(panels, chunks+chunks%2)
+				chunks := chunkCount(panels, perChunk)
+				if chunks%2 != 0 && chunks != 1 && chunks != panels {
+					t.Fatalf("perPanel %d, samples %d, perChunk %d: %d chunks of %d panels", perPanel, samples, perChunk, chunks, panels)
 				}
 				next, lo, hi := 0, panels, 0
 				for ci := 0; ci < chunks; ci++ {

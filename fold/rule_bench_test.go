@@ -3,9 +3,9 @@ package fold
 import (
 	"fmt"
 	"math"
-	"syscall"
 
 	"github.com/netdeconv/deconv"
+	"github.com/netdeconv/deconv/internal/cputime"
 	"math/rand/v2"
 	"testing"
 )
@@ -48,12 +48,8 @@ func BenchmarkWinoTune(b *testing.B) {
 	}
 }
 
-// cpuTime returns the process's user and system CPU time in nanoseconds.
-func cpuTime() int64 {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return ru.Utime.Nano() + ru.Stime.Nano()
-}
+// cpuTime returns the process's user and system CPU time.
+var cpuTime = cputime.Process
 
 // BenchmarkGroupedTune: the grouped rows by the direct path, ConvAuto and
 // Winograd.

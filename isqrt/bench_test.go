@@ -5,13 +5,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netdeconv/deconv/internal/cputime"
 	"github.com/netdeconv/deconv/internal/parallel"
 )
 
 // reportCPU reports the process's CPU time per operation since t0 (see
-// cpuTime): on a loaded machine it varies far less than the wall time.
+// package cputime): on a loaded machine it varies far less than the wall time.
 func reportCPU(b *testing.B, t0 time.Duration) {
-	b.ReportMetric(float64(cpuTime()-t0)/1e6/float64(b.N), "cpu-ms/op")
+	b.ReportMetric(float64(cputime.Process()-t0)/1e6/float64(b.N), "cpu-ms/op")
 }
 
 func benchInvSqrt(b *testing.B, n int, o Options, cov []float32) {
@@ -21,7 +22,7 @@ func benchInvSqrt(b *testing.B, n int, o Options, cov []float32) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
-	t0 := cpuTime()
+	t0 := cputime.Process()
 	for i := 0; i < b.N; i++ {
 		if _, err := p.InvSqrt(dst, cov); err != nil {
 			b.Fatal(err)
@@ -127,7 +128,7 @@ func BenchmarkPaperIsqrtBackward(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
-	t0 := cpuTime()
+	t0 := cputime.Process()
 	for i := 0; i < b.N; i++ {
 		if err := p.Backward(da, g); err != nil {
 			b.Fatal(err)

@@ -4,17 +4,19 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/netdeconv/deconv/internal/cputime"
 )
 
 // cpuPerOp runs f b.N times and reports the process's CPU time per
-// operation beside the wall time (see cpuTime).
+// operation beside the wall time (see package cputime).
 func cpuPerOp(b *testing.B, f func()) {
 	b.ResetTimer()
-	t0 := cpuTime()
+	t0 := cputime.Process()
 	for i := 0; i < b.N; i++ {
 		f()
 	}
-	b.ReportMetric(float64((cpuTime()-t0)/time.Nanosecond)/1e3/float64(b.N), "cpu-µs/op")
+	b.ReportMetric(float64((cputime.Process()-t0)/time.Nanosecond)/1e3/float64(b.N), "cpu-µs/op")
 }
 
 // benchCov returns an n×n float32 covariance of the kind a layer sees: the

@@ -3,9 +3,9 @@ package dconv
 import (
 	"fmt"
 	"runtime"
-	"syscall"
 	"testing"
 
+	"github.com/netdeconv/deconv/internal/cputime"
 	"github.com/netdeconv/deconv/internal/isa"
 )
 
@@ -38,24 +38,14 @@ func BenchmarkRows(b *testing.B) {
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
 			b.ResetTimer()
-			t0 := threadTime()
+			t0 := cputime.Thread()
 			for range b.N {
 				Rows(fam, s.ch, dst, s.side, L, src, wp, s.side, s.side, w, wld, &o, o.Len(), bias)
 			}
-			cpu := float64(threadTime()-t0) / 1e9
+			cpu := float64(cputime.Thread()-t0) / 1e9
 			flops := 2 * float64(s.ch*L*o.Len()) * float64(b.N)
 			b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			b.ReportMetric(flops/cpu/1e9, "cpu-GFLOP/s")
 		})
 	}
-}
-
-// threadTime returns the calling thread's CPU time in nanoseconds.
-func threadTime() int64 {
-	var ru syscall.Rusage
-	const rusageThread = 1 // RUSAGE_THREAD
-	if err := syscall.Getrusage(rusageThread, &ru); err != nil {
-		return 0
-	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
 }

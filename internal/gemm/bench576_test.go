@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netdeconv/deconv/internal/cputime"
 	"github.com/netdeconv/deconv/internal/isa"
 )
 
@@ -50,7 +51,7 @@ func corePeakGFLOPS(f isa.Family) float64 {
 // the peak of workers cores, and the CPU time per iteration since t0 (on
 // a shared machine it varies far less than the wall time).
 func reportRate(b *testing.B, f isa.Family, workers int, flops float64, t0 time.Duration) {
-	b.ReportMetric(float64(cpuTime()-t0)/1e6/float64(b.N), "cpu-ms/op")
+	b.ReportMetric(float64(cputime.Process()-t0)/1e6/float64(b.N), "cpu-ms/op")
 	gf := flops * float64(b.N) / b.Elapsed().Seconds() / 1e9
 	b.ReportMetric(gf, "GFLOP/s")
 	if p := corePeakGFLOPS(f); p > 0 {
@@ -71,7 +72,7 @@ func BenchmarkGemm576(b *testing.B) {
 		for _, w := range []int{1, 2} {
 			b.Run(fmt.Sprintf("%s/w%d", tr.name, w), func(b *testing.B) {
 				benchFamilies(b, func(b *testing.B, f isa.Family) {
-					t0 := cpuTime()
+					t0 := cputime.Process()
 					for b.Loop() {
 						if err := gemmDense(f, w, tr.tA, tr.tB, n, n, n, 1, x, n, y, n, 0, c, n); err != nil {
 							b.Fatal(err)
@@ -104,7 +105,7 @@ func BenchmarkUpperSumShapes576(b *testing.B) {
 					if ops == 1 {
 						x2, y2, flags = nil, nil, SymA1|Mirror
 					}
-					t0 := cpuTime()
+					t0 := cputime.Process()
 					for b.Loop() {
 						if err := u.upper(f, w, n, 1, a1, b1, x2, y2, c, flags); err != nil {
 							b.Fatal(err)

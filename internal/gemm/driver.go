@@ -332,20 +332,28 @@ func (cl *call[T]) RunPart(idx int) {
 	}
 }
 
-// depthBlock returns the depth of the blocks that cut a depth of k into
-// equal parts: a short last block, such as the 64 left of 576 by blocks
-// of 256, costs a whole pass over C and a packing of both operands for
-// little arithmetic. Up to four blocks of kc (the kernel's nominal depth),
-// where one block more is a large share of the passes, the parts may be
-// 5/4·kc deep (576 = 288 + 288), which an A panel still fits L1 at (AVX-512
-// float32: 320·12·4 = 15 KiB); deeper products keep blocks of at most kc,
-// the depth their L2 blocking (kc×nc of B) was sized for.
-func depthBlock(k, kc int) int {
+// depthBlocks returns into how many equal parts a depth of k is cut: a
+// short last block, such as the 64 left of 576 by blocks of 256, costs a
+// whole pass over C and a packing of both operands for little arithmetic.
+// Up to four blocks of kc (the kernel's nominal depth), where one block
+// more is a large share of the passes, the parts may be 5/4·kc deep
+// (576 = 288 + 288), which an A panel still fits L1 at (AVX-512 float32:
+// 320·12·4 = 15 KiB); deeper products keep blocks of at most kc, the depth
+// their L2 blocking (kc×nc of B) was sized for. The general driver and
+// UpperSum (per product) both cut their depth by this rule.
+func depthBlocks(k, kc int) int {
 	nb := max(1, (k+kc-1)/kc)
 	if nb <= 4 {
 		kmax := kc + kc/4
 		nb = max(1, (k+kmax-1)/kmax)
 	}
+	return nb
+}
+
+// depthBlock returns the depth of the blocks that cut a depth of k into
+// depthBlocks(k, kc) equal parts.
+func depthBlock(k, kc int) int {
+	nb := depthBlocks(k, kc)
 	return (k + nb - 1) / nb
 }
 

@@ -166,11 +166,10 @@ func (u *UpperSum[T]) upper(fam isa.Family, workers, n int, alpha T, a1, b1, a2,
 // buffers.
 func (u *UpperSum[T]) plan(threads, ops int) {
 	kr, n := u.kern, u.n
-	// Each product's depth n is cut into equal blocks of at most 5/4 of
-	// the kernel's kc (an A panel of kc×mr stays in L1; the tile of C is
-	// stored once per block), never straddling two products.
-	kmax := kr.kc + kr.kc/4
-	nk := (n + kmax - 1) / kmax
+	// Each product's depth n is cut into equal blocks by the driver's rule
+	// (depthBlocks: an A panel stays in L1; the tile of C is stored once
+	// per block), never straddling two products.
+	nk := depthBlocks(n, kr.kc)
 	u.dep = u.dep[:0]
 	for s := 0; s < ops; s++ {
 		for d := 0; d < nk; d++ {

@@ -1,8 +1,0 @@
-//go:build !unix
-
-package isqrt
-
-import "time"
-
-// cpuTime is not measured on this platform (see the unix version).
-func cpuTime() time.Duration { return 0 }
