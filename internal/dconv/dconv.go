@@ -40,8 +40,13 @@ type Offsets struct {
 // Reset empties the list.
 func (o *Offsets) Reset() { o.elem, o.bytes, o.maxOff = o.elem[:0], o.bytes[:0], 0 }
 
-// Add appends the offset off (≥ 0) of the next term.
+// Add appends the offset off of the next term. It panics when off is
+// negative: Rows checks only the end of src, so a negative offset would
+// read before it.
 func (o *Offsets) Add(off int) {
+	if off < 0 {
+		panic("dconv: negative offset")
+	}
 	o.elem = append(o.elem, off)
 	o.bytes = append(o.bytes, int64(off)*4, 0)
 	o.maxOff = max(o.maxOff, off)

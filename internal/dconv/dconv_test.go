@@ -209,8 +209,8 @@ func TestPack(t *testing.T) {
 	}
 }
 
-// TestRowsPanics checks that short slices and term counts out of range panic
-// instead of reading or writing out of bounds.
+// TestRowsPanics checks that short slices, term counts out of range and
+// negative offsets panic instead of reading or writing out of bounds.
 func TestRowsPanics(t *testing.T) {
 	var o Offsets
 	o.Add(2)
@@ -240,6 +240,9 @@ func TestRowsPanics(t *testing.T) {
 		},
 		"too many": func() {
 			Rows(isa.Selected(), Channels, make([]float32, 16), 4, 4, make([]float32, 8), 4, 1, 4, w, 0, &o, 2, bias)
+		},
+		"negative offset": func() {
+			new(Offsets).Add(-1)
 		},
 		"no terms": func() {
 			Rows(isa.Selected(), Channels, make([]float32, 16), 4, 4, make([]float32, 8), 4, 1, 4, w, 0, new(Offsets), 0, bias)
