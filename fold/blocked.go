@@ -13,15 +13,14 @@ import (
 // (group, image, band of output rows) work item, a zero-padded copy of
 // the group's input rows, then internal/dconv computes four output
 // channels at a time, keeping 6 rows × 4 channels of output vectors in
-// registers while it runs over every (input channel, tap) term (or, up to
-// 32 input channels per group, eight at a time, 3 rows × 8 channels:
-// blockedWide). There is
-// no im2col and no packing of the input (with one band per image, a
-// group's padded planes are written by one table gather); the weights are
-// packed (four channels' weights of a term together) once per published
-// weight set, and other weights (a FastDeconv's folded ones) once per
-// worker and group, which the work order (groups outermost) makes about
-// once per call.
+// registers while it runs over every (input channel, tap) term (or, up
+// to 32 input channels per group, eight at a time, 3 rows × 8 channels:
+// blockedWide). There is no im2col and no packing of the input (with one
+// band per image, a group's padded planes are written by one table
+// gather); the weights are packed (four channels' weights of a term
+// together) once per published weight set, and other weights (a
+// FastDeconv's folded ones) once per worker and group, which the work
+// order (groups outermost) makes about once per call.
 
 // The blocked path's part of ConvAuto's rule, measured at batch 8 (CPU
 // time per call, every path in one process, BenchmarkBlockedTune, Intel
