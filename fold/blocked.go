@@ -1,6 +1,7 @@
 package fold
 
 import (
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/netdeconv/deconv/internal/dconv"
@@ -39,7 +40,7 @@ import (
 
 // blockedMinChannels is the fewest input channels per group for which
 // ConvAuto takes the blocked path.
-var blockedMinChannels = 2
+const blockedMinChannels = 2
 
 // blockedChunkBytes bounds the padded input rows of the input channels
 // one pass of the kernel reads when a group's padded input is larger than
@@ -53,11 +54,32 @@ var blockedMinChannels = 2
 // partial sums' extra reads and writes cost more than reading the input
 // from L2), and with 16 channels per group (21 KiB) one pass was as fast
 // as any.
-var blockedChunkBytes = 16 << 10
+const blockedChunkBytes = 16 << 10
 
 // blockedChunkAbove is the size of a group's padded input rows above
 // which the kernel's passes are bounded by blockedChunkBytes.
-var blockedChunkAbove = 128 << 10
+const blockedChunkAbove = 128 << 10
+
+// blockedTuning is the blocked path's tuning: the constants
+// blockedMinChannels, blockedChunkBytes, blockedChunkAbove and
+// blockedWideMaxChannels, or the values a test or benchmark sets in
+// blockedOverride to reach paths (passes of a few channels, blocks of 4
+// or 8) the constants do not take on its shapes.
+type blockedTuning struct {
+	minChannels, chunkBytes, chunkAbove, wideMaxChannels int
+}
+
+// blockedOverride is nil outside tests and benchmarks: then
+// blockedParams returns the constants.
+var blockedOverride atomic.Pointer[blockedTuning]
+
+// blockedParams returns the blocked path's tuning in effect.
+func blockedParams() blockedTuning {
+	if p := blockedOverride.Load(); p != nil {
+		return *p
+	}
+	return blockedTuning{blockedMinChannels, blockedChunkBytes, blockedChunkAbove, blockedWideMaxChannels}
+}
 
 // blockedMinWidth is the narrowest output (columns) for which ConvAuto
 // takes the blocked path: one whole vector.
@@ -76,7 +98,7 @@ func useBlocked[T Float](g ConvGeom, oh, ow int) bool {
 		return true
 	case ConvAuto:
 		return g.Groups > 1 && g.blockedCapable() && dconv.Available[T](isa.Selected()) &&
-			g.InChannels/g.Groups >= blockedMinChannels && g.OutChannels/g.Groups >= dconv.Channels &&
+			g.InChannels/g.Groups >= blockedParams().minChannels && g.OutChannels/g.Groups >= dconv.Channels &&
 			ow >= blockedMinWidth
 	}
 	return false
@@ -117,9 +139,10 @@ func (c *Conv2d[T]) forwardBlocked(wk *convWork[T], dst, x []T, n, h, w, oh, ow 
 	r.wp = w + 2*g.PadW
 	r.plane = r.hp * r.wp
 	var z T
+	tune := blockedParams()
 	r.chunk = g.InChannels / g.Groups
-	if planeBytes := r.plane * int(unsafe.Sizeof(z)); r.chunk*planeBytes > blockedChunkAbove {
-		r.chunk = max(1, blockedChunkBytes/planeBytes)
+	if planeBytes := r.plane * int(unsafe.Sizeof(z)); r.chunk*planeBytes > tune.chunkAbove {
+		r.chunk = max(1, tune.chunkBytes/planeBytes)
 	}
 	r.wide = blockedWide(g)
 	r.offs.Reset()
@@ -294,7 +317,7 @@ func (g ConvGeom) mayUseBlocked() bool {
 		return true
 	case ConvAuto:
 		return g.Groups > 1 && g.blockedCapable() &&
-			g.InChannels/g.Groups >= blockedMinChannels && g.OutChannels/g.Groups >= dconv.Channels
+			g.InChannels/g.Groups >= blockedParams().minChannels && g.OutChannels/g.Groups >= dconv.Channels
 	}
 	return false
 }
@@ -344,10 +367,10 @@ func packGroup[T Float](dst, wg []T, coutg, feats int) {
 // input vectors per multiply-add does not speed up the groups whose input
 // (83 KiB of padded planes at 16×16 with 64 channels) exceeds L1, so the
 // input's L2 traffic is not what bounds them.
-var blockedWideMaxChannels = 32
+const blockedWideMaxChannels = 32
 
 // blockedWide reports whether the blocked path runs blocks of 8 output
 // channels for geometry g.
 func blockedWide(g ConvGeom) bool {
-	return g.OutChannels/g.Groups >= dconv.WideChannels && g.InChannels/g.Groups <= blockedWideMaxChannels
+	return g.OutChannels/g.Groups >= dconv.WideChannels && g.InChannels/g.Groups <= blockedParams().wideMaxChannels
 }

@@ -32,20 +32,20 @@ func TestBlockedMatchesNaive(t *testing.T) {
 	if testing.Short() {
 		trials = 40
 	}
-	defer func(v, a int) { blockedChunkBytes, blockedChunkAbove = v, a }(blockedChunkBytes, blockedChunkAbove)
-	defer func(v int) { blockedWideMaxChannels = v }(blockedWideMaxChannels)
 	for i := 0; i < trials; i++ {
-		// Blocks of 8 output channels wherever 8 remain, or never.
-		blockedWideMaxChannels = math.MaxInt
-		if i%4 >= 2 {
-			blockedWideMaxChannels = 0
-		}
-		// Every other trial sums the input channels in passes of a few
-		// channels, whatever the input's size.
-		blockedChunkBytes, blockedChunkAbove = 16<<10, 128<<10
-		if i%2 == 1 {
-			blockedChunkBytes, blockedChunkAbove = 1+rng.IntN(4096), 0
-		}
+		setBlockedTuning(t, func(p *blockedTuning) {
+			// Blocks of 8 output channels wherever 8 remain, or never.
+			p.wideMaxChannels = math.MaxInt
+			if i%4 >= 2 {
+				p.wideMaxChannels = 0
+			}
+			// Every other trial sums the input channels in passes of a
+			// few channels, whatever the input's size.
+			p.chunkBytes, p.chunkAbove = blockedChunkBytes, blockedChunkAbove
+			if i%2 == 1 {
+				p.chunkBytes, p.chunkAbove = 1+rng.IntN(4096), 0
+			}
+		})
 		groups := 1 + rng.IntN(5)
 		cg := 1 + rng.IntN(20)
 		if rng.IntN(8) == 0 {

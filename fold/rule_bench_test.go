@@ -179,17 +179,16 @@ func BenchmarkBlockedTune(b *testing.B) {
 			x := make([]float32, n*r.cin*r.h*r.h)
 			dst := make([]float32, n*r.cout*r.h*r.h)
 			b.Run(r.name+"/"+path, func(b *testing.B) {
-				if path == "auto-unblocked" {
-					defer func(v int) { blockedMinChannels = v }(blockedMinChannels)
-					blockedMinChannels = 1 << 30
-				}
-				defer func(v int) { blockedWideMaxChannels = v }(blockedWideMaxChannels)
-				switch path {
-				case "blocked-4x6":
-					blockedWideMaxChannels = 0
-				case "blocked-8x3":
-					blockedWideMaxChannels = math.MaxInt
-				}
+				setBlockedTuning(b, func(p *blockedTuning) {
+					switch path {
+					case "auto-unblocked":
+						p.minChannels = 1 << 30
+					case "blocked-4x6":
+						p.wideMaxChannels = 0
+					case "blocked-8x3":
+						p.wideMaxChannels = math.MaxInt
+					}
+				})
 				t0 := cpuTime()
 				for i := 0; i < b.N; i++ {
 					if err := c.Forward(dst, x, n, r.h, r.h); err != nil {
@@ -228,11 +227,12 @@ func BenchmarkBlockedChunk(b *testing.B) {
 		}{{"4x6", 0}, {"8x3", math.MaxInt}} {
 			for _, budget := range []int{8 << 10, 16 << 10, 24 << 10, 0} {
 				b.Run(fmt.Sprint(r.name, "/", blk.name, "/", budget), func(b *testing.B) {
-					defer func(v, a, m int) { blockedChunkBytes, blockedChunkAbove, blockedWideMaxChannels = v, a, m }(blockedChunkBytes, blockedChunkAbove, blockedWideMaxChannels)
-					blockedChunkBytes, blockedChunkAbove, blockedWideMaxChannels = budget, 0, blk.max
-					if budget == 0 {
-						blockedChunkBytes = 1 << 40
-					}
+					setBlockedTuning(b, func(p *blockedTuning) {
+						p.chunkBytes, p.chunkAbove, p.wideMaxChannels = budget, 0, blk.max
+						if budget == 0 {
+							p.chunkBytes = 1 << 40
+						}
+					})
 					t0 := cpuTime()
 					for i := 0; i < b.N; i++ {
 						if err := c.Forward(dst, x, n, r.h, r.h); err != nil {
