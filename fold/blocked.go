@@ -310,13 +310,17 @@ func (r *blockedRun[T]) padRows(pad, src []T, oy0 int) {
 }
 
 // mayUseBlocked reports whether float32 calls may take the blocked path,
-// so the packed weights are worth keeping with a weight set.
+// so the packed weights are worth keeping with a weight set: always when
+// forced (the portable loop reads them too), and under ConvAuto only where
+// the vector kernel runs, since without it the rule never takes the path.
+// A family selected later with the kernel finds no packing and has the
+// workers pack the weights.
 func (g ConvGeom) mayUseBlocked() bool {
 	switch g.Algorithm {
 	case ConvBlocked:
 		return true
 	case ConvAuto:
-		return g.Groups > 1 && g.blockedCapable() &&
+		return g.Groups > 1 && g.blockedCapable() && dconv.Available[float32](isa.Selected()) &&
 			g.InChannels/g.Groups >= blockedParams().minChannels && g.OutChannels/g.Groups >= dconv.Channels
 	}
 	return false

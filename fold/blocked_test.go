@@ -148,6 +148,10 @@ func TestBlockedAutoRule(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The packed weights are kept exactly where the rule may use them.
+		if packed := c.p.Load().blocked != nil; packed != wantBlocked {
+			t.Errorf("%+v: packed weights kept %v, want %v", tc.g, packed, wantBlocked)
+		}
 		got := make([]float32, len(want))
 		if err := c.Forward(got, x, n, tc.side, tc.side); err != nil {
 			t.Fatal(err)
@@ -359,6 +363,57 @@ func TestBlockedWideRule(t *testing.T) {
 	} {
 		if got := blockedWide(tc.g); got != tc.want {
 			t.Errorf("%d→%d in %d groups: wide %v, want %v", tc.g.InChannels, tc.g.OutChannels, tc.g.Groups, got, tc.want)
+		}
+	}
+}
+
+// TestBlockedPackingFollowsKernel: under ConvAuto a grouped float32 layer
+// keeps packed weights only in families where the vector kernel runs
+// (where the rule can take the blocked path), while ConvBlocked, forced,
+// keeps them in every family (its portable loop reads them too); every
+// family the CPU has gives the definition's result, and so does a layer
+// built in one family and run in another.
+func TestBlockedPackingFollowsKernel(t *testing.T) {
+	prev := isa.Selected()
+	defer func() { _ = isa.Select(prev) }()
+	g := ConvGeom{InChannels: 64, OutChannels: 64, Groups: 4,
+		Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}}
+	rng := rand.New(rand.NewPCG(7, 8))
+	const n, side = 2, 16
+	x := to32(randVec(rng, n*g.InChannels*side*side))
+	wt := to32(randVec(rng, g.WeightLen()))
+	want := naiveConv(g, to64(x), to64(wt), nil, n, side, side)
+	var layers []*Conv2d[float32]
+	for _, fam := range isa.Available() {
+		if err := isa.Select(fam); err != nil {
+			t.Fatal(err)
+		}
+		for _, alg := range []ConvAlgorithm{ConvAuto, ConvBlocked} {
+			ga := g
+			ga.Algorithm = alg
+			c, err := NewConv2d(ga, wt, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantPacked := alg == ConvBlocked || dconv.Available[float32](fam)
+			if packed := c.p.Load().blocked != nil; packed != wantPacked {
+				t.Errorf("%v %v: packed weights kept %v, want %v", fam, alg, packed, wantPacked)
+			}
+			layers = append(layers, c)
+		}
+	}
+	for _, fam := range isa.Available() {
+		if err := isa.Select(fam); err != nil {
+			t.Fatal(err)
+		}
+		for i, c := range layers {
+			got := make([]float32, len(want))
+			if err := c.Forward(got, x, n, side, side); err != nil {
+				t.Fatal(err)
+			}
+			if e := relErr(got, want); e > 1e-5 {
+				t.Errorf("run in %v, layer %d: relative error %g", fam, i, e)
+			}
 		}
 	}
 }
