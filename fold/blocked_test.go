@@ -223,7 +223,9 @@ func TestBlockedErrors(t *testing.T) {
 // TestBlockedAllocatesNothing: at a fixed shape the blocked path, taken
 // by the rule and forced (with a last block of fewer than 4 channels),
 // and a grouped FastDeconv's training forward on it allocate nothing
-// after the first call.
+// after the first call. The rule takes the path only where the vector
+// kernel runs: elsewhere the cases that rely on it are skipped, and
+// where it runs the test asserts that they take it.
 func TestBlockedAllocatesNothing(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are not meaningful under the race detector")
@@ -233,13 +235,21 @@ func TestBlockedAllocatesNothing(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	k3 := deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}
 	n, h, w := 2, 16, 16
+	kernel := dconv.Available[float32](isa.Selected())
 	for _, g := range []ConvGeom{
 		{InChannels: 32, OutChannels: 32, Groups: 2, Geometry: k3},
 		{InChannels: 12, OutChannels: 18, Groups: 3, Geometry: k3, Algorithm: ConvBlocked},
 	} {
+		if g.Algorithm == ConvAuto && !kernel {
+			t.Logf("%+v: skipped, no vector kernel for %v (ConvAuto takes the taps path)", g, isa.Selected())
+			continue
+		}
 		c, err := NewConv2d(g, make([]float32, g.WeightLen()), make([]float32, g.OutChannels))
 		if err != nil {
 			t.Fatal(err)
+		}
+		if !useBlocked[float32](c.geom, h, w) {
+			t.Fatalf("%+v does not take the blocked path", g)
 		}
 		c.Workers = 2
 		x := make([]float32, n*g.InChannels*h*w)
@@ -252,6 +262,9 @@ func TestBlockedAllocatesNothing(t *testing.T) {
 			t.Errorf("%+v allocated %v times per forward", g, a)
 		}
 	}
+	if !kernel {
+		t.Skipf("grouped FastDeconv: no vector kernel for %v (ConvAuto takes the taps path)", isa.Selected())
+	}
 	// A grouped FastDeconv in training: its folded weights are packed by
 	// the workers, in pooled buffers.
 	cfg := NewFastDeconvConfig(32, 32, 3)
@@ -263,6 +276,9 @@ func TestBlockedAllocatesNothing(t *testing.T) {
 	l, err := NewFastDeconv(cfg, wt, make([]float32, 32))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !useBlocked[float32](l.conv.geom, h, w) {
+		t.Fatalf("grouped FastDeconv %+v does not take the blocked path", l.conv.geom)
 	}
 	x := make([]float32, n*32*h*w)
 	for i := range x {
@@ -306,7 +322,9 @@ func TestBlockedWorkersObeyed(t *testing.T) {
 
 // TestBlockedBackward: the input gradient of a grouped stride-1 layer on
 // the blocked path (computed as a forward convolution, so on the blocked
-// path too) in float32 against the scatter path's in float64.
+// path too) in float32 against the scatter path's in float64. The case
+// taken by ConvAuto's rule is skipped where the vector kernel does not
+// run (the rule takes the taps path there).
 func TestBlockedBackward(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, g := range []ConvGeom{
@@ -316,6 +334,13 @@ func TestBlockedBackward(t *testing.T) {
 		n, h, w := 2, 16, 16
 		g, _ := g.normalize()
 		oh, ow, _ := g.OutputSize(h, w)
+		if g.Algorithm == ConvAuto && !dconv.Available[float32](isa.Selected()) {
+			t.Logf("%+v: skipped, no vector kernel for %v (ConvAuto takes the taps path)", g, isa.Selected())
+			continue
+		}
+		if !useBlocked[float32](g, oh, ow) {
+			t.Fatalf("%+v does not take the blocked path", g)
+		}
 		x := randVec(rng, n*g.InChannels*h*w)
 		wt := randVec(rng, g.WeightLen())
 		dy := randVec(rng, n*g.OutChannels*oh*ow)
