@@ -81,6 +81,26 @@ func blockedParams() blockedTuning {
 	return blockedTuning{blockedMinChannels, blockedChunkBytes, blockedChunkAbove, blockedWideMaxChannels}
 }
 
+// blockedMaxChannels and blockedMaxVolume bound the layers ConvAuto sends
+// to the blocked path: at most blockedMaxChannels input channels per
+// group, and at most blockedMaxVolume output positions × input channels
+// per group (the padded input one work item reads, in elements), the
+// largest of the measured wins. Measured like the rule above (batch 8,
+// CPU time per call, the blocked against the direct path, which ConvAuto
+// takes otherwise at these shapes): it ran 1.2× faster with 256 channels
+// per group at 16×16 (512→512 in 2 groups), 1.3× with 128 at 32×32
+// (256→256 in 2), 2× with 128 at 16×16 (512→512 in 4), and 1.1–1.15× with
+// 64 at 64×64 (the volume bound); it lost with 128 channels per group at
+// 56×56 (0.84×, 256→256 in 2 groups) and with 256 at 56×56 (0.62×,
+// 512→512 in 2 groups), whose padded input per group is 1.7 and 3.4 MB
+// (1.1 MB for the largest win).
+// With 4 channels per group at 256×256 (a volume at the bound) it tied
+// with the taps path. Larger layers were not measured.
+const (
+	blockedMaxChannels = 256
+	blockedMaxVolume   = 64 * 64 * 64
+)
+
 // blockedMinWidth is the narrowest output (columns) for which ConvAuto
 // takes the blocked path: one whole vector.
 const blockedMinWidth = dconv.Lanes
@@ -99,7 +119,8 @@ func useBlocked[T Float](g ConvGeom, oh, ow int) bool {
 	case ConvAuto:
 		return g.Groups > 1 && g.blockedCapable() && dconv.Available[T](isa.Selected()) &&
 			g.InChannels/g.Groups >= blockedParams().minChannels && g.OutChannels/g.Groups >= dconv.Channels &&
-			ow >= blockedMinWidth
+			ow >= blockedMinWidth && g.InChannels/g.Groups <= blockedMaxChannels &&
+			oh*ow <= blockedMaxVolume/(g.InChannels/g.Groups)
 	}
 	return false
 }
@@ -321,7 +342,8 @@ func (g ConvGeom) mayUseBlocked() bool {
 		return true
 	case ConvAuto:
 		return g.Groups > 1 && g.blockedCapable() && dconv.Available[float32](isa.Selected()) &&
-			g.InChannels/g.Groups >= blockedParams().minChannels && g.OutChannels/g.Groups >= dconv.Channels
+			g.InChannels/g.Groups >= blockedParams().minChannels && g.OutChannels/g.Groups >= dconv.Channels &&
+			g.InChannels/g.Groups <= blockedMaxChannels
 	}
 	return false
 }

@@ -120,9 +120,10 @@ func TestBlockedMatchesNaive(t *testing.T) {
 }
 
 // TestBlockedAutoRule: ConvAuto sends grouped layers of Table 3's shapes
-// (2 to 64 input channels per group, 16×16 to 32×32) to the blocked path
-// exactly when the kernel runs (float32, a family that has it), with
-// results that match the definition, and the others elsewhere.
+// (2 to 64 input channels per group, 16×16 to 32×32) and those at the
+// rule's upper bounds to the blocked path exactly when the kernel runs
+// (float32, a family that has it), with results that match the
+// definition, and the others elsewhere.
 func TestBlockedAutoRule(t *testing.T) {
 	k3 := deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}
 	for _, tc := range []struct {
@@ -165,13 +166,31 @@ func TestBlockedAutoRule(t *testing.T) {
 			t.Errorf("%+v: relative error %g", tc.g, e)
 		}
 	}
-	// Outside the rule: one input channel or fewer than 4 output channels
-	// per group, outputs narrower than a vector, column stride 2, one
-	// group.
+	// At the bounds of channels per group and of the volume, measured
+	// wins, inside the rule (where the kernel runs).
 	for _, tc := range []struct {
 		g    ConvGeom
 		side int
 	}{
+		{ConvGeom{InChannels: 512, OutChannels: 512, Groups: 2, Geometry: k3}, 16},
+		{ConvGeom{InChannels: 128, OutChannels: 256, Groups: 2, Geometry: k3}, 64},
+	} {
+		g, _ := tc.g.normalize()
+		if got, want := useBlocked[float32](g, tc.side, tc.side), dconv.Available[float32](isa.Selected()); got != want {
+			t.Errorf("%+v at %d×%d: blocked path %v, want %v", tc.g, tc.side, tc.side, got, want)
+		}
+	}
+	// Outside the rule: one input channel or fewer than 4 output channels
+	// per group, outputs narrower than a vector, column stride 2, one
+	// group, more channels per group or a larger volume than measured
+	// wins (losses at 56×56).
+	for _, tc := range []struct {
+		g    ConvGeom
+		side int
+	}{
+		{ConvGeom{InChannels: 1024, OutChannels: 1024, Groups: 2, Geometry: k3}, 16},
+		{ConvGeom{InChannels: 256, OutChannels: 256, Groups: 2, Geometry: k3}, 56},
+		{ConvGeom{InChannels: 128, OutChannels: 256, Groups: 2, Geometry: k3}, 72},
 		{ConvGeom{InChannels: 32, OutChannels: 64, Groups: 32, Geometry: k3}, 32},
 		{ConvGeom{InChannels: 32, OutChannels: 48, Groups: 16, Geometry: k3}, 32},
 		{ConvGeom{InChannels: 64, OutChannels: 64, Groups: 4, Geometry: k3}, 8},

@@ -157,7 +157,12 @@ func BenchmarkBlockedTune(b *testing.B) {
 		row{"64x64_128-256_g32", 64, 128, 256, 32}, row{"32x32_256-256_g8", 32, 256, 256, 8},
 		row{"128x128_64-128_g32", 128, 64, 128, 32}, row{"32x32_256-256_g64", 32, 256, 256, 64},
 		row{"64x64_128-256_g2", 64, 128, 256, 2}, row{"16x16_256-512_g1", 16, 256, 512, 1},
-		row{"32x32_64-64_g1", 32, 64, 64, 1}, row{"16x16_32-32_g1", 16, 32, 32, 1}, row{"8x8_64-64_g1", 8, 64, 64, 1})
+		row{"32x32_64-64_g1", 32, 64, 64, 1}, row{"16x16_32-32_g1", 16, 32, 32, 1}, row{"8x8_64-64_g1", 8, 64, 64, 1},
+		// Near and past the rule's upper bounds (blockedMaxChannels,
+		// blockedMaxVolume).
+		row{"56x56_512-512_g2", 56, 512, 512, 2}, row{"32x32_256-256_g2", 32, 256, 256, 2},
+		row{"16x16_512-512_g4", 16, 512, 512, 4}, row{"256x256_32-64_g8", 256, 32, 64, 8},
+		row{"56x56_256-256_g2", 56, 256, 256, 2}, row{"16x16_512-512_g2", 16, 512, 512, 2})
 	for _, r := range rows {
 		for _, path := range []string{"direct", "auto-unblocked", "blocked", "blocked-4x6", "blocked-8x3"} {
 			g := ConvGeom{InChannels: r.cin, OutChannels: r.cout, Groups: r.groups,
