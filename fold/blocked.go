@@ -1,6 +1,7 @@
 package fold
 
 import (
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/netdeconv/deconv/internal/dconv"
@@ -13,15 +14,14 @@ import (
 // (group, image, band of output rows) work item, a zero-padded copy of
 // the group's input rows, then internal/dconv computes four output
 // channels at a time, keeping 6 rows × 4 channels of output vectors in
-// registers while it runs over every (input channel, tap) term (or, up to
-// 32 input channels per group, eight at a time, 3 rows × 8 channels:
-// blockedWide). There is
-// no im2col and no packing of the input (with one band per image, a
-// group's padded planes are written by one table gather); the weights are
-// packed (four channels' weights of a term together) once per published
-// weight set, and other weights (a FastDeconv's folded ones) once per
-// worker and group, which the work order (groups outermost) makes about
-// once per call.
+// registers while it runs over every (input channel, tap) term (or, up
+// to 32 input channels per group, eight at a time, 3 rows × 8 channels:
+// blockedWide). There is no im2col and no packing of the input (with one
+// band per image, a group's padded planes are written by one table
+// gather); the weights are packed (four channels' weights of a term
+// together) once per published weight set, and other weights (a
+// FastDeconv's folded ones) once per worker and group, which the work
+// order (groups outermost) makes about once per call.
 
 // The blocked path's part of ConvAuto's rule, measured at batch 8 (CPU
 // time per call, every path in one process, BenchmarkBlockedTune, Intel
@@ -40,7 +40,7 @@ import (
 
 // blockedMinChannels is the fewest input channels per group for which
 // ConvAuto takes the blocked path.
-var blockedMinChannels = 2
+const blockedMinChannels = 2
 
 // blockedChunkBytes bounds the padded input rows of the input channels
 // one pass of the kernel reads when a group's padded input is larger than
@@ -54,11 +54,52 @@ var blockedMinChannels = 2
 // partial sums' extra reads and writes cost more than reading the input
 // from L2), and with 16 channels per group (21 KiB) one pass was as fast
 // as any.
-var blockedChunkBytes = 16 << 10
+const blockedChunkBytes = 16 << 10
 
 // blockedChunkAbove is the size of a group's padded input rows above
 // which the kernel's passes are bounded by blockedChunkBytes.
-var blockedChunkAbove = 128 << 10
+const blockedChunkAbove = 128 << 10
+
+// blockedTuning is the blocked path's tuning: the constants
+// blockedMinChannels, blockedChunkBytes, blockedChunkAbove and
+// blockedWideMaxChannels, or the values a test or benchmark sets in
+// blockedOverride to reach paths (passes of a few channels, blocks of 4
+// or 8) the constants do not take on its shapes.
+type blockedTuning struct {
+	minChannels, chunkBytes, chunkAbove, wideMaxChannels int
+}
+
+// blockedOverride is nil outside tests and benchmarks: then
+// blockedParams returns the constants.
+var blockedOverride atomic.Pointer[blockedTuning]
+
+// blockedParams returns the blocked path's tuning in effect.
+func blockedParams() blockedTuning {
+	if p := blockedOverride.Load(); p != nil {
+		return *p
+	}
+	return blockedTuning{blockedMinChannels, blockedChunkBytes, blockedChunkAbove, blockedWideMaxChannels}
+}
+
+// blockedMaxChannels and blockedMaxVolume bound the layers ConvAuto sends
+// to the blocked path: at most blockedMaxChannels input channels per
+// group, and at most blockedMaxVolume output positions × input channels
+// per group (the padded input one work item reads, in elements), the
+// largest of the measured wins. Measured like the rule above (batch 8,
+// CPU time per call, the blocked against the direct path, which ConvAuto
+// takes otherwise at these shapes): it ran 1.2× faster with 256 channels
+// per group at 16×16 (512→512 in 2 groups), 1.3× with 128 at 32×32
+// (256→256 in 2), 2× with 128 at 16×16 (512→512 in 4), and 1.1–1.15× with
+// 64 at 64×64 (the volume bound); it lost with 128 channels per group at
+// 56×56 (0.84×, 256→256 in 2 groups) and with 256 at 56×56 (0.62×,
+// 512→512 in 2 groups), whose padded input per group is 1.7 and 3.4 MB
+// (1.1 MB for the largest win).
+// With 4 channels per group at 256×256 (a volume at the bound) it tied
+// with the taps path. Larger layers were not measured.
+const (
+	blockedMaxChannels = 256
+	blockedMaxVolume   = 64 * 64 * 64
+)
 
 // blockedMinWidth is the narrowest output (columns) for which ConvAuto
 // takes the blocked path: one whole vector.
@@ -77,8 +118,9 @@ func useBlocked[T Float](g ConvGeom, oh, ow int) bool {
 		return true
 	case ConvAuto:
 		return g.Groups > 1 && g.blockedCapable() && dconv.Available[T](isa.Selected()) &&
-			g.InChannels/g.Groups >= blockedMinChannels && g.OutChannels/g.Groups >= dconv.Channels &&
-			ow >= blockedMinWidth
+			g.InChannels/g.Groups >= blockedParams().minChannels && g.OutChannels/g.Groups >= dconv.Channels &&
+			ow >= blockedMinWidth && g.InChannels/g.Groups <= blockedMaxChannels &&
+			oh*ow <= blockedMaxVolume/(g.InChannels/g.Groups)
 	}
 	return false
 }
@@ -118,9 +160,10 @@ func (c *Conv2d[T]) forwardBlocked(wk *convWork[T], dst, x []T, n, h, w, oh, ow 
 	r.wp = w + 2*g.PadW
 	r.plane = r.hp * r.wp
 	var z T
+	tune := blockedParams()
 	r.chunk = g.InChannels / g.Groups
-	if planeBytes := r.plane * int(unsafe.Sizeof(z)); r.chunk*planeBytes > blockedChunkAbove {
-		r.chunk = max(1, blockedChunkBytes/planeBytes)
+	if planeBytes := r.plane * int(unsafe.Sizeof(z)); r.chunk*planeBytes > tune.chunkAbove {
+		r.chunk = max(1, tune.chunkBytes/planeBytes)
 	}
 	r.wide = blockedWide(g)
 	r.offs.Reset()
@@ -288,14 +331,19 @@ func (r *blockedRun[T]) padRows(pad, src []T, oy0 int) {
 }
 
 // mayUseBlocked reports whether float32 calls may take the blocked path,
-// so the packed weights are worth keeping with a weight set.
+// so the packed weights are worth keeping with a weight set: always when
+// forced (the portable loop reads them too), and under ConvAuto only where
+// the vector kernel runs, since without it the rule never takes the path.
+// A family selected later with the kernel finds no packing and has the
+// workers pack the weights.
 func (g ConvGeom) mayUseBlocked() bool {
 	switch g.Algorithm {
 	case ConvBlocked:
 		return true
 	case ConvAuto:
-		return g.Groups > 1 && g.blockedCapable() &&
-			g.InChannels/g.Groups >= blockedMinChannels && g.OutChannels/g.Groups >= dconv.Channels
+		return g.Groups > 1 && g.blockedCapable() && dconv.Available[float32](isa.Selected()) &&
+			g.InChannels/g.Groups >= blockedParams().minChannels && g.OutChannels/g.Groups >= dconv.Channels &&
+			g.InChannels/g.Groups <= blockedMaxChannels
 	}
 	return false
 }
@@ -345,10 +393,10 @@ func packGroup[T Float](dst, wg []T, coutg, feats int) {
 // input vectors per multiply-add does not speed up the groups whose input
 // (83 KiB of padded planes at 16×16 with 64 channels) exceeds L1, so the
 // input's L2 traffic is not what bounds them.
-var blockedWideMaxChannels = 32
+const blockedWideMaxChannels = 32
 
 // blockedWide reports whether the blocked path runs blocks of 8 output
 // channels for geometry g.
 func blockedWide(g ConvGeom) bool {
-	return g.OutChannels/g.Groups >= dconv.WideChannels && g.InChannels/g.Groups <= blockedWideMaxChannels
+	return g.OutChannels/g.Groups >= dconv.WideChannels && g.InChannels/g.Groups <= blockedParams().wideMaxChannels
 }

@@ -32,20 +32,20 @@ func TestBlockedMatchesNaive(t *testing.T) {
 	if testing.Short() {
 		trials = 40
 	}
-	defer func(v, a int) { blockedChunkBytes, blockedChunkAbove = v, a }(blockedChunkBytes, blockedChunkAbove)
-	defer func(v int) { blockedWideMaxChannels = v }(blockedWideMaxChannels)
 	for i := 0; i < trials; i++ {
-		// Blocks of 8 output channels wherever 8 remain, or never.
-		blockedWideMaxChannels = math.MaxInt
-		if i%4 >= 2 {
-			blockedWideMaxChannels = 0
-		}
-		// Every other trial sums the input channels in passes of a few
-		// channels, whatever the input's size.
-		blockedChunkBytes, blockedChunkAbove = 16<<10, 128<<10
-		if i%2 == 1 {
-			blockedChunkBytes, blockedChunkAbove = 1+rng.IntN(4096), 0
-		}
+		setBlockedTuning(t, func(p *blockedTuning) {
+			// Blocks of 8 output channels wherever 8 remain, or never.
+			p.wideMaxChannels = math.MaxInt
+			if i%4 >= 2 {
+				p.wideMaxChannels = 0
+			}
+			// Every other trial sums the input channels in passes of a
+			// few channels, whatever the input's size.
+			p.chunkBytes, p.chunkAbove = blockedChunkBytes, blockedChunkAbove
+			if i%2 == 1 {
+				p.chunkBytes, p.chunkAbove = 1+rng.IntN(4096), 0
+			}
+		})
 		groups := 1 + rng.IntN(5)
 		cg := 1 + rng.IntN(20)
 		if rng.IntN(8) == 0 {
@@ -61,15 +61,20 @@ func TestBlockedMatchesNaive(t *testing.T) {
 		g := ConvGeom{InChannels: groups * cg, OutChannels: groups * coutg, Groups: groups, Algorithm: ConvBlocked,
 			Geometry: deconv.Geometry{KernelH: 1 + rng.IntN(5), KernelW: 1 + rng.IntN(5), StrideH: 1 + rng.IntN(2), StrideW: 1,
 				PadH: rng.IntN(3), PadW: rng.IntN(3), DilationH: 1 + rng.IntN(2), DilationW: 1 + rng.IntN(2)}}
-		n, h, w := 1+rng.IntN(5), 3+rng.IntN(20), 3+rng.IntN(38)
-		switch rng.IntN(4) {
-		case 0:
-			h, w = 16, 16
-		case 1:
-			w = 16*(1+rng.IntN(2)) + 2*g.PadW - 2 // outputs of whole vectors for 3×3
-		}
-		if _, _, err := g.OutputSize(h, w); err != nil {
-			continue
+		// Sizes redrawn until the kernel fits in the padded input, so that
+		// every trial runs.
+		n, h, w := 1+rng.IntN(5), 0, 0
+		for {
+			h, w = 3+rng.IntN(20), 3+rng.IntN(38)
+			switch rng.IntN(4) {
+			case 0:
+				h, w = 16, 16
+			case 1:
+				w = 16*(1+rng.IntN(2)) + 2*g.PadW - 2 // outputs of whole vectors for 3×3
+			}
+			if _, _, err := g.OutputSize(h, w); err == nil {
+				break
+			}
 		}
 		x32 := to32(randVec(rng, n*g.InChannels*h*w))
 		wt32 := to32(randVec(rng, g.WeightLen()))
@@ -115,9 +120,10 @@ func TestBlockedMatchesNaive(t *testing.T) {
 }
 
 // TestBlockedAutoRule: ConvAuto sends grouped layers of Table 3's shapes
-// (2 to 64 input channels per group, 16×16 to 32×32) to the blocked path
-// exactly when the kernel runs (float32, a family that has it), with
-// results that match the definition, and the others elsewhere.
+// (2 to 64 input channels per group, 16×16 to 32×32) and those at the
+// rule's upper bounds to the blocked path exactly when the kernel runs
+// (float32, a family that has it), with results that match the
+// definition, and the others elsewhere.
 func TestBlockedAutoRule(t *testing.T) {
 	k3 := deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}
 	for _, tc := range []struct {
@@ -148,6 +154,10 @@ func TestBlockedAutoRule(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The packed weights are kept exactly where the rule may use them.
+		if packed := c.p.Load().blocked != nil; packed != wantBlocked {
+			t.Errorf("%+v: packed weights kept %v, want %v", tc.g, packed, wantBlocked)
+		}
 		got := make([]float32, len(want))
 		if err := c.Forward(got, x, n, tc.side, tc.side); err != nil {
 			t.Fatal(err)
@@ -156,13 +166,31 @@ func TestBlockedAutoRule(t *testing.T) {
 			t.Errorf("%+v: relative error %g", tc.g, e)
 		}
 	}
-	// Outside the rule: one input channel or fewer than 4 output channels
-	// per group, outputs narrower than a vector, column stride 2, one
-	// group.
+	// At the bounds of channels per group and of the volume, measured
+	// wins, inside the rule (where the kernel runs).
 	for _, tc := range []struct {
 		g    ConvGeom
 		side int
 	}{
+		{ConvGeom{InChannels: 512, OutChannels: 512, Groups: 2, Geometry: k3}, 16},
+		{ConvGeom{InChannels: 128, OutChannels: 256, Groups: 2, Geometry: k3}, 64},
+	} {
+		g, _ := tc.g.normalize()
+		if got, want := useBlocked[float32](g, tc.side, tc.side), dconv.Available[float32](isa.Selected()); got != want {
+			t.Errorf("%+v at %d×%d: blocked path %v, want %v", tc.g, tc.side, tc.side, got, want)
+		}
+	}
+	// Outside the rule: one input channel or fewer than 4 output channels
+	// per group, outputs narrower than a vector, column stride 2, one
+	// group, more channels per group or a larger volume than measured
+	// wins (losses at 56×56).
+	for _, tc := range []struct {
+		g    ConvGeom
+		side int
+	}{
+		{ConvGeom{InChannels: 1024, OutChannels: 1024, Groups: 2, Geometry: k3}, 16},
+		{ConvGeom{InChannels: 256, OutChannels: 256, Groups: 2, Geometry: k3}, 56},
+		{ConvGeom{InChannels: 128, OutChannels: 256, Groups: 2, Geometry: k3}, 72},
 		{ConvGeom{InChannels: 32, OutChannels: 64, Groups: 32, Geometry: k3}, 32},
 		{ConvGeom{InChannels: 32, OutChannels: 48, Groups: 16, Geometry: k3}, 32},
 		{ConvGeom{InChannels: 64, OutChannels: 64, Groups: 4, Geometry: k3}, 8},
@@ -219,7 +247,9 @@ func TestBlockedErrors(t *testing.T) {
 // TestBlockedAllocatesNothing: at a fixed shape the blocked path, taken
 // by the rule and forced (with a last block of fewer than 4 channels),
 // and a grouped FastDeconv's training forward on it allocate nothing
-// after the first call.
+// after the first call. The rule takes the path only where the vector
+// kernel runs: elsewhere the cases that rely on it are skipped, and
+// where it runs the test asserts that they take it.
 func TestBlockedAllocatesNothing(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are not meaningful under the race detector")
@@ -229,13 +259,21 @@ func TestBlockedAllocatesNothing(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	k3 := deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}
 	n, h, w := 2, 16, 16
+	kernel := dconv.Available[float32](isa.Selected())
 	for _, g := range []ConvGeom{
 		{InChannels: 32, OutChannels: 32, Groups: 2, Geometry: k3},
 		{InChannels: 12, OutChannels: 18, Groups: 3, Geometry: k3, Algorithm: ConvBlocked},
 	} {
+		if g.Algorithm == ConvAuto && !kernel {
+			t.Logf("%+v: skipped, no vector kernel for %v (ConvAuto takes the taps path)", g, isa.Selected())
+			continue
+		}
 		c, err := NewConv2d(g, make([]float32, g.WeightLen()), make([]float32, g.OutChannels))
 		if err != nil {
 			t.Fatal(err)
+		}
+		if !useBlocked[float32](c.geom, h, w) {
+			t.Fatalf("%+v does not take the blocked path", g)
 		}
 		c.Workers = 2
 		x := make([]float32, n*g.InChannels*h*w)
@@ -248,6 +286,9 @@ func TestBlockedAllocatesNothing(t *testing.T) {
 			t.Errorf("%+v allocated %v times per forward", g, a)
 		}
 	}
+	if !kernel {
+		t.Skipf("grouped FastDeconv: no vector kernel for %v (ConvAuto takes the taps path)", isa.Selected())
+	}
 	// A grouped FastDeconv in training: its folded weights are packed by
 	// the workers, in pooled buffers.
 	cfg := NewFastDeconvConfig(32, 32, 3)
@@ -259,6 +300,9 @@ func TestBlockedAllocatesNothing(t *testing.T) {
 	l, err := NewFastDeconv(cfg, wt, make([]float32, 32))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !useBlocked[float32](l.conv.geom, h, w) {
+		t.Fatalf("grouped FastDeconv %+v does not take the blocked path", l.conv.geom)
 	}
 	x := make([]float32, n*32*h*w)
 	for i := range x {
@@ -302,7 +346,9 @@ func TestBlockedWorkersObeyed(t *testing.T) {
 
 // TestBlockedBackward: the input gradient of a grouped stride-1 layer on
 // the blocked path (computed as a forward convolution, so on the blocked
-// path too) in float32 against the scatter path's in float64.
+// path too) in float32 against the scatter path's in float64. The case
+// taken by ConvAuto's rule is skipped where the vector kernel does not
+// run (the rule takes the taps path there).
 func TestBlockedBackward(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, g := range []ConvGeom{
@@ -312,6 +358,13 @@ func TestBlockedBackward(t *testing.T) {
 		n, h, w := 2, 16, 16
 		g, _ := g.normalize()
 		oh, ow, _ := g.OutputSize(h, w)
+		if g.Algorithm == ConvAuto && !dconv.Available[float32](isa.Selected()) {
+			t.Logf("%+v: skipped, no vector kernel for %v (ConvAuto takes the taps path)", g, isa.Selected())
+			continue
+		}
+		if !useBlocked[float32](g, oh, ow) {
+			t.Fatalf("%+v does not take the blocked path", g)
+		}
 		x := randVec(rng, n*g.InChannels*h*w)
 		wt := randVec(rng, g.WeightLen())
 		dy := randVec(rng, n*g.OutChannels*oh*ow)
@@ -359,6 +412,57 @@ func TestBlockedWideRule(t *testing.T) {
 	} {
 		if got := blockedWide(tc.g); got != tc.want {
 			t.Errorf("%d→%d in %d groups: wide %v, want %v", tc.g.InChannels, tc.g.OutChannels, tc.g.Groups, got, tc.want)
+		}
+	}
+}
+
+// TestBlockedPackingFollowsKernel: under ConvAuto a grouped float32 layer
+// keeps packed weights only in families where the vector kernel runs
+// (where the rule can take the blocked path), while ConvBlocked, forced,
+// keeps them in every family (its portable loop reads them too); every
+// family the CPU has gives the definition's result, and so does a layer
+// built in one family and run in another.
+func TestBlockedPackingFollowsKernel(t *testing.T) {
+	prev := isa.Selected()
+	defer func() { _ = isa.Select(prev) }()
+	g := ConvGeom{InChannels: 64, OutChannels: 64, Groups: 4,
+		Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}}
+	rng := rand.New(rand.NewPCG(7, 8))
+	const n, side = 2, 16
+	x := to32(randVec(rng, n*g.InChannels*side*side))
+	wt := to32(randVec(rng, g.WeightLen()))
+	want := naiveConv(g, to64(x), to64(wt), nil, n, side, side)
+	var layers []*Conv2d[float32]
+	for _, fam := range isa.Available() {
+		if err := isa.Select(fam); err != nil {
+			t.Fatal(err)
+		}
+		for _, alg := range []ConvAlgorithm{ConvAuto, ConvBlocked} {
+			ga := g
+			ga.Algorithm = alg
+			c, err := NewConv2d(ga, wt, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantPacked := alg == ConvBlocked || dconv.Available[float32](fam)
+			if packed := c.p.Load().blocked != nil; packed != wantPacked {
+				t.Errorf("%v %v: packed weights kept %v, want %v", fam, alg, packed, wantPacked)
+			}
+			layers = append(layers, c)
+		}
+	}
+	for _, fam := range isa.Available() {
+		if err := isa.Select(fam); err != nil {
+			t.Fatal(err)
+		}
+		for i, c := range layers {
+			got := make([]float32, len(want))
+			if err := c.Forward(got, x, n, side, side); err != nil {
+				t.Fatal(err)
+			}
+			if e := relErr(got, want); e > 1e-5 {
+				t.Errorf("run in %v, layer %d: relative error %g", fam, i, e)
+			}
 		}
 	}
 }

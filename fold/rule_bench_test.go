@@ -153,7 +153,12 @@ func BenchmarkBlockedTune(b *testing.B) {
 		row{"64x64_128-256_g32", 64, 128, 256, 32}, row{"32x32_256-256_g8", 32, 256, 256, 8},
 		row{"128x128_64-128_g32", 128, 64, 128, 32}, row{"32x32_256-256_g64", 32, 256, 256, 64},
 		row{"64x64_128-256_g2", 64, 128, 256, 2}, row{"16x16_256-512_g1", 16, 256, 512, 1},
-		row{"32x32_64-64_g1", 32, 64, 64, 1}, row{"16x16_32-32_g1", 16, 32, 32, 1}, row{"8x8_64-64_g1", 8, 64, 64, 1})
+		row{"32x32_64-64_g1", 32, 64, 64, 1}, row{"16x16_32-32_g1", 16, 32, 32, 1}, row{"8x8_64-64_g1", 8, 64, 64, 1},
+		// Near and past the rule's upper bounds (blockedMaxChannels,
+		// blockedMaxVolume).
+		row{"56x56_512-512_g2", 56, 512, 512, 2}, row{"32x32_256-256_g2", 32, 256, 256, 2},
+		row{"16x16_512-512_g4", 16, 512, 512, 4}, row{"256x256_32-64_g8", 256, 32, 64, 8},
+		row{"56x56_256-256_g2", 56, 256, 256, 2}, row{"16x16_512-512_g2", 16, 512, 512, 2})
 	for _, r := range rows {
 		for _, path := range []string{"direct", "auto-unblocked", "blocked", "blocked-4x6", "blocked-8x3"} {
 			g := ConvGeom{InChannels: r.cin, OutChannels: r.cout, Groups: r.groups,
@@ -175,17 +180,16 @@ func BenchmarkBlockedTune(b *testing.B) {
 			x := make([]float32, n*r.cin*r.h*r.h)
 			dst := make([]float32, n*r.cout*r.h*r.h)
 			b.Run(r.name+"/"+path, func(b *testing.B) {
-				if path == "auto-unblocked" {
-					defer func(v int) { blockedMinChannels = v }(blockedMinChannels)
-					blockedMinChannels = 1 << 30
-				}
-				defer func(v int) { blockedWideMaxChannels = v }(blockedWideMaxChannels)
-				switch path {
-				case "blocked-4x6":
-					blockedWideMaxChannels = 0
-				case "blocked-8x3":
-					blockedWideMaxChannels = math.MaxInt
-				}
+				setBlockedTuning(b, func(p *blockedTuning) {
+					switch path {
+					case "auto-unblocked":
+						p.minChannels = 1 << 30
+					case "blocked-4x6":
+						p.wideMaxChannels = 0
+					case "blocked-8x3":
+						p.wideMaxChannels = math.MaxInt
+					}
+				})
 				t0 := cpuTime()
 				for i := 0; i < b.N; i++ {
 					if err := c.Forward(dst, x, n, r.h, r.h); err != nil {
@@ -224,11 +228,12 @@ func BenchmarkBlockedChunk(b *testing.B) {
 		}{{"4x6", 0}, {"8x3", math.MaxInt}} {
 			for _, budget := range []int{8 << 10, 16 << 10, 24 << 10, 0} {
 				b.Run(fmt.Sprint(r.name, "/", blk.name, "/", budget), func(b *testing.B) {
-					defer func(v, a, m int) { blockedChunkBytes, blockedChunkAbove, blockedWideMaxChannels = v, a, m }(blockedChunkBytes, blockedChunkAbove, blockedWideMaxChannels)
-					blockedChunkBytes, blockedChunkAbove, blockedWideMaxChannels = budget, 0, blk.max
-					if budget == 0 {
-						blockedChunkBytes = 1 << 40
-					}
+					setBlockedTuning(b, func(p *blockedTuning) {
+						p.chunkBytes, p.chunkAbove, p.wideMaxChannels = budget, 0, blk.max
+						if budget == 0 {
+							p.chunkBytes = 1 << 40
+						}
+					})
 					t0 := cpuTime()
 					for i := 0; i < b.N; i++ {
 						if err := c.Forward(dst, x, n, r.h, r.h); err != nil {

@@ -217,8 +217,7 @@ func TestWinogradFoldedConcurrentForward(t *testing.T) {
 func TestTapsMatchesNaive(t *testing.T) {
 	// These shapes are the taps path's; ConvAuto would send some to the
 	// blocked path (tested in blocked_test.go).
-	defer func(v int) { blockedMinChannels = v }(blockedMinChannels)
-	blockedMinChannels = 1 << 30
+	setBlockedTuning(t, func(p *blockedTuning) { p.minChannels = 1 << 30 })
 	rng := rand.New(rand.NewPCG(19, 20))
 	trials := 80
 	if testing.Short() {

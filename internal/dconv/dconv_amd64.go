@@ -19,6 +19,15 @@ func kernel(ch int, dst []float32, ldd, ldc int, src []float32, lds, rows, cols 
 	mask := (1 << rest) - 1
 	if race.Enabled {
 		race.Read(unsafe.Pointer(&src[0]), ((rows-1)*lds+maxOff+cols)*4)
+		race.Read(unsafe.Pointer(&w[0]), Channels*terms*4)
+		if ch == WideChannels {
+			race.Read(unsafe.Pointer(&w[wld]), Channels*terms*4)
+		}
+		if bias != nil {
+			race.Read(unsafe.Pointer(&bias[0]), ch*4)
+		}
+		// The offsets' words as the kernel indexes them: two per term.
+		race.Read(unsafe.Pointer(&o.bytes[0]), 2*terms*8)
 		for c := range ch {
 			for r := range rows {
 				race.Read(unsafe.Pointer(&dst[c*ldc+r*ldd]), cols*4)
