@@ -91,8 +91,8 @@ func TestBesideErrors(t *testing.T) {
 			a[i*n+n-1] += 0.5
 			cases[fmt.Sprintf("not symmetric in row %d", i)] = a
 			b := append([]float64(nil), newSPD(n, 10, 0, 5).a...)
-			b[(n-1)*n+i] = math.NaN()
-			cases[fmt.Sprintf("NaN in row %d", n-1)] = b
+			b[i*n+n-1] = math.NaN()
+			cases[fmt.Sprintf("NaN in row %d", i)] = b
 		}
 		// Two bad tile rows: the first is reported.
 		two := append([]float64(nil), newSPD(n, 10, 0, 5).a...)
