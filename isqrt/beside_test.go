@@ -74,10 +74,9 @@ func besideBitwise[T Float](t *testing.T, n int) {
 }
 
 // TestBesideErrors: with the check beside the iteration, bad input gets
-// the error one
-// goroutine reports, word for word, and dst is left untouched: an
-// indefinite matrix (found by the check that runs beside
-// the iteration), a non-symmetric one, a NaN, each in every tile row.
+// the error one goroutine reports, word for word, and dst is left
+// untouched: an indefinite matrix (found by the check that runs beside the
+// iteration), a non-symmetric one, a NaN, each in every tile row.
 func TestBesideErrors(t *testing.T) {
 	for _, n := range []int{besideMinN, 147, besideMaxN} {
 		cases := map[string][]float64{}
@@ -197,8 +196,7 @@ func TestBesideCrowded(t *testing.T) {
 
 // TestGradKeptOnTeam: what a forward with Options.Grad keeps, copied on a
 // team for a large matrix (and on the caller beside a helper for a
-// 147×147 one), gives the
-// backward of one goroutine, bit for bit.
+// 147×147 one), gives the backward of one goroutine, bit for bit.
 func TestGradKeptOnTeam(t *testing.T) {
 	for _, n := range []int{147, 4*symBlock + 29} {
 		a := to32(newSPD(n, 1e3, 1e-5, 11).a)
