@@ -15,6 +15,18 @@ import (
 // their bounds.
 var besideSizes = []int{besideMinN, 100, 147, besideMaxN - 1, besideMaxN}
 
+// checkBeside fails the test unless the plan's last single call ran its
+// check beside the iteration exactly when want says: a test of that path
+// must not pass by running another (parallel.Workers is clamped to
+// GOMAXPROCS, so the tests raise it).
+func checkBeside[T Float](t *testing.T, p *Plan[T], want bool) {
+	t.Helper()
+	if got := p.worker(0).besideFits(p); got != want {
+		t.Fatalf("n=%d %+v: check beside the iteration %v, want %v (GOMAXPROCS %d)",
+			p.n, p.opt, got, want, runtime.GOMAXPROCS(0))
+	}
+}
+
 // TestBesideBitwise: a call with its check beside the iteration (2 or 3
 // goroutines) gives bit for bit the result of one goroutine, in float32
 // and float64, for iteration counts that take the half products only and
@@ -53,6 +65,7 @@ func besideBitwise[T Float](t *testing.T, n int) {
 					t.Fatalf("n=%d iterations=%d workers=%d: %v", n, iters, workers, err)
 				}
 			}
+			checkBeside(t, p, workers > 1)
 			return dst, r
 		}
 		want, wr := run(1, false)
@@ -78,6 +91,7 @@ func besideBitwise[T Float](t *testing.T, n int) {
 // untouched: an indefinite matrix (found by the check that runs beside the
 // iteration), a non-symmetric one, a NaN, each in every tile row.
 func TestBesideErrors(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
 	for _, n := range []int{besideMinN, 147, besideMaxN} {
 		cases := map[string][]float64{}
 		m := newSPD(n, 100, 0, 7)
@@ -111,7 +125,9 @@ func TestBesideErrors(t *testing.T) {
 					if inPlace {
 						dst, src = a32, a32
 					}
-					_, errs[k] = mustPlan[float32](t, n, Options{Workers: workers}).InvSqrt(dst, src)
+					p := mustPlan[float32](t, n, Options{Workers: workers})
+					_, errs[k] = p.InvSqrt(dst, src)
+					checkBeside(t, p, workers > 1)
 					for i, v := range dst {
 						if want := float32(7); !inPlace && v != want || inPlace && v != float32(a[i]) && !math.IsNaN(a[i]) {
 							t.Fatalf("n=%d %s workers=%d in place %v: dst[%d] written (%v)", n, name, workers, inPlace, i, v)
@@ -198,6 +214,7 @@ func TestBesideCrowded(t *testing.T) {
 // team for a large matrix (and on the caller beside a helper for a
 // 147×147 one), gives the backward of one goroutine, bit for bit.
 func TestGradKeptOnTeam(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
 	for _, n := range []int{147, 4*symBlock + 29} {
 		a := to32(newSPD(n, 1e3, 1e-5, 11).a)
 		dd := to32(newSPD(n, 10, 0, 12).a)
@@ -207,6 +224,7 @@ func TestGradKeptOnTeam(t *testing.T) {
 			if _, err := p.InvSqrt(d, a); err != nil {
 				t.Fatal(err)
 			}
+			checkBeside(t, p, workers > 1 && n <= besideMaxN)
 			if err := p.Backward(da, dd); err != nil {
 				t.Fatal(err)
 			}
