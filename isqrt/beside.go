@@ -95,11 +95,15 @@ func (w *work[T]) runBeside(p *Plan[T], dst, a []T) (Result, error) {
 	}
 	threads, nw := w.threads, w.nw
 	w.threads, w.nw, w.beside = 1, 1, true
+	// Restored even if the call panics (parallel.Run re-raises a part's
+	// panic here), so that a caller that recovers finds the work as before
+	// and no longer holding its slices.
+	defer func() {
+		w.threads, w.nw, w.beside = threads, nw, false
+		t.dst, t.a, t.ta, t.res, t.err, t.taskErr = nil, nil, nil, Result{}, nil, nil
+	}()
 	parallel.Run(t, 2)
-	w.threads, w.nw, w.beside = threads, nw, false
-	res, err := t.res, t.err
-	t.dst, t.a, t.ta, t.res, t.err, t.taskErr = nil, nil, nil, Result{}, nil, nil
-	return res, err
+	return t.res, t.err
 }
 
 // RunPart is one member of the call (parallel.Parts): the first to arrive

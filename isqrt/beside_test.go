@@ -151,6 +151,52 @@ func TestBesideErrors(t *testing.T) {
 	}
 }
 
+// TestBesidePanic: a call whose iteration panics beside its check passes
+// the panic to the caller, and leaves the plan's work as it found it:
+// threads restored, the beside flag down, the caller's slices released;
+// the next call gives the result of a fresh plan, bit for bit.
+func TestBesidePanic(t *testing.T) {
+	const n = 147
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	a := to32(newSPD(n, 1e3, 1e-5, 13).a)
+	p := mustPlan[float32](t, n, Options{Workers: 2})
+	dst := make([]float32, n*n)
+	func() {
+		// Products beside a check are single-threaded; the others, on two
+		// goroutines, would not reach the path under test.
+		testHookThreads = func(threads int) {
+			if threads == 1 {
+				panic("test panic")
+			}
+		}
+		defer func() {
+			testHookThreads = nil
+			if recover() == nil {
+				t.Fatal("the panic did not reach the caller")
+			}
+		}()
+		p.InvSqrt(dst, a)
+	}()
+	w := p.worker(0)
+	if w.beside || w.threads != 2 || w.nw != 2 || w.tm.dst != nil || w.tm.a != nil || w.tm.ta != nil {
+		t.Fatalf("after the panic: beside %v, threads %d, nw %d, slices held %v",
+			w.beside, w.threads, w.nw, w.tm.dst != nil || w.tm.a != nil || w.tm.ta != nil)
+	}
+	if _, err := p.InvSqrt(dst, a); err != nil {
+		t.Fatal(err)
+	}
+	checkBeside(t, p, true)
+	want := make([]float32, n*n)
+	if _, err := mustPlan[float32](t, n, Options{Workers: 1}).InvSqrt(want, a); err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if dst[i] != want[i] {
+			t.Fatalf("after the panic: element %d = %v, a fresh plan %v", i, dst[i], want[i])
+		}
+	}
+}
+
 // TestBesideCrowded: many calls at once, more than the pool's goroutines,
 // so that members start late, or run after their leader has finished (the
 // pool full), or park and are woken: every result is still one
