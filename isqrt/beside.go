@@ -65,11 +65,11 @@ type besideRun[T Float] struct {
 	tsNormal bool
 	tc       float64
 
-	// Parking (see park): the helpers counted in sleepers wait for a
-	// token on hWake; the leader, when lSleep, for one on lWake.
-	sleepers     atomic.Int32
-	hWake, lWake chan struct{}
-	lSleep       atomic.Bool
+	// Parking (see park): the helper, when hSleep, waits for a token on
+	// hWake; the leader, when lSleep, for one on lWake. parallel.Run(t, 2)
+	// starts one helper, so one slot each is enough.
+	hWake, lWake   chan struct{}
+	hSleep, lSleep atomic.Bool
 }
 
 // besideFits reports whether a call of the plan on w runs its check
@@ -91,7 +91,7 @@ func (w *work[T]) runBeside(p *Plan[T], dst, a []T) (Result, error) {
 	t.quit.Store(false)
 	t.task.Store(0)
 	if t.hWake == nil {
-		t.hWake, t.lWake = make(chan struct{}, maxTeam), make(chan struct{}, 1)
+		t.hWake, t.lWake = make(chan struct{}, 1), make(chan struct{}, 1)
 	}
 	threads, nw := w.threads, w.nw
 	w.threads, w.nw, w.beside = 1, 1, true
@@ -123,41 +123,29 @@ func (t *besideRun[T]) RunPart(int) {
 // finishLead ends the call for the helper.
 func (t *besideRun[T]) finishLead() {
 	t.quit.Store(true)
-	t.wakeHelpers()
+	t.wakeHelper()
 }
 
-// park blocks a helper until the check is posted or the call is over. It
-// counts itself among the sleepers before looking a last time, so that a
-// post made meanwhile is either seen or finds it counted and wakes it:
-// every count the leader takes back comes with a token on hWake, every one
-// the helper takes back itself without.
+// park blocks the helper until the check is posted or the call is over.
+// It announces itself in hSleep before looking a last time, so that a post
+// made meanwhile is either seen or finds the flag up and wakes it: when
+// the leader takes the flag down a token comes on hWake, when the helper
+// does no token comes, so none is ever left over for the next call.
 func (t *besideRun[T]) park() {
-	t.sleepers.Add(1)
+	t.hSleep.Store(true)
 	if t.quit.Load() || t.task.Load() == 1 {
-		for {
-			s := t.sleepers.Load()
-			if s == 0 {
-				<-t.hWake // the leader took the count: its token is coming
-				return
-			}
-			if t.sleepers.CompareAndSwap(s, s-1) {
-				return
-			}
+		if !t.hSleep.CompareAndSwap(true, false) {
+			<-t.hWake // the leader took the flag: its token is coming
 		}
+		return
 	}
 	<-t.hWake
 }
 
-// wakeHelpers wakes every parked helper.
-func (t *besideRun[T]) wakeHelpers() {
-	for {
-		s := t.sleepers.Load()
-		if s == 0 {
-			return
-		}
-		if t.sleepers.CompareAndSwap(s, s-1) {
-			t.hWake <- struct{}{}
-		}
+// wakeHelper wakes the helper if it is parked.
+func (t *besideRun[T]) wakeHelper() {
+	if t.hSleep.Load() && t.hSleep.CompareAndSwap(true, false) {
+		t.hWake <- struct{}{}
 	}
 }
 
@@ -166,7 +154,7 @@ func (t *besideRun[T]) wakeHelpers() {
 func (t *besideRun[T]) postCheck(n int, a []T, sNormal bool, c float64) {
 	t.tn, t.ta, t.tsNormal, t.tc = n, a, sNormal, c
 	t.task.Store(1)
-	t.wakeHelpers()
+	t.wakeHelper()
 }
 
 // tryTask runs the posted check if nobody has taken it yet.
