@@ -8,24 +8,26 @@ import (
 
 // A single matrix of 97 to 192 rows (the 147×147 covariance of the 7×7
 // first layers) costs about a millisecond in some 25 operations of 10 to
-// 60 µs. Splitting those operations over two goroutines did not pay on
-// the 2-core machines this library is measured on: waking a parked pool
+// 60 µs. Splitting those operations over two goroutines did not pay on the
+// 2-core machines this library is measured on: waking a parked pool
 // goroutine per operation costs about what the operation does, and a
 // helper spinning between operations slowed the leader's products nearly
 // two-fold (the two virtual cores share more than their caches), so that
 // either way two goroutines took longer than one (see
 // BenchmarkInvSqrtSmall). What does pay is work that needs no
 // synchronisation: the positive-definiteness check (chol.go, about 10% of
-// the call), which nothing in the iteration reads. So a call at these
-// sizes, given two goroutines or more, runs the whole iteration on one of
-// them with single-threaded products, and the check on another, started
-// once per call and parked until the check is posted; the iteration
-// awaits its verdict before anything is written to dst, so an indefinite
-// input is reported exactly as before, dst untouched. A helper that
-// starts late, or never (the pool full: Run then runs it after the
-// leader), costs nothing but the overlap: the leader runs the check
-// itself if nobody has taken it. The results are those of one goroutine,
-// bit for bit.
+// the call), which nothing in the iteration reads. So a call of the
+// Coupled method at these sizes, given two goroutines or more, runs the
+// whole iteration on one of them with single-threaded products, and the
+// check on another, started once per call and parked until the check is
+// posted; the iteration awaits its verdict before anything is written to
+// dst, so an indefinite input is reported exactly as before, dst
+// untouched. A helper that starts late, or never (the pool full: Run then
+// runs it after the leader), costs nothing but the overlap: the leader
+// runs the check itself if nobody has taken it. The results are those of
+// one goroutine, bit for bit. CoupledReference and Uncoupled take no part
+// in this (besideFits): at these sizes they still deal their block rows
+// over the team of products.go.
 
 // besideMinN and besideMaxN bound the sizes that run their check beside
 // the iteration: below, the check is a few tens of µs, about what
