@@ -34,11 +34,12 @@
 // symmetric, and the first iteration (Z₀ = I) needs a single symmetric
 // rank-n product, Ã². Products whose exact result is symmetric are
 // computed on their upper triangle only and mirrored (below 97 rows they
-// are computed in full and mirrored: the triangle would not pay). Each element of the upper triangle is then the
-// very dot product of the full product, with the same rounding; the lower
-// triangle takes the mirrored values. So every product stays within the
-// classical bound |fl(AB) − AB| ≤ γ_n·|A|·|B|, elementwise, and Y and Z are
-// exactly symmetric (and so is D).
+// are computed in full and mirrored: the triangle would not pay). Each
+// element of the upper triangle is then the very dot product of the full
+// product, with the same rounding; the lower triangle takes the mirrored
+// values. So every product stays within the classical bound
+// |fl(AB) − AB| ≤ γ_n·|A|·|B|, elementwise, and Y and Z are exactly
+// symmetric (and so is D).
 //
 // Mirroring does change how errors propagate, though. The antisymmetric
 // part of a computed Z·Y is the commutator of rounding errors that the
