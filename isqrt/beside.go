@@ -8,24 +8,26 @@ import (
 
 // A single matrix of 97 to 192 rows (the 147×147 covariance of the 7×7
 // first layers) costs about a millisecond in some 25 operations of 10 to
-// 60 µs. Splitting those operations over two goroutines did not pay on
-// the 2-core machines this library is measured on: waking a parked pool
+// 60 µs. Splitting those operations over two goroutines did not pay on the
+// 2-core machines this library is measured on: waking a parked pool
 // goroutine per operation costs about what the operation does, and a
 // helper spinning between operations slowed the leader's products nearly
 // two-fold (the two virtual cores share more than their caches), so that
 // either way two goroutines took longer than one (see
 // BenchmarkInvSqrtSmall). What does pay is work that needs no
 // synchronisation: the positive-definiteness check (chol.go, about 10% of
-// the call), which nothing in the iteration reads. So a call at these
-// sizes, given two goroutines or more, runs the whole iteration on one of
-// them with single-threaded products, and the check on another, started
-// once per call and parked until the check is posted; the iteration
-// awaits its verdict before anything is written to dst, so an indefinite
-// input is reported exactly as before, dst untouched. A helper that
-// starts late, or never (the pool full: Run then runs it after the
-// leader), costs nothing but the overlap: the leader runs the check
-// itself if nobody has taken it. The results are those of one goroutine,
-// bit for bit.
+// the call), which nothing in the iteration reads. So a call of the
+// Coupled method at these sizes, given two goroutines or more, runs the
+// whole iteration on one of them with single-threaded products, and the
+// check on another, started once per call and parked until the check is
+// posted; the iteration awaits its verdict before anything is written to
+// dst, so an indefinite input is reported exactly as before, dst
+// untouched. A helper that starts late, or never (the pool full: Run then
+// runs it after the leader), costs nothing but the overlap: the leader
+// runs the check itself if nobody has taken it. The results are those of
+// one goroutine, bit for bit. CoupledReference and Uncoupled take no part
+// in this (besideFits): at these sizes they still deal their block rows
+// over the team of products.go.
 
 // besideMinN and besideMaxN bound the sizes that run their check beside
 // the iteration: below, the check is a few tens of µs, about what
@@ -65,11 +67,11 @@ type besideRun[T Float] struct {
 	tsNormal bool
 	tc       float64
 
-	// Parking (see park): the helpers counted in sleepers wait for a
-	// token on hWake; the leader, when lSleep, for one on lWake.
-	sleepers     atomic.Int32
-	hWake, lWake chan struct{}
-	lSleep       atomic.Bool
+	// Parking (see park): the helper, when hSleep, waits for a token on
+	// hWake; the leader, when lSleep, for one on lWake. parallel.Run(t, 2)
+	// starts one helper, so one slot each is enough.
+	hWake, lWake   chan struct{}
+	hSleep, lSleep atomic.Bool
 }
 
 // besideFits reports whether a call of the plan on w runs its check
@@ -91,15 +93,19 @@ func (w *work[T]) runBeside(p *Plan[T], dst, a []T) (Result, error) {
 	t.quit.Store(false)
 	t.task.Store(0)
 	if t.hWake == nil {
-		t.hWake, t.lWake = make(chan struct{}, maxTeam), make(chan struct{}, 1)
+		t.hWake, t.lWake = make(chan struct{}, 1), make(chan struct{}, 1)
 	}
 	threads, nw := w.threads, w.nw
 	w.threads, w.nw, w.beside = 1, 1, true
+	// Restored even if the call panics (parallel.Run re-raises a part's
+	// panic here), so that a caller that recovers finds the work as before
+	// and no longer holding its slices.
+	defer func() {
+		w.threads, w.nw, w.beside = threads, nw, false
+		t.dst, t.a, t.ta, t.res, t.err, t.taskErr = nil, nil, nil, Result{}, nil, nil
+	}()
 	parallel.Run(t, 2)
-	w.threads, w.nw, w.beside = threads, nw, false
-	res, err := t.res, t.err
-	t.dst, t.a, t.ta, t.res, t.err, t.taskErr = nil, nil, nil, Result{}, nil, nil
-	return res, err
+	return t.res, t.err
 }
 
 // RunPart is one member of the call (parallel.Parts): the first to arrive
@@ -119,41 +125,29 @@ func (t *besideRun[T]) RunPart(int) {
 // finishLead ends the call for the helper.
 func (t *besideRun[T]) finishLead() {
 	t.quit.Store(true)
-	t.wakeHelpers()
+	t.wakeHelper()
 }
 
-// park blocks a helper until the check is posted or the call is over. It
-// counts itself among the sleepers before looking a last time, so that a
-// post made meanwhile is either seen or finds it counted and wakes it:
-// every count the leader takes back comes with a token on hWake, every one
-// the helper takes back itself without.
+// park blocks the helper until the check is posted or the call is over.
+// It announces itself in hSleep before looking a last time, so that a post
+// made meanwhile is either seen or finds the flag up and wakes it: when
+// the leader takes the flag down a token comes on hWake, when the helper
+// does no token comes, so none is ever left over for the next call.
 func (t *besideRun[T]) park() {
-	t.sleepers.Add(1)
+	t.hSleep.Store(true)
 	if t.quit.Load() || t.task.Load() == 1 {
-		for {
-			s := t.sleepers.Load()
-			if s == 0 {
-				<-t.hWake // the leader took the count: its token is coming
-				return
-			}
-			if t.sleepers.CompareAndSwap(s, s-1) {
-				return
-			}
+		if !t.hSleep.CompareAndSwap(true, false) {
+			<-t.hWake // the leader took the flag: its token is coming
 		}
+		return
 	}
 	<-t.hWake
 }
 
-// wakeHelpers wakes every parked helper.
-func (t *besideRun[T]) wakeHelpers() {
-	for {
-		s := t.sleepers.Load()
-		if s == 0 {
-			return
-		}
-		if t.sleepers.CompareAndSwap(s, s-1) {
-			t.hWake <- struct{}{}
-		}
+// wakeHelper wakes the helper if it is parked.
+func (t *besideRun[T]) wakeHelper() {
+	if t.hSleep.Load() && t.hSleep.CompareAndSwap(true, false) {
+		t.hWake <- struct{}{}
 	}
 }
 
@@ -162,7 +156,7 @@ func (t *besideRun[T]) wakeHelpers() {
 func (t *besideRun[T]) postCheck(n int, a []T, sNormal bool, c float64) {
 	t.tn, t.ta, t.tsNormal, t.tc = n, a, sNormal, c
 	t.task.Store(1)
-	t.wakeHelpers()
+	t.wakeHelper()
 }
 
 // tryTask runs the posted check if nobody has taken it yet.

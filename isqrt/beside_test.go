@@ -15,6 +15,18 @@ import (
 // their bounds.
 var besideSizes = []int{besideMinN, 100, 147, besideMaxN - 1, besideMaxN}
 
+// checkBeside fails the test unless the plan's last single call ran its
+// check beside the iteration exactly when want says: a test of that path
+// must not pass by running another (parallel.Workers is clamped to
+// GOMAXPROCS, so the tests raise it).
+func checkBeside[T Float](t *testing.T, p *Plan[T], want bool) {
+	t.Helper()
+	if got := p.worker(0).besideFits(p); got != want {
+		t.Fatalf("n=%d %+v: check beside the iteration %v, want %v (GOMAXPROCS %d)",
+			p.n, p.opt, got, want, runtime.GOMAXPROCS(0))
+	}
+}
+
 // TestBesideBitwise: a call with its check beside the iteration (2 or 3
 // goroutines) gives bit for bit the result of one goroutine, in float32
 // and float64, for iteration counts that take the half products only and
@@ -53,6 +65,7 @@ func besideBitwise[T Float](t *testing.T, n int) {
 					t.Fatalf("n=%d iterations=%d workers=%d: %v", n, iters, workers, err)
 				}
 			}
+			checkBeside(t, p, workers > 1)
 			return dst, r
 		}
 		want, wr := run(1, false)
@@ -74,11 +87,11 @@ func besideBitwise[T Float](t *testing.T, n int) {
 }
 
 // TestBesideErrors: with the check beside the iteration, bad input gets
-// the error one
-// goroutine reports, word for word, and dst is left untouched: an
-// indefinite matrix (found by the check that runs beside
-// the iteration), a non-symmetric one, a NaN, each in every tile row.
+// the error one goroutine reports, word for word, and dst is left
+// untouched: an indefinite matrix (found by the check that runs beside the
+// iteration), a non-symmetric one, a NaN, each in every tile row.
 func TestBesideErrors(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
 	for _, n := range []int{besideMinN, 147, besideMaxN} {
 		cases := map[string][]float64{}
 		m := newSPD(n, 100, 0, 7)
@@ -91,8 +104,8 @@ func TestBesideErrors(t *testing.T) {
 			a[i*n+n-1] += 0.5
 			cases[fmt.Sprintf("not symmetric in row %d", i)] = a
 			b := append([]float64(nil), newSPD(n, 10, 0, 5).a...)
-			b[(n-1)*n+i] = math.NaN()
-			cases[fmt.Sprintf("NaN in row %d", n-1)] = b
+			b[i*n+n-1] = math.NaN()
+			cases[fmt.Sprintf("NaN in row %d", i)] = b
 		}
 		// Two bad tile rows: the first is reported.
 		two := append([]float64(nil), newSPD(n, 10, 0, 5).a...)
@@ -112,7 +125,9 @@ func TestBesideErrors(t *testing.T) {
 					if inPlace {
 						dst, src = a32, a32
 					}
-					_, errs[k] = mustPlan[float32](t, n, Options{Workers: workers}).InvSqrt(dst, src)
+					p := mustPlan[float32](t, n, Options{Workers: workers})
+					_, errs[k] = p.InvSqrt(dst, src)
+					checkBeside(t, p, workers > 1)
 					for i, v := range dst {
 						if want := float32(7); !inPlace && v != want || inPlace && v != float32(a[i]) && !math.IsNaN(a[i]) {
 							t.Fatalf("n=%d %s workers=%d in place %v: dst[%d] written (%v)", n, name, workers, inPlace, i, v)
@@ -132,6 +147,52 @@ func TestBesideErrors(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// TestBesidePanic: a call whose iteration panics beside its check passes
+// the panic to the caller, and leaves the plan's work as it found it:
+// threads restored, the beside flag down, the caller's slices released;
+// the next call gives the result of a fresh plan, bit for bit.
+func TestBesidePanic(t *testing.T) {
+	const n = 147
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	a := to32(newSPD(n, 1e3, 1e-5, 13).a)
+	p := mustPlan[float32](t, n, Options{Workers: 2})
+	dst := make([]float32, n*n)
+	func() {
+		// Products beside a check are single-threaded; the others, on two
+		// goroutines, would not reach the path under test.
+		testHookThreads = func(threads int) {
+			if threads == 1 {
+				panic("test panic")
+			}
+		}
+		defer func() {
+			testHookThreads = nil
+			if recover() == nil {
+				t.Fatal("the panic did not reach the caller")
+			}
+		}()
+		p.InvSqrt(dst, a)
+	}()
+	w := p.worker(0)
+	if w.beside || w.threads != 2 || w.nw != 2 || w.tm.dst != nil || w.tm.a != nil || w.tm.ta != nil {
+		t.Fatalf("after the panic: beside %v, threads %d, nw %d, slices held %v",
+			w.beside, w.threads, w.nw, w.tm.dst != nil || w.tm.a != nil || w.tm.ta != nil)
+	}
+	if _, err := p.InvSqrt(dst, a); err != nil {
+		t.Fatal(err)
+	}
+	checkBeside(t, p, true)
+	want := make([]float32, n*n)
+	if _, err := mustPlan[float32](t, n, Options{Workers: 1}).InvSqrt(want, a); err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if dst[i] != want[i] {
+			t.Fatalf("after the panic: element %d = %v, a fresh plan %v", i, dst[i], want[i])
 		}
 	}
 }
@@ -197,9 +258,9 @@ func TestBesideCrowded(t *testing.T) {
 
 // TestGradKeptOnTeam: what a forward with Options.Grad keeps, copied on a
 // team for a large matrix (and on the caller beside a helper for a
-// 147×147 one), gives the
-// backward of one goroutine, bit for bit.
+// 147×147 one), gives the backward of one goroutine, bit for bit.
 func TestGradKeptOnTeam(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
 	for _, n := range []int{147, 4*symBlock + 29} {
 		a := to32(newSPD(n, 1e3, 1e-5, 11).a)
 		dd := to32(newSPD(n, 10, 0, 12).a)
@@ -209,6 +270,7 @@ func TestGradKeptOnTeam(t *testing.T) {
 			if _, err := p.InvSqrt(d, a); err != nil {
 				t.Fatal(err)
 			}
+			checkBeside(t, p, workers > 1 && n <= besideMaxN)
 			if err := p.Backward(da, dd); err != nil {
 				t.Fatal(err)
 			}

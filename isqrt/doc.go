@@ -34,11 +34,12 @@
 // symmetric, and the first iteration (Z₀ = I) needs a single symmetric
 // rank-n product, Ã². Products whose exact result is symmetric are
 // computed on their upper triangle only and mirrored (below 97 rows they
-// are computed in full and mirrored: the triangle would not pay). Each element of the upper triangle is then the
-// very dot product of the full product, with the same rounding; the lower
-// triangle takes the mirrored values. So every product stays within the
-// classical bound |fl(AB) − AB| ≤ γ_n·|A|·|B|, elementwise, and Y and Z are
-// exactly symmetric (and so is D).
+// are computed in full and mirrored: the triangle would not pay). Each
+// element of the upper triangle is then the very dot product of the full
+// product, with the same rounding; the lower triangle takes the mirrored
+// values. So every product stays within the classical bound
+// |fl(AB) − AB| ≤ γ_n·|A|·|B|, elementwise, and Y and Z are exactly
+// symmetric (and so is D).
 //
 // Mirroring does change how errors propagate, though. The antisymmetric
 // part of a computed Z·Y is the commutator of rounding errors that the
@@ -181,26 +182,27 @@
 // A Plan holds the workspaces for one size, so repeated calls allocate
 // nothing. The products run on the library's GEMM engine. For one matrix
 // of 97 to 192 rows, the triangular products are split into block rows of
-// 48, each a single-threaded product, all on one goroutine: at these
-// sizes, handing its some 25 operations of 10 to 60 µs to other
-// goroutines cost more than it saved (beside.go). Given a second
-// goroutine, such a call runs its positive-definiteness check there,
-// beside the iteration, and awaits the verdict before writing dst, so a
-// bad input gets the same error and leaves dst untouched; the results are
-// those of one goroutine, bit for bit. For a larger one the triangular
-// products run on the engine's gemm.UpperSum
-// (the backward's from 97 rows on): the
-// rows of the triangle are split between the goroutines by equal work,
-// each goroutine packs its own rows of A, one depth block at a time, all
-// read B where it lies, and each mirrors its own rows in the same pass;
-// the backward's sums of two products (dZ·Y + Z·dY and the like) are one
-// product of twice the depth, so C is stored once per depth block for
-// both. The other O(n²) passes (residual, first iteration, final scaling)
-// are split by rows over a team of long-lived goroutines. A batch is spread over goroutines whole matrices at a
-// time; the matrices of a last, partial round, when large, then run one
-// at a time on all of them (batch.go). BenchmarkPaperNS5 times the
-// paper's case: 5 iterations on a 576×576 float32 covariance (3×3
-// kernels, blocks of 64 channels).
+// 48, each a single-threaded product. With the Coupled method they all run
+// on one goroutine: at these sizes, handing its some 25 operations of 10
+// to 60 µs to other goroutines cost more than it saved (beside.go). Given
+// a second goroutine, such a Coupled call runs its positive-definiteness
+// check there, beside the iteration, and awaits the verdict before writing
+// dst, so a bad input gets the same error and leaves dst untouched; the
+// results are those of one goroutine, bit for bit. CoupledReference and
+// Uncoupled deal the block rows over the team of long-lived goroutines
+// described below. For a larger matrix the triangular products run on the
+// engine's gemm.UpperSum (the backward's from 97 rows on): the rows of the
+// triangle are split between the goroutines by equal work, each goroutine
+// packs its own rows of A, one depth block at a time, all read B where it
+// lies, and each mirrors its own rows in the same pass; the backward's
+// sums of two products (dZ·Y + Z·dY and the like) are one product of twice
+// the depth, so C is stored once per depth block for both. The other O(n²)
+// passes (residual, first iteration, final scaling) are split by rows over
+// a team of long-lived goroutines. A batch is spread over goroutines whole
+// matrices at a time; the matrices of a last, partial round, when large,
+// then run one at a time on all of them (batch.go). BenchmarkPaperNS5
+// times the paper's case: 5 iterations on a 576×576 float32 covariance
+// (3×3 kernels, blocks of 64 channels).
 //
 // Small matrices (a layer's groups, 9×9 to about 150×150) cost mostly
 // what surrounds their arithmetic, so their path does without it: their
