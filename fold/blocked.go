@@ -89,16 +89,16 @@ func blockedParams() blockedTuning {
 // CPU time per call, the blocked against the direct path, which ConvAuto
 // takes otherwise at these shapes): it ran 1.2× faster with 256 channels
 // per group at 16×16 (512→512 in 2 groups), 1.3× with 128 at 32×32
-// (256→256 in 2), 2× with 128 at 16×16 (512→512 in 4), and 1.1–1.15× with
-// 64 at 64×64 (the volume bound); it lost with 128 channels per group at
-// 56×56 (0.84×, 256→256 in 2 groups) and with 256 at 56×56 (0.62×,
-// 512→512 in 2 groups), whose padded input per group is 1.7 and 3.4 MB
-// (1.1 MB for the largest win).
-// With 4 channels per group at 256×256 (a volume at the bound) it tied
-// with the taps path. Larger layers were not measured.
+// (256→256 in 2, the volume bound) and 2× with 128 at 16×16 (512→512 in
+// 4); it lost with 64 channels per group at 64×64 (0.64×: 94 against
+// 60 ms, 128→256 in 2 groups, Table 3's row 03), with 128 at 56×56
+// (0.84×, 256→256 in 2) and with 256 at 56×56 (0.62×, 512→512 in 2),
+// whose padded input per group is 1.1, 1.7 and 3.4 MB (0.6 MB for the
+// largest win). With 4 channels per group the volume bound leaves
+// 256×256 planes to the taps path, with which the blocked path tied.
 const (
 	blockedMaxChannels = 256
-	blockedMaxVolume   = 64 * 64 * 64
+	blockedMaxVolume   = 32 * 32 * 128
 )
 
 // blockedMinWidth is the narrowest output (columns) for which ConvAuto
