@@ -44,7 +44,7 @@ isa-paths:
 purego:
 	$(GO) test -count=1 -tags purego ./...
 
-# Under the race detector isqrt's tests take about 6 minutes on 2 cores;
+# Under the race detector isqrt's tests take about 4 minutes on 2 cores;
 # the default limit of 10 minutes per package would leave too little room.
 race:
 	$(GO) test -count=1 -race -short -timeout 20m ./...

@@ -368,6 +368,12 @@ func TestBackwardEveryISA(t *testing.T) {
 	if os.Getenv("ISQRT_ISA_CHILD") != "" {
 		t.Skip("in a child")
 	}
+	if raceEnabled {
+		// Each family's run (make test's isa-paths, DECONV_ISA=…) runs
+		// these tests in full already; under the race detector the
+		// children took two of the race run's minutes.
+		t.Skip("the race run leaves every family's backward to the per-family runs")
+	}
 	for _, fam := range isa.Available() {
 		if fam == isa.Selected() {
 			continue

@@ -14,6 +14,11 @@ import (
 	"github.com/netdeconv/deconv/internal/isa"
 )
 
+// quickSweep reports whether a test should sweep fewer cases: in the race
+// run (-short) and on the portable kernels, which are slow; the full
+// sweep runs on every vector family.
+func quickSweep() bool { return testing.Short() || isa.Selected() == isa.Generic }
+
 // testSizes are the matrix sizes swept: tiny, awkward, the 27 of a 3×3×3
 // patch, sizes on both sides of the one-triangle threshold (2·symBlock), a
 // layer's 576 and 1000.
