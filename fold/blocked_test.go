@@ -105,15 +105,7 @@ func TestBlockedMatchesNaive(t *testing.T) {
 		if e := relErr(got32, want); e > 1e-5 {
 			t.Fatalf("float32 %+v n=%d %d×%d, unpublished weights: relative error %g", g, n, h, w, e)
 		}
-		c64, err := NewConv2d(g, to64(wt32), to64(bias32))
-		if err != nil {
-			t.Fatal(err)
-		}
-		got64 := make([]float64, len(want))
-		if err := c64.Forward(got64, to64(x32), n, h, w); err != nil {
-			t.Fatal(err)
-		}
-		if e := relErr(got64, want); e > 1e-12 {
+		if e := float64Error(t, g, wt32, bias32, x32, want, n, h, w, 0); e > 1e-12 {
 			t.Fatalf("float64 %+v n=%d %d×%d: relative error %g", g, n, h, w, e)
 		}
 	}

@@ -262,15 +262,7 @@ func TestTapsMatchesNaive(t *testing.T) {
 		if e := relErr(got32, want); e > 1e-5 {
 			t.Fatalf("float32 %+v n=%d %d×%d: relative error %g", g, n, h, w, e)
 		}
-		c64, err := NewConv2d(g, to64(wt32), to64(bias32))
-		if err != nil {
-			t.Fatal(err)
-		}
-		got64 := make([]float64, len(want))
-		if err := c64.Forward(got64, to64(x32), n, h, w); err != nil {
-			t.Fatal(err)
-		}
-		if e := relErr(got64, want); e > 1e-12 {
+		if e := float64Error(t, g, wt32, bias32, x32, want, n, h, w, 0); e > 1e-12 {
 			t.Fatalf("float64 %+v n=%d %d×%d: relative error %g", g, n, h, w, e)
 		}
 	}
@@ -337,4 +329,21 @@ func TestWinogradAndTapsWorkersObeyed(t *testing.T) {
 			}
 		}
 	}
+}
+
+// float64Error runs the float32 test case's weights, bias and input through
+// a float64 Conv2d of geometry g on the given workers and returns its
+// relative error against want.
+func float64Error(t *testing.T, g ConvGeom, wt32, bias32, x32 []float32, want []float64, n, h, w, workers int) float64 {
+	t.Helper()
+	c64, err := NewConv2d(g, to64(wt32), to64(bias32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c64.Workers = workers
+	got64 := make([]float64, len(want))
+	if err := c64.Forward(got64, to64(x32), n, h, w); err != nil {
+		t.Fatal(err)
+	}
+	return relErr(got64, want)
 }
