@@ -287,6 +287,16 @@ func (u *UpperSum[T]) compute(i, d int) {
 	mr, nr, fn := kr.mr, kr.nr, kr.fn
 	nq := (n + nr - 1) / nr
 	t0, t1 := u.cut[i], u.cut[i+1]
+	// With mirroring, a diagonal tile whose columns all lie in this
+	// worker's rows is computed whole straight into C: what it writes
+	// below the diagonal are rows and columns of this worker only, which
+	// its own mirroring overwrites afterwards, so no scratch tile and no
+	// merge are needed. A tile reaching left of the worker's first row
+	// would write elements another worker mirrors into.
+	direct := t0 * mr
+	if !u.mir {
+		direct = n
+	}
 	ws := &u.ws[i]
 	tile := ws.tile
 	p0, kc := u.dep[d], u.dep[d+1]-u.dep[d]
@@ -315,7 +325,7 @@ func (u *UpperSum[T]) compute(i, d int) {
 				bp = &ws.b[0]
 			}
 			off := gi*n + gj
-			if mm == mr && nn == nr && gj >= gi+mr-1 {
+			if mm == mr && nn == nr && (gj >= gi+mr-1 || gj >= direct) {
 				if race.Enabled {
 					raceKernel(kc, ap, mr, bp, ldb, nr, &c[off], n, load)
 				}
