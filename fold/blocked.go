@@ -10,15 +10,17 @@ import (
 	"github.com/netdeconv/deconv/internal/parallel"
 )
 
-// The blocked path of Conv2d, for grouped layers on small images: per
+// The blocked path of Conv2d, for grouped layers: per
 // (group, image, band of output rows) work item, a zero-padded copy of
 // the group's input rows, then internal/dconv computes four output
 // channels at a time, keeping 6 rows × 4 channels of output vectors in
 // registers while it runs over every (input channel, tap) term (or, up
-// to 32 input channels per group, eight at a time, 3 rows × 8 channels:
-// blockedWide). There is no im2col and no packing of the input (with one
-// band per image, a group's padded planes are written by one table
-// gather); the weights are packed (four channels' weights of a term
+// to 32 input channels per group and in bands, eight at a time, 3 rows ×
+// 8 channels: blockedWide). Items of 24 output rows or more are computed
+// in bands of 12 rows, each over passes of a few input channels whose
+// rows stay in L1 (blockedBandRows). There is no im2col and no packing
+// of the input (with one item per image, a group's padded planes are
+// written by one table gather); the weights are packed (four channels' weights of a term
 // together) once per published weight set, and other weights (a
 // FastDeconv's folded ones) once per worker and group, which the work
 // order (groups outermost) makes about once per call.
@@ -61,12 +63,14 @@ const blockedChunkBytes = 16 << 10
 const blockedChunkAbove = 128 << 10
 
 // blockedTuning is the blocked path's tuning: the constants
-// blockedMinChannels, blockedChunkBytes, blockedChunkAbove and
-// blockedWideMaxChannels, or the values a test or benchmark sets in
-// blockedOverride to reach paths (passes of a few channels, blocks of 4
-// or 8) the constants do not take on its shapes.
+// blockedMinChannels, blockedChunkBytes, blockedChunkAbove,
+// blockedWideMaxChannels, blockedBandRows and blockedBandBytes, or the
+// values a test or benchmark sets in blockedOverride to reach paths
+// (passes of a few channels, blocks of 4 or 8, bands of a few rows or
+// none) the constants do not take on its shapes.
 type blockedTuning struct {
 	minChannels, chunkBytes, chunkAbove, wideMaxChannels int
+	bandRows, bandBytes                                  int
 }
 
 // blockedOverride is nil outside tests and benchmarks: then
@@ -78,28 +82,23 @@ func blockedParams() blockedTuning {
 	if p := blockedOverride.Load(); p != nil {
 		return *p
 	}
-	return blockedTuning{blockedMinChannels, blockedChunkBytes, blockedChunkAbove, blockedWideMaxChannels}
+	return blockedTuning{blockedMinChannels, blockedChunkBytes, blockedChunkAbove, blockedWideMaxChannels, blockedBandRows, blockedBandBytes}
 }
 
-// blockedMaxChannels and blockedMaxVolume bound the layers ConvAuto sends
-// to the blocked path: at most blockedMaxChannels input channels per
-// group, and at most blockedMaxVolume output positions × input channels
-// per group (the padded input one work item reads, in elements), the
-// largest of the measured wins. Measured like the rule above (batch 8,
-// CPU time per call, the blocked against the direct path, which ConvAuto
-// takes otherwise at these shapes): it ran 1.2× faster with 256 channels
-// per group at 16×16 (512→512 in 2 groups), 1.3× with 128 at 32×32
-// (256→256 in 2, the volume bound) and 2× with 128 at 16×16 (512→512 in
-// 4); it lost with 64 channels per group at 64×64 (0.64×: 94 against
-// 60 ms, 128→256 in 2 groups, Table 3's row 03), with 128 at 56×56
-// (0.84×, 256→256 in 2) and with 256 at 56×56 (0.62×, 512→512 in 2),
-// whose padded input per group is 1.1, 1.7 and 3.4 MB (0.6 MB for the
-// largest win). With 4 channels per group the volume bound leaves
-// 256×256 planes to the taps path, with which the blocked path tied.
-const (
-	blockedMaxChannels = 256
-	blockedMaxVolume   = 32 * 32 * 128
-)
+// blockedMaxChannels bounds the layers ConvAuto sends to the blocked
+// path: at most blockedMaxChannels input channels per group, the most of
+// the measured wins. Measured like the rule above (batch 8, CPU time per
+// call, BenchmarkBlockedTune, against the better of the direct path and
+// ConvAuto without the blocked path): it ran 1.25× faster with 256
+// channels per group at 16×16 (512→512 in 2 groups) and 1.1× at 56×56
+// (512→512 in 2), 1.25× with 128 at 32×32 and 16×16 (256→256 in 2,
+// 512→512 in 4: 1.7×), 1.3× with 128 at 56×56 (256→256 in 2), 1.35× with
+// 64 at 32×32 (256→512 in 4, Table 3's row 04) and 1.2× at 64×64
+// (128→256 in 2, row 03), 1.15× with 4 at 256×256 (32→64 in 8) and 1.2×
+// with 2 at 128×128 (64→128 in 32). Before the bands of rows
+// (blockedBandRows) it lost on the large planes (0.62–0.84× at 56×56 and
+// 64×64), which an upper bound on the volume then kept from it.
+const blockedMaxChannels = 256
 
 // blockedMinWidth is the narrowest output (columns) for which ConvAuto
 // takes the blocked path: one whole vector.
@@ -119,8 +118,7 @@ func useBlocked[T Float](g ConvGeom, oh, ow int) bool {
 	case ConvAuto:
 		return g.Groups > 1 && g.blockedCapable() && dconv.Available[T](isa.Selected()) &&
 			g.InChannels/g.Groups >= blockedParams().minChannels && g.OutChannels/g.Groups >= dconv.Channels &&
-			ow >= blockedMinWidth && g.InChannels/g.Groups <= blockedMaxChannels &&
-			oh*ow <= blockedMaxVolume/(g.InChannels/g.Groups)
+			ow >= blockedMinWidth && g.InChannels/g.Groups <= blockedMaxChannels
 	}
 	return false
 }
@@ -133,6 +131,7 @@ type blockedRun[T Float] struct {
 	rowsPer, bands       int
 	hp, wp, plane        int
 	chunk                int           // input channels per pass (blockedChunkBytes)
+	band, bandChunk      int           // rows per band and input channels per band pass (blockedBandRows); 0: no bands
 	wide                 bool          // blocks of 8 output channels (blockedWide)
 	offs                 dconv.Offsets // the terms of one output channel over the padded planes
 	packed               []T           // every group's packed weights (packBlocked); nil: packed by the workers
@@ -165,7 +164,13 @@ func (c *Conv2d[T]) forwardBlocked(wk *convWork[T], dst, x []T, n, h, w, oh, ow 
 	if planeBytes := r.plane * int(unsafe.Sizeof(z)); r.chunk*planeBytes > tune.chunkAbove {
 		r.chunk = max(1, tune.chunkBytes/planeBytes)
 	}
-	r.wide = blockedWide(g)
+	r.band, r.bandChunk = 0, 0
+	if tune.bandRows > 0 && r.rowsPer >= 2*tune.bandRows {
+		r.band = tune.bandRows
+		inRows := (r.band-1)*g.StrideH + (g.KernelH-1)*g.DilationH + 1
+		r.bandChunk = max(1, tune.bandBytes/(inRows*r.wp*int(unsafe.Sizeof(z))))
+	}
+	r.wide = blockedWide(g, r.band > 0)
 	r.offs.Reset()
 	for ci := range g.InChannels / g.Groups {
 		for ki := range g.KernelH {
@@ -249,42 +254,50 @@ func (r *blockedRun[T]) items(lo, hi int) {
 		base := (img*g.OutChannels+grp*coutg)*L + oy0*r.ow
 		band := rows * r.ow
 		lds := g.StrideH * r.wp
-		// Input channels in chunks whose padded rows stay in L1 while every
-		// block of output channels reads them; the first chunk starts
-		// from the bias, the others add to the partial sums.
-		for c0 := 0; c0 < cg; c0 += r.chunk {
-			c1 := min(c0+r.chunk, cg)
-			in := pad[c0*r.plane:]
-			terms := (c1 - c0) * kk
-			// Blocks of 8 output channels (two packed blocks of 4) while 8
-			// remain and the rule takes them, then blocks of 4; the block
-			// at channel co starts at co·feats of the packed weights.
-			for co := 0; co < coutg; {
-				ch := dconv.Channels
-				if r.wide && coutg-co >= dconv.WideChannels {
-					ch = dconv.WideChannels
-				}
-				w := packed[co*feats+c0*kk*dconv.Channels : (co+ch)*feats]
-				k := min(ch, coutg-co)
-				var bias []T
-				if c0 == 0 {
-					bias = zeros[:ch]
-					if r.bias != nil {
-						if k == ch {
-							bias = r.bias[grp*coutg+co:][:ch]
-						} else {
-							clear(tbias[:])
-							copy(tbias[:], r.bias[grp*coutg+co:][:k])
-							bias = tbias[:ch]
+		// The rows in bands (r.band, or all of them), each band's input
+		// channels in chunks whose padded rows stay in L1 while every
+		// block of output channels reads them; a band's first chunk starts
+		// from the bias, the others add to its partial sums.
+		sub, chunk := rows, r.chunk
+		if r.band > 0 {
+			sub, chunk = r.band, r.bandChunk
+		}
+		for y0 := 0; y0 < rows; y0 += sub {
+			yr := min(sub, rows-y0)
+			for c0 := 0; c0 < cg; c0 += chunk {
+				c1 := min(c0+chunk, cg)
+				in := pad[c0*r.plane+y0*lds:]
+				terms := (c1 - c0) * kk
+				// Blocks of 8 output channels (two packed blocks of 4) while 8
+				// remain and the rule takes them, then blocks of 4; the block
+				// at channel co starts at co·feats of the packed weights.
+				for co := 0; co < coutg; {
+					ch := dconv.Channels
+					if r.wide && coutg-co >= dconv.WideChannels {
+						ch = dconv.WideChannels
+					}
+					w := packed[co*feats+c0*kk*dconv.Channels : (co+ch)*feats]
+					k := min(ch, coutg-co)
+					var bias []T
+					if c0 == 0 {
+						bias = zeros[:ch]
+						if r.bias != nil {
+							if k == ch {
+								bias = r.bias[grp*coutg+co:][:ch]
+							} else {
+								clear(tbias[:])
+								copy(tbias[:], r.bias[grp*coutg+co:][:k])
+								bias = tbias[:ch]
+							}
 						}
 					}
+					if k == ch {
+						dconv.Rows(r.fam, ch, r.dst[base+co*L+y0*r.ow:], r.ow, L, in, lds, yr, r.ow, w, dconv.Channels*feats, &r.offs, terms, bias)
+					} else {
+						dconv.Rows(r.fam, ch, (*tail)[y0*r.ow:], r.ow, band, in, lds, yr, r.ow, w, dconv.Channels*feats, &r.offs, terms, bias)
+					}
+					co += ch
 				}
-				if k == ch {
-					dconv.Rows(r.fam, ch, r.dst[base+co*L:], r.ow, L, in, lds, rows, r.ow, w, dconv.Channels*feats, &r.offs, terms, bias)
-				} else {
-					dconv.Rows(r.fam, ch, *tail, r.ow, band, in, lds, rows, r.ow, w, dconv.Channels*feats, &r.offs, terms, bias)
-				}
-				co += ch
 			}
 		}
 		if k := coutg % dconv.Channels; k != 0 {
@@ -379,6 +392,35 @@ func packGroup[T Float](dst, wg []T, coutg, feats int) {
 	}
 }
 
+// blockedBandRows and blockedBandBytes: a work item of at least
+// 2·blockedBandRows output rows is computed in bands of blockedBandRows
+// rows, and each band in passes of the input channels whose padded rows
+// (the band's and the kernel's reach below it) fit in blockedBandBytes,
+// with blocks of 8 output channels (blockedWide). A pass's input then
+// stays in L1 while every block of output channels reads it, and a band's
+// partial sums, a few rows of every output channel of the group, stay in
+// L2 between its passes. Without bands, a group's whole padded input
+// (296 KiB at 32×32 with 64 channels, 1.1 MiB at 64×64) was read again
+// from L2 or beyond by every block of output channels, and passes over
+// whole planes traded that for partial sums of whole planes. Measured by
+// BenchmarkBlockedTune (blocked against blocked-unbanded, batch 8, CPU
+// time per call, Intel Xeon with AVX-512, 2 cores, a loaded machine), the
+// bands ran 17% faster on 256→512 in 4 groups at 32×32 (44 against
+// 53 ms, Table 3's row 04), 1.9× on 128→256 in 2 groups at 64×64 and
+// 1.7–1.8× at 56×56 (256→256 and 512→512 in 2), 8–13% faster with 2 and
+// 4 channels per group at 128×128 and 256×256 and 8% on 256→256 in 2
+// groups at 32×32. Bands of 12 rows over 16 KiB
+// and of 9 over 16 KiB were within 3% of these; bands of 6 rows were
+// slower (a band of 6 leaves a short last block of rows as often as the
+// whole plane does, with more passes), as were bands with blocks of 4
+// channels × 6 rows (9% slower than 8 × 3 at row 04). Items of 16 to 23
+// rows keep one pass: a band of 12 and one of 4 to 11 ran 10–27% slower
+// at 16×16.
+const (
+	blockedBandRows  = 12
+	blockedBandBytes = 24 << 10
+)
+
 // blockedWideMaxChannels is the most input channels per group for which
 // the blocked path computes blocks of 8 output channels × 3 rows (inputs
 // in registers) instead of 4 × 6 (weights in registers). Measured by
@@ -396,7 +438,11 @@ func packGroup[T Float](dst, wg []T, coutg, feats int) {
 const blockedWideMaxChannels = 32
 
 // blockedWide reports whether the blocked path runs blocks of 8 output
-// channels for geometry g.
-func blockedWide(g ConvGeom) bool {
-	return g.OutChannels/g.Groups >= dconv.WideChannels && g.InChannels/g.Groups <= blockedParams().wideMaxChannels
+// channels for geometry g, in work items computed in bands of rows
+// (blockedBandRows) or not. In bands it takes them whatever the input
+// channels (a tuning whose wideMaxChannels is 0 turns them off there too).
+func blockedWide(g ConvGeom, banded bool) bool {
+	wideMax := blockedParams().wideMaxChannels
+	return g.OutChannels/g.Groups >= dconv.WideChannels &&
+		(g.InChannels/g.Groups <= wideMax || banded && wideMax > 0)
 }

@@ -45,6 +45,12 @@ func TestBlockedMatchesNaive(t *testing.T) {
 			if i%2 == 1 {
 				p.chunkBytes, p.chunkAbove = 1+rng.IntN(4096), 0
 			}
+			// Half the trials compute the rows in bands of 1 to 4 (a
+			// last band shorter or not), in passes of a few channels.
+			p.bandRows, p.bandBytes = 0, 0
+			if i%8 >= 4 {
+				p.bandRows, p.bandBytes = 1+rng.IntN(4), 1+rng.IntN(4096)
+			}
 		})
 		groups := 1 + rng.IntN(5)
 		cg := 1 + rng.IntN(20)
@@ -158,14 +164,17 @@ func TestBlockedAutoRule(t *testing.T) {
 			t.Errorf("%+v: relative error %g", tc.g, e)
 		}
 	}
-	// At the bounds of channels per group and of the volume, measured
+	// At the bound of channels per group and on large planes, measured
 	// wins, inside the rule (where the kernel runs).
 	for _, tc := range []struct {
 		g    ConvGeom
 		side int
 	}{
 		{ConvGeom{InChannels: 512, OutChannels: 512, Groups: 2, Geometry: k3}, 16},
-		{ConvGeom{InChannels: 256, OutChannels: 256, Groups: 2, Geometry: k3}, 32},
+		{ConvGeom{InChannels: 512, OutChannels: 512, Groups: 2, Geometry: k3}, 56},
+		{ConvGeom{InChannels: 256, OutChannels: 256, Groups: 2, Geometry: k3}, 56},
+		{ConvGeom{InChannels: 128, OutChannels: 256, Groups: 2, Geometry: k3}, 64}, // Table 3's row 03
+		{ConvGeom{InChannels: 32, OutChannels: 64, Groups: 8, Geometry: k3}, 256},
 	} {
 		g, _ := tc.g.normalize()
 		if got, want := useBlocked[float32](g, tc.side, tc.side), dconv.Available[float32](isa.Selected()); got != want {
@@ -174,16 +183,13 @@ func TestBlockedAutoRule(t *testing.T) {
 	}
 	// Outside the rule: one input channel or fewer than 4 output channels
 	// per group, outputs narrower than a vector, column stride 2, one
-	// group, more channels per group or a larger volume than measured
-	// wins (losses at 64×64 and 56×56).
+	// group, more channels per group than measured wins.
 	for _, tc := range []struct {
 		g    ConvGeom
 		side int
 	}{
 		{ConvGeom{InChannels: 1024, OutChannels: 1024, Groups: 2, Geometry: k3}, 16},
-		{ConvGeom{InChannels: 256, OutChannels: 256, Groups: 2, Geometry: k3}, 56},
-		{ConvGeom{InChannels: 128, OutChannels: 256, Groups: 2, Geometry: k3}, 64}, // Table 3's row 03
-		{ConvGeom{InChannels: 256, OutChannels: 256, Groups: 2, Geometry: k3}, 34},
+		{ConvGeom{InChannels: 1028, OutChannels: 1028, Groups: 2, Geometry: k3}, 56},
 		{ConvGeom{InChannels: 32, OutChannels: 64, Groups: 32, Geometry: k3}, 32},
 		{ConvGeom{InChannels: 32, OutChannels: 48, Groups: 16, Geometry: k3}, 32},
 		{ConvGeom{InChannels: 64, OutChannels: 64, Groups: 4, Geometry: k3}, 8},
@@ -403,7 +409,7 @@ func TestBlockedWideRule(t *testing.T) {
 		{ConvGeom{InChannels: 256, OutChannels: 512, Groups: 4, Geometry: k3}, false},
 		{ConvGeom{InChannels: 64, OutChannels: 28, Groups: 4, Geometry: k3}, false},
 	} {
-		if got := blockedWide(tc.g); got != tc.want {
+		if got := blockedWide(tc.g, false); got != tc.want {
 			t.Errorf("%d→%d in %d groups: wide %v, want %v", tc.g.InChannels, tc.g.OutChannels, tc.g.Groups, got, tc.want)
 		}
 	}

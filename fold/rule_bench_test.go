@@ -141,8 +141,9 @@ func BenchmarkTapsTune(b *testing.B) {
 // without the blocked path (the taps path up to 16 channels per group)
 // and by the blocked path (with its rule's blocks of output channels,
 // with blocks of 4 only: blocked-4x6, and of 8 wherever 8 remain:
-// blocked-8x3), for the blocked path's part of ConvAuto's rule and
-// blockedWideMaxChannels.
+// blocked-8x3, and without bands of rows: blocked-unbanded), for the
+// blocked path's part of ConvAuto's rule, blockedWideMaxChannels and
+// blockedBandRows.
 func BenchmarkBlockedTune(b *testing.B) {
 	const n = 8
 	type row = struct {
@@ -154,19 +155,19 @@ func BenchmarkBlockedTune(b *testing.B) {
 		row{"128x128_64-128_g32", 128, 64, 128, 32}, row{"32x32_256-256_g64", 32, 256, 256, 64},
 		row{"64x64_128-256_g2", 64, 128, 256, 2}, row{"16x16_256-512_g1", 16, 256, 512, 1},
 		row{"32x32_64-64_g1", 32, 64, 64, 1}, row{"16x16_32-32_g1", 16, 32, 32, 1}, row{"8x8_64-64_g1", 8, 64, 64, 1},
-		// Near and past the rule's upper bounds (blockedMaxChannels,
-		// blockedMaxVolume).
+		// Near and past the rule's upper bound (blockedMaxChannels) and
+		// large planes (blockedBandRows).
 		row{"56x56_512-512_g2", 56, 512, 512, 2}, row{"32x32_256-256_g2", 32, 256, 256, 2},
 		row{"16x16_512-512_g4", 16, 512, 512, 4}, row{"256x256_32-64_g8", 256, 32, 64, 8},
 		row{"56x56_256-256_g2", 56, 256, 256, 2}, row{"16x16_512-512_g2", 16, 512, 512, 2})
 	for _, r := range rows {
-		for _, path := range []string{"direct", "auto-unblocked", "blocked", "blocked-4x6", "blocked-8x3"} {
+		for _, path := range []string{"direct", "auto-unblocked", "blocked", "blocked-4x6", "blocked-8x3", "blocked-unbanded"} {
 			g := ConvGeom{InChannels: r.cin, OutChannels: r.cout, Groups: r.groups,
 				Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}}
 			switch path {
 			case "direct":
 				g.Algorithm = ConvDirect
-			case "blocked", "blocked-4x6", "blocked-8x3":
+			case "blocked", "blocked-4x6", "blocked-8x3", "blocked-unbanded":
 				g.Algorithm = ConvBlocked
 			}
 			wt := make([]float32, g.WeightLen())
@@ -188,6 +189,8 @@ func BenchmarkBlockedTune(b *testing.B) {
 						p.wideMaxChannels = 0
 					case "blocked-8x3":
 						p.wideMaxChannels = math.MaxInt
+					case "blocked-unbanded":
+						p.bandRows = 0
 					}
 				})
 				t0 := cpuTime()
