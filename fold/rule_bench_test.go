@@ -206,9 +206,11 @@ func BenchmarkBlockedTune(b *testing.B) {
 }
 
 // BenchmarkBlockedChunk: the blocked path on one worker with the input
-// channels of a pass bounded by several byte budgets (blockedChunkBytes,
-// here whatever the input's size; 0: no bound), on the grouped rows of 64
-// and 16 channels per group, with blocks of 4 and of 8 output channels.
+// channels of a pass bounded by several byte budgets (0: no bound), on
+// the grouped rows of 64 and 16 channels per group, with blocks of 4 and
+// of 8 output channels, over whole planes (blockedChunkBytes, here
+// whatever the input's size) and in bands of rows (blockedBandBytes,
+// where an item has the rows for two bands).
 func BenchmarkBlockedChunk(b *testing.B) {
 	const n = 8
 	for _, r := range groupedRows[:4] {
@@ -229,22 +231,25 @@ func BenchmarkBlockedChunk(b *testing.B) {
 			name string
 			max  int
 		}{{"4x6", 0}, {"8x3", math.MaxInt}} {
-			for _, budget := range []int{8 << 10, 16 << 10, 24 << 10, 0} {
-				b.Run(fmt.Sprint(r.name, "/", blk.name, "/", budget), func(b *testing.B) {
-					setBlockedTuning(b, func(p *blockedTuning) {
-						p.chunkBytes, p.chunkAbove, p.wideMaxChannels = budget, 0, blk.max
-						if budget == 0 {
-							p.chunkBytes = 1 << 40
+			for _, band := range []int{0, blockedBandRows} {
+				for _, budget := range []int{8 << 10, 16 << 10, 24 << 10, 0} {
+					b.Run(fmt.Sprint(r.name, "/", blk.name, "/bands", band, "/", budget), func(b *testing.B) {
+						setBlockedTuning(b, func(p *blockedTuning) {
+							p.chunkBytes, p.chunkAbove, p.wideMaxChannels = budget, 0, blk.max
+							p.bandRows, p.bandBytes = band, budget
+							if budget == 0 {
+								p.chunkBytes, p.bandBytes = 1<<40, 1<<40
+							}
+						})
+						t0 := cpuTime()
+						for i := 0; i < b.N; i++ {
+							if err := c.Forward(dst, x, n, r.h, r.h); err != nil {
+								b.Fatal(err)
+							}
 						}
+						b.ReportMetric(float64(cpuTime()-t0)/float64(b.N)/1e6, "cpu-ms/op")
 					})
-					t0 := cpuTime()
-					for i := 0; i < b.N; i++ {
-						if err := c.Forward(dst, x, n, r.h, r.h); err != nil {
-							b.Fatal(err)
-						}
-					}
-					b.ReportMetric(float64(cpuTime()-t0)/float64(b.N)/1e6, "cpu-ms/op")
-				})
+				}
 			}
 		}
 	}
