@@ -166,6 +166,7 @@ type winoRun[T Float] struct {
 	size1, size2             int
 	fam                      isa.Family
 	outKernel                bool // stage 4 by winograd.Output
+	fused                    bool // stages 1 and 2 by winograd.GatherInput
 	stream                   bool // its stores non-temporal
 	finite                   gather.FiniteFunc[T]
 	strided                  gather.Strided2DFunc[T]
@@ -187,27 +188,13 @@ func (c *Conv2d[T]) forwardWinograd(wk *convWork[T], dst, x []T, n, h, w, oh, ow
 	r.geom, r.dst, r.x, r.bias = g, dst, x, bias
 	r.n, r.h, r.w, r.oh, r.ow = n, h, w, oh, ow
 	r.th, r.tw = winograd.Tiles(r.tile, oh, ow)
-	rows := n * r.th
 	cg, coutg := g.InChannels/g.Groups, g.OutChannels/g.Groups
-	// Tiles per item: the budget for one group's channels, at most
-	// winoMaxTiles, but small enough that every worker gets several items
-	// (each group has spans of its own).
-	per := min(winoMaxTiles, max(16, winoBudget/(a2*max(cg, coutg))))
-	minSpans := max(1, (4*workers+g.Groups-1)/g.Groups)
-	limit := max(1, min(per/r.tw, (rows+minSpans-1)/minSpans))
 	r.fam = isa.Selected()
 	// Gather (the path without the fused kernel) writes a span per call,
 	// and a group's span can be one call only within one image.
-	r.perImage = g.Groups > 1 && !winograd.HasGatherInput[T](r.fam, r.tile)
-	if r.perImage {
-		limit = min(limit, r.th)
-	}
-	r.rowsPer = winoRows(limit, r.tw)
-	r.spans = (rows + r.rowsPer - 1) / r.rowsPer
-	if r.perImage {
-		r.spansPerImage = (r.th + r.rowsPer - 1) / r.rowsPer
-		r.spans = n * r.spansPerImage
-	}
+	r.fused = winograd.HasGatherInput[T](r.fam, r.tile)
+	r.perImage = g.Groups > 1 && !r.fused
+	r.rowsPer, r.spans, r.spansPerImage = winoSpans(g, n, r.th, r.tw, a2, workers, r.perImage)
 	r.ld = padStride[T](r.rowsPer * r.tw)
 	r.rsIn = padStride[T](cg * r.ld)
 	r.ldu = filterStride[T](g.OutChannels)
@@ -220,15 +207,38 @@ func (c *Conv2d[T]) forwardWinograd(wk *convWork[T], dst, x []T, n, h, w, oh, ow
 		r.size2 = max(r.size2, m2*r.rsOut)
 	}
 	r.finite = gather.FiniteFor[T](r.fam)
-	if fam := isa.Selected(); r.strided == nil || r.stridedFam != fam {
+	if r.strided == nil || r.stridedFam != r.fam {
 		// Looked up once per family: a generic function value allocates.
-		r.strided, r.stridedFam = gather.Strided2DFor[T](fam), fam
+		r.strided, r.stridedFam = gather.Strided2DFor[T](r.fam), r.fam
 	}
 	r.fe.err = nil
 	parallel.For(g.Groups*r.spans, workers, r.body)
 	err := r.fe.err
 	r.dst, r.x, r.u, r.bias, r.fe.err = nil, nil, nil, nil, nil // keep no caller data alive
 	return err
+}
+
+// winoSpans returns how forwardWinograd cuts each group's n·th tile rows
+// of tw tiles into spans, one work item each: rowsPer tile rows a span,
+// spans spans per group, and, with perImage, spansPerImage spans per image
+// (the spans then end at each image's last tile row). A span holds as
+// many tiles as winoBudget allows for one group's channels, at most
+// winoMaxTiles, but few enough that every worker gets several items.
+func winoSpans(g ConvGeom, n, th, tw, a2, workers int, perImage bool) (rowsPer, spans, spansPerImage int) {
+	cg, coutg := g.InChannels/g.Groups, g.OutChannels/g.Groups
+	rows := n * th
+	per := min(winoMaxTiles, max(16, winoBudget/(a2*max(cg, coutg))))
+	minSpans := max(1, (4*workers+g.Groups-1)/g.Groups)
+	limit := max(1, min(per/tw, (rows+minSpans-1)/minSpans))
+	if perImage {
+		limit = min(limit, th)
+	}
+	rowsPer = winoRows(limit, tw)
+	if perImage {
+		spansPerImage = (th + rowsPer - 1) / rowsPer
+		return rowsPer, n * spansPerImage, spansPerImage
+	}
+	return rowsPer, (rows + rowsPer - 1) / rowsPer, 0
 }
 
 // filterStride is the row length of the transformed filters: padStride,
@@ -300,7 +310,7 @@ func (r *winoRun[T]) items(lo, hi int) {
 	buf1, buf2 := *b1, *b2
 	kin, kout := winograd.InputMatrix[T](tl), winograd.OutputMatrix[T](tl)
 	plane := r.h * r.w
-	fused := winograd.HasGatherInput[T](r.stridedFam, tl)
+	fused := r.fused
 	for item := lo; item < hi; item++ {
 		grp := item / r.spans
 		row0, row1 := r.span(item % r.spans)
@@ -310,7 +320,7 @@ func (r *winoRun[T]) items(lo, hi int) {
 			// is read by some item.
 			for s0 := row0; s0 < row1; {
 				s1, xo, _, l0, l1 := r.segment(grp, s0, row1)
-				if _, finite := winograd.GatherInput(r.stridedFam, tl, buf2[(s0-row0)*r.tw:], r.rsIn, r.ld, r.x[xo:], cg, r.h, r.w, g.PadH, g.PadW, r.th, r.tw, l0, l1, *b3); !finite {
+				if _, finite := winograd.GatherInput(r.fam, tl, buf2[(s0-row0)*r.tw:], r.rsIn, r.ld, r.x[xo:], cg, r.h, r.w, g.PadH, g.PadW, r.th, r.tw, l0, l1, *b3); !finite {
 					if err := r.inputError(grp, s0, s1); err != nil {
 						r.fe.set(err)
 						return
@@ -337,7 +347,7 @@ func (r *winoRun[T]) items(lo, hi int) {
 			// (winoRun.perImage).
 			_, xo, _, l0, l1 := r.segment(grp, row0, row1)
 			winograd.Gather(tl, buf1, r.rsIn, r.ld, r.x[xo:], cg, r.h, r.w, g.PadH, g.PadW, r.th, r.tw, l0, l1, *b3, r.strided)
-			if !winograd.InputTransform(r.stridedFam, tl, buf2, buf1, r.rsIn, cg, r.ld, nt) {
+			if !winograd.InputTransform(r.fam, tl, buf2, buf1, r.rsIn, cg, r.ld, nt) {
 				if err := gemm.GemmDense(1, gemm.NoTrans, gemm.NoTrans, a2, cg*r.ld, a2, 1, kin, a2, buf1, r.rsIn, 0, buf2, r.rsIn); err != nil {
 					r.fe.set(err)
 					return
