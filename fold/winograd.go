@@ -1,6 +1,7 @@
 package fold
 
 import (
+	"math"
 	"unsafe"
 
 	"github.com/netdeconv/deconv/internal/gather"
@@ -54,7 +55,10 @@ import (
 var winoBudget = 1 << 19
 
 // mayUseWinograd reports whether calls may take the Winograd path, so the
-// transformed weights are worth keeping.
+// transformed weights are worth keeping (useWinogradGrouped adds the
+// grouped layers, whose rule depends on the element type and family; a
+// family selected later that takes the path transforms the weights per
+// call, as for unpublished weights).
 func (g ConvGeom) mayUseWinograd() bool {
 	switch g.Algorithm {
 	case ConvWinograd:
@@ -78,7 +82,7 @@ func (c *Conv2d[T]) tile() *winograd.Tile {
 // packing for the blocked path when the layer may use them, computed once
 // per weight change.
 func (c *Conv2d[T]) store(p *weights[T]) {
-	if g := c.geom; g.mayUseWinograd() {
+	if g := c.geom; g.mayUseWinograd() || useWinogradGrouped[T](g, math.MaxInt, math.MaxInt) {
 		tl := c.tile()
 		p.wino = make([]T, winoFilterLen[T](g, tl))
 		winograd.FilterTransform(tl, p.wino, p.weight, g.OutChannels, g.InChannels/g.Groups, filterStride[T](g.OutChannels))
