@@ -64,6 +64,17 @@ import (
 // in L2 and the item's buffers in the shared L3.
 var winoBudget = 1 << 19
 
+// winoGroupBudget is winoBudget for the items of grouped layers (one
+// group's channels each): 1.5 MiB of float32, 64 tiles per item on
+// Table 3's rows 03 and 04 (64→128 channels per group). Measured at batch
+// 8 (CPU time per call, BenchmarkWinogradGroupedBudget, four alternating
+// runs on a loaded machine): 4% faster than winoBudget's 96 tiles on
+// row 04 and 1.5% on row 03 (9% and 5% in an earlier run), about 5%
+// faster than half of it (32 tiles) on row 04; 2 MiB and more ran
+// 1.2–1.6× slower (the buffers outgrow L2). One group keeps winoBudget:
+// its 32×32 64→64 layer ran 10% slower with this one.
+var winoGroupBudget = 3 << 17
+
 // mayUseWinograd reports whether calls may take the Winograd path, so the
 // transformed weights are worth keeping (useWinogradGrouped adds the
 // grouped layers, whose rule depends on the element type and family; a
@@ -236,12 +247,17 @@ func (c *Conv2d[T]) forwardWinograd(wk *convWork[T], dst, x []T, n, h, w, oh, ow
 // of tw tiles into spans, one work item each: rowsPer tile rows a span,
 // spans spans per group, and, with perImage, spansPerImage spans per image
 // (the spans then end at each image's last tile row). A span holds as
-// many tiles as winoBudget allows for one group's channels, at most
-// winoMaxTiles, but few enough that every worker gets several items.
+// many tiles as winoBudget (winoGroupBudget with several groups) allows
+// for one group's channels, at most winoMaxTiles, but few enough that
+// every worker gets several items.
 func winoSpans(g ConvGeom, n, th, tw, a2, workers int, perImage bool) (rowsPer, spans, spansPerImage int) {
 	cg, coutg := g.InChannels/g.Groups, g.OutChannels/g.Groups
 	rows := n * th
-	per := min(winoMaxTiles, max(16, winoBudget/(a2*max(cg, coutg))))
+	budget := winoBudget
+	if g.Groups > 1 {
+		budget = winoGroupBudget
+	}
+	per := min(winoMaxTiles, max(16, budget/(a2*max(cg, coutg))))
 	minSpans := max(1, (4*workers+g.Groups-1)/g.Groups)
 	limit := max(1, min(per/tw, (rows+minSpans-1)/minSpans))
 	if perImage {

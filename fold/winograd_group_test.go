@@ -48,11 +48,12 @@ func randomGroupedWinograd(rng *rand.Rand) (g ConvGeom, n, h, w, budget int) {
 	}
 }
 
-// setWinoBudget sets winoBudget for the rest of the test.
+// setWinoBudget sets winoBudget and winoGroupBudget for the rest of the
+// test.
 func setWinoBudget(t *testing.T, budget int) {
-	prev := winoBudget
-	winoBudget = budget
-	t.Cleanup(func() { winoBudget = prev })
+	prev, prevGroup := winoBudget, winoGroupBudget
+	winoBudget, winoGroupBudget = budget, budget
+	t.Cleanup(func() { winoBudget, winoGroupBudget = prev, prevGroup })
 }
 
 // spanCases tallies which kinds of spans a shape's items have (as
