@@ -36,10 +36,10 @@ const (
 	// Winograd ran 1.3–1.7× faster than the direct path on dense layers of
 	// 64→64 to 128→256 channels at 32×32 to 128×128, tied at 16×16
 	// (256→512) and lost below (0.8× at 16×16 32→32, 0.65× at 8×8), where
-	// edge tiles and per-item overheads dominate. On grouped layers see
-	// winogradGroupMinChannels. The taps path ran 2.5–8× faster than the direct path on the
-	// grouped rows of Table 3 with 1 to 8 channels per group and tied at
-	// 16 (see tapsMaxChannels). The blocked path ran 1.1–2.4× faster than
+	// edge tiles and per-item overheads dominate; on grouped layers see
+	// winogradGroupMinChannels. The taps path ran 2.5–8× faster than the
+	// direct path on the grouped rows of Table 3 with 1 to 8 channels per
+	// group and tied at 16 (see tapsMaxChannels). The blocked path ran 1.1–2.4× faster than
 	// the better of those on the grouped rows it takes (see
 	// blockedMinChannels).
 	ConvAuto ConvAlgorithm = iota

@@ -397,12 +397,7 @@ func (r *winoRun[T]) items(lo, hi int) {
 		if r.bias != nil {
 			bias = r.bias[grp*coutg : (grp+1)*coutg]
 		}
-		if !r.outKernel {
-			if err := gemm.GemmDense(1, gemm.NoTrans, gemm.NoTrans, m2, coutg*r.ld, a2, 1, kout, a2, buf1, r.rsOut, 0, buf2, r.rsOut); err != nil {
-				r.fe.set(err)
-				return
-			}
-		}
+		transformed := false // Y = (Aᵀ⊗Aᵀ)·M computed into buffer 2
 		for s0 := row0; s0 < row1; {
 			s1, _, do, l0, l1 := r.segment(grp, s0, row1)
 			ran, finite := false, false
@@ -410,6 +405,13 @@ func (r *winoRun[T]) items(lo, hi int) {
 				ran, finite = winograd.Output(r.fam, tl, r.dst[do:], buf1[(s0-row0)*r.tw:], r.rsOut, r.ld, bias, coutg, r.oh, r.ow, r.th, r.tw, l0, l1, r.stream)
 			}
 			if !ran {
+				if !transformed {
+					if err := gemm.GemmDense(1, gemm.NoTrans, gemm.NoTrans, m2, coutg*r.ld, a2, 1, kout, a2, buf1, r.rsOut, 0, buf2, r.rsOut); err != nil {
+						r.fe.set(err)
+						return
+					}
+					transformed = true
+				}
 				winograd.Scatter(tl, r.dst[do:], buf2[(s0-row0)*r.tw:], r.rsOut, r.ld, 1, bias, coutg, r.oh, r.ow, r.th, r.tw, l0, l1)
 			}
 			// Finite inputs and weights can still overflow in the
