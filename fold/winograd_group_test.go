@@ -48,6 +48,29 @@ func randomGroupedWinograd(rng *rand.Rand) (g ConvGeom, n, h, w, budget int) {
 	}
 }
 
+// fixedGroupedWinograd are shapes that reach each kind of span whatever
+// the random ones do: small images whose spans run across images (with
+// the fused kernels), and a small budget whose spans end inside images,
+// one of them short.
+var fixedGroupedWinograd = []struct {
+	g               ConvGeom
+	n, h, w, budget int
+}{
+	{ConvGeom{InChannels: 15, OutChannels: 21, Groups: 3, Algorithm: ConvWinograd,
+		Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 0}}, 5, 9, 13, 1 << 19},
+	{ConvGeom{InChannels: 34, OutChannels: 40, Groups: 2, Algorithm: ConvWinograd,
+		Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 2, PadW: 1}}, 3, 23, 30, 1 << 12},
+}
+
+// groupedWinogradCase returns trial i's shape: the fixed ones first.
+func groupedWinogradCase(rng *rand.Rand, i int) (g ConvGeom, n, h, w, budget int) {
+	if i < len(fixedGroupedWinograd) {
+		f := fixedGroupedWinograd[i]
+		return f.g, f.n, f.h, f.w, f.budget
+	}
+	return randomGroupedWinograd(rng)
+}
+
 // setWinoBudget sets winoBudget and winoGroupBudget for the rest of the
 // test.
 func setWinoBudget(t *testing.T, budget int) {
@@ -95,7 +118,7 @@ func TestWinogradGroupedMatchesNaive(t *testing.T) {
 	rng := rand.New(rand.NewPCG(91, 92))
 	trials := 40
 	if testing.Short() {
-		trials = 12
+		trials = 8
 	}
 	for _, fam := range isa.Available() {
 		if err := isa.Select(fam); err != nil {
@@ -105,7 +128,7 @@ func TestWinogradGroupedMatchesNaive(t *testing.T) {
 		var cases32, cases64 spanCases
 		worst := 0.0
 		for trial := 0; trial < trials; trial++ {
-			g, n, h, w, budget := randomGroupedWinograd(rng)
+			g, n, h, w, budget := groupedWinogradCase(rng, trial)
 			setWinoBudget(t, budget)
 			workers := 1 + rng.IntN(3)
 			x32 := to32(randVec(rng, n*g.InChannels*h*w))
@@ -159,12 +182,16 @@ func TestWinogradGroupedNamesNonFiniteInput(t *testing.T) {
 	prev := isa.Selected()
 	defer func() { _ = isa.Select(prev) }()
 	rng := rand.New(rand.NewPCG(93, 94))
+	trials := 20
+	if testing.Short() {
+		trials = 6
+	}
 	for _, fam := range isa.Available() {
 		if err := isa.Select(fam); err != nil {
 			t.Fatal(err)
 		}
-		for trial := 0; trial < 20; trial++ {
-			g, n, h, w, budget := randomGroupedWinograd(rng)
+		for trial := 0; trial < trials; trial++ {
+			g, n, h, w, budget := groupedWinogradCase(rng, trial)
 			setWinoBudget(t, budget)
 			cg := g.InChannels / g.Groups
 			img, grp, ci := rng.IntN(n), rng.IntN(g.Groups), rng.IntN(cg)
