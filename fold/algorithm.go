@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/netdeconv/deconv"
+	"github.com/netdeconv/deconv/internal/isa"
+	"github.com/netdeconv/deconv/internal/winograd"
 )
 
 // ConvAlgorithm chooses how Conv2d (and so every layer's forward and the
@@ -16,6 +18,11 @@ const (
 	//   - Winograd F(4×4, 3×3) for 3×3 kernels of stride 1 and dilation 1,
 	//     one group, at least 16 input and output channels and an output of
 	//     at least 32×32 pixels;
+	//   - Winograd F(4×4, 3×3) for grouped float32 layers of the same
+	//     kernels with at least 32 input and 32 output channels per group
+	//     and an output of at least 32×32 pixels (of at least 64 output
+	//     channels per group where the output is under 64 columns wide),
+	//     where the fused kernels run (AVX-512);
 	//   - the blocked path (ConvBlocked) for grouped float32 layers of
 	//     column stride 1, at least 2 input and 4 output channels per
 	//     group and outputs at least 16 columns wide, where the kernel
@@ -29,12 +36,10 @@ const (
 	// Winograd ran 1.3–1.7× faster than the direct path on dense layers of
 	// 64→64 to 128→256 channels at 32×32 to 128×128, tied at 16×16
 	// (256→512) and lost below (0.8× at 16×16 32→32, 0.65× at 8×8), where
-	// edge tiles and per-item overheads dominate; on grouped layers
-	// (256→512 in 4 groups at 32×32, 512→512 in 8 at 16×16) it lost
-	// (0.7×): their transformed filters are re-read for every span of
-	// tiles. The taps path ran 2.5–8× faster than the direct path on the
-	// grouped rows of Table 3 with 1 to 8 channels per group and tied at
-	// 16 (see tapsMaxChannels). The blocked path ran 1.1–2.4× faster than
+	// edge tiles and per-item overheads dominate; on grouped layers see
+	// winogradGroupMinChannels. The taps path ran 2.5–8× faster than the
+	// direct path on the grouped rows of Table 3 with 1 to 8 channels per
+	// group and tied at 16 (see tapsMaxChannels). The blocked path ran 1.1–2.4× faster than
 	// the better of those on the grouped rows it takes (see
 	// blockedMinChannels).
 	ConvAuto ConvAlgorithm = iota
@@ -77,6 +82,29 @@ const winogradMinChannels = 16
 // the Winograd path.
 const winogradMinOutput = 32
 
+// winogradGroupMinChannels is the fewest input and output channels per
+// group, and winogradGroupNarrowMinOut the fewest output channels per
+// group where the output is narrower than winogradGroupWide columns, for
+// which ConvAuto takes the Winograd path of a grouped layer. Measured at
+// batch 8 (CPU time per call, every path in one run, BenchmarkBlockedTune
+// and BenchmarkWinogradGroupedRule, 2 threads, Xeon with AVX-512), the
+// Winograd path against the path ConvAuto took before (blocked or
+// direct): 1.5× on Table 3's row 04 (32×32, 256→512 in 4 groups, 64→128
+// per group: 35 against 53 ms), 2.6× on row 03 (64×64, 128→256 in 2:
+// 46 against 117 ms), 1.9–2.3× with 32→32 and 32→64 per group at 64×64
+// and 2.1× at 128×128, 1.2× with 64→64 at 32×32 (128→128 in 2 groups)
+// and a tie with 64→64 in 4 groups, 1.5–2.1× with 128 and 256 per
+// group at 56×56; it lost with 32→32 per group at 32×32 (0.85×, 256→256
+// in 8 groups and 512→512 in 16) and with 16 or fewer per group (0.4×
+// and worse: the taps and blocked paths). At 32×32 a tile row holds 8
+// tiles, half of the fused kernels' vectors of 16. Below 32×32 outputs
+// (rows 05 and 13) the blocked path stays, as for one group.
+const (
+	winogradGroupMinChannels  = 32
+	winogradGroupWide         = 64
+	winogradGroupNarrowMinOut = 64
+)
+
 // checkAlgorithm validates the Algorithm field of a normalised geometry.
 func (g ConvGeom) checkAlgorithm() error {
 	switch g.Algorithm {
@@ -113,4 +141,27 @@ func (g ConvGeom) useWinograd(oh, ow int) bool {
 	return g.winogradCapable() && g.Groups == 1 &&
 		g.InChannels >= winogradMinChannels && g.OutChannels >= winogradMinChannels &&
 		oh >= winogradMinOutput && ow >= winogradMinOutput
+}
+
+// useWinogradGrouped reports whether ConvAuto takes the Winograd path for
+// a grouped call of element type T with an oh×ow output: only where the
+// fused input and output kernels run (float32, AVX-512), whose work items
+// cover one group's channels (see winoRun.items); elsewhere the other
+// paths were not measured against it.
+func useWinogradGrouped[T Float](g ConvGeom, oh, ow int) bool {
+	if g.Algorithm != ConvAuto || g.Groups < 2 || !g.winogradCapable() ||
+		!winograd.HasGatherInput[T](isa.Selected(), winograd.F43) || !winograd.HasOutputKernel[T](isa.Selected(), winograd.F43) {
+		return false
+	}
+	cg, coutg := g.InChannels/g.Groups, g.OutChannels/g.Groups
+	return cg >= winogradGroupMinChannels && coutg >= winogradGroupMinChannels &&
+		oh >= winogradMinOutput && ow >= winogradMinOutput &&
+		(ow >= winogradGroupWide || coutg >= winogradGroupNarrowMinOut)
+}
+
+// winogradAt reports whether a call of element type T with an oh×ow
+// output takes the Winograd path: forced, by the rule for one group, or
+// by the rule for grouped layers.
+func winogradAt[T Float](g ConvGeom, oh, ow int) bool {
+	return g.useWinograd(oh, ow) || useWinogradGrouped[T](g, oh, ow)
 }

@@ -56,11 +56,12 @@ func TestForwardsAllocateNothing(t *testing.T) {
 		}
 		return c.Forward(y[:n*16*12*10], x2, n, 12, 10)
 	})
-	// The Winograd path, the taps path, and a FastDeconv on the Winograd
-	// path in training (transformed filters made per fold, in the
-	// workspace).
+	// The Winograd path (one group and two), the taps path, and a
+	// FastDeconv on the Winograd path in training (transformed filters
+	// made per fold, in the workspace).
 	for _, g := range []ConvGeom{
 		{InChannels: 8, OutChannels: 16, Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}, Algorithm: ConvWinograd},
+		{InChannels: 8, OutChannels: 16, Groups: 2, Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}, Algorithm: ConvWinograd},
 		{InChannels: 8, OutChannels: 16, Groups: 8, Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}},
 	} {
 		cg, err := NewConv2d(g, make([]float32, g.WeightLen()), make([]float32, 16))

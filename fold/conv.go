@@ -271,7 +271,7 @@ func (c *Conv2d[T]) forward(dst, x []T, n, h, w, oh, ow int, weight, bias []T, w
 		wk.blocked.body = wk.blocked.items
 	}
 	defer c.works.Put(wk)
-	if g.useWinograd(oh, ow) {
+	if winogradAt[T](g, oh, ow) {
 		return c.forwardWinograd(wk, dst, x, n, h, w, oh, ow, weight, bias, workers)
 	}
 	if useBlocked[T](g, oh, ow) {

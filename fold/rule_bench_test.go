@@ -141,9 +141,9 @@ func BenchmarkTapsTune(b *testing.B) {
 // without the blocked path (the taps path up to 16 channels per group)
 // and by the blocked path (with its rule's blocks of output channels,
 // with blocks of 4 only: blocked-4x6, and of 8 wherever 8 remain:
-// blocked-8x3, and without bands of rows: blocked-unbanded), for the
-// blocked path's part of ConvAuto's rule, blockedWideMaxChannels and
-// blockedBandRows.
+// blocked-8x3, and without bands of rows: blocked-unbanded), by the
+// Winograd path and by ConvAuto, for the blocked and the Winograd parts of
+// ConvAuto's rule, blockedWideMaxChannels and blockedBandRows.
 func BenchmarkBlockedTune(b *testing.B) {
 	const n = 8
 	type row = struct {
@@ -161,7 +161,7 @@ func BenchmarkBlockedTune(b *testing.B) {
 		row{"16x16_512-512_g4", 16, 512, 512, 4}, row{"256x256_32-64_g8", 256, 32, 64, 8},
 		row{"56x56_256-256_g2", 56, 256, 256, 2}, row{"16x16_512-512_g2", 16, 512, 512, 2})
 	for _, r := range rows {
-		for _, path := range []string{"direct", "auto-unblocked", "blocked", "blocked-4x6", "blocked-8x3", "blocked-unbanded"} {
+		for _, path := range []string{"auto", "direct", "auto-unblocked", "blocked", "blocked-4x6", "blocked-8x3", "blocked-unbanded", "winograd"} {
 			g := ConvGeom{InChannels: r.cin, OutChannels: r.cout, Groups: r.groups,
 				Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}}
 			switch path {
@@ -169,6 +169,8 @@ func BenchmarkBlockedTune(b *testing.B) {
 				g.Algorithm = ConvDirect
 			case "blocked", "blocked-4x6", "blocked-8x3", "blocked-unbanded":
 				g.Algorithm = ConvBlocked
+			case "winograd":
+				g.Algorithm = ConvWinograd
 			}
 			wt := make([]float32, g.WeightLen())
 			for i := range wt {

@@ -1,6 +1,7 @@
 package fold
 
 import (
+	"math"
 	"unsafe"
 
 	"github.com/netdeconv/deconv/internal/gather"
@@ -26,18 +27,18 @@ import (
 // except the float32 input transform on AVX-512, which has a separable
 // kernel fused with the gather (winograd.GatherInput).
 
-// One work item takes a span of tile rows (of one image or several small
-// ones) and runs four stages in two pooled buffers that stay in the L2
-// and L3 caches:
+// One work item takes one group's channels over a span of tile rows (of
+// one image or several small ones) and runs four stages in two pooled
+// buffers that stay in the L2 and L3 caches:
 //
-//  1. gather the 6×6 input tiles, tiles innermost (buffer 1);
-//  2. V = Bᵀ·d·B for all channels at once (buffer 2): separably, by the
-//     AVX-512 kernel of winograd.InputTransform for float32, or else as
-//     one GEMM by the Kronecker matrix Bᵀ⊗Bᵀ. For float32 F(4,3) on
-//     AVX-512, winograd.GatherInput runs stages 1 and 2 fused, from the
-//     input rows straight into buffer 2;
-//  3. for each of the 36 positions and each group, M_ξ = U_ξ·V_ξ
-//     (output channels × tiles, tiles innermost: buffer 1; U_ξ, stored
+//  1. gather the group's 6×6 input tiles, tiles innermost (buffer 1);
+//  2. V = Bᵀ·d·B for the group's channels at once (buffer 2): separably,
+//     by the AVX-512 kernel of winograd.InputTransform for float32, or
+//     else as one GEMM by the Kronecker matrix Bᵀ⊗Bᵀ. For float32 F(4,3)
+//     on AVX-512, winograd.GatherInput runs stages 1 and 2 fused, from
+//     the input rows straight into buffer 2;
+//  3. for each of the 36 positions, M_ξ = U_ξ·V_ξ (the group's output
+//     channels × tiles, tiles innermost: buffer 1; U_ξ, stored
 //     transposed, and V_ξ are read in place by the micro-kernels);
 //  4. where package winograd has an output kernel (float32 F(4,3) with
 //     AVX-512), Y = Aᵀ·M·A with the bias, written into the output in one
@@ -47,14 +48,38 @@ import (
 //
 // The products have the tiles innermost so that the output kernel reads
 // 16 tiles of one channel and position as one vector.
+//
+// Why items per group: an item covering every group's channels reads all
+// the transformed filters (36 × Cin/groups × Cout: 4.7 MB on Table 3's
+// row 04, 256→512 in 4 groups) for a span of about 32 tiles, the budget
+// being divided among all channels, so every item re-read them from L3 or
+// memory; an item of one group reads its group's quarter and holds about
+// 3 times the tiles. The forward ran 1.9× faster on that row (35 against
+// 68 ms CPU time per call at batch 8, BenchmarkBlockedTune and the
+// former path's BenchmarkGroupedTune side by side). With one group the
+// items are as before.
 
 // winoBudget is the number of elements of one stage's buffer per work
 // item: 1 MiB of float32, so that a position's operands of stage 3 stay
 // in L2 and the item's buffers in the shared L3.
 var winoBudget = 1 << 19
 
+// winoGroupBudget is winoBudget for the items of grouped layers (one
+// group's channels each): 1.5 MiB of float32, 64 tiles per item on
+// Table 3's rows 03 and 04 (64→128 channels per group). Measured at batch
+// 8 (CPU time per call, BenchmarkWinogradGroupedBudget, four alternating
+// runs on a loaded machine): 4% faster than winoBudget's 96 tiles on
+// row 04 and 1.5% on row 03 (9% and 5% in an earlier run), about 5%
+// faster than half of it (32 tiles) on row 04; 2 MiB and more ran
+// 1.2–1.6× slower (the buffers outgrow L2). One group keeps winoBudget:
+// its 32×32 64→64 layer ran 10% slower with this one.
+var winoGroupBudget = 3 << 17
+
 // mayUseWinograd reports whether calls may take the Winograd path, so the
-// transformed weights are worth keeping.
+// transformed weights are worth keeping (useWinogradGrouped adds the
+// grouped layers, whose rule depends on the element type and family; a
+// family selected later that takes the path transforms the weights per
+// call, as for unpublished weights).
 func (g ConvGeom) mayUseWinograd() bool {
 	switch g.Algorithm {
 	case ConvWinograd:
@@ -78,7 +103,7 @@ func (c *Conv2d[T]) tile() *winograd.Tile {
 // packing for the blocked path when the layer may use them, computed once
 // per weight change.
 func (c *Conv2d[T]) store(p *weights[T]) {
-	if g := c.geom; g.mayUseWinograd() {
+	if g := c.geom; g.mayUseWinograd() || useWinogradGrouped[T](g, math.MaxInt, math.MaxInt) {
 		tl := c.tile()
 		p.wino = make([]T, winoFilterLen[T](g, tl))
 		winograd.FilterTransform(tl, p.wino, p.weight, g.OutChannels, g.InChannels/g.Groups, filterStride[T](g.OutChannels))
@@ -160,10 +185,13 @@ type winoRun[T Float] struct {
 	dst, x, u, bias          []T
 	n, h, w, oh, ow, th, tw  int
 	rowsPer, ld, rsIn, rsOut int
+	spans, spansPerImage     int  // spans of tile rows per group, per image
+	perImage                 bool // spans end at images' last tile rows
 	ldu                      int
 	size1, size2             int
 	fam                      isa.Family
 	outKernel                bool // stage 4 by winograd.Output
+	fused                    bool // stages 1 and 2 by winograd.GatherInput
 	stream                   bool // its stores non-temporal
 	finite                   gather.FiniteFunc[T]
 	strided                  gather.Strided2DFunc[T]
@@ -185,16 +213,17 @@ func (c *Conv2d[T]) forwardWinograd(wk *convWork[T], dst, x []T, n, h, w, oh, ow
 	r.geom, r.dst, r.x, r.bias = g, dst, x, bias
 	r.n, r.h, r.w, r.oh, r.ow = n, h, w, oh, ow
 	r.th, r.tw = winograd.Tiles(r.tile, oh, ow)
-	rows := n * r.th
-	// Tiles per item: the budget, at most winoMaxTiles, but small enough
-	// that every worker gets several items.
-	per := min(winoMaxTiles, max(16, winoBudget/(a2*max(g.InChannels, g.OutChannels))))
-	r.rowsPer = winoRows(max(1, min(per/r.tw, (rows+4*workers-1)/(4*workers))), r.tw)
-	r.ld = padStride[T](r.rowsPer * r.tw)
-	r.rsIn = padStride[T](g.InChannels * r.ld)
-	r.ldu = filterStride[T](g.OutChannels)
-	r.rsOut = padStride[T](g.OutChannels * r.ld)
+	cg, coutg := g.InChannels/g.Groups, g.OutChannels/g.Groups
 	r.fam = isa.Selected()
+	// Gather (the path without the fused kernel) writes a span per call,
+	// and a group's span can be one call only within one image.
+	r.fused = winograd.HasGatherInput[T](r.fam, r.tile)
+	r.perImage = g.Groups > 1 && !r.fused
+	r.rowsPer, r.spans, r.spansPerImage = winoSpans(g, n, r.th, r.tw, a2, workers, r.perImage)
+	r.ld = padStride[T](r.rowsPer * r.tw)
+	r.rsIn = padStride[T](cg * r.ld)
+	r.ldu = filterStride[T](g.OutChannels)
+	r.rsOut = padStride[T](coutg * r.ld)
 	r.outKernel = winograd.HasOutputKernel[T](r.fam, r.tile)
 	r.stream = len(dst)*int(unsafe.Sizeof(dst[0])) >= winoStreamBytes
 	r.size1 = max(a2*r.rsIn, a2*r.rsOut)
@@ -203,15 +232,43 @@ func (c *Conv2d[T]) forwardWinograd(wk *convWork[T], dst, x []T, n, h, w, oh, ow
 		r.size2 = max(r.size2, m2*r.rsOut)
 	}
 	r.finite = gather.FiniteFor[T](r.fam)
-	if fam := isa.Selected(); r.strided == nil || r.stridedFam != fam {
+	if r.strided == nil || r.stridedFam != r.fam {
 		// Looked up once per family: a generic function value allocates.
-		r.strided, r.stridedFam = gather.Strided2DFor[T](fam), fam
+		r.strided, r.stridedFam = gather.Strided2DFor[T](r.fam), r.fam
 	}
 	r.fe.err = nil
-	parallel.For((rows+r.rowsPer-1)/r.rowsPer, workers, r.body)
+	parallel.For(g.Groups*r.spans, workers, r.body)
 	err := r.fe.err
 	r.dst, r.x, r.u, r.bias, r.fe.err = nil, nil, nil, nil, nil // keep no caller data alive
 	return err
+}
+
+// winoSpans returns how forwardWinograd cuts each group's n·th tile rows
+// of tw tiles into spans, one work item each: rowsPer tile rows a span,
+// spans spans per group, and, with perImage, spansPerImage spans per image
+// (the spans then end at each image's last tile row). A span holds as
+// many tiles as winoBudget (winoGroupBudget with several groups) allows
+// for one group's channels, at most winoMaxTiles, but few enough that
+// every worker gets several items.
+func winoSpans(g ConvGeom, n, th, tw, a2, workers int, perImage bool) (rowsPer, spans, spansPerImage int) {
+	cg, coutg := g.InChannels/g.Groups, g.OutChannels/g.Groups
+	rows := n * th
+	budget := winoBudget
+	if g.Groups > 1 {
+		budget = winoGroupBudget
+	}
+	per := min(winoMaxTiles, max(16, budget/(a2*max(cg, coutg))))
+	minSpans := max(1, (4*workers+g.Groups-1)/g.Groups)
+	limit := max(1, min(per/tw, (rows+minSpans-1)/minSpans))
+	if perImage {
+		limit = min(limit, th)
+	}
+	rowsPer = winoRows(limit, tw)
+	if perImage {
+		spansPerImage = (th + rowsPer - 1) / rowsPer
+		return rowsPer, n * spansPerImage, spansPerImage
+	}
+	return rowsPer, (rows + rowsPer - 1) / rowsPer, 0
 }
 
 // filterStride is the row length of the transformed filters: padStride,
@@ -267,12 +324,14 @@ func padStride[T Float](n int) int {
 	return ld
 }
 
-// items runs work items [lo, hi): spans of rowsPer tile rows.
+// items runs work items [lo, hi): item i is group i/spans's span i%spans
+// of tile rows (winoRun.span), so the items of one group are consecutive
+// and a worker's items share their group's transformed filters in cache.
 func (r *winoRun[T]) items(lo, hi int) {
 	g, tl := r.geom, r.tile
 	a2, m2 := tl.Alpha*tl.Alpha, winograd.OutputRows(tl)
-	C, Cout := g.InChannels, g.OutChannels
-	cg, coutg := C/g.Groups, Cout/g.Groups
+	C := g.InChannels
+	cg, coutg := C/g.Groups, g.OutChannels/g.Groups
 	b1, b2 := getScratch[T](r.size1), getScratch[T](r.size2)
 	b3 := getScratch[T](winograd.BandLen(tl, r.tw))
 	defer putScratch(b1)
@@ -280,95 +339,162 @@ func (r *winoRun[T]) items(lo, hi int) {
 	defer putScratch(b3)
 	buf1, buf2 := *b1, *b2
 	kin, kout := winograd.InputMatrix[T](tl), winograd.OutputMatrix[T](tl)
-	rows := r.n * r.th
 	plane := r.h * r.w
-	fused := winograd.HasGatherInput[T](r.stridedFam, tl)
+	fused := r.fused
 	for item := lo; item < hi; item++ {
-		row0 := item * r.rowsPer
-		row1 := min(row0+r.rowsPer, rows)
+		grp := item / r.spans
+		row0, row1 := r.span(item % r.spans)
 		nt := (row1 - row0) * r.tw
 		if fused {
 			// The kernel checks the input rows it reads; every input row
 			// is read by some item.
-			if _, finite := winograd.GatherInput(r.stridedFam, tl, buf2, r.rsIn, r.ld, r.x, C, r.h, r.w, g.PadH, g.PadW, r.th, r.tw, row0, row1, *b3); !finite {
-				if err := r.inputError(row0, row1); err != nil {
-					r.fe.set(err)
-					return
+			for s0 := row0; s0 < row1; {
+				s1, xo, _, l0, l1 := r.segment(grp, s0, row1)
+				if _, finite := winograd.GatherInput(r.fam, tl, buf2[(s0-row0)*r.tw:], r.rsIn, r.ld, r.x[xo:], cg, r.h, r.w, g.PadH, g.PadW, r.th, r.tw, l0, l1, *b3); !finite {
+					if err := r.inputError(grp, s0, s1); err != nil {
+						r.fe.set(err)
+						return
+					}
+					// Finite input that overflowed in the transform: the
+					// output check reports it.
 				}
-				// Finite input that overflowed in the transform: the
-				// output check reports it.
+				s0 = s1
 			}
 		} else {
-			// Each image's input is checked by the item holding its
-			// first tile row.
+			// Each image's input (its group's channels) is checked by the
+			// item holding its first tile row.
 			for row := row0; row < row1; row++ {
 				if img := row / r.th; row%r.th == 0 {
-					if src := r.x[img*C*plane : (img+1)*C*plane]; !r.finite(src) {
-						r.fe.set(nonFinite(src, "input", img*C*plane))
+					off := (img*C + grp*cg) * plane
+					if src := r.x[off : off+cg*plane]; !r.finite(src) {
+						r.fe.set(nonFinite(src, "input", off))
 						return
 					}
 				}
 			}
-			winograd.Gather(tl, buf1, r.rsIn, r.ld, r.x, C, r.h, r.w, g.PadH, g.PadW, r.th, r.tw, row0, row1, *b3, r.strided)
-			if !winograd.InputTransform(r.stridedFam, tl, buf2, buf1, r.rsIn, C, r.ld, nt) {
-				if err := gemm.GemmDense(1, gemm.NoTrans, gemm.NoTrans, a2, C*r.ld, a2, 1, kin, a2, buf1, r.rsIn, 0, buf2, r.rsIn); err != nil {
+			// One segment: Gather zeroes its span's columns up to ld, so
+			// the spans of grouped layers stay within an image here
+			// (winoRun.perImage).
+			_, xo, _, l0, l1 := r.segment(grp, row0, row1)
+			winograd.Gather(tl, buf1, r.rsIn, r.ld, r.x[xo:], cg, r.h, r.w, g.PadH, g.PadW, r.th, r.tw, l0, l1, *b3, r.strided)
+			if !winograd.InputTransform(r.fam, tl, buf2, buf1, r.rsIn, cg, r.ld, nt) {
+				if err := gemm.GemmDense(1, gemm.NoTrans, gemm.NoTrans, a2, cg*r.ld, a2, 1, kin, a2, buf1, r.rsIn, 0, buf2, r.rsIn); err != nil {
 					r.fe.set(err)
 					return
 				}
 			}
 		}
 		for xi := 0; xi < a2; xi++ {
-			for grp := 0; grp < g.Groups; grp++ {
-				// M_ξ (coutg × nt) = U_ξ·V_ξ, U_ξ stored transposed.
-				if err := gemm.GemmDense(1, gemm.Trans, gemm.NoTrans, coutg, nt, cg,
-					1, r.u[xi*cg*r.ldu+grp*coutg:], r.ldu, buf2[xi*r.rsIn+grp*cg*r.ld:], r.ld,
-					0, buf1[xi*r.rsOut+grp*coutg*r.ld:], r.ld); err != nil {
+			// M_ξ (coutg × nt) = U_ξ·V_ξ, U_ξ stored transposed.
+			if err := gemm.GemmDense(1, gemm.Trans, gemm.NoTrans, coutg, nt, cg,
+				1, r.u[xi*cg*r.ldu+grp*coutg:], r.ldu, buf2[xi*r.rsIn:], r.ld,
+				0, buf1[xi*r.rsOut:], r.ld); err != nil {
+				r.fe.set(err)
+				return
+			}
+		}
+		var bias []T
+		if r.bias != nil {
+			bias = r.bias[grp*coutg : (grp+1)*coutg]
+		}
+		transformed := false // Y = (Aᵀ⊗Aᵀ)·M computed into buffer 2
+		for s0 := row0; s0 < row1; {
+			s1, _, do, l0, l1 := r.segment(grp, s0, row1)
+			ran, finite := false, false
+			if r.outKernel {
+				ran, finite = winograd.Output(r.fam, tl, r.dst[do:], buf1[(s0-row0)*r.tw:], r.rsOut, r.ld, bias, coutg, r.oh, r.ow, r.th, r.tw, l0, l1, r.stream)
+			}
+			if !ran {
+				if !transformed {
+					if err := gemm.GemmDense(1, gemm.NoTrans, gemm.NoTrans, m2, coutg*r.ld, a2, 1, kout, a2, buf1, r.rsOut, 0, buf2, r.rsOut); err != nil {
+						r.fe.set(err)
+						return
+					}
+					transformed = true
+				}
+				winograd.Scatter(tl, r.dst[do:], buf2[(s0-row0)*r.tw:], r.rsOut, r.ld, 1, bias, coutg, r.oh, r.ow, r.th, r.tw, l0, l1)
+			}
+			// Finite inputs and weights can still overflow in the
+			// products. The output kernel tells; the rows are searched for
+			// the culprit only when it saw one, or when it did not run.
+			if !finite {
+				if err := r.outputError(grp, s0, s1); err != nil {
 					r.fe.set(err)
 					return
 				}
 			}
-		}
-		ran, finite := false, false
-		if r.outKernel {
-			ran, finite = winograd.Output(r.fam, tl, r.dst, buf1, r.rsOut, r.ld, r.bias, Cout, r.oh, r.ow, r.th, r.tw, row0, row1, r.stream)
-		}
-		if !ran {
-			if err := gemm.GemmDense(1, gemm.NoTrans, gemm.NoTrans, m2, Cout*r.ld, a2, 1, kout, a2, buf1, r.rsOut, 0, buf2, r.rsOut); err != nil {
-				r.fe.set(err)
-				return
-			}
-			winograd.Scatter(tl, r.dst, buf2, r.rsOut, r.ld, 1, r.bias, Cout, r.oh, r.ow, r.th, r.tw, row0, row1)
-		}
-		// Finite inputs and weights can still overflow in the products.
-		// The output kernel tells; the rows are searched for the culprit
-		// only when it saw one, or when it did not run.
-		for row := row0; row < row1 && !finite; row++ {
-			img, ty := row/r.th, row%r.th
-			y0, y1 := ty*tl.M, min(ty*tl.M+tl.M, r.oh)
-			for co := 0; co < Cout; co++ {
-				off := (img*Cout+co)*r.oh*r.ow + y0*r.ow
-				if o := r.dst[off : off+(y1-y0)*r.ow]; !r.finite(o) {
-					r.fe.set(nonFinite(o, "output", off))
-					return
-				}
-			}
+			s0 = s1
 		}
 	}
 }
 
+// span returns the tile rows [row0, row1) of span s of every group:
+// rowsPer rows of the batch's n·th, or, with perImage, of one image's th.
+func (r *winoRun[T]) span(s int) (row0, row1 int) {
+	if !r.perImage {
+		row0 = s * r.rowsPer
+		return row0, min(row0+r.rowsPer, r.n*r.th)
+	}
+	img, k := s/r.spansPerImage, s%r.spansPerImage
+	row0 = img*r.th + k*r.rowsPer
+	return row0, min(row0+r.rowsPer, (img+1)*r.th)
+}
+
+// segment returns the part [s0, s1) of tile rows [s0, row1) that one call
+// of the gather and output kernels covers, the offsets in x and dst of
+// the array those calls address, and the segment's rows numbered in it.
+// With one group that is the whole batch (the kernels step over images,
+// whose channels are contiguous): s1 = row1, offsets 0, rows as they are.
+// A group's channels are a contiguous block of each image, but its images
+// lie C·h·w apart, not cg·h·w as the kernels assume: a segment then ends
+// at an image's last tile row and addresses that image's group as a
+// batch of one image of cg (coutg) channels.
+func (r *winoRun[T]) segment(grp, s0, row1 int) (s1, xo, do, l0, l1 int) {
+	g := r.geom
+	if g.Groups == 1 {
+		return row1, 0, 0, s0, row1
+	}
+	img := s0 / r.th
+	s1 = min(row1, (img+1)*r.th)
+	cg, coutg := g.InChannels/g.Groups, g.OutChannels/g.Groups
+	xo = (img*g.InChannels + grp*cg) * r.h * r.w
+	do = (img*g.OutChannels + grp*coutg) * r.oh * r.ow
+	return s1, xo, do, s0 - img*r.th, s1 - img*r.th
+}
+
 // inputError returns the ErrNonFinite of the first NaN or ±Inf in the
-// input rows that tile rows [row0, row1) read, in every channel, or nil
-// when there is none.
-func (r *winoRun[T]) inputError(row0, row1 int) error {
+// input rows that tile rows [row0, row1) read, in group grp's channels,
+// or nil when there is none.
+func (r *winoRun[T]) inputError(grp, row0, row1 int) error {
 	tl, C := r.tile, r.geom.InChannels
+	cg := C / r.geom.Groups
 	for row := row0; row < row1; row++ {
 		img, ty := row/r.th, row%r.th
 		lo := max(0, ty*tl.M-r.geom.PadH)
 		hi := min(r.h, ty*tl.M-r.geom.PadH+tl.Alpha)
-		for ci := 0; ci < C && lo < hi; ci++ {
+		for ci := grp * cg; ci < (grp+1)*cg && lo < hi; ci++ {
 			off := ((img*C+ci)*r.h + lo) * r.w
 			if src := r.x[off : off+(hi-lo)*r.w]; !r.finite(src) {
 				return nonFinite(src, "input", off)
+			}
+		}
+	}
+	return nil
+}
+
+// outputError returns the ErrNonFinite of the first NaN or ±Inf in the
+// output rows of tile rows [row0, row1), in group grp's channels, or nil
+// when there is none.
+func (r *winoRun[T]) outputError(grp, row0, row1 int) error {
+	tl, Cout := r.tile, r.geom.OutChannels
+	coutg := Cout / r.geom.Groups
+	for row := row0; row < row1; row++ {
+		img, ty := row/r.th, row%r.th
+		y0, y1 := ty*tl.M, min(ty*tl.M+tl.M, r.oh)
+		for co := grp * coutg; co < (grp+1)*coutg; co++ {
+			off := (img*Cout+co)*r.oh*r.ow + y0*r.ow
+			if o := r.dst[off : off+(y1-y0)*r.ow]; !r.finite(o) {
+				return nonFinite(o, "output", off)
 			}
 		}
 	}

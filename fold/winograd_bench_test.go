@@ -1,8 +1,10 @@
 package fold
 
 import (
+	"fmt"
 	"testing"
 
+	"github.com/netdeconv/deconv"
 	"github.com/netdeconv/deconv/internal/gemm"
 )
 
@@ -55,4 +57,88 @@ func BenchmarkWinogradProducts(b *testing.B) {
 			return gemm.GemmDense(1, gemm.Trans, gemm.NoTrans, nt, coutg, cg, 1, v[xi*rsIn:], ld, u[xi*cg*ldu:], ldu, 0, m[xi*nt*ldm:], ldm)
 		})
 	})
+}
+
+// BenchmarkWinogradGroupedRule: grouped layers around the bounds of
+// useWinogradGrouped (winogradGroupMinChannels, winogradGroupWide,
+// winogradGroupNarrowMinOut) by ConvAuto, the direct, the blocked and the
+// Winograd path, at batch 8 (CPU time per call). Table 3's grouped rows
+// are in BenchmarkBlockedTune.
+func BenchmarkWinogradGroupedRule(b *testing.B) {
+	const n = 8
+	for _, r := range []struct {
+		name                 string
+		h, cin, cout, groups int
+	}{
+		{"32x32_256-256_g4", 32, 256, 256, 4}, {"32x32_128-128_g2", 32, 128, 128, 2},
+		{"32x32_512-512_g16", 32, 512, 512, 16}, {"32x32_256-512_g8", 32, 256, 512, 8},
+		{"32x32_64-64_g2", 32, 64, 64, 2}, {"64x64_128-128_g4", 64, 128, 128, 4},
+		{"64x64_64-64_g2", 64, 64, 64, 2}, {"64x64_128-256_g4", 64, 128, 256, 4},
+		{"128x128_64-128_g2", 128, 64, 128, 2},
+	} {
+		for _, alg := range []ConvAlgorithm{ConvAuto, ConvDirect, ConvBlocked, ConvWinograd} {
+			g := ConvGeom{InChannels: r.cin, OutChannels: r.cout, Groups: r.groups, Algorithm: alg,
+				Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}}
+			wt := make([]float32, g.WeightLen())
+			for i := range wt {
+				wt[i] = float32(i%7) - 3
+			}
+			c, err := NewConv2d(g, wt, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			x := make([]float32, n*r.cin*r.h*r.h)
+			dst := make([]float32, n*r.cout*r.h*r.h)
+			b.Run(r.name+"/"+alg.String(), func(b *testing.B) {
+				t0 := cpuTime()
+				for i := 0; i < b.N; i++ {
+					if err := c.Forward(dst, x, n, r.h, r.h); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(cpuTime()-t0)/float64(b.N)/1e6, "cpu-ms/op")
+			})
+		}
+	}
+}
+
+// BenchmarkWinogradGroupedBudget: the Winograd path of grouped layers
+// (Table 3's rows 04 and 03, and 32→32 channels per group at 64×64) with
+// several budgets of a work item's buffers (winoGroupBudget), at batch 8
+// (CPU time per call).
+func BenchmarkWinogradGroupedBudget(b *testing.B) {
+	const n = 8
+	for _, r := range []struct {
+		name                 string
+		h, cin, cout, groups int
+	}{
+		{"32x32_256-512_g4", 32, 256, 512, 4}, {"64x64_128-256_g2", 64, 128, 256, 2}, {"64x64_128-128_g4", 64, 128, 128, 4},
+	} {
+		g := ConvGeom{InChannels: r.cin, OutChannels: r.cout, Groups: r.groups, Algorithm: ConvWinograd,
+			Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}}
+		wt := make([]float32, g.WeightLen())
+		for i := range wt {
+			wt[i] = float32(i%7) - 3
+		}
+		c, err := NewConv2d(g, wt, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		x := make([]float32, n*r.cin*r.h*r.h)
+		dst := make([]float32, n*r.cout*r.h*r.h)
+		for _, budget := range []int{1 << 18, 3 << 17, 1 << 19, 1 << 20, 1 << 21} {
+			b.Run(fmt.Sprint(r.name, "/", budget), func(b *testing.B) {
+				prev := winoGroupBudget
+				winoGroupBudget = budget
+				defer func() { winoGroupBudget = prev }()
+				t0 := cpuTime()
+				for i := 0; i < b.N; i++ {
+					if err := c.Forward(dst, x, n, r.h, r.h); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(cpuTime()-t0)/float64(b.N)/1e6, "cpu-ms/op")
+			})
+		}
+	}
 }

@@ -146,10 +146,16 @@ func TestFastDeconvWinograd(t *testing.T) {
 // TestWinogradFoldedConcurrentForward: a folded model on the Winograd path
 // serves Forward from many goroutines at once while its weights are
 // replaced (by the same values); every result equals the sequential one.
-// Run with -race.
+// With one group and with four (per-group work items). Run with -race.
 func TestWinogradFoldedConcurrentForward(t *testing.T) {
+	for _, groups := range []int{1, 4} {
+		t.Run(fmt.Sprint("groups=", groups), func(t *testing.T) { winogradConcurrentForward(t, groups) })
+	}
+}
+
+func winogradConcurrentForward(t *testing.T, groups int) {
 	rng := rand.New(rand.NewPCG(17, 18))
-	g := ConvGeom{InChannels: 16, OutChannels: 24, Algorithm: ConvWinograd,
+	g := ConvGeom{InChannels: 16, OutChannels: 24, Groups: groups, Algorithm: ConvWinograd,
 		Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}}
 	wt, bias := to32(randVec(rng, g.WeightLen())), to32(randVec(rng, 24))
 	c, err := NewConv2d(g, wt, bias)
@@ -310,6 +316,7 @@ func TestWinogradAndTapsWorkersObeyed(t *testing.T) {
 	n, h, w := 2, 24, 24
 	for _, g := range []ConvGeom{
 		{InChannels: 8, OutChannels: 8, Geometry: k3, Algorithm: ConvWinograd},
+		{InChannels: 8, OutChannels: 16, Groups: 4, Geometry: k3, Algorithm: ConvWinograd},
 		{InChannels: 8, OutChannels: 16, Groups: 8, Geometry: k3},
 	} {
 		c, err := NewConv2d(g, make([]float32, g.WeightLen()), nil)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/netdeconv/deconv"
+	"github.com/netdeconv/deconv/internal/isa"
 	"github.com/netdeconv/deconv/internal/winograd"
 )
 
@@ -139,6 +140,87 @@ func TestWinogradAutoRule(t *testing.T) {
 	g := ConvGeom{InChannels: 4, OutChannels: 4, Geometry: k3, Algorithm: 7}
 	if _, err := NewConv2d(g, make([]float32, g.WeightLen()), nil); !errors.Is(err, deconv.ErrParam) {
 		t.Errorf("unknown algorithm: %v, want ErrParam", err)
+	}
+}
+
+// TestWinogradGroupedAutoRule: ConvAuto takes the Winograd path of a
+// grouped layer exactly where winogradGroupMinChannels' rule says, for
+// float32 in families with the fused kernels only, and the layers it
+// sends there keep transformed weights.
+func TestWinogradGroupedAutoRule(t *testing.T) {
+	prev := isa.Selected()
+	defer func() { _ = isa.Select(prev) }()
+	k3 := deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}
+	cases := []struct {
+		g      ConvGeom
+		oh, ow int
+		want   bool // in a family with the fused kernels, float32
+	}{
+		{ConvGeom{InChannels: 256, OutChannels: 512, Groups: 4, Geometry: k3}, 32, 32, true},   // Table 3's row 04
+		{ConvGeom{InChannels: 128, OutChannels: 256, Groups: 2, Geometry: k3}, 64, 64, true},   // row 03
+		{ConvGeom{InChannels: 512, OutChannels: 512, Groups: 8, Geometry: k3}, 16, 16, false},  // row 05
+		{ConvGeom{InChannels: 512, OutChannels: 512, Groups: 32, Geometry: k3}, 16, 16, false}, // row 13
+		{ConvGeom{InChannels: 256, OutChannels: 512, Groups: 32, Geometry: k3}, 32, 32, false}, // row 12
+		{ConvGeom{InChannels: 128, OutChannels: 128, Groups: 128, Geometry: k3}, 64, 64, false},
+		{ConvGeom{InChannels: 128, OutChannels: 128, Groups: 4, Geometry: k3}, 64, 64, true},
+		{ConvGeom{InChannels: 256, OutChannels: 256, Groups: 8, Geometry: k3}, 32, 32, false}, // 32→32 narrow
+		{ConvGeom{InChannels: 256, OutChannels: 256, Groups: 8, Geometry: k3}, 32, 64, true},
+		{ConvGeom{InChannels: 256, OutChannels: 512, Groups: 8, Geometry: k3}, 32, 32, true}, // 32→64 narrow
+		{ConvGeom{InChannels: 62, OutChannels: 64, Groups: 2, Geometry: k3}, 64, 64, false},  // 31 per group
+		{ConvGeom{InChannels: 128, OutChannels: 256, Groups: 2, Geometry: k3}, 31, 64, false},
+		{ConvGeom{InChannels: 128, OutChannels: 256, Groups: 2, Geometry: k3, Algorithm: ConvBlocked}, 64, 64, false},
+		{ConvGeom{InChannels: 128, OutChannels: 256, Groups: 2, Geometry: k3, Algorithm: ConvDirect}, 64, 64, false},
+		{ConvGeom{InChannels: 128, OutChannels: 256, Groups: 2, Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, DilationH: 2, DilationW: 2}}, 64, 64, false},
+	}
+	for _, fam := range isa.Available() {
+		if err := isa.Select(fam); err != nil {
+			t.Fatal(err)
+		}
+		fused := winograd.HasGatherInput[float32](fam, winograd.F43)
+		for _, c := range cases {
+			g, err := c.g.normalize()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := winogradAt[float32](g, c.oh, c.ow); got != (c.want && fused) {
+				t.Errorf("%v float32 %+v at %d×%d: Winograd %v, want %v", fam, c.g, c.oh, c.ow, got, c.want && fused)
+			}
+			if winogradAt[float64](g, c.oh, c.ow) {
+				t.Errorf("%v float64 %+v at %d×%d: Winograd, want another path", fam, c.g, c.oh, c.ow)
+			}
+			if c.want && fused {
+				l, err := NewConv2d(c.g, make([]float32, c.g.WeightLen()), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if l.p.Load().wino == nil {
+					t.Errorf("%v %+v: no transformed weights kept", fam, c.g)
+				}
+			}
+		}
+	}
+	// A forward ConvAuto sends to the grouped Winograd path computes the
+	// convolution (TestWinogradGroupedMatchesNaive covers the path).
+	rng := rand.New(rand.NewPCG(95, 96))
+	g := ConvGeom{InChannels: 64, OutChannels: 96, Groups: 2, Geometry: k3}
+	const n, side = 2, 40
+	x, wt := to32(randVec(rng, n*64*side*side)), to32(randVec(rng, g.WeightLen()))
+	want := naiveConv(g, to64(x), to64(wt), nil, n, side, side)
+	for _, fam := range isa.Available() {
+		if err := isa.Select(fam); err != nil {
+			t.Fatal(err)
+		}
+		c, err := NewConv2d(g, wt, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]float32, len(want))
+		if err := c.Forward(got, x, n, side, side); err != nil {
+			t.Fatal(err)
+		}
+		if e := relErr(got, want); e > 1e-5 {
+			t.Errorf("%v: relative error %g", fam, e)
+		}
 	}
 }
 
