@@ -165,3 +165,28 @@ func useWinogradGrouped[T Float](g ConvGeom, oh, ow int) bool {
 func winogradAt[T Float](g ConvGeom, oh, ow int) bool {
 	return g.useWinograd(oh, ow) || useWinogradGrouped[T](g, oh, ow)
 }
+
+// convPath is one of the paths a forward convolution takes.
+type convPath uint8
+
+const (
+	pathDirect convPath = iota
+	pathWinograd
+	pathBlocked
+	pathTaps
+)
+
+// pathAt returns the path of a call of element type T with an oh×ow
+// output: the first of the Winograd, blocked and taps paths whose rule
+// (or Algorithm) takes it, else the direct path.
+func pathAt[T Float](g ConvGeom, oh, ow int) convPath {
+	switch {
+	case winogradAt[T](g, oh, ow):
+		return pathWinograd
+	case useBlocked[T](g, oh, ow):
+		return pathBlocked
+	case g.useTaps():
+		return pathTaps
+	}
+	return pathDirect
+}

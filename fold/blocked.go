@@ -10,17 +10,18 @@ import (
 	"github.com/netdeconv/deconv/internal/parallel"
 )
 
-// The blocked path of Conv2d, for grouped layers: per
-// (group, image, band of output rows) work item, a zero-padded copy of
-// the group's input rows, then internal/dconv computes four output
-// channels at a time, keeping 6 rows × 4 channels of output vectors in
-// registers while it runs over every (input channel, tap) term (or, up
-// to 32 input channels per group and in bands, eight at a time, 3 rows ×
-// 8 channels: blockedWide). Items of 24 output rows or more are computed
-// in bands of 12 rows, each over passes of a few input channels whose
-// rows stay in L1 (blockedBandRows). There is no im2col and no packing
-// of the input (with one item per image, a group's padded planes are
-// written by one table gather); the weights are packed (four channels' weights of a term
+// The blocked path of Conv2d, for grouped layers: per (group, image,
+// band of output rows) work item, a zero-padded copy of the group's input
+// rows, then internal/dconv computes four output channels at a time,
+// keeping 6 rows × 4 channels of output vectors in registers while it
+// runs over every (input channel, tap) term (or eight at a time, 3 rows ×
+// 8 channels, up to 32 input channels per group or in strips:
+// blockedWide). An item of 24 output rows or more is computed in strips
+// of 12 rows, each over passes of a few input channels whose padded rows
+// stay in L1 (blockedStripRows); an item's padded input rows take at most
+// blockedItemBytes. There is no im2col and no packing of the input (with
+// one item per image, a group's padded planes are written by one table
+// gather); the weights are packed (four channels' weights of a term
 // together) once per published weight set, and other weights (a
 // FastDeconv's folded ones) once per worker and group, which the work
 // order (groups outermost) makes about once per call.
@@ -33,7 +34,8 @@ import (
 // 16×16 (64) and 256→512 in 32 groups at 32×32 (8), 1.5–1.7× with 4
 // channels per group (32×32 and 64×64), 1.2× with 2 (128×128), and
 // 1.1–1.15× with 64 at 32×32 and 64×64 (256→512 in 4 groups, 128→256 in
-// 2). It lost to the taps path with one input channel per group or fewer
+// 2; both now take the Winograd path, which ConvAuto tries first: see
+// winogradGroupMinChannels). It lost to the taps path with one input channel per group or fewer
 // than 4 output channels per group (0.6×: depthwise layers, where three
 // of the kernel's four channels would be padding), and on 8-column
 // outputs (0.5× on a dense 8×8 layer: half of every vector is masked
@@ -64,13 +66,14 @@ const blockedChunkAbove = 128 << 10
 
 // blockedTuning is the blocked path's tuning: the constants
 // blockedMinChannels, blockedChunkBytes, blockedChunkAbove,
-// blockedWideMaxChannels, blockedBandRows and blockedBandBytes, or the
+// blockedWideMaxChannels, blockedStripRows, blockedStripBytes and
+// blockedItemBytes, or the
 // values a test or benchmark sets in blockedOverride to reach paths
-// (passes of a few channels, blocks of 4 or 8, bands of a few rows or
-// none) the constants do not take on its shapes.
+// (passes of a few channels, blocks of 4 or 8, strips of a few rows or
+// none, items of a few rows) the constants do not take on its shapes.
 type blockedTuning struct {
 	minChannels, chunkBytes, chunkAbove, wideMaxChannels int
-	bandRows, bandBytes                                  int
+	stripRows, stripBytes, itemBytes                     int
 }
 
 // blockedOverride is nil outside tests and benchmarks: then
@@ -82,7 +85,7 @@ func blockedParams() blockedTuning {
 	if p := blockedOverride.Load(); p != nil {
 		return *p
 	}
-	return blockedTuning{blockedMinChannels, blockedChunkBytes, blockedChunkAbove, blockedWideMaxChannels, blockedBandRows, blockedBandBytes}
+	return blockedTuning{blockedMinChannels, blockedChunkBytes, blockedChunkAbove, blockedWideMaxChannels, blockedStripRows, blockedStripBytes, blockedItemBytes}
 }
 
 // blockedMaxChannels bounds the layers ConvAuto sends to the blocked
@@ -96,7 +99,7 @@ func blockedParams() blockedTuning {
 // 64 at 32×32 (256→512 in 4, Table 3's row 04) and 1.2× at 64×64
 // (128→256 in 2, row 03), 1.15× with 4 at 256×256 (32→64 in 8) and 1.2×
 // with 2 at 128×128 (64→128 in 32). Before the bands of rows
-// (blockedBandRows) it lost on the large planes (0.62–0.84× at 56×56 and
+// (blockedStripRows) it lost on the large planes (0.62–0.84× at 56×56 and
 // 64×64), which an upper bound on the volume then kept from it.
 const blockedMaxChannels = 256
 
@@ -131,7 +134,7 @@ type blockedRun[T Float] struct {
 	rowsPer, bands       int
 	hp, wp, plane        int
 	chunk                int           // input channels per pass (blockedChunkBytes)
-	band, bandChunk      int           // rows per band and input channels per band pass (blockedBandRows); 0: no bands
+	strip, stripChunk    int           // rows per strip and input channels per pass of a strip (blockedStripRows); 0: no strips
 	wide                 bool          // blocks of 8 output channels (blockedWide)
 	offs                 dconv.Offsets // the terms of one output channel over the padded planes
 	packed               []T           // every group's packed weights (packBlocked); nil: packed by the workers
@@ -150,27 +153,7 @@ func (c *Conv2d[T]) forwardBlocked(wk *convWork[T], dst, x []T, n, h, w, oh, ow 
 	workers = parallel.Workers(workers)
 	r.geom, r.dst, r.x, r.weight, r.bias = g, dst, x, weight, bias
 	r.n, r.h, r.w, r.oh, r.ow = n, h, w, oh, ow
-	// Split the output rows only when there are too few (group, image)
-	// pairs to keep every worker busy.
-	r.bands = min(oh, max(1, (4*workers+n*g.Groups-1)/(n*g.Groups)))
-	r.rowsPer = (oh + r.bands - 1) / r.bands
-	r.bands = (oh + r.rowsPer - 1) / r.rowsPer
-	r.hp = (r.rowsPer-1)*g.StrideH + (g.KernelH-1)*g.DilationH + 1
-	r.wp = w + 2*g.PadW
-	r.plane = r.hp * r.wp
-	var z T
-	tune := blockedParams()
-	r.chunk = g.InChannels / g.Groups
-	if planeBytes := r.plane * int(unsafe.Sizeof(z)); r.chunk*planeBytes > tune.chunkAbove {
-		r.chunk = max(1, tune.chunkBytes/planeBytes)
-	}
-	r.band, r.bandChunk = 0, 0
-	if tune.bandRows > 0 && r.rowsPer >= 2*tune.bandRows {
-		r.band = tune.bandRows
-		inRows := (r.band-1)*g.StrideH + (g.KernelH-1)*g.DilationH + 1
-		r.bandChunk = max(1, tune.bandBytes/(inRows*r.wp*int(unsafe.Sizeof(z))))
-	}
-	r.wide = blockedWide(g, r.band > 0)
+	r.layout(g, n, w, oh, workers)
 	r.offs.Reset()
 	for ci := range g.InChannels / g.Groups {
 		for ki := range g.KernelH {
@@ -197,6 +180,40 @@ func (c *Conv2d[T]) forwardBlocked(wk *convWork[T], dst, x []T, n, h, w, oh, ow 
 	err := r.fe.err
 	r.dst, r.x, r.weight, r.bias, r.packed, r.fe.err = nil, nil, nil, nil, nil, nil
 	return err
+}
+
+// layout sets how a call of n images with w input and oh output rows is
+// cut into work items, strips and passes (the fields from rowsPer to
+// wide) on the given workers.
+func (r *blockedRun[T]) layout(g ConvGeom, n, w, oh, workers int) {
+	var z T
+	tune := blockedParams()
+	// Split the output rows when there are too few (group, image) pairs
+	// to keep every worker busy, and when a group's padded input rows
+	// would take more than blockedItemBytes.
+	cg := g.InChannels / g.Groups
+	r.wp = w + 2*g.PadW
+	r.bands = min(oh, max(1, (4*workers+n*g.Groups-1)/(n*g.Groups)))
+	r.rowsPer = (oh + r.bands - 1) / r.bands
+	// The padded rows of rowsPer output rows: (rowsPer−1)·StrideH plus
+	// the kernel's reach.
+	reach := (g.KernelH-1)*g.DilationH + 1
+	fit := (tune.itemBytes/(cg*r.wp*int(unsafe.Sizeof(z)))-reach)/g.StrideH + 1
+	r.rowsPer = min(r.rowsPer, max(1, fit))
+	r.bands = (oh + r.rowsPer - 1) / r.rowsPer
+	r.hp = (r.rowsPer-1)*g.StrideH + reach
+	r.plane = r.hp * r.wp
+	r.chunk = cg
+	if planeBytes := r.plane * int(unsafe.Sizeof(z)); r.chunk*planeBytes > tune.chunkAbove {
+		r.chunk = max(1, tune.chunkBytes/planeBytes)
+	}
+	r.strip, r.stripChunk = 0, 0
+	if tune.stripRows > 0 && r.rowsPer >= 2*tune.stripRows {
+		r.strip = tune.stripRows
+		inRows := (r.strip-1)*g.StrideH + (g.KernelH-1)*g.DilationH + 1
+		r.stripChunk = max(1, tune.stripBytes/(inRows*r.wp*int(unsafe.Sizeof(z))))
+	}
+	r.wide = blockedWide(g, r.strip > 0)
 }
 
 // items computes work items [lo, hi): (group, image, band of output
@@ -252,15 +269,15 @@ func (r *blockedRun[T]) items(lo, hi int) {
 		}
 		rows := oy1 - oy0
 		base := (img*g.OutChannels+grp*coutg)*L + oy0*r.ow
-		band := rows * r.ow
+		itemLen := rows * r.ow
 		lds := g.StrideH * r.wp
-		// The rows in bands (r.band, or all of them), each band's input
+		// The rows in strips (r.strip, or all of them), each strip's input
 		// channels in chunks whose padded rows stay in L1 while every
-		// block of output channels reads them; a band's first chunk starts
+		// block of output channels reads them; a strip's first chunk starts
 		// from the bias, the others add to its partial sums.
 		sub, chunk := rows, r.chunk
-		if r.band > 0 {
-			sub, chunk = r.band, r.bandChunk
+		if r.strip > 0 {
+			sub, chunk = r.strip, r.stripChunk
 		}
 		for y0 := 0; y0 < rows; y0 += sub {
 			yr := min(sub, rows-y0)
@@ -294,7 +311,7 @@ func (r *blockedRun[T]) items(lo, hi int) {
 					if k == ch {
 						dconv.Rows(r.fam, ch, r.dst[base+co*L+y0*r.ow:], r.ow, L, in, lds, yr, r.ow, w, dconv.Channels*feats, &r.offs, terms, bias)
 					} else {
-						dconv.Rows(r.fam, ch, (*tail)[y0*r.ow:], r.ow, band, in, lds, yr, r.ow, w, dconv.Channels*feats, &r.offs, terms, bias)
+						dconv.Rows(r.fam, ch, (*tail)[y0*r.ow:], r.ow, itemLen, in, lds, yr, r.ow, w, dconv.Channels*feats, &r.offs, terms, bias)
 					}
 					co += ch
 				}
@@ -303,7 +320,7 @@ func (r *blockedRun[T]) items(lo, hi int) {
 		if k := coutg % dconv.Channels; k != 0 {
 			b := blocks - 1
 			for c := range k {
-				copy(r.dst[base+(b*dconv.Channels+c)*L:][:band], (*tail)[c*band:(c+1)*band])
+				copy(r.dst[base+(b*dconv.Channels+c)*L:][:itemLen], (*tail)[c*itemLen:(c+1)*itemLen])
 			}
 		}
 		// Finite inputs and weights can still overflow in the products.
@@ -392,39 +409,49 @@ func packGroup[T Float](dst, wg []T, coutg, feats int) {
 	}
 }
 
-// blockedBandRows and blockedBandBytes: a work item of at least
-// 2·blockedBandRows output rows is computed in bands of blockedBandRows
-// rows, and each band in passes of the input channels whose padded rows
-// (the band's and the kernel's reach below it) fit in blockedBandBytes,
-// with blocks of 8 output channels (blockedWide). A pass's input then
-// stays in L1 while every block of output channels reads it, and a band's
-// partial sums, a few rows of every output channel of the group, stay in
-// L2 between its passes. Without bands, a group's whole padded input
-// (296 KiB at 32×32 with 64 channels, 1.1 MiB at 64×64) was read again
-// from L2 or beyond by every block of output channels, and passes over
-// whole planes traded that for partial sums of whole planes. Measured by
-// BenchmarkBlockedTune (blocked against blocked-unbanded, batch 8, CPU
-// time per call, Intel Xeon with AVX-512, 2 cores, a loaded machine), the
-// bands ran 17% faster on 256→512 in 4 groups at 32×32 (44 against
-// 53 ms, Table 3's row 04), 1.9× on 128→256 in 2 groups at 64×64 and
-// 1.7–1.8× at 56×56 (256→256 and 512→512 in 2), 8–13% faster with 2 and
-// 4 channels per group at 128×128 and 256×256 and 8% on 256→256 in 2
-// groups at 32×32. Bands of 12 rows over 16 KiB
-// and of 9 over 16 KiB were within 3% of these; bands of 6 rows were
-// slower (a band of 6 leaves a short last block of rows as often as the
-// whole plane does, with more passes), as were bands with blocks of 4
+// blockedStripRows and blockedStripBytes: a work item of at least
+// 2·blockedStripRows output rows is computed in strips of
+// blockedStripRows rows, and each strip in passes of the input channels
+// whose padded rows (the strip's and the kernel's reach below it) fit in
+// blockedStripBytes, with blocks of 8 output channels (blockedWide). A
+// pass's input then stays in L1 while every block of output channels
+// reads it, and a strip's partial sums, a few rows of every output
+// channel of the group, stay in L2 between its passes. Without strips, a
+// group's whole padded input (296 KiB at 32×32 with 64 channels, 1.1 MiB
+// at 64×64) was read again from L2 or beyond by every block of output
+// channels, and passes over whole planes traded that for partial sums of
+// whole planes. Measured by BenchmarkBlockedTune (blocked against
+// blocked-unstriped, batch 8, CPU time per call, Intel Xeon with AVX-512,
+// 2 cores, a loaded machine), the strips ran 17% faster on 256→512 in 4
+// groups at 32×32 (44 against 53 ms, Table 3's row 04), 1.9× on 128→256
+// in 2 groups at 64×64 and 1.7–1.8× at 56×56 (256→256 and 512→512 in 2),
+// 8–13% faster with 2 and 4 channels per group at 128×128 and 256×256
+// and 8% on 256→256 in 2 groups at 32×32. Strips of 12 rows over 16 KiB
+// and of 9 over 16 KiB were within 3% of these; strips of 6 rows were
+// slower (a strip of 6 leaves a short last block of rows as often as the
+// whole plane does, with more passes), as were strips with blocks of 4
 // channels × 6 rows (9% slower than 8 × 3 at row 04). Items of 16 to 23
-// rows keep one pass: a band of 12 and one of 4 to 11 ran 10–27% slower
+// rows keep one pass: a strip of 12 and one of 4 to 11 ran 10–27% slower
 // at 16×16. The gain is with both workers running: on one worker
-// (BenchmarkBlockedChunk) row 04 tied, 47–51 ms with bands or without.
+// (BenchmarkBlockedChunk) row 04 tied, 47–51 ms with strips or without.
 const (
-	blockedBandRows  = 12
-	blockedBandBytes = 24 << 10
+	blockedStripRows  = 12
+	blockedStripBytes = 24 << 10
 )
+
+// blockedItemBytes bounds the padded copy of a group's input rows that
+// a work item (and so each worker) holds: the rows of an image are split
+// into several items where a group's padded input plane would be larger,
+// each item padding its own rows and the kernel's reach below them. It
+// lets the blocked path take large planes without a scratch buffer as
+// large as a group's input: 4 MiB holds the whole padded planes of every
+// layer measured (at most 3.3 MiB: 256 channels per group at 56×56).
+const blockedItemBytes = 4 << 20
 
 // blockedWideMaxChannels is the most input channels per group for which
 // the blocked path computes blocks of 8 output channels × 3 rows (inputs
-// in registers) instead of 4 × 6 (weights in registers). Measured by
+// in registers) instead of 4 × 6 (weights in registers), in items not
+// computed in strips (in strips, always: see blockedWide). Measured by
 // BenchmarkBlockedTune's blocked-8x3 and blocked-4x6 (CPU time per call,
 // batch 8, alternating rounds in one process, Intel Xeon with AVX-512, 2
 // cores, a loaded machine), 8 × 3 against 4 × 6: 11% less with 32 input
@@ -439,11 +466,11 @@ const (
 const blockedWideMaxChannels = 32
 
 // blockedWide reports whether the blocked path runs blocks of 8 output
-// channels for geometry g, in work items computed in bands of rows
-// (blockedBandRows) or not. In bands it takes them whatever the input
+// channels for geometry g, in work items computed in strips of rows
+// (blockedStripRows) or not. In strips it takes them whatever the input
 // channels (a tuning whose wideMaxChannels is 0 turns them off there too).
-func blockedWide(g ConvGeom, banded bool) bool {
+func blockedWide(g ConvGeom, inStrips bool) bool {
 	wideMax := blockedParams().wideMaxChannels
 	return g.OutChannels/g.Groups >= dconv.WideChannels &&
-		(g.InChannels/g.Groups <= wideMax || banded && wideMax > 0)
+		(g.InChannels/g.Groups <= wideMax || inStrips && wideMax > 0)
 }

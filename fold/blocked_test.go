@@ -23,20 +23,29 @@ import (
 // vector (16), kernels 1 to 5, row strides 1 and 2, paddings 0 to 2,
 // dilations 1 and 2, bias on and off, batches 1 to 5 and 1 to 3 workers,
 // in float32 (the kernel where the CPU has it) and float64 (its portable
-// loop), with the input channels summed in one pass or in several. Run
-// under DECONV_ISA=generic and -tags purego the float32 cases check the
-// portable loop as well.
+// loop), with the input channels summed in one pass or in several, the
+// rows computed whole or in strips of 1 to 4 (a last strip shorter or
+// not), and an image's rows in one work item or in several (a small
+// bound on an item's padded input); the trials must reach each of those
+// cases. Run under DECONV_ISA=generic and -tags purego the float32 cases
+// check the portable loop as well.
 func TestBlockedMatchesNaive(t *testing.T) {
 	rng := rand.New(rand.NewPCG(41, 42))
 	trials := 120
 	if testing.Short() {
 		trials = 40
 	}
+	var stripped, split, wideStrips int
 	for i := 0; i < trials; i++ {
 		setBlockedTuning(t, func(p *blockedTuning) {
-			// Blocks of 8 output channels wherever 8 remain, or never.
-			p.wideMaxChannels = math.MaxInt
-			if i%4 >= 2 {
+			// Blocks of 8 output channels wherever 8 remain, by the rule
+			// (in strips, or up to 32 input channels per group), or never.
+			switch i % 4 {
+			case 0:
+				p.wideMaxChannels = math.MaxInt
+			case 1:
+				p.wideMaxChannels = blockedWideMaxChannels
+			default:
 				p.wideMaxChannels = 0
 			}
 			// Every other trial sums the input channels in passes of a
@@ -45,16 +54,26 @@ func TestBlockedMatchesNaive(t *testing.T) {
 			if i%2 == 1 {
 				p.chunkBytes, p.chunkAbove = 1+rng.IntN(4096), 0
 			}
-			// Half the trials compute the rows in bands of 1 to 4 (a
-			// last band shorter or not), in passes of a few channels.
-			p.bandRows, p.bandBytes = 0, 0
+			// Half the trials compute the rows in strips of 1 to 4, in
+			// passes of a few channels.
+			p.stripRows, p.stripBytes = 0, 0
 			if i%8 >= 4 {
-				p.bandRows, p.bandBytes = 1+rng.IntN(4), 1+rng.IntN(4096)
+				p.stripRows, p.stripBytes = 1+rng.IntN(4), 1+rng.IntN(4096)
+			}
+			// A third split an image's rows into items of a few rows.
+			p.itemBytes = blockedItemBytes
+			if i%3 == 2 {
+				p.itemBytes = 1 + rng.IntN(8192)
 			}
 		})
 		groups := 1 + rng.IntN(5)
 		cg := 1 + rng.IntN(20)
-		if rng.IntN(8) == 0 {
+		switch {
+		case i%8 == 5:
+			// Strips by the rule's blocks: of 8 beyond 32 channels (in
+			// at most 2 groups, to keep the reference's cost down).
+			cg, groups = 33+rng.IntN(32), min(groups, 2)
+		case rng.IntN(8) == 0:
 			cg = 64
 		}
 		coutg := 1 + rng.IntN(9)
@@ -94,6 +113,19 @@ func TestBlockedMatchesNaive(t *testing.T) {
 			t.Fatal(err)
 		}
 		c32.Workers = 1 + rng.IntN(3)
+		// The layout the forward takes, for the tally of cases reached.
+		var lr blockedRun[float32]
+		oh, _, _ := g.OutputSize(h, w)
+		lr.layout(c32.geom, n, w, oh, parallel.Workers(c32.Workers))
+		if lr.strip > 0 {
+			stripped++
+			if lr.wide && cg > blockedWideMaxChannels {
+				wideStrips++
+			}
+		}
+		if lr.bands > 1 {
+			split++
+		}
 		got32 := make([]float32, len(want))
 		if err := c32.Forward(got32, x32, n, h, w); err != nil {
 			t.Fatal(err)
@@ -103,7 +135,7 @@ func TestBlockedMatchesNaive(t *testing.T) {
 		}
 		// Weights other than the published ones (a FastDeconv's folded
 		// weights) are packed by the workers, group by group.
-		oh, ow, _ := g.OutputSize(h, w)
+		_, ow, _ := g.OutputSize(h, w)
 		clear(got32)
 		if err := c32.forward(got32, x32, n, h, w, oh, ow, append([]float32(nil), wt32...), bias32, c32.Workers); err != nil {
 			t.Fatal(err)
@@ -114,6 +146,11 @@ func TestBlockedMatchesNaive(t *testing.T) {
 		if e := float64Error(t, g, wt32, bias32, x32, want, n, h, w, 0); e > 1e-12 {
 			t.Fatalf("float64 %+v n=%d %d×%d: relative error %g", g, n, h, w, e)
 		}
+	}
+	t.Logf("tally: %d stripped, %d wide in strips, %d split", stripped, wideStrips, split)
+	if stripped < 3 || split < 3 || wideStrips < 1 {
+		t.Errorf("the trials reached %d layouts in strips (%d of them with blocks of 8 beyond %d channels) and %d with several items per image; want at least 3, 1 and 3",
+			stripped, wideStrips, blockedWideMaxChannels, split)
 	}
 }
 
@@ -130,13 +167,13 @@ func TestBlockedAutoRule(t *testing.T) {
 	}{
 		{ConvGeom{InChannels: 64, OutChannels: 64, Groups: 4, Geometry: k3}, 16},   // row 13's 16→16 per group
 		{ConvGeom{InChannels: 128, OutChannels: 128, Groups: 2, Geometry: k3}, 16}, // row 05's 64→64 per group
-		{ConvGeom{InChannels: 128, OutChannels: 256, Groups: 2, Geometry: k3}, 32}, // row 04's 64→128 per group
+		{ConvGeom{InChannels: 128, OutChannels: 128, Groups: 4, Geometry: k3}, 32}, // 32→32 per group, which Winograd leaves
 		{ConvGeom{InChannels: 64, OutChannels: 128, Groups: 8, Geometry: k3}, 32},  // row 12's 8→16 per group
 		{ConvGeom{InChannels: 32, OutChannels: 64, Groups: 16, Geometry: k3}, 24},  // 2→4 per group
 	} {
 		g, _ := tc.g.normalize()
 		wantBlocked := dconv.Available[float32](isa.Selected())
-		if got := useBlocked[float32](g, tc.side, tc.side); got != wantBlocked {
+		if got := pathAt[float32](g, tc.side, tc.side) == pathBlocked; got != wantBlocked {
 			t.Errorf("%+v at %d×%d: blocked path %v, want %v", tc.g, tc.side, tc.side, got, wantBlocked)
 		}
 		if useBlocked[float64](g, tc.side, tc.side) {
@@ -165,20 +202,42 @@ func TestBlockedAutoRule(t *testing.T) {
 		}
 	}
 	// At the bound of channels per group and on large planes, measured
-	// wins, inside the rule (where the kernel runs).
+	// wins, inside the rule (where the kernel runs); 3×3 layers of 32
+	// channels per group or more on 32×32 outputs or larger take the
+	// Winograd path first where its fused kernels run.
+	k5 := deconv.Geometry{KernelH: 5, KernelW: 5, PadH: 2, PadW: 2}
 	for _, tc := range []struct {
-		g    ConvGeom
-		side int
+		g         ConvGeom
+		side      int
+		winoFirst bool
 	}{
-		{ConvGeom{InChannels: 512, OutChannels: 512, Groups: 2, Geometry: k3}, 16},
-		{ConvGeom{InChannels: 512, OutChannels: 512, Groups: 2, Geometry: k3}, 56},
-		{ConvGeom{InChannels: 256, OutChannels: 256, Groups: 2, Geometry: k3}, 56},
-		{ConvGeom{InChannels: 128, OutChannels: 256, Groups: 2, Geometry: k3}, 64}, // Table 3's row 03
-		{ConvGeom{InChannels: 32, OutChannels: 64, Groups: 8, Geometry: k3}, 256},
+		{ConvGeom{InChannels: 512, OutChannels: 512, Groups: 2, Geometry: k3}, 16, false},
+		{ConvGeom{InChannels: 32, OutChannels: 64, Groups: 8, Geometry: k3}, 256, false},
+		{ConvGeom{InChannels: 64, OutChannels: 64, Groups: 2, Geometry: k5}, 64, false},
+		{ConvGeom{InChannels: 512, OutChannels: 512, Groups: 2, Geometry: k3}, 56, true},
+		{ConvGeom{InChannels: 256, OutChannels: 256, Groups: 2, Geometry: k3}, 56, true},
+		{ConvGeom{InChannels: 128, OutChannels: 256, Groups: 2, Geometry: k3}, 64, true}, // Table 3's row 03
+		{ConvGeom{InChannels: 256, OutChannels: 512, Groups: 4, Geometry: k3}, 32, true}, // row 04
 	} {
 		g, _ := tc.g.normalize()
-		if got, want := useBlocked[float32](g, tc.side, tc.side), dconv.Available[float32](isa.Selected()); got != want {
-			t.Errorf("%+v at %d×%d: blocked path %v, want %v", tc.g, tc.side, tc.side, got, want)
+		kernel := dconv.Available[float32](isa.Selected())
+		if got := useBlocked[float32](g, tc.side, tc.side); got != kernel {
+			t.Errorf("%+v at %d×%d: blocked rule %v, want %v", tc.g, tc.side, tc.side, got, kernel)
+		}
+		want := pathDirect
+		switch {
+		case tc.winoFirst && useWinogradGrouped[float32](g, tc.side, tc.side):
+			want = pathWinograd
+		case kernel:
+			want = pathBlocked
+		case g.useTaps():
+			want = pathTaps
+		}
+		if got := pathAt[float32](g, tc.side, tc.side); got != want {
+			t.Errorf("%+v at %d×%d: path %d, want %d", tc.g, tc.side, tc.side, got, want)
+		}
+		if !tc.winoFirst && useWinogradGrouped[float32](g, tc.side, tc.side) {
+			t.Errorf("%+v at %d×%d: the grouped Winograd rule takes it", tc.g, tc.side, tc.side)
 		}
 	}
 	// Outside the rule: one input channel or fewer than 4 output channels
@@ -271,7 +330,7 @@ func TestBlockedAllocatesNothing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !useBlocked[float32](c.geom, h, w) {
+		if pathAt[float32](c.geom, h, w) != pathBlocked {
 			t.Fatalf("%+v does not take the blocked path", g)
 		}
 		c.Workers = 2
@@ -300,7 +359,7 @@ func TestBlockedAllocatesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !useBlocked[float32](l.conv.geom, h, w) {
+	if pathAt[float32](l.conv.geom, h, w) != pathBlocked {
 		t.Fatalf("grouped FastDeconv %+v does not take the blocked path", l.conv.geom)
 	}
 	x := make([]float32, n*32*h*w)
@@ -361,7 +420,7 @@ func TestBlockedBackward(t *testing.T) {
 			t.Logf("%+v: skipped, no vector kernel for %v (ConvAuto takes the taps path)", g, isa.Selected())
 			continue
 		}
-		if !useBlocked[float32](g, oh, ow) {
+		if pathAt[float32](g, oh, ow) != pathBlocked {
 			t.Fatalf("%+v does not take the blocked path", g)
 		}
 		x := randVec(rng, n*g.InChannels*h*w)
@@ -393,25 +452,33 @@ func TestBlockedBackward(t *testing.T) {
 }
 
 // TestBlockedWideRule: blocks of 8 output channels for groups of 8+
-// output channels and up to 32 input channels (rows 12 and 13 of Table 3),
-// blocks of 4 for 64 input channels (rows 04 and 05) or fewer than 8
-// output channels.
+// output channels and up to 32 input channels (rows 12 and 13 of Table 3)
+// or in strips of rows, blocks of 4 for more input channels outside
+// strips (row 05) or fewer than 8 output channels, and none at all when
+// a tuning turns them off.
 func TestBlockedWideRule(t *testing.T) {
 	k3 := deconv.Square(3, 1, 1, 1)
 	for _, tc := range []struct {
-		g    ConvGeom
-		want bool
+		g              ConvGeom
+		inStrips, want bool
 	}{
-		{ConvGeom{InChannels: 512, OutChannels: 512, Groups: 32, Geometry: k3}, true},
-		{ConvGeom{InChannels: 256, OutChannels: 512, Groups: 32, Geometry: k3}, true},
-		{ConvGeom{InChannels: 256, OutChannels: 256, Groups: 8, Geometry: k3}, true},
-		{ConvGeom{InChannels: 512, OutChannels: 512, Groups: 8, Geometry: k3}, false},
-		{ConvGeom{InChannels: 256, OutChannels: 512, Groups: 4, Geometry: k3}, false},
-		{ConvGeom{InChannels: 64, OutChannels: 28, Groups: 4, Geometry: k3}, false},
+		{ConvGeom{InChannels: 512, OutChannels: 512, Groups: 32, Geometry: k3}, false, true},
+		{ConvGeom{InChannels: 256, OutChannels: 512, Groups: 32, Geometry: k3}, false, true},
+		{ConvGeom{InChannels: 256, OutChannels: 256, Groups: 8, Geometry: k3}, false, true},
+		{ConvGeom{InChannels: 512, OutChannels: 512, Groups: 8, Geometry: k3}, false, false},
+		{ConvGeom{InChannels: 256, OutChannels: 512, Groups: 4, Geometry: k3}, false, false},
+		{ConvGeom{InChannels: 64, OutChannels: 28, Groups: 4, Geometry: k3}, false, false},
+		{ConvGeom{InChannels: 512, OutChannels: 512, Groups: 8, Geometry: k3}, true, true},
+		{ConvGeom{InChannels: 256, OutChannels: 512, Groups: 4, Geometry: k3}, true, true},
+		{ConvGeom{InChannels: 64, OutChannels: 28, Groups: 4, Geometry: k3}, true, false},
 	} {
-		if got := blockedWide(tc.g, false); got != tc.want {
-			t.Errorf("%d→%d in %d groups: wide %v, want %v", tc.g.InChannels, tc.g.OutChannels, tc.g.Groups, got, tc.want)
+		if got := blockedWide(tc.g, tc.inStrips); got != tc.want {
+			t.Errorf("%d→%d in %d groups, in strips %v: wide %v, want %v", tc.g.InChannels, tc.g.OutChannels, tc.g.Groups, tc.inStrips, got, tc.want)
 		}
+	}
+	setBlockedTuning(t, func(p *blockedTuning) { p.wideMaxChannels = 0 })
+	if g := (ConvGeom{InChannels: 512, OutChannels: 512, Groups: 8, Geometry: k3}); blockedWide(g, true) || blockedWide(g, false) {
+		t.Errorf("wideMaxChannels 0: blocks of 8 taken")
 	}
 }
 

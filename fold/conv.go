@@ -271,13 +271,12 @@ func (c *Conv2d[T]) forward(dst, x []T, n, h, w, oh, ow int, weight, bias []T, w
 		wk.blocked.body = wk.blocked.items
 	}
 	defer c.works.Put(wk)
-	if winogradAt[T](g, oh, ow) {
+	switch pathAt[T](g, oh, ow) {
+	case pathWinograd:
 		return c.forwardWinograd(wk, dst, x, n, h, w, oh, ow, weight, bias, workers)
-	}
-	if useBlocked[T](g, oh, ow) {
+	case pathBlocked:
 		return c.forwardBlocked(wk, dst, x, n, h, w, oh, ow, weight, bias, workers)
-	}
-	if g.useTaps() {
+	case pathTaps:
 		return c.forwardTaps(wk, dst, x, n, h, w, oh, ow, weight, bias, workers)
 	}
 	pl, err := wk.plan(g, h, w)

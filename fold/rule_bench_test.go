@@ -141,9 +141,9 @@ func BenchmarkTapsTune(b *testing.B) {
 // without the blocked path (the taps path up to 16 channels per group)
 // and by the blocked path (with its rule's blocks of output channels,
 // with blocks of 4 only: blocked-4x6, and of 8 wherever 8 remain:
-// blocked-8x3, and without bands of rows: blocked-unbanded), by the
+// blocked-8x3, and without strips of rows: blocked-unstriped), by the
 // Winograd path and by ConvAuto, for the blocked and the Winograd parts of
-// ConvAuto's rule, blockedWideMaxChannels and blockedBandRows.
+// ConvAuto's rule, blockedWideMaxChannels and blockedStripRows.
 func BenchmarkBlockedTune(b *testing.B) {
 	const n = 8
 	type row = struct {
@@ -156,18 +156,18 @@ func BenchmarkBlockedTune(b *testing.B) {
 		row{"64x64_128-256_g2", 64, 128, 256, 2}, row{"16x16_256-512_g1", 16, 256, 512, 1},
 		row{"32x32_64-64_g1", 32, 64, 64, 1}, row{"16x16_32-32_g1", 16, 32, 32, 1}, row{"8x8_64-64_g1", 8, 64, 64, 1},
 		// Near and past the rule's upper bound (blockedMaxChannels) and
-		// large planes (blockedBandRows).
+		// large planes (blockedStripRows).
 		row{"56x56_512-512_g2", 56, 512, 512, 2}, row{"32x32_256-256_g2", 32, 256, 256, 2},
 		row{"16x16_512-512_g4", 16, 512, 512, 4}, row{"256x256_32-64_g8", 256, 32, 64, 8},
 		row{"56x56_256-256_g2", 56, 256, 256, 2}, row{"16x16_512-512_g2", 16, 512, 512, 2})
 	for _, r := range rows {
-		for _, path := range []string{"auto", "direct", "auto-unblocked", "blocked", "blocked-4x6", "blocked-8x3", "blocked-unbanded", "winograd"} {
+		for _, path := range []string{"auto", "direct", "auto-unblocked", "blocked", "blocked-4x6", "blocked-8x3", "blocked-unstriped", "winograd"} {
 			g := ConvGeom{InChannels: r.cin, OutChannels: r.cout, Groups: r.groups,
 				Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}}
 			switch path {
 			case "direct":
 				g.Algorithm = ConvDirect
-			case "blocked", "blocked-4x6", "blocked-8x3", "blocked-unbanded":
+			case "blocked", "blocked-4x6", "blocked-8x3", "blocked-unstriped":
 				g.Algorithm = ConvBlocked
 			case "winograd":
 				g.Algorithm = ConvWinograd
@@ -191,8 +191,8 @@ func BenchmarkBlockedTune(b *testing.B) {
 						p.wideMaxChannels = 0
 					case "blocked-8x3":
 						p.wideMaxChannels = math.MaxInt
-					case "blocked-unbanded":
-						p.bandRows = 0
+					case "blocked-unstriped":
+						p.stripRows = 0
 					}
 				})
 				t0 := cpuTime()
@@ -211,8 +211,8 @@ func BenchmarkBlockedTune(b *testing.B) {
 // channels of a pass bounded by several byte budgets (0: no bound), on
 // the grouped rows of 64 and 16 channels per group, with blocks of 4 and
 // of 8 output channels, over whole planes (blockedChunkBytes, here
-// whatever the input's size) and in bands of rows (blockedBandBytes,
-// where an item has the rows for two bands).
+// whatever the input's size) and in strips of rows (blockedStripBytes,
+// where an item has the rows for two strips).
 func BenchmarkBlockedChunk(b *testing.B) {
 	const n = 8
 	for _, r := range groupedRows[:4] {
@@ -233,14 +233,14 @@ func BenchmarkBlockedChunk(b *testing.B) {
 			name string
 			max  int
 		}{{"4x6", 0}, {"8x3", math.MaxInt}} {
-			for _, band := range []int{0, blockedBandRows} {
+			for _, strip := range []int{0, blockedStripRows} {
 				for _, budget := range []int{8 << 10, 16 << 10, 24 << 10, 0} {
-					b.Run(fmt.Sprint(r.name, "/", blk.name, "/bands", band, "/", budget), func(b *testing.B) {
+					b.Run(fmt.Sprint(r.name, "/", blk.name, "/strips", strip, "/", budget), func(b *testing.B) {
 						setBlockedTuning(b, func(p *blockedTuning) {
 							p.chunkBytes, p.chunkAbove, p.wideMaxChannels = budget, 0, blk.max
-							p.bandRows, p.bandBytes = band, budget
+							p.stripRows, p.stripBytes = strip, budget
 							if budget == 0 {
-								p.chunkBytes, p.bandBytes = 1<<40, 1<<40
+								p.chunkBytes, p.stripBytes = 1<<40, 1<<40
 							}
 						})
 						t0 := cpuTime()

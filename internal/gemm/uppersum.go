@@ -52,7 +52,8 @@ type UpperSum[T Float] struct {
 
 // upperWS is one worker's buffers: its rows of A packed for one depth
 // block, the partial last column panel of an in-place B for that block,
-// and the tile of the diagonal and edge tiles.
+// and the scratch tile of the edge tiles and of the diagonal tiles not
+// computed in C (see compute).
 type upperWS[T Float] struct {
 	a, b, tile []T
 }
@@ -287,15 +288,16 @@ func (u *UpperSum[T]) compute(i, d int) {
 	mr, nr, fn := kr.mr, kr.nr, kr.fn
 	nq := (n + nr - 1) / nr
 	t0, t1 := u.cut[i], u.cut[i+1]
-	// With mirroring, a diagonal tile whose columns all lie in this
-	// worker's rows is computed whole straight into C: what it writes
-	// below the diagonal are rows and columns of this worker only, which
-	// its own mirroring overwrites afterwards, so no scratch tile and no
-	// merge are needed. A tile reaching left of the worker's first row
-	// would write elements another worker mirrors into.
-	direct := t0 * mr
+	// With mirroring, a diagonal tile whose first column is at or right
+	// of this worker's first row is computed whole straight into C: what
+	// it writes below the diagonal lies in this worker's rows and in
+	// columns of this worker's rows, which its own mirroring overwrites
+	// afterwards, so no scratch tile and no merge are needed. A tile
+	// reaching left of the worker's first row would write elements
+	// another worker mirrors into.
+	directFrom := t0 * mr
 	if !u.mir {
-		direct = n
+		directFrom = n
 	}
 	ws := &u.ws[i]
 	tile := ws.tile
@@ -325,7 +327,7 @@ func (u *UpperSum[T]) compute(i, d int) {
 				bp = &ws.b[0]
 			}
 			off := gi*n + gj
-			if mm == mr && nn == nr && (gj >= gi+mr-1 || gj >= direct) {
+			if mm == mr && nn == nr && (gj >= gi+mr-1 || gj >= directFrom) {
 				if race.Enabled {
 					raceKernel(kc, ap, mr, bp, ldb, nr, &c[off], n, load)
 				}
