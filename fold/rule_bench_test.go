@@ -37,19 +37,55 @@ func BenchmarkWinoTune(b *testing.B) {
 		b.Run(fmt.Sprint(budget), func(b *testing.B) {
 			winoBudget = max(budget, 1<<16)
 			defer func() { winoBudget = 1 << 19 }()
-			t0 := cpuTime()
-			for i := 0; i < b.N; i++ {
-				if err := c.Forward(dst, x, n, paperH, paperW); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(cpuTime()-t0)/float64(b.N)/1e6, "cpu-ms/op")
+			benchConvCPU(b, c, dst, x, n, paperH, paperW)
 		})
 	}
 }
 
 // cpuTime returns the process's user and system CPU time.
 var cpuTime = cputime.Process
+
+// newBenchConv returns the float32 layer of g with the weights i%7−3 (no
+// bias), as the tuning benchmarks run it, and zeroed output and input
+// buffers for a batch of n h×w images.
+func newBenchConv(b *testing.B, g ConvGeom, n, h, w int) (c *Conv2d[float32], dst, x []float32) {
+	b.Helper()
+	wt := make([]float32, g.WeightLen())
+	for i := range wt {
+		wt[i] = float32(i%7) - 3
+	}
+	c, err := NewConv2d(g, wt, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	dst, x = benchBuffers(b, g, n, h, w)
+	return c, dst, x
+}
+
+// benchBuffers returns zeroed output and input buffers of g for a batch
+// of n h×w images.
+func benchBuffers(b *testing.B, g ConvGeom, n, h, w int) (dst, x []float32) {
+	b.Helper()
+	oh, ow, err := g.OutputSize(h, w)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return make([]float32, n*g.OutChannels*oh*ow), make([]float32, n*g.InChannels*h*w)
+}
+
+// benchConvCPU runs c's forward of the batch of n h×w images x into dst
+// b.N times and reports the process's CPU time per call (cpu-ms/op)
+// beside the wall time.
+func benchConvCPU(b *testing.B, c *Conv2d[float32], dst, x []float32, n, h, w int) {
+	b.Helper()
+	t0 := cpuTime()
+	for i := 0; i < b.N; i++ {
+		if err := c.Forward(dst, x, n, h, w); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(cpuTime()-t0)/float64(b.N)/1e6, "cpu-ms/op")
+}
 
 // BenchmarkGroupedTune: the grouped rows by the direct path, ConvAuto and
 // Winograd.
@@ -59,24 +95,9 @@ func BenchmarkGroupedTune(b *testing.B) {
 		for _, alg := range []ConvAlgorithm{ConvDirect, ConvAuto, ConvWinograd} {
 			g := ConvGeom{InChannels: r.cin, OutChannels: r.cout, Groups: r.groups, Algorithm: alg,
 				Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}}
-			wt := make([]float32, g.WeightLen())
-			for i := range wt {
-				wt[i] = float32(i%7) - 3
-			}
-			c, err := NewConv2d(g, wt, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			x := make([]float32, n*r.cin*r.h*r.h)
-			dst := make([]float32, n*r.cout*r.h*r.h)
+			c, dst, x := newBenchConv(b, g, n, r.h, r.h)
 			b.Run(r.name+"/"+alg.String(), func(b *testing.B) {
-				t0 := cpuTime()
-				for i := 0; i < b.N; i++ {
-					if err := c.Forward(dst, x, n, r.h, r.h); err != nil {
-						b.Fatal(err)
-					}
-				}
-				b.ReportMetric(float64(cpuTime()-t0)/float64(b.N)/1e6, "cpu-ms/op")
+				benchConvCPU(b, c, dst, x, n, r.h, r.h)
 			})
 		}
 	}
@@ -96,16 +117,13 @@ func BenchmarkDenseTune(b *testing.B) {
 		for _, alg := range []ConvAlgorithm{ConvDirect, ConvWinograd} {
 			g := ConvGeom{InChannels: r.cin, OutChannels: r.cout, Algorithm: alg,
 				Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}}
-			wt := make([]float32, g.WeightLen())
-			c, _ := NewConv2d(g, wt, nil)
-			x := make([]float32, n*r.cin*r.h*r.h)
-			dst := make([]float32, n*r.cout*r.h*r.h)
+			c, err := NewConv2d(g, make([]float32, g.WeightLen()), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			dst, x := benchBuffers(b, g, n, r.h, r.h)
 			b.Run(r.name+"/"+alg.String(), func(b *testing.B) {
-				t0 := cpuTime()
-				for i := 0; i < b.N; i++ {
-					c.Forward(dst, x, n, r.h, r.h)
-				}
-				b.ReportMetric(float64(cpuTime()-t0)/float64(b.N)/1e6, "cpu-ms/op")
+				benchConvCPU(b, c, dst, x, n, r.h, r.h)
 			})
 		}
 	}
@@ -119,18 +137,15 @@ func BenchmarkTapsTune(b *testing.B) {
 		for _, lim := range []int{0, 8, 64} {
 			g := ConvGeom{InChannels: r.cin, OutChannels: r.cout, Groups: r.groups,
 				Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}}
-			wt := make([]float32, g.WeightLen())
-			c, _ := NewConv2d(g, wt, nil)
-			x := make([]float32, n*r.cin*r.h*r.h)
-			dst := make([]float32, n*r.cout*r.h*r.h)
+			c, err := NewConv2d(g, make([]float32, g.WeightLen()), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			dst, x := benchBuffers(b, g, n, r.h, r.h)
 			b.Run(fmt.Sprint(r.name, "/", lim), func(b *testing.B) {
 				tapsMaxChannels = lim
 				defer func() { tapsMaxChannels = 16 }()
-				t0 := cpuTime()
-				for i := 0; i < b.N; i++ {
-					c.Forward(dst, x, n, r.h, r.h)
-				}
-				b.ReportMetric(float64(cpuTime()-t0)/float64(b.N)/1e6, "cpu-ms/op")
+				benchConvCPU(b, c, dst, x, n, r.h, r.h)
 			})
 		}
 	}
@@ -138,7 +153,10 @@ func BenchmarkTapsTune(b *testing.B) {
 
 // BenchmarkBlockedTune: the grouped rows of Table 3 (and a few more
 // channels per group and sizes) by the direct path, by ConvAuto
-// without the blocked path (the taps path up to 16 channels per group)
+// without the blocked path (auto-unblocked: the Winograd path where its
+// rules take it, which for grouped layers with the fused kernels, float32
+// on AVX-512, is from 32 channels per group (useWinogradGrouped); else
+// the taps path up to 16 channels per group, and the direct path above)
 // and by the blocked path (with its rule's blocks of output channels,
 // with blocks of 4 only: blocked-4x6, and of 8 wherever 8 remain:
 // blocked-8x3, and without strips of rows: blocked-unstriped), by the
@@ -172,16 +190,7 @@ func BenchmarkBlockedTune(b *testing.B) {
 			case "winograd":
 				g.Algorithm = ConvWinograd
 			}
-			wt := make([]float32, g.WeightLen())
-			for i := range wt {
-				wt[i] = float32(i%7) - 3
-			}
-			c, err := NewConv2d(g, wt, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			x := make([]float32, n*r.cin*r.h*r.h)
-			dst := make([]float32, n*r.cout*r.h*r.h)
+			c, dst, x := newBenchConv(b, g, n, r.h, r.h)
 			b.Run(r.name+"/"+path, func(b *testing.B) {
 				setBlockedTuning(b, func(p *blockedTuning) {
 					switch path {
@@ -195,13 +204,7 @@ func BenchmarkBlockedTune(b *testing.B) {
 						p.stripRows = 0
 					}
 				})
-				t0 := cpuTime()
-				for i := 0; i < b.N; i++ {
-					if err := c.Forward(dst, x, n, r.h, r.h); err != nil {
-						b.Fatal(err)
-					}
-				}
-				b.ReportMetric(float64(cpuTime()-t0)/float64(b.N)/1e6, "cpu-ms/op")
+				benchConvCPU(b, c, dst, x, n, r.h, r.h)
 			})
 		}
 	}
@@ -218,17 +221,8 @@ func BenchmarkBlockedChunk(b *testing.B) {
 	for _, r := range groupedRows[:4] {
 		g := ConvGeom{InChannels: r.cin, OutChannels: r.cout, Groups: r.groups, Algorithm: ConvBlocked,
 			Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}}
-		wt := make([]float32, g.WeightLen())
-		for i := range wt {
-			wt[i] = float32(i%7) - 3
-		}
-		c, err := NewConv2d(g, wt, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
+		c, dst, x := newBenchConv(b, g, n, r.h, r.h)
 		c.Workers = 1
-		x := make([]float32, n*r.cin*r.h*r.h)
-		dst := make([]float32, n*r.cout*r.h*r.h)
 		for _, blk := range []struct {
 			name string
 			max  int
@@ -243,13 +237,7 @@ func BenchmarkBlockedChunk(b *testing.B) {
 								p.chunkBytes, p.stripBytes = 1<<40, 1<<40
 							}
 						})
-						t0 := cpuTime()
-						for i := 0; i < b.N; i++ {
-							if err := c.Forward(dst, x, n, r.h, r.h); err != nil {
-								b.Fatal(err)
-							}
-						}
-						b.ReportMetric(float64(cpuTime()-t0)/float64(b.N)/1e6, "cpu-ms/op")
+						benchConvCPU(b, c, dst, x, n, r.h, r.h)
 					})
 				}
 			}

@@ -1,6 +1,7 @@
 package fold
 
 import (
+	"fmt"
 	"math"
 	"unsafe"
 
@@ -375,7 +376,13 @@ func (r *winoRun[T]) items(lo, hi int) {
 			// One segment: Gather zeroes its span's columns up to ld, so
 			// the spans of grouped layers stay within an image here
 			// (winoRun.perImage).
-			_, xo, _, l0, l1 := r.segment(grp, row0, row1)
+			s1, xo, _, l0, l1 := r.segment(grp, row0, row1)
+			if s1 != row1 {
+				// An internal invariant, not bad input: the span would be
+				// gathered in part and the rest of its output computed
+				// from stale columns.
+				panic(fmt.Sprintf("fold: Winograd span of tile rows [%d, %d) of group %d crosses an image of %d tile rows on the gather path (segment ends at %d)", row0, row1, grp, r.th, s1))
+			}
 			winograd.Gather(tl, buf1, r.rsIn, r.ld, r.x[xo:], cg, r.h, r.w, g.PadH, g.PadW, r.th, r.tw, l0, l1, *b3, r.strided)
 			if !winograd.InputTransform(r.fam, tl, buf2, buf1, r.rsIn, cg, r.ld, nt) {
 				if err := gemm.GemmDense(1, gemm.NoTrans, gemm.NoTrans, a2, cg*r.ld, a2, 1, kin, a2, buf1, r.rsIn, 0, buf2, r.rsIn); err != nil {

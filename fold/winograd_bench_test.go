@@ -79,24 +79,9 @@ func BenchmarkWinogradGroupedRule(b *testing.B) {
 		for _, alg := range []ConvAlgorithm{ConvAuto, ConvDirect, ConvBlocked, ConvWinograd} {
 			g := ConvGeom{InChannels: r.cin, OutChannels: r.cout, Groups: r.groups, Algorithm: alg,
 				Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}}
-			wt := make([]float32, g.WeightLen())
-			for i := range wt {
-				wt[i] = float32(i%7) - 3
-			}
-			c, err := NewConv2d(g, wt, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			x := make([]float32, n*r.cin*r.h*r.h)
-			dst := make([]float32, n*r.cout*r.h*r.h)
+			c, dst, x := newBenchConv(b, g, n, r.h, r.h)
 			b.Run(r.name+"/"+alg.String(), func(b *testing.B) {
-				t0 := cpuTime()
-				for i := 0; i < b.N; i++ {
-					if err := c.Forward(dst, x, n, r.h, r.h); err != nil {
-						b.Fatal(err)
-					}
-				}
-				b.ReportMetric(float64(cpuTime()-t0)/float64(b.N)/1e6, "cpu-ms/op")
+				benchConvCPU(b, c, dst, x, n, r.h, r.h)
 			})
 		}
 	}
@@ -116,28 +101,13 @@ func BenchmarkWinogradGroupedBudget(b *testing.B) {
 	} {
 		g := ConvGeom{InChannels: r.cin, OutChannels: r.cout, Groups: r.groups, Algorithm: ConvWinograd,
 			Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}}
-		wt := make([]float32, g.WeightLen())
-		for i := range wt {
-			wt[i] = float32(i%7) - 3
-		}
-		c, err := NewConv2d(g, wt, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		x := make([]float32, n*r.cin*r.h*r.h)
-		dst := make([]float32, n*r.cout*r.h*r.h)
+		c, dst, x := newBenchConv(b, g, n, r.h, r.h)
 		for _, budget := range []int{1 << 18, 3 << 17, 1 << 19, 1 << 20, 1 << 21} {
 			b.Run(fmt.Sprint(r.name, "/", budget), func(b *testing.B) {
 				prev := winoGroupBudget
 				winoGroupBudget = budget
 				defer func() { winoGroupBudget = prev }()
-				t0 := cpuTime()
-				for i := 0; i < b.N; i++ {
-					if err := c.Forward(dst, x, n, r.h, r.h); err != nil {
-						b.Fatal(err)
-					}
-				}
-				b.ReportMetric(float64(cpuTime()-t0)/float64(b.N)/1e6, "cpu-ms/op")
+				benchConvCPU(b, c, dst, x, n, r.h, r.h)
 			})
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/netdeconv/deconv"
 	"github.com/netdeconv/deconv/internal/isa"
+	"github.com/netdeconv/deconv/internal/parallel"
 	"github.com/netdeconv/deconv/internal/winograd"
 )
 
@@ -79,28 +80,30 @@ func setWinoBudget(t *testing.T, budget int) {
 	t.Cleanup(func() { winoBudget, winoGroupBudget = prev, prevGroup })
 }
 
-// spanCases tallies which kinds of spans a shape's items have (as
-// forwardWinograd cuts them): across an image boundary, ending inside an
-// image, and with a span shorter than the others.
+// spanCases tallies which kinds of spans a shape's items have, as
+// forwardWinograd cuts them (winoSpans, winoRun.span): across an image
+// boundary, ending inside an image, and with a span shorter than the
+// others.
 type spanCases struct{ across, inside, short int }
 
+// add tallies the spans of one forward of g on n h×w images on workers
+// workers (0: the process default), whose spans end at images' last tile
+// rows when perImage.
 func (s *spanCases) add(g ConvGeom, n, h, w, workers int, perImage bool) {
 	oh, ow, _ := g.OutputSize(h, w)
-	th, tw := winograd.Tiles(winograd.F43, oh, ow)
-	rowsPer, spans, perImg := winoSpans(g, n, th, tw, 36, workers, perImage)
-	for sp := 0; sp < spans; sp++ {
-		row0, row1 := sp*rowsPer, min((sp+1)*rowsPer, n*th)
-		if perImage {
-			img, k := sp/perImg, sp%perImg
-			row0, row1 = img*th+k*rowsPer, min(img*th+(k+1)*rowsPer, (img+1)*th)
-		}
-		if row0/th != (row1-1)/th {
+	tl := winograd.F43
+	r := &winoRun[float32]{n: n, perImage: perImage}
+	r.th, r.tw = winograd.Tiles(tl, oh, ow)
+	r.rowsPer, r.spans, r.spansPerImage = winoSpans(g, n, r.th, r.tw, tl.Alpha*tl.Alpha, parallel.Workers(workers), perImage)
+	for sp := 0; sp < r.spans; sp++ {
+		row0, row1 := r.span(sp)
+		if row0/r.th != (row1-1)/r.th {
 			s.across++
 		}
-		if row1%th != 0 {
+		if row1%r.th != 0 {
 			s.inside++
 		}
-		if row1-row0 < rowsPer {
+		if row1-row0 < r.rowsPer {
 			s.short++
 		}
 	}
@@ -155,8 +158,9 @@ func TestWinogradGroupedMatchesNaive(t *testing.T) {
 			if e := float64Error(t, g, wt32, bias32, x32, want, n, h, w, workers); e > 1e-12 {
 				t.Fatalf("%v float64 %+v n=%d %d×%d budget %d, %d workers: relative error %g", fam, g, n, h, w, budget, workers, e)
 			}
-			cases32.add(g, n, h, w, workers, !fused)
-			cases64.add(g, n, h, w, workers, true)
+			// The spans of forwardWinograd (winoRun.perImage).
+			cases32.add(g, n, h, w, workers, g.Groups > 1 && !fused)
+			cases64.add(g, n, h, w, workers, g.Groups > 1 && !winograd.HasGatherInput[float64](fam, winograd.F43))
 		}
 		// The trials must have reached the cases they are for.
 		if fused && cases32.across == 0 {

@@ -199,20 +199,28 @@ func TestWinogradGroupedAutoRule(t *testing.T) {
 			}
 		}
 	}
-	// A forward ConvAuto sends to the grouped Winograd path computes the
-	// convolution (TestWinogradGroupedMatchesNaive covers the path).
+	// A forward ConvAuto sends to the grouped Winograd path (32→64
+	// channels per group, narrow but with 64 output channels per group)
+	// computes the convolution, where the family has the fused kernels;
+	// elsewhere the same layer takes another path and computes it too
+	// (TestWinogradGroupedMatchesNaive covers the path on other shapes).
 	rng := rand.New(rand.NewPCG(95, 96))
-	g := ConvGeom{InChannels: 64, OutChannels: 96, Groups: 2, Geometry: k3}
+	g := ConvGeom{InChannels: 64, OutChannels: 128, Groups: 2, Geometry: k3}
 	const n, side = 2, 40
-	x, wt := to32(randVec(rng, n*64*side*side)), to32(randVec(rng, g.WeightLen()))
+	x, wt := to32(randVec(rng, n*g.InChannels*side*side)), to32(randVec(rng, g.WeightLen()))
 	want := naiveConv(g, to64(x), to64(wt), nil, n, side, side)
 	for _, fam := range isa.Available() {
 		if err := isa.Select(fam); err != nil {
 			t.Fatal(err)
 		}
+		fused := winograd.HasGatherInput[float32](fam, winograd.F43) && winograd.HasOutputKernel[float32](fam, winograd.F43)
 		c, err := NewConv2d(g, wt, nil)
 		if err != nil {
 			t.Fatal(err)
+		}
+		// The layer's geometry, as forward decides the path.
+		if got := winogradAt[float32](c.geom, side, side); got != fused {
+			t.Errorf("%v: forward of %+v at %d×%d on the Winograd path %v, want %v", fam, g, side, side, got, fused)
 		}
 		got := make([]float32, len(want))
 		if err := c.Forward(got, x, n, side, side); err != nil {
