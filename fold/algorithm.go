@@ -22,10 +22,11 @@ const (
 	//     kernels with at least 32 input and 32 output channels per group
 	//     and an output of at least 32×32 pixels (of at least 64 output
 	//     channels per group where the output is under 64 columns wide),
-	//     where the fused kernels run (AVX-512);
+	//     or at least 128 input and output channels per group and an
+	//     output of at least 16×16, where the fused kernels run (AVX-512);
 	//   - the blocked path (ConvBlocked) for grouped float32 layers of
-	//     column stride 1, at least 2 input and 4 output channels per
-	//     group and outputs at least 16 columns wide, where the kernel
+	//     column stride 1, 2 to 256 input and at least 4 output channels
+	//     per group and outputs at least 16 columns wide, where the kernel
 	//     runs (AVX-512);
 	//   - the taps path (direct loops vectorised over the output's
 	//     columns) for the other grouped layers of at most 16 input
@@ -39,9 +40,9 @@ const (
 	// edge tiles and per-item overheads dominate; on grouped layers see
 	// winogradGroupMinChannels. The taps path ran 2.5–8× faster than the
 	// direct path on the grouped rows of Table 3 with 1 to 8 channels per
-	// group and tied at 16 (see tapsMaxChannels). The blocked path ran 1.1–2.4× faster than
-	// the better of those on the grouped rows it takes (see
-	// blockedMinChannels).
+	// group and tied at 16 (see tapsMaxChannels). The blocked path ran
+	// 1.1–2.4× faster than the better of those on the grouped rows it
+	// takes (see blockedMinChannels and blockedMaxChannels).
 	ConvAuto ConvAlgorithm = iota
 	// ConvDirect multiplies the weights by blocks of patches (im2col in
 	// cache-sized pieces, then GEMM); it handles every geometry.
@@ -85,24 +86,32 @@ const winogradMinOutput = 32
 // winogradGroupMinChannels is the fewest input and output channels per
 // group, and winogradGroupNarrowMinOut the fewest output channels per
 // group where the output is narrower than winogradGroupWide columns, for
-// which ConvAuto takes the Winograd path of a grouped layer. Measured at
-// batch 8 (CPU time per call, every path in one run, BenchmarkBlockedTune
-// and BenchmarkWinogradGroupedRule, 2 threads, Xeon with AVX-512), the
-// Winograd path against the path ConvAuto took before (blocked or
-// direct): 1.5× on Table 3's row 04 (32×32, 256→512 in 4 groups, 64→128
-// per group: 35 against 53 ms), 2.6× on row 03 (64×64, 128→256 in 2:
-// 46 against 117 ms), 1.9–2.3× with 32→32 and 32→64 per group at 64×64
-// and 2.1× at 128×128, 1.2× with 64→64 at 32×32 (128→128 in 2 groups)
-// and a tie with 64→64 in 4 groups, 1.5–2.1× with 128 and 256 per
-// group at 56×56; it lost with 32→32 per group at 32×32 (0.85×, 256→256
-// in 8 groups and 512→512 in 16) and with 16 or fewer per group (0.4×
-// and worse: the taps and blocked paths). At 32×32 a tile row holds 8
-// tiles, half of the fused kernels' vectors of 16. Below 32×32 outputs
-// (rows 05 and 13) the blocked path stays, as for one group.
+// which ConvAuto takes the Winograd path of a grouped layer with an output
+// of at least 32×32 (winogradMinOutput); on outputs of 16×16 to 32×32
+// (winogradGroupSmallOutput) it takes it from winogradGroupSmallMinChannels
+// input and output channels per group. Measured at batch 8 (CPU time per
+// call, every path in one run, BenchmarkBlockedTune and
+// BenchmarkWinogradGroupedRule, 2 workers, Intel Xeon with AVX-512), the
+// Winograd path against the better of the blocked path (computed in
+// strips) and the direct path: 1.6× on Table 3's row 04 (32×32, 256→512 in
+// 4 groups, 64→128 per group: 29 against 46 ms) and 2.3× on row 03 (64×64,
+// 128→256 in 2: 41 against 94 ms), 1.2–1.5× with 64→64 per group at 32×32
+// (256→256 in 4 groups, 128→128 in 2), 1.8× with 128→128 at 32×32, 2.2×
+// and 1.3× with 128 and 256 per group at 56×56, 1.3–1.5× with 32→32 and
+// 32→64 per group at 64×64, 2× at 128×128, 1.05× with 32→64 at 32×32
+// (256→512 in 8); it lost with 32→32 per group at 32×32 (0.8–0.85×:
+// 256→256 in 8 groups, 512→512 in 16, 64→64 in 2) and with 16 or fewer
+// per group (0.4× and worse). At 32×32 a tile row holds 8 tiles, half of
+// the fused kernels' vectors of 16. At 16×16 it ran 1.25× faster with
+// 128→128 per group (512→512 in 4 groups) and 1.3× with 256→256 (in 2),
+// and lost with 64→64 (0.8×, Table 3's row 05, which keeps the blocked
+// path) and fewer.
 const (
-	winogradGroupMinChannels  = 32
-	winogradGroupWide         = 64
-	winogradGroupNarrowMinOut = 64
+	winogradGroupMinChannels      = 32
+	winogradGroupWide             = 64
+	winogradGroupNarrowMinOut     = 64
+	winogradGroupSmallOutput      = 16
+	winogradGroupSmallMinChannels = 128
 )
 
 // checkAlgorithm validates the Algorithm field of a normalised geometry.
@@ -154,9 +163,12 @@ func useWinogradGrouped[T Float](g ConvGeom, oh, ow int) bool {
 		return false
 	}
 	cg, coutg := g.InChannels/g.Groups, g.OutChannels/g.Groups
-	return cg >= winogradGroupMinChannels && coutg >= winogradGroupMinChannels &&
-		oh >= winogradMinOutput && ow >= winogradMinOutput &&
-		(ow >= winogradGroupWide || coutg >= winogradGroupNarrowMinOut)
+	if oh >= winogradMinOutput && ow >= winogradMinOutput {
+		return cg >= winogradGroupMinChannels && coutg >= winogradGroupMinChannels &&
+			(ow >= winogradGroupWide || coutg >= winogradGroupNarrowMinOut)
+	}
+	return oh >= winogradGroupSmallOutput && ow >= winogradGroupSmallOutput &&
+		cg >= winogradGroupSmallMinChannels && coutg >= winogradGroupSmallMinChannels
 }
 
 // winogradAt reports whether a call of element type T with an oh×ow

@@ -91,16 +91,19 @@ func blockedParams() blockedTuning {
 // blockedMaxChannels bounds the layers ConvAuto sends to the blocked
 // path: at most blockedMaxChannels input channels per group, the most of
 // the measured wins. Measured like the rule above (batch 8, CPU time per
-// call, BenchmarkBlockedTune, against the better of the direct path and
-// ConvAuto without the blocked path): it ran 1.25× faster with 256
-// channels per group at 16×16 (512→512 in 2 groups) and 1.1× at 56×56
-// (512→512 in 2), 1.25× with 128 at 32×32 and 16×16 (256→256 in 2,
-// 512→512 in 4: 1.7×), 1.3× with 128 at 56×56 (256→256 in 2), 1.35× with
-// 64 at 32×32 (256→512 in 4, Table 3's row 04) and 1.2× at 64×64
-// (128→256 in 2, row 03), 1.15× with 4 at 256×256 (32→64 in 8) and 1.2×
-// with 2 at 128×128 (64→128 in 32). Before the bands of rows
-// (blockedStripRows) it lost on the large planes (0.62–0.84× at 56×56 and
-// 64×64), which an upper bound on the volume then kept from it.
+// call, BenchmarkBlockedTune, 2 workers), against the direct path, which
+// ConvAuto takes otherwise where the Winograd rules do not apply (other
+// kernels, strides, smaller outputs): 1.05× faster with 256 channels per
+// group at 16×16 (512→512 in 2 groups) and 1.1× at 56×56 (in 2), 1.3×
+// with 128 at 16×16 (512→512 in 4), 1.1–1.15× at 32×32 and 56×56
+// (256→256 in 2), 1.1× with 64 at 32×32 (Table 3's row 04) and 1.15× at
+// 64×64 (row 03); against the taps path, 1.3× with 4 channels per group
+// at 256×256 (32→64 in 8) and 1.35× with 2 at 128×128 (64→128 in 32).
+// Before the strips of rows (blockedStripRows) it lost on the large
+// planes (0.62–0.84× at 56×56 and 64×64), which an upper bound on the
+// volume then kept from it. Where the Winograd rules apply (3×3 layers of
+// stride 1 with 32 or more channels per group on 32×32 outputs, 128 or
+// more on 16×16), Winograd runs first, 1.25–2.3× faster than this path.
 const blockedMaxChannels = 256
 
 // blockedMinWidth is the narrowest output (columns) for which ConvAuto

@@ -202,16 +202,18 @@ func TestBlockedAutoRule(t *testing.T) {
 		}
 	}
 	// At the bound of channels per group and on large planes, measured
-	// wins, inside the rule (where the kernel runs); 3×3 layers of 32
-	// channels per group or more on 32×32 outputs or larger take the
-	// Winograd path first where its fused kernels run.
+	// wins, inside the rule (where the kernel runs); 3×3 layers of stride
+	// 1 that the grouped Winograd rule takes (32 channels per group or
+	// more on 32×32 outputs, 128 or more on 16×16) take the Winograd path
+	// first where its fused kernels run.
 	k5 := deconv.Geometry{KernelH: 5, KernelW: 5, PadH: 2, PadW: 2}
 	for _, tc := range []struct {
 		g         ConvGeom
 		side      int
 		winoFirst bool
 	}{
-		{ConvGeom{InChannels: 512, OutChannels: 512, Groups: 2, Geometry: k3}, 16, false},
+		{ConvGeom{InChannels: 512, OutChannels: 512, Groups: 2, Geometry: k3}, 16, true},
+		{ConvGeom{InChannels: 512, OutChannels: 512, Groups: 2, Geometry: k5}, 16, false},
 		{ConvGeom{InChannels: 32, OutChannels: 64, Groups: 8, Geometry: k3}, 256, false},
 		{ConvGeom{InChannels: 64, OutChannels: 64, Groups: 2, Geometry: k5}, 64, false},
 		{ConvGeom{InChannels: 512, OutChannels: 512, Groups: 2, Geometry: k3}, 56, true},

@@ -156,9 +156,13 @@ func TestWinogradGroupedAutoRule(t *testing.T) {
 		oh, ow int
 		want   bool // in a family with the fused kernels, float32
 	}{
-		{ConvGeom{InChannels: 256, OutChannels: 512, Groups: 4, Geometry: k3}, 32, 32, true},   // Table 3's row 04
-		{ConvGeom{InChannels: 128, OutChannels: 256, Groups: 2, Geometry: k3}, 64, 64, true},   // row 03
-		{ConvGeom{InChannels: 512, OutChannels: 512, Groups: 8, Geometry: k3}, 16, 16, false},  // row 05
+		{ConvGeom{InChannels: 256, OutChannels: 512, Groups: 4, Geometry: k3}, 32, 32, true},  // Table 3's row 04
+		{ConvGeom{InChannels: 128, OutChannels: 256, Groups: 2, Geometry: k3}, 64, 64, true},  // row 03
+		{ConvGeom{InChannels: 512, OutChannels: 512, Groups: 8, Geometry: k3}, 16, 16, false}, // row 05
+		{ConvGeom{InChannels: 512, OutChannels: 512, Groups: 4, Geometry: k3}, 16, 16, true},  // 128→128 per group
+		{ConvGeom{InChannels: 512, OutChannels: 512, Groups: 2, Geometry: k3}, 16, 24, true},
+		{ConvGeom{InChannels: 512, OutChannels: 512, Groups: 4, Geometry: k3}, 15, 16, false},
+		{ConvGeom{InChannels: 512, OutChannels: 508, Groups: 4, Geometry: k3}, 16, 16, false},  // 127 out per group
 		{ConvGeom{InChannels: 512, OutChannels: 512, Groups: 32, Geometry: k3}, 16, 16, false}, // row 13
 		{ConvGeom{InChannels: 256, OutChannels: 512, Groups: 32, Geometry: k3}, 32, 32, false}, // row 12
 		{ConvGeom{InChannels: 128, OutChannels: 128, Groups: 128, Geometry: k3}, 64, 64, false},
