@@ -101,13 +101,8 @@ func TestBlockedMatchesNaive(t *testing.T) {
 				break
 			}
 		}
-		x32 := to32(randVec(rng, n*g.InChannels*h*w))
-		wt32 := to32(randVec(rng, g.WeightLen()))
-		var bias32 []float32
-		if rng.IntN(2) == 0 {
-			bias32 = to32(randVec(rng, g.OutChannels))
-		}
-		want := naiveConv(g, to64(x32), to64(wt32), to64(bias32), n, h, w)
+		cc := randomConvCase(rng, g, n, h, w)
+		x32, wt32, bias32, want := cc.x, cc.wt, cc.bias, cc.want
 		c32, err := NewConv2d(g, wt32, bias32)
 		if err != nil {
 			t.Fatal(err)

@@ -88,6 +88,23 @@ func to32(v []float64) []float32 {
 	return out
 }
 
+// convCase is a random forward case: float32 input and weights, half the
+// time a bias, drawn in that order, and the float64 definition's output.
+type convCase struct {
+	x, wt, bias []float32
+	want        []float64
+}
+
+// randomConvCase draws a convCase for geometry g and n images of h×w.
+func randomConvCase(rng *rand.Rand, g ConvGeom, n, h, w int) convCase {
+	c := convCase{x: to32(randVec(rng, n*g.InChannels*h*w)), wt: to32(randVec(rng, g.WeightLen()))}
+	if rng.IntN(2) == 0 {
+		c.bias = to32(randVec(rng, g.OutChannels))
+	}
+	c.want = naiveConv(g, to64(c.x), to64(c.wt), to64(c.bias), n, h, w)
+	return c
+}
+
 func relErr[T Float](got []T, want []float64) float64 {
 	num, den := 0.0, 0.0
 	for i := range want {

@@ -59,14 +59,9 @@ func TestWinogradMatchesNaive(t *testing.T) {
 	worst32 := 0.0
 	for i := 0; i < trials; i++ {
 		g, n, h, w := randomWinogradGeom(rng)
-		x32 := to32(randVec(rng, n*g.InChannels*h*w))
-		wt32 := to32(randVec(rng, g.WeightLen()))
-		var bias32 []float32
-		if rng.IntN(2) == 0 {
-			bias32 = to32(randVec(rng, g.OutChannels))
-		}
+		cc := randomConvCase(rng, g, n, h, w)
+		x32, wt32, bias32, want := cc.x, cc.wt, cc.bias, cc.want
 		x, wt, bias := to64(x32), to64(wt32), to64(bias32)
-		want := naiveConv(g, x, wt, bias, n, h, w)
 		c, err := NewConv2d(g, wt, bias)
 		if err != nil {
 			t.Fatal(err)
