@@ -108,3 +108,20 @@ func BenchmarkCholeskySmall(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkMirrorUpper: mirrorUpper of an n×n float32 matrix, the pass
+// after every half product of the coupled iteration, at the sizes of the
+// 7×7 first layers (147) and of the paper layer (576).
+func BenchmarkMirrorUpper(b *testing.B) {
+	for _, n := range []int{147, 576} {
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			c := make([]float32, n*n)
+			for i := range c {
+				c[i] = float32(i % 7)
+			}
+			for b.Loop() {
+				mirrorUpper(n, c)
+			}
+		})
+	}
+}
