@@ -45,6 +45,12 @@ def torch_sgemm(torch):
     return lambda: a @ b
 
 
+def torch_sgemm576(torch):
+    """a @ b for float32 576×576 matrices: the size of the isqrt products."""
+    a, b = torch.rand(576, 576), torch.rand(576, 576)
+    return lambda: a @ b
+
+
 def torch_syrk(torch):
     """X.t() @ X for X of 59168×576 (the covariance of the batch-32 layer)."""
     x = torch.rand(59168, 576)
@@ -179,6 +185,7 @@ def torch_isqrt_backward(torch):
 COMPARISONS = {
     "im2col": ("im2col", "BenchmarkPaperIm2col", torch_im2col, 5),
     "sgemm": ("internal/gemm", "BenchmarkPaperSgemm", torch_sgemm, 5),
+    "sgemm576": ("internal/gemm", "BenchmarkPaperSgemm576", torch_sgemm576, 50),
     "syrk": ("internal/gemm", "BenchmarkPaperSyrk", torch_syrk, 5),
     "cov": ("cov", "BenchmarkPaperCov", torch_cov, 3),
     "train": ("fold", "BenchmarkPaperFastDeconvTrain", torch_fastdeconv_train, 2),

@@ -193,6 +193,10 @@ func (b *bwork[T]) finishGrad(m *gradMat[T], da, atb []T, cbar float64) error {
 	rp := &b.rows
 	rp.b, rp.op, rp.n, rp.dst, rp.src = b, passFinish, n, da, atb
 	rp.m, rp.sb, rp.inv, rp.fc, rp.asIs = m, sb, 1/c, cbar/c, asIs // the Frobenius norm's gradient is A/c
+	// Coupled's Ā is exactly symmetric (coupledTangent mirrors its sums):
+	// its symmetric part is Ā itself, to the bit, without the reads down
+	// its columns.
+	rp.symSrc = p.opt.Method == Coupled
 	rp.run(b.threads)
 	return nil
 }
@@ -208,7 +212,7 @@ func (b *bwork[T]) finishRows(rp *rowPass[T], lo, hi int) {
 			if sb != nil {
 				g += sb[i*n+j]
 			}
-			if !asIs {
+			if !asIs && (sb != nil || !rp.symSrc) {
 				h := float64(atb[j*n+i]) * inv
 				if sb != nil {
 					h += sb[j*n+i]

@@ -31,6 +31,7 @@ type rowPass[T Float] struct {
 	sb      []float64
 	inv, fc float64
 	asIs    bool
+	symSrc  bool // src is exactly symmetric
 	// passScale, passDot, passHalf: the scale, the other operand of the
 	// dot product, the second destination, and the dot product's partial
 	// sums, one per block of dotRows rows, added in block order: the

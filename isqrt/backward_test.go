@@ -200,3 +200,35 @@ func TestBackwardSameForEveryWorkerCount(t *testing.T) {
 		}
 	}
 }
+
+// TestFinishRowsSymmetricSource: for an exactly symmetric Ā (Coupled's),
+// finishRows may skip reading Ā down its columns; the gradient must be
+// the same to the bit as with the symmetrising reads.
+func TestFinishRowsSymmetricSource(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	for _, n := range []int{1, 2, 7, 33, 130} {
+		atb := make([]float32, n*n)
+		a := make([]float32, n*n)
+		for i := 0; i < n; i++ {
+			for j := i; j < n; j++ {
+				v := float32(rng.NormFloat64() * math.Exp(4*rng.NormFloat64()))
+				atb[i*n+j], atb[j*n+i] = v, v
+			}
+		}
+		for i := range a {
+			a[i] = float32(rng.NormFloat64())
+		}
+		var b bwork[float32]
+		got, want := make([]float32, n*n), make([]float32, n*n)
+		for k, dst := range [2][]float32{got, want} {
+			rp := &rowPass[float32]{b: &b, n: n, dst: dst, src: atb, m: &gradMat[float32]{a: a},
+				inv: 1 / 3.7, fc: -0.25, symSrc: k == 0}
+			b.finishRows(rp, 0, n)
+		}
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("n=%d: element %d: %v with the symmetric shortcut, %v without", n, i, got[i], want[i])
+			}
+		}
+	}
+}

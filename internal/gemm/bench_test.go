@@ -68,6 +68,24 @@ func BenchmarkPaperSgemm(b *testing.B) {
 	})
 }
 
+// BenchmarkPaperSgemm576: float32, row-major, 576×576 · 576×576, β = 0:
+// one product of the size the isqrt iteration and its backward are made
+// of, on all the workers; bench/compare.py sgemm576 sets it beside
+// PyTorch's a @ b, the best rate either library reaches on such products.
+func BenchmarkPaperSgemm576(b *testing.B) {
+	const n = bench576
+	rng := rand.New(rand.NewPCG(11, 12))
+	a, bb, c := randSlice[float32](rng, n*n), randSlice[float32](rng, n*n), make([]float32, n*n)
+	benchFamilies(b, func(b *testing.B, f isa.Family) {
+		for b.Loop() {
+			if err := gemmDense(f, parallel.Workers(0), NoTrans, NoTrans, n, n, n, 1, a, n, bb, n, 0, c, n); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(2*n*n*n*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	})
+}
+
 // BenchmarkPaperSyrk: float32 XᵀX for X of 59168×576 (the covariance of
 // the batch-32 layer of the paper's Table 3), full result filled.
 func BenchmarkPaperSyrk(b *testing.B) {
