@@ -233,10 +233,7 @@ func BenchmarkConv2dPaperAlgorithms(b *testing.B) {
 
 // groupedRows are the grouped convolutions of the paper's Table 3 shapes
 // (3×3, padding 1, batch 8), as bench/compare.py names them.
-var groupedRows = []struct {
-	name                 string
-	h, cin, cout, groups int
-}{
+var groupedRows = []benchLayer{
 	{"32x32_256-512_g4", 32, 256, 512, 4},
 	{"16x16_512-512_g8", 16, 512, 512, 8},
 	{"32x32_256-512_g32", 32, 256, 512, 32},

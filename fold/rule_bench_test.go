@@ -87,12 +87,18 @@ func benchConvCPU(b *testing.B, c *Conv2d[float32], dst, x []float32, n, h, w in
 	b.ReportMetric(float64(cpuTime()-t0)/float64(b.N)/1e6, "cpu-ms/op")
 }
 
-// BenchmarkGroupedTune: the grouped rows by the direct path, ConvAuto and
-// Winograd.
-func BenchmarkGroupedTune(b *testing.B) {
-	const n = 8
-	for _, r := range groupedRows {
-		for _, alg := range []ConvAlgorithm{ConvDirect, ConvAuto, ConvWinograd} {
+// benchLayer is one 3×3, padding-1 layer of the tuning benchmarks: h×h
+// images, cin → cout channels in groups (0 or 1: dense).
+type benchLayer struct {
+	name                 string
+	h, cin, cout, groups int
+}
+
+// benchAlgorithms times each layer by each algorithm at batch n
+// (<layer>/<algorithm>, CPU time per call beside the wall time).
+func benchAlgorithms(b *testing.B, n int, layers []benchLayer, algs ...ConvAlgorithm) {
+	for _, r := range layers {
+		for _, alg := range algs {
 			g := ConvGeom{InChannels: r.cin, OutChannels: r.cout, Groups: r.groups, Algorithm: alg,
 				Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}}
 			c, dst, x := newBenchConv(b, g, n, r.h, r.h)
@@ -103,30 +109,19 @@ func BenchmarkGroupedTune(b *testing.B) {
 	}
 }
 
+// BenchmarkGroupedTune: the grouped rows by the direct path, ConvAuto and
+// Winograd.
+func BenchmarkGroupedTune(b *testing.B) {
+	benchAlgorithms(b, 8, groupedRows, ConvDirect, ConvAuto, ConvWinograd)
+}
+
 // BenchmarkDenseTune: dense 3×3 layers at batch 8 by the direct path and
 // Winograd, from 8×8 to 64×64.
 func BenchmarkDenseTune(b *testing.B) {
-	const n = 8
-	for _, r := range []struct {
-		name         string
-		h, cin, cout int
-	}{
-		{"32_64-64", 32, 64, 64}, {"64_64-128", 64, 64, 128}, {"32_128-256", 32, 128, 256},
-		{"16_256-512", 16, 256, 512}, {"16_32-32", 16, 32, 32}, {"8_64-64", 8, 64, 64},
-	} {
-		for _, alg := range []ConvAlgorithm{ConvDirect, ConvWinograd} {
-			g := ConvGeom{InChannels: r.cin, OutChannels: r.cout, Algorithm: alg,
-				Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}}
-			c, err := NewConv2d(g, make([]float32, g.WeightLen()), nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			dst, x := benchBuffers(b, g, n, r.h, r.h)
-			b.Run(r.name+"/"+alg.String(), func(b *testing.B) {
-				benchConvCPU(b, c, dst, x, n, r.h, r.h)
-			})
-		}
-	}
+	benchAlgorithms(b, 8, []benchLayer{
+		{"32_64-64", 32, 64, 64, 1}, {"64_64-128", 64, 64, 128, 1}, {"32_128-256", 32, 128, 256, 1},
+		{"16_256-512", 16, 256, 512, 1}, {"16_32-32", 16, 32, 32, 1}, {"8_64-64", 8, 64, 64, 1},
+	}, ConvDirect, ConvWinograd)
 }
 
 // BenchmarkTapsTune: the grouped rows with the taps path limited to 0
@@ -164,10 +159,7 @@ func BenchmarkTapsTune(b *testing.B) {
 // ConvAuto's rule, blockedWideMaxChannels and blockedStripRows.
 func BenchmarkBlockedTune(b *testing.B) {
 	const n = 8
-	type row = struct {
-		name                 string
-		h, cin, cout, groups int
-	}
+	type row = benchLayer
 	rows := append(append([]row(nil), groupedRows...),
 		row{"64x64_128-256_g32", 64, 128, 256, 32}, row{"32x32_256-256_g8", 32, 256, 256, 8},
 		row{"128x128_64-128_g32", 128, 64, 128, 32}, row{"32x32_256-256_g64", 32, 256, 256, 64},

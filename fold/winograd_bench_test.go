@@ -65,26 +65,13 @@ func BenchmarkWinogradProducts(b *testing.B) {
 // Winograd path, at batch 8 (CPU time per call). Table 3's grouped rows
 // are in BenchmarkBlockedTune.
 func BenchmarkWinogradGroupedRule(b *testing.B) {
-	const n = 8
-	for _, r := range []struct {
-		name                 string
-		h, cin, cout, groups int
-	}{
+	benchAlgorithms(b, 8, []benchLayer{
 		{"32x32_256-256_g4", 32, 256, 256, 4}, {"32x32_128-128_g2", 32, 128, 128, 2},
 		{"32x32_512-512_g16", 32, 512, 512, 16}, {"32x32_256-512_g8", 32, 256, 512, 8},
 		{"32x32_64-64_g2", 32, 64, 64, 2}, {"64x64_128-128_g4", 64, 128, 128, 4},
 		{"64x64_64-64_g2", 64, 64, 64, 2}, {"64x64_128-256_g4", 64, 128, 256, 4},
 		{"128x128_64-128_g2", 128, 64, 128, 2},
-	} {
-		for _, alg := range []ConvAlgorithm{ConvAuto, ConvDirect, ConvBlocked, ConvWinograd} {
-			g := ConvGeom{InChannels: r.cin, OutChannels: r.cout, Groups: r.groups, Algorithm: alg,
-				Geometry: deconv.Geometry{KernelH: 3, KernelW: 3, PadH: 1, PadW: 1}}
-			c, dst, x := newBenchConv(b, g, n, r.h, r.h)
-			b.Run(r.name+"/"+alg.String(), func(b *testing.B) {
-				benchConvCPU(b, c, dst, x, n, r.h, r.h)
-			})
-		}
-	}
+	}, ConvAuto, ConvDirect, ConvBlocked, ConvWinograd)
 }
 
 // BenchmarkWinogradGroupedBudget: the Winograd path of grouped layers
