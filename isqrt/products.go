@@ -234,7 +234,7 @@ func (w *work[T]) RunPart(i int) {
 		w.errs[i] = nil
 		for b, i0 := 0, 0; i0 < n; b, i0 = b+1, i0+checkTile {
 			if snake(b, i, nw) {
-				v, err := w.checkTileRow(n, w.opA, i0)
+				v, err := w.checkTileRow(n, w.opA, i0, i)
 				if err != nil {
 					w.errs[i], w.errTile[i] = err, b
 					break

@@ -129,3 +129,21 @@ func scaleFiniteF32(f isa.Family, dst, src []float32, s float64) (finite, ok boo
 	}
 	return finite && acc == 0, true
 }
+
+// pairCheckF32 runs PairCheck on a non-empty x and the other slices of its
+// length: an AVX-512 kernel only (the masked tail is most of a tile's run).
+func pairCheckF32(f isa.Family, s []float32, s64 []float64, x, z []float32, root []float64, r, symTol, minorTol float64) (sum, excess float64, ok bool) {
+	if kernelFamily(f) != isa.AVX512 {
+		return 0, 0, false
+	}
+	n := len(x)
+	if race.Enabled {
+		annotate(x, n, false)
+		annotate(z, n, false)
+		annotate(s, n, true)
+		race.Read(unsafe.Pointer(&root[0]), 8*n)
+		race.Write(unsafe.Pointer(&s64[0]), 8*n)
+	}
+	sum, excess = pairCheckF32AVX512(&s[0], &s64[0], &x[0], &z[0], &root[0], n, r, symTol, minorTol)
+	return sum, excess, true
+}

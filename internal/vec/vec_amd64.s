@@ -628,3 +628,106 @@ scaleFiniteF32AVX2_part:
 	MOVB      AL, ret+32(FP)
 	VZEROUPPER
 	RET
+
+// func pairCheckF32AVX512(s *float32, s64 *float64, x *float32, z *float32, root *float64, n int, r float64, symTol float64, minorTol float64) (sum float64, excess float64)
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE2
+TEXT ·pairCheckF32AVX512(SB), NOSPLIT, $0-88
+	MOVQ         s+0(FP), AX
+	MOVQ         s64+8(FP), CX
+	MOVQ         x+16(FP), DX
+	MOVQ         z+24(FP), BX
+	MOVQ         root+32(FP), SI
+	MOVQ         n+40(FP), DI
+	MOVSD        r+48(FP), X3
+	VBROADCASTSD X3, Z3
+	MOVSD        symTol+56(FP), X4
+	VBROADCASTSD X4, Z4
+	MOVSD        minorTol+64(FP), X5
+	VBROADCASTSD X5, Z5
+	VPXORQ       Z0, Z0, Z0
+	VPXORQ       Z1, Z1, Z1
+	VPXORQ       Z2, Z2, Z2
+	MOVQ         $0x3fe0000000000000, R8
+	VPBROADCASTQ R8, Z6
+	MOVQ         $0x7fffffffffffffff, R8
+	VPBROADCASTQ R8, Z7
+
+pairCheckF32AVX512_one:
+	CMPQ        DI, $0x00000008
+	JB          pairCheckF32AVX512_part
+	VCVTPS2PD   (DX), Z8
+	VCVTPS2PD   (BX), Z9
+	VMOVUPD     (SI), Z10
+	VMULPD      Z3, Z10, Z10
+	VSUBPD      Z9, Z8, Z11
+	VANDPD      Z7, Z11, Z11
+	VMULPD      Z4, Z10, Z13
+	VSUBPD      Z13, Z11, Z11
+	VMAXPD      Z2, Z11, Z2
+	VMULPD      Z6, Z8, Z12
+	VMULPD      Z6, Z9, Z13
+	VADDPD      Z13, Z12, Z12
+	VANDPD      Z7, Z12, Z11
+	VMULPD      Z5, Z10, Z13
+	VSUBPD      Z13, Z11, Z11
+	VMAXPD      Z2, Z11, Z2
+	VFMADD231PD Z8, Z8, Z0
+	VFMADD231PD Z9, Z9, Z1
+	VCVTPD2PS   Z12, Y14
+	VMOVUPD     Z12, (CX)
+	VMOVUPS     Y14, (AX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, DX
+	ADDQ        $0x00000020, BX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, SI
+	SUBQ        $0x00000008, DI
+	JMP         pairCheckF32AVX512_one
+
+pairCheckF32AVX512_part:
+	TESTQ       DI, DI
+	JZ          pairCheckF32AVX512_done
+	MOVL        $0x00000001, R8
+	SHLXL       DI, R8, R8
+	DECL        R8
+	KMOVW       R8, K1
+	VCVTPS2PD.Z (DX), K1, Z8
+	VCVTPS2PD.Z (BX), K1, Z9
+	VMOVUPD.Z   (SI), K1, Z10
+	VMULPD      Z3, Z10, Z10
+	VSUBPD      Z9, Z8, Z11
+	VANDPD      Z7, Z11, Z11
+	VMULPD      Z4, Z10, Z13
+	VSUBPD      Z13, Z11, Z11
+	VMAXPD      Z2, Z11, Z2
+	VMULPD      Z6, Z8, Z12
+	VMULPD      Z6, Z9, Z13
+	VADDPD      Z13, Z12, Z12
+	VANDPD      Z7, Z12, Z11
+	VMULPD      Z5, Z10, Z13
+	VSUBPD      Z13, Z11, Z11
+	VMAXPD      Z2, Z11, Z2
+	VFMADD231PD Z8, Z8, Z0
+	VFMADD231PD Z9, Z9, Z1
+	VCVTPD2PS   Z12, Y14
+	VMOVUPD     Z12, K1, (CX)
+	VMOVUPS     Y14, K1, (AX)
+
+pairCheckF32AVX512_done:
+	VADDPD        Z1, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPD        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	MOVSD         X0, sum+72(FP)
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VMAXPD        Y3, Y2, Y2
+	VEXTRACTF128  $0x01, Y2, X3
+	VMAXPD        X3, X2, X2
+	VUNPCKHPD     X2, X2, X3
+	VMAXSD        X3, X2, X2
+	MOVSD         X2, excess+80(FP)
+	VZEROUPPER
+	RET

@@ -13,3 +13,7 @@ func scaleSplitF32(isa.Family, []float32, []float32, []float32, float64) (float6
 }
 
 func scaleFiniteF32(isa.Family, []float32, []float32, float64) (bool, bool) { return false, false }
+
+func pairCheckF32(isa.Family, []float32, []float64, []float32, []float32, []float64, float64, float64, float64) (float64, float64, bool) {
+	return 0, 0, false
+}

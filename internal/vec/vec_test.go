@@ -305,6 +305,7 @@ func TestFloat64Loops(t *testing.T) {
 func TestNoAllocs(t *testing.T) {
 	x := make([]float32, 147)
 	z, w := make([]float32, 147), make([]float32, 147)
+	s64, root := make([]float64, 147), make([]float64, 147)
 	for i := range x {
 		x[i] = float32(i)
 	}
@@ -314,6 +315,7 @@ func TestNoAllocs(t *testing.T) {
 			_ = NegHalfSumSquares(f, x)
 			_ = ScaleSplit(f, x, z, w, 0.5)
 			_ = ScaleFinite(f, z, x, 2)
+			_, _ = PairCheck(f, z, s64, x, w, root, 1, 1e-4, 1+1e-4)
 		})
 		if n != 0 {
 			t.Fatalf("%v: %v allocations per run", f, n)

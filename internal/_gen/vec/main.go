@@ -35,6 +35,7 @@ func main() {
 		scaleSplit(avx512)
 		scaleFinite(avx512)
 	}
+	pairCheck()
 	Generate()
 }
 
@@ -340,6 +341,132 @@ func scaleFinite(avx512 bool) {
 	res := GP8()
 	SETEQ(res)
 	Store(res, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+}
+
+// broadcastF64Bits fills the AVX-512 vector v with the float64 of bits b.
+func broadcastF64Bits(v VecPhysical, b uint64) {
+	t := GP64()
+	MOVQ(U64(b), t)
+	VPBROADCASTQ(t, v)
+}
+
+// pairCheck emits
+//
+//	func pairCheckF32AVX512(s *float32, s64 *float64, x, z *float32, root *float64, n int, r, symTol, minorTol float64) (sum, excess float64)
+//
+// which, with x_j, z_j widened to float64 and b_j = r·root[j], writes
+// s_j = ½x_j + ½z_j to s64[j] and float32(s_j) to s[j], and returns
+// Σ x_j² + z_j² and the largest of 0 and the excesses
+// |x_j − z_j| − symTol·b_j and |s_j| − minorTol·b_j. Every operation is a
+// product, sum or difference rounded once, as the portable loop computes
+// them (no fused multiply-add where the loop has none); a NaN excess is
+// ignored, as the loop's comparisons ignore it (VMAXPD returns its second
+// source, the running maximum, when either is NaN).
+func pairCheck() {
+	name := "pairCheckF32AVX512"
+	TEXT(name, NOSPLIT, "func(s *float32, s64 *float64, x, z *float32, root *float64, n int, r, symTol, minorTol float64) (sum, excess float64)")
+	Doc(name + " writes ½x_j + ½z_j (float64) to s64[j] and as float32 to s[j], and returns the sum of the squares of x and z and the largest excess of |x_j − z_j| over symTol·r·root[j] and of |s_j| over minorTol·r·root[j], or 0.")
+	sp := Load(Param("s"), GP64())
+	s64 := Load(Param("s64"), GP64())
+	x := Load(Param("x"), GP64())
+	z := Load(Param("z"), GP64())
+	root := Load(Param("root"), GP64())
+	n := GP64()
+	Load(Param("n"), n)
+	for i, p := range []string{"r", "symTol", "minorTol"} {
+		xr := Load(Param(p), XMM())
+		VBROADCASTSD(xr, []VecPhysical{Z3, Z4, Z5}[i])
+	}
+	accX, accZ, excess := Z0, Z1, Z2
+	rv, symTol, minorTol := Z3, Z4, Z5
+	half, abs := Z6, Z7
+	VPXORQ(accX, accX, accX)
+	VPXORQ(accZ, accZ, accZ)
+	VPXORQ(excess, excess, excess)
+	broadcastF64Bits(half, math.Float64bits(0.5))
+	broadcastF64Bits(abs, math.MaxInt64) // all bits but the sign
+	xv, zv, bv, dv, sv, tv, s32 := Z8, Z9, Z10, Z11, Z12, Z13, Y14
+
+	chunk := func(k Register) {
+		load := func(m Mem, v VecPhysical) {
+			if k != nil {
+				VCVTPS2PD_Z(m, k, v)
+			} else {
+				VCVTPS2PD(m, v)
+			}
+		}
+		load(Mem{Base: x}, xv)
+		load(Mem{Base: z}, zv)
+		if k != nil {
+			VMOVUPD_Z(Mem{Base: root}, k, bv)
+		} else {
+			VMOVUPD(Mem{Base: root}, bv)
+		}
+		VMULPD(rv, bv, bv) // b = r·root (the masked lanes: 0)
+		// |x − z| − symTol·b
+		VSUBPD(zv, xv, dv)
+		VANDPD(abs, dv, dv)
+		VMULPD(symTol, bv, tv)
+		VSUBPD(tv, dv, dv)
+		VMAXPD(excess, dv, excess)
+		// s = ½x + ½z; |s| − minorTol·b
+		VMULPD(half, xv, sv)
+		VMULPD(half, zv, tv)
+		VADDPD(tv, sv, sv)
+		VANDPD(abs, sv, dv)
+		VMULPD(minorTol, bv, tv)
+		VSUBPD(tv, dv, dv)
+		VMAXPD(excess, dv, excess)
+		VFMADD231PD(xv, xv, accX)
+		VFMADD231PD(zv, zv, accZ)
+		VCVTPD2PS(sv, s32)
+		if k != nil {
+			VMOVUPD(sv, k, Mem{Base: s64})
+			VMOVUPS(s32, k, Mem{Base: sp})
+		} else {
+			VMOVUPD(sv, Mem{Base: s64})
+			VMOVUPS(s32, Mem{Base: sp})
+		}
+	}
+	Label(name + "_one")
+	CMPQ(n, U32(8))
+	JB(LabelRef(name + "_part"))
+	chunk(nil)
+	for _, p := range []Register{sp, x, z} {
+		ADDQ(U32(32), p)
+	}
+	ADDQ(U32(64), s64)
+	ADDQ(U32(64), root)
+	SUBQ(U32(8), n)
+	JMP(LabelRef(name + "_one"))
+	Label(name + "_part")
+	TESTQ(n, n)
+	JZ(LabelRef(name + "_done"))
+	t := GP32()
+	MOVL(U32(1), t)
+	SHLXL(n.As32(), t, t)
+	DECL(t)
+	KMOVW(t, K1)
+	chunk(K1)
+	Label(name + "_done")
+	VADDPD(accZ, accX, accX)
+	VEXTRACTF64X4(U8(1), Z0, Y1)
+	VADDPD(Y1, Y0, Y0)
+	VEXTRACTF128(U8(1), Y0, X1)
+	VADDPD(X1, X0, X0)
+	VUNPCKHPD(X0, X0, X1)
+	VADDSD(X1, X0, X0)
+	Store(X0, ReturnIndex(0))
+	// The excesses are ≥ 0 and not NaN: any order gives the maximum.
+	VEXTRACTF64X4(U8(1), Z2, Y3)
+	VMAXPD(Y3, Y2, Y2)
+	VEXTRACTF128(U8(1), Y2, X3)
+	VMAXPD(X3, X2, X2)
+	VUNPCKHPD(X2, X2, X3)
+	VMAXSD(X3, X2, X2)
+	Store(X2, ReturnIndex(1))
 	VZEROUPPER()
 	RET()
 }
