@@ -135,7 +135,7 @@ func testMirrorUpper[T Float](t *testing.T) {
 	for n := 1; n <= mirrorSmall+9; n++ {
 		sizes = append(sizes, n)
 	}
-	sizes = append(sizes, 127, 200)
+	sizes = append(sizes, 127, 147, 200)
 	for _, n := range sizes {
 		c := make([]T, n*n)
 		for i := range c {

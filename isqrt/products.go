@@ -287,45 +287,33 @@ func mirrorUpper[T Float](n int, c []T) {
 }
 
 // mirrorTileRow mirrors the rows i0 … i0+mirrorTile−1 of the lower
-// triangle: left of the diagonal tile, the rows are the transpose of the
-// upper triangle's columns i0 … above them, one gemm.TransposeCopy (16×16
-// blocks in registers on AVX-512); the diagonal tile, eight rows at a
-// time. Against the eight-row copy on every tile, mirrorUpper ran 1.1×
-// faster at n = 147 and 2× at 576 (BenchmarkMirrorUpper, float32).
+// triangle in strips of mirrorStrip rows: left of its diagonal block, a
+// strip is the transpose of the upper triangle's columns above it, one
+// gemm.TransposeCopy (16×16 blocks in registers on AVX-512); the triangle
+// inside the block, element by element. Against one transposed copy left
+// of the whole diagonal tile and eight-row copies inside it, mirrorUpper
+// ran 1.25× faster at n = 147 (BenchmarkMirrorUpper, float32, medians of
+// eight alternated runs); against the eight-row copy on every tile, 1.1×
+// at n = 147 and 2× at 576.
 func mirrorTileRow[T Float](n int, c []T, i0 int) {
 	i1 := min(n, i0+mirrorTile)
-	gemm.TransposeCopy(isa.Selected(), c[i0*n:], n, c[i0:], n, i0, i1-i0)
-	{
-		j0, j1 := i0, i1
-		i := i0
-		for ; i+8 <= i1; i += 8 {
-			r0 := c[i*n : i*n+n]
-			r1 := c[(i+1)*n : (i+1)*n+n]
-			r2 := c[(i+2)*n : (i+2)*n+n]
-			r3 := c[(i+3)*n : (i+3)*n+n]
-			r4 := c[(i+4)*n : (i+4)*n+n]
-			r5 := c[(i+5)*n : (i+5)*n+n]
-			r6 := c[(i+6)*n : (i+6)*n+n]
-			r7 := c[(i+7)*n : (i+7)*n+n]
-			for j := j0; j < min(j1, i); j++ {
-				s := c[j*n+i : j*n+i+8]
-				r0[j], r1[j], r2[j], r3[j] = s[0], s[1], s[2], s[3]
-				r4[j], r5[j], r6[j], r7[j] = s[4], s[5], s[6], s[7]
-			}
-			// The triangle inside the eight rows.
-			for r := 1; r < 8; r++ {
-				for j := max(j0, i); j < min(j1, i+r); j++ {
-					c[(i+r)*n+j] = c[j*n+i+r]
-				}
-			}
-		}
-		for ; i < i1; i++ {
-			for j := j0; j < min(j1, i); j++ {
-				c[i*n+j] = c[j*n+i]
+	f := isa.Selected()
+	for r0 := i0; r0 < i1; r0 += mirrorStrip {
+		r1 := min(i1, r0+mirrorStrip)
+		gemm.TransposeCopy(f, c[r0*n:], n, c[r0:], n, r0, r1-r0)
+		for i := r0 + 1; i < r1; i++ {
+			row := c[i*n+r0 : i*n+i]
+			for j := range row {
+				row[j] = c[(r0+j)*n+i]
 			}
 		}
 	}
 }
+
+// mirrorStrip is the height of mirrorTileRow's strips: the AVX-512
+// transposing kernel's block, so that only the triangles of the 16×16
+// diagonal blocks are copied element by element.
+const mirrorStrip = 16
 
 // identityResidual returns ‖P − I‖_F for the n×n matrix p, accumulated in
 // float64.
