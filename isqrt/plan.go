@@ -371,8 +371,8 @@ const minorTol = 1 + 1e-4
 //
 // Tile by tile, the column a[j][i] of the pairs is first transposed into
 // the part's scratch, so that each row's run of pairs is two contiguous
-// runs, checked by vec.PairCheck (AVX-512 for float32: the run's sum,
-// bounds, excess and S in one pass); S's lower triangle is then one
+// runs, checked by vec.PairCheck (AVX-512 or AVX2 for float32: the run's
+// sum, bounds, excess and S in one pass); S's lower triangle is then one
 // transposed copy of the upper, except on the diagonal tile, which is
 // mirrored in place. The exact error is looked for, pair by pair, only in
 // a run whose excess is positive.

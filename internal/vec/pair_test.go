@@ -12,9 +12,9 @@ import (
 
 // TestPairCheck holds every family's PairCheck to the loop: the values
 // written and the excess to the bit, the sum within its bound of the exact
-// one (2n exact squares of float32, added in a tree of depth about n
-// for the loop's two sums, n/8 + 6 for the AVX-512 kernel's), the same
-// NaN/Inf class. The pairs are symmetric, symmetric within or beyond the
+// one (2n exact squares of float32, added in a tree of depth about n for
+// the loop's two sums, n/8 + 6 for the AVX-512 kernel's, n/4 + 8 for
+// AVX2's), the same NaN/Inf class. The pairs are symmetric, symmetric within or beyond the
 // tolerance, beyond the bound of the 2×2 minors, or non-finite.
 func TestPairCheck(t *testing.T) {
 	for _, f := range families() {
@@ -66,8 +66,11 @@ func TestPairCheck(t *testing.T) {
 					t.Fatalf("%s: sum %v, exact %v, loop %v", what, gotSum, exact, wantSum)
 				}
 				d := n + 2
-				if f == isa.AVX512 {
+				switch f {
+				case isa.AVX512:
 					d = n/8 + 6
+				case isa.AVX2:
+					d = n/4 + 8 // and the Go loop's ≤ 3 elements
 				}
 				bound := float64(d) * 0x1p-53 / (1 - float64(d)*0x1p-53)
 				if !math.IsNaN(exact) && !math.IsInf(exact, 0) && math.Abs(gotSum-exact) > bound*exact {

@@ -131,19 +131,36 @@ func scaleFiniteF32(f isa.Family, dst, src []float32, s float64) (finite, ok boo
 }
 
 // pairCheckF32 runs PairCheck on a non-empty x and the other slices of its
-// length: an AVX-512 kernel only (the masked tail is most of a tile's run).
+// length.
 func pairCheckF32(f isa.Family, s []float32, s64 []float64, x, z []float32, root []float64, r, symTol, minorTol float64) (sum, excess float64, ok bool) {
-	if kernelFamily(f) != isa.AVX512 {
+	n := len(x)
+	m := n
+	kf := kernelFamily(f)
+	switch kf {
+	case isa.AVX512:
+	case isa.AVX2:
+		m = n &^ (avx2Chunk - 1)
+	default:
 		return 0, 0, false
 	}
-	n := len(x)
-	if race.Enabled {
-		annotate(x, n, false)
-		annotate(z, n, false)
-		annotate(s, n, true)
-		race.Read(unsafe.Pointer(&root[0]), 8*n)
-		race.Write(unsafe.Pointer(&s64[0]), 8*n)
+	if m > 0 {
+		if race.Enabled {
+			annotate(x, m, false)
+			annotate(z, m, false)
+			annotate(s, m, true)
+			race.Read(unsafe.Pointer(&root[0]), 8*m)
+			race.Write(unsafe.Pointer(&s64[0]), 8*m)
+		}
+		if kf == isa.AVX512 {
+			sum, excess = pairCheckF32AVX512(&s[0], &s64[0], &x[0], &z[0], &root[0], n, r, symTol, minorTol)
+			return sum, excess, true
+		}
+		sum, excess = pairCheckF32AVX2(&s[0], &s64[0], &x[0], &z[0], &root[0], m, r, symTol, minorTol)
 	}
-	sum, excess = pairCheckF32AVX512(&s[0], &s64[0], &x[0], &z[0], &root[0], n, r, symTol, minorTol)
+	if m < n {
+		ts, te := pairCheckGo(s[m:], s64[m:], x[m:], z[m:], root[m:], r, symTol, minorTol)
+		sum += ts
+		excess = max(excess, te) // neither is NaN
+	}
 	return sum, excess, true
 }

@@ -731,3 +731,75 @@ pairCheckF32AVX512_done:
 	MOVSD         X2, excess+80(FP)
 	VZEROUPPER
 	RET
+
+// func pairCheckF32AVX2(s *float32, s64 *float64, x *float32, z *float32, root *float64, n int, r float64, symTol float64, minorTol float64) (sum float64, excess float64)
+// Requires: AVX, AVX2, FMA3, SSE2
+TEXT ·pairCheckF32AVX2(SB), NOSPLIT, $0-88
+	MOVQ         s+0(FP), AX
+	MOVQ         s64+8(FP), CX
+	MOVQ         x+16(FP), DX
+	MOVQ         z+24(FP), BX
+	MOVQ         root+32(FP), SI
+	MOVQ         n+40(FP), DI
+	MOVSD        r+48(FP), X0
+	VBROADCASTSD X0, Y3
+	MOVSD        symTol+56(FP), X0
+	VBROADCASTSD X0, Y4
+	MOVSD        minorTol+64(FP), X0
+	VBROADCASTSD X0, Y5
+	VPXOR        Y0, Y0, Y0
+	VPXOR        Y1, Y1, Y1
+	VPXOR        Y2, Y2, Y2
+	MOVQ         $0x3fe0000000000000, R8
+	MOVQ         R8, X15
+	VPBROADCASTQ X15, Y6
+	MOVQ         $0x7fffffffffffffff, R8
+	MOVQ         R8, X15
+	VPBROADCASTQ X15, Y7
+
+pairCheckF32AVX2_one:
+	CMPQ        DI, $0x00000004
+	JB          pairCheckF32AVX2_part
+	VCVTPS2PD   (DX), Y8
+	VCVTPS2PD   (BX), Y9
+	VMOVUPD     (SI), Y10
+	VMULPD      Y3, Y10, Y10
+	VSUBPD      Y9, Y8, Y11
+	VANDPD      Y7, Y11, Y11
+	VMULPD      Y4, Y10, Y13
+	VSUBPD      Y13, Y11, Y11
+	VMAXPD      Y2, Y11, Y2
+	VMULPD      Y6, Y8, Y12
+	VMULPD      Y6, Y9, Y13
+	VADDPD      Y13, Y12, Y12
+	VANDPD      Y7, Y12, Y11
+	VMULPD      Y5, Y10, Y13
+	VSUBPD      Y13, Y11, Y11
+	VMAXPD      Y2, Y11, Y2
+	VFMADD231PD Y8, Y8, Y0
+	VFMADD231PD Y9, Y9, Y1
+	VCVTPD2PSY  Y12, X14
+	VMOVUPD     Y12, (CX)
+	VMOVUPS     X14, (AX)
+	ADDQ        $0x00000010, AX
+	ADDQ        $0x00000010, DX
+	ADDQ        $0x00000010, BX
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000020, SI
+	SUBQ        $0x00000004, DI
+	JMP         pairCheckF32AVX2_one
+
+pairCheckF32AVX2_part:
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X0
+	VUNPCKHPD    X0, X0, X1
+	VADDSD       X1, X0, X0
+	MOVSD        X0, sum+72(FP)
+	VEXTRACTF128 $0x01, Y2, X3
+	VMAXPD       X3, X2, X2
+	VUNPCKHPD    X2, X2, X3
+	VMAXSD       X3, X2, X2
+	MOVSD        X2, excess+80(FP)
+	VZEROUPPER
+	RET

@@ -30,3 +30,6 @@ func scaleFiniteF32AVX2(dst *float32, src *float32, n int, s float64) bool
 
 // pairCheckF32AVX512 writes ½x_j + ½z_j (float64) to s64[j] and as float32 to s[j], and returns the sum of the squares of x and z and the largest excess of |x_j − z_j| over symTol·r·root[j] and of |s_j| over minorTol·r·root[j], or 0.
 func pairCheckF32AVX512(s *float32, s64 *float64, x *float32, z *float32, root *float64, n int, r float64, symTol float64, minorTol float64) (sum float64, excess float64)
+
+// pairCheckF32AVX2 writes ½x_j + ½z_j (float64) to s64[j] and as float32 to s[j], and returns the sum of the squares of x and z and the largest excess of |x_j − z_j| over symTol·r·root[j] and of |s_j| over minorTol·r·root[j], or 0. n must be a multiple of 4.
+func pairCheckF32AVX2(s *float32, s64 *float64, x *float32, z *float32, root *float64, n int, r float64, symTol float64, minorTol float64) (sum float64, excess float64)

@@ -35,7 +35,8 @@ func main() {
 		scaleSplit(avx512)
 		scaleFinite(avx512)
 	}
-	pairCheck()
+	pairCheck(true)
+	pairCheck(false)
 	Generate()
 }
 
@@ -345,16 +346,22 @@ func scaleFinite(avx512 bool) {
 	RET()
 }
 
-// broadcastF64Bits fills the AVX-512 vector v with the float64 of bits b.
-func broadcastF64Bits(v VecPhysical, b uint64) {
+// broadcastF64Bits fills v with the float64 of bits b (X15 the scratch of
+// AVX2, which broadcasts from a vector register only).
+func broadcastF64Bits(v VecPhysical, b uint64, avx512 bool) {
 	t := GP64()
 	MOVQ(U64(b), t)
-	VPBROADCASTQ(t, v)
+	if avx512 {
+		VPBROADCASTQ(t, v)
+		return
+	}
+	MOVQ(t, X15)
+	VPBROADCASTQ(X15, v)
 }
 
 // pairCheck emits
 //
-//	func pairCheckF32AVX512(s *float32, s64 *float64, x, z *float32, root *float64, n int, r, symTol, minorTol float64) (sum, excess float64)
+//	func pairCheckF32<ISA>(s *float32, s64 *float64, x, z *float32, root *float64, n int, r, symTol, minorTol float64) (sum, excess float64)
 //
 // which, with x_j, z_j widened to float64 and b_j = r·root[j], writes
 // s_j = ½x_j + ½z_j to s64[j] and float32(s_j) to s[j], and returns
@@ -363,11 +370,13 @@ func broadcastF64Bits(v VecPhysical, b uint64) {
 // product, sum or difference rounded once, as the portable loop computes
 // them (no fused multiply-add where the loop has none); a NaN excess is
 // ignored, as the loop's comparisons ignore it (VMAXPD returns its second
-// source, the running maximum, when either is NaN).
-func pairCheck() {
-	name := "pairCheckF32AVX512"
+// source, the running maximum, when either is NaN). One chunk at a time
+// (the runs are at most a tile wide), both sums in one accumulator each.
+func pairCheck(avx512 bool) {
+	sh := shapeOf(avx512)
+	name := "pairCheckF32" + sh.isa
 	TEXT(name, NOSPLIT, "func(s *float32, s64 *float64, x, z *float32, root *float64, n int, r, symTol, minorTol float64) (sum, excess float64)")
-	Doc(name + " writes ½x_j + ½z_j (float64) to s64[j] and as float32 to s[j], and returns the sum of the squares of x and z and the largest excess of |x_j − z_j| over symTol·r·root[j] and of |s_j| over minorTol·r·root[j], or 0.")
+	Doc(name + " writes ½x_j + ½z_j (float64) to s64[j] and as float32 to s[j], and returns the sum of the squares of x and z and the largest excess of |x_j − z_j| over symTol·r·root[j] and of |s_j| over minorTol·r·root[j], or 0." + avx2Note(sh))
 	sp := Load(Param("s"), GP64())
 	s64 := Load(Param("s64"), GP64())
 	x := Load(Param("x"), GP64())
@@ -375,19 +384,34 @@ func pairCheck() {
 	root := Load(Param("root"), GP64())
 	n := GP64()
 	Load(Param("n"), n)
+	// v(i): vector register i of the ISA's width.
+	v := func(i int) VecPhysical {
+		if avx512 {
+			return []VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13}[i]
+		}
+		return []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11, Y12, Y13}[i]
+	}
+	accX, accZ, excess := v(0), v(1), v(2)
+	rv, symTol, minorTol := v(3), v(4), v(5)
+	half, abs := v(6), v(7)
+	xv, zv, bv, dv, sv, tv := v(8), v(9), v(10), v(11), v(12), v(13)
+	var s32 VecPhysical = X14
+	if avx512 {
+		s32 = Y14
+	}
 	for i, p := range []string{"r", "symTol", "minorTol"} {
 		xr := Load(Param(p), XMM())
-		VBROADCASTSD(xr, []VecPhysical{Z3, Z4, Z5}[i])
+		VBROADCASTSD(xr, []VecPhysical{rv, symTol, minorTol}[i])
 	}
-	accX, accZ, excess := Z0, Z1, Z2
-	rv, symTol, minorTol := Z3, Z4, Z5
-	half, abs := Z6, Z7
-	VPXORQ(accX, accX, accX)
-	VPXORQ(accZ, accZ, accZ)
-	VPXORQ(excess, excess, excess)
-	broadcastF64Bits(half, math.Float64bits(0.5))
-	broadcastF64Bits(abs, math.MaxInt64) // all bits but the sign
-	xv, zv, bv, dv, sv, tv, s32 := Z8, Z9, Z10, Z11, Z12, Z13, Y14
+	for _, a := range []VecPhysical{accX, accZ, excess} {
+		if avx512 {
+			VPXORQ(a, a, a)
+		} else {
+			VPXOR(a, a, a)
+		}
+	}
+	broadcastF64Bits(half, math.Float64bits(0.5), avx512)
+	broadcastF64Bits(abs, math.MaxInt64, avx512) // all bits but the sign
 
 	chunk := func(k Register) {
 		load := func(m Mem, v VecPhysical) {
@@ -421,7 +445,11 @@ func pairCheck() {
 		VMAXPD(excess, dv, excess)
 		VFMADD231PD(xv, xv, accX)
 		VFMADD231PD(zv, zv, accZ)
-		VCVTPD2PS(sv, s32)
+		if avx512 {
+			VCVTPD2PS(sv, s32)
+		} else {
+			VCVTPD2PSY(sv, s32)
+		}
 		if k != nil {
 			VMOVUPD(sv, k, Mem{Base: s64})
 			VMOVUPS(s32, k, Mem{Base: sp})
@@ -430,38 +458,45 @@ func pairCheck() {
 			VMOVUPS(s32, Mem{Base: sp})
 		}
 	}
+	w := sh.w
 	Label(name + "_one")
-	CMPQ(n, U32(8))
+	CMPQ(n, U32(w))
 	JB(LabelRef(name + "_part"))
 	chunk(nil)
 	for _, p := range []Register{sp, x, z} {
-		ADDQ(U32(32), p)
+		ADDQ(U32(4*w), p)
 	}
-	ADDQ(U32(64), s64)
-	ADDQ(U32(64), root)
-	SUBQ(U32(8), n)
+	ADDQ(U32(8*w), s64)
+	ADDQ(U32(8*w), root)
+	SUBQ(U32(w), n)
 	JMP(LabelRef(name + "_one"))
 	Label(name + "_part")
-	TESTQ(n, n)
-	JZ(LabelRef(name + "_done"))
-	t := GP32()
-	MOVL(U32(1), t)
-	SHLXL(n.As32(), t, t)
-	DECL(t)
-	KMOVW(t, K1)
-	chunk(K1)
+	if avx512 {
+		TESTQ(n, n)
+		JZ(LabelRef(name + "_done"))
+		t := GP32()
+		MOVL(U32(1), t)
+		SHLXL(n.As32(), t, t)
+		DECL(t)
+		KMOVW(t, K1)
+		chunk(K1)
+	}
 	Label(name + "_done")
 	VADDPD(accZ, accX, accX)
-	VEXTRACTF64X4(U8(1), Z0, Y1)
-	VADDPD(Y1, Y0, Y0)
+	if avx512 {
+		VEXTRACTF64X4(U8(1), Z0, Y1)
+		VADDPD(Y1, Y0, Y0)
+	}
 	VEXTRACTF128(U8(1), Y0, X1)
 	VADDPD(X1, X0, X0)
 	VUNPCKHPD(X0, X0, X1)
 	VADDSD(X1, X0, X0)
 	Store(X0, ReturnIndex(0))
 	// The excesses are ≥ 0 and not NaN: any order gives the maximum.
-	VEXTRACTF64X4(U8(1), Z2, Y3)
-	VMAXPD(Y3, Y2, Y2)
+	if avx512 {
+		VEXTRACTF64X4(U8(1), Z2, Y3)
+		VMAXPD(Y3, Y2, Y2)
+	}
 	VEXTRACTF128(U8(1), Y2, X3)
 	VMAXPD(X3, X2, X2)
 	VUNPCKHPD(X2, X2, X3)
