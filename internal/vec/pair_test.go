@@ -80,3 +80,19 @@ func TestPairCheck(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkPairCheck(b *testing.B) {
+	n := 31 // a tile's run
+	x, z, s := make([]float32, n), make([]float32, n), make([]float32, n)
+	s64, root := make([]float64, n), make([]float64, n)
+	for j := range n {
+		x[j], z[j], root[j] = float32(j), float32(j), float64(j+1)
+	}
+	for _, f := range families() {
+		b.Run(fmt.Sprintf("n=%d/%v", n, f), func(b *testing.B) {
+			for b.Loop() {
+				PairCheck(f, s, s64, x, z, root, 1, 1e-4, 1+1e-4)
+			}
+		})
+	}
+}
