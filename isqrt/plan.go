@@ -9,6 +9,7 @@ import (
 	"github.com/netdeconv/deconv/internal/isa"
 	"github.com/netdeconv/deconv/internal/mem"
 	"github.com/netdeconv/deconv/internal/parallel"
+	"github.com/netdeconv/deconv/internal/vec"
 )
 
 // Plan computes inverse square roots of n×n matrices with fixed Options.
@@ -86,6 +87,7 @@ type work[T Float] struct {
 	errs     [maxTeam]error
 	sums     [maxTeam][2]float64
 	tileSums []float64    // opCheck's sum of each tile row
+	checkT   [maxTeam][]T // opCheck: each part's transposed tile (checkTileRow)
 	errTile  [maxTeam]int // opCheck: the tile row of each part's error
 }
 
@@ -247,7 +249,7 @@ func (w *work[T]) prepare(p *Plan[T], a []T, asIs bool) (c, cy float64, err erro
 	sum := 0.0
 	if w.serial(n) {
 		for i0 := 0; i0 < n; i0 += checkTile {
-			s, err := w.checkTileRow(n, a, i0)
+			s, err := w.checkTileRow(n, a, i0, 0)
 			if err != nil {
 				return 0, 0, err
 			}
@@ -360,53 +362,55 @@ const minorTol = 1 + 1e-4
 // at i0 and j > i: symmetric within tolerance, no 2×2 principal minor
 // clearly negative. It writes S = (a + aᵀ)/2 there to both triangles of
 // w.y (the lower one from the values of the upper, so w.y is exactly
-// symmetric and needs no mirroring pass; the writes below the diagonal stay
-// in the tile the pass reads anyway) and S's upper triangle in float64 to
-// w.chol, and returns the sum of squares of those elements of a (both
+// symmetric and needs no mirroring pass) and S's upper triangle in float64
+// to w.chol, and returns the sum of squares of those elements of a (both
 // triangles: for a symmetric input that is S's; for another, the
 // reference's norm). A NaN passes the comparisons but not the sum, which
-// the caller checks. It needs w.spec[:n] to hold √a_ii and w.symTol set.
-func (w *work[T]) checkTileRow(n int, a []T, i0 int) (float64, error) {
+// the caller checks. It needs w.spec[:n] to hold √a_ii and w.symTol set;
+// part is the team part running it, whose tile scratch it uses.
+//
+// Tile by tile, the column a[j][i] of the pairs is first transposed into
+// the part's scratch, so that each row's run of pairs is two contiguous
+// runs, checked by vec.PairCheck (AVX-512 or AVX2 for float32: the run's
+// sum, bounds, excess and S in one pass); S's lower triangle is then one
+// transposed copy of the upper, except on the diagonal tile, which is
+// mirrored in place. The exact error is looked for, pair by pair, only in
+// a run whose excess is positive.
+func (w *work[T]) checkTileRow(n int, a []T, i0, part int) (float64, error) {
 	root, y, ch, symTol := w.spec[:n], w.y, w.chol, w.symTol
+	f := isa.Selected()
+	zt := grow(&w.checkT[part], checkTile*checkTile)
 	i1 := min(n, i0+checkTile)
 	sum := 0.0
 	for j0 := i0; j0 < n; j0 += checkTile {
 		j1 := min(n, j0+checkTile)
+		// zt[(i−i0)·checkTile + j−j0] = a[j][i].
+		gemm.TransposeCopy(f, zt, checkTile, a[j0*n+i0:], n, j1-j0, i1-i0)
 		for i := i0; i < i1; i++ {
-			ri := root[i]
-			ai, yi, ci := a[i*n:i*n+j1], y[i*n:i*n+j1], ch[i*n:i*n+j1]
-			s0, s1 := 0.0, 0.0
-			// The largest positive excess over the two bounds; the row is
-			// looked at again only if there is one.
-			excess := 0.0
-			for j := max(j0, i+1); j < j1; j++ {
-				x, z := float64(ai[j]), float64(a[j*n+i])
-				bound := ri * root[j]
-				// (Halving is exact: this is (x + z)/2 rounded once,
-				// without the overflow of x + z.)
-				s := 0.5*x + 0.5*z
-				// (Comparisons, not the builtin max, which must order NaN
-				// and is several times slower here.)
-				if e := math.Abs(x-z) - symTol*bound; e > excess {
-					excess = e
-				}
-				if e := math.Abs(s) - minorTol*bound; e > excess {
-					excess = e
-				}
-				s0 += x * x
-				s1 += z * z
-				yi[j] = T(s)
-				y[j*n+i] = T(s)
-				ci[j] = s
+			jl := max(j0, i+1)
+			if jl >= j1 {
+				continue
 			}
-			sum += s0 + s1
+			ri := root[i]
+			zi := zt[(i-i0)*checkTile+jl-j0 : (i-i0)*checkTile+j1-j0]
+			s, excess := vec.PairCheck(f, y[i*n+jl:i*n+j1], ch[i*n+jl:i*n+j1], a[i*n+jl:i*n+j1], zi, root[jl:j1], ri, symTol, minorTol)
+			sum += s
 			if excess > 0 {
-				for j := max(j0, i+1); j < j1; j++ {
-					if err := pairError(i, j, float64(ai[j]), float64(a[j*n+i]), ri*root[j], symTol, minorTol); err != nil {
+				for j := jl; j < j1; j++ {
+					if err := pairError(i, j, float64(a[i*n+j]), float64(a[j*n+i]), ri*root[j], symTol, minorTol); err != nil {
 						return 0, err
 					}
 				}
 			}
+		}
+		if j0 == i0 {
+			for i := i0; i < i1; i++ {
+				for j := i + 1; j < j1; j++ {
+					y[j*n+i] = y[i*n+j]
+				}
+			}
+		} else {
+			gemm.TransposeCopy(f, y[j0*n+i0:], n, y[i0*n+j0:], n, i1-i0, j1-j0)
 		}
 	}
 	return sum, nil

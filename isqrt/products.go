@@ -6,6 +6,7 @@ import (
 	"github.com/netdeconv/deconv/internal/gemm"
 	"github.com/netdeconv/deconv/internal/isa"
 	"github.com/netdeconv/deconv/internal/parallel"
+	"github.com/netdeconv/deconv/internal/vec"
 )
 
 // maxTeam bounds the goroutines one matrix's operations use.
@@ -233,7 +234,7 @@ func (w *work[T]) RunPart(i int) {
 		w.errs[i] = nil
 		for b, i0 := 0, 0; i0 < n; b, i0 = b+1, i0+checkTile {
 			if snake(b, i, nw) {
-				v, err := w.checkTileRow(n, w.opA, i0)
+				v, err := w.checkTileRow(n, w.opA, i0, i)
 				if err != nil {
 					w.errs[i], w.errTile[i] = err, b
 					break
@@ -286,45 +287,33 @@ func mirrorUpper[T Float](n int, c []T) {
 }
 
 // mirrorTileRow mirrors the rows i0 … i0+mirrorTile−1 of the lower
-// triangle: left of the diagonal tile, the rows are the transpose of the
-// upper triangle's columns i0 … above them, one gemm.TransposeCopy (16×16
-// blocks in registers on AVX-512); the diagonal tile, eight rows at a
-// time. Against the eight-row copy on every tile, mirrorUpper ran 1.1×
-// faster at n = 147 and 2× at 576 (BenchmarkMirrorUpper, float32).
+// triangle in strips of mirrorStrip rows: left of its diagonal block, a
+// strip is the transpose of the upper triangle's columns above it, one
+// gemm.TransposeCopy (16×16 blocks in registers on AVX-512); the triangle
+// inside the block, element by element. Against one transposed copy left
+// of the whole diagonal tile and eight-row copies inside it, mirrorUpper
+// ran 1.25× faster at n = 147 (BenchmarkMirrorUpper, float32, medians of
+// eight alternated runs); against the eight-row copy on every tile, 1.1×
+// at n = 147 and 2× at 576.
 func mirrorTileRow[T Float](n int, c []T, i0 int) {
 	i1 := min(n, i0+mirrorTile)
-	gemm.TransposeCopy(isa.Selected(), c[i0*n:], n, c[i0:], n, i0, i1-i0)
-	{
-		j0, j1 := i0, i1
-		i := i0
-		for ; i+8 <= i1; i += 8 {
-			r0 := c[i*n : i*n+n]
-			r1 := c[(i+1)*n : (i+1)*n+n]
-			r2 := c[(i+2)*n : (i+2)*n+n]
-			r3 := c[(i+3)*n : (i+3)*n+n]
-			r4 := c[(i+4)*n : (i+4)*n+n]
-			r5 := c[(i+5)*n : (i+5)*n+n]
-			r6 := c[(i+6)*n : (i+6)*n+n]
-			r7 := c[(i+7)*n : (i+7)*n+n]
-			for j := j0; j < min(j1, i); j++ {
-				s := c[j*n+i : j*n+i+8]
-				r0[j], r1[j], r2[j], r3[j] = s[0], s[1], s[2], s[3]
-				r4[j], r5[j], r6[j], r7[j] = s[4], s[5], s[6], s[7]
-			}
-			// The triangle inside the eight rows.
-			for r := 1; r < 8; r++ {
-				for j := max(j0, i); j < min(j1, i+r); j++ {
-					c[(i+r)*n+j] = c[j*n+i+r]
-				}
-			}
-		}
-		for ; i < i1; i++ {
-			for j := j0; j < min(j1, i); j++ {
-				c[i*n+j] = c[j*n+i]
+	f := isa.Selected()
+	for r0 := i0; r0 < i1; r0 += mirrorStrip {
+		r1 := min(i1, r0+mirrorStrip)
+		gemm.TransposeCopy(f, c[r0*n:], n, c[r0:], n, r0, r1-r0)
+		for i := r0 + 1; i < r1; i++ {
+			row := c[i*n+r0 : i*n+i]
+			for j := range row {
+				row[j] = c[(r0+j)*n+i]
 			}
 		}
 	}
 }
+
+// mirrorStrip is the height of mirrorTileRow's strips: the AVX-512
+// transposing kernel's block, so that only the triangles of the 16×16
+// diagonal blocks are copied element by element.
+const mirrorStrip = 16
 
 // identityResidual returns ‖P − I‖_F for the n×n matrix p, accumulated in
 // float64.
@@ -338,22 +327,11 @@ func identityResidual[T Float](n int, p []T) float64 {
 	return math.Sqrt(s)
 }
 
-// sumSquares returns Σ x_i² in float64, in four independent sums so that
-// the additions do not wait on each other.
+// sumSquares returns Σ x_i² in float64: on the selected family's kernel
+// for float32 (internal/vec; each square exact, the order of the additions
+// fixed by the length), the portable loop for float64.
 func sumSquares[T Float](x []T) float64 {
-	var s0, s1, s2, s3 float64
-	j := 0
-	for ; j+4 <= len(x); j += 4 {
-		a, b, c, d := float64(x[j]), float64(x[j+1]), float64(x[j+2]), float64(x[j+3])
-		s0 += a * a
-		s1 += b * b
-		s2 += c * c
-		s3 += d * d
-	}
-	for ; j < len(x); j++ {
-		s0 += float64(x[j]) * float64(x[j])
-	}
-	return (s0 + s1) + (s2 + s3)
+	return vec.SumSquares(isa.Selected(), x)
 }
 
 // threeHalvesMinusHalf overwrites p with ½(3I − P).
@@ -380,14 +358,15 @@ func upperResidualToT[T Float](n int, p []T) float64 {
 // residualToTRows is upperResidualToT on rows [i0, i1): it returns the sums
 // of squares of the diagonal of P − I and of the strict upper triangle.
 func residualToTRows[T Float](n int, p []T, i0, i1 int) (diag, off float64) {
+	f := isa.Selected()
 	for i := i0; i < i1; i++ {
 		row := p[i*n+i : i*n+n]
 		d := float64(row[0]) - 1
 		diag += d * d
-		off += sumSquares(row[1:])
-		for j := range row {
-			row[j] *= -0.5
-		}
+		// The sum of squares and −½·P in one pass (the sum is
+		// sumSquares's to the bit).
+		off += vec.NegHalfSumSquares(f, row[1:])
+		row[0] *= -0.5
 		row[0] += 1.5
 	}
 	return diag, off
@@ -399,19 +378,18 @@ func residualToTRows[T Float](n int, p []T, i0, i1 int) (diag, off float64) {
 // triangle is mirrorUpper's.
 func residualToTMirroredRows[T Float](n int, p []T) (diag, off float64) {
 	p = p[:n*n]
+	f := isa.Selected()
 	for i := 0; i < n; i++ {
 		row := p[i*n+i : i*n+n]
 		d := float64(row[0]) - 1
 		diag += d * d
-		off += sumSquares(row[1:])
+		off += vec.NegHalfSumSquares(f, row[1:]) // as residualToTRows
 		row[0] *= -0.5
 		row[0] += 1.5
 		// Column i below the diagonal, n apart from (i+1, i).
 		col := p[i*n+i:]
 		for j := 1; j < len(row); j++ {
-			t := row[j] * -0.5
-			row[j] = t
-			col[j*n] = t
+			col[j*n] = row[j]
 		}
 	}
 	return diag, off
@@ -440,55 +418,15 @@ func firstPassRows[T Float](n int, y, z2, y2 []T, i0, i1 int, inv float64) float
 
 // firstPassRun is firstPassRows on a run of off-diagonal elements: Ã = S·inv
 // into y, −½·Ã into z2, 1.5·Ã into y2, and the sum of the squares of Ã
-// (in four sums, as sumSquares adds them).
+// (internal/vec's ScaleSplit: the selected family's kernel for float32).
 func firstPassRun[T Float](y, z2, y2 []T, inv float64) float64 {
-	z2, y2 = z2[:len(y)], y2[:len(y)]
-	var s0, s1, s2, s3 float64
-	j := 0
-	for ; j+4 <= len(y); j += 4 {
-		a0, a1 := T(float64(y[j])*inv), T(float64(y[j+1])*inv)
-		a2, a3 := T(float64(y[j+2])*inv), T(float64(y[j+3])*inv)
-		y[j], y[j+1], y[j+2], y[j+3] = a0, a1, a2, a3
-		z2[j], z2[j+1], z2[j+2], z2[j+3] = -0.5*a0, -0.5*a1, -0.5*a2, -0.5*a3
-		y2[j], y2[j+1], y2[j+2], y2[j+3] = 1.5*a0, 1.5*a1, 1.5*a2, 1.5*a3
-		f0, f1, f2, f3 := float64(a0), float64(a1), float64(a2), float64(a3)
-		s0 += f0 * f0
-		s1 += f1 * f1
-		s2 += f2 * f2
-		s3 += f3 * f3
-	}
-	for ; j < len(y); j++ {
-		a := T(float64(y[j]) * inv)
-		y[j], z2[j], y2[j] = a, -0.5*a, 1.5*a
-		s0 += float64(a) * float64(a)
-	}
-	return (s0 + s1) + (s2 + s3)
+	return vec.ScaleSplit(isa.Selected(), y, z2, y2, inv)
 }
 
 // scaleRows writes dst[k] = z[k]·s for k in [lo, hi) and reports whether
-// every value written is finite.
+// every value written is finite (internal/vec's ScaleFinite).
 func scaleRows[T Float](dst, z []T, lo, hi int, s float64) bool {
-	d, src := dst[lo:hi], z[lo:hi]
-	src = src[:len(d)]
-	// x·0 is 0 for a finite x and NaN otherwise; four sums keep the
-	// additions independent.
-	var f0, f1, f2, f3 T
-	k := 0
-	for ; k+4 <= len(src); k += 4 {
-		v0, v1 := T(float64(src[k])*s), T(float64(src[k+1])*s)
-		v2, v3 := T(float64(src[k+2])*s), T(float64(src[k+3])*s)
-		d[k], d[k+1], d[k+2], d[k+3] = v0, v1, v2, v3
-		f0 += v0 * 0
-		f1 += v1 * 0
-		f2 += v2 * 0
-		f3 += v3 * 0
-	}
-	for ; k < len(src); k++ {
-		v := T(float64(src[k]) * s)
-		d[k] = v
-		f0 += v * 0
-	}
-	return f0+f1+f2+f3 == 0
+	return vec.ScaleFinite(isa.Selected(), dst[lo:hi], z[lo:hi], s)
 }
 
 // finish writes dst = Z/√c and reports whether it is finite.
