@@ -232,3 +232,42 @@ func TestFinishRowsSymmetricSource(t *testing.T) {
 		}
 	}
 }
+
+// TestCoupledGradientSymmetric: Coupled's Ā is exactly symmetric (what
+// finishRows relies on to skip its transposed reads), so for an exactly
+// symmetric input the gradient is exactly symmetric too, whatever the
+// upstream gradient, on both the small path (full products, mirrored)
+// and the split one (gemm.UpperSum).
+func TestCoupledGradientSymmetric(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	for _, n := range []int{5, 40, 2*upperSplitMin + 3} {
+		a := newSPD(n, 30, 0.05, uint64(n)).a
+		a32 := make([]float32, n*n)
+		for i := 0; i < n; i++ {
+			for j := 0; j <= i; j++ {
+				a32[i*n+j], a32[j*n+i] = float32(a[i*n+j]), float32(a[i*n+j])
+			}
+		}
+		g := make([]float32, n*n)
+		for i := range g {
+			g[i] = float32(rng.NormFloat64())
+		}
+		for _, iters := range []int{1, 2, 3, 5} {
+			p := mustPlan[float32](t, n, Options{Grad: true, Iterations: iters})
+			d, da := make([]float32, n*n), make([]float32, n*n)
+			if _, err := p.InvSqrt(d, a32); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Backward(da, g); err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < n; i++ {
+				for j := 0; j < i; j++ {
+					if math.Float32bits(da[i*n+j]) != math.Float32bits(da[j*n+i]) {
+						t.Fatalf("n=%d, %d iterations: da[%d,%d] = %v, da[%d,%d] = %v", n, iters, i, j, da[i*n+j], j, i, da[j*n+i])
+					}
+				}
+			}
+		}
+	}
+}

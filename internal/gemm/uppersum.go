@@ -194,22 +194,25 @@ func (u *UpperSum[T]) plan(threads, ops int) {
 	}
 	work := float64(total) * float64(kr.mr*kr.nr) * float64(ops*n)
 	nw := min(threads, np, int(work/minWorkPerThread)+1)
-	// Each cut goes before or after the panel that crosses its share of
-	// the work, whichever leaves it nearer: panels are 2–20 tiles, and
-	// always cutting after the crossing one gave the first worker 52% of
-	// the work at n = 576 (and it runs a few % slower per tile, reading
-	// more of B): 1.04 against 0.92 ms alone, about 6% of the call's time
-	// on 2 workers.
+	// Each cut aims at an equal share of the work the previous cut left
+	// (not at a fixed fraction of the total, so that a cut placed early
+	// does not make the next part overshoot) and goes before or after the
+	// panel that crosses it, whichever is nearer: panels are 2–20 tiles,
+	// and always cutting after the crossing one gave the first of 2
+	// workers 52% of the work at n = 576 (and it runs a few % slower per
+	// tile, reading more of B): 1.04 against 0.92 ms alone, about 6% of
+	// the call's time on 2 workers.
 	u.cut = append(u.cut[:0], 0)
-	acc := 0
+	acc, base := 0, 0 // the work before panel t, and before the last cut
 	for t := 0; t < np && len(u.cut) < nw; t++ {
 		k, w := len(u.cut), tiles(t)
-		if (acc+w)*nw >= total*k {
-			short, over := total*k-acc*nw, (acc+w)*nw-total*k
+		left := nw - k + 1 // parts still to cut, this one included
+		if (acc+w-base)*left >= total-base {
+			short, over := total-base-(acc-base)*left, (acc+w-base)*left-(total-base)
 			if short < over && t > u.cut[k-1] {
-				u.cut = append(u.cut, t)
+				u.cut, base = append(u.cut, t), acc
 			} else {
-				u.cut = append(u.cut, t+1)
+				u.cut, base = append(u.cut, t+1), acc+w
 			}
 		}
 		acc += w

@@ -256,3 +256,42 @@ func TestUpperSumSplits(t *testing.T) {
 		}
 	}
 }
+
+// TestUpperSumCuts: for every size up to 700 and 2 to 8 workers, the
+// rows are cut into non-empty parts in order, and no part has more than
+// its equal share of the tiles plus one row panel (the rule cuts at the
+// panel boundary nearest each share).
+func TestUpperSumCuts(t *testing.T) {
+	for _, f := range isa.Available() {
+		kr := kernelFor[float32](f)
+		for n := 1; n <= 700; n++ {
+			for threads := 2; threads <= 8; threads++ {
+				u := UpperSum[float32]{kern: kr, n: n}
+				u.plan(threads, 2)
+				np := (n + kr.mr - 1) / kr.mr
+				nq := (n + kr.nr - 1) / kr.nr
+				tiles := func(t int) int { return nq - t*kr.mr/kr.nr + 1 }
+				total, widest := 0, 0
+				for p := 0; p < np; p++ {
+					total += tiles(p)
+					widest = max(widest, tiles(p))
+				}
+				if u.nw < 1 || u.nw > threads || len(u.cut) != u.nw+1 || u.cut[0] != 0 || u.cut[u.nw] != np {
+					t.Fatalf("%v n=%d threads=%d: %d parts, cuts %v", f, n, threads, u.nw, u.cut)
+				}
+				for w := 0; w < u.nw; w++ {
+					if u.cut[w] >= u.cut[w+1] {
+						t.Fatalf("%v n=%d threads=%d: part %d empty or out of order, cuts %v", f, n, threads, w, u.cut)
+					}
+					part := 0
+					for p := u.cut[w]; p < u.cut[w+1]; p++ {
+						part += tiles(p)
+					}
+					if part*u.nw > total+widest*u.nw {
+						t.Errorf("%v n=%d threads=%d: part %d has %d of %d tiles in %d parts, cuts %v", f, n, threads, w, part, total, u.nw, u.cut)
+					}
+				}
+			}
+		}
+	}
+}
