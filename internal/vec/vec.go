@@ -2,8 +2,10 @@
 // that accumulate in float64: sums of squares (the Frobenius residuals of
 // the Newton–Schulz iteration), the same sum fused with the overwrite
 // x ← −½·x (the residual and T = ½(3I − P) in one pass), a scaling split
-// three ways (its first step) and a scaling that checks finiteness (its
-// result).
+// three ways (its first step), a scaling that checks finiteness (its
+// result), and the check of a run of pairs (a_ij, a_ji) for symmetry and
+// the bound of the 2×2 principal minors, which also writes their symmetric
+// part (the validation of its input; see PairCheck).
 //
 // Each function takes the kernel family (internal/isa) and has a portable
 // Go loop, the generic family's kernel, which is also the reference the

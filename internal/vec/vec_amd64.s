@@ -237,7 +237,7 @@ scaleSplitF32AVX512_part:
 	DECL        SI
 	KMOVW       SI, K1
 	VCVTPS2PD.Z (AX), K1, Z4
-	VMULPD      Z14, Z4, Z4
+	VMULPD.Z    Z14, Z4, K1, Z4
 	VCVTPD2PS   Z4, Y8
 	VMOVUPS     Y8, K1, (AX)
 	VCVTPS2PD   Y8, Z4
@@ -329,7 +329,7 @@ scaleFiniteF32AVX512_part:
 	DECL        BX
 	KMOVW       BX, K1
 	VCVTPS2PD.Z (CX), K1, Z4
-	VMULPD      Z14, Z4, Z4
+	VMULPD.Z    Z14, Z4, K1, Z4
 	VCVTPD2PS   Z4, Y8
 	VMOVUPS     Y8, K1, (AX)
 	VMULPS      Y12, Y8, Y13
@@ -694,7 +694,7 @@ pairCheckF32AVX512_part:
 	VCVTPS2PD.Z (DX), K1, Z8
 	VCVTPS2PD.Z (BX), K1, Z9
 	VMOVUPD.Z   (SI), K1, Z10
-	VMULPD      Z3, Z10, Z10
+	VMULPD.Z    Z3, Z10, K1, Z10
 	VSUBPD      Z9, Z8, Z11
 	VANDPD      Z7, Z11, Z11
 	VMULPD      Z4, Z10, Z13

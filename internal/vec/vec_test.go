@@ -132,6 +132,40 @@ func checkGuards(t *testing.T, what string, buf []float32, off, n int) {
 	}
 }
 
+// sameBits64 compares float64 values bit for bit, any NaN equal to any
+// NaN.
+func sameBits64(a, b float64) bool {
+	if a != a || b != b {
+		return a != a && b != b
+	}
+	return math.Float64bits(a) == math.Float64bits(b)
+}
+
+// guard64 is what the float64 test buffers hold outside the slice under
+// test.
+const guard64 = -7.25
+
+// window64 is window for float64: a slice of length n at a random offset
+// (0 … 15 elements) of a buffer filled with guard64 values.
+func window64(rng *rand.Rand, n int) (buf []float64, off int) {
+	off = rng.IntN(16)
+	buf = make([]float64, off+n+16)
+	for i := range buf {
+		buf[i] = guard64
+	}
+	return buf, off
+}
+
+// checkGuards64 fails unless buf is guard64 outside [off, off+n).
+func checkGuards64(t *testing.T, what string, buf []float64, off, n int) {
+	t.Helper()
+	for i, v := range buf {
+		if (i < off || i >= off+n) && v != guard64 {
+			t.Fatalf("%s: element %d outside the slice [%d, %d) written", what, i, off, off+n)
+		}
+	}
+}
+
 func TestSumSquares(t *testing.T) {
 	for _, f := range families() {
 		rng := rand.New(rand.NewPCG(1, uint64(f)))

@@ -9,7 +9,8 @@
 // chunk c accumulating into accumulator c; the chunks left over after it
 // go one at a time into accumulator 0, and on AVX-512 the last partial
 // chunk too, under a lane mask (the masked-out lanes are neither read nor
-// written, and add zeros). The AVX2 kernels take a multiple of W elements:
+// written, and add zeros: every product by a broadcast scale is
+// zero-masked there too, since 0·±Inf or 0·NaN would put a NaN in them). The AVX2 kernels take a multiple of W elements:
 // the caller does the rest. The accumulators are then added as
 // (acc0 + acc1) + (acc2 + acc3) and the lanes of the result halved down to
 // one value, always in the same order, so that a result depends only on
@@ -150,6 +151,17 @@ func widen(sh shape, c int, m Mem, k Register) {
 	}
 }
 
+// mulScale emits v = s·v (float64), the lanes outside k set to zero: a
+// masked-out lane, zero after widen, would otherwise become NaN when s is
+// infinite or NaN, and reach the sum or the finiteness check.
+func mulScale(s, v VecPhysical, k Register) {
+	if k != nil {
+		VMULPD_Z(s, v, k, v)
+	} else {
+		VMULPD(s, v, v)
+	}
+}
+
 // store writes the float32 chunk v to m (under k).
 func store(v VecPhysical, m Mem, k Register) {
 	if k != nil {
@@ -263,7 +275,7 @@ func scaleSplit(avx512 bool) {
 	loop(sh, name, []Register{y, z, w}, n, func(c, disp int, k Register) {
 		wv, a := sh.wide[c], sh.narrow[c]
 		widen(sh, c, Mem{Base: y, Disp: disp}, k)
-		VMULPD(sv, wv, wv)
+		mulScale(sv, wv, k)
 		if avx512 {
 			VCVTPD2PS(wv, a)
 		} else {
@@ -320,7 +332,7 @@ func scaleFinite(avx512 bool) {
 	loop(sh, name, []Register{dst, src}, n, func(c, disp int, k Register) {
 		wv, v := sh.wide[c], sh.narrow[c]
 		widen(sh, c, Mem{Base: src, Disp: disp}, k)
-		VMULPD(sv, wv, wv)
+		mulScale(sv, wv, k)
 		if avx512 {
 			VCVTPD2PS(wv, v)
 		} else {
@@ -428,7 +440,7 @@ func pairCheck(avx512 bool) {
 		} else {
 			VMOVUPD(Mem{Base: root}, bv)
 		}
-		VMULPD(rv, bv, bv) // b = r·root (the masked lanes: 0)
+		mulScale(rv, bv, k) // b = r·root (the masked lanes: 0, even for r = ±Inf)
 		// |x − z| − symTol·b
 		VSUBPD(zv, xv, dv)
 		VANDPD(abs, dv, dv)
