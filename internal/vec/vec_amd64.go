@@ -24,6 +24,20 @@ func kernelFamily(f isa.Family) isa.Family {
 // through the Go loop after them.
 const avx2Chunk = 4
 
+// vectorSpan returns the family whose kernel runs a pass over n elements
+// with f and how many of the elements the kernel takes: all of them on
+// AVX-512 (its last chunk is masked), the whole chunks on AVX2; ok is
+// false when f has no kernel.
+func vectorSpan(f isa.Family, n int) (kf isa.Family, m int, ok bool) {
+	switch kf = kernelFamily(f); kf {
+	case isa.AVX512:
+		return kf, n, true
+	case isa.AVX2:
+		return kf, n &^ (avx2Chunk - 1), true
+	}
+	return kf, 0, false
+}
+
 // sumSquaresF32 runs SumSquares (negHalf false) or NegHalfSumSquares on a
 // non-empty x; ok is false when f has no kernel.
 func sumSquaresF32(f isa.Family, x []float32, negHalf bool) (s float64, ok bool) {
@@ -72,14 +86,8 @@ func annotate(x []float32, n int, write bool) {
 // scaleSplitF32 runs ScaleSplit on a non-empty y and z, w of its length.
 func scaleSplitF32(f isa.Family, y, z, w []float32, s float64) (sum float64, ok bool) {
 	n := len(y)
-	var m int
-	kf := kernelFamily(f)
-	switch kf {
-	case isa.AVX512:
-		m = n
-	case isa.AVX2:
-		m = n &^ (avx2Chunk - 1)
-	default:
+	kf, m, ok := vectorSpan(f, n)
+	if !ok {
 		return 0, false
 	}
 	if m > 0 {
@@ -102,14 +110,8 @@ func scaleSplitF32(f isa.Family, y, z, w []float32, s float64) (sum float64, ok 
 // scaleFiniteF32 runs ScaleFinite on a non-empty dst and src of its length.
 func scaleFiniteF32(f isa.Family, dst, src []float32, s float64) (finite, ok bool) {
 	n := len(dst)
-	var m int
-	kf := kernelFamily(f)
-	switch kf {
-	case isa.AVX512:
-		m = n
-	case isa.AVX2:
-		m = n &^ (avx2Chunk - 1)
-	default:
+	kf, m, ok := vectorSpan(f, n)
+	if !ok {
 		return false, false
 	}
 	finite = true
@@ -134,13 +136,8 @@ func scaleFiniteF32(f isa.Family, dst, src []float32, s float64) (finite, ok boo
 // length.
 func pairCheckF32(f isa.Family, s []float32, s64 []float64, x, z []float32, root []float64, r, symTol, minorTol float64) (sum, excess float64, ok bool) {
 	n := len(x)
-	m := n
-	kf := kernelFamily(f)
-	switch kf {
-	case isa.AVX512:
-	case isa.AVX2:
-		m = n &^ (avx2Chunk - 1)
-	default:
+	kf, m, ok := vectorSpan(f, n)
+	if !ok {
 		return 0, 0, false
 	}
 	if m > 0 {
