@@ -36,9 +36,9 @@ func TestNonFiniteScale(t *testing.T) {
 					what := fmt.Sprintf("%v n=%d s=%v zero=%v", f, n, s, withZero)
 
 					// ScaleSplit.
-					yb, yo := window(rng, n)
-					zb, zo := window(rng, n)
-					wb, wo := window(rng, n)
+					yb, yo := window[float32](rng, n)
+					zb, zo := window[float32](rng, n)
+					wb, wo := window[float32](rng, n)
 					gy, gz, gw := yb[yo:yo+n], zb[zo:zo+n], wb[wo:wo+n]
 					copy(gy, y)
 					ry, rz, rw := slices.Clone(y), make([]float32, n), make([]float32, n)
@@ -55,7 +55,7 @@ func TestNonFiniteScale(t *testing.T) {
 					checkGuards(t, what+" w", wb, wo, n)
 
 					// ScaleFinite.
-					db, do := window(rng, n)
+					db, do := window[float32](rng, n)
 					dst := db[do : do+n]
 					ref := make([]float32, n)
 					wantFin := scaleFiniteGo(ref, y, s)
@@ -71,9 +71,9 @@ func TestNonFiniteScale(t *testing.T) {
 					for j := range root {
 						root[j] = float64(rng.IntN(3)) // zeros too: 0·Inf
 					}
-					sb, so := window(rng, n)
+					sb, so := window[float32](rng, n)
 					ps := sb[so : so+n]
-					s64b, s64o := window64(rng, n)
+					s64b, s64o := window[float64](rng, n)
 					s64 := s64b[s64o : s64o+n]
 					ws, ws64 := make([]float32, n), make([]float64, n)
 					for _, symTol := range []float64{1e-3, 0} {
@@ -86,7 +86,7 @@ func TestNonFiniteScale(t *testing.T) {
 							t.Fatalf("%s symTol=%v: PairCheck's symmetric part differs from the loop's", what, symTol)
 						}
 						checkGuards(t, what+" s", sb, so, n)
-						checkGuards64(t, what+" s64", s64b, s64o, n)
+						checkGuards(t, what+" s64", s64b, s64o, n)
 					}
 				}
 			}

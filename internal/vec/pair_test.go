@@ -27,7 +27,7 @@ func TestPairCheck(t *testing.T) {
 				x := make([]float32, n)
 				randomVector(rng, x, rep == 3)
 				z := slices.Clone(x)
-				rootb, rooto := window64(rng, n)
+				rootb, rooto := window[float64](rng, n)
 				root := rootb[rooto : rooto+n]
 				for j := range root {
 					root[j] = math.Sqrt(math.Abs(float64(x[j]))) * (0.5 + rng.Float64())
@@ -49,9 +49,9 @@ func TestPairCheck(t *testing.T) {
 				xo, zo := rng.IntN(8), rng.IntN(8)
 				xb, zb := append(make([]float32, xo), x...), append(make([]float32, zo), z...)
 				x, z = xb[xo:], zb[zo:]
-				sb, so := window(rng, n)
+				sb, so := window[float32](rng, n)
 				s := sb[so : so+n]
-				s64b, s64o := window64(rng, n)
+				s64b, s64o := window[float64](rng, n)
 				s64 := s64b[s64o : s64o+n]
 				ws, ws64 := make([]float32, n), make([]float64, n)
 				wantSum, wantExcess := pairCheckGo(ws, ws64, x, z, root, r, symTol, minorTol)
@@ -64,8 +64,8 @@ func TestPairCheck(t *testing.T) {
 					t.Fatalf("%s: symmetric part differs from the loop's", what)
 				}
 				checkGuards(t, what, sb, so, n)
-				checkGuards64(t, what+" s64", s64b, s64o, n)
-				checkGuards64(t, what+" root", rootb, rooto, n)
+				checkGuards(t, what+" s64", s64b, s64o, n)
+				checkGuards(t, what+" root", rootb, rooto, n)
 				exact := exactSumSquares(append(slices.Clone(x), z...))
 				if !sameClass(gotSum, exact) || !sameClass(gotSum, wantSum) {
 					t.Fatalf("%s: sum %v, exact %v, loop %v", what, gotSum, exact, wantSum)

@@ -109,13 +109,13 @@ func sameBits(a, b float32) bool {
 }
 
 // guard is what the test buffers hold outside the slice under test.
-const guard = float32(-7.25)
+const guard = -7.25
 
 // window returns a slice of length n at a random offset (0 … 15 elements,
 // so every alignment) of a buffer filled with guard values.
-func window(rng *rand.Rand, n int) (buf []float32, off int) {
+func window[T float32 | float64](rng *rand.Rand, n int) (buf []T, off int) {
 	off = rng.IntN(16)
-	buf = make([]float32, off+n+16)
+	buf = make([]T, off+n+16)
 	for i := range buf {
 		buf[i] = guard
 	}
@@ -123,7 +123,7 @@ func window(rng *rand.Rand, n int) (buf []float32, off int) {
 }
 
 // checkGuards fails unless buf is guard outside [off, off+n).
-func checkGuards(t *testing.T, what string, buf []float32, off, n int) {
+func checkGuards[T float32 | float64](t *testing.T, what string, buf []T, off, n int) {
 	t.Helper()
 	for i, v := range buf {
 		if (i < off || i >= off+n) && v != guard {
@@ -141,37 +141,12 @@ func sameBits64(a, b float64) bool {
 	return math.Float64bits(a) == math.Float64bits(b)
 }
 
-// guard64 is what the float64 test buffers hold outside the slice under
-// test.
-const guard64 = -7.25
-
-// window64 is window for float64: a slice of length n at a random offset
-// (0 … 15 elements) of a buffer filled with guard64 values.
-func window64(rng *rand.Rand, n int) (buf []float64, off int) {
-	off = rng.IntN(16)
-	buf = make([]float64, off+n+16)
-	for i := range buf {
-		buf[i] = guard64
-	}
-	return buf, off
-}
-
-// checkGuards64 fails unless buf is guard64 outside [off, off+n).
-func checkGuards64(t *testing.T, what string, buf []float64, off, n int) {
-	t.Helper()
-	for i, v := range buf {
-		if (i < off || i >= off+n) && v != guard64 {
-			t.Fatalf("%s: element %d outside the slice [%d, %d) written", what, i, off, off+n)
-		}
-	}
-}
-
 func TestSumSquares(t *testing.T) {
 	for _, f := range families() {
 		rng := rand.New(rand.NewPCG(1, uint64(f)))
 		for n := 0; n <= 300; n++ {
 			for _, special := range []bool{false, true} {
-				buf, off := window(rng, n)
+				buf, off := window[float32](rng, n)
 				x := buf[off : off+n]
 				randomVector(rng, x, special)
 				in := slices.Clone(x)
@@ -205,7 +180,7 @@ func TestNegHalfSumSquares(t *testing.T) {
 		rng := rand.New(rand.NewPCG(2, uint64(f)))
 		for n := 0; n <= 300; n++ {
 			for _, special := range []bool{false, true} {
-				buf, off := window(rng, n)
+				buf, off := window[float32](rng, n)
 				x := buf[off : off+n]
 				randomVector(rng, x, special)
 				in := slices.Clone(x)
@@ -231,9 +206,9 @@ func TestScaleSplit(t *testing.T) {
 		rng := rand.New(rand.NewPCG(3, uint64(f)))
 		for n := 0; n <= 300; n++ {
 			for _, special := range []bool{false, true} {
-				yb, yo := window(rng, n)
-				zb, zo := window(rng, n)
-				wb, wo := window(rng, n)
+				yb, yo := window[float32](rng, n)
+				zb, zo := window[float32](rng, n)
+				wb, wo := window[float32](rng, n)
 				y, z, w := yb[yo:yo+n], zb[zo:zo+n], wb[wo:wo+n]
 				randomVector(rng, y, special)
 				// Scales that keep, overflow (to ±Inf) and underflow (to
@@ -272,8 +247,8 @@ func TestScaleFinite(t *testing.T) {
 		rng := rand.New(rand.NewPCG(4, uint64(f)))
 		for n := 0; n <= 300; n++ {
 			for _, special := range []bool{false, false, true} {
-				db, do := window(rng, n)
-				sb, so := window(rng, n)
+				db, do := window[float32](rng, n)
+				sb, so := window[float32](rng, n)
 				dst, src := db[do:do+n], sb[so:so+n]
 				randomVector(rng, src, special)
 				s := math.Ldexp(1+rng.Float64(), rng.IntN(161)-80)
